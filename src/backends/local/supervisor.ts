@@ -1,0 +1,158 @@
+/**
+ * The local backend's supervisor: a detached process per run. It runs each attempt as a child
+ * process of the rfm runtime (in its own process group), captures its output into the attempt's log,
+ * decides retries like AWS Batch, enforces the attempt timeout, and handles cancel (SIGTERM).
+ * Usage: node supervisor.js STORE_URL RUN_ID
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import * as path from 'node:path'
+
+import type {Attempt, RunRecord, RunState} from '../../runs/record'
+import {RunStore} from '../../runs/run-store'
+import {openStore} from '../../store/open'
+import {LogAppender} from './log-appender'
+import {signalGroup, signalProcess} from './processes'
+import {decideRetry, describeExit, type AttemptExit} from './retry'
+
+const RUNTIME = path.join(__dirname, '..', '..', 'runtime', 'main.js')
+const DEFAULT_GRACE_SECONDS = 10
+
+async function main(): Promise<void> {
+  const [storeUrl, runId] = process.argv.slice(2)
+  if (!storeUrl || !runId) {
+    console.error('usage: supervisor.js STORE_URL RUN_ID')
+    process.exit(2)
+  }
+  const runs = new RunStore(await openStore(storeUrl))
+  const supervisor = new Supervisor(runs, runId, storeUrl)
+  await supervisor.run()
+}
+
+class Supervisor {
+  private cancelled = false
+  private child: ChildProcess | undefined
+  private killTimer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly runs: RunStore,
+    private readonly runId: string,
+    private readonly storeUrl: string,
+  ) {}
+
+  async run(): Promise<void> {
+    process.on('SIGTERM', () => void this.onCancel())
+    process.on('SIGINT', () => void this.onCancel())
+    process.on('SIGHUP', () => {}) // detached: a closing terminal must not stop the run
+
+    let record = await this.runs.update(this.runId, (r) => {
+      r.state = 'running'
+      r.backend.supervisorPid = process.pid
+    })
+    // A cancel that arrived before this process existed.
+    if ((await this.runs.events(this.runId)).some((e) => e.type === 'cancel_requested')) this.cancelled = true
+
+    let finalState: RunState = 'failed'
+    let last: AttemptExit = {exitCode: null, signal: null}
+    let reason = 'no attempt ran'
+    for (let attempt = record.attempts.length + 1; attempt <= record.retries.attempts && !this.cancelled; attempt++) {
+      const {exit, timedOut} = await this.runAttempt(record, attempt)
+      last = exit
+      let decision = decideRetry(record.retries.evaluate_on_exit, exit, attempt, record.retries.attempts)
+      if (this.cancelled) decision = {action: 'exit', reason: `cancelled (${describeExit(exit)})`}
+      else if (timedOut) decision = {...decision, reason: `timed out after ${record.timeoutSeconds}s; ${decision.reason}`}
+      reason = decision.reason
+      const time = new Date().toISOString()
+      record = await this.runs.update(this.runId, (r) => {
+        const a = r.attempts.find((x) => x.index === attempt) as Attempt
+        Object.assign(a, {endedAt: time, exitCode: exit.exitCode, signal: exit.signal, action: decision.action, reason: decision.reason})
+      })
+      await this.runs.appendEvent(this.runId, {type: 'attempt_ended', time, attempt, exitCode: exit.exitCode, signal: exit.signal, action: decision.action, reason: decision.reason})
+      if (exit.exitCode === 0) finalState = 'succeeded'
+      if (decision.action === 'exit') break
+    }
+    if (this.cancelled && finalState !== 'succeeded') {
+      finalState = 'cancelled'
+      if (reason === 'no attempt ran') reason = 'cancelled before it started'
+    }
+    const time = new Date().toISOString()
+    await this.runs.update(this.runId, (r) => {
+      r.state = finalState
+      r.endedAt = time
+      r.exitCode = last.exitCode
+      r.signal = last.signal
+      r.reason = reason
+    })
+    await this.runs.appendEvent(this.runId, {type: 'run_finished', time, state: finalState, reason})
+    clearTimeout(this.killTimer)
+  }
+
+  private async runAttempt(record: RunRecord, attempt: number): Promise<{exit: AttemptExit; timedOut: boolean}> {
+    const log = new LogAppender(this.runs.store, RunStore.logKey(this.runId, attempt))
+    const child = spawn(process.execPath, [RUNTIME], {
+      detached: true, // its own process group, so a forced stop reaches the trainer's children too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        RFM_STORE: this.storeUrl,
+        RFM_RUN_ID: this.runId,
+        RFM_ATTEMPT: String(attempt),
+        RFM_MAX_ATTEMPTS: String(record.retries.attempts),
+      },
+    })
+    this.child = child
+    child.stdout?.on('data', (chunk: Buffer) => log.write(chunk))
+    child.stderr?.on('data', (chunk: Buffer) => log.write(chunk))
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve))
+    const time = new Date().toISOString()
+    await this.runs.update(this.runId, (r) => {
+      r.attempts.push({index: attempt, startedAt: time, pid: child.pid})
+    })
+    await this.runs.appendEvent(this.runId, {type: 'attempt_started', time, attempt, pid: child.pid})
+
+    let timedOut = false
+    const timer = record.timeoutSeconds
+      ? setTimeout(() => {
+          timedOut = true
+          log.write(`[rfm] attempt ${attempt} timed out after ${record.timeoutSeconds}s; stopping it\n`)
+          this.stopChild(DEFAULT_GRACE_SECONDS)
+        }, record.timeoutSeconds * 1000)
+      : undefined
+    const exit = await Promise.race([
+      new Promise<AttemptExit>((resolve) => child.once('close', (code, signal) => resolve({exitCode: code, signal}))),
+      spawnError.then((error) => {
+        log.write(`[rfm] could not start the runtime: ${error.message}\n`)
+        return {exitCode: 127, signal: null}
+      }),
+    ])
+    clearTimeout(timer)
+    clearTimeout(this.killTimer)
+    // Nothing of the attempt's process group may outlive it.
+    if (child.pid) signalGroup(child.pid, 'SIGKILL')
+    this.child = undefined
+    await log.flush()
+    return {exit, timedOut}
+  }
+
+  private async onCancel(): Promise<void> {
+    if (this.cancelled) return
+    this.cancelled = true
+    const events = await this.runs.events(this.runId).catch(() => [])
+    const request = events.filter((e) => e.type === 'cancel_requested').at(-1) as {graceSeconds?: unknown} | undefined
+    const grace = typeof request?.graceSeconds === 'number' ? request.graceSeconds : DEFAULT_GRACE_SECONDS
+    this.stopChild(grace)
+  }
+
+  /** SIGTERM to the runtime (which passes it to the trainer), SIGKILL to the group after the grace. */
+  private stopChild(graceSeconds: number): void {
+    const pid = this.child?.pid
+    if (!pid) return
+    signalProcess(pid, 'SIGTERM')
+    clearTimeout(this.killTimer)
+    this.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceSeconds * 1000)
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`[rfm supervisor] ${error.stack ?? error.message}`)
+  process.exit(1)
+})

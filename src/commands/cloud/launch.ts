@@ -1,0 +1,64 @@
+import {Args, Flags} from '@oclif/core'
+import {stringify} from 'yaml'
+
+import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {streamRun} from '../../cli/follow-output'
+import {paint, STATE_COLOR} from '../../cli/render'
+import {launchRun, planLaunch} from '../../jobs/launch'
+import {findKind, loadKinds} from '../../jobs/registry'
+import {resolveJob} from '../../jobs/resolve'
+import type {ExternalCommand} from '../../plugin-api'
+import type {RunRecord} from '../../runs/record'
+
+export interface LaunchResult {
+  dryRun: boolean
+  run: RunRecord
+  command?: ExternalCommand
+}
+
+export default class Launch extends RfmCommand {
+  static override summary = 'Launch a training run of a job kind on the active backend.'
+  static override description = `Validates the config (a YAML or JSON file plus --set overrides) against the kind's schema, records the run in the object store and hands it to the backend (local by default). Without --follow it returns at once with the run id; with --follow it streams the log and exits 0 only if the run succeeds.`
+  static override examples = [
+    '<%= config.bin %> cloud launch command -c examples/command/hello.yaml --follow',
+    '<%= config.bin %> cloud launch command -c job.yaml --set retries.attempts=3 --set env.SEED=7',
+    '<%= config.bin %> cloud launch command -c job.yaml --dry-run',
+  ]
+  static override args = {
+    kind: Args.string({required: true, description: 'Job kind: command, or one that a plugin provides.'}),
+  }
+  static override flags = {
+    config: Flags.string({char: 'c', description: 'Config file (YAML or JSON).', helpValue: 'FILE'}),
+    set: Flags.string({description: 'Override a config key (repeatable); the value is YAML: --set data.ratio=[0.7,0.3].', helpValue: 'KEY=VALUE', multiple: true}),
+    follow: Flags.boolean({char: 'f', description: 'Stream the log until the run ends; exit 1 unless it succeeds.'}),
+    'dry-run': Flags.boolean({description: 'Print the resolved config and what would run, and stop.'}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<LaunchResult> {
+    const {args, flags} = await this.parse(Launch)
+    const kinds = await loadKinds(this.config.getPluginsList())
+    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
+    const ctx = await this.context(flags.profile)
+
+    if (flags['dry-run']) {
+      const {run, command} = planLaunch(job, ctx)
+      this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
+      this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
+      if (command) this.log(`\nWould run: ${command.argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n       in: ${command.cwd}`)
+      return {dryRun: true, run, ...(command ? {command} : {})}
+    }
+
+    const run = await launchRun(job, ctx)
+    this.log(`Launched ${run.id} (${run.kind}) on the ${run.backend.name} backend.`)
+    if (!flags.follow) {
+      this.log(`Follow it with: rfm cloud logs ${run.id} -f`)
+      return {dryRun: false, run}
+    }
+    const {run: final, lost} = await streamRun(ctx, run.id, this.jsonEnabled())
+    const state = lost ? 'lost' : final.state
+    this.log(`Run ${final.id} ${paint(state, STATE_COLOR[state], this.color)}${lost ? `: ${lost}` : final.reason ? `: ${final.reason}` : ''}.`)
+    if (state !== 'succeeded') process.exitCode = 1
+    return {dryRun: false, run: final}
+  }
+}

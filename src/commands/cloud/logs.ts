@@ -1,0 +1,48 @@
+import {Args, Flags} from '@oclif/core'
+
+import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {streamRun} from '../../cli/follow-output'
+import {UsageError} from '../../errors'
+import {RunStore} from '../../runs/run-store'
+
+export interface LogsResult {
+  run: string
+  state: string
+  attempts: Array<{attempt: number; log: string}>
+}
+
+export default class Logs extends RfmCommand {
+  static override summary = 'Print a run\'s log, attempt by attempt; -f follows it until the run ends.'
+  static override examples = ['<%= config.bin %> cloud logs command-20261122-153012-ab12 -f', '<%= config.bin %> cloud logs command-20261122-153012-ab12 --attempt 2']
+  static override args = {run: Args.string({required: true, description: 'Run id.'})}
+  static override flags = {
+    follow: Flags.boolean({char: 'f', description: 'Keep printing new output until the run ends.'}),
+    attempt: Flags.integer({description: 'Only this attempt (1-based).', min: 1}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<LogsResult> {
+    const {args, flags} = await this.parse(Logs)
+    const ctx = await this.context(flags.profile)
+    let run = await ctx.runs.get(args.run)
+    if (flags.attempt && flags.attempt > run.retries.attempts) {
+      throw new UsageError(`--attempt ${flags.attempt}: run ${run.id} has at most ${run.retries.attempts} attempts.`, {hint: `Use a number from 1 to ${run.retries.attempts}.`})
+    }
+    if (flags.follow) {
+      run = (await streamRun(ctx, run.id, this.jsonEnabled(), flags.attempt)).run
+      if (!this.jsonEnabled()) return {run: run.id, state: run.state, attempts: []}
+    }
+    const attempts: LogsResult['attempts'] = []
+    for (const a of run.attempts) {
+      if (flags.attempt && a.index !== flags.attempt) continue
+      const log = (await ctx.runs.store.get(RunStore.logKey(run.id, a.index)))?.toString('utf8') ?? ''
+      attempts.push({attempt: a.index, log})
+      if (!flags.follow) {
+        this.log(`--- attempt ${a.index}/${run.retries.attempts} ---`)
+        if (log) process.stdout.write(this.jsonEnabled() ? '' : log.endsWith('\n') ? log : log + '\n')
+      }
+    }
+    if (run.attempts.length === 0) this.log(`Run ${run.id} is ${run.state}; no attempt has started yet.`)
+    return {run: run.id, state: run.state, attempts}
+  }
+}

@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+
+import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {paint, runDuration, STATE_COLOR, table} from '../../cli/render'
+
+export interface RunSummary {
+  id: string
+  kind: string
+  name?: string
+  state: string
+  createdAt: string
+  endedAt?: string
+  attempts: number
+  backend: string
+}
+
+export default class Ls extends RfmCommand {
+  static override summary = 'List runs in the profile\'s store, newest first.'
+  static override examples = ['<%= config.bin %> cloud ls', '<%= config.bin %> cloud ls --state running --kind command --json']
+  static override flags = {
+    limit: Flags.integer({char: 'n', description: 'Show at most this many runs.', default: 20, min: 1}),
+    state: Flags.string({description: 'Only runs in this state (lost = the backend lost them).', options: ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'lost']}),
+    kind: Flags.string({description: 'Only runs of this job kind.'}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<{runs: RunSummary[]}> {
+    const {flags} = await this.parse(Ls)
+    const ctx = await this.context(flags.profile)
+    const summaries: RunSummary[] = []
+    const durations: string[] = []
+    for (const run of await ctx.runs.list()) {
+      if (flags.kind && run.kind !== flags.kind) continue
+      const state = (await ctx.backend.observe(run)).state ?? run.state
+      if (flags.state && state !== flags.state) continue
+      summaries.push({
+        id: run.id,
+        kind: run.kind,
+        ...(run.name ? {name: run.name} : {}),
+        state,
+        createdAt: run.createdAt,
+        ...(run.endedAt ? {endedAt: run.endedAt} : {}),
+        attempts: run.attempts.length,
+        backend: run.backend.name,
+      })
+      durations.push(runDuration(run))
+      if (summaries.length >= flags.limit) break
+    }
+    if (summaries.length === 0) this.log(`No runs${flags.state || flags.kind ? ' match' : ' yet'} in ${ctx.runs.store.url}.`)
+    else {
+      this.log(table(
+        ['RUN', 'KIND', 'STATE', 'ATTEMPTS', 'CREATED', 'DURATION'],
+        summaries.map((s, i) => [s.id, s.kind, paint(s.state, STATE_COLOR[s.state], this.color), String(s.attempts), s.createdAt.replace('T', ' ').slice(0, 19), durations[i]]),
+      ))
+    }
+    return {runs: summaries}
+  }
+}

@@ -1,0 +1,52 @@
+import * as os from 'node:os'
+
+import type {Backend} from '../backends/types'
+import type {ResolvedProfile} from '../config/profiles'
+import type {ExternalCommand} from '../plugin-api'
+import type {RunRecord} from '../runs/record'
+import {newRunId} from '../runs/run-id'
+import type {RunStore} from '../runs/run-store'
+import type {ResolvedJob} from './resolve'
+
+export interface LaunchTarget {
+  profile: ResolvedProfile
+  runs: RunStore
+  backend: Backend
+}
+
+export function newRunRecord(job: ResolvedJob, target: LaunchTarget, now = new Date()): RunRecord {
+  const time = now.toISOString()
+  return {
+    schemaVersion: 1,
+    id: newRunId(job.kind.name, now),
+    kind: job.kind.name,
+    plugin: job.plugin,
+    ...(job.name ? {name: job.name} : {}),
+    state: 'queued',
+    createdAt: time,
+    updatedAt: time,
+    profile: target.profile.name,
+    store: target.runs.store.url,
+    backend: {name: target.backend.name, host: os.hostname()},
+    config: job.config,
+    source: job.source,
+    retries: job.retries,
+    ...(job.timeoutSeconds ? {timeoutSeconds: job.timeoutSeconds} : {}),
+    attempts: [],
+  }
+}
+
+/** Records the run (state queued) in the store, then hands it to the backend. */
+export async function launchRun(job: ResolvedJob, target: LaunchTarget): Promise<RunRecord> {
+  const record = newRunRecord(job, target)
+  await target.runs.create(record)
+  await target.backend.submit(record, target.runs)
+  return record
+}
+
+/** What a launch would run, without running it (`--dry-run`). */
+export function planLaunch(job: ResolvedJob, target: LaunchTarget): {run: RunRecord; command?: ExternalCommand} {
+  const run = newRunRecord(job, target)
+  const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store})
+  return {run, command}
+}

@@ -1,0 +1,81 @@
+import * as path from 'node:path'
+
+import {BackendError, NotFoundError} from '../errors'
+import {closest} from '../config/describe'
+import type {JobKind, JobKindsModule} from '../plugin-api'
+import {pluginApi} from '../plugin-api/host'
+import {commandKind} from './command-kind'
+import {CORE_KEYS} from './core-schema'
+
+/** The package name recorded for kinds that ship inside rfm itself. */
+export const CORE_PLUGIN = 'rfm'
+
+export interface PluginInfo {
+  name: string
+  root: string
+  /** package.json; rfm reads its `rfm.jobKinds` entry */
+  pjson: object
+}
+
+export interface KindEntry {
+  kind: JobKind
+  plugin: {name: string; root?: string}
+}
+
+/**
+ * Loads the job kinds of rfm itself and of every plugin that declares `rfm.jobKinds` in its
+ * package.json. Plugin modules are loaded here, never at CLI start-up.
+ */
+export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, KindEntry>> {
+  const kinds = new Map<string, KindEntry>()
+  kinds.set('command', {kind: commandKind(pluginApi), plugin: {name: CORE_PLUGIN}})
+  for (const plugin of plugins) {
+    for (const kind of await loadPluginKinds(plugin)) {
+      if (!kinds.has(kind.name)) kinds.set(kind.name, {kind, plugin: {name: plugin.name, root: plugin.root}})
+    }
+  }
+  return kinds
+}
+
+async function loadPluginKinds(plugin: PluginInfo): Promise<JobKind[]> {
+  const entry = (plugin.pjson as {rfm?: {jobKinds?: string}}).rfm?.jobKinds
+  if (!entry) return []
+  const file = path.resolve(plugin.root, entry)
+  let loaded: JobKind[]
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(file) as {default?: JobKindsModule} | JobKindsModule
+    const factory = typeof mod === 'function' ? mod : mod.default
+    if (typeof factory !== 'function') throw new Error('the module does not export a function')
+    loaded = await factory(pluginApi)
+  } catch (error) {
+    throw new BackendError(`Plugin ${plugin.name} failed to load its job kinds from ${file}: ${(error as Error).message}`, {
+      hint: 'Rebuild the plugin (npm run build), or uninstall it with rfm plugins uninstall.',
+    })
+  }
+  for (const kind of loaded) {
+    const clash = Object.keys(kind.schema.shape).filter((key) => CORE_KEYS.includes(key))
+    if (clash.length > 0) throw new BackendError(`Plugin ${plugin.name}: job kind ${kind.name} redefines core keys ${clash.join(', ')}.`)
+  }
+  return loaded
+}
+
+/** The kind a run was launched with, from the plugin recorded in run.json (used inside jobs). */
+export async function loadKindForRun(plugin: {name: string; root?: string}, kindName: string): Promise<JobKind> {
+  if (plugin.name === CORE_PLUGIN) return findKind(await loadKinds([]), kindName).kind
+  const root = plugin.root ?? path.dirname(require.resolve(`${plugin.name}/package.json`))
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pjson = require(path.join(root, 'package.json')) as object
+  const kinds = await loadKinds([{name: plugin.name, root, pjson}])
+  return findKind(kinds, kindName).kind
+}
+
+export function findKind(kinds: Map<string, KindEntry>, name: string): KindEntry {
+  const entry = kinds.get(name)
+  if (entry) return entry
+  const suggestion = closest(name, kinds.keys())
+  throw new NotFoundError(`Unknown job kind "${name}".`, {
+    code: 'UNKNOWN_KIND',
+    hint: `${suggestion ? `Did you mean "${suggestion}"? ` : ''}Job kinds: ${[...kinds.keys()].join(', ')}.`,
+  })
+}

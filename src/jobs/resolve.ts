@@ -1,0 +1,66 @@
+import * as path from 'node:path'
+import {z} from 'zod'
+
+import {applyOverrides, parseOverride} from '../config/overrides'
+import {loadConfigFile} from '../config/load'
+import {validateConfig} from '../config/validate'
+import {ConfigError, NotBuiltError} from '../errors'
+import type {JobKind} from '../plugin-api'
+import {coreJobShape} from './core-schema'
+import type {KindEntry} from './registry'
+
+export interface ResolvedJob {
+  kind: JobKind
+  plugin: {name: string; root?: string}
+  /** the kind's own keys, validated, with defaults and absolute paths */
+  config: Record<string, unknown>
+  name?: string
+  retries: {attempts: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
+  timeoutSeconds?: number
+  source: {file?: string; overrides: string[]}
+}
+
+/** Config file + `--set` overrides → the kind's schema merged with the core keys → a typed job. */
+export async function resolveJob(entry: KindEntry, options: {file?: string; sets?: string[]; cwd?: string}): Promise<ResolvedJob> {
+  const {kind} = entry
+  if (kind.notBuilt) {
+    throw new NotBuiltError(`The ${kind.name} job kind is not built yet: ${kind.notBuilt}`, {
+      hint: 'Run your own trainer meanwhile with the command kind: rfm cloud launch command -c job.yaml',
+    })
+  }
+  const cwd = options.cwd ?? process.cwd()
+  const overrides = (options.sets ?? []).map(parseOverride)
+  const file = options.file ? path.resolve(cwd, options.file) : undefined
+  const raw = applyOverrides(file ? await loadConfigFile(file) : {}, overrides)
+  const schema = kind.schema.extend(coreJobShape).strict()
+  const where = options.file ?? '--set flags'
+  const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where) as z.infer<typeof schema>
+  const {name, retries, timeout, ...own} = valid as Record<string, unknown> & {
+    name?: string
+    retries: ResolvedJob['retries']
+    timeout?: number
+  }
+  const baseDir = file ? path.dirname(file) : cwd
+  let config = own
+  try {
+    if (kind.prepare) config = await kind.prepare(own, baseDir)
+  } catch (error) {
+    // Name the file in semantic errors raised by the kind, as schema errors do.
+    if (error instanceof ConfigError && error.details?.path && !error.details.source) {
+      throw new ConfigError(`Config error in ${where} at ${error.details.path}: ${error.details.reason}.`, {
+        hint: error.hint,
+        details: {...error.details, source: where},
+      })
+    }
+    throw error
+  }
+  return {
+    kind,
+    plugin: entry.plugin,
+    config,
+    name,
+    retries,
+    timeoutSeconds: timeout,
+    source: {file, overrides: overrides.map((o) => o.source)},
+  }
+}

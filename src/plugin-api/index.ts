@@ -1,0 +1,76 @@
+/**
+ * The public plugin API: the only module a plugin may use. Plugins receive it as the argument of
+ * their job-kinds module (declared in their package.json as `"rfm": {"jobKinds": "./dist/kinds.js"}`)
+ * and import nothing but its *types*, so a plugin always runs against the host CLI's own copy of
+ * zod and of the helpers here, whichever version of rfm loads it.
+ */
+import {z} from 'zod'
+
+/** What a job needs from one machine; the scheduler turns this into an instance type. */
+export interface ResourceEstimate {
+  gpus: number
+  /** GPU memory needed per GPU, GiB. */
+  gpuMemoryGiB: number
+  cpus: number
+  memoryGiB: number
+  /** Optional estimate of compute work, for runtime and cost estimates. */
+  work?: {samples: number; epochs: number; notes?: string}
+}
+
+/** A trainer run as a command line: "bring your own trainer", or a plugin's external mode. */
+export interface ExternalCommand {
+  /** argv; the first element is looked up on PATH. */
+  argv: string[]
+  /** absolute working directory */
+  cwd: string
+  env: Record<string, string>
+}
+
+export interface JobContext {
+  runId: string
+  attempt: number
+  /** URL of the run's object store. */
+  storeUrl: string
+}
+
+export interface JobKind<Config extends Record<string, unknown> = Record<string, unknown>> {
+  /** The name used on the command line: `rfm cloud launch <name>`. */
+  name: string
+  summary: string
+  /**
+   * zod object schema of the kind's own config keys, with defaults. Core keys shared by every kind
+   * (name, retries, timeout) are added by rfm; a kind must not declare them.
+   */
+  schema: z.ZodObject<z.ZodRawShape>
+  /** Container image this kind runs in on the cloud (a name in containers/ or a full URI). */
+  image?: string
+  /** Resource estimate from the validated config. */
+  estimate?(config: Config): ResourceEstimate
+  /**
+   * Called at launch with the validated config and the directory relative paths are resolved
+   * against (the config file's folder); returns the config to record, with paths made absolute.
+   * Throw a ConfigError-like object ({path, message}) via `api.configError` for semantic checks.
+   */
+  prepare?(config: Config, baseDir: string): Config | Promise<Config>
+  /** How this kind trains: as a command line. (The built-in trainers arrive with the trainer core.) */
+  external?(config: Config, context: JobContext): ExternalCommand
+  /**
+   * Set while a kind is declared but not usable yet; launching it fails with this explanation
+   * instead of running something incomplete.
+   */
+  notBuilt?: string
+}
+
+export interface PluginApi {
+  apiVersion: 1
+  z: typeof z
+  defineJobKind<Config extends Record<string, unknown>>(kind: JobKind<Config>): JobKind<Config>
+  /** An error that names a config key (dotted path), rendered like schema errors. */
+  configError(path: string, message: string, hint?: string): Error
+}
+
+/** The default export of a plugin's job-kinds module. */
+export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
+
+/** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
+export const EXIT_RETRY = 75

@@ -1,0 +1,108 @@
+import {randomBytes} from 'node:crypto'
+import {promises as fs} from 'node:fs'
+import * as path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+import {checkKey} from './keys'
+import type {ListResult, ObjectInfo, ObjectStore} from './types'
+
+const TMP_MARK = '.rfm-tmp-'
+
+/** An object store in a local directory. Writes go to a temp file and are renamed into place. */
+export class FileStore implements ObjectStore {
+  readonly url: string
+  readonly root: string
+
+  constructor(rootOrUrl: string) {
+    this.root = rootOrUrl.startsWith('file:') ? fileURLToPath(rootOrUrl) : path.resolve(rootOrUrl)
+    this.url = pathToFileURL(this.root).href
+  }
+
+  /** The file behind a key (for tools that need a real path, such as a detached process's log). */
+  pathOf(key: string): string {
+    return path.join(this.root, ...checkKey(key).split('/'))
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    return ignoreMissing(fs.readFile(this.pathOf(key)))
+  }
+
+  async getFrom(key: string, start: number): Promise<Buffer | undefined> {
+    const handle = await ignoreMissing(fs.open(this.pathOf(key), 'r'))
+    if (!handle) return undefined
+    try {
+      const {size} = await handle.stat()
+      const length = Math.max(0, size - start)
+      const buffer = Buffer.alloc(length)
+      const {bytesRead} = await handle.read(buffer, 0, length, start)
+      return buffer.subarray(0, bytesRead)
+    } finally {
+      await handle.close()
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const stat = await ignoreMissing(fs.stat(this.pathOf(key)))
+    return stat?.isFile() ? {key, size: stat.size, modified: stat.mtime} : undefined
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    try {
+      await fs.writeFile(tmp, body)
+      await fs.rename(tmp, file)
+    } catch (error) {
+      await fs.rm(tmp, {force: true})
+      throw error
+    }
+  }
+
+  async append(key: string, body: Uint8Array | string): Promise<void> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    await fs.appendFile(file, body)
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), {force: true})
+  }
+
+  async list(prefix: string, options: {delimited?: boolean} = {}): Promise<ListResult> {
+    // The prefix may end inside a name ("runs/sft-"), so list its folder and filter.
+    const cut = prefix.lastIndexOf('/') + 1
+    const folder = prefix.slice(0, cut)
+    const result: ListResult = {objects: [], prefixes: []}
+    const walk = async (relFolder: string, recurse: boolean): Promise<void> => {
+      const dir = relFolder ? this.pathOf(relFolder.replace(/\/$/, '')) : this.root
+      const entries = await ignoreMissing(fs.readdir(dir, {withFileTypes: true}))
+      for (const entry of entries ?? []) {
+        if (entry.name.startsWith(TMP_MARK)) continue
+        const key = relFolder + entry.name
+        if (!key.startsWith(prefix) && !prefix.startsWith(key + '/')) continue
+        if (entry.isDirectory()) {
+          if (recurse) await walk(key + '/', true)
+          else if (key.startsWith(prefix)) result.prefixes.push(key + '/')
+        } else if (entry.isFile() && key.startsWith(prefix)) {
+          const stat = await ignoreMissing(fs.stat(path.join(dir, entry.name)))
+          if (stat) result.objects.push({key, size: stat.size, modified: stat.mtime})
+        }
+      }
+    }
+    if (folder) checkKey(folder)
+    await walk(folder, !options.delimited)
+    result.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    result.prefixes.sort()
+    return result
+  }
+}
+
+async function ignoreMissing<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The object store is rfm's database: run records, events, logs, datasets and checkpoints all live
+ * under one URL (`file:///…` on one machine, `s3://bucket/prefix` on AWS). Keys are relative,
+ * '/'-separated, and never contain '..' or empty segments.
+ */
+export interface ObjectInfo {
+  key: string
+  size: number
+  modified: Date
+}
+
+export interface ListResult {
+  /** objects directly under the prefix (or all below it when not delimited) */
+  objects: ObjectInfo[]
+  /** with `delimited`, the immediate "folders" below the prefix, each ending in '/' */
+  prefixes: string[]
+}
+
+export interface ObjectStore {
+  /** The URL this store was opened from; recorded in runs so jobs open the same store. */
+  readonly url: string
+  /** Whole object, or undefined when it does not exist. */
+  get(key: string): Promise<Buffer | undefined>
+  /** Bytes from `start` to the end (for following logs); undefined when the object does not exist. */
+  getFrom(key: string, start: number): Promise<Buffer | undefined>
+  head(key: string): Promise<ObjectInfo | undefined>
+  /** Replaces the object atomically: readers see the old or the new bytes, never a mix. */
+  put(key: string, body: Uint8Array | string): Promise<void>
+  /** Appends to an object (creating it), for logs and event streams with a single writer per key. */
+  append(key: string, body: Uint8Array | string): Promise<void>
+  delete(key: string): Promise<void>
+  list(prefix: string, options?: {delimited?: boolean}): Promise<ListResult>
+}
