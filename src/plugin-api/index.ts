@@ -6,6 +6,8 @@
  */
 import {z} from 'zod'
 
+import type {CheckpointIO} from '../checkpoint/types'
+
 /** What a job needs from one machine; the scheduler turns this into an instance type. */
 export interface ResourceEstimate {
   gpus: number
@@ -52,8 +54,10 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * Throw a ConfigError-like object ({path, message}) via `api.configError` for semantic checks.
    */
   prepare?(config: Config, baseDir: string): Config | Promise<Config>
-  /** How this kind trains: as a command line. (The built-in trainers arrive with the trainer core.) */
+  /** How this kind trains as a command line (bring your own trainer, or a plugin's external mode). */
   external?(config: Config, context: JobContext): ExternalCommand
+  /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
+  train?(context: TrainerContext & {config: Config}): Promise<void>
   /**
    * Set while a kind is declared but not usable yet; launching it fails with this explanation
    * instead of running something incomplete.
@@ -70,7 +74,28 @@ export interface PluginApi {
 }
 
 /** The default export of a plugin's job-kinds module. */
+export type {CheckpointIO, CheckpointFiles, SavedCheckpoint} from '../checkpoint/types'
+
 export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
+
+/** What the runtime gives a built-in trainer that runs inside it. */
+export interface TrainerContext {
+  runId: string
+  attempt: number
+  /** the kind's validated config */
+  config: Record<string, unknown>
+  checkpoints: CheckpointIO
+  /**
+   * True once the runtime has been asked to stop (SIGTERM, spot interruption notice): the trainer
+   * saves a checkpoint at the next step boundary and returns.
+   */
+  stopRequested(): boolean
+  /** One metrics record per logged step (metrics.jsonl, TensorBoard). */
+  logMetrics(step: number, values: Record<string, number>): void
+  log(message: string): void
+  /** a scratch folder on local disk for this attempt */
+  workDir: string
+}
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
 export const EXIT_RETRY = 75
