@@ -30,14 +30,10 @@ async function main(): Promise<void> {
 
   const child = spawn(program, args, {
     cwd: command.cwd,
-    env: {...process.env, ...command.env, RFM_RUN_ID: runId, RFM_ATTEMPT: String(attempt)},
+    env: {...withoutRuntimeVars(process.env), ...command.env, RFM_RUN_ID: runId, RFM_ATTEMPT: String(attempt)},
     stdio: 'inherit',
   })
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-    })
-  }
+  relayStopSignals(() => child.exitCode === null && child.signalCode === null, (signal) => child.kill(signal))
   child.once('error', (error: NodeJS.ErrnoException) => {
     const why = error.code === 'ENOENT' ? 'command not found' : error.code === 'EACCES' ? 'permission denied' : error.message
     console.error(`[rfm] cannot start ${JSON.stringify(program)}: ${why}`)
@@ -53,6 +49,33 @@ async function main(): Promise<void> {
     }
     process.exit(code ?? 1)
   })
+}
+
+function withoutRuntimeVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {RFM_PROCESS_GROUP_LEADER: _leader, ...rest} = env
+  return rest
+}
+
+/**
+ * Passes SIGTERM/SIGINT/SIGHUP on to the trainer and everything it started (a shell's children too),
+ * by signalling the runtime's own process group when the backend made the runtime its leader
+ * (RFM_PROCESS_GROUP_LEADER=1); otherwise to the trainer process alone.
+ * The relayed signal also comes back to the runtime itself, and is ignored then.
+ */
+function relayStopSignals(trainerRunning: () => boolean, toTrainerOnly: (signal: NodeJS.Signals) => void): void {
+  const relayedAt = new Map<NodeJS.Signals, number>()
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!trainerRunning() || Date.now() - (relayedAt.get(signal) ?? 0) < 1000) return
+      relayedAt.set(signal, Date.now())
+      try {
+        if (process.env.RFM_PROCESS_GROUP_LEADER !== '1') throw new Error('not a group leader')
+        process.kill(-process.pid, signal)
+      } catch {
+        toTrainerOnly(signal)
+      }
+    })
+  }
 }
 
 main().catch((error: Error) => {

@@ -97,6 +97,7 @@ class Supervisor {
         RFM_RUN_ID: this.runId,
         RFM_ATTEMPT: String(attempt),
         RFM_MAX_ATTEMPTS: String(record.retries.attempts),
+        RFM_PROCESS_GROUP_LEADER: '1',
       },
     })
     this.child = child
@@ -118,7 +119,14 @@ class Supervisor {
         }, record.timeoutSeconds * 1000)
       : undefined
     const exit = await Promise.race([
-      new Promise<AttemptExit>((resolve) => child.once('close', (code, signal) => resolve({exitCode: code, signal}))),
+      new Promise<AttemptExit>((resolve) =>
+        child.once('exit', (code, signal) => {
+          // The attempt is over when the runtime exits: stop what it left behind (which would
+          // also hold the log pipe open), then wait for the output to drain.
+          if (child.pid) signalGroup(child.pid, 'SIGKILL')
+          child.once('close', () => resolve({exitCode: code, signal}))
+        }),
+      ),
       spawnError.then((error) => {
         log.write(`[rfm] could not start the runtime: ${error.message}\n`)
         return {exitCode: 127, signal: null}
