@@ -2,11 +2,12 @@ import {RfmError, UsageError} from '../errors'
 
 /** Any thrown value → an RfmError: oclif's parse errors become usage errors, the rest internal. */
 export function toRfmError(error: unknown, commandId?: string): RfmError {
+  const command = commandId?.replaceAll(':', ' ')
   if (error instanceof RfmError) return error
   const err = error as Error & {oclif?: {exit?: number}; code?: string}
   if (err?.oclif?.exit === 2 || /Error$/.test(err?.constructor?.name ?? '') && err?.name?.includes('Parse')) {
     const message = (err.message ?? String(error)).split('\n').filter((line) => !/^See more help/.test(line)).join(' ').trim()
-    return new UsageError(message.endsWith('.') ? message : `${message}.`, {hint: `See rfm ${commandId ?? ''} --help.`.replace('  ', ' ')})
+    return new UsageError(message.endsWith('.') ? message : `${message}.`, {hint: command ? `See rfm ${command} --help.` : 'See rfm --help.'})
   }
   return new RfmError(`Internal error: ${err?.message ?? String(error)}`, {
     code: 'INTERNAL',

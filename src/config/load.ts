@@ -18,12 +18,12 @@ export async function loadConfigFile(file: string): Promise<Record<string, unkno
       details: {file},
     })
   }
-  const document = parseDocument(text, {prettyErrors: false, uniqueKeys: true})
+  const document = parseDocument(text, {prettyErrors: true, uniqueKeys: true})
   const problem = document.errors[0]
   if (problem) {
     const [line, column] = problem.linePos?.[0] ? [problem.linePos[0].line, problem.linePos[0].col] : [undefined, undefined]
     const where = line === undefined ? '' : ` at line ${line}, column ${column}`
-    const reason = problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+    const reason = problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '')
     throw new ConfigError(`Config file ${file} is not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}${where}: ${reason}.`, {
       code: 'CONFIG_SYNTAX',
       hint: 'Check indentation, quotes and brackets around that line.',

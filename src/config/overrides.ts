@@ -29,7 +29,7 @@ export function parseOverride(flag: string): Override {
   try {
     value = raw === '' ? '' : parseYaml(raw)
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0]
+    const reason = (error as Error).message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new UsageError(`--set ${flag}: the value ${JSON.stringify(raw)} does not parse (${reason}).`, {
       hint: 'Values are YAML: lists as [a, b], strings with special characters in quotes.',
       details: {flag: '--set', given: flag},

@@ -9,6 +9,8 @@ export interface ConfigProblem {
   expected?: string
   received?: string
   suggestion?: string
+  /** for an unknown key: the keys allowed at that place */
+  known?: string[]
 }
 
 /**
@@ -24,7 +26,9 @@ export function validateConfig<S extends z.ZodTypeAny>(schema: S, data: unknown,
   const more = problems.length > 1 ? ` (${problems.length - 1} more: ${problems.slice(1).map((p) => p.path).join(', ')})` : ''
   const hint = first.suggestion
     ? `Did you mean "${first.suggestion}"?`
-    : fieldDescription(schema, first.path) ?? 'See the kind\'s config reference with `rfm cloud launch KIND --dry-run`.'
+    : first.known
+      ? first.known.length > 0 ? `Keys allowed here: ${first.known.join(', ')}.` : 'No keys are allowed here.'
+      : fieldDescription(schema, first.path) ?? 'See the kind\'s config reference with `rfm cloud launch KIND --dry-run`.'
   throw new ConfigError(`Config error in ${source} at ${first.path}: ${first.message}.${more}`, {
     hint,
     details: {source, problems},
@@ -48,8 +52,9 @@ function describeIssue(schema: z.ZodTypeAny, data: unknown, issue: z.ZodIssue): 
         const keyPath = dotted([...issue.path, key])
         return {
           path: keyPath,
-          message: `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : known.length > 0 ? ` (known keys: ${known.join(', ')})` : ''}`,
+          message: `unknown key "${key}"`,
           suggestion,
+          known,
         }
       })
     }
