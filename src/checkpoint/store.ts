@@ -1,0 +1,159 @@
+import type {ObjectStore} from '../store/types'
+import {checkRelativePath, type CheckpointManifest, parseStepPrefix, sha256, stepPrefix} from './manifest'
+
+export interface CommittedCheckpoint {
+  step: number
+  manifest: CheckpointManifest
+}
+
+export interface RetentionPolicy {
+  /** keep this many newest checkpoints (besides best and final); undefined keeps all */
+  saveTotalLimit?: number
+  /** metric that picks `best`, e.g. eval_loss */
+  bestMetric?: string
+  greaterIsBetter?: boolean
+}
+
+export interface Pointer {
+  step: number
+  metric?: number
+}
+
+/**
+ * The checkpoints of one run in the object store, with the commit protocol of DESIGN.md: every file
+ * is written first, manifest.json (size and sha256 of each file) last. A folder without a manifest,
+ * or whose files do not match it, is not a checkpoint. `final.json` and `best.json` point at steps
+ * that retention never deletes.
+ */
+export class CheckpointStore {
+  constructor(
+    readonly store: ObjectStore,
+    readonly runId: string,
+    private readonly warn: (message: string) => void = () => {},
+    /** test hook: pause between the files and the manifest, so a test can kill mid-upload */
+    private readonly pauseBeforeManifestMs = 0,
+  ) {}
+
+  private get root(): string {
+    return `runs/${this.runId}/checkpoints/`
+  }
+
+  async commit(step: number, files: Iterable<[string, Uint8Array]>, options: {attempt?: number; metrics?: Record<string, number>} = {}): Promise<CheckpointManifest> {
+    const prefix = stepPrefix(this.runId, step)
+    // A previous attempt may have left a manifest for this step (it committed, then was killed
+    // before doing more work). Uncommit it first so the folder is never a mix of two saves.
+    await this.store.delete(prefix + 'manifest.json')
+    const entries: CheckpointManifest['files'] = []
+    for (const [file, data] of files) {
+      checkRelativePath(file)
+      await this.store.put(prefix + file, data)
+      entries.push({path: file, size: data.byteLength, sha256: sha256(data)})
+    }
+    const manifest: CheckpointManifest = {
+      schemaVersion: 1,
+      step,
+      createdAt: new Date().toISOString(),
+      ...(options.attempt ? {attempt: options.attempt} : {}),
+      files: entries.sort((a, b) => (a.path < b.path ? -1 : 1)),
+      ...(options.metrics ? {metrics: options.metrics} : {}),
+    }
+    if (this.pauseBeforeManifestMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pauseBeforeManifestMs))
+    await this.store.put(prefix + 'manifest.json', JSON.stringify(manifest, null, 2) + '\n')
+    return manifest
+  }
+
+  /** Committed checkpoints (those with a readable manifest), oldest first. Files are not verified here. */
+  async list(): Promise<CommittedCheckpoint[]> {
+    const {prefixes} = await this.store.list(this.root, {delimited: true})
+    const found: CommittedCheckpoint[] = []
+    for (const prefix of prefixes) {
+      const step = parseStepPrefix(prefix)
+      if (step === undefined) continue
+      const manifest = await this.readManifest(step)
+      if (manifest) found.push({step, manifest})
+    }
+    return found.sort((a, b) => a.step - b.step)
+  }
+
+  private async readManifest(step: number): Promise<CheckpointManifest | undefined> {
+    const bytes = await this.store.get(stepPrefix(this.runId, step) + 'manifest.json')
+    if (!bytes) return undefined
+    try {
+      const manifest = JSON.parse(bytes.toString('utf8')) as CheckpointManifest
+      return manifest.step === step && Array.isArray(manifest.files) ? manifest : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Reads every file of a checkpoint and checks it against the manifest; undefined if any differs. */
+  async read(checkpoint: CommittedCheckpoint): Promise<Map<string, Buffer> | undefined> {
+    const prefix = stepPrefix(this.runId, checkpoint.step)
+    const files = new Map<string, Buffer>()
+    for (const entry of checkpoint.manifest.files) {
+      const data = await this.store.get(prefix + checkRelativePath(entry.path))
+      if (!data || data.length !== entry.size || sha256(data) !== entry.sha256) {
+        this.warn(`checkpoint step ${checkpoint.step} is damaged (${entry.path} ${data ? 'does not match its manifest' : 'is missing'}); skipping it`)
+        return undefined
+      }
+      files.set(entry.path, data)
+    }
+    return files
+  }
+
+  /** The newest committed checkpoint whose files verify, with its files; damaged ones are skipped. */
+  async latest(): Promise<(CommittedCheckpoint & {files: Map<string, Buffer>}) | undefined> {
+    const all = await this.list()
+    for (let i = all.length - 1; i >= 0; i--) {
+      const files = await this.read(all[i])
+      if (files) return {...all[i], files}
+    }
+    return undefined
+  }
+
+  async pointer(name: 'final' | 'best'): Promise<Pointer | undefined> {
+    const bytes = await this.store.get(this.root + `${name}.json`)
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as Pointer) : undefined
+  }
+
+  async setPointer(name: 'final' | 'best', pointer: Pointer): Promise<void> {
+    await this.store.put(this.root + `${name}.json`, JSON.stringify(pointer) + '\n')
+  }
+
+  /** Updates `best` from a newly committed checkpoint's metrics. */
+  async updateBest(checkpoint: CommittedCheckpoint, policy: RetentionPolicy): Promise<void> {
+    const value = policy.bestMetric ? checkpoint.manifest.metrics?.[policy.bestMetric] : undefined
+    if (value === undefined || !Number.isFinite(value)) return
+    const current = await this.pointer('best')
+    const better = current?.metric === undefined || (policy.greaterIsBetter ? value > current.metric : value < current.metric)
+    if (better) await this.setPointer('best', {step: checkpoint.step, metric: value})
+  }
+
+  /**
+   * Deletes checkpoints beyond the `saveTotalLimit` newest, never `best`, `final` or `protect` (the
+   * one being resumed from). The manifest goes first, so a half-deleted folder is not a checkpoint.
+   */
+  async applyRetention(policy: RetentionPolicy, protect: number[] = []): Promise<number[]> {
+    if (policy.saveTotalLimit === undefined) return []
+    const all = await this.list()
+    const keep = new Set<number>(protect)
+    for (const name of ['best', 'final'] as const) {
+      const p = await this.pointer(name)
+      if (p) keep.add(p.step)
+    }
+    const newest = all.slice(-policy.saveTotalLimit).map((c) => c.step)
+    const removed: number[] = []
+    for (const checkpoint of all) {
+      if (keep.has(checkpoint.step) || newest.includes(checkpoint.step)) continue
+      await this.delete(checkpoint.step)
+      removed.push(checkpoint.step)
+    }
+    return removed
+  }
+
+  async delete(step: number): Promise<void> {
+    const prefix = stepPrefix(this.runId, step)
+    await this.store.delete(prefix + 'manifest.json')
+    for (const object of (await this.store.list(prefix)).objects) await this.store.delete(object.key)
+  }
+}

@@ -1,0 +1,169 @@
+import {promises as fs} from 'node:fs'
+import * as path from 'node:path'
+
+import type {CheckpointStore, RetentionPolicy} from './store'
+
+/** Where an external trainer writes checkpoints, and how rfm tells one is complete. */
+export interface ExternalCheckpointSpec {
+  /** absolute folder the trainer writes to */
+  dir: string
+  /** `hf`: one folder per save, `checkpoint-<step>/`; `file`: one file, overwritten at each save */
+  layout: 'hf' | 'file'
+  /** with layout `file`: the file's name inside dir */
+  file?: string
+  /** with layout `hf`: a folder is complete once this file exists in it (written last by the trainer) */
+  completeMarker: string
+  /** arguments added to the trainer's command line when a checkpoint was restored */
+  resumeArgs: string[]
+  retention: RetentionPolicy
+}
+
+const HF_FOLDER = /^checkpoint-(\d+)$/
+
+/**
+ * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, the local folder
+ * is made to match the store (the store is the truth: a local checkpoint that never committed may be
+ * torn) and the newest committed checkpoint is restored into place. While it runs, each complete
+ * local checkpoint is uploaded once.
+ */
+export class CheckpointSync {
+  private uploaded = new Set<string>()
+  private fileSignature: string | undefined
+  private pendingSignature: string | undefined
+  private nextFileStep = 1
+  private running: Promise<void> = Promise.resolve()
+  private timer: NodeJS.Timeout | undefined
+  restoredStep: number | undefined
+
+  constructor(
+    private readonly spec: ExternalCheckpointSpec,
+    private readonly checkpoints: CheckpointStore,
+    private readonly attempt: number,
+    private readonly onCommit: (step: number, bytes: number, files: number) => Promise<void> | void,
+  ) {}
+
+  async restore(): Promise<number | undefined> {
+    await fs.mkdir(this.spec.dir, {recursive: true})
+    const latest = await this.checkpoints.latest()
+    if (this.spec.layout === 'hf') {
+      for (const entry of await fs.readdir(this.spec.dir)) {
+        if (HF_FOLDER.test(entry)) await fs.rm(path.join(this.spec.dir, entry), {recursive: true, force: true})
+      }
+      if (latest) {
+        const folder = path.join(this.spec.dir, `checkpoint-${latest.step}`)
+        for (const [file, data] of latest.files) {
+          await fs.mkdir(path.dirname(path.join(folder, file)), {recursive: true})
+          await fs.writeFile(path.join(folder, file), data)
+        }
+        this.uploaded.add(`checkpoint-${latest.step}`)
+      }
+    } else {
+      const target = path.join(this.spec.dir, this.fileName())
+      await fs.rm(target, {force: true})
+      if (latest) {
+        const data = latest.files.get(this.fileName())
+        if (data) {
+          await fs.writeFile(target, data)
+          this.fileSignature = await this.signature(target)
+        }
+      }
+      this.nextFileStep = (latest?.step ?? 0) + 1
+    }
+    this.restoredStep = latest?.step
+    return latest?.step
+  }
+
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => void this.syncOnce(), intervalMs)
+  }
+
+  /** Stops polling and uploads whatever is complete now. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.syncOnce()
+  }
+
+  /** One pass; passes never overlap. */
+  syncOnce(): Promise<void> {
+    this.running = this.running.then(() => (this.spec.layout === 'hf' ? this.syncFolders() : this.syncFile())).catch((error: Error) => {
+      process.stderr.write(`[rfm] checkpoint upload failed, will retry: ${error.message}\n`)
+    })
+    return this.running
+  }
+
+  private async syncFolders(): Promise<void> {
+    const entries = await fs.readdir(this.spec.dir).catch(() => [] as string[])
+    const complete: Array<[number, string]> = []
+    for (const entry of entries) {
+      const match = HF_FOLDER.exec(entry)
+      if (!match || this.uploaded.has(entry)) continue
+      const marker = await fs.stat(path.join(this.spec.dir, entry, this.spec.completeMarker)).catch(() => undefined)
+      if (marker) complete.push([Number(match[1]), entry])
+    }
+    for (const [step, entry] of complete.sort((a, b) => a[0] - b[0])) {
+      const folder = path.join(this.spec.dir, entry)
+      const files: Array<[string, Buffer]> = []
+      for (const file of await listFiles(folder)) files.push([file, await fs.readFile(path.join(folder, file))])
+      await this.commit(step, files, await readHfMetrics(folder))
+      this.uploaded.add(entry)
+    }
+  }
+
+  private async syncFile(): Promise<void> {
+    const target = path.join(this.spec.dir, this.fileName())
+    const signature = await this.signature(target)
+    // A file counts as written once it is unchanged across two polls (trainers should also write it
+    // to a temp name and rename it, which makes every observed version whole).
+    if (!signature || signature === this.fileSignature) return
+    if (signature !== this.pendingSignature) {
+      this.pendingSignature = signature
+      return
+    }
+    const data = await fs.readFile(target)
+    if ((await this.signature(target)) !== signature) return
+    await this.commit(this.nextFileStep, [[this.fileName(), data]], undefined)
+    this.nextFileStep++
+    this.fileSignature = signature
+  }
+
+  private async commit(step: number, files: Array<[string, Buffer]>, metrics: Record<string, number> | undefined): Promise<void> {
+    const manifest = await this.checkpoints.commit(step, files, {attempt: this.attempt, metrics})
+    await this.checkpoints.updateBest({step, manifest}, this.spec.retention)
+    const protect = [step, ...(this.restoredStep === undefined ? [] : [this.restoredStep])]
+    await this.checkpoints.applyRetention(this.spec.retention, protect)
+    await this.onCommit(step, files.reduce((sum, [, d]) => sum + d.length, 0), files.length)
+  }
+
+  private fileName(): string {
+    return this.spec.file ?? 'checkpoint.bin'
+  }
+
+  private async signature(file: string): Promise<string | undefined> {
+    const stat = await fs.stat(file).catch(() => undefined)
+    return stat ? `${stat.size}:${stat.mtimeMs}` : undefined
+  }
+}
+
+async function listFiles(folder: string, prefix = ''): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await fs.readdir(path.join(folder, prefix), {withFileTypes: true})) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name
+    if (entry.isDirectory()) out.push(...(await listFiles(folder, rel)))
+    else if (entry.isFile()) out.push(rel)
+  }
+  return out.sort()
+}
+
+/** Hugging Face's trainer_state.json: the newest log_history entry's numeric values. */
+async function readHfMetrics(folder: string): Promise<Record<string, number> | undefined> {
+  try {
+    const state = JSON.parse(await fs.readFile(path.join(folder, 'trainer_state.json'), 'utf8')) as {log_history?: Array<Record<string, unknown>>}
+    const merged: Record<string, number> = {}
+    for (const entry of state.log_history ?? []) {
+      for (const [key, value] of Object.entries(entry)) if (typeof value === 'number') merged[key] = value
+    }
+    return Object.keys(merged).length > 0 ? merged : undefined
+  } catch {
+    return undefined
+  }
+}
