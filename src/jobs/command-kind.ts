@@ -18,6 +18,21 @@ export function commandKind(api: PluginApi): JobKind {
         .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
         .default({})
         .describe('Extra environment variables for the command.'),
+      checkpoints: z
+        .object({
+          dir: z.string().min(1).describe('Folder the trainer writes checkpoints to, relative to workdir.'),
+          layout: z.enum(['hf', 'file']).default('hf').describe('hf: a folder checkpoint-<step>/ per save; file: one file overwritten at each save.'),
+          file: z.string().min(1).optional().describe('With layout file: the file name inside dir.'),
+          complete_marker: z.string().min(1).default('trainer_state.json').describe('With layout hf: a folder is complete once this file exists in it.'),
+          resume_args: z.array(z.string()).default([]).describe('Arguments added when a checkpoint was restored, e.g. [--resume_from_checkpoint, "True"].'),
+          save_total_limit: z.number().int().min(1).optional().describe('Keep this many newest checkpoints in the store (plus best and final).'),
+          metric_for_best_model: z.string().optional().describe('Metric (from trainer_state.json log_history) that picks the best checkpoint.'),
+          greater_is_better: z.boolean().default(false),
+        })
+        .strict()
+        .refine((c) => c.layout !== 'file' || c.file !== undefined, 'with layout file, a file name in checkpoints.file')
+        .optional()
+        .describe('Where the command writes checkpoints, so rfm can upload them and resume after an interruption.'),
     })
     .strict()
   type Config = import('zod').infer<typeof schema>
@@ -38,7 +53,16 @@ export function commandKind(api: PluginApi): JobKind {
     },
     external(config) {
       const argv = typeof config.command === 'string' ? ['/bin/sh', '-c', config.command] : config.command
-      return {argv, cwd: config.workdir, env: config.env}
+      const c = config.checkpoints
+      const checkpoints = c && {
+        dir: path.resolve(config.workdir, c.dir),
+        layout: c.layout,
+        file: c.file,
+        completeMarker: c.complete_marker,
+        resumeArgs: c.resume_args,
+        retention: {saveTotalLimit: c.save_total_limit, bestMetric: c.metric_for_best_model, greaterIsBetter: c.greater_is_better},
+      }
+      return {argv, cwd: config.workdir, env: config.env, ...(checkpoints ? {checkpoints} : {})}
     },
   })
 }

@@ -3,7 +3,8 @@ import * as os from 'node:os'
 import type {Backend} from '../backends/types'
 import type {ResolvedProfile} from '../config/profiles'
 import type {ExternalCommand} from '../plugin-api'
-import type {RunRecord} from '../runs/record'
+import {UsageError} from '../errors'
+import type {ChaosPlan, RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
 import type {RunStore} from '../runs/run-store'
 import type {ResolvedJob} from './resolve'
@@ -14,7 +15,12 @@ export interface LaunchTarget {
   backend: Backend
 }
 
-export function newRunRecord(job: ResolvedJob, target: LaunchTarget, now = new Date()): RunRecord {
+export interface LaunchOptions {
+  /** local backend only: interrupt the job at random moments */
+  chaos?: ChaosPlan
+}
+
+export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}, now = new Date()): RunRecord {
   const time = now.toISOString()
   return {
     schemaVersion: 1,
@@ -27,7 +33,7 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, now = new D
     updatedAt: time,
     profile: target.profile.name,
     store: target.runs.store.url,
-    backend: {name: target.backend.name, host: os.hostname()},
+    backend: {name: target.backend.name, host: os.hostname(), ...(options.chaos ? {chaos: options.chaos} : {})},
     config: job.config,
     source: job.source,
     retries: job.retries,
@@ -37,16 +43,19 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, now = new D
 }
 
 /** Records the run (state queued) in the store, then hands it to the backend. */
-export async function launchRun(job: ResolvedJob, target: LaunchTarget): Promise<RunRecord> {
-  const record = newRunRecord(job, target)
+export async function launchRun(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<RunRecord> {
+  if (options.chaos && target.backend.name !== 'local') {
+    throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
+  }
+  const record = newRunRecord(job, target, options)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
 }
 
 /** What a launch would run, without running it (`--dry-run`). */
-export function planLaunch(job: ResolvedJob, target: LaunchTarget): {run: RunRecord; command?: ExternalCommand} {
-  const run = newRunRecord(job, target)
+export function planLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): {run: RunRecord; command?: ExternalCommand} {
+  const run = newRunRecord(job, target, options)
   const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store})
   return {run, command}
 }

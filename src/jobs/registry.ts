@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {BackendError, NotFoundError} from '../errors'
@@ -63,7 +64,9 @@ async function loadPluginKinds(plugin: PluginInfo): Promise<JobKind[]> {
 /** The kind a run was launched with, from the plugin recorded in run.json (used inside jobs). */
 export async function loadKindForRun(plugin: {name: string; root?: string}, kindName: string): Promise<JobKind> {
   if (plugin.name === CORE_PLUGIN) return findKind(await loadKinds([]), kindName).kind
-  const root = plugin.root ?? path.dirname(require.resolve(`${plugin.name}/package.json`))
+  // The folder recorded at launch exists on the launching machine; in a container, find the plugin
+  // by its package name instead.
+  const root = plugin.root && existsSync(path.join(plugin.root, 'package.json')) ? plugin.root : path.dirname(require.resolve(`${plugin.name}/package.json`))
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pjson = require(path.join(root, 'package.json')) as object
   const kinds = await loadKinds([{name: plugin.name, root, pjson}])

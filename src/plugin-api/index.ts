@@ -6,6 +6,8 @@
  */
 import {z} from 'zod'
 
+import type {RetentionPolicy} from '../checkpoint/store'
+import type {ExternalCheckpointSpec} from '../checkpoint/sync'
 import type {CheckpointIO} from '../checkpoint/types'
 
 /** What a job needs from one machine; the scheduler turns this into an instance type. */
@@ -26,6 +28,11 @@ export interface ExternalCommand {
   /** absolute working directory */
   cwd: string
   env: Record<string, string>
+  /**
+   * Where the trainer writes checkpoints: the runtime uploads each complete one, restores the newest
+   * committed one into place before a restart, and then adds `resumeArgs` to argv.
+   */
+  checkpoints?: ExternalCheckpointSpec
 }
 
 export interface JobContext {
@@ -56,6 +63,8 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   prepare?(config: Config, baseDir: string): Config | Promise<Config>
   /** How this kind trains as a command line (bring your own trainer, or a plugin's external mode). */
   external?(config: Config, context: JobContext): ExternalCommand
+  /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
+  retention?(config: Config): RetentionPolicy
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
   train?(context: TrainerContext & {config: Config}): Promise<void>
   /**
@@ -75,6 +84,8 @@ export interface PluginApi {
 
 /** The default export of a plugin's job-kinds module. */
 export type {CheckpointIO, CheckpointFiles, SavedCheckpoint} from '../checkpoint/types'
+export type {RetentionPolicy} from '../checkpoint/store'
+export type {ExternalCheckpointSpec} from '../checkpoint/sync'
 
 export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
 

@@ -1,0 +1,46 @@
+import {mkdtempSync} from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+import {StoreCheckpointIO} from '../checkpoint/store-io'
+import {LogAppender} from '../backends/local/log-appender'
+import type {RuntimeContext} from './context'
+
+/** Runs a kind's built-in trainer inside the runtime, with checkpoints in the run's store. */
+export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
+  const {kind, run} = ctx
+  const io = new StoreCheckpointIO(ctx.checkpoints, kind.retention?.(run.config) ?? {}, ctx.attempt, async (step, bytes) => {
+    ctx.log(`checkpoint step ${step} committed (${bytes} bytes)`)
+    await ctx.event('checkpoint_committed', {step, bytes})
+  })
+  const metrics = new LogAppender(ctx.runs.store, `runs/${run.id}/metrics.jsonl`, 1000)
+  let stop = false
+  ctx.interruptions.onStop.push((cause) => {
+    stop = true
+    ctx.log(`interrupted (${cause}): the trainer checkpoints at the next step and stops`)
+  })
+  try {
+    await kind.train?.({
+      runId: run.id,
+      attempt: ctx.attempt,
+      config: run.config,
+      checkpoints: {
+        save: (step, files, state, options) => io.save(step, files, state, options),
+        loadLatest: async () => {
+          const latest = await io.loadLatest()
+          if (latest) {
+            ctx.log(`resuming from checkpoint step ${latest.step}`)
+            await ctx.event('resumed', {step: latest.step})
+          }
+          return latest
+        },
+      },
+      stopRequested: () => stop,
+      logMetrics: (step, values) => metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n'),
+      log: (message) => process.stdout.write(`${message}\n`),
+      workDir: mkdtempSync(path.join(os.tmpdir(), `rfm-${run.id}-`)),
+    })
+  } finally {
+    await metrics.flush()
+  }
+}

@@ -1,0 +1,85 @@
+import {spawn} from 'node:child_process'
+
+import {CheckpointSync} from '../checkpoint/sync'
+import type {ExternalCommand} from '../plugin-api'
+import type {RuntimeContext} from './context'
+
+export type TrainerExit = {
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  /** the trainer was still running when the interruption came */
+  interrupted: boolean
+}
+
+/**
+ * Runs an external trainer: restores its newest committed checkpoint into place (adding its resume
+ * arguments only then), uploads each complete checkpoint while it runs, passes stop signals on to it
+ * (and its children), and uploads what is complete once more after it exits.
+ */
+export async function runExternal(ctx: RuntimeContext, command: ExternalCommand): Promise<TrainerExit> {
+  let argv = command.argv
+  let sync: CheckpointSync | undefined
+  if (command.checkpoints) {
+    sync = new CheckpointSync(command.checkpoints, ctx.checkpoints, ctx.attempt, async (step, bytes, files) => {
+      ctx.log(`checkpoint step ${step} committed (${files} files, ${bytes} bytes)`)
+      await ctx.event('checkpoint_committed', {step, bytes, files})
+    })
+    const step = await sync.restore()
+    if (step !== undefined) {
+      argv = [...argv, ...command.checkpoints.resumeArgs]
+      ctx.log(`resuming from checkpoint step ${step}`)
+      await ctx.event('resumed', {step})
+    }
+  }
+  ctx.log(`run ${ctx.run.id} attempt ${ctx.attempt}: ${argv.join(' ')} (in ${command.cwd})`)
+
+  const [program, ...args] = argv
+  const child = spawn(program, args, {
+    cwd: command.cwd,
+    env: {...withoutRuntimeVars(process.env), ...command.env, RFM_RUN_ID: ctx.run.id, RFM_ATTEMPT: String(ctx.attempt)},
+    stdio: 'inherit',
+  })
+  const running = () => child.exitCode === null && child.signalCode === null
+  let interrupted = false
+  ctx.interruptions.onStop.push((cause) => {
+    if (!running()) return
+    interrupted = true
+    const signal = cause === 'spot-notice' ? 'SIGTERM' : cause
+    ctx.log(`interrupted (${cause}): asking the trainer to checkpoint and stop`)
+    relay(signal, () => child.kill(signal))
+  })
+  sync?.start(Number(process.env.RFM_CHECKPOINT_POLL_MS ?? 200))
+  const exit = await new Promise<TrainerExit>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'ENOENT' ? 'command not found' : error.code === 'EACCES' ? 'permission denied' : error.message
+      ctx.log(`cannot start ${JSON.stringify(program)}: ${why}`)
+      resolve({exitCode: error.code === 'ENOENT' ? 127 : 126, signal: null, interrupted})
+    })
+    child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
+  })
+  await sync?.stop()
+  if (exit.exitCode === 0 && sync) {
+    const latest = (await ctx.checkpoints.list()).at(-1)
+    if (latest) await ctx.checkpoints.setPointer('final', {step: latest.step})
+  }
+  return exit
+}
+
+/**
+ * Signals the runtime's whole process group when the backend made the runtime its leader
+ * (RFM_PROCESS_GROUP_LEADER=1), so a shell's children get the signal too; else the trainer alone.
+ * The signal also comes back to the runtime itself, where the interruption watcher has fired already.
+ */
+function relay(signal: NodeJS.Signals, toTrainerOnly: () => void): void {
+  try {
+    if (process.env.RFM_PROCESS_GROUP_LEADER !== '1') throw new Error('not a group leader')
+    process.kill(-process.pid, signal)
+  } catch {
+    toTrainerOnly()
+  }
+}
+
+function withoutRuntimeVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {RFM_PROCESS_GROUP_LEADER: _leader, RFM_FAULT_PAUSE_BEFORE_MANIFEST_MS: _fault, ...rest} = env
+  return rest
+}
