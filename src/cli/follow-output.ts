@@ -15,8 +15,8 @@ export async function streamRun(ctx: Context, id: string, quiet: boolean, fromAt
   try {
     return await followRun(ctx.runs, id, {
       fromAttempt,
-      onAttempt: (attempt, run) => {
-        if (!quiet) process.stdout.write(`--- attempt ${attempt}/${run.retries.attempts} ---\n`)
+      onAttempt: (attempt) => {
+        if (!quiet) process.stdout.write(`--- attempt ${attempt} ---\n`)
       },
       onLog: (_attempt, text) => {
         if (!quiet) process.stdout.write(text)

@@ -38,12 +38,14 @@ export function describeRun(run: RunRecord, live: LiveView, color: boolean): str
   ]
   if (run.attempts.length > 0) {
     lines.push('', table(
-      ['ATTEMPT', 'STARTED', 'ENDED', 'RESULT', 'NEXT'],
+      ['ATTEMPT', 'STARTED', 'ENDED', 'RESUMED', 'CHECKPOINTS', 'RESULT', 'NEXT'],
       run.attempts.map((a) => [
-        `${a.index}/${run.retries.attempts}`,
-        a.startedAt,
-        a.endedAt ?? '-',
-        a.endedAt ? (a.signal ? a.signal : `exit ${a.exitCode}`) : 'running',
+        String(a.index),
+        a.startedAt.replace('T', ' ').slice(0, 19),
+        a.endedAt ? a.endedAt.replace('T', ' ').slice(11, 19) : '-',
+        a.resumedFromStep === undefined ? '-' : `step ${a.resumedFromStep}`,
+        a.checkpointsCommitted ? `${a.checkpointsCommitted} (last ${a.lastCheckpointStep})` : '-',
+        a.endedAt ? `${a.signal ? a.signal : `exit ${a.exitCode}`}${a.chaos ? ' (chaos)' : a.interruptedBy ? ` (${a.interruptedBy})` : ''}` : 'running',
         a.action ?? '',
       ]),
     ))

@@ -12,6 +12,24 @@ export interface Attempt {
   /** what the backend did after this attempt: retry it, or stop (success or final failure) */
   action?: 'retry' | 'exit'
   reason?: string
+  /** from the runtime's events: the checkpoint step this attempt resumed from */
+  resumedFromStep?: number
+  /** what interrupted it: SIGTERM, spot-notice, ... */
+  interruptedBy?: string
+  /** set when the local backend's chaos mode stopped this attempt, with the signal */
+  chaos?: string
+  checkpointsCommitted?: number
+  lastCheckpointStep?: number
+}
+
+/** The local backend's chaos mode: interrupt the job N times at random moments, as a spot fleet would. */
+export interface ChaosPlan {
+  kills: number
+  seed: number
+  signal: 'TERM' | 'KILL' | 'mixed'
+  /** a kill comes this many seconds after an attempt starts, uniformly between min and max */
+  minSeconds: number
+  maxSeconds: number
 }
 
 export interface RetryRule {
@@ -33,7 +51,7 @@ export interface RunRecord {
   endedAt?: string
   profile: string
   store: string
-  backend: {name: 'local' | 'aws-batch'; host?: string; supervisorPid?: number; [key: string]: unknown}
+  backend: {name: 'local' | 'aws-batch'; host?: string; supervisorPid?: number; chaos?: ChaosPlan; [key: string]: unknown}
   /** the validated config, with defaults filled in and paths made absolute */
   config: Record<string, unknown>
   source: {file?: string; overrides: string[]}
@@ -45,10 +63,15 @@ export interface RunRecord {
   reason?: string
 }
 
-export type RunEvent =
-  | {type: 'run_created'; time: string}
-  | {type: 'attempt_started'; time: string; attempt: number; pid?: number}
-  | {type: 'attempt_ended'; time: string; attempt: number; exitCode: number | null; signal: string | null; action: 'retry' | 'exit'; reason: string}
-  | {type: 'cancel_requested'; time: string; graceSeconds: number}
-  | {type: 'run_finished'; time: string; state: RunState; reason?: string}
-  | {type: string; time: string; [key: string]: unknown}
+/**
+ * One line of events.jsonl. Types: run_created; attempt_started {attempt, pid}; attempt_ended
+ * {attempt, exitCode, signal, action, reason}; cancel_requested {graceSeconds}; run_finished {state,
+ * reason}; and from the runtime, each with {attempt}: resumed {step}, interrupted {cause},
+ * checkpoint_committed {step, bytes}, checkpoint_skipped {warning}.
+ */
+export interface RunEvent {
+  type: string
+  time: string
+  attempt?: number
+  [key: string]: unknown
+}

@@ -1,5 +1,6 @@
 import {constants} from 'node:os'
 
+import {EXIT_RETRY} from '../../plugin-api'
 import type {RetryRule} from '../../runs/record'
 
 export interface AttemptExit {
@@ -30,12 +31,16 @@ export function describeExit(exit: AttemptExit): string {
 }
 
 /**
- * AWS Batch's retry semantics, so a job behaves the same on both backends: the first rule that
- * matches decides; with no rule matching, a failed attempt is retried while attempts remain.
+ * AWS Batch's retry semantics, so a job behaves the same on both backends: the runtime's "retry me"
+ * code (an interruption it checkpointed for) retries; otherwise the first rule that matches decides,
+ * and with no rule matching, a failed attempt is retried while attempts remain.
  */
 export function decideRetry(rules: RetryRule[], exit: AttemptExit, attempt: number, maxAttempts: number): RetryDecision {
   const what = describeExit(exit)
   if (exit.exitCode === 0) return {action: 'exit', reason: 'exit code 0'}
+  if (exit.exitCode === EXIT_RETRY && attempt < maxAttempts) {
+    return {action: 'retry', reason: `interrupted after checkpointing (exit ${EXIT_RETRY}); retrying (attempt ${attempt + 1} of ${maxAttempts})`}
+  }
   const code = reportedExitCode(exit)
   const rule = rules.find((r) => {
     const codeOk = r.on_exit_code === undefined || matchesCode(r.on_exit_code, code)

@@ -7,9 +7,10 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import * as path from 'node:path'
 
-import type {Attempt, RunRecord, RunState} from '../../runs/record'
+import type {Attempt, ChaosPlan, RunEvent, RunRecord, RunState} from '../../runs/record'
 import {RunStore} from '../../runs/run-store'
 import {openStore} from '../../store/open'
+import {seededRandom} from './chaos'
 import {LogAppender} from './log-appender'
 import {signalGroup, signalProcess} from './processes'
 import {decideRetry, describeExit, type AttemptExit} from './retry'
@@ -54,17 +55,27 @@ class Supervisor {
     let finalState: RunState = 'failed'
     let last: AttemptExit = {exitCode: null, signal: null}
     let reason = 'no attempt ran'
-    for (let attempt = record.attempts.length + 1; attempt <= record.retries.attempts && !this.cancelled; attempt++) {
-      const {exit, timedOut} = await this.runAttempt(record, attempt)
+    const chaos = record.backend.chaos
+    const random = seededRandom(chaos?.seed ?? 0)
+    let chaosDelivered = record.attempts.filter((a) => a.chaos).length
+    // Attempts stopped by chaos do not use up retries.attempts, as reclaimed spot capacity would not.
+    let budgetUsed = record.attempts.length - chaosDelivered
+    for (let attempt = record.attempts.length + 1; budgetUsed < record.retries.attempts && !this.cancelled; attempt++) {
+      const kill = chaos && chaosDelivered < chaos.kills ? this.chaosKill(chaos, random) : undefined
+      const {exit, timedOut, chaosSignal} = await this.runAttempt(record, attempt, kill)
       last = exit
-      let decision = decideRetry(record.retries.evaluate_on_exit, exit, attempt, record.retries.attempts)
+      if (chaosSignal) chaosDelivered++
+      else budgetUsed++
+      let decision = decideRetry(record.retries.evaluate_on_exit, exit, budgetUsed, record.retries.attempts)
       if (this.cancelled) decision = {action: 'exit', reason: `cancelled (${describeExit(exit)})`}
+      else if (chaosSignal && exit.exitCode !== 0) decision = {action: 'retry', reason: `chaos ${chaosSignal} ${chaosDelivered} of ${chaos?.kills}; ${describeExit(exit)}; retrying`}
       else if (timedOut) decision = {...decision, reason: `timed out after ${record.timeoutSeconds}s; ${decision.reason}`}
       reason = decision.reason
+      const summary = summarizeAttempt(await this.runs.events(this.runId), attempt)
       const time = new Date().toISOString()
       record = await this.runs.update(this.runId, (r) => {
         const a = r.attempts.find((x) => x.index === attempt) as Attempt
-        Object.assign(a, {endedAt: time, exitCode: exit.exitCode, signal: exit.signal, action: decision.action, reason: decision.reason})
+        Object.assign(a, {endedAt: time, exitCode: exit.exitCode, signal: exit.signal, action: decision.action, reason: decision.reason}, summary, chaosSignal ? {chaos: chaosSignal} : {})
       })
       await this.runs.appendEvent(this.runId, {type: 'attempt_ended', time, attempt, exitCode: exit.exitCode, signal: exit.signal, action: decision.action, reason: decision.reason})
       if (exit.exitCode === 0) finalState = 'succeeded'
@@ -86,7 +97,18 @@ class Supervisor {
     clearTimeout(this.killTimer)
   }
 
-  private async runAttempt(record: RunRecord, attempt: number): Promise<{exit: AttemptExit; timedOut: boolean}> {
+  /** When and how chaos stops the next attempt. */
+  private chaosKill(chaos: ChaosPlan, random: () => number): {afterMs: number; signal: 'SIGTERM' | 'SIGKILL'} {
+    const afterMs = (chaos.minSeconds + random() * (chaos.maxSeconds - chaos.minSeconds)) * 1000
+    const signal = chaos.signal === 'TERM' ? 'SIGTERM' : chaos.signal === 'KILL' ? 'SIGKILL' : random() < 0.5 ? 'SIGTERM' : 'SIGKILL'
+    return {afterMs, signal}
+  }
+
+  private async runAttempt(
+    record: RunRecord,
+    attempt: number,
+    kill?: {afterMs: number; signal: 'SIGTERM' | 'SIGKILL'},
+  ): Promise<{exit: AttemptExit; timedOut: boolean; chaosSignal?: string}> {
     const log = new LogAppender(this.runs.store, RunStore.logKey(this.runId, attempt))
     const child = spawn(process.execPath, [RUNTIME], {
       detached: true, // its own process group, so a forced stop reaches the trainer's children too
@@ -118,6 +140,17 @@ class Supervisor {
           this.stopChild(DEFAULT_GRACE_SECONDS)
         }, record.timeoutSeconds * 1000)
       : undefined
+    let chaosSignal: string | undefined
+    const chaosTimer = kill
+      ? setTimeout(() => {
+          if (!child.pid || child.exitCode !== null || child.signalCode !== null) return
+          chaosSignal = kill.signal
+          log.write(`[rfm] chaos: ${kill.signal} to attempt ${attempt}\n`)
+          // SIGTERM goes to the runtime, which checkpoints; SIGKILL takes the whole attempt down at once.
+          if (kill.signal === 'SIGTERM') signalProcess(child.pid, 'SIGTERM')
+          else signalGroup(child.pid, 'SIGKILL')
+        }, kill.afterMs)
+      : undefined
     const exit = await Promise.race([
       new Promise<AttemptExit>((resolve) =>
         child.once('exit', (code, signal) => {
@@ -133,12 +166,13 @@ class Supervisor {
       }),
     ])
     clearTimeout(timer)
+    clearTimeout(chaosTimer)
     clearTimeout(this.killTimer)
     // Nothing of the attempt's process group may outlive it.
     if (child.pid) signalGroup(child.pid, 'SIGKILL')
     this.child = undefined
     await log.flush()
-    return {exit, timedOut}
+    return {exit, timedOut, chaosSignal}
   }
 
   private async onCancel(): Promise<void> {
@@ -157,6 +191,19 @@ class Supervisor {
     signalProcess(pid, 'SIGTERM')
     clearTimeout(this.killTimer)
     this.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceSeconds * 1000)
+  }
+}
+
+/** What the runtime reported about one attempt, for its line in run.json. */
+function summarizeAttempt(events: RunEvent[], attempt: number): Partial<Attempt> {
+  const mine = events.filter((e) => e.attempt === attempt)
+  const resumed = mine.find((e) => e.type === 'resumed')
+  const interrupted = mine.find((e) => e.type === 'interrupted')
+  const commits = mine.filter((e) => e.type === 'checkpoint_committed')
+  return {
+    ...(typeof resumed?.step === 'number' ? {resumedFromStep: resumed.step} : {}),
+    ...(typeof interrupted?.cause === 'string' ? {interruptedBy: interrupted.cause} : {}),
+    ...(commits.length > 0 ? {checkpointsCommitted: commits.length, lastCheckpointStep: Number(commits.at(-1)?.step)} : {}),
   }
 }
 

@@ -3,6 +3,7 @@ import {stringify} from 'yaml'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {streamRun} from '../../cli/follow-output'
+import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
 import {launchRun, planLaunch} from '../../jobs/launch'
 import {findKind, loadKinds} from '../../jobs/registry'
@@ -32,6 +33,10 @@ export default class Launch extends RfmCommand {
     set: Flags.string({description: 'Override a config key (repeatable); the value is YAML: --set data.ratio=[0.7,0.3].', helpValue: 'KEY=VALUE', multiple: true}),
     follow: Flags.boolean({char: 'f', description: 'Stream the log until the run ends; exit 1 unless it succeeds.'}),
     'dry-run': Flags.boolean({description: 'Print the resolved config and what would run, and stop.'}),
+    chaos: Flags.string({
+      description: 'Local backend: interrupt the job N times at random moments and restart it, as a spot fleet would (kills=N,seed=S[,signal=TERM|KILL|mixed][,min=S,max=S]).',
+      helpValue: 'kills=N,seed=S',
+    }),
     profile: profileFlag,
   }
 
@@ -40,16 +45,17 @@ export default class Launch extends RfmCommand {
     const kinds = await loadKinds(this.config.getPluginsList())
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
     const ctx = await this.context(flags.profile)
+    const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined}
 
     if (flags['dry-run']) {
-      const {run, command} = planLaunch(job, ctx)
+      const {run, command} = planLaunch(job, ctx, options)
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
       if (command) this.log(`\nWould run: ${command.argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n       in: ${command.cwd}`)
       return {dryRun: true, run, ...(command ? {command} : {})}
     }
 
-    const run = await launchRun(job, ctx)
+    const run = await launchRun(job, ctx, options)
     this.log(`Launched ${run.id} (${run.kind}) on the ${run.backend.name} backend.`)
     if (!flags.follow) {
       this.log(`Follow it with: rfm cloud logs ${run.id} -f`)
@@ -57,7 +63,8 @@ export default class Launch extends RfmCommand {
     }
     const {run: final, lost} = await streamRun(ctx, run.id, this.jsonEnabled())
     const state = lost ? 'lost' : final.state
-    this.log(`Run ${final.id} ${paint(state, STATE_COLOR[state], this.color)}${lost ? `: ${lost}` : final.reason ? `: ${final.reason}` : ''}.`)
+    const why = lost ?? (state === 'succeeded' ? undefined : final.reason)
+    this.log(`Run ${final.id} ${paint(state, STATE_COLOR[state], this.color)}${why ? `: ${why}` : ''}.`)
     if (state !== 'succeeded') process.exitCode = 1
     return {dryRun: false, run: final}
   }

@@ -25,8 +25,8 @@ export default class Logs extends RfmCommand {
     const {args, flags} = await this.parse(Logs)
     const ctx = await this.context(flags.profile)
     let run = await ctx.runs.get(args.run)
-    if (flags.attempt && flags.attempt > run.retries.attempts) {
-      throw new UsageError(`--attempt ${flags.attempt}: run ${run.id} has at most ${run.retries.attempts} attempts.`, {hint: `Use a number from 1 to ${run.retries.attempts}.`})
+    if (flags.attempt && flags.attempt > Math.max(run.attempts.length, run.retries.attempts)) {
+      throw new UsageError(`--attempt ${flags.attempt}: run ${run.id} has ${run.attempts.length} attempts so far.`, {hint: `Use a number from 1 to ${Math.max(1, run.attempts.length)}.`})
     }
     if (flags.follow) {
       run = (await streamRun(ctx, run.id, this.jsonEnabled(), flags.attempt)).run
@@ -38,7 +38,7 @@ export default class Logs extends RfmCommand {
       const log = (await ctx.runs.store.get(RunStore.logKey(run.id, a.index)))?.toString('utf8') ?? ''
       attempts.push({attempt: a.index, log})
       if (!flags.follow) {
-        this.log(`--- attempt ${a.index}/${run.retries.attempts} ---`)
+        this.log(`--- attempt ${a.index} ---`)
         if (log) process.stdout.write(this.jsonEnabled() ? '' : log.endsWith('\n') ? log : log + '\n')
       }
     }

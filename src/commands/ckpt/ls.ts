@@ -1,0 +1,48 @@
+import {Args} from '@oclif/core'
+
+import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {table} from '../../cli/render'
+import {CheckpointStore} from '../../checkpoint/store'
+
+export interface CheckpointRow {
+  step: number
+  createdAt: string
+  attempt?: number
+  files: number
+  bytes: number
+  metrics?: Record<string, number>
+  tags: string[]
+}
+
+export default class CkptLs extends RfmCommand {
+  static override summary = 'List the committed checkpoints of a run, with best and final marked.'
+  static override examples = ['<%= config.bin %> ckpt ls command-20261122-153012-ab12']
+  static override args = {run: Args.string({required: true, description: 'Run id.'})}
+  static override flags = {profile: profileFlag}
+
+  async run(): Promise<{run: string; checkpoints: CheckpointRow[]}> {
+    const {args, flags} = await this.parse(CkptLs)
+    const ctx = await this.context(flags.profile)
+    const run = await ctx.runs.get(args.run)
+    const checkpoints = new CheckpointStore(ctx.runs.store, run.id)
+    const best = await checkpoints.pointer('best')
+    const final = await checkpoints.pointer('final')
+    const rows: CheckpointRow[] = (await checkpoints.list()).map(({step, manifest}) => ({
+      step,
+      createdAt: manifest.createdAt,
+      ...(manifest.attempt ? {attempt: manifest.attempt} : {}),
+      files: manifest.files.length,
+      bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
+      ...(manifest.metrics ? {metrics: manifest.metrics} : {}),
+      tags: [...(best?.step === step ? ['best'] : []), ...(final?.step === step ? ['final'] : [])],
+    }))
+    if (rows.length === 0) this.log(`Run ${run.id} has no committed checkpoints.`)
+    else {
+      this.log(table(
+        ['STEP', 'CREATED', 'ATTEMPT', 'FILES', 'BYTES', 'TAGS'],
+        rows.map((r) => [String(r.step), r.createdAt.replace('T', ' ').slice(0, 19), String(r.attempt ?? '-'), String(r.files), String(r.bytes), r.tags.join(',')]),
+      ))
+    }
+    return {run: run.id, checkpoints: rows}
+  }
+}
