@@ -12,5 +12,7 @@ const timer = setInterval(() => {
   if (step >= steps || stopping) {
     clearInterval(timer)
     console.log(stopping ? 'stopped early on SIGTERM' : 'done')
+    // Exit 0 tells rfm the job is finished; a trainer stopped early must say otherwise.
+    if (stopping) process.exitCode = 143
   }
 }, 200)
