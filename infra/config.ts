@@ -29,15 +29,15 @@ export const jobKindInfraSchema = z
   .strict()
 export type JobKindInfra = z.infer<typeof jobKindInfraSchema>
 
+/** A Secrets Manager or SSM parameter ARN, or an SSM parameter name. */
+export const SECRET_REFERENCE = /^(arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:.+|\/[\w.\-/]+)$/
+
 const secretRef = z
   .object({
     name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
     valueFrom: z
       .string()
-      .regex(
-        /^(arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:.+|\/[\w.\-/]+)$/,
-        'a Secrets Manager or SSM parameter ARN, or an SSM parameter name starting with /',
-      ),
+      .regex(SECRET_REFERENCE, 'a Secrets Manager or SSM parameter ARN, or an SSM parameter name starting with /'),
   })
   .strict()
 export type SecretRef = z.infer<typeof secretRef>
