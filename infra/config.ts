@@ -84,7 +84,7 @@ export const infraConfigSchema = z
       .optional()
       .describe('An existing VPC and subnets (with a route to ECR and S3); default: the default VPC.'),
     s3GatewayEndpoint: z.boolean().default(true).describe('Add a (free) S3 gateway endpoint to the VPC; turn off if it already has one.'),
-    amiType: z.enum(['ECS_AL2_NVIDIA', 'ECS_AL2023_NVIDIA']).default('ECS_AL2_NVIDIA').describe('ECS GPU AMI family Batch picks the image from.'),
+    amiType: z.enum(['ECS_AL2_NVIDIA', 'ECS_AL2023_NVIDIA']).default('ECS_AL2023_NVIDIA').describe('ECS GPU AMI Batch picks for the instances (AL2 GPU AMIs are at end of support).'),
     secrets: z.array(secretRef).default([]).describe('Environment variables every job gets from Secrets Manager/SSM.'),
     budget: z
       .object({monthlyUsd: z.number().positive(), emails: z.array(z.string().email()).min(1)})

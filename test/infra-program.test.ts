@@ -89,7 +89,7 @@ describe('compute environments and queues', () => {
       assert.equal(resources?.minVcpus, 0)
       assert.deepEqual(resources?.subnets, ['subnet-a', 'subnet-b'])
       assert.equal(resources?.launchTemplate?.launchTemplateId, await value(main.resources.fleet.launchTemplate.id))
-      assert.equal(resources?.ec2Configurations?.[0]?.imageType, 'ECS_AL2_NVIDIA')
+      assert.equal(resources?.ec2Configurations?.[0]?.imageType, 'ECS_AL2023_NVIDIA')
     }
     const onDemand = await value(main.resources.fleet.onDemand.computeResources)
     assert.equal(onDemand?.type, 'EC2')

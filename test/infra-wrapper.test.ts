@@ -10,6 +10,8 @@ import * as path from 'node:path'
 import {beforeEach, describe, test} from 'node:test'
 
 import {infraConfigSchema, type InfraOutputs} from '../infra/config'
+import {userData} from '../infra/containers'
+import {partitionOf, secretResourceArn} from '../infra/policies'
 import {resolveProfile, setProfileKey} from '../src/config/profiles'
 import {NotBuiltError, NotFoundError, UsageError, BackendError, ConfigError} from '../src/errors'
 import {resolveTarget, stackConfigFromFlags} from '../src/infra/command'
@@ -259,5 +261,24 @@ describe('outputs → profile', () => {
     assert.deepEqual(calls, ['preview', 'up', 'outputs', 'destroy'])
     assert.deepEqual(opened.map((o) => [o.create, o.config !== undefined]), [[true, true], [true, true], [false, false], [false, false]])
     assert.ok(opened.every((o) => o.backendUrl === `file://${path.join(process.env.RFM_HOME!, 'infra', 'state')}`))
+  })
+})
+
+describe('policy and user-data builders', () => {
+  test('secret references become the IAM resources the execution role may read', () => {
+    const ref = (valueFrom: string) => ({name: 'X', valueFrom})
+    const account = '123456789012'
+    assert.equal(secretResourceArn(ref('/rfm/hf'), 'eu-west-1', account), `arn:aws:ssm:eu-west-1:${account}:parameter/rfm/hf`)
+    assert.equal(secretResourceArn(ref('/rfm/hf'), 'cn-north-1', account), `arn:aws-cn:ssm:cn-north-1:${account}:parameter/rfm/hf`)
+    const full = `arn:aws:secretsmanager:us-east-1:${account}:secret:wandb-AbC123`
+    assert.equal(secretResourceArn(ref(full), 'us-east-1', account), full)
+    assert.equal(secretResourceArn(ref(`${full}:api_key::`), 'us-east-1', account), full, 'a JSON-key suffix is not part of the resource')
+    assert.equal(secretResourceArn(ref(`arn:aws:secretsmanager:us-east-1:${account}:secret:wandb`), 'us-east-1', account), `arn:aws:secretsmanager:us-east-1:${account}:secret:wandb-??????`)
+    assert.equal(partitionOf('us-gov-west-1'), 'aws-us-gov')
+  })
+
+  test('the stop timeout in the user data follows the config and stays inside the 2-minute spot notice', () => {
+    assert.match(userData({stopTimeoutSeconds: 90}), /ECS_CONTAINER_STOP_TIMEOUT=90s/)
+    assert.throws(() => infraConfigSchema.parse({region: 'us-east-1', stopTimeoutSeconds: 300}))
   })
 })
