@@ -16,6 +16,17 @@ export const profileSchema = z
       .describe('Object store URL for runs, datasets and checkpoints: file:///… or s3://bucket/prefix.'),
     region: z.string().min(1).optional().describe('AWS region, e.g. us-east-1.'),
     endpoint: z.string().url().optional().describe('S3-compatible endpoint URL (MinIO, R2); leave unset for AWS.'),
+    // Written by `rfm infra up` from the stack outputs; read by the aws-batch backend.
+    bucket: z.string().min(1).optional().describe('S3 bucket of the rfm stack (set by rfm infra up).'),
+    queues: z
+      .object({spot: z.string(), onDemand: z.string(), multiNode: z.string().optional()})
+      .strict()
+      .optional()
+      .describe('Batch job queue ARNs: spot (falls back to on-demand), onDemand, multiNode (set by rfm infra up).'),
+    jobDefinitions: z.record(z.string(), z.string()).optional().describe('Batch job definition ARN per job kind (set by rfm infra up).'),
+    repositories: z.record(z.string(), z.string()).optional().describe('ECR repository URL per image (set by rfm infra up).'),
+    logGroup: z.string().optional().describe('CloudWatch log group of the jobs (set by rfm infra up).'),
+    jobRoleArn: z.string().optional().describe('IAM role the jobs run as (set by rfm infra up).'),
   })
   .strict()
 
@@ -107,6 +118,20 @@ export async function setProfileKey(name: string, key: string, value: string | u
   const updated = {...content.profiles[name]} as Record<string, unknown>
   if (value === undefined) delete updated[key]
   else updated[key] = value
+  validateConfig(profileSchema, {...defaultProfile(), ...updated}, `profile "${name}"`)
+  content.profiles[name] = updated as Partial<Profile>
+  await writeFile(content)
+  return resolveProfile(name)
+}
+
+/** Sets several keys of a profile at once (undefined removes a key), validating the result first. */
+export async function setProfileValues(name: string, values: {[K in keyof Profile]?: Profile[K] | undefined}): Promise<ResolvedProfile> {
+  const content = await readFile()
+  const updated = {...content.profiles[name]} as Record<string, unknown>
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) delete updated[key]
+    else updated[key] = value
+  }
   validateConfig(profileSchema, {...defaultProfile(), ...updated}, `profile "${name}"`)
   content.profiles[name] = updated as Partial<Profile>
   await writeFile(content)

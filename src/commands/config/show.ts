@@ -16,8 +16,10 @@ export async function profileView(name?: string): Promise<ProfileView> {
 
 export function renderProfile(view: ProfileView): string {
   const lines = [`Profile ${view.profile} (${view.file})`]
+  const width = Math.max(...Object.keys(view.settings).map((k) => k.length))
   for (const [key, value] of Object.entries(view.settings)) {
-    lines.push(`  ${key.padEnd(9)} ${value}${view.defaults.includes(key) ? '  (default)' : ''}`)
+    const shown = typeof value === 'object' ? JSON.stringify(value) : String(value)
+    lines.push(`  ${key.padEnd(width)} ${shown}${view.defaults.includes(key) ? '  (default)' : ''}`)
   }
   return lines.join('\n')
 }

@@ -1,0 +1,96 @@
+/**
+ * What runs on each instance and in each job container, as pure functions: the launch template's
+ * user data and the Batch job definition's container properties and retry strategy.
+ */
+import {EXIT_RETRY} from '../src/plugin-api'
+import type {InfraConfig, JobKindInfra} from './config'
+
+/** Exit code of a config or usage error: retrying cannot help. */
+export const EXIT_USAGE = 2
+
+const BOUNDARY = '==RFM-BOUNDARY=='
+
+/**
+ * Instance user data (Batch wants MIME multi-part in a launch template). Spot draining makes the ECS
+ * agent stop tasks as soon as the 2-minute interruption notice arrives; the stop timeout is the
+ * SIGTERM→SIGKILL grace the runtime gets to write its emergency checkpoint; cached images save the
+ * multi-GB pull when a retried job lands on an instance that already ran it.
+ */
+export function userData(config: Pick<InfraConfig, 'stopTimeoutSeconds'>): string {
+  const settings = [
+    'ECS_ENABLE_SPOT_INSTANCE_DRAINING=true',
+    `ECS_CONTAINER_STOP_TIMEOUT=${config.stopTimeoutSeconds}s`,
+    'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
+  ]
+  return [
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${BOUNDARY}"`,
+    '',
+    `--${BOUNDARY}`,
+    'Content-Type: text/x-shellscript; charset="us-ascii"',
+    '',
+    '#!/bin/bash',
+    'set -euo pipefail',
+    ...settings.map((line) => `echo '${line}' >> /etc/ecs/ecs.config`),
+    '',
+    `--${BOUNDARY}--`,
+    '',
+  ].join('\n')
+}
+
+/**
+ * Batch retry defaults: retry when the host went away (spot reclaim: status reason "Host EC2 …")
+ * or when the runtime exits with EXIT_RETRY after checkpointing; never retry a usage/config error;
+ * anything else (a crash, an OOM kill) fails the job rather than paying for the same failure again.
+ */
+export function retryStrategy(config: Pick<InfraConfig, 'retryAttempts'>) {
+  return {
+    attempts: config.retryAttempts,
+    evaluateOnExits: [
+      {onStatusReason: 'Host EC2*', action: 'RETRY'},
+      {onExitCode: String(EXIT_RETRY), action: 'RETRY'},
+      {onExitCode: String(EXIT_USAGE), action: 'EXIT'},
+      {onReason: '*', action: 'EXIT'},
+    ],
+  }
+}
+
+export interface ContainerInputs {
+  kind: JobKindInfra
+  imageUri: string
+  jobRoleArn: string
+  executionRoleArn: string
+  logGroup: string
+  region: string
+  bucket: string
+}
+
+/** Container properties of a kind's job definition (Batch takes them as a JSON string). */
+export function containerProperties(config: InfraConfig, input: ContainerInputs): Record<string, unknown> {
+  const {kind} = input
+  const resources = [
+    {type: 'VCPU', value: String(kind.vcpus)},
+    {type: 'MEMORY', value: String(kind.memoryMiB)},
+    ...(kind.gpus > 0 ? [{type: 'GPU', value: String(kind.gpus)}] : []),
+  ]
+  return {
+    image: input.imageUri,
+    resourceRequirements: resources,
+    jobRoleArn: input.jobRoleArn,
+    executionRoleArn: input.executionRoleArn,
+    // Plain environment holds only non-secret settings; secrets are references resolved by the agent.
+    environment: [
+      {name: 'RFM_STORE', value: `s3://${input.bucket}`},
+      {name: 'RFM_JOB_KIND', value: kind.name},
+      {name: 'AWS_REGION', value: input.region},
+    ],
+    secrets: config.secrets.map((secret) => ({name: secret.name, valueFrom: secret.valueFrom})),
+    logConfiguration: {
+      logDriver: 'awslogs',
+      options: {'awslogs-group': input.logGroup, 'awslogs-region': input.region, 'awslogs-stream-prefix': kind.name},
+    },
+    // init reaps the trainer's children and forwards SIGTERM to the runtime (PID 1 ignores it otherwise).
+    linuxParameters: {initProcessEnabled: true, sharedMemorySize: kind.sharedMemoryMiB},
+    ulimits: [{name: 'nofile', softLimit: 65_536, hardLimit: 65_536}],
+  }
+}

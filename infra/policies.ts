@@ -1,0 +1,124 @@
+/**
+ * IAM and bucket policy documents as pure functions of resolved ARNs, so the exact grants can be
+ * read (and tested) as plain data. The program wraps them in `pulumi.all(...).apply(...)`.
+ */
+import type {SecretRef} from './config'
+
+export interface Statement {
+  Sid: string
+  Effect: 'Allow' | 'Deny'
+  Principal?: unknown
+  Action: string[]
+  Resource?: string[]
+  Condition?: Record<string, Record<string, unknown>>
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17'
+  Statement: Statement[]
+}
+
+/** What a job may read and write in the bucket: datasets are read-only, runs/ is its only write area. */
+export const READ_PREFIXES = ['datasets/', 'runs/'] as const
+export const WRITE_PREFIXES = ['runs/'] as const
+
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn'
+  if (region.startsWith('us-gov-')) return 'aws-us-gov'
+  return 'aws'
+}
+
+export function assumeRolePolicy(service: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{Sid: 'AssumeRole', Effect: 'Allow', Principal: {Service: service}, Action: ['sts:AssumeRole']}],
+  }
+}
+
+/** Refuses every request that does not use TLS, whoever makes it. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['s3:*'],
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: {Bool: {'aws:SecureTransport': 'false'}},
+      },
+    ],
+  }
+}
+
+/** The job role: read datasets/* and runs/* (to resume), write and delete only under runs/*. */
+export function jobRolePolicy(bucketArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ListDatasetsAndRuns',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucketArn],
+        Condition: {StringLike: {'s3:prefix': READ_PREFIXES.map((p) => `${p}*`)}},
+      },
+      {Sid: 'ReadDatasetsAndRuns', Effect: 'Allow', Action: ['s3:GetObject'], Resource: READ_PREFIXES.map((p) => `${bucketArn}/${p}*`)},
+      {
+        Sid: 'WriteRuns',
+        Effect: 'Allow',
+        // DeleteObject: checkpoint retention; tagging: intermediate checkpoints are tagged for expiry.
+        Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Resource: WRITE_PREFIXES.map((p) => `${bucketArn}/${p}*`),
+      },
+    ],
+  }
+}
+
+/** IAM resource ARN of a secret reference: SSM names become ARNs; a Secrets Manager JSON-key suffix is dropped. */
+export function secretResourceArn(ref: SecretRef, region: string, accountId: string): string {
+  if (ref.valueFrom.startsWith('/')) return `arn:${partitionOf(region)}:ssm:${region}:${accountId}:parameter${ref.valueFrom}`
+  const parts = ref.valueFrom.split(':')
+  if (parts[2] !== 'secretsmanager') return ref.valueFrom
+  const arn = parts.slice(0, 7).join(':')
+  // A partial ARN (without the 6-character suffix Secrets Manager adds) needs the wildcard to match.
+  return /-[A-Za-z0-9]{6}$/.test(parts[6] ?? '') ? arn : `${arn}-??????`
+}
+
+/**
+ * The execution role (used by the ECS agent, not the job): pull the stack's images, write to its log
+ * group, and fetch the named secrets, which reach the container as environment variables without
+ * ever being stored in a job definition.
+ */
+export function executionRolePolicy(input: {repositoryArns: string[]; logGroupArn: string; secretArns: string[]}): PolicyDocument {
+  const statements: Statement[] = [
+    {Sid: 'EcrAuth', Effect: 'Allow', Action: ['ecr:GetAuthorizationToken'], Resource: ['*']},
+    {
+      Sid: 'PullImages',
+      Effect: 'Allow',
+      Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+      Resource: input.repositoryArns,
+    },
+    {Sid: 'WriteLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${input.logGroupArn}:*`]},
+  ]
+  const ssm = input.secretArns.filter((arn) => arn.split(':')[2] === 'ssm')
+  const secretsManager = input.secretArns.filter((arn) => arn.split(':')[2] === 'secretsmanager')
+  if (secretsManager.length > 0) statements.push({Sid: 'ReadSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretsManager})
+  if (ssm.length > 0) statements.push({Sid: 'ReadParameters', Effect: 'Allow', Action: ['ssm:GetParameters'], Resource: ssm})
+  return {Version: '2012-10-17', Statement: statements}
+}
+
+/** ECR lifecycle: expire untagged images beyond the newest `keep`. */
+export function ecrLifecyclePolicy(keep: number): object {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Keep the last ${keep} untagged images`,
+        selection: {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: keep},
+        action: {type: 'expire'},
+      },
+    ],
+  }
+}
