@@ -16,6 +16,12 @@ export const profileSchema = z
       .describe('Object store URL for runs, datasets and checkpoints: file:///… or s3://bucket/prefix.'),
     region: z.string().min(1).optional().describe('AWS region, e.g. us-east-1.'),
     endpoint: z.string().url().optional().describe('S3-compatible endpoint URL (MinIO, R2); leave unset for AWS.'),
+    // containers (issue 9): where `rfm build` pushes images
+    imageRepository: z
+      .string()
+      .regex(/^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._\/-]*$/, 'an ECR repository URI: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME')
+      .optional()
+      .describe('ECR repository URI that rfm build pushes images to (tags: <image>-<content hash>).'),
   })
   .strict()
 
