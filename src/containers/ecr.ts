@@ -41,6 +41,8 @@ export interface Registry {
 export function ecrRegistry(repo: RepositoryRef): Registry {
   let client: Promise<import('@aws-sdk/client-ecr').ECRClient> | undefined
   const ecr = async () => {
+    // rfm supports Node 20 on purpose; the SDK's notice about its own future Node support is noise here.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     const sdk = await import('@aws-sdk/client-ecr')
     client ??= Promise.resolve(new sdk.ECRClient({region: repo.region}))
     return {sdk, client: await client}
