@@ -146,6 +146,15 @@ describe('rfm build flow', () => {
     assert.equal(staged.sha256, createHash('sha256').update('trl==0.12.1\n').digest('hex'))
   })
 
+  it('gives a kind that declares image "external" the external image with its plugin code', async () => {
+    imageMissing()
+    const fake = fakeDocker()
+    const result = await ensureImage({kind: {name: 'sft', image: 'external'}, plugin: sftPlugin(root)}, {imageRepository: REPO}, {root, docker: fake.docker})
+    assert.deepEqual(result.images.map((i) => [i.image, i.status]), [['external-sft', 'built']])
+    const context = fake.calls().find((c) => c.argv[1] === 'build')!.context!.map((f) => f.path)
+    assert.ok(context.includes('rfm/plugins/sft/dist/kinds.js') && context.includes('requirements.txt') && !context.includes('rfm/plugins/grpo/dist/kinds.js'))
+  })
+
   it('uses a kind\'s own full image reference as is', async () => {
     const fake = fakeDocker()
     const result = await ensureImage({kind: {name: 'x', image: 'ghcr.io/acme/trainer:1.2'}, plugin: {name: 'acme'}}, {}, {root, docker: fake.docker})

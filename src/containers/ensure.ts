@@ -66,7 +66,8 @@ export async function imagesFor(kind: KindRef | undefined, options: Pick<EnsureO
   const root = options.root ?? RFM_ROOT
   if (!kind) return [await baseImage(root)]
   if (kind.plugin.name === CORE_PLUGIN) return [await externalImage({requirements: options.requirements}, root)]
-  if (options.external) return [await externalImage({plugin: kind.plugin, requirements: options.requirements}, root)]
+  // A kind may declare `image: external` when it only trains through an external command.
+  if (options.external || kind.kind.image === 'external') return [await externalImage({plugin: kind.plugin, requirements: options.requirements}, root)]
   const image = await pluginImage(kind.plugin, root)
   return [image.base!, image]
 }
