@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {describe, it} from 'node:test'
@@ -45,6 +45,8 @@ describe('the images\' runtime install step', () => {
     await stageContext(await externalImage({}), context)
     // Lay the files out as the Dockerfile's COPY lines do, under /opt/rfm.
     const optRfm = path.join(mkdtempSync(path.join(os.tmpdir(), 'rfm-opt-')), 'rfm')
+    // node_modules here is ~135 MB: leave nothing behind
+    t.after(() => [context, path.dirname(optRfm)].forEach((dir) => rmSync(dir, {recursive: true, force: true})))
     mkdirSync(optRfm)
     cpSync(path.join(context, 'rfm'), optRfm, {recursive: true})
 
