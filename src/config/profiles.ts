@@ -27,6 +27,12 @@ export const profileSchema = z
     repositories: z.record(z.string(), z.string()).optional().describe('ECR repository URL per image (set by rfm infra up).'),
     logGroup: z.string().optional().describe('CloudWatch log group of the jobs (set by rfm infra up).'),
     jobRoleArn: z.string().optional().describe('IAM role the jobs run as (set by rfm infra up).'),
+    // containers (issue 9): where `rfm build` pushes images
+    imageRepository: z
+      .string()
+      .regex(/^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._\/-]*$/, 'an ECR repository URI: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME')
+      .optional()
+      .describe('ECR repository URI that rfm build pushes images to (tags: <image>-<content hash>).'),
   })
   .strict()
 
