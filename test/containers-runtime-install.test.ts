@@ -72,7 +72,7 @@ describe('the images\' runtime install step', () => {
     const {stdout} = await run(process.execPath, [path.join(optRfm, 'dist', 'src', 'runtime', 'main.js')], {
       env: {...process.env, RFM_STORE: launched.json.run.store, RFM_RUN_ID: launched.json.run.id, RFM_ATTEMPT: '2'},
     })
-    assert.match(stdout, new RegExp(`\\[rfm\\] run ${launched.json.run.id} attempt 2/`))
+    assert.match(stdout, new RegExp(`\\[rfm\\] run ${launched.json.run.id} attempt 2:`))
     assert.match(stdout, /step 5\/5/)
   })
 })
