@@ -13,6 +13,20 @@ export interface CheckpointManifest {
 
 export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex')
 
+/**
+ * sha256 in 4 MiB slices that yield to the event loop between them, so writes in flight (which
+ * need the main thread between their chunks) keep going while a large file is hashed.
+ */
+export async function sha256Async(data: Uint8Array): Promise<string> {
+  const hash = createHash('sha256')
+  const slice = 4 * 1024 * 1024
+  for (let offset = 0; offset < data.byteLength; offset += slice) {
+    hash.update(data.subarray(offset, offset + slice))
+    if (offset + slice < data.byteLength) await new Promise((resolve) => setImmediate(resolve))
+  }
+  return hash.digest('hex')
+}
+
 export function stepPrefix(runId: string, step: number): string {
   return `runs/${runId}/checkpoints/step-${step}/`
 }

@@ -1,5 +1,5 @@
 import type {ObjectStore} from '../store/types'
-import {checkRelativePath, type CheckpointManifest, parseStepPrefix, sha256, stepPrefix} from './manifest'
+import {checkRelativePath, type CheckpointManifest, parseStepPrefix, sha256, sha256Async, stepPrefix} from './manifest'
 
 export interface CommittedCheckpoint {
   step: number
@@ -43,12 +43,14 @@ export class CheckpointStore {
     // A previous attempt may have left a manifest for this step (it committed, then was killed
     // before doing more work). Uncommit it first so the folder is never a mix of two saves.
     await this.store.delete(prefix + 'manifest.json')
-    const entries: CheckpointManifest['files'] = []
-    for (const [file, data] of files) {
-      checkRelativePath(file)
-      await this.store.put(prefix + file, data)
-      entries.push({path: file, size: data.byteLength, sha256: sha256(data)})
-    }
+    // Files are written and hashed concurrently; only the manifest waits for all of them.
+    const entries: CheckpointManifest['files'] = await Promise.all(
+      [...files].map(async ([file, data]) => {
+        checkRelativePath(file)
+        const [, digest] = await Promise.all([this.store.put(prefix + file, data), sha256Async(data)])
+        return {path: file, size: data.byteLength, sha256: digest}
+      }),
+    )
     const manifest: CheckpointManifest = {
       schemaVersion: 1,
       step,

@@ -51,7 +51,14 @@ export class FileStore implements ObjectStore {
     await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
     try {
-      await fs.writeFile(tmp, body)
+      // fsync before the rename: a checkpoint's manifest must never reach the disk before its files.
+      const handle = await fs.open(tmp, 'w')
+      try {
+        await handle.writeFile(body)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
       await fs.rename(tmp, file)
     } catch (error) {
       await fs.rm(tmp, {force: true})

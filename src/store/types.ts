@@ -24,7 +24,7 @@ export interface ObjectStore {
   /** Bytes from `start` to the end (for following logs); undefined when the object does not exist. */
   getFrom(key: string, start: number): Promise<Buffer | undefined>
   head(key: string): Promise<ObjectInfo | undefined>
-  /** Replaces the object atomically: readers see the old or the new bytes, never a mix. */
+  /** Replaces the object atomically and durably: readers see the old or the new bytes, never a mix. */
   put(key: string, body: Uint8Array | string): Promise<void>
   /** Appends to an object (creating it), for logs and event streams with a single writer per key. */
   append(key: string, body: Uint8Array | string): Promise<void>
