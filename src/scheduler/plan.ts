@@ -59,6 +59,8 @@ export interface Plan {
   why: string
   warnings: string[]
   priceDate: string
+  /** the expected-cost model's inputs for this plan (hours), at the recommended interval */
+  model: CostInputs
 }
 
 export interface PlanResult {
@@ -175,6 +177,7 @@ function evaluate(w: Workload, catalog: Catalog, interruptions: InterruptionData
     why,
     warnings,
     priceDate: priceDate(catalog, instance),
+    model: {...base, intervalHours: recommended * stepHours},
   }
 }
 
