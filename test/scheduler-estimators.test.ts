@@ -18,7 +18,6 @@ import {bucketRate, interruptionRate, loadInterruptions} from '../src/scheduler/
 import {estimateMemory, fitBatch} from '../src/scheduler/memory'
 import {computeHours} from '../src/scheduler/runtime'
 import {effectiveBatch, totalSteps, workloadSchema} from '../src/scheduler/workload'
-
 import {tempHome} from './helpers/cli'
 
 process.env.RFM_HOME = tempHome() // no override files from the developer's ~/.rfm

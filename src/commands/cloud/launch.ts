@@ -40,6 +40,9 @@ export default class Launch extends RfmCommand {
     const kinds = await loadKinds(this.config.getPluginsList())
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
     const ctx = await this.context(flags.profile)
+    // Scheduler hook: kinds that estimate a GPU workload get the top feasible plan and why.
+    const plan = job.kind.estimate ? await (await import('../../scheduler/launch-hook.js')).launchPlanNote(job) : undefined
+    if (plan) this.log(plan.line)
 
     if (flags['dry-run']) {
       const {run, command} = planLaunch(job, ctx)
