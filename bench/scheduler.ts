@@ -14,6 +14,7 @@ import {shippedCatalog} from '../src/scheduler/catalog'
 import {type CostInputs, expectedCost} from '../src/scheduler/expected-cost'
 import {loadInterruptions, type InterruptionData} from '../src/scheduler/interruptions'
 import {type Plan, planWorkload} from '../src/scheduler/plan'
+import {dataParallelSpeedup} from '../src/scheduler/runtime'
 import {type Workload, workloadSchema} from '../src/scheduler/workload'
 import {ratioLine} from './_stats'
 import {rng, type SimJob, simulateMean} from './_spot-sim'
@@ -52,8 +53,12 @@ const WORKLOADS: Workload[] = [
   workloadSchema.parse({name: '7B GRPO LoRA', kind: 'grpo', model: {params_b: 8.29, vision_params_b: 0.675}, method: 'lora', seq_len: 320, samples: 1500, per_device_train_batch_size: 4, gradient_accumulation_steps: 4}),
 ]
 
-/** A scenario: every type × region gets its own interruption rate and spot price. */
-function scenario(seed: number, base: InterruptionData) {
+/**
+ * A scenario: every type × region gets its own interruption rate and spot price. With
+ * `equalWorkPrice` every spot price is the same per unit of training work (price ∝ throughput),
+ * so only the interruption term can tell the instances apart.
+ */
+function scenario(seed: number, base: InterruptionData, equalWorkPrice = false) {
   const random = rng(seed)
   const catalog = shippedCatalog()
   const interruptions: InterruptionData = {...base, types: {}}
@@ -63,14 +68,19 @@ function scenario(seed: number, base: InterruptionData) {
     for (const [region, od] of Object.entries(instance.onDemand)) {
       // log-uniform 0.003–0.5 interruptions per hour: from calm pools to contended GPU pools
       interruptions.types[instance.type][region] = {ratePerHour: 0.003 * (0.5 / 0.003) ** random()}
-      instance.spot[region] = od * (1 - (catalog.spotDiscount[instance.family] ?? 0.5)) * (0.75 + 0.5 * random())
+      const noise = 0.75 + 0.5 * random()
+      instance.spot[region] = equalWorkPrice
+        ? 1.2 * catalog.gpuModels[instance.gpuModel].relativeThroughput * dataParallelSpeedup(instance.gpus)
+        : od * (1 - (catalog.spotDiscount[instance.family] ?? 0.5)) * noise
     }
   }
   return {catalog, interruptions}
 }
 
-async function choices(runs: number, scenarios: number): Promise<{vsPrice: number[]; vsBlind: number[]; saveSteps: number[]}> {
-  console.log('\n2. Simulated cost of rfm\'s pick ÷ other picks (spot market, generated prices and interruption rates)')
+async function choices(runs: number, scenarios: number, equalWorkPrice: boolean): Promise<{vsPrice: number[]; vsBlind: number[]; saveSteps: number[]}> {
+  console.log(equalWorkPrice
+    ? '\n3. The same, with every spot price equal per unit of work: only interruption rates differ'
+    : '\n2. Simulated cost of rfm\'s pick ÷ other picks (spot market, generated prices and interruption rates)')
   const base = await loadInterruptions()
   const vsPrice: number[] = []
   const vsBlind: number[] = []
@@ -79,7 +89,7 @@ async function choices(runs: number, scenarios: number): Promise<{vsPrice: numbe
   for (const w of WORKLOADS) {
     const perWorkload: Array<[number, number]> = []
     for (let s = 0; s < scenarios; s++) {
-      const {catalog, interruptions} = scenario(seed++, base)
+      const {catalog, interruptions} = scenario(seed++, base, equalWorkPrice)
       const result = planWorkload({...w, save_steps: 500}, catalog, interruptions, {markets: ['spot']})
       const feasible = result.plans.filter((p) => p.feasible)
       const chosen = result.chosen!
@@ -104,7 +114,8 @@ async function choices(runs: number, scenarios: number): Promise<{vsPrice: numbe
 export default async function (args: string[]): Promise<void> {
   const runs = Number(args[0]) || 10_000
   const ratios = modelVersusSimulation(runs)
-  const {vsPrice, vsBlind, saveSteps} = await choices(Math.max(300, Math.round(runs / 4)), 12)
+  const {vsPrice, vsBlind, saveSteps} = await choices(Math.max(300, Math.round(runs / 4)), 12, false)
+  const equal = await choices(Math.max(300, Math.round(runs / 4)), 12, true)
   console.log('\nSummary')
   console.log(ratioLine('model ÷ simulated mean cost, worst low', Math.min(...ratios), '≥ 0.9'))
   console.log(ratioLine('model ÷ simulated mean cost, worst high', Math.max(...ratios), '≤ 1.1'))
@@ -114,4 +125,6 @@ export default async function (args: string[]): Promise<void> {
   console.log(ratioLine('rfm pick ÷ interruption-blind pick (geometric mean)', geomean(vsBlind), '< 1'))
   console.log(ratioLine('rfm pick ÷ interruption-blind pick (worst scenario)', Math.max(...vsBlind)))
   console.log(ratioLine('rfm save_steps ÷ save_steps 500, same instance', geomean(saveSteps), '≤ 1'))
+  console.log(ratioLine('equal $/work: rfm pick ÷ price-only pick (geo mean)', geomean(equal.vsPrice), '≤ 0.9'))
+  console.log(ratioLine('equal $/work: rfm pick ÷ price-only (worst scenario)', Math.max(...equal.vsPrice)))
 }

@@ -5,10 +5,12 @@ import * as path from 'node:path'
 import {describe, it} from 'node:test'
 import {z} from 'zod'
 
-import {ConfigError} from '../src/errors'
+import {ConfigError, UsageError} from '../src/errors'
+import type {KindEntry} from '../src/jobs/registry'
 import type {ResolvedJob} from '../src/jobs/resolve'
 import {type Catalog, cachedCatalogPath, type InstanceType, loadCatalog, shippedCatalog} from '../src/scheduler/catalog'
-import {type InterruptionData, loadInterruptions} from '../src/scheduler/interruptions'
+import {workloadFromKind} from '../src/scheduler/input'
+import {interruptionOverridePath, interruptionRate, type InterruptionData, loadInterruptions} from '../src/scheduler/interruptions'
 import {launchPlanNote} from '../src/scheduler/launch-hook'
 import {planWorkload} from '../src/scheduler/plan'
 import {workloadSchema} from '../src/scheduler/workload'
@@ -179,5 +181,38 @@ describe('launch hook', () => {
     const huge = await launchPlanNote(job(() => ({gpus: 8, gpuMemoryGiB: 80, cpus: 8, memoryGiB: 64, workload: {model: {params_b: 400}, method: 'full', samples: 10}})))
     assert.equal(huge?.chosen, null)
     assert.match(huge!.line, /does not fit/)
+  })
+})
+
+describe('plan inputs', () => {
+  const entry = (estimate?: KindEntry['kind']['estimate']): KindEntry => ({kind: {name: 'fake', summary: 'fake', schema: z.object({}), estimate}, plugin: {name: 'test'}})
+
+  it('takes the workload from a kind\'s estimate, so plugins plug in through estimate()', async () => {
+    const input = await workloadFromKind(entry(() => ({gpus: 1, gpuMemoryGiB: 20, cpus: 4, memoryGiB: 32, workload: {model: {params_b: 4.44, vision_params_b: 0.42}, method: 'qlora4', samples: 1000}})))
+    assert.equal(input.workload?.method, 'qlora4')
+    assert.equal(input.workload?.per_device_train_batch_size, 4, 'defaults filled in')
+    assert.equal(input.source.kind, 'fake')
+    const cpu = await workloadFromKind(entry(() => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1})))
+    assert.equal(cpu.workload, undefined)
+  })
+
+  it('refuses kinds that cannot be sized', async () => {
+    await assert.rejects(workloadFromKind(entry()), UsageError)
+    await assert.rejects(workloadFromKind(entry(() => ({gpus: 2, gpuMemoryGiB: 20, cpus: 4, memoryGiB: 32}))), /describes no workload/)
+    await assert.rejects(workloadFromKind(entry(() => ({gpus: 1, gpuMemoryGiB: 20, cpus: 4, memoryGiB: 32, workload: {model: {params_b: -1}, samples: 1}}))), ConfigError)
+  })
+
+  it('an interruption override file under RFM_HOME replaces shipped buckets with measured rates', async () => {
+    await fs.mkdir(path.dirname(interruptionOverridePath()), {recursive: true})
+    await fs.writeFile(interruptionOverridePath(), JSON.stringify({exposureHours: 12, types: {'g5.xlarge': {'us-east-1': {ratePerHour: 0.42}}}}))
+    try {
+      const data = await loadInterruptions()
+      assert.deepEqual(interruptionRate(data, 'g5.xlarge', 'g5', 'us-east-1'), {bucket: 'measured', ratePerHour: 0.42})
+      const g6 = interruptionRate(data, 'g6.xlarge', 'g6', 'us-east-1')
+      const shipped = interruptionRate({...data, exposureHours: 24}, 'g6.xlarge', 'g6', 'us-east-1')
+      assert.ok(Math.abs(g6.ratePerHour / shipped.ratePerHour - 2) < 1e-9, 'half the exposure doubles the rate')
+    } finally {
+      await fs.rm(interruptionOverridePath())
+    }
   })
 })
