@@ -70,6 +70,9 @@ describe('rfm catalog', () => {
     assertSchema('catalog-show', json)
     assert.ok(json.instances.length > 10)
     assert.ok(json.instances.every((i: {spot: number; onDemand: number}) => i.spot < i.onDemand))
+    const unknown = await rfmJson(['catalog', 'show', '--region', 'mars-1'], {home: tempHome()})
+    assert.equal(unknown.code, 2)
+    assert.equal(unknown.json.error.code, 'NOT_FOUND')
   })
 
   it('refresh without credentials fails with a typed error and a hint', async () => {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {RfmCommand} from '../../cli/base-command'
+import {NotFoundError} from '../../errors'
 import {table} from '../../cli/render'
 import {ageDays, hourlyPrice, loadCatalog, maxAgeDays, priceDate} from '../../scheduler/catalog'
 import {interruptionRate, loadInterruptions} from '../../scheduler/interruptions'
@@ -56,6 +57,11 @@ export default class Show extends RfmCommand {
         spotEstimated: i.spot?.[flags.region] === undefined,
         interruptionBucket: interruptionRate(interruptions, i.type, i.family, flags.region).bucket,
         priceDate: priceDate(catalog, i).slice(0, 10),
+      })
+    }
+    if (instances.length === 0) {
+      throw new NotFoundError(`The catalog prices no instance type in ${flags.region}.`, {
+        hint: `Regions in the catalog: ${catalog.regions.join(', ')}. Add one with rfm catalog refresh --regions ${flags.region}.`,
       })
     }
     const age = ageDays(catalog.retrievedAt)
