@@ -9,6 +9,7 @@ import {z} from 'zod'
 import type {RetentionPolicy} from '../checkpoint/store'
 import type {ExternalCheckpointSpec} from '../checkpoint/sync'
 import type {CheckpointIO} from '../checkpoint/types'
+import type {WorkloadInput} from '../scheduler/workload'
 
 /** What a job needs from one machine; the scheduler turns this into an instance type. */
 export interface ResourceEstimate {
@@ -19,6 +20,11 @@ export interface ResourceEstimate {
   memoryGiB: number
   /** Optional estimate of compute work, for runtime and cost estimates. */
   work?: {samples: number; epochs: number; notes?: string}
+  /**
+   * The model-level description the scheduler sizes GPUs and runtime from (`rfm cloud plan`):
+   * model size, method, batch, sequence, samples. Needed for kinds that use GPUs.
+   */
+  workload?: WorkloadInput
 }
 
 /** A trainer run as a command line: "bring your own trainer", or a plugin's external mode. */
@@ -86,6 +92,7 @@ export interface PluginApi {
 export type {CheckpointIO, CheckpointFiles, SavedCheckpoint} from '../checkpoint/types'
 export type {RetentionPolicy} from '../checkpoint/store'
 export type {ExternalCheckpointSpec} from '../checkpoint/sync'
+export type {WorkloadInput} from '../scheduler/workload'
 
 export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
 

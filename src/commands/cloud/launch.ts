@@ -46,6 +46,13 @@ export default class Launch extends RfmCommand {
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
     const ctx = await this.context(flags.profile)
     const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined}
+    // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
+    // only for them, keeping CPU-only launches fast).
+    const estimate = job.kind.estimate?.(job.config)
+    if (estimate?.workload && estimate.gpus > 0) {
+      const plan = await (await import('../../scheduler/launch-hook.js')).launchPlanNote(job)
+      if (plan) this.log(plan.line)
+    }
 
     if (flags['dry-run']) {
       const {run, command} = planLaunch(job, ctx, options)
