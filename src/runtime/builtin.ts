@@ -14,7 +14,7 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
     await ctx.event('checkpoint_committed', {step, bytes})
   })
   const metrics = new LogAppender(ctx.runs.store, `runs/${run.id}/metrics.jsonl`, 1000)
-  let stop = false
+  let stop = ctx.interruptions.cause !== undefined
   ctx.interruptions.onStop.push((cause) => {
     stop = true
     ctx.log(`interrupted (${cause}): the trainer checkpoints at the next step and stops`)

@@ -31,6 +31,11 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
       await ctx.event('resumed', {step})
     }
   }
+  // Stopped while restoring: do not start a trainer that would ignore the stop.
+  if (ctx.interruptions.cause) {
+    ctx.log(`interrupted (${ctx.interruptions.cause}) before the trainer started`)
+    return {exitCode: null, signal: null, interrupted: true}
+  }
   ctx.log(`run ${ctx.run.id} attempt ${ctx.attempt}: ${argv.join(' ')} (in ${command.cwd})`)
 
   const [program, ...args] = argv
