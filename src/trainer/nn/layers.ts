@@ -5,6 +5,7 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
+import {matMulT} from '../gradients'
 import {addLoraParams, dropoutMask, isLoraTarget, LORA_A, LORA_B, LoraConfig} from '../lora'
 import {ParamStore} from '../params'
 import {Rng} from '../rng'
@@ -97,7 +98,7 @@ export function attention(f: Forward, path: string, x: Tensor, heads: number, ca
   const q = split(tf.mul(linear(f, path + '.q', x), 1 / Math.sqrt(dh)))
   const k = split(linear(f, path + '.k', x))
   const v = split(linear(f, path + '.v', x))
-  let scores = tf.matMul(q, k, false, true)
+  let scores = matMulT(tf, q, k, false, true)
   if (causal) scores = tf.add(scores, causalMask(f, t))
   const context = tf.matMul(tf.softmax(scores), v)
   return linear(f, path + '.o', tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]))
@@ -113,7 +114,7 @@ export function block(f: Forward, path: string, x: Tensor, heads: number, causal
 
 /** tanh approximation of GELU, written with elementwise ops so it differentiates on every backend */
 export function gelu(tf: typeof tfTypes, x: Tensor): Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.044715)), Math.sqrt(2 / Math.PI))
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1))
 }
 
