@@ -76,8 +76,8 @@ export function decodeSafetensors(file: Uint8Array): DecodedSafetensors {
     if (end - begin !== shape.reduce((a, b) => a * b, 1) * BYTES[dtype] || dataStart + end > file.byteLength) {
       throw new Error(`safetensors: ${name} offsets do not match its shape`)
     }
-    // copy so the tensor owns aligned memory independent of the file buffer
-    tensors[name] = {dtype, shape, bytes: file.slice(dataStart + begin, dataStart + end)}
+    // a real copy (Buffer#slice would be a view into the shared pool) so the tensor owns aligned memory
+    tensors[name] = {dtype, shape, bytes: Uint8Array.prototype.slice.call(file, dataStart + begin, dataStart + end)}
   }
   return {tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string>}
 }
