@@ -78,7 +78,8 @@ export class Vlm {
       if (v.imageSize % v.patchSize) throw new Error(`vision.image_size ${v.imageSize} is not divisible by vision.patch_size ${v.patchSize}`)
       if (v.width % v.heads) throw new Error(`vision.width ${v.width} is not divisible by vision.heads ${v.heads}`)
       defineLinear(s, 'vision.patch_embed', v.patchSize * v.patchSize * v.channels, v.width)
-      s.add('vision.pos_embed', [numPatches(v), v.width], {kind: 'normal', std: 0.02})
+      // a strong position signal from the start: with 0.02 the quadrant questions sometimes stall near 60 %
+      s.add('vision.pos_embed', [numPatches(v), v.width], {kind: 'normal', std: 0.2})
       for (let i = 0; i < v.depth; i++) defineBlock(s, `vision.blocks.${i}`, {width: v.width, heads: v.heads, mlpRatio: c.mlpRatio}, lora)
       defineLayerNorm(s, 'vision.ln_f', v.width)
       defineLinear(s, 'projector', v.width, c.width, lora)
