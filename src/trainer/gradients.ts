@@ -110,7 +110,7 @@ export function registerGradients(tf: Tf): string[] {
             // oneHotᵀ·dy rather than unsortedSegmentSum, which the wasm backend lacks; vocabularies here are small
             const rows = tf.reshape(dy, [indices.size, -1])
             const oneHot = tf.oneHot(tf.reshape(tf.cast(indices, 'int32'), [-1]) as tfTypes.Tensor1D, x.shape[0], 1, 0, 'float32')
-            return tf.reshape(tf.matMul(oneHot, rows, true, false), x.shape)
+            return tf.reshape(matMulT(tf, oneHot, rows, true, false), x.shape)
           },
           indices: () => tf.cast(tf.zerosLike(indices), 'float32'),
         }
@@ -172,5 +172,6 @@ export function registerGradients(tf: Tf): string[] {
  */
 export function matMulT(tf: Tf, a: T, b: T, transposeA = false, transposeB = false): T {
   const swapLast = (x: T) => tf.transpose(x, [...x.shape.keys()].map((i) => (i < x.rank - 2 ? i : i === x.rank - 2 ? x.rank - 1 : x.rank - 2)))
+  // batched (rank > 2) products stay one kernel call: splitting them into 2-D products measured slower end to end
   return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b)
 }

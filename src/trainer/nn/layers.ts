@@ -100,7 +100,7 @@ export function attention(f: Forward, path: string, x: Tensor, heads: number, ca
   const v = split(linear(f, path + '.v', x))
   let scores = matMulT(tf, q, k, false, true)
   if (causal) scores = tf.add(scores, causalMask(f, t))
-  const context = tf.matMul(tf.softmax(scores), v)
+  const context = matMulT(tf, tf.softmax(scores), v)
   return linear(f, path + '.o', tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]))
 }
 
