@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {runTraining} from '../src/trainer'
+import {runTraining, selectBackend} from '../src/trainer'
 import {decodeSafetensors} from '../src/trainer/formats/safetensors'
 import {MemoryCheckpoints, trainerContext} from './helpers/trainer-context'
 
@@ -17,6 +17,7 @@ function config(backend: string) {
       lr: 2e-3,
       max_grad_norm: 0.5,
       freeze_vision_tower: true,
+      param_groups: [{name: 'head', patterns: ['heads.lm'], lr: 4e-3}],
       lora: {rank: 4, alpha: 8, dropout: 0.1, target_modules: ['q', 'v', 'fc1'], modules_to_save: ['heads.lm']},
       scheduler: {kind: 'cosine', warmup_ratio: 0.2, min_lr: 1e-4},
       save_steps: 3,
@@ -36,7 +37,7 @@ async function uninterrupted(backend: string) {
   const ctx = trainerContext(config(backend), checkpoints)
   const result = await runTraining(ctx)
   assert.equal(result.finished, true)
-  return {checkpoints, curve: lossCurve(ctx.metrics), final: checkpoints.saved.at(-1)!}
+  return {checkpoints, curve: lossCurve(ctx.metrics), metrics: ctx.metrics, final: checkpoints.saved.at(-1)!}
 }
 
 for (const backend of ['wasm', 'cpu']) {
@@ -44,6 +45,8 @@ for (const backend of ['wasm', 'cpu']) {
     const reference = await uninterrupted(backend)
     assert.equal(reference.final.final, true)
     assert.equal(reference.curve.length, 14)
+    const logged = reference.metrics.find((m) => m.step === 7)!.values
+    assert.ok(logged.lr > 0 && Math.abs(logged.lr_head / logged.lr - 2) < 1e-9, 'a parameter group runs at its own rate on the same schedule')
 
     const checkpoints = new MemoryCheckpoints()
     const curve: unknown[] = []
@@ -65,10 +68,15 @@ for (const backend of ['wasm', 'cpu']) {
     }
     const {epoch, epoch_position, global_step} = final.state as Record<string, number>
     assert.deepEqual({epoch, epoch_position, global_step}, {epoch: 2, epoch_position: 32, global_step: 14})
+    // a retry after the run finished trains nothing and writes nothing
+    const again = await runTraining(trainerContext(config(backend), checkpoints))
+    assert.deepEqual([again.finished, again.step, checkpoints.saved.length], [true, 14, 7])
   })
 }
 
-test('a hard kill (work after the last checkpoint lost) still converges to the same bits', async () => {
+test('a hard kill (work after the last checkpoint lost) still converges to the same bits; no tensors leak', async () => {
+  const {tf} = await selectBackend('wasm')
+  const tensorsBefore = tf.memory().numTensors
   const reference = await uninterrupted('wasm')
   const checkpoints = new MemoryCheckpoints()
   // run to step 8 and stop (checkpoints at 3, 6, 8), then forget the step-8 save as if the process had been SIGKILLed after step 6's
@@ -80,6 +88,7 @@ test('a hard kill (work after the last checkpoint lost) still converges to the s
   assert.equal(lossCurve(ctx.metrics)[0][0], 7, 'resumes after step 6')
   assert.deepEqual(lossCurve(ctx.metrics), reference.curve.slice(6))
   assert.ok(Buffer.from(checkpoints.saved.at(-1)!.files['model.safetensors']).equals(Buffer.from(reference.final.files['model.safetensors'])))
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'three runs leave no tensors behind')
 })
 
 test('frozen vision tower and LoRA base weights do not move; adapters do; merge-on-export folds them in', async () => {

@@ -27,8 +27,8 @@ export class AdamW {
     const tf = store.tf
     for (const name of names) {
       const p = store.get(name)
-      this.m.set(name, tf.variable(tf.zerosLike(p), false))
-      this.v.set(name, tf.variable(tf.zerosLike(p), false))
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)))
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)))
     }
   }
 
@@ -74,7 +74,7 @@ export class AdamW {
         const t = tensors[`${prefix}.${name}`]
         if (!t) throw new Error(`optimizer state lacks ${prefix}.${name}`)
         const variable = map.get(name)!
-        variable.assign(tf.tensor(toFloat32(t), variable.shape, 'float32'))
+        tf.tidy(() => variable.assign(tf.tensor(toFloat32(t), variable.shape, 'float32')))
       }
     }
     this.step = step

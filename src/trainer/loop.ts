@@ -39,6 +39,8 @@ export interface TrainerState {
 }
 
 export interface TrainResult {
+  /** the tfjs backend that ran, for run.json */
+  backend: string
   step: number
   finished: boolean
   /** true when it returned because the runtime asked it to stop */
@@ -129,6 +131,15 @@ export class Trainer {
   lrOf(name: string, step: number): number {
     const s = scheduleConfig(this.parts.trainer)
     return this.groupLr.get(name)! * lrFactor(s, step, this.totalSteps, this.stepsPerEpoch, this.schedule)
+  }
+
+  /** `lr` (the base rate after the schedule) and `lr_<group>` for each named parameter group */
+  learningRates(step: number): Record<string, number> {
+    const t = this.parts.trainer
+    const factor = lrFactor(scheduleConfig(t), step, this.totalSteps, this.stepsPerEpoch, this.schedule)
+    const out: Record<string, number> = {lr: t.lr * factor}
+    for (const g of t.param_groups) out[`lr_${g.name}`] = g.lr * factor
+    return out
   }
 
   private cachedOrder?: {epoch: number; order: number[]}
@@ -244,13 +255,13 @@ export class Trainer {
     let lastLoss: number | undefined
     let evalMetrics: Record<string, number> | undefined
     let savedAt = -1
-    if (this.state().finished && this.resumedFinished) return {step: this.step, finished: true, stopped: false}
+    if (this.state().finished && this.resumedFinished) return {backend: this.parts.backend.name, step: this.step, finished: true, stopped: false}
     while (this.step < this.totalSteps) {
-      const lr = this.lrOf(this.names[0], this.step)
+      const lrs = this.learningRates(this.step)
       const {loss, gradNorm} = this.trainStep()
       lastLoss = loss
       if (this.step % t.logging_steps === 0 || this.step === this.totalSteps) {
-        this.log({loss, grad_norm: gradNorm, lr, epoch: this.epoch + this.position / task.trainSize})
+        this.log({loss, grad_norm: gradNorm, ...lrs, epoch: this.epoch + this.position / task.trainSize})
       }
       if (task.evaluate && t.eval_steps > 0 && this.step % t.eval_steps === 0) {
         evalMetrics = task.evaluate(model)
@@ -264,7 +275,7 @@ export class Trainer {
       if (this.ctx.stopRequested() && this.step < this.totalSteps) {
         if (savedAt !== this.step) await this.save(false)
         this.ctx.log(`stop requested: checkpoint at step ${this.step} saved`)
-        return {step: this.step, finished: false, stopped: true, lastLoss, evalMetrics}
+        return {backend: this.parts.backend.name, step: this.step, finished: false, stopped: true, lastLoss, evalMetrics}
       }
     }
     if (task.evaluate && (!evalMetrics || t.eval_steps === 0 || this.step % t.eval_steps !== 0)) {
@@ -273,7 +284,7 @@ export class Trainer {
     }
     await this.save(true, evalMetrics)
     this.ctx.log(`training finished at step ${this.step} (${describeBackend(this.parts.backend)})`)
-    return {step: this.step, finished: true, stopped: false, lastLoss, evalMetrics}
+    return {backend: this.parts.backend.name, step: this.step, finished: true, stopped: false, lastLoss, evalMetrics}
   }
 
   dispose(): void {

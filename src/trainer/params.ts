@@ -24,7 +24,9 @@ export class ParamStore {
     const values = new Float32Array(size)
     if (init.kind === 'ones') values.fill(1)
     else if (init.kind === 'normal') for (let i = 0; i < size; i++) values[i] = this.rng.normal() * init.std
-    const v = this.tf.variable(this.tf.tensor(values, shape, 'float32'), true)
+    const initial = this.tf.tensor(values, shape, 'float32')
+    const v = this.tf.variable(initial, true)
+    initial.dispose()
     this.vars.set(name, v)
     return v
   }
@@ -60,7 +62,7 @@ export class ParamStore {
       const t = tensors[name]
       if (!t) throw new Error(`checkpoint lacks parameter ${name}`)
       if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`parameter ${name}: checkpoint shape [${t.shape}] ≠ model [${v.shape}]`)
-      v.assign(this.tf.tensor(toFloat32(t), v.shape, 'float32'))
+      this.tf.tidy(() => v.assign(this.tf.tensor(toFloat32(t), v.shape, 'float32')))
     }
   }
 
