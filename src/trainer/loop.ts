@@ -272,6 +272,8 @@ export class Trainer {
         await this.save(false, evalMetrics)
         savedAt = this.step
       }
+      // let signal handlers run: training is synchronous, and SIGTERM only reaches JS via the event loop
+      await new Promise((resolve) => setImmediate(resolve))
       if (this.ctx.stopRequested() && this.step < this.totalSteps) {
         if (savedAt !== this.step) await this.save(false)
         this.ctx.log(`stop requested: checkpoint at step ${this.step} saved`)
