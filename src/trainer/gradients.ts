@@ -69,6 +69,7 @@ export function registerGradients(tf: Tf): string[] {
     {kernelName: 'Sqrt', inputsToSave: ['x'], gradFunc: (dy: T, [x]: T[]) => ({x: () => tf.div(dy, tf.mul(tf.sqrt(x), 2))})},
     {kernelName: 'Rsqrt', outputsToSave: [true], gradFunc: (dy: T, [y]: T[]) => ({x: () => tf.mul(dy, tf.mul(tf.mul(y, tf.square(y)), -0.5))})},
     {kernelName: 'Tanh', outputsToSave: [true], gradFunc: (dy: T, [y]: T[]) => ({x: () => tf.mul(dy, tf.sub(1, tf.square(y)))})},
+    {kernelName: 'Sigmoid', outputsToSave: [true], gradFunc: (dy: T, [y]: T[]) => ({x: () => tf.mul(dy, tf.mul(y, tf.sub(1, y)))})},
     {kernelName: 'Exp', outputsToSave: [true], gradFunc: (dy: T, [y]: T[]) => ({x: () => tf.mul(dy, y)})},
     {kernelName: 'Log', inputsToSave: ['x'], gradFunc: (dy: T, [x]: T[]) => ({x: () => tf.div(dy, x)})},
     {kernelName: 'Cast', gradFunc: (dy: T) => ({x: () => tf.clone(dy)})},
