@@ -162,3 +162,21 @@ test('gradients of the whole model (vision, LoRA, attention, LM loss) match fini
   }
   model.dispose()
 })
+
+test('backend selection: auto falls back tensorflow → wasm → cpu; an unavailable explicit choice is an error', async () => {
+  let hasTfNode = false
+  for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(name)
+      hasTfNode = true
+    } catch {
+      // not installed: the expected case on machines without libtensorflow
+    }
+  }
+  const auto = await selectBackend('auto')
+  assert.equal(auto.name, hasTfNode ? 'tensorflow' : 'wasm')
+  if (!hasTfNode) await assert.rejects(selectBackend('tensorflow'), /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/)
+  const [a, b] = await Promise.all([selectBackend('cpu'), selectBackend('wasm')])
+  assert.deepEqual([a.name, b.name], ['cpu', 'wasm'], 'concurrent selections are serialised')
+  assert.equal(b.tf.getBackend(), 'wasm')
+})

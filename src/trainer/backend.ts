@@ -41,8 +41,19 @@ async function core(): Promise<Tf> {
   return tf
 }
 
-/** Selects and initialises a backend; throws when an explicitly requested one cannot start. */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend> {
+let pending: Promise<unknown> = Promise.resolve()
+
+/**
+ * Selects and initialises a backend; throws when an explicitly requested one cannot start. Calls are
+ * serialised: tfjs has one global backend, and two initialisations at once make the second fail.
+ */
+export function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend> {
+  const next = pending.then(() => select(preference))
+  pending = next.catch(() => undefined)
+  return next
+}
+
+async function select(preference: BackendPreference): Promise<SelectedBackend> {
   if (preference === 'auto' || preference === 'tensorflow') {
     const found = await tryTensorflow()
     if (found) {
