@@ -117,3 +117,6 @@ export interface TrainerContext {
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
 export const EXIT_RETRY = 75
+
+/** Types of the built-in trainer core (src/trainer), for plugins that train their own tasks with it. */
+export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind} from '../trainer'
