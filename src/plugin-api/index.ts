@@ -72,7 +72,7 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
   retention?(config: Config): RetentionPolicy
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
-  train?(context: TrainerContext & {config: Config}): Promise<void>
+  train?(context: TrainerContext & {config: Config}): Promise<void | TrainOutcome>
   /**
    * Set while a kind is declared but not usable yet; launching it fails with this explanation
    * instead of running something incomplete.
@@ -95,6 +95,14 @@ export type {ExternalCheckpointSpec} from '../checkpoint/sync'
 export type {WorkloadInput} from '../scheduler/workload'
 
 export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
+
+/** What a built-in trainer reports when it returns; recorded in the run's events and run.json. */
+export interface TrainOutcome {
+  /** the tfjs backend that ran (tensorflow, wasm, cpu) */
+  backend?: string
+  step?: number
+  finished?: boolean
+}
 
 /** What the runtime gives a built-in trainer that runs inside it. */
 export interface TrainerContext {
