@@ -1,4 +1,5 @@
 import * as os from 'node:os'
+import * as path from 'node:path'
 
 import type {Backend} from '../backends/types'
 import type {ResolvedProfile} from '../config/profiles'
@@ -6,6 +7,8 @@ import type {ExternalCommand} from '../plugin-api'
 import type {RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
 import type {RunStore} from '../runs/run-store'
+import type {StagedField} from '../staging/config-paths'
+import type {ProgressMode} from '../staging/progress'
 import type {ResolvedJob} from './resolve'
 
 export interface LaunchTarget {
@@ -36,9 +39,16 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, now = new D
   }
 }
 
-/** Records the run (state queued) in the store, then hands it to the backend. */
-export async function launchRun(job: ResolvedJob, target: LaunchTarget): Promise<RunRecord> {
-  const record = newRunRecord(job, target)
+export interface LaunchOptions {
+  /** progress display for dataset staging (default silent) */
+  progress?: ProgressMode
+  /** told about each dataset field that was staged */
+  onStaged?(staged: StagedField): void
+}
+
+/** Stages the datasets the job names by local path (see JobKind.datasetFields), then records the run and hands it to the backend. */
+export async function launchRun(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<RunRecord> {
+  const record = newRunRecord(await stageDatasets(job, target, options), target)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
@@ -49,4 +59,17 @@ export function planLaunch(job: ResolvedJob, target: LaunchTarget): {run: RunRec
   const run = newRunRecord(job, target)
   const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store})
   return {run, command}
+}
+
+/**
+ * Replaces local paths in the kind's dataset fields by references to staged copies in the run's
+ * store, so the job reads exactly what was on disk at launch. A no-op for kinds without such fields.
+ */
+export async function stageDatasets(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<ResolvedJob> {
+  const fields = job.kind.datasetFields ?? []
+  if (fields.length === 0) return job
+  const {stageConfigPaths} = await import('../staging/config-paths.js')
+  const baseDir = job.source.file ? path.dirname(job.source.file) : process.cwd()
+  const {config} = await stageConfigPaths(job.config, fields, target.runs.store, {baseDir, stage: {progress: options.progress}, onStaged: options.onStaged})
+  return {...job, config}
 }

@@ -5,7 +5,7 @@
  */
 import {BackendError, NotFoundError, UsageError} from '../errors'
 import type {ObjectStore} from '../store/types'
-import {forEachLimit, withRetry} from './concurrency'
+import {forEachLimit, retryingStore} from './concurrency'
 import {DATASETS_PREFIX, formatRef, hashOfObjectKey, manifestKey, nameKey, NAMES_PREFIX, OBJECTS_PREFIX, parseRef, SHORT_HASH} from './layout'
 import {parseManifest, type Manifest} from './manifest'
 import type {NameEntry} from './stage'
@@ -23,7 +23,8 @@ export interface DatasetView {
   source?: string
 }
 
-export async function listNameEntries(store: ObjectStore): Promise<NameEntry[]> {
+export async function listNameEntries(given: ObjectStore): Promise<NameEntry[]> {
+  const store = retryingStore(given)
   const {objects} = await store.list(NAMES_PREFIX)
   const entries: NameEntry[] = []
   await forEachLimit(objects, 16, async (object) => {
@@ -38,7 +39,8 @@ export async function listNameEntries(store: ObjectStore): Promise<NameEntry[]> 
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : b.stagedAt.localeCompare(a.stagedAt)))
 }
 
-export async function listManifestHashes(store: ObjectStore): Promise<string[]> {
+export async function listManifestHashes(given: ObjectStore): Promise<string[]> {
+  const store = retryingStore(given)
   const {prefixes} = await store.list(DATASETS_PREFIX, {delimited: true})
   const hashes = prefixes.map((p) => p.slice(DATASETS_PREFIX.length, -1)).filter((h) => /^[0-9a-f]{64}$/.test(h))
   // A prefix without its manifest is an interrupted stage, not a dataset.
@@ -49,8 +51,9 @@ export async function listManifestHashes(store: ObjectStore): Promise<string[]> 
   return present.sort()
 }
 
-export async function readManifest(store: ObjectStore, hash: string): Promise<Manifest> {
-  const bytes = await withRetry(() => store.get(manifestKey(hash)))
+export async function readManifest(given: ObjectStore, hash: string): Promise<Manifest> {
+  const store = retryingStore(given)
+  const bytes = await store.get(manifestKey(hash))
   if (!bytes) throw new NotFoundError(`Dataset ${hash.slice(0, SHORT_HASH)} has no manifest in ${store.url}.`, {hint: 'List datasets with rfm data ls.'})
   return parseManifest(bytes, hash)
 }
@@ -62,7 +65,8 @@ export interface Resolved {
 }
 
 /** A reference (ds:NAME@HASH, ds:NAME, or a hash prefix) → one manifest hash; ambiguity is an error. */
-export async function resolveRef(store: ObjectStore, ref: string): Promise<Resolved> {
+export async function resolveRef(given: ObjectStore, ref: string): Promise<Resolved> {
+  const store = retryingStore(given)
   const parsed = parseRef(ref)
   if (parsed.name) {
     const {objects} = await store.list(`${NAMES_PREFIX}${parsed.name}/`)
@@ -108,7 +112,8 @@ export function viewOf(hash: string, manifest: Manifest, entry?: NameEntry): Dat
 }
 
 /** Runs whose recorded config mentions a reference that resolves to `hash`. */
-export async function runsReferencing(store: ObjectStore, hash: string): Promise<string[]> {
+export async function runsReferencing(given: ObjectStore, hash: string): Promise<string[]> {
+  const store = retryingStore(given)
   const {prefixes} = await store.list('runs/', {delimited: true})
   const found: string[] = []
   await forEachLimit(prefixes, 16, async (prefix) => {
@@ -150,7 +155,8 @@ export interface RemoveResult {
   keptBecause?: string
 }
 
-export async function removeDataset(store: ObjectStore, ref: string): Promise<RemoveResult> {
+export async function removeDataset(given: ObjectStore, ref: string): Promise<RemoveResult> {
+  const store = retryingStore(given)
   const resolved = await resolveRef(store, ref)
   const entries = (await listNameEntries(store)).filter((e) => e.hash === resolved.hash)
   // ds:NAME@HASH removes that name's entry; a bare hash removes every name of that dataset.
@@ -187,7 +193,8 @@ export interface GcResult {
  * Deletes pool objects that no manifest lists. Objects younger than `minAgeMs` are kept: a
  * staging run in progress has uploaded objects whose manifest it has not written yet.
  */
-export async function collectGarbage(store: ObjectStore, options: {dryRun?: boolean; minAgeMs?: number; now?: number} = {}): Promise<GcResult> {
+export async function collectGarbage(given: ObjectStore, options: {dryRun?: boolean; minAgeMs?: number; now?: number} = {}): Promise<GcResult> {
+  const store = retryingStore(given)
   const hashes = await listManifestHashes(store)
   const referenced = new Set<string>()
   for (const hash of hashes) {
@@ -212,7 +219,7 @@ export async function collectGarbage(store: ObjectStore, options: {dryRun?: bool
     }
     return true
   })
-  if (!options.dryRun) await forEachLimit(doomed, 16, (object) => withRetry(() => store.delete(object.key)))
+  if (!options.dryRun) await forEachLimit(doomed, 16, (object) => store.delete(object.key))
   result.deleted = doomed.length
   result.deletedBytes = doomed.reduce((sum, o) => sum + o.size, 0)
   return result

@@ -1,4 +1,5 @@
 import {isRetryable} from '../store/retryable'
+import type {ObjectStore} from '../store/types'
 
 /** Runs `fn` over `items` with at most `limit` at a time; the first error stops new work and is thrown. */
 export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -63,4 +64,28 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
   }
+}
+
+const RETRYING = Symbol('retrying')
+
+/**
+ * The store with every idempotent call retried like withRetry (reads, lists, put, delete).
+ * `append` is passed through untouched: repeating an append whose answer was lost would duplicate it.
+ */
+export function retryingStore(store: ObjectStore, options: RetryOptions = {}): ObjectStore {
+  if ((store as {[RETRYING]?: boolean})[RETRYING]) return store
+  const wrapped: ObjectStore & {[RETRYING]: boolean} = {
+    [RETRYING]: true,
+    url: store.url,
+    get: (key) => withRetry(() => store.get(key), options),
+    getFrom: (key, start) => withRetry(() => store.getFrom(key, start), options),
+    head: (key) => withRetry(() => store.head(key), options),
+    put: (key, body) => withRetry(() => store.put(key, body), options),
+    append: (key, body) => store.append(key, body),
+    delete: (key) => withRetry(() => store.delete(key), options),
+    list: (prefix, listOptions) => withRetry(() => store.list(prefix, listOptions), options),
+    ...(store.putFile ? {putFile: store.putFile.bind(store)} : {}),
+    ...(store.getStream ? {getStream: (key: string) => withRetry(() => store.getStream!(key), options)} : {}),
+  }
+  return wrapped
 }

@@ -28,7 +28,9 @@ export class Progress {
 
   constructor(private readonly options: ProgressOptions) {
     this.stream = options.stream ?? process.stderr
-    if (options.mode === 'plain') {
+    if (options.mode === 'plain' && options.totalFiles > 0) {
+      // One line at the start, so even a short transfer says what it is doing.
+      this.stream.write(this.line() + '\n')
       const interval = options.intervalMs ?? Number(process.env.RFM_PROGRESS_INTERVAL_MS ?? 5000)
       this.timer = setInterval(() => this.stream.write(this.line() + '\n'), interval)
       this.timer.unref()

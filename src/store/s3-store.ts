@@ -169,6 +169,9 @@ export class S3Store implements ObjectStore {
         params: {Bucket: this.bucket, Key: this.fullKey(key), Body: createReadStream(file, {highWaterMark: MiB}), ContentLength: size},
         partSize,
         queueSize: 4,
+        // We abort ourselves below: lib-storage would let a failed abort (some S3-compatible
+        // servers answer 405) replace the error that actually stopped the upload.
+        leavePartsOnError: true,
       })
       let sent = 0
       upload.on('httpUploadProgress', (progress) => {
@@ -178,7 +181,15 @@ export class S3Store implements ObjectStore {
           sent = loaded
         }
       })
-      await upload.done()
+      try {
+        await upload.done()
+      } catch (error) {
+        const uploadId = (upload as unknown as {uploadId?: string}).uploadId
+        if (uploadId) {
+          await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.bucket, Key: this.fullKey(key), UploadId: uploadId})).catch(() => undefined)
+        }
+        throw error
+      }
       if (size > sent) options.onProgress?.(size - sent)
     } catch (error) {
       throw this.failure('upload', key, error)
