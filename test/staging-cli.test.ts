@@ -85,7 +85,7 @@ describe('rfm data on the default file store', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout.split('\n')[0], /^ds:set@[0-9a-f]{12}$/)
     assert.match(result.stdout, /12 files, .*uploaded 12/)
-    assert.match(result.stderr, /^Uploading: \d+%  .* \d+\/12 files  .*\/s  ETA /m)
+    assert.match(result.stderr, /^Staging: \d+%  .* \d+\/12 files  .*\/s  ETA /m)
     assert.doesNotMatch(result.stderr, /\r|\u001B/, 'no terminal control codes when stderr is not a terminal')
   })
 

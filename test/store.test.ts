@@ -46,6 +46,7 @@ const kinds: Array<[string, () => Promise<ObjectStore>]> = [
         credentials: S3RVER_CREDENTIALS,
         pageSize: 3,
         multipartThreshold: 1024 * 1024,
+        partSize: 5 * 1024 * 1024,
       }),
   ],
 ]

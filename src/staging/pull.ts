@@ -59,7 +59,7 @@ export async function pullDataset(store: ObjectStore, ref: string, dir: string, 
   const totalBytes = todo.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Downloading', totalBytes, totalFiles: todo.length, mode: options.progress ?? 'silent'})
   try {
-    await forEachLimit(todo, options.concurrency ?? (store.url.startsWith('s3:') ? 16 : 4), async (file) => {
+    await forEachLimit(todo, options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 4), async (file) => {
       await downloadVerified(store, file, await safe.target(file.path), progress, options.retry)
       progress.fileDone()
     })

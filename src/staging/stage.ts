@@ -57,41 +57,79 @@ const LARGE = 16 * 1024 * 1024
 export async function stageTree(store: ObjectStore, source: string, options: StageOptions = {}): Promise<StageResult> {
   const started = Date.now()
   const name = checkName(options.name ?? nameFromPath(source))
-  const mode = options.progress ?? 'silent'
   const tree = await walkTree(source)
-  const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 16 : 4)
+  const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 4)
+  const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
+  const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})
 
-  const listing = tree.files.length > (options.headCheckMax ?? 64) ? listPool(store) : undefined
-  listing?.catch(() => undefined) // awaited below; avoid an unhandled rejection while hashing
-  const hashes = await hashFiles(tree.base, tree.files, mode, options.hashCache ?? true)
-
-  // One upload per distinct content, even when many files share it.
-  const unique = new Map<string, LocalFile>()
-  tree.files.forEach((file, i) => unique.has(hashes[i]) || unique.set(hashes[i], file))
-  const present = listing ? await listing : await headPool(store, [...unique.keys()], concurrency)
-  const missing = [...unique].filter(([hash, file]) => present.get(hash) !== file.size)
-
-  const totalBytes = missing.reduce((sum, [, f]) => sum + f.size, 0)
-  const progress = new Progress({label: 'Uploading', totalBytes, totalFiles: missing.length, mode})
+  // Hashing, the presence check and uploads overlap: a file goes up as soon as its hash is known
+  // to be missing, while later files are still being hashed.
+  const sizeInStore = presenceCheck(store, tree.files.length > (options.headCheckMax ?? 64))
+  const cache = await HashCache.open(tree.base, options.hashCache ?? true)
+  const hashes: string[] = new Array(tree.files.length)
+  const uploads = new Map<string, Promise<boolean>>() // one upload per distinct content
+  const waiting: Array<Promise<unknown>> = []
+  const slots = new Semaphore(concurrency)
   const large = new Semaphore(2)
+  let failed = false
+  let uploadedFiles = 0
+  let uploadedBytes = 0
+
+  const upload = (hash: string, file: LocalFile) => async (): Promise<boolean> => {
+    if (failed) return false
+    if ((await sizeInStore(hash)) === file.size) return false
+    const send = () =>
+      withRetry(async () => {
+        let sent = 0
+        try {
+          await putFile(store, objectKey(hash), file.abs, {onProgress: (n) => ((sent += n), progress.addBytes(n))})
+          await checkUnchanged(store, file, hash)
+        } catch (error) {
+          progress.addBytes(-sent) // this file starts again from zero
+          throw error
+        }
+      }, options.retry)
+    await slots.use(() => (file.size > LARGE ? large.use(send) : send()))
+    uploadedFiles++
+    uploadedBytes += file.size
+    return true
+  }
+
   try {
-    await forEachLimit(missing, concurrency, async ([hash, file]) => {
-      const upload = () =>
-        withRetry(async () => {
-          let sent = 0
-          try {
-            await putFile(store, objectKey(hash), file.abs, {onProgress: (n) => ((sent += n), progress.addBytes(n))})
-            await checkUnchanged(store, file, hash)
-          } catch (error) {
-            progress.addBytes(-sent) // this file starts again from zero
+    await forEachLimit(tree.files, 4, async (file, i) => {
+      if (failed) return
+      let hash = cache.lookup(file.path, file.stamp, file.mtimeMs)
+      if (!hash) {
+        const hashedAt = Date.now()
+        hash = await hashFile(file.abs, file.size)
+        cache.record(file.path, file.stamp, hash, hashedAt)
+      }
+      hashes[i] = hash
+      let job = uploads.get(hash)
+      const uploader = !job
+      if (!job) {
+        job = upload(hash, file)()
+        uploads.set(hash, job)
+      }
+      waiting.push(
+        job.then(
+          (sent) => {
+            if (!(uploader && sent)) progress.addBytes(file.size)
+            progress.fileDone()
+          },
+          (error: unknown) => {
+            failed = true
             throw error
-          }
-        }, options.retry)
-      await (file.size > LARGE ? large.use(upload) : upload())
-      progress.fileDone()
+          },
+        ),
+      )
     })
+    const settled = await Promise.allSettled(waiting)
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (rejected) throw rejected.reason
   } finally {
     progress.finish()
+    await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
   }
 
   const manifest: Manifest = {
@@ -103,14 +141,13 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
   }
   const bytes = manifestBytes(manifest)
   const hash = sha256(bytes)
-  const totalSize = tree.files.reduce((sum, f) => sum + f.size, 0)
   const entry: NameEntry = {
     name,
     hash,
     ref: formatRef(name, hash),
     stagedAt: new Date().toISOString(),
     files: tree.files.length,
-    bytes: totalSize,
+    bytes: treeBytes,
     source: tree.root === 'file' ? tree.files[0].abs : tree.base,
     host: os.hostname(),
   }
@@ -121,9 +158,9 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
   return {
     ...entry,
     links: tree.links.length,
-    uploadedFiles: missing.length,
-    uploadedBytes: totalBytes,
-    skippedFiles: tree.files.length - missing.length,
+    uploadedFiles,
+    uploadedBytes,
+    skippedFiles: tree.files.length - uploadedFiles,
     seconds: (Date.now() - started) / 1000,
   }
 }
@@ -134,32 +171,6 @@ async function checkUnchanged(store: ObjectStore, file: LocalFile, hash: string)
   if (now && stampOf(now) === file.stamp) return
   await store.delete(objectKey(hash))
   throw new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
-}
-
-/** sha256 of each file, in order, reading only files the cache cannot vouch for. */
-async function hashFiles(base: string, files: LocalFile[], mode: ProgressMode, useCache: boolean): Promise<string[]> {
-  const cache = await HashCache.open(base, useCache)
-  const hashes: string[] = new Array(files.length)
-  const todo: number[] = []
-  files.forEach((file, i) => {
-    const known = cache.lookup(file.path, file.stamp, file.mtimeMs)
-    if (known) hashes[i] = known
-    else todo.push(i)
-  })
-  const totalBytes = todo.reduce((sum, i) => sum + files[i].size, 0)
-  const progress = new Progress({label: 'Hashing', totalBytes, totalFiles: todo.length, mode: totalBytes > 64 * 1024 * 1024 ? mode : 'silent'})
-  try {
-    await forEachLimit(todo, 4, async (i) => {
-      const hashedAt = Date.now()
-      hashes[i] = await hashFile(files[i].abs, files[i].size, (n) => progress.addBytes(n))
-      cache.record(files[i].path, files[i].stamp, hashes[i], hashedAt)
-      progress.fileDone()
-    })
-  } finally {
-    progress.finish()
-  }
-  await cache.save(files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
-  return hashes
 }
 
 export async function hashFile(file: string, size: number, onBytes?: (n: number) => void): Promise<string> {
@@ -186,11 +197,14 @@ export async function listPool(store: ObjectStore): Promise<Map<string, number>>
   return present
 }
 
-async function headPool(store: ObjectStore, hashes: string[], concurrency: number): Promise<Map<string, number>> {
-  const present = new Map<string, number>()
-  await forEachLimit(hashes, concurrency, async (hash) => {
-    const info = await withRetry(() => store.head(objectKey(hash)))
-    if (info) present.set(hash, info.size)
-  })
-  return present
+/**
+ * How the store is asked which contents it has: one (paged) listing of the object pool for large
+ * trees — started at once, while files are hashed — or a HEAD per content for small ones.
+ * Answers the stored size, or undefined when the object is missing.
+ */
+function presenceCheck(store: ObjectStore, listWholePool: boolean): (hash: string) => Promise<number | undefined> {
+  if (!listWholePool) return async (hash) => (await withRetry(() => store.head(objectKey(hash))))?.size
+  const listing = listPool(store)
+  listing.catch(() => undefined) // awaited by the first file that needs it
+  return async (hash) => (await listing).get(hash)
 }

@@ -29,8 +29,13 @@ export interface S3StoreOptions {
   maxAttempts?: number
   /** ListObjectsV2 page size (default 1000, S3's maximum); small values exercise paging in tests */
   pageSize?: number
-  /** files above this size go up as multipart uploads (default 16 MiB) */
+  /**
+   * files above this size go up as multipart uploads with parallel parts (default 64 MiB: below it a
+   * single PUT of a buffer is faster on most S3-compatible servers and is retried whole)
+   */
   multipartThreshold?: number
+  /** multipart part size (default 16 MiB, more for files over 140 GiB; S3's minimum is 5 MiB) */
+  partSize?: number
 }
 
 const MiB = 1024 * 1024
@@ -53,6 +58,7 @@ export class S3Store implements ObjectStore {
   private readonly sdk: typeof import('@aws-sdk/client-s3')
   private readonly pageSize: number
   private readonly multipartThreshold: number
+  private readonly partSize: number
 
   private constructor(url: string, sdk: typeof import('@aws-sdk/client-s3'), options: S3StoreOptions) {
     const {bucket, prefix} = parseS3Url(url)
@@ -61,7 +67,8 @@ export class S3Store implements ObjectStore {
     this.prefix = prefix
     this.sdk = sdk
     this.pageSize = options.pageSize ?? 1000
-    this.multipartThreshold = options.multipartThreshold ?? 16 * MiB
+    this.multipartThreshold = options.multipartThreshold ?? 64 * MiB
+    this.partSize = options.partSize ?? 16 * MiB
     const endpoint = options.endpoint
     this.client = new sdk.S3Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -163,7 +170,7 @@ export class S3Store implements ObjectStore {
       }
       const {Upload} = await import('@aws-sdk/lib-storage')
       // Parts are buffered by lib-storage, so each one is retried on its own; S3 allows 10,000 parts.
-      const partSize = Math.max(8 * MiB, Math.ceil(size / 9000))
+      const partSize = Math.max(this.partSize, Math.ceil(size / 9000))
       const upload = new Upload({
         client: this.client,
         params: {Bucket: this.bucket, Key: this.fullKey(key), Body: createReadStream(file, {highWaterMark: MiB}), ContentLength: size},

@@ -12,7 +12,7 @@ export default class Pull extends RfmCommand {
     dir: Args.string({required: true, description: 'Destination folder (created if missing).'}),
   }
   static override flags = {
-    concurrency: Flags.integer({description: 'Parallel downloads (default 16 on S3, 4 on a file store).', min: 1, max: 256}),
+    concurrency: Flags.integer({description: 'Parallel downloads (default 32 on S3, 4 on a file store).', min: 1, max: 256}),
     profile: profileFlag,
   }
 

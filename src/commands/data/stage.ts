@@ -13,7 +13,7 @@ export default class Stage extends RfmCommand {
   static override args = {path: Args.string({required: true, description: 'File or folder to stage.'})}
   static override flags = {
     name: Flags.string({description: 'Dataset name (default: the folder or file name).', helpValue: 'NAME'}),
-    concurrency: Flags.integer({description: 'Parallel uploads (default 16 on S3, 4 on a file store).', min: 1, max: 256}),
+    concurrency: Flags.integer({description: 'Parallel uploads (default 32 on S3, 4 on a file store).', min: 1, max: 256}),
     profile: profileFlag,
   }
 
