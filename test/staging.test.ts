@@ -87,6 +87,21 @@ for (const [kind, open] of kinds) {
       assert.deepEqual((await listNameEntries(store)).map((e) => e.hash).sort(), [first.hash, changed.hash].sort())
     })
 
+    test('an unchanged tree with cached hashes and a stored manifest is not checked again, unless --full', async () => {
+      const store = await open()
+      const tree = makeTree()
+      // Hashes of files written this very moment are not trusted (as in git); let them age.
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const first = await stageTree(store, tree, {name: 'settled'})
+      const lost = (await readManifest(store, first.hash)).files[0]
+      await store.delete(objectKey(lost.sha256))
+      const quick = await stageTree(store, tree, {name: 'settled'})
+      assert.equal(quick.uploadedFiles, 0, 'trusts the manifest: nothing listed, nothing uploaded')
+      const full = await stageTree(store, tree, {name: 'settled', full: true})
+      assert.equal(full.uploadedFiles, 1, '--full finds and restores the lost object')
+      assert.equal(full.hash, first.hash)
+    })
+
     test('pull restores every file, mode and link, verifies hashes, and skips files already right', async () => {
       const store = await open()
       const tree = makeTree()

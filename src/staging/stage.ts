@@ -17,7 +17,7 @@ import {HashCache} from './hash-cache'
 import {formatRef, hashOfObjectKey, checkName, manifestKey, nameKey, nameFromPath, objectKey, OBJECTS_PREFIX} from './layout'
 import {manifestBytes, sha256, type Manifest} from './manifest'
 import {Progress, type ProgressMode} from './progress'
-import {stampOf, walkTree, type LocalFile} from './walk'
+import {stampOf, walkTree, type LocalFile, type LocalTree} from './walk'
 
 export interface StageOptions {
   name?: string
@@ -27,6 +27,11 @@ export interface StageOptions {
   /** reuse hashes of unchanged files from $RFM_HOME/cache (default true) */
   hashCache?: boolean
   retry?: RetryOptions
+  /**
+   * check every object against the store even when the tree is unchanged and its manifest is
+   * already stored (repairs a pool that lost objects outside rfm)
+   */
+  full?: boolean
   /** files at or below this count are checked with HEAD requests instead of listing the pool */
   headCheckMax?: number
 }
@@ -95,8 +100,14 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
     return true
   }
 
+  // Unchanged tree, all hashes cached, and its manifest already stored: the manifest is written
+  // only after every object it lists, so there is nothing to check or upload.
+  const cached = tree.files.map((f) => cache.lookup(f.path, f.stamp, f.mtimeMs))
+  const complete = !options.full && cached.every((h): h is string => h !== undefined) && (await withRetry(() => store.head(manifestKey(sha256(manifestBytes(manifestOf(tree, cached as string[])))))))
+  if (complete) cached.forEach((h, i) => (hashes[i] = h!))
+
   try {
-    await forEachLimit(tree.files, 4, async (file, i) => {
+    if (!complete) await forEachLimit(tree.files, 4, async (file, i) => {
       if (failed) return
       let hash = cache.lookup(file.path, file.stamp, file.mtimeMs)
       if (!hash) {
@@ -127,19 +138,13 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
     const settled = await Promise.allSettled(waiting)
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (rejected) throw rejected.reason
+    if (complete) progress.addBytes(treeBytes)
   } finally {
     progress.finish()
     await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
   }
 
-  const manifest: Manifest = {
-    schemaVersion: 1,
-    type: 'rfm.dataset',
-    root: tree.root,
-    files: tree.files.map((f, i) => ({path: f.path, size: f.size, sha256: hashes[i], mode: f.mode})),
-    links: tree.links,
-  }
-  const bytes = manifestBytes(manifest)
+  const bytes = manifestBytes(manifestOf(tree, hashes))
   const hash = sha256(bytes)
   const entry: NameEntry = {
     name,
@@ -162,6 +167,16 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
     uploadedBytes,
     skippedFiles: tree.files.length - uploadedFiles,
     seconds: (Date.now() - started) / 1000,
+  }
+}
+
+function manifestOf(tree: LocalTree, hashes: string[]): Manifest {
+  return {
+    schemaVersion: 1,
+    type: 'rfm.dataset',
+    root: tree.root,
+    files: tree.files.map((f, i) => ({path: f.path, size: f.size, sha256: hashes[i], mode: f.mode})),
+    links: tree.links,
   }
 }
 

@@ -14,13 +14,14 @@ export default class Stage extends RfmCommand {
   static override flags = {
     name: Flags.string({description: 'Dataset name (default: the folder or file name).', helpValue: 'NAME'}),
     concurrency: Flags.integer({description: 'Parallel uploads (default 32 on S3, 4 on a file store).', min: 1, max: 256}),
+    full: Flags.boolean({description: 'Check every object in the store even when the tree and its manifest are unchanged.'}),
     profile: profileFlag,
   }
 
   async run(): Promise<StageResult> {
     const {args, flags} = await this.parse(Stage)
     const ctx = await this.context(flags.profile)
-    const result = await stageTree(ctx.runs.store, args.path, {name: flags.name, concurrency: flags.concurrency, progress: progressMode(this.jsonEnabled())})
+    const result = await stageTree(ctx.runs.store, args.path, {name: flags.name, concurrency: flags.concurrency, full: flags.full, progress: progressMode(this.jsonEnabled())})
     this.log(result.ref)
     this.log(
       `  ${result.files} files, ${formatBytes(result.bytes)}: uploaded ${result.uploadedFiles} (${formatBytes(result.uploadedBytes)}), ` +
