@@ -63,13 +63,12 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
   const started = Date.now()
   const name = checkName(options.name ?? nameFromPath(source))
   const tree = await walkTree(source)
-  const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 4)
+  const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
   const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})
 
   // Hashing, the presence check and uploads overlap: a file goes up as soon as its hash is known
   // to be missing, while later files are still being hashed.
-  const sizeInStore = presenceCheck(store, tree.files.length > (options.headCheckMax ?? 64))
   const cache = await HashCache.open(tree.base, options.hashCache ?? true)
   const hashes: string[] = new Array(tree.files.length)
   const uploads = new Map<string, Promise<boolean>>() // one upload per distinct content
@@ -105,6 +104,7 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
   const cached = tree.files.map((f) => cache.lookup(f.path, f.stamp, f.mtimeMs))
   const complete = !options.full && cached.every((h): h is string => h !== undefined) && (await withRetry(() => store.head(manifestKey(sha256(manifestBytes(manifestOf(tree, cached as string[])))))))
   if (complete) cached.forEach((h, i) => (hashes[i] = h!))
+  const sizeInStore = complete ? async () => undefined : presenceCheck(store, tree.files.length > (options.headCheckMax ?? 64))
 
   try {
     if (!complete) await forEachLimit(tree.files, 4, async (file, i) => {
