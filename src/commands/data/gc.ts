@@ -4,6 +4,7 @@ import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {parseDuration} from '../../config/duration'
 import {UsageError} from '../../errors'
 import {collectGarbage, formatBytes, type GcResult} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 
 export default class Gc extends RfmCommand {
   static override summary = 'Delete stored file objects that no dataset manifest lists.'
@@ -19,8 +20,8 @@ export default class Gc extends RfmCommand {
     const {flags} = await this.parse(Gc)
     const minAge = flags['min-age'] === '0' ? 0 : parseDuration(flags['min-age'])
     if (minAge === undefined) throw new UsageError(`--min-age ${flags['min-age']} is not a duration.`, {hint: 'Use e.g. 0, 90s, 30m, 2h or 1d.'})
-    const ctx = await this.context(flags.profile)
-    const result = await collectGarbage(ctx.runs.store, {dryRun: flags['dry-run'], minAgeMs: minAge * 1000})
+    const store = await storeForProfile(flags.profile)
+    const result = await collectGarbage(store, {dryRun: flags['dry-run'], minAgeMs: minAge * 1000})
     this.log(
       `${result.dryRun ? 'Would delete' : 'Deleted'} ${result.deleted} object${result.deleted === 1 ? '' : 's'} (${formatBytes(result.deletedBytes)}); ` +
         `${result.kept} in use by ${result.manifests} dataset${result.manifests === 1 ? '' : 's'}` +

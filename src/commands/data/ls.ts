@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
 import {formatBytes, listNameEntries, type NameEntry} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 
 export default class Ls extends RfmCommand {
   static override summary = 'List staged datasets: name, reference, files, size, when staged.'
@@ -14,9 +15,9 @@ export default class Ls extends RfmCommand {
 
   async run(): Promise<{datasets: NameEntry[]}> {
     const {flags} = await this.parse(Ls)
-    const ctx = await this.context(flags.profile)
-    const datasets = (await listNameEntries(ctx.runs.store)).filter((e) => !flags.name || e.name === flags.name)
-    if (datasets.length === 0) this.log(`No datasets${flags.name ? ` named ${flags.name}` : ''} in ${ctx.runs.store.url}. Stage one with: rfm data stage PATH`)
+    const store = await storeForProfile(flags.profile)
+    const datasets = (await listNameEntries(store)).filter((e) => !flags.name || e.name === flags.name)
+    if (datasets.length === 0) this.log(`No datasets${flags.name ? ` named ${flags.name}` : ''} in ${store.url}. Stage one with: rfm data stage PATH`)
     else this.log(table(['REF', 'FILES', 'SIZE', 'STAGED', 'SOURCE'], datasets.map((d) => [d.ref, String(d.files), formatBytes(d.bytes), d.stagedAt.replace('T', ' ').slice(0, 19), d.source])))
     return {datasets}
   }

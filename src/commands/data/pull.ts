@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {formatBytes, progressMode, pullDataset, type PullResult} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 
 export default class Pull extends RfmCommand {
   static override summary = 'Download a dataset into a folder, verifying the sha256 of every file.'
@@ -18,8 +19,8 @@ export default class Pull extends RfmCommand {
 
   async run(): Promise<PullResult> {
     const {args, flags} = await this.parse(Pull)
-    const ctx = await this.context(flags.profile)
-    const result = await pullDataset(ctx.runs.store, args.ref, args.dir, {concurrency: flags.concurrency, progress: progressMode(this.jsonEnabled())})
+    const store = await storeForProfile(flags.profile)
+    const result = await pullDataset(store, args.ref, args.dir, {concurrency: flags.concurrency, progress: progressMode(this.jsonEnabled())})
     this.log(
       `Pulled ${result.ref} into ${result.dir}: ${result.files} files verified (${result.downloadedFiles} downloaded, ${formatBytes(result.downloadedBytes)}; ${result.unchangedFiles} already there)` +
         (result.links ? `, ${result.links} link${result.links > 1 ? 's' : ''}` : '') + '.',

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {removeDataset, type RemoveResult} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 
 export default class Rm extends RfmCommand {
   static override summary = 'Remove a dataset\'s name and manifest (its file objects are freed later by rfm data gc).'
@@ -12,8 +13,8 @@ export default class Rm extends RfmCommand {
 
   async run(): Promise<RemoveResult> {
     const {args, flags} = await this.parse(Rm)
-    const ctx = await this.context(flags.profile)
-    const result = await removeDataset(ctx.runs.store, args.ref)
+    const store = await storeForProfile(flags.profile)
+    const result = await removeDataset(store, args.ref)
     this.log(
       `Removed ${result.ref}. ` +
         (result.manifestRemoved ? 'Its objects are deleted by rfm data gc once no other dataset uses them.' : `The manifest was kept: ${result.keptBecause}.`),

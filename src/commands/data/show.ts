@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
 import {formatBytes, readManifest, resolveRef, viewOf, type DatasetView} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 import type {ManifestFile, ManifestLink} from '../../staging/manifest'
 
 export interface ShowResult {
@@ -22,9 +23,9 @@ export default class Show extends RfmCommand {
 
   async run(): Promise<ShowResult> {
     const {args, flags} = await this.parse(Show)
-    const ctx = await this.context(flags.profile)
-    const resolved = await resolveRef(ctx.runs.store, args.ref)
-    const manifest = await readManifest(ctx.runs.store, resolved.hash)
+    const store = await storeForProfile(flags.profile)
+    const resolved = await resolveRef(store, args.ref)
+    const manifest = await readManifest(store, resolved.hash)
     const dataset = viewOf(resolved.hash, manifest, resolved.entry)
     const lines = [
       `Dataset   ${dataset.ref}`,

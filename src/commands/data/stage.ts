@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {formatBytes, progressMode, stageTree, type StageResult} from '../../staging'
+import {storeForProfile} from '../../staging/profile-store'
 
 export default class Stage extends RfmCommand {
   static override summary = 'Upload a file or folder to the store, content-addressed, and print its dataset reference.'
@@ -20,12 +21,12 @@ export default class Stage extends RfmCommand {
 
   async run(): Promise<StageResult> {
     const {args, flags} = await this.parse(Stage)
-    const ctx = await this.context(flags.profile)
-    const result = await stageTree(ctx.runs.store, args.path, {name: flags.name, concurrency: flags.concurrency, full: flags.full, progress: progressMode(this.jsonEnabled())})
+    const store = await storeForProfile(flags.profile)
+    const result = await stageTree(store, args.path, {name: flags.name, concurrency: flags.concurrency, full: flags.full, progress: progressMode(this.jsonEnabled())})
     this.log(result.ref)
     this.log(
       `  ${result.files} files, ${formatBytes(result.bytes)}: uploaded ${result.uploadedFiles} (${formatBytes(result.uploadedBytes)}), ` +
-        `${result.skippedFiles} already in ${ctx.runs.store.url}, in ${result.seconds.toFixed(1)}s` +
+        `${result.skippedFiles} already in ${store.url}, in ${result.seconds.toFixed(1)}s` +
         (result.links ? `; ${result.links} symlink${result.links > 1 ? 's' : ''} stored as links` : ''),
     )
     return result
