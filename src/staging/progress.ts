@@ -58,7 +58,8 @@ export class Progress {
     const seconds = Math.max(0.001, (Date.now() - this.started) / 1000)
     const rate = this.bytes / seconds
     const left = totalBytes - this.bytes
-    const eta = rate > 0 && left > 0 ? formatSeconds(left / rate) : left <= 0 ? '0s' : '?'
+    // The first second's rate is mostly start-up noise; an ETA from it would only mislead.
+    const eta = left <= 0 ? '0s' : rate > 0 && seconds >= 1 ? formatSeconds(left / rate) : '?'
     const pct = totalBytes > 0 ? Math.floor((100 * this.bytes) / totalBytes) : totalFiles > 0 ? Math.floor((100 * this.files) / totalFiles) : 100
     const figures = `${formatBytes(this.bytes)}/${formatBytes(totalBytes)}  ${this.files}/${totalFiles} files  ${formatBytes(rate)}/s  ETA ${eta}`
     if (this.options.mode !== 'tty') return `${label}: ${pct}%  ${figures}`
