@@ -19,6 +19,18 @@ import {S3Store} from '../src/store/s3-store'
 import {S3RVER_CREDENTIALS, startS3rver} from '../test/helpers/s3rver'
 import {median, ratioLine, timeMs} from './_stats'
 
+/** CPU seconds (user + system) used so far by this process and by the s3rver child. */
+async function cpuSeconds(serverPid: number): Promise<{client: number; server: number}> {
+  const usage = process.cpuUsage()
+  let server = NaN
+  try {
+    // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second on Linux).
+    const fields = (await fs.readFile(`/proc/${serverPid}/stat`, 'utf8')).split(') ')[1].split(' ')
+    server = (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {}
+  return {client: (usage.user + usage.system) / 1e6, server}
+}
+
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? Number(args[i + 1]) : fallback
@@ -71,6 +83,15 @@ export default async function staging(args: string[]): Promise<void> {
     const naive: number[] = []
     const s3First: number[] = []
     const s3Again: number[] = []
+    const cpu = {naive: {client: 0, server: 0}, staged: {client: 0, server: 0}}
+    const measureCpu = async <T>(into: {client: number; server: number}, fn: () => Promise<T>): Promise<T> => {
+      const before = await cpuSeconds(s3.pid)
+      const result = await fn()
+      const after = await cpuSeconds(s3.pid)
+      into.client += (after.client - before.client) / repeats
+      into.server += (after.server - before.server) / repeats
+      return result
+    }
     for (let r = 0; r < repeats; r++) {
       const copyDir = await fresh()
       copy.push(await timeMs(() => fs.cp(tree, path.join(copyDir, 'copy'), {recursive: true})))
@@ -92,15 +113,17 @@ export default async function staging(args: string[]): Promise<void> {
         }
       }
       naive.push(
-        await timeMs(async () => {
-          await walk(tree)
-          for (const file of all) await naiveStore.put(path.relative(tree, file), await fs.readFile(file))
-        }),
+        await measureCpu(cpu.naive, () =>
+          timeMs(async () => {
+            await walk(tree)
+            for (const file of all) await naiveStore.put(path.relative(tree, file), await fs.readFile(file))
+          }),
+        ),
       )
 
       await fresh()
       const staged = await s3Store(`staged-${r}`)
-      s3First.push(await timeMs(() => stageTree(staged, tree, {name: 'bench'})))
+      s3First.push(await measureCpu(cpu.staged, () => timeMs(() => stageTree(staged, tree, {name: 'bench'}))))
       s3Again.push(await timeMs(() => stageTree(staged, tree, {name: 'bench'})))
     }
 
@@ -112,6 +135,11 @@ export default async function staging(args: string[]): Promise<void> {
     console.log(`naive PutObject loop → S3   ${ms(naive).toFixed(0).padStart(6)} ms  ${mbps(ms(naive))}`)
     console.log(`stage → S3 (s3rver)         ${ms(s3First).toFixed(0).padStart(6)} ms  ${mbps(ms(s3First))}`)
     console.log(`re-stage → S3               ${ms(s3Again).toFixed(0).padStart(6)} ms`)
+    // Against s3rver (one single-threaded process) the S3 figures are bounded by CPU: show it.
+    const cpuLine = (label: string, c: {client: number; server: number}, wallMs: number) =>
+      console.log(`${label} CPU: client ${c.client.toFixed(1)} s + s3rver ${c.server.toFixed(1)} s in ${(wallMs / 1000).toFixed(1)} s wall on ${os.cpus().length} cores`)
+    cpuLine('naive loop', cpu.naive, ms(naive))
+    cpuLine('stage → S3', cpu.staged, ms(s3First))
     console.log('')
     console.log(ratioLine('staging ÷ plain copy throughput (file store)', ms(copy) / ms(fileFirst), '≥ 0.7'))
     console.log(ratioLine('staging ÷ naive PutObject loop throughput (S3)', ms(naive) / ms(s3First), '≥ 3×'))

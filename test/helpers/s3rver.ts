@@ -16,6 +16,8 @@ export interface S3rverHandle {
   /** http://127.0.0.1:PORT */
   endpoint: string
   bucket: string
+  /** the server's process id (benchmarks read its CPU time from /proc) */
+  pid: number
   /** Environment for a child `rfm` so the SDK's default credential chain finds s3rver's keys. */
   env: NodeJS.ProcessEnv
   stop(): Promise<void>
@@ -36,6 +38,7 @@ export async function startS3rver(bucket = 'rfm-test'): Promise<S3rverHandle> {
   return {
     endpoint,
     bucket,
+    pid: child.pid!,
     env: {
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
