@@ -101,6 +101,19 @@ describe('rfm data on the default file store', () => {
   })
 })
 
+test('the data commands and the store opener do not load the AWS SDK until an s3:// store is used', async () => {
+  const script = `for (const m of ['stage', 'ls', 'show', 'pull', 'rm', 'gc']) require('./dist/src/commands/data/' + m + '.js');
+    require('./dist/src/store/open.js');
+    console.log(Object.keys(require.cache).filter((k) => k.includes('@aws-sdk')).length)`
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {cwd: path.resolve(__dirname, '..', '..')})
+    let text = ''
+    child.stdout.on('data', (d: Buffer) => (text += d))
+    child.once('exit', (code) => (code === 0 ? resolve(text.trim()) : reject(new Error(`exit ${code}`))))
+  })
+  assert.equal(out, '0')
+})
+
 describe('rfm data on an S3 store set in the profile', () => {
   async function s3Home(prefix: string): Promise<{h: string; env: NodeJS.ProcessEnv; store: S3Store}> {
     const h = home()

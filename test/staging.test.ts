@@ -11,6 +11,7 @@ import {after, before, describe, test} from 'node:test'
 import {collectGarbage, listNameEntries, pullDataset, readManifest, removeDataset, resolveRef, stageConfigPaths, stageTree} from '../src/staging'
 import {manifestBytes, sha256, type Manifest} from '../src/staging/manifest'
 import {manifestKey, objectKey, OBJECTS_PREFIX} from '../src/staging/layout'
+import {Progress} from '../src/staging/progress'
 import {FileStore} from '../src/store/file-store'
 import {S3Store} from '../src/store/s3-store'
 import type {ObjectStore} from '../src/store/types'
@@ -237,4 +238,29 @@ test('stageConfigPaths replaces local dataset paths with refs and leaves refs an
   assert.equal(staged[1].uploadedFiles, staged[0].uploadedFiles, 'the same folder is staged once')
   assert.equal((config.data as {train: string}).train, path.basename(tree), 'the input config is not modified')
   await assert.rejects(stageConfigPaths({data: {train: 'nope'}}, ['data.train'], store, {baseDir: base}), /data\.train/)
+})
+
+test('progress: a redrawn bar on a terminal, plain lines otherwise, nothing when silent', async () => {
+  const sink = () => {
+    const chunks: string[] = []
+    return {chunks, stream: {write: (s: string) => (chunks.push(s), true)} as unknown as NodeJS.WritableStream}
+  }
+  const tty = sink()
+  const bar = new Progress({label: 'Staging', totalBytes: 2_000_000, totalFiles: 4, mode: 'tty', stream: tty.stream})
+  bar.addBytes(1_000_000)
+  bar.fileDone()
+  bar.finish()
+  assert.match(tty.chunks[0], /^\r\u001B\[2KStaging \[#{12}\.{12}\]  50%  1\.0 MB\/2\.0 MB  0\/4 files  .*\/s  ETA /)
+  assert.equal(tty.chunks.at(-1), '\r\u001B[2K', 'the line is cleared at the end')
+
+  const plain = sink()
+  const lines = new Progress({label: 'Staging', totalBytes: 10, totalFiles: 1, mode: 'plain', stream: plain.stream, intervalMs: 60_000})
+  lines.finish()
+  assert.deepEqual(plain.chunks, ['Staging: 0%  0 B/10 B  0/1 files  0 B/s  ETA ?\n'])
+
+  const quiet = sink()
+  const silent = new Progress({label: 'Staging', totalBytes: 10, totalFiles: 1, mode: 'silent', stream: quiet.stream})
+  silent.addBytes(10)
+  silent.finish()
+  assert.deepEqual(quiet.chunks, [])
 })
