@@ -67,6 +67,12 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * Throw a ConfigError-like object ({path, message}) via `api.configError` for semantic checks.
    */
   prepare?(config: Config, baseDir: string): Config | Promise<Config>
+  /**
+   * Dotted config paths that hold datasets (e.g. "data.train"; the value a string or a list of
+   * strings). At launch a local path there is staged to the object store and replaced by its
+   * `ds:NAME@HASH` reference in the recorded config; references and URLs are left as they are.
+   */
+  datasetFields?: string[]
   /** How this kind trains as a command line (bring your own trainer, or a plugin's external mode). */
   external?(config: Config, context: JobContext): ExternalCommand
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
