@@ -41,7 +41,11 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         },
       },
       stopRequested: () => stop,
-      logMetrics: (step, values) => metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n'),
+      logMetrics: (step, values) => {
+        metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n')
+        // The log shows progress without flooding: every 10th step, and every evaluation.
+        if (step % 10 === 0 || Object.keys(values).some((k) => k.startsWith('eval_'))) process.stdout.write(`${formatMetrics(step, values)}\n`)
+      },
       log: (message) => process.stdout.write(`${message}\n`),
       workDir: mkdtempSync(path.join(os.tmpdir(), `rfm-${run.id}-`)),
     })
@@ -49,4 +53,11 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
   } finally {
     await metrics.flush()
   }
+}
+
+function formatMetrics(step: number, values: Record<string, number>): string {
+  const shown = Object.entries(values)
+    .filter(([key]) => !key.startsWith('lr_'))
+    .map(([key, value]) => `${key} ${Number.isInteger(value) ? value : value.toPrecision(4)}`)
+  return `step ${step}  ${shown.join('  ')}`
 }
