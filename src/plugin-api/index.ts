@@ -92,6 +92,13 @@ export interface PluginApi {
   defineJobKind<Config extends Record<string, unknown>>(kind: JobKind<Config>): JobKind<Config>
   /** An error that names a config key (dotted path), rendered like schema errors. */
   configError(path: string, message: string, hint?: string): Error
+  /**
+   * The built-in trainer core (src/trainer: backends, VLM blocks, tokenizers, the training loop,
+   * safetensors), loaded on first use so that tfjs never loads at CLI start-up.
+   */
+  loadTrainer(): Promise<typeof import('../trainer/index')>
+  /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
+  errors: typeof import('../errors/index')
 }
 
 /** The default export of a plugin's job-kinds module. */
