@@ -152,10 +152,22 @@ export class S3Store implements ObjectStore {
   }
 
   /** Read-modify-write: S3 objects cannot grow in place. Single writer per key (see the header). */
+  /** Appends run one at a time per key in this process: each is a read-modify-write. */
+  private appending = new Map<string, Promise<void>>()
+
   async append(key: string, body: Uint8Array | string): Promise<void> {
-    const before = await this.get(key)
-    const added = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
-    await this.put(key, before ? Buffer.concat([before, added]) : added)
+    const previous = this.appending.get(key) ?? Promise.resolve()
+    const next = previous.then(async () => {
+      const before = await this.get(key)
+      const added = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
+      await this.put(key, before ? Buffer.concat([before, added]) : added)
+    })
+    const settled = next.catch(() => {})
+    this.appending.set(key, settled)
+    void settled.then(() => {
+      if (this.appending.get(key) === settled) this.appending.delete(key)
+    })
+    return next
   }
 
   async putFile(key: string, file: string, options: PutFileOptions = {}): Promise<void> {
