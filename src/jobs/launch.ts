@@ -18,6 +18,8 @@ export interface LaunchTarget {
 export interface LaunchOptions {
   /** local backend only: interrupt the job at random moments */
   chaos?: ChaosPlan
+  /** aws-batch only: queue, array size, nodes and resources of the Batch job */
+  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; nodes?: number; resources?: {gpus: number; cpus: number; memoryGiB: number}}
 }
 
 export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}, now = new Date()): RunRecord {
@@ -33,7 +35,12 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
     updatedAt: time,
     profile: target.profile.name,
     store: target.runs.store.url,
-    backend: {name: target.backend.name, host: os.hostname(), ...(options.chaos ? {chaos: options.chaos} : {})},
+    backend: {
+      name: target.backend.name,
+      host: os.hostname(),
+      ...(options.chaos ? {chaos: options.chaos} : {}),
+      ...(options.batch && target.backend.name === 'aws-batch' ? {request: {...options.batch, queue: options.batch.queue ?? 'spot'}} : {}),
+    },
     config: job.config,
     source: job.source,
     retries: job.retries,
@@ -47,7 +54,13 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   if (options.chaos && target.backend.name !== 'local') {
     throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
   }
+  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.nodes !== undefined || options.batch.queue !== undefined)
+  if (batchOnly && target.backend.name !== 'aws-batch') {
+    throw new UsageError('--array, --nodes and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
+  }
   const record = newRunRecord(job, target, options)
+  // A backend refuses what it cannot run before anything is recorded.
+  await target.backend.check?.(record)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
