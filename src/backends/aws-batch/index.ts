@@ -113,6 +113,7 @@ export class BatchBackend implements Backend {
       const age = Date.now() - Date.parse(run.createdAt)
       return age > 60_000 ? {state: 'lost', reason: 'it was never submitted to AWS Batch (no job id in its record)'} : {}
     }
+    if (FINAL_STATES.has(run.state)) return {}
     let job = this.seen.get(run.id)
     if (job === undefined) [job] = await this.describe(await this.profileOf(run), [jobId])
     if (!job) {
