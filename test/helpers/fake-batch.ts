@@ -91,8 +91,8 @@ export class FakeBatch {
     ListJobs: [],
     GetLogEvents: [],
   }
-  private readonly batchMock = mockClient(BatchClient)
-  private readonly logsMock = mockClient(CloudWatchLogsClient)
+  private batchMock: {restore(): void} | undefined
+  private logsMock: {restore(): void} | undefined
   private imds: http.Server | undefined
   private imdsBase = ''
   private readonly hostsByKey = new Map<string, {host: FakeHost; instanceId: string}>()
@@ -109,12 +109,15 @@ export class FakeBatch {
     this.imds = http.createServer((req, res) => this.serveMetadata(req, res))
     await new Promise<void>((resolve) => this.imds!.listen(0, '127.0.0.1', resolve))
     this.imdsBase = `http://127.0.0.1:${(this.imds.address() as AddressInfo).port}`
-    this.batchMock.on(SubmitJobCommand).callsFake((input) => this.submitJob(input))
-    this.batchMock.on(DescribeJobsCommand).callsFake((input) => this.describeJobs(input))
-    this.batchMock.on(CancelJobCommand).callsFake((input) => this.cancelJob(input))
-    this.batchMock.on(TerminateJobCommand).callsFake((input) => this.terminateJob(input))
-    this.batchMock.on(ListJobsCommand).callsFake((input) => this.listJobs(input))
-    this.logsMock.on(GetLogEventsCommand).callsFake((input) => this.getLogEvents(input))
+    // Mocks are made here, not in the constructor, so a fake replacing a stopped one takes over.
+    const batchMock = (this.batchMock = mockClient(BatchClient))
+    const logsMock = (this.logsMock = mockClient(CloudWatchLogsClient))
+    batchMock.on(SubmitJobCommand).callsFake((input) => this.submitJob(input))
+    batchMock.on(DescribeJobsCommand).callsFake((input) => this.describeJobs(input))
+    batchMock.on(CancelJobCommand).callsFake((input) => this.cancelJob(input))
+    batchMock.on(TerminateJobCommand).callsFake((input) => this.terminateJob(input))
+    batchMock.on(ListJobsCommand).callsFake((input) => this.listJobs(input))
+    logsMock.on(GetLogEventsCommand).callsFake((input) => this.getLogEvents(input))
     return this
   }
 
@@ -123,8 +126,8 @@ export class FakeBatch {
       if (job.current?.child.pid) killGroup(job.current.child.pid, 'SIGKILL')
       clearTimeout(job.current?.killTimer)
     }
-    this.batchMock.restore()
-    this.logsMock.restore()
+    this.batchMock?.restore()
+    this.logsMock?.restore()
     await new Promise<void>((resolve) => (this.imds ? this.imds.close(() => resolve()) : resolve()))
   }
 
@@ -438,4 +441,90 @@ function lineCollector(onLine: (line: string) => void): ((chunk: Buffer) => void
       rest = ''
     },
   })
+}
+
+// --- setup shared by the batch tests ---
+
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {BatchBackend} from '../../src/backends/aws-batch'
+import type {Profile} from '../../src/config/profiles'
+import {launchRun, type LaunchOptions} from '../../src/jobs/launch'
+import {findKind, loadKinds} from '../../src/jobs/registry'
+import {resolveJob} from '../../src/jobs/resolve'
+import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
+import {RunStore} from '../../src/runs/run-store'
+import {openStore} from '../../src/store/open'
+import {ROOT} from './cli'
+
+export const RUNTIME = path.join(ROOT, 'dist', 'src', 'runtime', 'main.js')
+export const QUEUES = {
+  spot: 'arn:aws:batch:us-east-1:123456789012:job-queue/rfm-spot',
+  onDemand: 'arn:aws:batch:us-east-1:123456789012:job-queue/rfm-on-demand',
+  multiNode: 'arn:aws:batch:us-east-1:123456789012:job-queue/rfm-multi-node',
+}
+export const JOB_DEFINITION = 'arn:aws:batch:us-east-1:123456789012:job-definition/rfm-command:3'
+export const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/rfm:command-0123abcd'
+
+export interface BatchWorld {
+  dir: string
+  storeDir: string
+  profile: Profile
+  runs: RunStore
+  backend: BatchBackend
+  /** writes a job config file and returns its path */
+  config(lines: string[]): string
+  launch(configFile: string, options?: LaunchOptions): Promise<RunRecord>
+  /** refreshes the run from (fake) Batch until it ends */
+  finish(run: RunRecord, timeoutMs?: number): Promise<RunRecord>
+}
+
+/** A file:// store, an aws-batch profile and a backend whose image resolution is stubbed. */
+export async function batchWorld(): Promise<BatchWorld> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-batch-'))
+  // The catalog and profiles read RFM_HOME; keep them away from the user's.
+  process.env.RFM_HOME ??= path.join(dir, 'home')
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+  const storeDir = path.join(dir, 'store')
+  const profile: Profile = {
+    backend: 'aws-batch',
+    store: pathToFileURL(storeDir).href,
+    region: 'us-east-1',
+    queues: QUEUES,
+    jobDefinitions: {command: JOB_DEFINITION},
+    logGroup: '/rfm/jobs',
+  }
+  const runs = new RunStore(await openStore(profile.store))
+  const backend = new BatchBackend({profile, resolveImage: async () => IMAGE, pollMs: 25, cancelWaitSeconds: 30})
+  const kinds = await loadKinds([])
+  let n = 0
+  return {
+    dir,
+    storeDir,
+    profile,
+    runs,
+    backend,
+    config(lines) {
+      const file = path.join(dir, `job-${++n}.yaml`)
+      writeFileSync(file, lines.join('\n') + '\n')
+      return file
+    },
+    async launch(configFile, options = {}) {
+      const job = await resolveJob(findKind(kinds, 'command'), {file: configFile})
+      return launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend}, options)
+    },
+    async finish(run, timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs
+      let latest = await runs.get(run.id)
+      while (!FINAL_STATES.has(latest.state)) {
+        if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish (state ${latest.state}, batch ${String(latest.backend.status)})`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        latest = await backend.refresh(latest, runs)
+      }
+      return latest
+    },
+  }
 }
