@@ -148,9 +148,12 @@ export class FakeBatch {
    * after the grace) and the attempt ends with status reason "Host EC2 (instance …) terminated.".
    * With graceful false the host vanishes at once (SIGKILL).
    */
-  reclaim(jobId: string, {graceful = true} = {}): boolean {
-    const current = this.job(jobId).current
+  reclaim(jobId: string, {graceful = true, attempt}: {graceful?: boolean; attempt?: number} = {}): boolean {
+    const job = this.job(jobId)
+    const current = job.current
     if (!current?.child.pid || current.reclaimed) return false
+    // Only the attempt the caller meant (a late timer must not hit its successor).
+    if (attempt !== undefined && job.attempts.length + 1 !== attempt) return false
     current.reclaimed = true
     current.stopReason = `Host EC2 (instance ${current.instanceId}) terminated.`
     this.stopContainer(current, graceful)

@@ -1,0 +1,206 @@
+/**
+ * The end-to-end scenario the local backend passes under chaos (test/chaos.test.ts), on the
+ * aws-batch backend: the fake Batch runs the real runtime for each attempt and reclaims attempts as
+ * spot interruptions at seeded random moments; Batch's retryStrategy (the one the backend sent)
+ * brings the job back and the runtime resumes from the committed checkpoint.
+ */
+import assert from 'node:assert/strict'
+import {existsSync, readFileSync} from 'node:fs'
+import * as path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {DescribeSpotPriceHistoryCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {mockClient} from 'aws-sdk-client-mock'
+
+import {seededRandom} from '../src/backends/local/chaos'
+import type {BatchAttempt} from '../src/backends/aws-batch/sync'
+import {AwsPriceSource} from '../src/cost/prices'
+import {integrate, runCost} from '../src/cost/report'
+import type {RunRecord} from '../src/runs/record'
+import {loadCatalog} from '../src/scheduler/catalog'
+import {ROOT, rfmJson, tempHome} from './helpers/cli'
+import {expectedWeights} from './helpers/counting'
+import {batchWorld, FakeBatch, RUNTIME, type BatchWorld, type FakeHost} from './helpers/fake-batch'
+import {assertSchema} from './helpers/schema'
+
+const TRAINER = path.join(ROOT, 'test', 'fixtures', 'counting-trainer.js')
+const HOSTS: FakeHost[] = [
+  {instanceType: 'g5.xlarge', availabilityZone: 'us-east-1a', lifecycle: 'spot'},
+  {instanceType: 'g5.xlarge', availabilityZone: 'us-east-1b', lifecycle: 'spot'},
+  {instanceType: 'g6.xlarge', availabilityZone: 'us-east-1c', lifecycle: 'on-demand'},
+]
+/** Spot prices the mocked EC2 answers with, by zone (constant over the run). */
+const SPOT_PRICE: Record<string, number> = {'us-east-1a': 0.3771, 'us-east-1b': 0.4123}
+
+interface Scenario {
+  run: RunRecord
+  stepLog: string
+}
+
+describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store)', () => {
+  let world: BatchWorld
+  let fake: FakeBatch
+  before(async () => {
+    world = await batchWorld()
+    fake = await new FakeBatch({runtime: RUNTIME, hosts: HOSTS, graceMs: 5000, env: {RFM_CHECKPOINT_POLL_MS: '20'}}).start()
+  })
+  after(() => fake.stop())
+
+  /** Launches the counting trainer and reclaims its first `reclaims` attempts at seeded moments. */
+  async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, graceful: (random: () => number) => boolean): Promise<Scenario> {
+    const stepLog = path.join(world.dir, `steps-${seed}.log`)
+    const outDir = path.join(world.dir, `out-${seed}`)
+    const file = world.config([
+      `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(outDir)}, --max_steps, "${steps}", --save_steps, "${saveSteps}"]`,
+      `env: {STEP_MS: ${stepMs}, STEP_LOG: ${JSON.stringify(stepLog)}, CKPT_BYTES: 4096}`,
+      `checkpoints: {dir: ${JSON.stringify(outDir)}, resume_args: [--resume_from_checkpoint, "True"], save_total_limit: 3}`,
+      'retries: {attempts: 10}',
+    ])
+    const random = seededRandom(seed)
+    let done = 0
+    fake.onAttemptStart = (job, attempt) => {
+      if (done >= reclaims) return
+      const afterMs = 300 + random() * 400
+      const soft = graceful(random)
+      setTimeout(() => {
+        if (fake.reclaim(job.jobId, {graceful: soft, attempt})) done++
+      }, afterMs)
+    }
+    const run = await world.finish(await world.launch(file), 120_000)
+    fake.onAttemptStart = undefined
+    return {run, stepLog}
+  }
+
+  const finalWeights = (run: RunRecord) => {
+    const root = path.join(world.storeDir, 'runs', run.id, 'checkpoints')
+    const {step} = JSON.parse(readFileSync(path.join(root, 'final.json'), 'utf8')) as {step: number}
+    return readFileSync(path.join(root, `step-${step}`, 'weights.bin')).subarray(0, 64).toString()
+  }
+  const stepsRun = (s: Scenario) => (existsSync(s.stepLog) ? readFileSync(s.stepLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1])) : [])
+
+  let graceful: Scenario
+
+  test('graceful reclaims: Batch retries per the retryStrategy, each attempt resumes, zero steps recomputed', async () => {
+    graceful = await scenario(60, 10, 30, 5, 7, () => true)
+    const {run} = graceful
+    assertSchema('run', run)
+    assert.equal(run.state, 'succeeded')
+    const attempts = run.attempts as BatchAttempt[]
+    assert.equal(attempts.length, 6, 'five reclaims, then the attempt that finished')
+    for (const a of attempts.slice(0, 5)) {
+      assert.match(a.statusReason ?? '', /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/)
+      assert.equal(a.action, 'retry')
+      assert.equal(a.interruptedBy, 'spot-reclaim')
+    }
+    assert.deepEqual([attempts[5].exitCode, attempts[5].action], [0, 'exit'])
+    assert.deepEqual(stepsRun(graceful), Array.from({length: 60}, (_, i) => i + 1), 'each step ran exactly once')
+    assert.equal(finalWeights(run), expectedWeights(60))
+    const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
+    assert.ok(resumed.length > 0)
+    assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
+    // Where each attempt ran comes from the runtime's reading of the instance metadata.
+    assert.deepEqual(attempts.map((a) => [a.instanceType, a.availabilityZone, a.lifecycle]), attempts.map((_, i) => {
+      const h = HOSTS[i % HOSTS.length]
+      return [h.instanceType, h.availabilityZone, h.lifecycle]
+    }))
+  })
+
+  test('reclaims with and without grace (host gone at once): the final weights equal an uninterrupted run', async () => {
+    const s = await scenario(40, 4, 40, 6, 3, (random) => random() < 0.5)
+    const summary = JSON.stringify(s.run.attempts.map((a) => [a.exitCode, a.action, (a as BatchAttempt).statusReason, a.resumedFromStep]))
+    assert.equal(s.run.state, 'succeeded', summary)
+    assert.equal(s.run.attempts.filter((a) => (a as BatchAttempt).interruptedBy === 'spot-reclaim').length, 6, summary)
+    assert.equal(finalWeights(s.run), expectedWeights(40))
+  })
+
+  test('logs stream from CloudWatch across attempts', async () => {
+    const chunks: Array<{attempt: number; text: string}> = []
+    const run = await world.backend.streamLogs(graceful.run, world.runs, {follow: true, onChunk: (c) => chunks.push(c)})
+    assert.equal(run.state, 'succeeded')
+    const byAttempt = new Map<number, string>()
+    for (const c of chunks) byAttempt.set(c.attempt, (byAttempt.get(c.attempt) ?? '') + c.text)
+    assert.deepEqual([...byAttempt.keys()].sort(), [1, 2, 3, 4, 5, 6])
+    assert.match(byAttempt.get(6) ?? '', /done at step 60/)
+    assert.match(byAttempt.get(2) ?? '', /resumed at step|\[rfm\]/)
+    // A second read of a finished run gives the same text: streams are read from the start.
+    const again: string[] = []
+    await world.backend.streamLogs(run, world.runs, {follow: false, attempt: 6, onChunk: (c) => again.push(c.text)})
+    assert.equal(again.join(''), byAttempt.get(6))
+  })
+
+  test('cost per attempt at the spot price in force, total, time lost to interruptions, savings vs on-demand', async () => {
+    const ec2 = mockClient(EC2Client)
+    ec2.on(DescribeSpotPriceHistoryCommand).callsFake((input: {AvailabilityZone: string; InstanceTypes: string[]; StartTime: Date}) => ({
+      SpotPriceHistory: [{AvailabilityZone: input.AvailabilityZone, InstanceType: input.InstanceTypes[0], ProductDescription: 'Linux/UNIX', SpotPrice: String(SPOT_PRICE[input.AvailabilityZone]), Timestamp: new Date(input.StartTime.getTime() - 3_600_000)}],
+    }))
+    try {
+      const run = await world.runs.get(graceful.run.id)
+      const events = await world.runs.events(run.id)
+      const cost = await runCost(run, events, new AwsPriceSource())
+      const catalog = await loadCatalog()
+      const onDemand = (type: string) => catalog.instances.find((i) => i.type === type)!.onDemand['us-east-1']
+      let total = 0
+      let onDemandTotal = 0
+      for (const [i, a] of (run.attempts as BatchAttempt[]).entries()) {
+        const seconds = (Date.parse(a.endedAt!) - Date.parse(a.startedAt)) / 1000
+        const price = a.lifecycle === 'spot' ? SPOT_PRICE[a.availabilityZone!] : onDemand(a.instanceType!)
+        const row = cost.attempts[i]
+        assert.equal(row.market, a.lifecycle)
+        assert.ok(Math.abs((row.cost ?? NaN) - (price * seconds) / 3600) < 1e-5, `attempt ${i + 1}: ${row.cost} vs ${(price * seconds) / 3600}`)
+        total += (price * seconds) / 3600
+        onDemandTotal += (onDemand(a.instanceType!) * seconds) / 3600
+        // Lost: from the attempt's last committed checkpoint to the reclaim.
+        const commits = events.filter((e) => e.type === 'checkpoint_committed' && e.attempt === a.index).map((e) => Date.parse(e.time))
+        const lost = a.action === 'retry' ? (Date.parse(a.endedAt!) - Math.max(Date.parse(a.startedAt), ...commits)) / 1000 : 0
+        assert.ok(Math.abs(row.lostSeconds - lost) < 1e-3, `attempt ${i + 1}: lost ${row.lostSeconds} vs ${lost}`)
+        assert.equal(row.interrupted, a.action === 'retry')
+      }
+      assert.ok(Math.abs((cost.totalCost ?? NaN) - total) < 1e-5)
+      assert.ok(Math.abs((cost.onDemandCost ?? NaN) - onDemandTotal) < 1e-5)
+      assert.ok((cost.savings ?? 0) > 0, 'spot attempts cost less than on-demand')
+      assert.ok(Math.abs(cost.lostSeconds - cost.attempts.reduce((s, a) => s + a.lostSeconds, 0)) < 1e-3)
+      const spotCalls = ec2.commandCalls(DescribeSpotPriceHistoryCommand).map((c) => c.args[0].input)
+      assert.ok(spotCalls.every((c) => c.ProductDescriptions?.[0] === 'Linux/UNIX' && c.StartTime instanceof Date && c.EndTime instanceof Date))
+      assertSchema('cloud-cost', {runs: [cost], total: {cost: cost.totalCost, onDemandCost: cost.onDemandCost, savings: cost.savings, lostSeconds: cost.lostSeconds, lostCost: cost.lostCost}})
+    } finally {
+      ec2.restore()
+    }
+  })
+})
+
+describe('cost report pieces', () => {
+  test('the spot price in force steps at each history point', () => {
+    const t0 = Date.parse('2026-11-01T00:00:00Z')
+    const hour = 3_600_000
+    // In force before the attempt at $1/h, then $2/h from half an hour in.
+    const history = [{time: t0 - hour, price: 1}, {time: t0 + hour / 2, price: 2}]
+    assert.equal(integrate(history, t0, t0 + hour), 0.5 * 1 + 0.5 * 2)
+    assert.equal(integrate([...history].reverse(), t0, t0 + hour), 1.5)
+    assert.equal(integrate(history, t0 + hour / 2, t0 + hour), 1)
+    assert.equal(integrate([], t0, t0 + hour), undefined)
+  })
+
+  test('an attempt with no host metadata is listed with a note, not priced', async () => {
+    const run = {id: 'command-20261122-000000-abcd', kind: 'command', state: 'failed', backend: {name: 'aws-batch'}, attempts: [{index: 1, startedAt: '2026-11-01T00:00:00Z', endedAt: '2026-11-01T01:00:00Z', action: 'exit'}]} as unknown as RunRecord
+    const cost = await runCost(run, [], {spotHistory: async () => [], onDemandPrice: async () => 1})
+    assert.equal(cost.attempts[0].cost, null)
+    assert.match(cost.attempts[0].note ?? '', /instance type or zone unknown/)
+    assert.match(cost.note ?? '', /could not be priced/)
+  })
+
+  test('rfm cloud cost on the local backend: not applicable, with a note', async () => {
+    const home = tempHome()
+    const file = path.join(home, 'job.yaml')
+    require('node:fs').writeFileSync(file, `command: [${JSON.stringify(process.execPath)}, -e, "0"]\n`)
+    const launched = await rfmJson(['cloud', 'launch', 'command', '-c', file, '--follow'], {home})
+    assert.equal(launched.code, 0)
+    const {code, json} = await rfmJson(['cloud', 'cost', launched.json.run.id], {home})
+    assert.equal(code, 0)
+    assertSchema('cloud-cost', json)
+    assert.equal(json.runs[0].applicable, false)
+    assert.match(json.runs[0].note, /no cloud cost/)
+    const all = await rfmJson(['cloud', 'cost'], {home})
+    assertSchema('cloud-cost', all.json)
+    assert.equal(all.json.runs.length, 1)
+  })
+})
