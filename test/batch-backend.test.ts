@@ -3,7 +3,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {BatchClient, SubmitJobCommand} from '@aws-sdk/client-batch'
+import {BatchClient} from '@aws-sdk/client-batch'
 import {mockClient} from 'aws-sdk-client-mock'
 
 import {BatchBackend} from '../src/backends/aws-batch'
@@ -76,6 +76,27 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     assert.equal(final.state, 'succeeded')
     assert.equal(final.attempts.length, 1)
     assert.equal(final.attempts[0].exitCode, 0)
+  })
+
+  test('an image that differs from the job definition\'s: a revision with it is registered once, then reused', async () => {
+    const image = IMAGE.replace('0123abcd', 'feedbeef')
+    const backend = new BatchBackend({profile: world.profile, resolveImage: async () => image, pollMs: 25})
+    const before = fake.calls.RegisterJobDefinition.length
+    const file = world.config([`command: [${node}, -e, "0"]`])
+    const first = await world.launch(file, {}, backend)
+    const registered = fake.calls.RegisterJobDefinition.slice(before) as Array<Record<string, any>>
+    assert.equal(registered.length, 1)
+    assert.equal(registered[0].jobDefinitionName, 'rfm-command')
+    assert.equal(registered[0].containerProperties.image, image)
+    assert.deepEqual(registered[0].retryStrategy, {attempts: 5}, 'the rest of the definition is kept')
+    const revision = (await world.runs.get(first.id)).backend.jobDefinition as string
+    assert.match(revision, /job-definition\/rfm-command:4$/)
+    assert.equal((fake.calls.SubmitJob.at(-1) as {jobDefinition: string}).jobDefinition, revision)
+    const second = await world.launch(file, {}, backend)
+    assert.equal(fake.calls.RegisterJobDefinition.length, before + 1, 'no second registration')
+    assert.equal((await world.runs.get(second.id)).backend.jobDefinition, revision)
+    await world.finish(first)
+    await world.finish(second)
   })
 
   test('a usage error (exit 2) ends the job without a retry; a crash with no rule is retried until attempts run out', async () => {
@@ -181,7 +202,7 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     // And when the SDK itself rejects (what an expired session looks like to send()).
     await fake.stop()
     const mock = mockClient(BatchClient)
-    mock.on(SubmitJobCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredTokenException'}))
+    mock.onAnyCommand().rejects(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredTokenException'}))
     try {
       await assert.rejects(world.backend.submit({...run, backend: {name: 'aws-batch'}}, world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
     } finally {

@@ -13,17 +13,34 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import * as os from 'node:os'
 import {constants} from 'node:os'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import * as path from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {BatchBackend} from '../../src/backends/aws-batch'
+import type {Profile} from '../../src/config/profiles'
+import {launchRun, type LaunchOptions} from '../../src/jobs/launch'
+import {findKind, loadKinds} from '../../src/jobs/registry'
+import {resolveJob} from '../../src/jobs/resolve'
+import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
+import {RunStore} from '../../src/runs/run-store'
+import {openStore} from '../../src/store/open'
+import {ROOT} from './cli'
 
 import {
   BatchClient,
   CancelJobCommand,
+  DescribeJobDefinitionsCommand,
   DescribeJobsCommand,
   ListJobsCommand,
+  RegisterJobDefinitionCommand,
   SubmitJobCommand,
   TerminateJobCommand,
   type AttemptDetail,
+  type JobDefinition,
   type JobDetail,
+  type RegisterJobDefinitionCommandInput,
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch'
 import {CloudWatchLogsClient, GetLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
@@ -46,6 +63,8 @@ export interface FakeBatchOptions {
   graceMs?: number
   /** keep new jobs RUNNABLE (no capacity) until release() */
   hold?: boolean
+  /** job definitions Batch knows: ARN → image (default: the rfm-command definition with IMAGE) */
+  definitions?: Record<string, string>
 }
 
 type Status = 'SUBMITTED' | 'PENDING' | 'RUNNABLE' | 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED'
@@ -83,7 +102,9 @@ export class FakeBatch {
   readonly jobs = new Map<string, FakeJob>()
   readonly streams = new Map<string, LogEvent[]>()
   /** every request received, by operation, in order */
-  readonly calls: Record<'SubmitJob' | 'DescribeJobs' | 'CancelJob' | 'TerminateJob' | 'ListJobs' | 'GetLogEvents', unknown[]> = {
+  readonly definitions = new Map<string, JobDefinition>()
+  readonly calls: Record<'SubmitJob' | 'DescribeJobs' | 'CancelJob' | 'TerminateJob' | 'ListJobs' | 'GetLogEvents' | 'RegisterJobDefinition', unknown[]> = {
+    RegisterJobDefinition: [],
     SubmitJob: [],
     DescribeJobs: [],
     CancelJob: [],
@@ -113,6 +134,20 @@ export class FakeBatch {
     const batchMock = (this.batchMock = mockClient(BatchClient))
     const logsMock = (this.logsMock = mockClient(CloudWatchLogsClient))
     batchMock.on(SubmitJobCommand).callsFake((input) => this.submitJob(input))
+    for (const [arn, image] of Object.entries(this.options.definitions ?? {[JOB_DEFINITION]: IMAGE})) {
+      const [name, revision] = arn.split('/').pop()!.split(':')
+      this.definitions.set(arn, {jobDefinitionArn: arn, jobDefinitionName: name, revision: Number(revision), type: 'container', status: 'ACTIVE', containerProperties: {image, command: ['node', 'dist/src/runtime/main.js']}, retryStrategy: {attempts: 5}, propagateTags: true})
+    }
+    batchMock.on(DescribeJobDefinitionsCommand).callsFake((input: {jobDefinitions?: string[]; jobDefinitionName?: string; status?: string}) => ({
+      jobDefinitions: [...this.definitions.values()].filter((d) => (input.jobDefinitions ? input.jobDefinitions.includes(d.jobDefinitionArn!) : d.jobDefinitionName === input.jobDefinitionName)).map((d) => structuredClone(d)),
+    }))
+    batchMock.on(RegisterJobDefinitionCommand).callsFake((input: RegisterJobDefinitionCommandInput) => {
+      this.calls.RegisterJobDefinition.push(input)
+      const revision = Math.max(0, ...[...this.definitions.values()].filter((d) => d.jobDefinitionName === input.jobDefinitionName).map((d) => d.revision ?? 0)) + 1
+      const arn = `arn:aws:batch:us-east-1:123456789012:job-definition/${input.jobDefinitionName}:${revision}`
+      this.definitions.set(arn, {...structuredClone(input), jobDefinitionArn: arn, revision, status: 'ACTIVE'} as JobDefinition)
+      return {jobDefinitionArn: arn, jobDefinitionName: input.jobDefinitionName, revision}
+    })
     batchMock.on(DescribeJobsCommand).callsFake((input) => this.describeJobs(input))
     batchMock.on(CancelJobCommand).callsFake((input) => this.cancelJob(input))
     batchMock.on(TerminateJobCommand).callsFake((input) => this.terminateJob(input))
@@ -448,21 +483,6 @@ function lineCollector(onLine: (line: string) => void): ((chunk: Buffer) => void
 
 // --- setup shared by the batch tests ---
 
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
-import {pathToFileURL} from 'node:url'
-
-import {BatchBackend} from '../../src/backends/aws-batch'
-import type {Profile} from '../../src/config/profiles'
-import {launchRun, type LaunchOptions} from '../../src/jobs/launch'
-import {findKind, loadKinds} from '../../src/jobs/registry'
-import {resolveJob} from '../../src/jobs/resolve'
-import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
-import {RunStore} from '../../src/runs/run-store'
-import {openStore} from '../../src/store/open'
-import {ROOT} from './cli'
-
 export const RUNTIME = path.join(ROOT, 'dist', 'src', 'runtime', 'main.js')
 export const QUEUES = {
   spot: 'arn:aws:batch:us-east-1:123456789012:job-queue/rfm-spot',
@@ -480,7 +500,7 @@ export interface BatchWorld {
   backend: BatchBackend
   /** writes a job config file and returns its path */
   config(lines: string[]): string
-  launch(configFile: string, options?: LaunchOptions): Promise<RunRecord>
+  launch(configFile: string, options?: LaunchOptions, backend?: BatchBackend): Promise<RunRecord>
   /** refreshes the run from (fake) Batch until it ends */
   finish(run: RunRecord, timeoutMs?: number): Promise<RunRecord>
 }
@@ -515,9 +535,9 @@ export async function batchWorld(): Promise<BatchWorld> {
       writeFileSync(file, lines.join('\n') + '\n')
       return file
     },
-    async launch(configFile, options = {}) {
+    async launch(configFile, options = {}, other?: BatchBackend) {
       const job = await resolveJob(findKind(kinds, 'command'), {file: configFile})
-      return launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend}, options)
+      return launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend: other ?? backend}, options)
     },
     async finish(run, timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs

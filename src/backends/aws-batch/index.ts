@@ -7,9 +7,10 @@ import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
 import type {Backend, LiveView, LogChunk, QueueJob} from '../types'
 import {batchClient, logsClient} from './clients'
+import {definitionWithImage} from './definitions'
 import {aws} from './errors'
 import {DEFAULT_LOG_GROUP, LogStreamReader} from './logs'
-import {checkRequest, requestOptions, submitJobInput} from './request'
+import {checkRequest, chooseJobDefinition, chooseQueue, requestOptions, submitJobInput} from './request'
 import {isRfmJob, mergeJob, runIdOf, runnableForMs} from './sync'
 
 export interface BatchBackendOptions {
@@ -54,7 +55,12 @@ export class BatchBackend implements Backend {
   }
 
   async check(run: RunRecord): Promise<void> {
-    checkRequest(requestOptions(run))
+    const options = requestOptions(run)
+    checkRequest(options)
+    // A profile without queues or a job definition for the kind fails here, before a record exists.
+    const profile = await this.profileOf(run)
+    chooseQueue(profile, options)
+    chooseJobDefinition(profile, run, options)
   }
 
   async submit(run: RunRecord, runs: RunStore): Promise<void> {
@@ -64,6 +70,12 @@ export class BatchBackend implements Backend {
     const input = submitJobInput(run, profile, {...options, image, user: options.user ?? userName()})
     const {SubmitJobCommand} = await import('@aws-sdk/client-batch')
     const client = await this.client(profile)
+    // Batch takes the image from the job definition; a multi-node definition is used as is.
+    if (image && !input.nodeOverrides) {
+      const {arn, registered} = await definitionWithImage(client, input.jobDefinition as string, image)
+      input.jobDefinition = arn
+      if (registered) await runs.appendEvent(run.id, {type: 'job_definition_registered', time: new Date().toISOString(), jobDefinition: arn, image})
+    }
     const out = await aws('submitting the job', () => client.send(new SubmitJobCommand(input)))
     await runs.update(run.id, (r) => {
       Object.assign(r.backend, {

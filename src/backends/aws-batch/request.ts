@@ -133,8 +133,7 @@ export function submitJobInput(run: RunRecord, profile: Profile, options: BatchR
     environment,
     ...(resourceRequirements ? {resourceRequirements} : {}),
   }
-  // Batch takes the image from the job definition; a resolved image travels in the environment
-  // for the runtime to report, and the definition is expected to point at the same repository.
+  // The image itself is set through the job definition (see definitions.ts); the runtime reports it.
   if (options.image) environment.push({name: 'RFM_IMAGE', value: options.image})
   const multiNode = options.nodes !== undefined && options.nodes > 1
   return {
