@@ -138,6 +138,10 @@ describe('aws-batch backend against a stateful fake Batch', () => {
       assert.equal(live.status, 'RUNNABLE')
       assert.match(live.warnings?.[0] ?? '', /RUNNABLE.*vCPU quota.*maxvCpus.*availability zones/s)
       assertSchema('cloud-status', {run: refreshed, live})
+      // The queues list it too, with the run it belongs to.
+      const queued = (await backend.queueJobs()).filter((j) => j.jobId === jobId)
+      assert.deepEqual(queued.map((j) => [j.queue, j.status, j.runId]), [[QUEUES.spot, 'RUNNABLE', run.id]])
+      assertSchema('cloud-ls', {runs: [], queueJobs: queued})
       const cancelled = await backend.cancel(refreshed, world.runs, {graceSeconds: 1})
       assert.equal(cancelled.state, 'cancelled')
       assert.equal(held.calls.CancelJob.length, 1)

@@ -13,6 +13,7 @@ import {DescribeSpotPriceHistoryCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {mockClient} from 'aws-sdk-client-mock'
 
 import {seededRandom} from '../src/backends/local/chaos'
+import {describeBatch} from '../src/backends/aws-batch/render'
 import type {BatchAttempt} from '../src/backends/aws-batch/sync'
 import {AwsPriceSource} from '../src/cost/prices'
 import {integrate, runCost} from '../src/cost/report'
@@ -98,6 +99,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
     assert.ok(resumed.length > 0)
     assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
+    assert.match(describeBatch(run, {}), /attempt 1: g5\.xlarge us-east-1a spot — Host EC2 \(instance i-/)
     // Where each attempt ran comes from the runtime's reading of the instance metadata.
     assert.deepEqual(attempts.map((a) => [a.instanceType, a.availabilityZone, a.lifecycle]), attempts.map((_, i) => {
       const h = HOSTS[i % HOSTS.length]

@@ -11,22 +11,13 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import * as os from 'node:os'
 import {constants} from 'node:os'
-import {mkdtempSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {BatchBackend} from '../../src/backends/aws-batch'
-import type {Profile} from '../../src/config/profiles'
-import {launchRun, type LaunchOptions} from '../../src/jobs/launch'
-import {findKind, loadKinds} from '../../src/jobs/registry'
-import {resolveJob} from '../../src/jobs/resolve'
-import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
-import {RunStore} from '../../src/runs/run-store'
-import {openStore} from '../../src/store/open'
-import {ROOT} from './cli'
 
 import {
   BatchClient,
@@ -45,6 +36,16 @@ import {
 } from '@aws-sdk/client-batch'
 import {CloudWatchLogsClient, GetLogEventsCommand} from '@aws-sdk/client-cloudwatch-logs'
 import {mockClient} from 'aws-sdk-client-mock'
+
+import {BatchBackend} from '../../src/backends/aws-batch'
+import type {Profile} from '../../src/config/profiles'
+import {launchRun, type LaunchOptions} from '../../src/jobs/launch'
+import {findKind, loadKinds} from '../../src/jobs/registry'
+import {resolveJob} from '../../src/jobs/resolve'
+import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
+import {RunStore} from '../../src/runs/run-store'
+import {openStore} from '../../src/store/open'
+import {ROOT} from './cli'
 
 export interface FakeHost {
   instanceType: string

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {describeRun} from '../../cli/render'
+import {describeBatch} from '../../backends/aws-batch/render'
 import type {LiveView} from '../../backends/types'
 import {NotFoundError} from '../../errors'
 import type {RunRecord} from '../../runs/record'
@@ -21,6 +22,7 @@ export default class Status extends RfmCommand {
     if (ctx.backend.refresh && run.backend.name === ctx.backend.name) run = await ctx.backend.refresh(run, ctx.runs)
     const live = await ctx.backend.observe(run)
     this.log(describeRun(run, live, this.color))
+    if (run.backend.name === 'aws-batch') this.log('\n' + describeBatch(run, live))
     for (const warning of live.warnings ?? []) this.warn(warning)
     return {run, live}
   }
