@@ -47,8 +47,13 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
   })
   after(() => fake.stop())
 
-  /** Launches the counting trainer and reclaims its first `reclaims` attempts at seeded moments. */
-  async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, graceful: (random: () => number) => boolean): Promise<Scenario> {
+  /**
+   * Launches the counting trainer and reclaims its first `reclaims` attempts at seeded moments
+   * between minMs and maxMs after each starts. Callers size the job so that reclaims × maxMs is
+   * less than steps × stepMs: the job cannot finish before the last reclaim lands.
+   */
+  async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, [minMs, maxMs]: [number, number], graceful: (reclaim: number) => boolean): Promise<Scenario> {
+    assert.ok(reclaims * maxMs < steps * stepMs)
     const stepLog = path.join(world.dir, `steps-${seed}.log`)
     const outDir = path.join(world.dir, `out-${seed}`)
     const file = world.config([
@@ -61,11 +66,18 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     let done = 0
     fake.onAttemptStart = (job, attempt) => {
       if (done >= reclaims) return
-      const afterMs = 300 + random() * 400
-      const soft = graceful(random)
-      setTimeout(() => {
-        if (fake.reclaim(job.jobId, {graceful: soft, attempt})) done++
-      }, afterMs)
+      const afterMs = minMs + random() * (maxMs - minMs)
+      const soft = graceful(done)
+      // The clock starts at the runtime's first line (it has recorded its host and not yet started
+      // the trainer), so a slow start on a loaded machine does not change what is being tested.
+      const stream = job.current!.logStream
+      const arm = () => {
+        if (!fake.streams.get(stream)?.length) return void setTimeout(arm, 5)
+        setTimeout(() => {
+          if (fake.reclaim(job.jobId, {graceful: soft, attempt})) done++
+        }, afterMs)
+      }
+      arm()
     }
     const run = await world.finish(await world.launch(file), 120_000)
     fake.onAttemptStart = undefined
@@ -82,7 +94,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
   let graceful: Scenario
 
   test('graceful reclaims: Batch retries per the retryStrategy, each attempt resumes, zero steps recomputed', async () => {
-    graceful = await scenario(60, 10, 30, 5, 7, () => true)
+    graceful = await scenario(80, 10, 30, 5, 7, [250, 450], () => true)
     const {run} = graceful
     assertSchema('run', run)
     assert.equal(run.state, 'succeeded')
@@ -94,8 +106,8 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
       assert.equal(a.interruptedBy, 'spot-reclaim')
     }
     assert.deepEqual([attempts[5].exitCode, attempts[5].action], [0, 'exit'])
-    assert.deepEqual(stepsRun(graceful), Array.from({length: 60}, (_, i) => i + 1), 'each step ran exactly once')
-    assert.equal(finalWeights(run), expectedWeights(60))
+    assert.deepEqual(stepsRun(graceful), Array.from({length: 80}, (_, i) => i + 1), 'each step ran exactly once')
+    assert.equal(finalWeights(run), expectedWeights(80))
     const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
     assert.ok(resumed.length > 0)
     assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
@@ -108,11 +120,14 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
   })
 
   test('reclaims with and without grace (host gone at once): the final weights equal an uninterrupted run', async () => {
-    const s = await scenario(40, 4, 40, 6, 3, (random) => random() < 0.5)
+    // Every other reclaim gives no grace: the host is gone at once (SIGKILL to the container).
+    const s = await scenario(50, 4, 60, 6, 3, [200, 400], (reclaim) => reclaim % 2 === 0)
     const summary = JSON.stringify(s.run.attempts.map((a) => [a.exitCode, a.action, (a as BatchAttempt).statusReason, a.resumedFromStep]))
     assert.equal(s.run.state, 'succeeded', summary)
     assert.equal(s.run.attempts.filter((a) => (a as BatchAttempt).interruptedBy === 'spot-reclaim').length, 6, summary)
-    assert.equal(finalWeights(s.run), expectedWeights(40))
+    const codes = s.run.attempts.slice(0, 6).map((a) => a.exitCode)
+    assert.ok(codes.includes(137) && codes.includes(75), `exit codes ${codes}: SIGKILLed (137) and checkpointed (75) attempts`)
+    assert.equal(finalWeights(s.run), expectedWeights(50))
   })
 
   test('logs stream from CloudWatch across attempts', async () => {
@@ -122,7 +137,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     const byAttempt = new Map<number, string>()
     for (const c of chunks) byAttempt.set(c.attempt, (byAttempt.get(c.attempt) ?? '') + c.text)
     assert.deepEqual([...byAttempt.keys()].sort(), [1, 2, 3, 4, 5, 6])
-    assert.match(byAttempt.get(6) ?? '', /done at step 60/)
+    assert.match(byAttempt.get(6) ?? '', /done at step 80/)
     assert.match(byAttempt.get(2) ?? '', /resumed at step|\[rfm\]/)
     // A second read of a finished run gives the same text: streams are read from the start.
     const again: string[] = []

@@ -125,15 +125,17 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
     }
     const onDemand = await prices.onDemandPrice(a.instanceType, regionOf(a.availabilityZone))
     if (onDemand !== undefined) row.onDemandCost = round((onDemand * seconds) / 3600)
+    let cost: number | undefined
     if (market === 'spot') {
       const history = await prices.spotHistory(a.instanceType, a.availabilityZone, new Date(start), new Date(end))
-      const cost = integrate(history, start, end)
+      cost = integrate(history, start, end)
       if (cost === undefined) row.note = 'no spot price history for this type and zone'
-      else row.cost = round(cost)
+      else row.pricePerHour = seconds > 0 ? round((cost * 3600) / seconds) : (history.at(-1)?.price ?? null)
     } else if (onDemand !== undefined) {
-      row.cost = row.onDemandCost
+      cost = (onDemand * seconds) / 3600
+      row.pricePerHour = onDemand
     } else row.note = `no on-demand price for ${a.instanceType} in ${regionOf(a.availabilityZone)} in the catalog`
-    if (row.cost !== null) row.pricePerHour = seconds > 0 ? round((row.cost * 3600) / seconds) : onDemand ?? null
+    if (cost !== undefined) row.cost = round(cost)
     attempts.push(row)
   }
   const known = attempts.every((a) => a.cost !== null)

@@ -116,6 +116,7 @@ export class FakeBatch {
   private batchMock: {restore(): void} | undefined
   private logsMock: {restore(): void} | undefined
   private imds: http.Server | undefined
+  private httpServer: http.Server | undefined
   private imdsBase = ''
   private readonly hostsByKey = new Map<string, {host: FakeHost; instanceId: string}>()
   private attemptsStarted = 0
@@ -139,16 +140,8 @@ export class FakeBatch {
       const [name, revision] = arn.split('/').pop()!.split(':')
       this.definitions.set(arn, {jobDefinitionArn: arn, jobDefinitionName: name, revision: Number(revision), type: 'container', status: 'ACTIVE', containerProperties: {image, command: ['node', 'dist/src/runtime/main.js']}, retryStrategy: {attempts: 5}, propagateTags: true})
     }
-    batchMock.on(DescribeJobDefinitionsCommand).callsFake((input: {jobDefinitions?: string[]; jobDefinitionName?: string; status?: string}) => ({
-      jobDefinitions: [...this.definitions.values()].filter((d) => (input.jobDefinitions ? input.jobDefinitions.includes(d.jobDefinitionArn!) : d.jobDefinitionName === input.jobDefinitionName)).map((d) => structuredClone(d)),
-    }))
-    batchMock.on(RegisterJobDefinitionCommand).callsFake((input: RegisterJobDefinitionCommandInput) => {
-      this.calls.RegisterJobDefinition.push(input)
-      const revision = Math.max(0, ...[...this.definitions.values()].filter((d) => d.jobDefinitionName === input.jobDefinitionName).map((d) => d.revision ?? 0)) + 1
-      const arn = `arn:aws:batch:us-east-1:123456789012:job-definition/${input.jobDefinitionName}:${revision}`
-      this.definitions.set(arn, {...structuredClone(input), jobDefinitionArn: arn, revision, status: 'ACTIVE'} as JobDefinition)
-      return {jobDefinitionArn: arn, jobDefinitionName: input.jobDefinitionName, revision}
-    })
+    batchMock.on(DescribeJobDefinitionsCommand).callsFake((input) => this.describeJobDefinitions(input))
+    batchMock.on(RegisterJobDefinitionCommand).callsFake((input) => this.registerJobDefinition(input))
     batchMock.on(DescribeJobsCommand).callsFake((input) => this.describeJobs(input))
     batchMock.on(CancelJobCommand).callsFake((input) => this.cancelJob(input))
     batchMock.on(TerminateJobCommand).callsFake((input) => this.terminateJob(input))
@@ -165,6 +158,8 @@ export class FakeBatch {
     this.batchMock?.restore()
     this.logsMock?.restore()
     await new Promise<void>((resolve) => (this.imds ? this.imds.close(() => resolve()) : resolve()))
+    this.httpServer?.closeAllConnections()
+    await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()))
   }
 
   /** Capacity arrives: held RUNNABLE jobs start. */
@@ -196,7 +191,81 @@ export class FakeBatch {
     return true
   }
 
+  /**
+   * The same fake over HTTP, for a CLI running in another process: point the SDK at it with
+   * AWS_ENDPOINT_URL_BATCH / _CLOUDWATCH_LOGS / _EC2. Batch speaks REST-JSON (POST /v1/<op>),
+   * CloudWatch Logs JSON 1.1 (X-Amz-Target), EC2 the query protocol (only DescribeSpotPriceHistory,
+   * answered from `spotPrices`).
+   */
+  async serveHttp(spotPrices: Record<string, number> = {}): Promise<string> {
+    const server = http.createServer((req, res) => {
+      let body = ''
+      req.setEncoding('utf8')
+      req.on('data', (chunk: string) => (body += chunk))
+      req.on('end', () => {
+        const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+          res.writeHead(status, {'content-type': 'application/json', ...headers})
+          res.end(typeof payload === 'string' ? payload : JSON.stringify(payload))
+        }
+        // Requests signed with the access key EXPIRED play an expired session.
+        if ((req.headers.authorization ?? '').includes('Credential=EXPIRED/')) {
+          if (req.headers['x-amz-target']) return reply(400, {__type: 'ExpiredTokenException', message: 'The security token included in the request is expired'})
+          return reply(403, {message: 'The security token included in the request is expired'}, {'x-amzn-errortype': 'ExpiredTokenException'})
+        }
+        try {
+          const target = req.headers['x-amz-target']
+          if (typeof target === 'string' && target.endsWith('.GetLogEvents')) return reply(200, this.getLogEvents(JSON.parse(body)))
+          if (req.url?.startsWith('/v1/')) {
+            const operations: Record<string, (input: any) => unknown> = {
+              submitjob: (i) => this.submitJob(i),
+              describejobs: (i) => this.describeJobs(i),
+              canceljob: (i) => this.cancelJob(i),
+              terminatejob: (i) => this.terminateJob(i),
+              listjobs: (i) => this.listJobs(i),
+              describejobdefinitions: (i) => this.describeJobDefinitions(i),
+              registerjobdefinition: (i) => this.registerJobDefinition(i),
+            }
+            const operation = operations[req.url.slice(4)]
+            if (!operation) return reply(404, {message: `fake batch: no ${req.url}`}, {'x-amzn-errortype': 'ClientException'})
+            return reply(200, operation(JSON.parse(body || '{}')))
+          }
+          const form = new URLSearchParams(body)
+          if (form.get('Action') === 'DescribeSpotPriceHistory') {
+            const zone = form.get('AvailabilityZone') ?? ''
+            const type = form.get('InstanceType.1') ?? ''
+            const at = new Date(Date.parse(form.get('StartTime') ?? new Date().toISOString()) - 3_600_000).toISOString()
+            const item = spotPrices[zone] === undefined ? '' : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${spotPrices[zone]}</spotPrice><timestamp>${at}</timestamp><availabilityZone>${zone}</availabilityZone></item>`
+            res.writeHead(200, {'content-type': 'text/xml'})
+            return res.end(`<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fake</requestId><spotPriceHistorySet>${item}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`)
+          }
+          reply(400, {message: 'fake batch: unknown request'})
+        } catch (error) {
+          const e = error as Error
+          if (req.headers['x-amz-target']) return reply(400, {__type: e.name, message: e.message}, {'content-type': 'application/x-amz-json-1.1'})
+          reply(400, {message: e.message}, {'x-amzn-errortype': e.name})
+        }
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    this.httpServer = server
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+
   // --- Batch API ---
+
+  private describeJobDefinitions(input: {jobDefinitions?: string[]; jobDefinitionName?: string; status?: string}) {
+    return {
+      jobDefinitions: [...this.definitions.values()].filter((d) => (input.jobDefinitions ? input.jobDefinitions.includes(d.jobDefinitionArn!) : d.jobDefinitionName === input.jobDefinitionName)).map((d) => structuredClone(d)),
+    }
+  }
+
+  private registerJobDefinition(input: RegisterJobDefinitionCommandInput) {
+    this.calls.RegisterJobDefinition.push(input)
+    const revision = Math.max(0, ...[...this.definitions.values()].filter((d) => d.jobDefinitionName === input.jobDefinitionName).map((d) => d.revision ?? 0)) + 1
+    const arn = `arn:aws:batch:us-east-1:123456789012:job-definition/${input.jobDefinitionName}:${revision}`
+    this.definitions.set(arn, {...structuredClone(input), jobDefinitionArn: arn, revision, status: 'ACTIVE'} as JobDefinition)
+    return {jobDefinitionArn: arn, jobDefinitionName: input.jobDefinitionName, revision}
+  }
 
   private submitJob(input: SubmitJobCommandInput) {
     this.calls.SubmitJob.push(input)

@@ -64,6 +64,19 @@ export class BatchBackend implements Backend {
   }
 
   async submit(run: RunRecord, runs: RunStore): Promise<void> {
+    try {
+      await this.submitJob(run, runs)
+    } catch (error) {
+      // Nothing runs: close the record so it does not stay queued forever.
+      const time = new Date().toISOString()
+      const reason = `not submitted: ${(error as Error).message}`
+      const closed = await runs.update(run.id, (r) => Object.assign(r, {state: 'failed', endedAt: time, reason})).catch(() => undefined)
+      if (closed) await runs.appendEvent(run.id, {type: 'run_finished', time, state: 'failed', reason})
+      throw error
+    }
+  }
+
+  private async submitJob(run: RunRecord, runs: RunStore): Promise<void> {
     const profile = await this.profileOf(run)
     const options = requestOptions(run)
     const image = options.image ?? (await (this.options.resolveImage ?? defaultResolveImage)(run, profile))
