@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {paint, runDuration, STATE_COLOR, table} from '../../cli/render'
 import type {QueueJob} from '../../backends/types'
+import {FINAL_STATES} from '../../runs/record'
 
 export interface RunSummary {
   id: string
@@ -31,8 +32,10 @@ export default class Ls extends RfmCommand {
     const ctx = await this.context(flags.profile)
     const summaries: RunSummary[] = []
     const durations: string[] = []
-    for (const run of await ctx.runs.list()) {
+    for (let run of await ctx.runs.list()) {
       if (flags.kind && run.kind !== flags.kind) continue
+      // Cloud backends keep no process writing the record: ask them for live runs.
+      if (ctx.backend.refresh && run.backend.name === ctx.backend.name && !FINAL_STATES.has(run.state)) run = await ctx.backend.refresh(run, ctx.runs)
       const state = (await ctx.backend.observe(run)).state ?? run.state
       if (flags.state && state !== flags.state) continue
       summaries.push({
