@@ -31,7 +31,7 @@ export abstract class RfmCommand extends Command {
 
   protected async context(profileName?: string): Promise<Context> {
     const profile = await resolveProfile(profileName)
-    const runs = new RunStore(await openStore(profile.profile.store))
+    const runs = new RunStore(await openStore(profile.profile.store, profile.profile))
     return {profile, runs, backend: await backendFor(profile.profile.backend)}
   }
 

@@ -18,6 +18,11 @@ export function commandKind(api: PluginApi): JobKind {
         .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
         .default({})
         .describe('Extra environment variables for the command.'),
+      data: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('A dataset: a local folder (staged to the store at launch) or a ds:NAME@HASH reference; the command finds it at $RFM_DATA_DIR.'),
       checkpoints: z
         .object({
           dir: z.string().min(1).describe('Folder the trainer writes checkpoints to, relative to workdir.'),
@@ -42,6 +47,7 @@ export function commandKind(api: PluginApi): JobKind {
     summary: 'Run any command line as the trainer, with its working directory and environment.',
     schema,
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1}),
+    datasetFields: ['data'],
     prepare(config, baseDir) {
       const workdir = path.resolve(baseDir, config.workdir)
       let isDir = false
@@ -62,7 +68,8 @@ export function commandKind(api: PluginApi): JobKind {
         resumeArgs: c.resume_args,
         retention: {saveTotalLimit: c.save_total_limit, bestMetric: c.metric_for_best_model, greaterIsBetter: c.greater_is_better},
       }
-      return {argv, cwd: config.workdir, env: config.env, ...(checkpoints ? {checkpoints} : {})}
+      const env = config.data ? {...config.env, RFM_DATA_DIR: config.data} : config.env
+      return {argv, cwd: config.workdir, env, ...(checkpoints ? {checkpoints} : {})}
     },
   })
 }

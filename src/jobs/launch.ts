@@ -1,4 +1,5 @@
 import * as os from 'node:os'
+import * as path from 'node:path'
 
 import type {Backend} from '../backends/types'
 import type {ResolvedProfile} from '../config/profiles'
@@ -7,6 +8,8 @@ import {UsageError} from '../errors'
 import type {ChaosPlan, RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
 import type {RunStore} from '../runs/run-store'
+import type {StagedField} from '../staging/config-paths'
+import type {ProgressMode} from '../staging/progress'
 import type {ResolvedJob} from './resolve'
 
 export interface LaunchTarget {
@@ -20,6 +23,10 @@ export interface LaunchOptions {
   chaos?: ChaosPlan
   /** aws-batch only: queue, array size, nodes and resources of the Batch job */
   batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; nodes?: number; resources?: {gpus: number; cpus: number; memoryGiB: number}}
+  /** progress display for dataset staging (default silent) */
+  progress?: ProgressMode
+  /** told about each dataset field that was staged */
+  onStaged?(staged: StagedField): void
 }
 
 export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}, now = new Date()): RunRecord {
@@ -49,7 +56,7 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
   }
 }
 
-/** Records the run (state queued) in the store, then hands it to the backend. */
+/** Stages the datasets the job names by local path (see JobKind.datasetFields), records the run (state queued), then hands it to the backend. */
 export async function launchRun(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<RunRecord> {
   if (options.chaos && target.backend.name !== 'local') {
     throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
@@ -58,9 +65,9 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   if (batchOnly && target.backend.name !== 'aws-batch') {
     throw new UsageError('--array, --nodes and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
   }
-  const record = newRunRecord(job, target, options)
-  // A backend refuses what it cannot run before anything is recorded.
-  await target.backend.check?.(record)
+  // A backend refuses what it cannot run before anything is staged or recorded.
+  await target.backend.check?.(newRunRecord(job, target, options))
+  const record = newRunRecord(await stageDatasets(job, target, options), target, options)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
@@ -71,4 +78,17 @@ export function planLaunch(job: ResolvedJob, target: LaunchTarget, options: Laun
   const run = newRunRecord(job, target, options)
   const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store})
   return {run, command}
+}
+
+/**
+ * Replaces local paths in the kind's dataset fields by references to staged copies in the run's
+ * store, so the job reads exactly what was on disk at launch. A no-op for kinds without such fields.
+ */
+export async function stageDatasets(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<ResolvedJob> {
+  const fields = job.kind.datasetFields ?? []
+  if (fields.length === 0) return job
+  const {stageConfigPaths} = await import('../staging/config-paths.js')
+  const baseDir = job.source.file ? path.dirname(job.source.file) : process.cwd()
+  const {config} = await stageConfigPaths(job.config, fields, target.runs.store, {baseDir, stage: {progress: options.progress}, onStaged: options.onStaged})
+  return {...job, config}
 }

@@ -7,6 +7,7 @@ import type {JobKind, JobKindsModule} from '../plugin-api'
 import {pluginApi} from '../plugin-api/host'
 import {commandKind} from './command-kind'
 import {CORE_KEYS} from './core-schema'
+import {vlmKind} from './vlm-kind'
 
 /** The package name recorded for kinds that ship inside rfm itself. */
 export const CORE_PLUGIN = 'rfm'
@@ -30,6 +31,7 @@ export interface KindEntry {
 export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, KindEntry>> {
   const kinds = new Map<string, KindEntry>()
   kinds.set('command', {kind: commandKind(pluginApi), plugin: {name: CORE_PLUGIN}})
+  kinds.set('vlm', {kind: vlmKind(pluginApi), plugin: {name: CORE_PLUGIN}})
   for (const plugin of plugins) {
     for (const kind of await loadPluginKinds(plugin)) {
       if (!kinds.has(kind.name)) kinds.set(kind.name, {kind, plugin: {name: plugin.name, root: plugin.root}})

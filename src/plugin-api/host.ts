@@ -1,13 +1,19 @@
 import {z} from 'zod'
 
+import * as errors from '../errors'
 import {ConfigError} from '../errors'
 import type {PluginApi} from './index'
 
-/** The API object handed to every plugin's job-kinds module. */
+/**
+ * The API object handed to every plugin's job-kinds module. A plugin's oclif commands get the same
+ * object from the host CLI: `require(path.join(this.config.root, 'dist/src/plugin-api/host.js')).pluginApi`.
+ */
 export const pluginApi: PluginApi = {
   apiVersion: 1,
   z,
   defineJobKind: (kind) => kind,
+  loadTrainer: () => import('../trainer/index.js'),
+  errors,
   configError: (path, message, hint) =>
     new ConfigError(`Config error at ${path}: ${message}.`, {hint, details: {path, reason: message}}),
 }

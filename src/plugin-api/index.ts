@@ -67,12 +67,18 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * Throw a ConfigError-like object ({path, message}) via `api.configError` for semantic checks.
    */
   prepare?(config: Config, baseDir: string): Config | Promise<Config>
+  /**
+   * Dotted config paths that hold datasets (e.g. "data.train"; the value a string or a list of
+   * strings). At launch a local path there is staged to the object store and replaced by its
+   * `ds:NAME@HASH` reference in the recorded config; references and URLs are left as they are.
+   */
+  datasetFields?: string[]
   /** How this kind trains as a command line (bring your own trainer, or a plugin's external mode). */
   external?(config: Config, context: JobContext): ExternalCommand
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
   retention?(config: Config): RetentionPolicy
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
-  train?(context: TrainerContext & {config: Config}): Promise<void>
+  train?(context: TrainerContext & {config: Config}): Promise<void | TrainOutcome>
   /**
    * Set while a kind is declared but not usable yet; launching it fails with this explanation
    * instead of running something incomplete.
@@ -86,6 +92,13 @@ export interface PluginApi {
   defineJobKind<Config extends Record<string, unknown>>(kind: JobKind<Config>): JobKind<Config>
   /** An error that names a config key (dotted path), rendered like schema errors. */
   configError(path: string, message: string, hint?: string): Error
+  /**
+   * The built-in trainer core (src/trainer: backends, VLM blocks, tokenizers, the training loop,
+   * safetensors), loaded on first use so that tfjs never loads at CLI start-up.
+   */
+  loadTrainer(): Promise<typeof import('../trainer/index')>
+  /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
+  errors: typeof import('../errors/index')
 }
 
 /** The default export of a plugin's job-kinds module. */
@@ -95,6 +108,14 @@ export type {ExternalCheckpointSpec} from '../checkpoint/sync'
 export type {WorkloadInput} from '../scheduler/workload'
 
 export type JobKindsModule = (api: PluginApi) => JobKind<any>[] | Promise<JobKind<any>[]>
+
+/** What a built-in trainer reports when it returns; recorded in the run's events and run.json. */
+export interface TrainOutcome {
+  /** the tfjs backend that ran (tensorflow, wasm, cpu) */
+  backend?: string
+  step?: number
+  finished?: boolean
+}
 
 /** What the runtime gives a built-in trainer that runs inside it. */
 export interface TrainerContext {
@@ -117,3 +138,6 @@ export interface TrainerContext {
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
 export const EXIT_RETRY = 75
+
+/** Types of the built-in trainer core (src/trainer), for plugins that train their own tasks with it. */
+export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind} from '../trainer'

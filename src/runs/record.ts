@@ -18,6 +18,8 @@ export interface Attempt {
   interruptedBy?: string
   /** set when the local backend's chaos mode stopped this attempt, with the signal */
   chaos?: string
+  /** built-in trainers: the tfjs backend that ran */
+  trainerBackend?: string
   checkpointsCommitted?: number
   lastCheckpointStep?: number
 }

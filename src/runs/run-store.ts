@@ -22,12 +22,17 @@ export class RunStore {
 
   async find(id: string): Promise<RunRecord | undefined> {
     checkRunId(id)
-    const bytes = await this.store.get(RunStore.runKey(id, 'run.json'))
-    if (!bytes) return undefined
-    try {
-      return JSON.parse(bytes.toString('utf8')) as RunRecord
-    } catch {
-      throw new BackendError(`The record of run ${id} is damaged (runs/${id}/run.json is not JSON).`)
+    // S3-compatible servers that write in place (s3rver, some NAS gateways) can show a reader half an
+    // object while it is replaced; real S3 and the file store cannot. Re-read a few times first.
+    for (let tries = 1; ; tries++) {
+      const bytes = await this.store.get(RunStore.runKey(id, 'run.json'))
+      if (!bytes) return undefined
+      try {
+        return JSON.parse(bytes.toString('utf8')) as RunRecord
+      } catch {
+        if (tries >= 5) throw new BackendError(`The record of run ${id} is damaged (runs/${id}/run.json is not JSON).`)
+        await new Promise((resolve) => setTimeout(resolve, 50 * tries))
+      }
     }
   }
 

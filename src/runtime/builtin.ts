@@ -20,12 +20,17 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
     ctx.log(`interrupted (${cause}): the trainer checkpoints at the next step and stops`)
   })
   try {
-    await kind.train?.({
+    const outcome = await kind.train?.({
       runId: run.id,
       attempt: ctx.attempt,
       config: run.config,
       checkpoints: {
-        save: (step, files, state, options) => io.save(step, files, state, options),
+        // Metrics up to a step are stored before its checkpoint commits, so the curve has no gap
+        // for steps a resumed run will not recompute.
+        save: async (step, files, state, options) => {
+          await metrics.flush()
+          await io.save(step, files, state, options)
+        },
         loadLatest: async () => {
           const latest = await io.loadLatest()
           if (latest) {
@@ -36,11 +41,23 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         },
       },
       stopRequested: () => stop,
-      logMetrics: (step, values) => metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n'),
+      logMetrics: (step, values) => {
+        metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n')
+        // The log shows progress without flooding: every 10th step, and every evaluation.
+        if (step % 10 === 0 || Object.keys(values).some((k) => k.startsWith('eval_'))) process.stdout.write(`${formatMetrics(step, values)}\n`)
+      },
       log: (message) => process.stdout.write(`${message}\n`),
       workDir: mkdtempSync(path.join(os.tmpdir(), `rfm-${run.id}-`)),
     })
+    if (outcome) await ctx.event('trainer_returned', {...outcome})
   } finally {
     await metrics.flush()
   }
+}
+
+function formatMetrics(step: number, values: Record<string, number>): string {
+  const shown = Object.entries(values)
+    .filter(([key]) => !key.startsWith('lr_'))
+    .map(([key, value]) => `${key} ${Number.isInteger(value) ? value : value.toPrecision(4)}`)
+  return `step ${step}  ${shown.join('  ')}`
 }

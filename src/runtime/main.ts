@@ -11,6 +11,7 @@ import {loadKindForRun} from '../jobs/registry'
 import {EXIT_RETRY} from '../plugin-api'
 import {openStore} from '../store/open'
 import {runBuiltin} from './builtin'
+import {materializeDatasets} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
 import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
@@ -47,7 +48,9 @@ async function main(): Promise<number> {
     if (host) await event('host', {...host})
   }
   const kind = await loadKindForRun(run.plugin, run.kind)
-  const ctx: RuntimeContext = {run, kind, attempt, storeUrl, runs, checkpoints, interruptions, log, event}
+  const recorded: RuntimeContext = {run, kind, attempt, storeUrl, runs, checkpoints, interruptions, log, event}
+  // The trainer sees local copies of the staged datasets; run.json keeps their references.
+  const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
 
   if (kind.train) {
     await runBuiltin(ctx)
@@ -58,7 +61,7 @@ async function main(): Promise<number> {
     log(`job kind ${run.kind} has no trainer to run`)
     return 2
   }
-  const exit = await runExternal(ctx, kind.external(run.config, {runId, attempt, storeUrl}))
+  const exit = await runExternal(ctx, kind.external(ctx.run.config, {runId, attempt, storeUrl}))
   interruptions.stop()
   // Exit 0 means the trainer finished, even if a stop signal raced with its last step.
   if (exit.interrupted && exit.exitCode !== 0) {

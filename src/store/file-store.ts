@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {checkKey} from './keys'
-import type {ListResult, ObjectInfo, ObjectStore} from './types'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
 
@@ -64,6 +64,26 @@ export class FileStore implements ObjectStore {
       await fs.rm(tmp, {force: true})
       throw error
     }
+  }
+
+  /** Copies the file in (copy_file_range or a reflink where the disk offers one), then renames it into place. */
+  async putFile(key: string, source: string, options: PutFileOptions = {}): Promise<void> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    try {
+      await fs.copyFile(source, tmp)
+      await fs.rename(tmp, file)
+    } catch (error) {
+      await fs.rm(tmp, {force: true})
+      throw error
+    }
+    options.onProgress?.((await fs.stat(file)).size)
+  }
+
+  async getStream(key: string): Promise<NodeJS.ReadableStream | undefined> {
+    const handle = await ignoreMissing(fs.open(this.pathOf(key), 'r'))
+    return handle?.createReadStream()
   }
 
   async append(key: string, body: Uint8Array | string): Promise<void> {

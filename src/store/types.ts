@@ -30,4 +30,17 @@ export interface ObjectStore {
   append(key: string, body: Uint8Array | string): Promise<void>
   delete(key: string): Promise<void>
   list(prefix: string, options?: {delimited?: boolean}): Promise<ListResult>
+  /**
+   * Uploads a local file without holding it in memory (multipart on S3). Optional so that small
+   * stores (test doubles) stay valid; callers use `putFile`/`getStream` from ./transfer, which fall
+   * back to get/put.
+   */
+  putFile?(key: string, file: string, options?: PutFileOptions): Promise<void>
+  /** The object as a stream, or undefined when it does not exist. */
+  getStream?(key: string): Promise<NodeJS.ReadableStream | undefined>
+}
+
+export interface PutFileOptions {
+  /** called with the number of bytes sent since the last call */
+  onProgress?(bytes: number): void
 }

@@ -200,7 +200,9 @@ function summarizeAttempt(events: RunEvent[], attempt: number): Partial<Attempt>
   const resumed = mine.find((e) => e.type === 'resumed')
   const interrupted = mine.find((e) => e.type === 'interrupted')
   const commits = mine.filter((e) => e.type === 'checkpoint_committed')
+  const trainer = mine.find((e) => e.type === 'trainer_returned')
   return {
+    ...(typeof trainer?.backend === 'string' ? {trainerBackend: trainer.backend} : {}),
     ...(typeof resumed?.step === 'number' ? {resumedFromStep: resumed.step} : {}),
     ...(typeof interrupted?.cause === 'string' ? {interruptedBy: interrupted.cause} : {}),
     ...(commits.length > 0 ? {checkpointsCommitted: commits.length, lastCheckpointStep: Number(commits.at(-1)?.step)} : {}),

@@ -10,6 +10,7 @@ import {findKind, loadKinds} from '../../jobs/registry'
 import {resolveJob} from '../../jobs/resolve'
 import type {ExternalCommand} from '../../plugin-api'
 import type {RunRecord} from '../../runs/record'
+import {formatBytes, progressMode} from '../../staging/progress'
 
 export interface LaunchResult {
   dryRun: boolean
@@ -71,7 +72,11 @@ export default class Launch extends RfmCommand {
       return {dryRun: true, run, ...(command ? {command} : {})}
     }
 
-    const run = await launchRun(job, ctx, options)
+    const run = await launchRun(job, ctx, {
+      ...options,
+      progress: progressMode(this.jsonEnabled()),
+      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)})`),
+    })
     this.log(`Launched ${run.id} (${run.kind}) on the ${run.backend.name} backend.`)
     if (!flags.follow) {
       this.log(`Follow it with: rfm cloud logs ${run.id} -f`)

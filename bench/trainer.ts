@@ -1,0 +1,177 @@
+/**
+ * `npm run bench -- trainer [--backend wasm|cpu|tensorflow] [--steps N] [--no-torch]`
+ * Reference model: a 4-layer, width-256, 4-head pre-norm transformer LM (QuickGELU MLP ×4, vocab 256)
+ * on 128-token sequences, batch 16. Prints steps/s, achieved training FLOP/s ÷ the same backend's large-matmul
+ * FLOP/s, and — where python3 has torch — steps/s ÷ PyTorch on the same architecture and batch,
+ * measured in this run.
+ */
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+import type * as tfTypes from '@tensorflow/tfjs-core'
+
+import {describeBackend, Rng, selectBackend, trainableNames, Trainer, Vlm} from '../src/trainer'
+import {BackendPreference} from '../src/trainer/backend'
+import {trainerSchema} from '../src/trainer/config'
+import {tokenCrossEntropy, TrainingTask} from '../src/trainer/task'
+import {median, ratioLine} from './_stats'
+
+const REF = {layers: 4, width: 256, heads: 4, seq: 128, batch: 16, vocab: 256, mlpRatio: 4}
+
+/** Matmul FLOPs of one training step (forward ×3: forward, input grads, weight grads), attention included. */
+export function trainingFlops(r = REF): number {
+  const tokens = r.batch * r.seq
+  const perLayer = 2 * 4 * r.width * r.width + 2 * 2 * r.width * r.mlpRatio * r.width + 2 * 2 * r.seq * r.width
+  return 3 * tokens * (r.layers * perLayer + 2 * r.width * r.vocab)
+}
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
+/** Random next-token data: throughput does not depend on content. */
+class SyntheticLm implements TrainingTask {
+  readonly trainSize = REF.batch * 1000
+  constructor(private readonly tf: typeof tfTypes) {}
+
+  loss(model: Vlm, indices: number[]): tfTypes.Scalar {
+    const tf = this.tf
+    const rng = new Rng(indices[0])
+    const seq = Int32Array.from({length: indices.length * (REF.seq + 1)}, () => rng.int(REF.vocab))
+    const all = tf.tensor2d(seq, [indices.length, REF.seq + 1], 'int32')
+    const tokens = tf.slice(all, [0, 0], [-1, REF.seq])
+    const targets = tf.slice(all, [0, 1], [-1, REF.seq])
+    const out = model.forward({tokens}, true)
+    return tokenCrossEntropy(tf, out.logits!, targets, tf.ones(targets.shape, 'float32'))
+  }
+}
+
+/** FLOP/s of a product of these shapes (median of 5 after a warm-up). */
+function matmulFlops(tf: typeof tfTypes, aShape = [1024, 1024], bShape = [1024, 1024]): number {
+  const a = tf.randomNormal(aShape)
+  const b = tf.randomNormal(bShape)
+  const flops = 2 * aShape.slice(0, -1).reduce((x, y) => x * y, 1) * aShape[aShape.length - 1] * bShape[bShape.length - 1]
+  const run = () => tf.tidy(() => {
+    tf.matMul(a, b).dataSync()
+  })
+  run()
+  const times: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const t0 = process.hrtime.bigint()
+    run()
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  a.dispose()
+  b.dispose()
+  return flops / median(times)
+}
+
+const TORCH = String.raw`
+import json, math, sys, time, torch
+import torch.nn as nn, torch.nn.functional as F
+threads = int(sys.argv[1]); steps = int(sys.argv[2])
+torch.set_num_threads(threads); torch.manual_seed(0)
+L, D, H, T, B, V = ${REF.layers}, ${REF.width}, ${REF.heads}, ${REF.seq}, ${REF.batch}, ${REF.vocab}
+class Block(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.ln1, s.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        s.q, s.k, s.v, s.o = (nn.Linear(D, D) for _ in range(4))
+        s.fc1, s.fc2 = nn.Linear(D, 4 * D), nn.Linear(4 * D, D)
+    def forward(s, x, mask):
+        h = s.ln1(x)
+        sp = lambda y: y.view(B, T, H, D // H).transpose(1, 2)
+        q, k, v = sp(s.q(h)) / math.sqrt(D // H), sp(s.k(h)), sp(s.v(h))
+        a = torch.softmax(q @ k.transpose(-1, -2) + mask, -1) @ v
+        x = x + s.o(a.transpose(1, 2).reshape(B, T, D))
+        h = s.fc1(s.ln2(x))
+        return x + s.fc2(h * torch.sigmoid(1.702 * h))
+class LM(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.emb, s.pos = nn.Embedding(V, D), nn.Parameter(torch.randn(T, D) * 0.02)
+        s.blocks = nn.ModuleList(Block() for _ in range(L))
+        s.ln, s.head = nn.LayerNorm(D), nn.Linear(D, V, bias=False)
+    def forward(s, t, mask):
+        x = s.emb(t) + s.pos
+        for b in s.blocks: x = b(x, mask)
+        return s.head(s.ln(x))
+m = LM(); opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
+mask = torch.triu(torch.full((T, T), -1e9), 1)
+def step():
+    seq = torch.randint(0, V, (B, T + 1))
+    loss = F.cross_entropy(m(seq[:, :-1], mask).reshape(-1, V), seq[:, 1:].reshape(-1))
+    opt.zero_grad(); loss.backward()
+    torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
+for _ in range(2): step()
+times = []
+for _ in range(steps):
+    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+times.sort()
+print(json.dumps({"steps_per_s": 1 / times[len(times) // 2], "threads": torch.get_num_threads(), "version": torch.__version__}))
+`
+
+function torchStepsPerSecond(threads: number, steps: number): {steps_per_s: number; threads: number; version: string} | string {
+  // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
+  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], {stdio: 'ignore'}).status === 0)
+  if (!python) return 'no python3 with torch (Debian: python3-torch libopenblas0-pthread)'
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-bench-'))
+  writeFileSync(path.join(dir, 'torch_lm.py'), TORCH)
+  const run = spawnSync(python, [path.join(dir, 'torch_lm.py'), String(threads), String(steps)], {encoding: 'utf8'})
+  if (run.status !== 0) return `torch run failed: ${run.stderr.trim().split('\n').pop()}`
+  return JSON.parse(run.stdout.trim().split('\n').pop()!)
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const steps = Number(arg(args, '--steps') ?? 8)
+  const backend = await selectBackend((arg(args, '--backend') ?? 'auto') as BackendPreference)
+  const tf = backend.tf
+  console.log(`trainer bench: ${REF.layers}-layer width-${REF.width} LM, ${REF.seq}-token sequences, batch ${REF.batch}; backend ${describeBackend(backend)}; ${os.cpus().length} CPU cores`)
+  console.log('GPU: none available in this environment; the tensorflow (tfjs-node-gpu) backend was not measured')
+
+  const trainer = trainerSchema.parse({backend: backend.name, batch_size: REF.batch, max_steps: 1_000_000, lr: 1e-3, tensorboard: false})
+  const model = new Vlm(tf, {vocabSize: REF.vocab, width: REF.width, depth: REF.layers, heads: REF.heads, mlpRatio: REF.mlpRatio, contextLength: REF.seq, dropout: 0, outputs: ['lm']}, new Rng(0))
+  const ctx = {
+    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
+    checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
+  }
+  const loop = new Trainer(ctx, {backend, model, task: new SyntheticLm(tf), trainer})
+  console.log(`parameters: ${(model.store.count(trainableNames(model, trainer)) / 1e6).toFixed(2)} M; training FLOPs per step (matmuls): ${(trainingFlops() / 1e9).toFixed(1)} G`)
+  for (let i = 0; i < 2; i++) loop.trainStep()
+  const times: number[] = []
+  for (let i = 0; i < steps; i++) {
+    const t0 = process.hrtime.bigint()
+    loop.trainStep()
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+  const stepsPerSecond = 1 / median(times)
+  const achieved = trainingFlops() * stepsPerSecond
+  const peak = matmulFlops(tf)
+  console.log(`steps/s: ${stepsPerSecond.toFixed(3)}   (median of ${steps}; ${(median(times) * 1000).toFixed(0)} ms/step)`)
+  console.log(`achieved training FLOP/s: ${(achieved / 1e9).toFixed(1)} G; large-matmul (1024³) FLOP/s on ${backend.name}: ${(peak / 1e9).toFixed(1)} G`)
+  console.log(ratioLine('achieved training FLOP/s ÷ large-matmul FLOP/s', achieved / peak, '≥ 0.6'))
+  // what bounds it: attention's per-head products are batched matmuls, which tfjs-wasm runs outside XNNPACK
+  const heads = REF.batch * REF.heads
+  const dh = REF.width / REF.heads
+  const batched = matmulFlops(tf, [heads, REF.seq, dh], [heads, dh, REF.seq])
+  const attentionShare = (3 * REF.batch * REF.seq * REF.layers * 2 * 2 * REF.seq * REF.width) / trainingFlops()
+  console.log(`attention products: ${(100 * attentionShare).toFixed(0)} % of the FLOPs, as batched matmuls at ${(batched / 1e9).toFixed(1)} GFLOP/s`)
+  console.log(ratioLine('batched (attention) matmul FLOP/s ÷ large-matmul FLOP/s', batched / peak))
+  loop.dispose()
+  model.dispose()
+
+  if (args.includes('--no-torch')) return
+  for (const threads of [1, os.cpus().length]) {
+    const torch = torchStepsPerSecond(threads, Math.max(4, steps))
+    if (typeof torch === 'string') {
+      console.log(`PyTorch comparison skipped: ${torch}`)
+      break
+    }
+    console.log(`PyTorch ${torch.version} (${torch.threads} thread${torch.threads === 1 ? '' : 's'}): ${torch.steps_per_s.toFixed(3)} steps/s`)
+    console.log(ratioLine(`tfjs ${backend.name} steps/s ÷ PyTorch (${torch.threads} thread${torch.threads === 1 ? '' : 's'})`, stepsPerSecond / torch.steps_per_s))
+    if (os.cpus().length === 1) break
+  }
+}

@@ -1,0 +1,30 @@
+import type {JobKind, PluginApi} from '../plugin-api'
+import {modelSchema, taskSchema, tokenizerSchema, trainerSchema} from '../trainer/config'
+
+/**
+ * The built-in `vlm` kind: rfm's compact vision-language model trained with the built-in
+ * TensorFlow.js trainer on a task rfm generates (shapes VQA), inside the runtime. It is the smallest
+ * real built-in training job, and the reference the plugins' trainers are built from.
+ */
+export function vlmKind(api: PluginApi): JobKind {
+  const schema = api.z
+    .object({
+      trainer: trainerSchema.strict().default({}).describe('Optimisation keys: max_steps, batch_size, lr, lora, scheduler, save_steps, backend, ...'),
+      model: modelSchema.strict().default({}).describe('Model size: width, depth, heads, context_length, vision {image_size, patch_size, ...}.'),
+      tokenizer: tokenizerSchema.strict().default({}).describe('Tokenizer: kind (word | bpe), vocab_size.'),
+      task: taskSchema.strict().default({}).describe('The generated task: train_size, eval_size, seed.'),
+    })
+    .strict()
+  return api.defineJobKind({
+    name: 'vlm',
+    summary: 'Train rfm\'s built-in compact VLM on a generated visual-QA task (built-in TensorFlow.js trainer).',
+    schema,
+    estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2}),
+    async train(ctx) {
+      // tfjs and the model code load only inside the job, never at CLI start-up.
+      const {runTraining} = await import('../trainer/index.js')
+      const result = await runTraining(ctx)
+      return {backend: result.backend, step: result.step, finished: result.finished}
+    },
+  })
+}

@@ -1,0 +1,268 @@
+/**
+ * The object store on S3 or any S3-compatible endpoint (MinIO, R2, s3rver). Loaded lazily by
+ * openStore: importing the AWS SDK costs hundreds of milliseconds, which `rfm --help` must not pay.
+ *
+ * - Credentials come from the SDK's default chain (env, shared config/SSO, instance/task roles).
+ * - Retries: the SDK's standard strategy (exponential backoff with jitter) on throttling, 5xx and
+ *   connection resets, with more attempts than its default; callers that move many files add a
+ *   per-file retry on top (src/staging/retry.ts).
+ * - `append` is read-modify-write (S3 has no append): correct only with a single writer per key,
+ *   which is how run records use it (one supervisor per run writes events.jsonl and its logs).
+ */
+import {createReadStream, promises as fs} from 'node:fs'
+import type {Readable} from 'node:stream'
+
+import type {S3Client} from '@aws-sdk/client-s3'
+
+import {BackendError, UsageError} from '../errors'
+import {checkKey} from './keys'
+import {isRetryable} from './retryable'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions} from './types'
+
+export interface S3StoreOptions {
+  region?: string
+  /** S3-compatible endpoint URL; path-style addressing is used with it. */
+  endpoint?: string
+  /** explicit credentials (tests); otherwise the SDK's default chain */
+  credentials?: {accessKeyId: string; secretAccessKey: string}
+  /** total attempts per request, retries included (default 8) */
+  maxAttempts?: number
+  /** ListObjectsV2 page size (default 1000, S3's maximum); small values exercise paging in tests */
+  pageSize?: number
+  /**
+   * files above this size go up as multipart uploads with parallel parts (default 64 MiB: below it a
+   * single PUT of a buffer is faster on most S3-compatible servers and is retried whole)
+   */
+  multipartThreshold?: number
+  /** multipart part size (default 16 MiB, more for files over 140 GiB; S3's minimum is 5 MiB) */
+  partSize?: number
+}
+
+const MiB = 1024 * 1024
+
+export function parseS3Url(url: string): {bucket: string; prefix: string} {
+  const match = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(url)
+  if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(match[1])) {
+    throw new UsageError(`Invalid S3 store URL "${url}".`, {hint: 'Use s3://bucket or s3://bucket/prefix (bucket names are 3-63 lowercase letters, digits, dots and hyphens).'})
+  }
+  const prefix = match[2].replace(/\/+$/, '')
+  if (prefix) checkKey(prefix)
+  return {bucket: match[1], prefix: prefix ? prefix + '/' : ''}
+}
+
+export class S3Store implements ObjectStore {
+  readonly url: string
+  readonly bucket: string
+  readonly prefix: string
+  readonly client: S3Client
+  private readonly sdk: typeof import('@aws-sdk/client-s3')
+  private readonly pageSize: number
+  private readonly multipartThreshold: number
+  private readonly partSize: number
+
+  private constructor(url: string, sdk: typeof import('@aws-sdk/client-s3'), options: S3StoreOptions) {
+    const {bucket, prefix} = parseS3Url(url)
+    this.url = `s3://${bucket}/${prefix}`.replace(/\/$/, '')
+    this.bucket = bucket
+    this.prefix = prefix
+    this.sdk = sdk
+    this.pageSize = options.pageSize ?? 1000
+    this.multipartThreshold = options.multipartThreshold ?? 64 * MiB
+    this.partSize = options.partSize ?? 16 * MiB
+    const endpoint = options.endpoint
+    this.client = new sdk.S3Client({
+      region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      maxAttempts: options.maxAttempts ?? 8,
+      ...(options.credentials ? {credentials: options.credentials} : {}),
+      ...(endpoint
+        ? {
+            endpoint,
+            forcePathStyle: true,
+            // S3-compatible servers differ in their support of the SDK's default flexible checksums
+            // (s3rver stores the aws-chunked framing of streamed bodies as data); rfm verifies
+            // sha256 of every file itself, so only send checksums an operation requires.
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+          }
+        : {}),
+      requestHandler: {connectionTimeout: 10_000, requestTimeout: 120_000},
+    })
+  }
+
+  static async open(url: string, options: S3StoreOptions = {}): Promise<S3Store> {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    const sdk = await import('@aws-sdk/client-s3')
+    return new S3Store(url, sdk, options)
+  }
+
+  private fullKey(key: string): string {
+    return this.prefix + checkKey(key)
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
+      return Buffer.from(await out.Body!.transformToByteArray())
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw this.failure('read', key, error)
+    }
+  }
+
+  async getFrom(key: string, start: number): Promise<Buffer | undefined> {
+    if (start <= 0) return this.get(key)
+    try {
+      const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Range: `bytes=${start}-`}))
+      return Buffer.from(await out.Body!.transformToByteArray())
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      // Asking from the end (or past it) of an existing object: nothing new yet.
+      if (status(error) === 416) return (await this.head(key)) ? Buffer.alloc(0) : undefined
+      throw this.failure('read', key, error)
+    }
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
+    try {
+      const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
+      return out.Body as Readable
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw this.failure('read', key, error)
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
+      return {key, size: out.ContentLength ?? 0, modified: out.LastModified ?? new Date(0)}
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw this.failure('inspect', key, error)
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body
+    try {
+      await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length}))
+    } catch (error) {
+      throw this.failure('write', key, error)
+    }
+  }
+
+  /** Read-modify-write: S3 objects cannot grow in place. Single writer per key (see the header). */
+  async append(key: string, body: Uint8Array | string): Promise<void> {
+    const before = await this.get(key)
+    const added = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
+    await this.put(key, before ? Buffer.concat([before, added]) : added)
+  }
+
+  async putFile(key: string, file: string, options: PutFileOptions = {}): Promise<void> {
+    const {size} = await fs.stat(file)
+    try {
+      if (size <= this.multipartThreshold) {
+        // A buffer body (not a stream) lets the SDK resend it on a retry.
+        const bytes = await fs.readFile(file)
+        await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length}))
+        options.onProgress?.(bytes.length)
+        return
+      }
+      const {Upload} = await import('@aws-sdk/lib-storage')
+      // Parts are buffered by lib-storage, so each one is retried on its own; S3 allows 10,000 parts.
+      const partSize = Math.max(this.partSize, Math.ceil(size / 9000))
+      const upload = new Upload({
+        client: this.client,
+        params: {Bucket: this.bucket, Key: this.fullKey(key), Body: createReadStream(file, {highWaterMark: MiB}), ContentLength: size},
+        partSize,
+        queueSize: 4,
+        // We abort ourselves below: lib-storage would let a failed abort (some S3-compatible
+        // servers answer 405) replace the error that actually stopped the upload.
+        leavePartsOnError: true,
+      })
+      let sent = 0
+      upload.on('httpUploadProgress', (progress) => {
+        const loaded = progress.loaded ?? 0
+        if (loaded > sent) {
+          options.onProgress?.(loaded - sent)
+          sent = loaded
+        }
+      })
+      try {
+        await upload.done()
+      } catch (error) {
+        const uploadId = (upload as unknown as {uploadId?: string}).uploadId
+        if (uploadId) {
+          await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.bucket, Key: this.fullKey(key), UploadId: uploadId})).catch(() => undefined)
+        }
+        throw error
+      }
+      if (size > sent) options.onProgress?.(size - sent)
+    } catch (error) {
+      throw this.failure('upload', key, error)
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
+    } catch (error) {
+      if (isNotFound(error)) return
+      throw this.failure('delete', key, error)
+    }
+  }
+
+  async list(prefix: string, options: {delimited?: boolean} = {}): Promise<ListResult> {
+    const result: ListResult = {objects: [], prefixes: []}
+    const full = this.prefix + prefix
+    let token: string | undefined
+    try {
+      do {
+        const page = await this.client.send(
+          new this.sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: full,
+            MaxKeys: this.pageSize,
+            ...(options.delimited ? {Delimiter: '/'} : {}),
+            ...(token ? {ContinuationToken: token} : {}),
+          }),
+        )
+        for (const object of page.Contents ?? []) {
+          if (!object.Key) continue
+          result.objects.push({key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0)})
+        }
+        for (const common of page.CommonPrefixes ?? []) if (common.Prefix) result.prefixes.push(common.Prefix.slice(this.prefix.length))
+        token = page.IsTruncated ? page.NextContinuationToken : undefined
+      } while (token)
+    } catch (error) {
+      throw this.failure('list', prefix || '(root)', error)
+    }
+    result.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    result.prefixes.sort()
+    return result
+  }
+
+  private failure(action: string, key: string, error: unknown): BackendError {
+    const e = error as {name?: string; message?: string; code?: string}
+    const where = `s3://${this.bucket}/${this.prefix}${key}`
+    const credentials = e.name === 'CredentialsProviderError' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'
+    return new BackendError(`Could not ${action} ${where}: ${e.message || e.name || String(error)}`, {
+      cause: error,
+      hint: credentials
+        ? 'Check AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role) and the profile\'s region/endpoint.'
+        : e.name === 'NoSuchBucket'
+          ? `Create the bucket first (rfm infra up creates it) or fix the store URL: rfm config set store s3://BUCKET/PREFIX`
+          : 'The request was retried with backoff; check the endpoint and network, then run the command again (finished work is kept).',
+      details: {retryable: isRetryable(error), ...(e.name ? {awsError: e.name} : {}), ...(status(error) ? {status: status(error)} : {})},
+    })
+  }
+}
+
+function status(error: unknown): number | undefined {
+  return (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = (error as {name?: string}).name
+  return name === 'NoSuchKey' || name === 'NotFound' || (status(error) === 404 && name !== 'NoSuchBucket')
+}

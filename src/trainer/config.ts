@@ -1,0 +1,125 @@
+/**
+ * The built-in trainer's config keys (snake_case, like Hugging Face's TrainingArguments), as a zod
+ * schema a plugin can embed, and their typed, camelCase resolution.
+ */
+import {z} from 'zod'
+
+import {LoraConfig} from './lora'
+import {ModelConfig} from './nn/vlm'
+import {ScheduleConfig} from './schedule'
+
+export const trainerSchema = z.object({
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  seed: z.number().int().default(42),
+  max_steps: z.number().int().min(0).default(0),
+  epochs: z.number().int().min(1).default(1),
+  batch_size: z.number().int().min(1).default(8),
+  grad_accum: z.number().int().min(1).default(1),
+  lr: z.number().positive().default(1e-3),
+  weight_decay: z.number().min(0).default(0.01),
+  beta1: z.number().default(0.9),
+  beta2: z.number().default(0.999),
+  eps: z.number().default(1e-8),
+  max_grad_norm: z.number().min(0).default(1),
+  param_groups: z.array(z.object({name: z.string(), patterns: z.array(z.string()), lr: z.number().positive()})).default([]),
+  freeze: z.array(z.string()).default([]),
+  freeze_vision_tower: z.boolean().default(false),
+  lora: z
+    .object({
+      rank: z.number().int().min(0).default(0),
+      alpha: z.number().positive().default(16),
+      dropout: z.number().min(0).max(1).default(0),
+      target_modules: z.array(z.string()).default(['q', 'k', 'v', 'o']),
+      modules_to_save: z.array(z.string()).default([]),
+    })
+    .default({}),
+  scheduler: z
+    .object({
+      kind: z.enum(['constant', 'cosine', 'warmup_hold_cosine']).default('cosine'),
+      warmup_ratio: z.number().min(0).max(1).default(0),
+      warmup_steps: z.number().int().min(0).default(0),
+      hold_ratio: z.number().min(0).max(1).default(0),
+      min_lr: z.number().min(0).default(0),
+      per: z.enum(['step', 'epoch']).default('step'),
+      rewarm_steps: z.number().int().min(0).default(0),
+    })
+    .default({}),
+  logging_steps: z.number().int().min(1).default(1),
+  eval_steps: z.number().int().min(0).default(0),
+  save_steps: z.number().int().min(0).default(0),
+  /** write TensorBoard event files under <workDir>/tensorboard */
+  tensorboard: z.boolean().default(true),
+})
+
+export const modelSchema = z.object({
+  width: z.number().int().min(8).default(64),
+  depth: z.number().int().min(1).default(2),
+  heads: z.number().int().min(1).default(4),
+  mlp_ratio: z.number().int().min(1).default(4),
+  context_length: z.number().int().min(4).default(16),
+  dropout: z.number().min(0).max(1).default(0),
+  vision: z
+    .object({
+      image_size: z.number().int().min(4).default(16),
+      patch_size: z.number().int().min(1).default(4),
+      width: z.number().int().min(8).default(64),
+      depth: z.number().int().min(1).default(1),
+      heads: z.number().int().min(1).default(4),
+    })
+    .nullable()
+    .default({}),
+})
+
+export const tokenizerSchema = z.object({
+  kind: z.enum(['word', 'bpe']).default('word'),
+  vocab_size: z.number().int().min(8).default(512),
+})
+
+export const taskSchema = z.object({
+  kind: z.literal('shapes-vqa').default('shapes-vqa'),
+  train_size: z.number().int().min(1).default(2048),
+  eval_size: z.number().int().min(1).default(256),
+  seed: z.number().int().default(7),
+})
+
+export const builtinTrainingSchema = z.object({
+  trainer: trainerSchema.default({}),
+  model: modelSchema.default({}),
+  tokenizer: tokenizerSchema.default({}),
+  task: taskSchema.default({}),
+})
+
+export type TrainerConfigInput = z.input<typeof builtinTrainingSchema>
+export type TrainerKeys = z.output<typeof trainerSchema>
+
+export function loraConfig(t: TrainerKeys): LoraConfig | undefined {
+  if (t.lora.rank <= 0) return undefined
+  return {rank: t.lora.rank, alpha: t.lora.alpha, dropout: t.lora.dropout, targetModules: t.lora.target_modules, modulesToSave: t.lora.modules_to_save}
+}
+
+export function scheduleConfig(t: TrainerKeys): ScheduleConfig {
+  const s = t.scheduler
+  return {
+    kind: s.kind,
+    warmupRatio: s.warmup_ratio,
+    warmupSteps: s.warmup_steps,
+    holdRatio: s.hold_ratio,
+    minLrRatio: Math.min(1, s.min_lr / t.lr),
+    per: s.per,
+    rewarmSteps: s.rewarm_steps,
+  }
+}
+
+export function modelConfig(m: z.output<typeof modelSchema>, vocabSize: number, outputs: ModelConfig['outputs']): ModelConfig {
+  return {
+    vocabSize,
+    width: m.width,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: m.mlp_ratio,
+    contextLength: m.context_length,
+    dropout: m.dropout,
+    vision: m.vision ? {imageSize: m.vision.image_size, channels: 3, patchSize: m.vision.patch_size, width: m.vision.width, depth: m.vision.depth, heads: m.vision.heads} : undefined,
+    outputs,
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The built-in trainer core. `runTraining(ctx)` trains the built-in compact VLM on a generated task
+ * from `ctx.config` (see config.ts); plugins build their own TrainingTask and call `trainWith`.
+ */
+import type {TrainerContext} from '../plugin-api'
+import {describeBackend, selectBackend, SelectedBackend} from './backend'
+import {builtinTrainingSchema, loraConfig, modelConfig, TrainerKeys} from './config'
+import {Trainer, TrainResult} from './loop'
+import {Vlm} from './nn/vlm'
+import {Rng} from './rng'
+import {TrainingTask} from './task'
+import {vqaCorpus} from './tasks/shapes-vqa'
+import {VqaTask} from './tasks/vqa-task'
+import {BpeTokenizer, Tokenizer, tokenizerFromJSON, WordTokenizer} from './tokenizer'
+
+export {selectBackend, describeBackend} from './backend'
+export type {SelectedBackend, BackendName, BackendPreference} from './backend'
+export {builtinTrainingSchema, trainerSchema, modelSchema, tokenizerSchema} from './config'
+export {Trainer, trainableNames, epochOrder} from './loop'
+export type {TrainResult, TrainerState} from './loop'
+export {Vlm, patchifyHost} from './nn/vlm'
+export type {ModelConfig, VisionConfig, HeadKind} from './nn/vlm'
+export {Rng} from './rng'
+export type {TrainingTask} from './task'
+export {tokenCrossEntropy} from './task'
+export {WordTokenizer, BpeTokenizer, tokenizerFromJSON} from './tokenizer'
+export {generate, sampleToken} from './generate'
+export {encodeSafetensors, decodeSafetensors} from './formats/safetensors'
+export {TensorBoardWriter} from './formats/tensorboard'
+
+export interface TrainWithOptions {
+  backend: SelectedBackend
+  model: Vlm
+  task: TrainingTask
+  tokenizer?: Tokenizer
+  trainer: TrainerKeys
+}
+
+/** Runs (or resumes) a training loop for any task; the runtime's contract: save and return when asked to stop. */
+export async function trainWith(ctx: TrainerContext, options: TrainWithOptions): Promise<TrainResult> {
+  const trainer = new Trainer(ctx, options)
+  try {
+    const resumed = await trainer.resume()
+    ctx.log(resumed === undefined ? `starting at step 0 of ${trainer.totalSteps}` : `resumed from checkpoint at step ${resumed} of ${trainer.totalSteps}`)
+    return await trainer.train()
+  } finally {
+    trainer.dispose()
+  }
+}
+
+/** The built-in run: compact VLM + shapes-VQA, everything from ctx.config. */
+export async function runTraining(ctx: TrainerContext): Promise<TrainResult> {
+  const cfg = builtinTrainingSchema.parse(ctx.config)
+  const backend = await selectBackend(cfg.trainer.backend)
+  ctx.log(`trainer backend: ${describeBackend(backend)}`)
+  const latest = await ctx.checkpoints.loadLatest()
+  // the tokenizer is part of the checkpoint: a resumed run must not refit it
+  const tokenizer: Tokenizer = latest?.files['tokenizer.json']
+    ? tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
+    : cfg.tokenizer.kind === 'bpe'
+      ? BpeTokenizer.fit(vqaCorpus(), cfg.tokenizer.vocab_size)
+      : WordTokenizer.fit(vqaCorpus(), cfg.tokenizer.vocab_size)
+  const model = new Vlm(backend.tf, modelConfig(cfg.model, tokenizer.vocabSize, ['lm']), new Rng(cfg.trainer.seed), loraConfig(cfg.trainer))
+  try {
+    const task = new VqaTask(tokenizer, model, {seed: cfg.task.seed, trainSize: cfg.task.train_size, evalSize: cfg.task.eval_size})
+    return await trainWith(ctx, {backend, model, task, tokenizer, trainer: cfg.trainer})
+  } finally {
+    model.dispose()
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * A compact vision-language model: a patch-embedding ViT (bidirectional blocks) whose tokens are
+ * projected into a causal text transformer as a prefix; heads for next-token LM, scalar reward,
+ * regression and action chunks. Text-only when `vision` is absent. Sizes come from config.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-core'
+
+import {LoraConfig} from '../lora'
+import {ParamStore} from '../params'
+import {Rng} from '../rng'
+import {block, defineBlock, defineLayerNorm, defineLinear, Forward, layerNorm, linear} from './layers'
+
+type Tensor = tfTypes.Tensor
+
+export interface VisionConfig {
+  imageSize: number
+  channels: number
+  patchSize: number
+  width: number
+  depth: number
+  heads: number
+}
+
+export type HeadKind = 'lm' | 'reward' | 'regression' | 'action'
+
+export interface ModelConfig {
+  vocabSize: number
+  width: number
+  depth: number
+  heads: number
+  mlpRatio: number
+  /** maximum text tokens */
+  contextLength: number
+  dropout: number
+  vision?: VisionConfig
+  outputs: HeadKind[]
+  regressionDim?: number
+  actionChunk?: number
+  actionDim?: number
+}
+
+export interface ModelInputs {
+  /** [B, T] int32 token ids */
+  tokens: Tensor
+  /** [B, P, patch·patch·C] float32 patches (see patchifyHost) */
+  patches?: Tensor
+}
+
+export interface ModelOutputs {
+  /** [B, T, V] logits over the text positions */
+  logits?: Tensor
+  /** [B] */
+  reward?: Tensor
+  /** [B, regressionDim] */
+  regression?: Tensor
+  /** [B, actionChunk, actionDim] */
+  actions?: Tensor
+  /** [B, T_total, D] final hidden states */
+  hidden: Tensor
+}
+
+export function numPatches(v: VisionConfig): number {
+  return (v.imageSize / v.patchSize) ** 2
+}
+
+export class Vlm {
+  readonly store: ParamStore
+  private readonly masks = new Map<number, Tensor>()
+
+  constructor(readonly tf: typeof tfTypes, readonly config: ModelConfig, rng: Rng, readonly lora?: LoraConfig) {
+    const c = config
+    if (c.width % c.heads) throw new Error(`model.width ${c.width} is not divisible by model.heads ${c.heads}`)
+    this.store = new ParamStore(tf, rng)
+    const s = this.store
+    const dims = {width: c.width, heads: c.heads, mlpRatio: c.mlpRatio}
+    if (c.vision) {
+      const v = c.vision
+      if (v.imageSize % v.patchSize) throw new Error(`vision.image_size ${v.imageSize} is not divisible by vision.patch_size ${v.patchSize}`)
+      if (v.width % v.heads) throw new Error(`vision.width ${v.width} is not divisible by vision.heads ${v.heads}`)
+      defineLinear(s, 'vision.patch_embed', v.patchSize * v.patchSize * v.channels, v.width)
+      // a strong position signal from the start: with 0.02 the quadrant questions sometimes stall near 60 %
+      s.add('vision.pos_embed', [numPatches(v), v.width], {kind: 'normal', std: 0.2})
+      for (let i = 0; i < v.depth; i++) defineBlock(s, `vision.blocks.${i}`, {width: v.width, heads: v.heads, mlpRatio: c.mlpRatio}, lora)
+      defineLayerNorm(s, 'vision.ln_f', v.width)
+      defineLinear(s, 'projector', v.width, c.width, lora)
+    }
+    s.add('text.embed.weight', [c.vocabSize, c.width], {kind: 'normal', std: 0.02})
+    s.add('text.pos_embed', [c.contextLength + (c.vision ? numPatches(c.vision) : 0), c.width], {kind: 'normal', std: 0.02})
+    for (let i = 0; i < c.depth; i++) defineBlock(s, `text.blocks.${i}`, dims, lora)
+    defineLayerNorm(s, 'text.ln_f', c.width)
+    for (const head of c.outputs) {
+      if (head === 'lm') defineLinear(s, 'heads.lm', c.width, c.vocabSize, undefined, false)
+      if (head === 'reward') defineLinear(s, 'heads.reward', c.width, 1)
+      if (head === 'regression') defineLinear(s, 'heads.regression', c.width, c.regressionDim ?? 1)
+      if (head === 'action') defineLinear(s, 'heads.action', c.width, (c.actionChunk ?? 1) * (c.actionDim ?? 1))
+    }
+  }
+
+  forward(inputs: ModelInputs, training: boolean, rng?: Rng): ModelOutputs {
+    const tf = this.tf
+    const c = this.config
+    const f: Forward = {store: this.store, training, rng, lora: this.lora, masks: this.masks}
+    const [b, t] = inputs.tokens.shape
+    let x = tf.reshape(tf.gather(this.store.get('text.embed.weight'), tf.reshape(inputs.tokens, [-1])), [b, t, c.width])
+    let prefix = 0
+    if (c.vision) {
+      if (!inputs.patches) throw new Error('this model has a vision encoder: inputs.patches is required')
+      const v = c.vision
+      let h = tf.add(linear(f, 'vision.patch_embed', inputs.patches), this.store.get('vision.pos_embed'))
+      for (let i = 0; i < v.depth; i++) h = block(f, `vision.blocks.${i}`, h, v.heads, false, c.dropout)
+      const img = linear(f, 'projector', layerNorm(f, 'vision.ln_f', h))
+      prefix = numPatches(v)
+      x = tf.concat([img, x], 1)
+    }
+    const total = prefix + t
+    x = tf.add(x, tf.slice(this.store.get('text.pos_embed'), [0, 0], [total, c.width]))
+    for (let i = 0; i < c.depth; i++) x = block(f, `text.blocks.${i}`, x, c.heads, true, c.dropout)
+    const hidden = layerNorm(f, 'text.ln_f', x)
+    const out: ModelOutputs = {hidden}
+    const textHidden = prefix ? tf.slice(hidden, [0, prefix, 0], [b, t, c.width]) : hidden
+    // sequence-level heads read the last position (causal: it has seen everything)
+    const last = tf.reshape(tf.slice(hidden, [0, total - 1, 0], [b, 1, c.width]), [b, c.width])
+    if (this.store.has('heads.lm.weight')) out.logits = linear(f, 'heads.lm', textHidden)
+    if (this.store.has('heads.reward.weight')) out.reward = tf.reshape(linear(f, 'heads.reward', last), [b])
+    if (this.store.has('heads.regression.weight')) out.regression = linear(f, 'heads.regression', last)
+    if (this.store.has('heads.action.weight')) out.actions = tf.reshape(linear(f, 'heads.action', last), [b, c.actionChunk ?? 1, c.actionDim ?? 1])
+    return out
+  }
+
+  dispose(): void {
+    for (const m of this.masks.values()) m.dispose()
+    this.masks.clear()
+    this.store.dispose()
+  }
+}
+
+/** Host-side patch extraction: images [B][H·W·C] (HWC order) → Float32Array [B, P, p·p·C]. */
+export function patchifyHost(images: Float32Array[], v: VisionConfig): Float32Array {
+  const p = v.patchSize
+  const g = v.imageSize / p
+  const patchLen = p * p * v.channels
+  const out = new Float32Array(images.length * g * g * patchLen)
+  let o = 0
+  for (const img of images) {
+    for (let gy = 0; gy < g; gy++) {
+      for (let gx = 0; gx < g; gx++) {
+        for (let y = 0; y < p; y++) {
+          const row = ((gy * p + y) * v.imageSize + gx * p) * v.channels
+          out.set(img.subarray(row, row + p * v.channels), o)
+          o += p * v.channels
+        }
+      }
+    }
+  }
+  return out
+}

@@ -1,0 +1,29 @@
+/**
+ * What the training loop needs from a task: how many samples, how to build a loss for a list of
+ * sample indices, and how to evaluate. Plugins (SFT, reward models, VLA, ...) implement this; the
+ * built-in shapes-VQA task below is the reference one.
+ */
+import type * as tfTypes from '@tensorflow/tfjs-core'
+
+import {Vlm} from './nn/vlm'
+import {Rng} from './rng'
+
+export interface TrainingTask {
+  trainSize: number
+  /**
+   * Scalar loss for these training samples. Called inside tf.variableGrads: build it from tfjs
+   * ops on `model.forward(...)`. `rng` is the run's RNG (dropout); use nothing else random.
+   */
+  loss(model: Vlm, indices: number[], rng: Rng): tfTypes.Scalar
+  /** Held-out metrics, named eval_*; must not use the run's RNG. */
+  evaluate?(model: Vlm): Record<string, number>
+}
+
+/** Masked mean token cross-entropy: logits [B, T, V], targets [B, T] int32, weights [B, T]. */
+export function tokenCrossEntropy(tf: typeof tfTypes, logits: tfTypes.Tensor, targets: tfTypes.Tensor, weights: tfTypes.Tensor): tfTypes.Scalar {
+  const v = logits.shape[logits.shape.length - 1]
+  const logp = tf.logSoftmax(tf.reshape(logits, [-1, v]))
+  const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.reshape(targets, [-1]), v)), -1)
+  const w = tf.reshape(weights, [-1])
+  return tf.div(tf.neg(tf.sum(tf.mul(picked, w))), tf.maximum(tf.sum(w), 1)) as tfTypes.Scalar
+}
