@@ -22,6 +22,7 @@ import {loadCatalog} from '../src/scheduler/catalog'
 import {ROOT, rfmJson, tempHome} from './helpers/cli'
 import {expectedWeights} from './helpers/counting'
 import {batchWorld, FakeBatch, RUNTIME, type BatchWorld, type FakeHost} from './helpers/fake-batch'
+import {startS3rver, type S3rverHandle} from './helpers/s3rver'
 import {assertSchema} from './helpers/schema'
 
 const TRAINER = path.join(ROOT, 'test', 'fixtures', 'counting-trainer.js')
@@ -38,58 +39,61 @@ interface Scenario {
   stepLog: string
 }
 
+// Each suite sets these in its before(); the suites of a file run one after the other.
+let world: BatchWorld
+let fake: FakeBatch
+
+/**
+ * Launches the counting trainer and reclaims its first `reclaims` attempts at seeded moments
+ * between minMs and maxMs after each starts. Callers size the job so that reclaims × maxMs is
+ * less than steps × stepMs: the job cannot finish before the last reclaim lands.
+ */
+async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, [minMs, maxMs]: [number, number], graceful: (reclaim: number) => boolean): Promise<Scenario> {
+  assert.ok(reclaims * maxMs < steps * stepMs)
+  const stepLog = path.join(world.dir, `steps-${seed}.log`)
+  const outDir = path.join(world.dir, `out-${seed}`)
+  const file = world.config([
+    `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(outDir)}, --max_steps, "${steps}", --save_steps, "${saveSteps}"]`,
+    `env: {STEP_MS: ${stepMs}, STEP_LOG: ${JSON.stringify(stepLog)}, CKPT_BYTES: 4096}`,
+    `checkpoints: {dir: ${JSON.stringify(outDir)}, resume_args: [--resume_from_checkpoint, "True"], save_total_limit: 3}`,
+    'retries: {attempts: 10}',
+  ])
+  const random = seededRandom(seed)
+  let done = 0
+  fake.onAttemptStart = (job, attempt) => {
+    if (done >= reclaims) return
+    const afterMs = minMs + random() * (maxMs - minMs)
+    const soft = graceful(done)
+    // The clock starts at the runtime's first line (it has recorded its host and not yet started
+    // the trainer), so a slow start on a loaded machine does not change what is being tested.
+    const stream = job.current!.logStream
+    const arm = () => {
+      if (!fake.streams.get(stream)?.length) return void setTimeout(arm, 5)
+      setTimeout(() => {
+        if (fake.reclaim(job.jobId, {graceful: soft, attempt})) done++
+      }, afterMs)
+    }
+    arm()
+  }
+  const run = await world.finish(await world.launch(file), 120_000)
+  fake.onAttemptStart = undefined
+  return {run, stepLog}
+}
+
+/** The final checkpoint's weights, read back from the store. */
+const finalWeights = async (run: RunRecord) => {
+  const root = `runs/${run.id}/checkpoints/`
+  const {step} = JSON.parse(String(await world.runs.store.get(root + 'final.json'))) as {step: number}
+  return (await world.runs.store.get(`${root}step-${step}/weights.bin`))!.subarray(0, 64).toString()
+}
+const stepsRun = (s: Scenario) => (existsSync(s.stepLog) ? readFileSync(s.stepLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1])) : [])
+
 describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store)', () => {
-  let world: BatchWorld
-  let fake: FakeBatch
   before(async () => {
     world = await batchWorld()
     fake = await new FakeBatch({runtime: RUNTIME, hosts: HOSTS, graceMs: 5000, env: {RFM_CHECKPOINT_POLL_MS: '20'}}).start()
   })
   after(() => fake.stop())
-
-  /**
-   * Launches the counting trainer and reclaims its first `reclaims` attempts at seeded moments
-   * between minMs and maxMs after each starts. Callers size the job so that reclaims × maxMs is
-   * less than steps × stepMs: the job cannot finish before the last reclaim lands.
-   */
-  async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, [minMs, maxMs]: [number, number], graceful: (reclaim: number) => boolean): Promise<Scenario> {
-    assert.ok(reclaims * maxMs < steps * stepMs)
-    const stepLog = path.join(world.dir, `steps-${seed}.log`)
-    const outDir = path.join(world.dir, `out-${seed}`)
-    const file = world.config([
-      `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(outDir)}, --max_steps, "${steps}", --save_steps, "${saveSteps}"]`,
-      `env: {STEP_MS: ${stepMs}, STEP_LOG: ${JSON.stringify(stepLog)}, CKPT_BYTES: 4096}`,
-      `checkpoints: {dir: ${JSON.stringify(outDir)}, resume_args: [--resume_from_checkpoint, "True"], save_total_limit: 3}`,
-      'retries: {attempts: 10}',
-    ])
-    const random = seededRandom(seed)
-    let done = 0
-    fake.onAttemptStart = (job, attempt) => {
-      if (done >= reclaims) return
-      const afterMs = minMs + random() * (maxMs - minMs)
-      const soft = graceful(done)
-      // The clock starts at the runtime's first line (it has recorded its host and not yet started
-      // the trainer), so a slow start on a loaded machine does not change what is being tested.
-      const stream = job.current!.logStream
-      const arm = () => {
-        if (!fake.streams.get(stream)?.length) return void setTimeout(arm, 5)
-        setTimeout(() => {
-          if (fake.reclaim(job.jobId, {graceful: soft, attempt})) done++
-        }, afterMs)
-      }
-      arm()
-    }
-    const run = await world.finish(await world.launch(file), 120_000)
-    fake.onAttemptStart = undefined
-    return {run, stepLog}
-  }
-
-  const finalWeights = (run: RunRecord) => {
-    const root = path.join(world.storeDir, 'runs', run.id, 'checkpoints')
-    const {step} = JSON.parse(readFileSync(path.join(root, 'final.json'), 'utf8')) as {step: number}
-    return readFileSync(path.join(root, `step-${step}`, 'weights.bin')).subarray(0, 64).toString()
-  }
-  const stepsRun = (s: Scenario) => (existsSync(s.stepLog) ? readFileSync(s.stepLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1])) : [])
 
   let graceful: Scenario
 
@@ -107,7 +111,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     }
     assert.deepEqual([attempts[5].exitCode, attempts[5].action], [0, 'exit'])
     assert.deepEqual(stepsRun(graceful), Array.from({length: 80}, (_, i) => i + 1), 'each step ran exactly once')
-    assert.equal(finalWeights(run), expectedWeights(80))
+    assert.equal(await finalWeights(run), expectedWeights(80))
     const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
     assert.ok(resumed.length > 0)
     assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
@@ -127,7 +131,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     assert.equal(s.run.attempts.filter((a) => (a as BatchAttempt).interruptedBy === 'spot-reclaim').length, 6, summary)
     const codes = s.run.attempts.slice(0, 6).map((a) => a.exitCode)
     assert.ok(codes.includes(137) && codes.includes(75), `exit codes ${codes}: SIGKILLed (137) and checkpointed (75) attempts`)
-    assert.equal(finalWeights(s.run), expectedWeights(50))
+    assert.equal(await finalWeights(s.run), expectedWeights(50))
   })
 
   test('logs stream from CloudWatch across attempts', async () => {
@@ -182,6 +186,30 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     } finally {
       ec2.restore()
     }
+  })
+})
+
+describe('aws-batch under spot reclaims with the store on s3rver', () => {
+  let s3: S3rverHandle
+  before(async () => {
+    s3 = await startS3rver()
+    // This process and every attempt reach s3rver with its keys (on AWS: the job role).
+    Object.assign(process.env, s3.env)
+    world = await batchWorld(s3)
+    fake = await new FakeBatch({runtime: RUNTIME, hosts: HOSTS, graceMs: 5000, env: {RFM_CHECKPOINT_POLL_MS: '20', ...(s3.env as Record<string, string>)}}).start()
+  })
+  after(async () => {
+    await fake.stop()
+    await s3.stop()
+  })
+
+  test('graceful reclaims: each attempt resumes from the checkpoint committed to S3, zero steps recomputed', async () => {
+    const s = await scenario(40, 10, 40, 3, 5, [250, 450], () => true)
+    assert.ok(world.profile.store.startsWith('s3://'))
+    assert.equal(s.run.state, 'succeeded')
+    assert.deepEqual(s.run.attempts.map((a) => [a.action, /^Host EC2/.test((a as BatchAttempt).statusReason ?? '')]), [['retry', true], ['retry', true], ['retry', true], ['exit', false]])
+    assert.deepEqual(stepsRun(s), Array.from({length: 40}, (_, i) => i + 1), 'each step ran exactly once')
+    assert.equal(await finalWeights(s.run), expectedWeights(40))
   })
 })
 

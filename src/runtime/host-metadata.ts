@@ -17,7 +17,14 @@ const PATHS: Record<keyof HostMetadata, string> = {
 }
 
 /** Reads the host's metadata (IMDSv2); undefined when there is no metadata service. */
-export async function hostMetadata(endpoint: string): Promise<HostMetadata | undefined> {
+export async function hostMetadata(endpoint: string, tries = 2): Promise<HostMetadata | undefined> {
+  for (let i = 1; ; i++) {
+    const found = await readOnce(endpoint)
+    if (found || i >= tries) return found
+  }
+}
+
+async function readOnce(endpoint: string): Promise<HostMetadata | undefined> {
   const base = endpoint.replace(/\/$/, '')
   const token = await get('PUT', `${base}/latest/api/token`, {'X-aws-ec2-metadata-token-ttl-seconds': '300'}).catch(() => undefined)
   if (!token) return undefined
@@ -32,7 +39,8 @@ export async function hostMetadata(endpoint: string): Promise<HostMetadata | und
 
 function get(method: string, url: string, headers: Record<string, string>): Promise<{status: number; body: string}> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {method, headers, timeout: 1000}, (res) => {
+    // Generous: the service answers in milliseconds on EC2, but a loaded host can be slow.
+    const req = http.request(url, {method, headers, timeout: 3000}, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (body += chunk))

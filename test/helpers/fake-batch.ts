@@ -575,8 +575,11 @@ export interface BatchWorld {
   finish(run: RunRecord, timeoutMs?: number): Promise<RunRecord>
 }
 
-/** A file:// store, an aws-batch profile and a backend whose image resolution is stubbed. */
-export async function batchWorld(): Promise<BatchWorld> {
+/**
+ * A store (file:// by default, or an S3 bucket on s3rver), an aws-batch profile and a backend whose
+ * image resolution is stubbed.
+ */
+export async function batchWorld(s3?: {endpoint: string; bucket: string}): Promise<BatchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-batch-'))
   // The catalog and profiles read RFM_HOME; keep them away from the user's.
   process.env.RFM_HOME ??= path.join(dir, 'home')
@@ -584,13 +587,14 @@ export async function batchWorld(): Promise<BatchWorld> {
   const storeDir = path.join(dir, 'store')
   const profile: Profile = {
     backend: 'aws-batch',
-    store: pathToFileURL(storeDir).href,
+    store: s3 ? `s3://${s3.bucket}/${path.basename(dir)}` : pathToFileURL(storeDir).href,
+    ...(s3 ? {endpoint: s3.endpoint} : {}),
     region: 'us-east-1',
     queues: QUEUES,
     jobDefinitions: {command: JOB_DEFINITION},
     logGroup: '/rfm/jobs',
   }
-  const runs = new RunStore(await openStore(profile.store))
+  const runs = new RunStore(await openStore(profile.store, {endpoint: profile.endpoint, region: profile.region}))
   const backend = new BatchBackend({profile, resolveImage: async () => IMAGE, pollMs: 25, cancelWaitSeconds: 30})
   const kinds = await loadKinds([])
   let n = 0

@@ -122,7 +122,8 @@ export class BatchBackend implements Backend {
     if (!job) return run
     const size = job.arrayProperties?.size ?? 0
     const children = size > 0 ? await this.describe(profile, Array.from({length: size}, (_, i) => `${jobId}:${i}`)) : []
-    const events = await runs.events(run.id)
+    // The runtime appends to events.jsonl while this reads it; on S3 a read can race the rewrite.
+    const events = await storeRead(() => runs.events(run.id))
     const wasFinal = FINAL_STATES.has(run.state)
     const updated = await runs.update(run.id, (r) => mergeJob(r, job, events, children.map((c) => ({index: c.arrayProperties?.index ?? 0, job: c}))))
     if (!wasFinal && FINAL_STATES.has(updated.state) && !events.some((e) => e.type === 'run_finished')) {
@@ -247,3 +248,15 @@ function userName(): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A store read, tried again a few times when it fails on the way (an object being rewritten). */
+async function storeRead<T>(read: () => Promise<T>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read()
+    } catch (error) {
+      if (i >= tries) throw error
+      await sleep(100 * i)
+    }
+  }
+}
