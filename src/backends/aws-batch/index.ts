@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import type {BatchClient, JobDetail} from '@aws-sdk/client-batch'
 
 import {resolveProfile, type Profile} from '../../config/profiles'
+import {BackendError} from '../../errors'
 import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
 import type {Backend, LiveView, LogChunk, QueueJob} from '../types'
@@ -64,9 +65,16 @@ export class BatchBackend implements Backend {
   }
 
   async submit(run: RunRecord, runs: RunStore): Promise<void> {
+    const submitted: {jobId?: string} = {}
     try {
-      await this.submitJob(run, runs)
+      await this.submitJob(run, runs, submitted)
     } catch (error) {
+      if (submitted.jobId) {
+        throw new BackendError(`Batch job ${submitted.jobId} was submitted, but its id could not be recorded in run ${run.id}: ${(error as Error).message}`, {
+          hint: `Cancel it with: aws batch terminate-job --job-id ${submitted.jobId} --reason rfm, then launch again.`,
+          cause: error,
+        })
+      }
       // Nothing runs: close the record so it does not stay queued forever.
       const time = new Date().toISOString()
       const reason = `not submitted: ${(error as Error).message}`
@@ -76,7 +84,7 @@ export class BatchBackend implements Backend {
     }
   }
 
-  private async submitJob(run: RunRecord, runs: RunStore): Promise<void> {
+  private async submitJob(run: RunRecord, runs: RunStore, submitted: {jobId?: string}): Promise<void> {
     const profile = await this.profileOf(run)
     const options = requestOptions(run)
     const image = options.image ?? (await (this.options.resolveImage ?? defaultResolveImage)(run, profile))
@@ -89,7 +97,11 @@ export class BatchBackend implements Backend {
       input.jobDefinition = arn
       if (registered) await runs.appendEvent(run.id, {type: 'job_definition_registered', time: new Date().toISOString(), jobDefinition: arn, image})
     }
+    // Recorded before the job exists: once it runs, the runtime appends to events.jsonl, and an
+    // append from here then could race it (appends to S3 are read-modify-write).
+    await runs.appendEvent(run.id, {type: 'submitting', time: new Date().toISOString(), jobQueue: input.jobQueue, jobDefinition: input.jobDefinition})
     const out = await aws('submitting the job', () => client.send(new SubmitJobCommand(input)))
+    submitted.jobId = out.jobId
     await runs.update(run.id, (r) => {
       Object.assign(r.backend, {
         jobId: out.jobId,
@@ -99,7 +111,6 @@ export class BatchBackend implements Backend {
         request: {...options, ...(image ? {image} : {})},
       })
     })
-    await runs.appendEvent(run.id, {type: 'submitted', time: new Date().toISOString(), jobId: out.jobId, jobQueue: input.jobQueue})
   }
 
   private async describe(profile: Profile, ids: string[]): Promise<JobDetail[]> {
