@@ -48,12 +48,16 @@ test('config set / use / --profile / RFM_PROFILE, validated before writing', asy
   assert.equal((await rfmJson(['config', 'use', 'ghost'], {home})).json.error.code, 'NOT_FOUND')
 })
 
-test('an aws-batch profile says plainly that the backend is not built yet', async () => {
+test('an aws-batch profile without queues: launch says to run rfm infra up, and records nothing', async () => {
   const home = tempHome()
   await rfm(['config', 'set', 'backend', 'aws-batch'], {home})
-  const {code, json} = await rfmJson(['cloud', 'ls'], {home})
-  assert.equal(code, 1)
-  assert.equal(json.error.code, 'NOT_BUILT')
+  assert.deepEqual((await rfmJson(['cloud', 'ls'], {home})).json.runs, [])
+  const example = path.join(ROOT, 'examples', 'command', 'hello.yaml')
+  const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', example], {home})
+  assert.equal(code, 2)
+  assert.equal(json.error.code, 'CONFIG_INVALID')
+  assert.match(json.error.hint, /rfm infra up/)
+  assert.deepEqual((await rfmJson(['cloud', 'ls'], {home})).json.runs, [])
 })
 
 test('--dry-run prints the resolved config and the command, and starts nothing', async () => {

@@ -21,6 +21,8 @@ export interface LaunchTarget {
 export interface LaunchOptions {
   /** local backend only: interrupt the job at random moments */
   chaos?: ChaosPlan
+  /** aws-batch only: queue, array size, nodes and resources of the Batch job */
+  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; nodes?: number; resources?: {gpus: number; cpus: number; memoryGiB: number}}
   /** progress display for dataset staging (default silent) */
   progress?: ProgressMode
   /** told about each dataset field that was staged */
@@ -40,7 +42,12 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
     updatedAt: time,
     profile: target.profile.name,
     store: target.runs.store.url,
-    backend: {name: target.backend.name, host: os.hostname(), ...(options.chaos ? {chaos: options.chaos} : {})},
+    backend: {
+      name: target.backend.name,
+      host: os.hostname(),
+      ...(options.chaos ? {chaos: options.chaos} : {}),
+      ...(options.batch && target.backend.name === 'aws-batch' ? {request: {...options.batch, queue: options.batch.queue ?? 'spot'}} : {}),
+    },
     config: job.config,
     source: job.source,
     retries: job.retries,
@@ -54,6 +61,12 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   if (options.chaos && target.backend.name !== 'local') {
     throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
   }
+  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.nodes !== undefined || options.batch.queue !== undefined)
+  if (batchOnly && target.backend.name !== 'aws-batch') {
+    throw new UsageError('--array, --nodes and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
+  }
+  // A backend refuses what it cannot run before anything is staged or recorded.
+  await target.backend.check?.(newRunRecord(job, target, options))
   const record = newRunRecord(await stageDatasets(job, target, options), target, options)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)

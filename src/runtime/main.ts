@@ -14,11 +14,16 @@ import {runBuiltin} from './builtin'
 import {materializeDatasets} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
 import {runExternal} from './external'
+import {hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
 
 async function main(): Promise<number> {
   const {RFM_STORE: storeUrl, RFM_RUN_ID: runId} = process.env
-  const attempt = Number(process.env.RFM_ATTEMPT ?? '1')
+  // AWS Batch numbers attempts itself (the job's environment is the same for every attempt).
+  const attempt = Number(process.env.RFM_ATTEMPT ?? process.env.AWS_BATCH_JOB_ATTEMPT ?? '1')
+  // A child of a Batch array job: its events say which, and its checkpoints live apart.
+  const arrayIndex = process.env.AWS_BATCH_JOB_ARRAY_INDEX
+  if (arrayIndex !== undefined) process.env.RFM_ARRAY_INDEX = arrayIndex
   const log = runtimeLogger()
   if (!storeUrl || !runId) {
     log('the runtime needs RFM_STORE and RFM_RUN_ID in its environment')
@@ -27,8 +32,9 @@ async function main(): Promise<number> {
   const store = await openStore(storeUrl)
   const runs = new RunStore(store)
   const run = await runs.get(runId)
-  const event = (type: string, data: Record<string, unknown> = {}) => runs.appendEvent(runId, {type, time: new Date().toISOString(), attempt, ...data})
-  const checkpoints = new CheckpointStore(store, runId, (warning) => {
+  const event = (type: string, data: Record<string, unknown> = {}) =>
+    runs.appendEvent(runId, {type, time: new Date().toISOString(), attempt, ...(arrayIndex !== undefined ? {arrayIndex: Number(arrayIndex)} : {}), ...data})
+  const checkpoints = new CheckpointStore(store, arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId, (warning) => {
     log(`warning: ${warning}`)
     void event('checkpoint_skipped', {warning})
   }, faultPauseBeforeManifestMs())
@@ -36,6 +42,11 @@ async function main(): Promise<number> {
     void event('interrupted', {cause})
   })
   interruptions.start({spotEndpoint: process.env.RFM_SPOT_ENDPOINT, pollMs: Number(process.env.RFM_SPOT_POLL_MS ?? 5000)})
+  // On EC2, record where this attempt runs (instance type, zone, spot or on-demand) for the cost report.
+  if (process.env.RFM_SPOT_ENDPOINT) {
+    const host = await hostMetadata(process.env.RFM_SPOT_ENDPOINT)
+    if (host) await event('host', {...host})
+  }
   const kind = await loadKindForRun(run.plugin, run.kind)
   const recorded: RuntimeContext = {run, kind, attempt, storeUrl, runs, checkpoints, interruptions, log, event}
   // The trainer sees local copies of the staged datasets; run.json keeps their references.

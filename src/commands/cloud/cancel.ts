@@ -21,7 +21,8 @@ export default class Cancel extends RfmCommand {
       return {run: before, alreadyFinished: true}
     }
     const run = await ctx.backend.cancel(before, ctx.runs, {graceSeconds: flags.grace})
-    this.log(run.state === 'cancelled' ? `Cancelled ${run.id}.` : `Run ${run.id} ended ${run.state} before the cancel took effect.`)
-    return {run, alreadyFinished: run.state !== 'cancelled'}
+    if (!FINAL_STATES.has(run.state)) this.log(`Cancel of ${run.id} requested; the backend is still stopping it (check with rfm cloud status ${run.id}).`)
+    else this.log(run.state === 'cancelled' ? `Cancelled ${run.id}.` : `Run ${run.id} ended ${run.state} before the cancel took effect.`)
+    return {run, alreadyFinished: FINAL_STATES.has(run.state) && run.state !== 'cancelled'}
   }
 }

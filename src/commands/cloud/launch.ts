@@ -38,6 +38,9 @@ export default class Launch extends RfmCommand {
       description: 'Local backend: interrupt the job N times at random moments and restart it, as a spot fleet would (kills=N,seed=S[,signal=TERM|KILL|mixed][,min=S,max=S]).',
       helpValue: 'kills=N,seed=S',
     }),
+    array: Flags.integer({description: 'AWS Batch: submit an array job of N children (2–10000); each gets its index in AWS_BATCH_JOB_ARRAY_INDEX and RFM_ARRAY_INDEX.', min: 2, max: 10_000, helpValue: 'N'}),
+    nodes: Flags.integer({description: 'AWS Batch: nodes of a multi-node parallel job (on-demand queues only; Batch has no multi-node jobs on Spot).', min: 1, helpValue: 'N'}),
+    queue: Flags.string({description: 'AWS Batch: the queue to submit to (default spot).', options: ['spot', 'on-demand']}),
     profile: profileFlag,
   }
 
@@ -46,10 +49,16 @@ export default class Launch extends RfmCommand {
     const kinds = await loadKinds(this.config.getPluginsList())
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
     const ctx = await this.context(flags.profile)
-    const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined}
+    const estimate = job.kind.estimate?.(job.config)
+    const batch = {
+      ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
+      ...(flags.array ? {arraySize: flags.array} : {}),
+      ...(flags.nodes ? {nodes: flags.nodes} : {}),
+      ...(estimate && ctx.backend.name === 'aws-batch' ? {resources: {gpus: estimate.gpus, cpus: estimate.cpus, memoryGiB: estimate.memoryGiB}} : {}),
+    }
+    const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined, ...(Object.keys(batch).length > 0 ? {batch} : {})}
     // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
     // only for them, keeping CPU-only launches fast).
-    const estimate = job.kind.estimate?.(job.config)
     if (estimate?.workload && estimate.gpus > 0) {
       const plan = await (await import('../../scheduler/launch-hook.js')).launchPlanNote(job)
       if (plan) this.log(plan.line)

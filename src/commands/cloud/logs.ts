@@ -28,6 +28,24 @@ export default class Logs extends RfmCommand {
     if (flags.attempt && flags.attempt > Math.max(run.attempts.length, run.retries.attempts)) {
       throw new UsageError(`--attempt ${flags.attempt}: run ${run.id} has ${run.attempts.length} attempts so far.`, {hint: `Use a number from 1 to ${Math.max(1, run.attempts.length)}.`})
     }
+    // Backends whose logs live outside the store (AWS Batch: CloudWatch) stream them themselves.
+    if (ctx.backend.streamLogs && run.backend.name === ctx.backend.name) {
+      const collected = new Map<number, string>()
+      const quiet = this.jsonEnabled()
+      let shown = 0
+      run = await ctx.backend.streamLogs(run, ctx.runs, {
+        follow: flags.follow,
+        attempt: flags.attempt,
+        onChunk: ({attempt, text}) => {
+          collected.set(attempt, (collected.get(attempt) ?? '') + text)
+          if (quiet) return
+          if (attempt !== shown) process.stdout.write(`--- attempt ${(shown = attempt)} ---\n`)
+          process.stdout.write(text)
+        },
+      })
+      if (run.attempts.length === 0) this.log(`Run ${run.id} is ${run.state}; no attempt has started yet.`)
+      return {run: run.id, state: run.state, attempts: [...collected].map(([attempt, log]) => ({attempt, log}))}
+    }
     if (flags.follow) {
       run = (await streamRun(ctx, run.id, this.jsonEnabled(), flags.attempt)).run
       if (!this.jsonEnabled()) return {run: run.id, state: run.state, attempts: []}

@@ -1,0 +1,164 @@
+/**
+ * The SubmitJob request for a run: queue, job definition, container overrides (image, vCPUs,
+ * memory, GPUs, environment), retry strategy, attempt timeout, tags, array or multi-node shape.
+ * Pure functions, so the request shape is tested exactly.
+ */
+import type {SubmitJobCommandInput} from '@aws-sdk/client-batch'
+
+import type {Profile} from '../../config/profiles'
+import {ConfigError, UsageError} from '../../errors'
+import {EXIT_RETRY} from '../../plugin-api'
+import type {RetryRule, RunRecord} from '../../runs/record'
+
+/** Exit code of a config or usage error: retrying cannot help. */
+export const EXIT_USAGE = 2
+/** Batch takes at most this many evaluateOnExit entries. */
+const MAX_EVALUATE_ON_EXIT = 5
+/** Where the runtime reads instance metadata and the spot notice on an EC2 host. */
+export const IMDS_ENDPOINT = 'http://169.254.169.254'
+
+export type QueueChoice = 'spot' | 'on-demand'
+
+/** What the launch asked of the backend, kept in run.backend.request. */
+export interface BatchRequestOptions {
+  queue: QueueChoice
+  /** array job size (≥ 2) */
+  arraySize?: number
+  /** nodes of a multi-node parallel job (> 1) */
+  nodes?: number
+  resources?: {gpus: number; cpus: number; memoryGiB: number}
+  /** the image the job runs in, resolved at submit */
+  image?: string
+  user?: string
+}
+
+export function requestOptions(run: RunRecord): BatchRequestOptions {
+  const request = run.backend.request as Partial<BatchRequestOptions> | undefined
+  return {...request, queue: request?.queue ?? 'spot'}
+}
+
+/** Refuses what Batch cannot run, before anything is submitted or recorded. */
+export function checkRequest(options: BatchRequestOptions): void {
+  if (options.nodes !== undefined && options.nodes > 1 && options.queue === 'spot') {
+    throw new UsageError(`--nodes ${options.nodes}: AWS Batch does not run multi-node parallel jobs on Spot compute environments, so the spot queue cannot take this job.`, {
+      hint: 'Use the on-demand queue: add --queue on-demand (it uses the profile\'s queues.multiNode when set). Several GPUs on one node (--nodes 1) work on spot.',
+    })
+  }
+  if (options.nodes !== undefined && options.nodes > 1 && options.arraySize !== undefined) {
+    throw new UsageError('--array and --nodes cannot be combined: Batch has no array jobs of multi-node parallel jobs.', {hint: 'Submit one multi-node job per configuration instead.'})
+  }
+}
+
+export function chooseQueue(profile: Profile, options: BatchRequestOptions): string {
+  const queues = profile.queues
+  if (!queues) {
+    throw new ConfigError('The profile has no Batch job queues (queues).', {
+      hint: 'Create the stack with rfm infra up (it writes them to the profile), or set them by hand: rfm config set queues \'{"spot":"ARN","onDemand":"ARN"}\'.',
+    })
+  }
+  if (options.nodes !== undefined && options.nodes > 1) return queues.multiNode ?? queues.onDemand
+  return options.queue === 'on-demand' ? queues.onDemand : queues.spot
+}
+
+export function chooseJobDefinition(profile: Profile, run: RunRecord, options: BatchRequestOptions): string {
+  const definitions = profile.jobDefinitions ?? {}
+  const multiNode = options.nodes !== undefined && options.nodes > 1
+  const key = multiNode ? `${run.kind}-multinode` : run.kind
+  const found = definitions[key] ?? (multiNode ? undefined : definitions.default)
+  if (!found) {
+    throw new ConfigError(`The profile has no Batch job definition for ${multiNode ? 'multi-node ' : ''}job kind "${run.kind}" (jobDefinitions.${key}).`, {
+      hint: `rfm infra up creates one per kind; or set it by hand: rfm config set jobDefinitions '{"${key}":"ARN"}'.`,
+    })
+  }
+  return found
+}
+
+/** Matches Batch's onExitCode: digits, optionally ending in *. */
+function batchExitCodePattern(rule: RetryRule): string | undefined {
+  if (rule.on_signal) {
+    // Batch sees a signalled container as 128 + the signal number.
+    const numbers: Record<string, number> = {SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6}
+    const n = numbers[rule.on_signal]
+    if (n === undefined) throw new UsageError(`retries.evaluate_on_exit: on_signal ${rule.on_signal} has no AWS Batch equivalent.`, {hint: 'Use on_exit_code with 128 + the signal number.'})
+    return String(128 + n)
+  }
+  return rule.on_exit_code
+}
+
+/**
+ * The run's retries as a Batch retryStrategy: a spot reclaim (status reason "Host EC2…") and the
+ * runtime's "interrupted, retry me" exit code retry; a config/usage error exits; the config's own
+ * rules follow. With no rule matching, Batch retries while attempts remain — as the local backend.
+ */
+export function batchRetryStrategy(retries: RunRecord['retries']): NonNullable<SubmitJobCommandInput['retryStrategy']> {
+  const own = retries.evaluate_on_exit.map((rule) => ({onExitCode: batchExitCodePattern(rule), action: rule.action === 'retry' ? 'RETRY' : 'EXIT'}) as const)
+  const evaluateOnExit = [
+    {onStatusReason: 'Host EC2*', action: 'RETRY' as const},
+    {onExitCode: String(EXIT_RETRY), action: 'RETRY' as const},
+    {onExitCode: String(EXIT_USAGE), action: 'EXIT' as const},
+    ...own,
+  ]
+  if (evaluateOnExit.length > MAX_EVALUATE_ON_EXIT) {
+    throw new UsageError(`retries.evaluate_on_exit has ${own.length} rules; AWS Batch takes ${MAX_EVALUATE_ON_EXIT} in all and rfm uses 3 (spot reclaim, exit ${EXIT_RETRY}, exit ${EXIT_USAGE}).`, {hint: `Keep at most ${MAX_EVALUATE_ON_EXIT - 3} rules of your own.`})
+  }
+  return {attempts: retries.attempts, evaluateOnExit}
+}
+
+/** Batch job names: letters, digits, hyphens and underscores, at most 128. */
+function jobName(run: RunRecord): string {
+  return (run.name ? `${run.id}-${run.name}` : run.id).replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 128)
+}
+
+export function submitJobInput(run: RunRecord, profile: Profile, options: BatchRequestOptions): SubmitJobCommandInput {
+  checkRequest(options)
+  const environment = [
+    {name: 'RFM_STORE', value: run.store},
+    {name: 'RFM_RUN_ID', value: run.id},
+    {name: 'RFM_MAX_ATTEMPTS', value: String(run.retries.attempts)},
+    {name: 'RFM_SPOT_ENDPOINT', value: IMDS_ENDPOINT},
+    ...(profile.region ? [{name: 'AWS_REGION', value: profile.region}] : []),
+    ...(profile.endpoint ? [{name: 'RFM_S3_ENDPOINT', value: profile.endpoint}] : []),
+    ...datasetRefs(run.config),
+  ]
+  const resources = options.resources
+  const resourceRequirements = resources
+    ? [
+        {type: 'VCPU' as const, value: String(Math.max(1, Math.ceil(resources.cpus)))},
+        // Batch memory is MiB.
+        {type: 'MEMORY' as const, value: String(Math.max(512, Math.ceil(resources.memoryGiB * 1024)))},
+        ...(resources.gpus > 0 ? [{type: 'GPU' as const, value: String(resources.gpus)}] : []),
+      ]
+    : undefined
+  const containerOverrides = {
+    environment,
+    ...(resourceRequirements ? {resourceRequirements} : {}),
+  }
+  // The image itself is set through the job definition (see definitions.ts); the runtime reports it.
+  if (options.image) environment.push({name: 'RFM_IMAGE', value: options.image})
+  const multiNode = options.nodes !== undefined && options.nodes > 1
+  return {
+    jobName: jobName(run),
+    jobQueue: chooseQueue(profile, options),
+    jobDefinition: chooseJobDefinition(profile, run, options),
+    ...(multiNode
+      ? {nodeOverrides: {numNodes: options.nodes, nodePropertyOverrides: [{targetNodes: '0:', containerOverrides}]}}
+      : {containerOverrides}),
+    retryStrategy: batchRetryStrategy(run.retries),
+    ...(run.timeoutSeconds ? {timeout: {attemptDurationSeconds: Math.max(60, run.timeoutSeconds)}} : {}),
+    ...(options.arraySize ? {arrayProperties: {size: options.arraySize}} : {}),
+    tags: {'rfm:run-id': run.id, 'rfm:kind': run.kind, 'rfm:user': options.user ?? 'unknown'},
+    propagateTags: true,
+  }
+}
+
+/** Store URLs the config names (datasets staged by rfm), passed so the job can read them. */
+function datasetRefs(config: Record<string, unknown>): Array<{name: string; value: string}> {
+  const refs = new Set<string>()
+  const visit = (value: unknown) => {
+    if (typeof value === 'string' && /^(s3|file):\/\//.test(value)) refs.add(value)
+    else if (Array.isArray(value)) value.forEach(visit)
+    else if (value && typeof value === 'object') Object.values(value).forEach(visit)
+  }
+  visit(config.data ?? config.dataset ?? config.datasets)
+  return refs.size > 0 ? [{name: 'RFM_DATASETS', value: [...refs].join(',')}] : []
+}

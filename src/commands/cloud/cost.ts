@@ -1,0 +1,60 @@
+import {Args, Flags} from '@oclif/core'
+
+import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {table} from '../../cli/render'
+import {formatDuration} from '../../config/duration'
+import {FINAL_STATES} from '../../runs/record'
+import type {RunCost} from '../../cost/report'
+
+export interface CostResult {
+  runs: RunCost[]
+  total: {cost: number; onDemandCost: number; savings: number; lostSeconds: number; lostCost: number}
+}
+
+const usd = (n: number | null) => (n === null ? '?' : `$${n.toFixed(n < 1 ? 4 : 2)}`)
+
+export default class Cost extends RfmCommand {
+  static override summary = 'What a run cost across its recoveries: per attempt, total, time lost to interruptions, savings vs on-demand.'
+  static override description = `Each attempt is priced at the spot price in force for its instance type and availability zone over its start and stop (EC2 spot price history), or at the catalog's on-demand price. Time lost is the work since the last committed checkpoint before each interruption. Without RUN, every run in the store is summarized. Runs on the local backend cost nothing.`
+  static override examples = ['<%= config.bin %> cloud cost command-20261122-153012-ab12', '<%= config.bin %> cloud cost --json']
+  static override args = {run: Args.string({description: 'Run id (default: every run in the store).'})}
+  static override flags = {
+    limit: Flags.integer({char: 'n', description: 'Without RUN: at most this many runs, newest first.', default: 50, min: 1}),
+    profile: profileFlag,
+  }
+
+  async run(): Promise<CostResult> {
+    const {args, flags} = await this.parse(Cost)
+    const ctx = await this.context(flags.profile)
+    const records = args.run ? [await ctx.runs.get(args.run)] : (await ctx.runs.list()).slice(0, flags.limit)
+    const {runCost} = await import('../../cost/report.js')
+    const {AwsPriceSource} = await import('../../cost/prices.js')
+    const prices = new AwsPriceSource()
+    const runs: RunCost[] = []
+    for (let record of records) {
+      if (!FINAL_STATES.has(record.state) && ctx.backend.name === record.backend.name && ctx.backend.refresh) record = await ctx.backend.refresh(record, ctx.runs)
+      runs.push(await runCost(record, await ctx.runs.events(record.id), prices))
+    }
+    const sum = (f: (r: RunCost) => number | null) => Math.round(runs.reduce((s, r) => s + (f(r) ?? 0), 0) * 1e6) / 1e6
+    const total = {cost: sum((r) => r.totalCost), onDemandCost: sum((r) => r.onDemandCost), savings: sum((r) => r.savings), lostSeconds: sum((r) => r.lostSeconds), lostCost: sum((r) => r.lostCost)}
+    if (args.run) {
+      const r = runs[0]
+      if (!r.applicable) this.log(`Run ${r.runId}: cost not applicable — ${r.note}.`)
+      else {
+        this.log(table(
+          ['ATTEMPT', 'INSTANCE', 'ZONE', 'MARKET', 'DURATION', '$/H', 'COST', 'ON-DEMAND', 'LOST'],
+          r.attempts.map((a) => [`${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? '*' : ''}`, a.instanceType ?? '?', a.availabilityZone ?? '?', a.market, formatDuration(a.seconds), a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4), usd(a.cost), usd(a.onDemandCost), formatDuration(a.lostSeconds)]),
+        ))
+        this.log(`\nTotal ${usd(r.totalCost)} vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${formatDuration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `\nNote: ${r.note}.` : ''}\n* interrupted and retried`)
+      }
+    } else if (runs.length === 0) this.log(`No runs in ${ctx.runs.store.url}.`)
+    else {
+      this.log(table(
+        ['RUN', 'BACKEND', 'STATE', 'ATTEMPTS', 'COST', 'ON-DEMAND', 'SAVED', 'LOST'],
+        runs.map((r) => [r.runId, r.backend, r.state, String(r.attempts.length), r.applicable ? usd(r.totalCost) : 'n/a', r.applicable ? usd(r.onDemandCost) : 'n/a', r.applicable ? usd(r.savings) : 'n/a', formatDuration(r.lostSeconds)]),
+      ))
+      this.log(`\nTotal ${usd(total.cost)} (saved ${usd(total.savings)} vs on-demand).`)
+    }
+    return {runs, total}
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Cost of a run across its recoveries: each attempt priced at the spot price in force for its
+ * instance type and zone over [start, stop] (or on-demand), the total, the time lost to
+ * interruptions (from the last committed checkpoint to each reclaim), and savings vs on-demand.
+ */
+import type {RunEvent, RunRecord} from '../runs/record'
+
+export interface PricePoint {
+  /** ms since the epoch */
+  time: number
+  /** USD per instance-hour */
+  price: number
+}
+
+export interface PriceSource {
+  /** Spot price history of a type in a zone, covering [start, end] (the price in force at start included). */
+  spotHistory(instanceType: string, availabilityZone: string, start: Date, end: Date): Promise<PricePoint[]>
+  onDemandPrice(instanceType: string, region: string): Promise<number | undefined>
+}
+
+export interface AttemptCost {
+  attempt: number
+  arrayIndex?: number
+  instanceType?: string
+  availabilityZone?: string
+  market: 'spot' | 'on-demand' | 'unknown'
+  startedAt: string
+  endedAt?: string
+  seconds: number
+  /** average price over the attempt, USD/h */
+  pricePerHour: number | null
+  cost: number | null
+  onDemandCost: number | null
+  /** reclaimed or otherwise interrupted and retried */
+  interrupted: boolean
+  /** seconds of work since the last committed checkpoint, lost to the interruption */
+  lostSeconds: number
+  note?: string
+}
+
+export interface RunCost {
+  runId: string
+  kind: string
+  backend: string
+  state: string
+  applicable: boolean
+  note?: string
+  currency: 'USD'
+  attempts: AttemptCost[]
+  totalCost: number | null
+  onDemandCost: number | null
+  savings: number | null
+  lostSeconds: number
+  lostCost: number | null
+}
+
+interface AttemptLike {
+  index: number
+  arrayIndex?: number
+  startedAt: string
+  endedAt?: string
+  action?: string
+  interruptedBy?: string
+  instanceType?: string
+  availabilityZone?: string
+  lifecycle?: string
+}
+
+const round = (n: number) => Math.round(n * 1e6) / 1e6
+
+export function regionOf(availabilityZone: string): string {
+  return availabilityZone.replace(/[a-z]$/, '')
+}
+
+/** ∫ price dt over [start, end] in USD, with the price in force stepping at each history point. */
+export function integrate(history: PricePoint[], start: number, end: number): number | undefined {
+  const points = [...history].sort((a, b) => a.time - b.time)
+  if (points.length === 0 || end <= start) return points.length === 0 ? undefined : 0
+  let cost = 0
+  for (let i = 0; i < points.length; i++) {
+    // The first point's price stands for any time before it (the history may begin after start).
+    const from = Math.max(start, i === 0 ? start : points[i].time)
+    const to = Math.min(end, i + 1 < points.length ? points[i + 1].time : end)
+    if (to > from) cost += (points[i].price * (to - from)) / 3_600_000
+  }
+  return cost
+}
+
+export function notApplicable(run: RunRecord, note: string): RunCost {
+  return {runId: run.id, kind: run.kind, backend: run.backend.name, state: run.state, applicable: false, note, currency: 'USD', attempts: [], totalCost: 0, onDemandCost: 0, savings: 0, lostSeconds: 0, lostCost: 0}
+}
+
+export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceSource, now = Date.now()): Promise<RunCost> {
+  if (run.backend.name === 'local') return notApplicable(run, 'runs on this machine: no cloud cost')
+  const queue = (run.backend.request as {queue?: string} | undefined)?.queue
+  const attempts: AttemptCost[] = []
+  for (const a of run.attempts as AttemptLike[]) {
+    const start = Date.parse(a.startedAt)
+    const end = a.endedAt ? Date.parse(a.endedAt) : now
+    const seconds = Math.max(0, (end - start) / 1000)
+    const interrupted = a.action === 'retry' || a.interruptedBy !== undefined
+    const commits = events.filter((e) => e.type === 'checkpoint_committed' && e.attempt === a.index && e.arrayIndex === a.arrayIndex && Date.parse(e.time) <= end)
+    const lastCommit = commits.length > 0 ? Math.max(...commits.map((e) => Date.parse(e.time))) : start
+    const lostSeconds = interrupted && a.endedAt ? Math.max(0, (end - Math.max(start, lastCommit)) / 1000) : 0
+    const market = a.lifecycle === 'spot' ? 'spot' : a.lifecycle === 'on-demand' || a.lifecycle === 'normal' ? 'on-demand' : queue === 'on-demand' ? 'on-demand' : queue === 'spot' ? 'spot' : 'unknown'
+    const row: AttemptCost = {
+      attempt: a.index,
+      ...(a.arrayIndex !== undefined ? {arrayIndex: a.arrayIndex} : {}),
+      ...(a.instanceType ? {instanceType: a.instanceType} : {}),
+      ...(a.availabilityZone ? {availabilityZone: a.availabilityZone} : {}),
+      market,
+      startedAt: a.startedAt,
+      ...(a.endedAt ? {endedAt: a.endedAt} : {}),
+      seconds: round(seconds),
+      pricePerHour: null,
+      cost: null,
+      onDemandCost: null,
+      interrupted,
+      lostSeconds: round(lostSeconds),
+    }
+    if (!a.instanceType || !a.availabilityZone) {
+      row.note = 'instance type or zone unknown (the runtime could not read the instance metadata)'
+      attempts.push(row)
+      continue
+    }
+    const onDemand = await prices.onDemandPrice(a.instanceType, regionOf(a.availabilityZone))
+    if (onDemand !== undefined) row.onDemandCost = round((onDemand * seconds) / 3600)
+    let cost: number | undefined
+    if (market === 'spot') {
+      const history = await prices.spotHistory(a.instanceType, a.availabilityZone, new Date(start), new Date(end))
+      cost = integrate(history, start, end)
+      if (cost === undefined) row.note = 'no spot price history for this type and zone'
+      else row.pricePerHour = seconds > 0 ? round((cost * 3600) / seconds) : (history.at(-1)?.price ?? null)
+    } else if (onDemand !== undefined) {
+      cost = (onDemand * seconds) / 3600
+      row.pricePerHour = onDemand
+    } else row.note = `no on-demand price for ${a.instanceType} in ${regionOf(a.availabilityZone)} in the catalog`
+    if (cost !== undefined) row.cost = round(cost)
+    attempts.push(row)
+  }
+  const known = attempts.every((a) => a.cost !== null)
+  const total = attempts.reduce((s, a) => s + (a.cost ?? 0), 0)
+  const onDemandKnown = attempts.every((a) => a.onDemandCost !== null)
+  const onDemandTotal = attempts.reduce((s, a) => s + (a.onDemandCost ?? 0), 0)
+  const lostSeconds = attempts.reduce((s, a) => s + a.lostSeconds, 0)
+  const lostCost = attempts.reduce((s, a) => s + (a.pricePerHour === null ? 0 : (a.pricePerHour * a.lostSeconds) / 3600), 0)
+  return {
+    runId: run.id,
+    kind: run.kind,
+    backend: run.backend.name,
+    state: run.state,
+    applicable: true,
+    ...(known ? {} : {note: 'some attempts could not be priced; totals cover the others'}),
+    currency: 'USD',
+    attempts,
+    totalCost: round(total),
+    onDemandCost: onDemandKnown ? round(onDemandTotal) : null,
+    savings: onDemandKnown ? round(onDemandTotal - total) : null,
+    lostSeconds: round(lostSeconds),
+    lostCost: round(lostCost),
+  }
+}
