@@ -36,10 +36,10 @@ async function main(): Promise<number> {
     runs.appendEvent(runId, {type, time: new Date().toISOString(), attempt, ...(arrayIndex !== undefined ? {arrayIndex: Number(arrayIndex)} : {}), ...data})
   const checkpoints = new CheckpointStore(store, arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId, (warning) => {
     log(`warning: ${warning}`)
-    void event('checkpoint_skipped', {warning})
+    track(event('checkpoint_skipped', {warning}))
   }, faultPauseBeforeManifestMs())
   const interruptions = new InterruptionWatcher((cause) => {
-    void event('interrupted', {cause})
+    track(event('interrupted', {cause}))
   })
   interruptions.start({spotEndpoint: process.env.RFM_SPOT_ENDPOINT, pollMs: Number(process.env.RFM_SPOT_POLL_MS ?? 5000)})
   // On EC2, record where this attempt runs (instance type, zone, spot or on-demand) for the cost report.
@@ -71,6 +71,7 @@ async function main(): Promise<number> {
   if (exit.signal) {
     // Die of the same signal, so the backend sees what the trainer saw.
     log(`trainer was stopped by ${exit.signal}`)
+    await drainEvents()
     process.removeAllListeners(exit.signal)
     process.kill(process.pid, exit.signal)
     await new Promise(() => {})
@@ -78,8 +79,24 @@ async function main(): Promise<number> {
   return exit.exitCode ?? 1
 }
 
+/** Events written from signal handlers; the runtime must not exit before they are stored. */
+const pendingEvents = new Set<Promise<unknown>>()
+
+function track(write: Promise<unknown>): void {
+  const settled = write.catch((error: Error) => process.stderr.write(`[rfm] could not record an event: ${error.message}\n`))
+  pendingEvents.add(settled)
+  void settled.then(() => pendingEvents.delete(settled))
+}
+
+async function drainEvents(): Promise<void> {
+  while (pendingEvents.size > 0) await Promise.all([...pendingEvents])
+}
+
 main().then(
-  (code) => process.exit(code),
+  async (code) => {
+    await drainEvents()
+    process.exit(code)
+  },
   (error: Error) => {
     process.stderr.write(`[rfm] runtime failed: ${error.message}\n`)
     process.exit(1)
