@@ -24,12 +24,24 @@ async function byHand(dir: string): Promise<{accuracy: number; mean: number; std
   const margins: number[] = []
   for (let i = 0; i < DATA.size; i++) {
     const p = rmEval.data.preferencePair(Rng, DATA.seed, DATA.start + i, config.vision!.imageSize)
+    const v = config.vision!
+    const prefix = (v.imageSize / v.patchSize) ** 2
+    const w = model.store.get('heads.reward.weight').dataSync()
+    const bias = model.store.get('heads.reward.bias').dataSync()[0]
+    // the reward's definition: the head's score at each response token and the EOS, averaged
     const reward = (response: string) => {
       const ids = [1, ...tokenizer.encode(p.query), ...tokenizer.encode(response), 2]
-      while (ids.length < config.contextLength) ids.push(0)
-      const v = config.vision!
-      const out = model.forward({tokens: tf.tensor2d(ids, [1, ids.length], 'int32'), patches: tf.tensor3d(patchifyHost([p.image], v), [1, (v.imageSize / v.patchSize) ** 2, v.patchSize * v.patchSize * 3])}, false)
-      return out.reward!.dataSync()[0]
+      const padded = [...new Array(config.contextLength - ids.length).fill(0), ...ids]
+      const out = model.forward({tokens: tf.tensor2d(padded, [1, padded.length], 'int32'), patches: tf.tensor3d(patchifyHost([p.image], v), [1, prefix, v.patchSize * v.patchSize * 3])}, false)
+      const hidden = out.hidden.dataSync()
+      const scored = tokenizer.encode(response).length + 1
+      let sum = 0
+      for (let pos = config.contextLength - scored; pos < config.contextLength; pos++) {
+        let score = bias
+        for (let k = 0; k < config.width; k++) score += hidden[(prefix + pos) * config.width + k] * w[k]
+        sum += score
+      }
+      return sum / scored
     }
     margins.push(reward(p.chosen) - reward(p.rejected))
   }

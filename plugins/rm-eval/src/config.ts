@@ -45,6 +45,7 @@ export function trainConfigSchema(z: PluginApi['z']) {
           max_grad_norm: z.number().min(0).default(1),
           scheduler: z.enum(['constant', 'cosine']).default('cosine'),
           tensorboard: z.boolean().default(false),
+          lm_loss_weight: z.number().min(0).default(1).describe('Weight of a next-token loss on the chosen responses (an LM head trained beside the reward head); 0 = reward head only.'),
           model: z
             .object({
               width: z.number().int().min(8).default(64),

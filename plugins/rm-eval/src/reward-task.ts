@@ -25,6 +25,8 @@ export interface RewardTaskOptions {
   centerCoefficient: number
   irrelevantPairs: number
   irrelevantWeight: number
+  /** weight of the next-token loss on chosen responses (needs the model's lm head) */
+  lmWeight: number
   evalBatch?: number
 }
 
@@ -49,7 +51,7 @@ export function encodePair(tokenizer: Tokenizer, query: string, response: string
  * scores: each response token can check itself against the image and the query, which a tiny model
  * learns from pairwise labels far faster than when one position must summarise the whole sequence.
  */
-export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tokenizer, pairs: PreferencePair[], training: boolean, rng?: Rng): {chosen: Tensor; rejected: Tensor} {
+export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tokenizer, pairs: PreferencePair[], training: boolean, rng?: Rng, lmRows = pairs.length): {chosen: Tensor; rejected: Tensor; lm?: Tensor} {
   const tf = model.tf
   const t = model.config.contextLength
   const v = model.config.vision!
@@ -73,7 +75,16 @@ export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tok
   const scores = tf.reshape(tf.add(tf.matMul(text, model.store.get('heads.reward.weight')), model.store.get('heads.reward.bias')), [2 * n, t])
   const m = tf.tensor2d(mask, [2 * n, t])
   const reward = tf.div(tf.sum(tf.mul(scores, m), 1), tf.sum(m, 1))
-  return {chosen: tf.slice(reward, [0], [n]), rejected: tf.slice(reward, [n], [n])}
+  let lm: Tensor | undefined
+  if (out.logits && training && lmRows > 0) {
+    // next-token loss on the first lmRows chosen responses (and their EOS); targets shifted by one
+    const r = lmRows
+    const logits = tf.slice(out.logits, [0, 0, 0], [r, t - 1, model.config.vocabSize])
+    const targets = tf.tensor2d(tokens.slice(0, r * t).filter((_, k) => k % t !== 0), [r, t - 1], 'int32')
+    const weights = tf.tensor2d(Array.from({length: r * (t - 1)}, (_, k) => mask[Math.floor(k / (t - 1)) * t + (k % (t - 1)) + 1]), [r, t - 1])
+    lm = trainer.tokenCrossEntropy(tf, logits, targets, weights)
+  }
+  return {chosen: tf.slice(reward, [0], [n]), rejected: tf.slice(reward, [n], [n]), lm}
 }
 
 /** Scores pairs in batches (inference): the numbers the eval command and held-out metrics use. */
@@ -139,7 +150,7 @@ export class RewardTask implements TrainingTask {
     const o = this.options
     const normal = indices.map((i) => this.pair(i))
     const extra = o.irrelevantPairs > 0 ? indices.flatMap((i) => Array.from({length: o.irrelevantPairs}, (_, k) => this.irrelevant(i, k))) : []
-    const {chosen, rejected} = rewardTensors(model, this.trainer, this.tokenizer, [...normal, ...extra], true, rng)
+    const {chosen, rejected, lm} = rewardTensors(model, this.trainer, this.tokenizer, [...normal, ...extra], true, rng, normal.length)
     const diff = tf.sub(tf.sub(chosen, rejected), o.margin)
     // −log σ(d) = softplus(−d) = max(−d, 0) + log(1 + e^−|d|): stable, and built only from kernels
     // the trainer core registers gradients for (no Softplus/Log1p/Abs there)
@@ -147,6 +158,7 @@ export class RewardTask implements TrainingTask {
     const perPair = tf.add(tf.maximum(negDiff, 0), tf.log(tf.add(1, tf.exp(tf.neg(tf.maximum(diff, negDiff))))))
     let loss = tf.mean(tf.slice(perPair, [0], [normal.length]))
     if (extra.length > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.slice(perPair, [normal.length], [extra.length])), o.irrelevantWeight))
+    if (lm && o.lmWeight > 0) loss = tf.add(loss, tf.mul(lm, o.lmWeight))
     if (o.centerCoefficient > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.square(tf.add(chosen, rejected))), o.centerCoefficient))
     return loss as ReturnType<Vlm['tf']['scalar']>
   }

@@ -1,5 +1,5 @@
 /** Trains the built-in reward model from an rm-eval config through the trainer core's loop (exact resume). */
-import type {PluginApi, TrainerContext} from 'rfm/plugin-api'
+import type {ModelConfig, PluginApi, TrainerContext} from 'rfm/plugin-api'
 
 import {checkTrainConfig, TrainConfig, trainConfigSchema} from './config'
 import {preferenceCorpus} from './preference-data'
@@ -28,7 +28,7 @@ export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {
   })
 }
 
-export function modelConfigFor(c: TrainConfig, vocabSize: number) {
+export function modelConfigFor(c: TrainConfig, vocabSize: number): ModelConfig {
   const m = c.builtin.model
   return {
     vocabSize,
@@ -39,7 +39,7 @@ export function modelConfigFor(c: TrainConfig, vocabSize: number) {
     contextLength: c.max_seq_length,
     dropout: c.disable_dropout ? 0 : m.dropout,
     vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads},
-    outputs: ['reward' as const],
+    outputs: c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'],
   }
 }
 
@@ -71,6 +71,7 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
       centerCoefficient: c.center_rewards_coefficient ?? 0,
       irrelevantPairs: c.use_irrelevant_queries ? c.num_irrelevant_pairs : 0,
       irrelevantWeight: c.irrelevant_loss_weight,
+      lmWeight: c.builtin.lm_loss_weight,
     })
     return await trainer.trainWith(ctx, {backend, model, task, tokenizer, trainer: keys})
   } finally {
