@@ -55,4 +55,14 @@ test('an rm-eval training run under chaos (6 kills, SIGTERM and SIGKILL) ends bi
     return parsed
   }
   assert.deepEqual(state(chaotic.files), state(reference.files))
+
+  // rm-eval eval takes run ids in model_dirs: every committed checkpoint is pulled (verified) and scored
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-chaos-eval-'))
+  writeFileSync(path.join(dir, 'eval.yaml'), `model_dirs: [${reference.run.id}]\nbuiltin: {data: {size: 16}}\n`)
+  const listed = await rfmJson(['ckpt', 'ls', reference.run.id], {home})
+  const evaluated = await rfmJson(['rm-eval', 'eval', path.join(dir, 'eval.yaml')], {home, timeoutMs: 120_000})
+  assert.equal(evaluated.code, 0, evaluated.stderr)
+  const rows = evaluated.json.results as {checkpoint: string; step: number; status: string; sample_count: number}[]
+  assert.deepEqual(rows.map((r) => r.step), (listed.json.checkpoints as {step: number}[]).map((c) => c.step))
+  assert.ok(rows.every((r) => r.status === 'ok' && r.sample_count === 16 && r.checkpoint === `checkpoint-${r.step}`))
 })

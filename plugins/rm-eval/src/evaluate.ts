@@ -90,6 +90,7 @@ export function toCsv(rows: EvalRow[]): string {
 
 /** Loads one checkpoint folder and scores it; throws with a message naming what is wrong. */
 function scoreCheckpoint(trainer: TrainerModule, dir: string, config: EvalConfig, pairsFor: (imageSize: number) => PreferencePair[]) {
+  if (existsSync(path.join(dir, 'PULL_ERROR'))) throw new Error(readFileSync(path.join(dir, 'PULL_ERROR'), 'utf8').trim())
   for (const file of ['model_config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(path.join(dir, file))) throw new Error(`${file} is missing`)
   let modelConfig
   let tokenizer
@@ -130,7 +131,13 @@ function stepOf(dir: string, name: string): number | null {
 }
 
 /** Evaluates every checkpoint; writes the CSV, its JSON twin and logs/eval_<timestamp>.log next to the CSV. */
-export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, baseDir: string, log: (line: string) => void, now = new Date()): Promise<EvalReport> {
+/**
+ * Makes an rfm run's checkpoints local: returns a folder of `checkpoint-<step>` folders, or undefined
+ * when `entry` is not a run id. (The command pulls them with `rfm ckpt pull`, verified.)
+ */
+export type RunResolver = (entry: string, cacheDir: string) => Promise<string | undefined>
+
+export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, baseDir: string, log: (line: string) => void, now = new Date(), resolveRun?: RunResolver): Promise<EvalReport> {
   if (config.dataset_path !== 'generated')
     throw api.configError('dataset_path', 'loading preference records (JSONL + images, HF save_to_disk) is not built yet', 'Use dataset_path: generated.')
   const outputFile = path.resolve(baseDir, config.output_file)
@@ -161,11 +168,18 @@ export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, ba
   note(`evaluating on ${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`)
   const results: EvalRow[] = []
   for (const modelDir of config.model_dirs) {
-    const dir = path.resolve(baseDir, modelDir)
+    let dir = path.resolve(baseDir, modelDir)
     const failed = (checkpoint: string, step: number | null, error: string): EvalRow => ({model_dir: modelDir, checkpoint, step, preference_accuracy: null, avg_margin: null, margin_std: null, sample_count: 0, status: 'error', error})
+    if (!existsSync(dir) && resolveRun && /^[\w.-]+$/.test(modelDir)) {
+      const pulled = await resolveRun(modelDir, path.join(path.dirname(outputFile), '.rm-eval-runs'))
+      if (pulled) {
+        note(`${modelDir}: an rfm run; checkpoints pulled into ${pulled}`)
+        dir = pulled
+      }
+    }
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       note(`${modelDir}: not found`)
-      results.push(failed('', null, `model dir ${dir} not found`))
+      results.push(failed('', null, `model dir ${dir} not found (nor an rfm run id)`))
       continue
     }
     const names = findCheckpoints(dir, config.checkpoint_pattern)
