@@ -89,7 +89,7 @@ export function toCsv(rows: EvalRow[]): string {
 }
 
 /** Loads one checkpoint folder and scores it; throws with a message naming what is wrong. */
-function scoreCheckpoint(trainer: TrainerModule, dir: string, config: EvalConfig, pairsFor: (imageSize: number) => PreferencePair[]) {
+function scoreCheckpoint(trainer: TrainerModule, tf: Tf, dir: string, config: EvalConfig, pairsFor: (imageSize: number) => PreferencePair[]) {
   if (existsSync(path.join(dir, 'PULL_ERROR'))) throw new Error(readFileSync(path.join(dir, 'PULL_ERROR'), 'utf8').trim())
   for (const file of ['model_config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(path.join(dir, file))) throw new Error(`${file} is missing`)
   let modelConfig
@@ -107,7 +107,6 @@ function scoreCheckpoint(trainer: TrainerModule, dir: string, config: EvalConfig
   } catch (error) {
     throw new Error(`model.safetensors is corrupt (${(error as Error).message})`)
   }
-  const tf = cachedTf!
   const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(0))
   try {
     model.store.load(tensors)
@@ -116,8 +115,6 @@ function scoreCheckpoint(trainer: TrainerModule, dir: string, config: EvalConfig
     model.dispose()
   }
 }
-
-let cachedTf: Tf | undefined
 
 function stepOf(dir: string, name: string): number | null {
   try {
@@ -151,7 +148,6 @@ export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, ba
   }
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend('auto')
-  cachedTf = backend.tf
   note(`trainer backend: ${trainer.describeBackend(backend)}`)
   if (config.base_model_path) note('base_model_path: not applicable to built-in checkpoints (ignored)')
   const d = config.builtin.data
@@ -191,7 +187,7 @@ export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, ba
       const cdir = path.join(dir, name)
       const step = stepOf(cdir, name)
       try {
-        const m = scoreCheckpoint(trainer, cdir, config, pairsFor)
+        const m = scoreCheckpoint(trainer, backend.tf, cdir, config, pairsFor)
         results.push({model_dir: modelDir, checkpoint: name, step, preference_accuracy: m.accuracy, avg_margin: m.avg_margin, margin_std: m.margin_std, sample_count: m.count, status: 'ok', error: null})
         note(`${modelDir}/${name}: accuracy ${m.accuracy.toFixed(4)}, margin ${m.avg_margin.toFixed(4)} ± ${m.margin_std.toFixed(4)} (${m.count} pairs)`)
       } catch (error) {
