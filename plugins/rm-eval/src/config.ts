@@ -1,0 +1,89 @@
+/**
+ * Config keys of the rm-eval kind: the pipeline's own keys (train_rm.py's YAML), kept as they are,
+ * plus a `builtin` block for what only the built-in trainer has (model size, seed, generated data).
+ */
+import type {PluginApi} from 'rfm/plugin-api'
+
+/** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted, and reported as such. */
+export const NOT_APPLICABLE = ['attn_implementation', 'gradient_checkpointing', 'deepspeed', 'bf16'] as const
+
+export function trainConfigSchema(z: PluginApi['z']) {
+  return z
+    .object({
+      model_name_or_path: z.string().default('builtin').describe('"builtin" (the compact VLM with a scalar head); a model path needs the external mode.'),
+      attn_implementation: z.string().optional(),
+      min_pixels: z.number().int().min(1).optional().describe('Lower bound on image pixels; checked against builtin.model.vision.image_size².'),
+      max_pixels: z.number().int().min(1).optional(),
+      dataset_path: z.string().default('generated').describe('"generated": preference pairs rfm generates (see builtin.data).'),
+      max_seq_length: z.number().int().min(4).default(16).describe('Text tokens per sequence (query + response), the model\'s context length.'),
+      max_train_samples: z.number().int().min(1).nullable().default(null),
+      use_irrelevant_queries: z.boolean().default(false),
+      num_irrelevant_pairs: z.number().int().min(1).default(1),
+      irrelevant_loss_weight: z.number().min(0).default(1),
+      freeze_vit: z.boolean().default(false),
+      num_train_epochs: z.number().int().min(1).default(1),
+      per_device_train_batch_size: z.number().int().min(1).default(16),
+      gradient_accumulation_steps: z.number().int().min(1).default(1),
+      learning_rate: z.number().positive().default(1e-3),
+      warmup_steps: z.number().int().min(0).default(0),
+      margin: z.number().default(0).describe('Bradley-Terry margin: loss = -log σ(r_chosen - r_rejected - margin).'),
+      center_rewards_coefficient: z.number().min(0).nullable().default(null),
+      gradient_checkpointing: z.boolean().optional(),
+      disable_dropout: z.boolean().default(true),
+      deepspeed: z.string().nullable().optional(),
+      bf16: z.boolean().optional(),
+      save_steps: z.number().int().min(0).default(0),
+      logging_steps: z.number().int().min(1).default(1),
+      eval_steps: z.number().int().min(0).default(0),
+      output_dir: z.string().optional().describe('`rfm rm-eval train`: where checkpoint-<step> folders are written.'),
+      builtin: z
+        .object({
+          seed: z.number().int().default(42),
+          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+          max_steps: z.number().int().min(0).default(0).describe('Overrides num_train_epochs when > 0.'),
+          weight_decay: z.number().min(0).default(0),
+          max_grad_norm: z.number().min(0).default(1),
+          scheduler: z.enum(['constant', 'cosine']).default('cosine'),
+          tensorboard: z.boolean().default(false),
+          lm_loss_weight: z.number().min(0).default(1).describe('Weight of a next-token loss on the chosen responses (an LM head trained beside the reward head); 0 = reward head only.'),
+          model: z
+            .object({
+              width: z.number().int().min(8).default(64),
+              depth: z.number().int().min(1).default(2),
+              heads: z.number().int().min(1).default(4),
+              dropout: z.number().min(0).max(1).default(0.1),
+              image_size: z.number().int().min(4).default(16),
+              patch_size: z.number().int().min(1).default(4),
+              vision_width: z.number().int().min(8).default(64),
+              vision_depth: z.number().int().min(1).default(1),
+            })
+            .strict()
+            .default({}),
+          data: z
+            .object({
+              seed: z.number().int().default(7),
+              train_size: z.number().int().min(1).default(4096),
+              eval_size: z.number().int().min(1).default(256),
+            })
+            .strict()
+            .default({}),
+        })
+        .strict()
+        .default({}),
+    })
+    .strict()
+}
+
+export type TrainConfig = ReturnType<ReturnType<typeof trainConfigSchema>['parse']>
+
+/** Semantic checks the schema cannot express; returns the notes to print (not-applicable keys). */
+export function checkTrainConfig(api: Pick<PluginApi, 'configError'>, c: TrainConfig): string[] {
+  if (c.model_name_or_path !== 'builtin')
+    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which is not built yet`, 'Use model_name_or_path: builtin for the built-in trainer.')
+  if (c.dataset_path !== 'generated')
+    throw api.configError('dataset_path', 'loading preference records (JSONL + images, HF save_to_disk) is not built yet', 'Use dataset_path: generated.')
+  const pixels = c.builtin.model.image_size ** 2
+  if (c.min_pixels !== undefined && pixels < c.min_pixels) throw api.configError('min_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), fewer than ${c.min_pixels}`)
+  if (c.max_pixels !== undefined && pixels > c.max_pixels) throw api.configError('max_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), more than ${c.max_pixels}`)
+  return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
+}

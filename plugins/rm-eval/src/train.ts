@@ -1,0 +1,80 @@
+/** Trains the built-in reward model from an rm-eval config through the trainer core's loop (exact resume). */
+import type {ModelConfig, PluginApi, TrainerContext} from 'rfm/plugin-api'
+
+import {checkTrainConfig, TrainConfig, trainConfigSchema} from './config'
+import {preferenceCorpus} from './preference-data'
+import {RewardTask} from './reward-task'
+import type {TrainerModule} from './trainer-types'
+
+/** The trainer core's keys, from the pipeline's keys. */
+export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {
+  const b = c.builtin
+  return trainer.trainerSchema.parse({
+    backend: b.backend,
+    seed: b.seed,
+    max_steps: b.max_steps,
+    epochs: c.num_train_epochs,
+    batch_size: c.per_device_train_batch_size,
+    grad_accum: c.gradient_accumulation_steps,
+    lr: c.learning_rate,
+    weight_decay: b.weight_decay,
+    max_grad_norm: b.max_grad_norm,
+    freeze_vision_tower: c.freeze_vit,
+    scheduler: {kind: b.scheduler, warmup_steps: c.warmup_steps},
+    logging_steps: c.logging_steps,
+    eval_steps: c.eval_steps,
+    save_steps: c.save_steps,
+    tensorboard: b.tensorboard,
+  })
+}
+
+export function modelConfigFor(c: TrainConfig, vocabSize: number): ModelConfig {
+  const m = c.builtin.model
+  return {
+    vocabSize,
+    width: m.width,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: 4,
+    contextLength: c.max_seq_length,
+    dropout: c.disable_dropout ? 0 : m.dropout,
+    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads},
+    outputs: c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'],
+  }
+}
+
+export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
+  const c = trainConfigSchema(api.z).parse(ctx.config)
+  for (const note of checkTrainConfig(api, c)) ctx.log(note)
+  const trainer = await api.loadTrainer()
+  const backend = await trainer.selectBackend(c.builtin.backend)
+  ctx.log(`trainer backend: ${trainer.describeBackend(backend)}`)
+  const latest = await ctx.checkpoints.loadLatest()
+  // the tokenizer is part of the checkpoint: a resumed run must not refit it
+  const tokenizer = latest?.files['tokenizer.json']
+    ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
+    : trainer.WordTokenizer.fit(preferenceCorpus())
+  const keys = trainerKeys(trainer, c)
+  const model = new trainer.Vlm(backend.tf, modelConfigFor(c, tokenizer.vocabSize), new trainer.Rng(keys.seed))
+  // A zero reward head starts every margin at 0. With random initial margins the quickest way down
+  // the Bradley-Terry loss is to shrink them all (it is ≥ log 2 on average), and the model sits in
+  // that collapse for hundreds of steps. (A resumed run loads its weights over this.)
+  const head = model.store.get('heads.reward.weight')
+  head.assign(backend.tf.zerosLike(head))
+  try {
+    const d = c.builtin.data
+    const task = new RewardTask(trainer, tokenizer, model, {
+      seed: d.seed,
+      trainSize: Math.min(d.train_size, c.max_train_samples ?? Infinity),
+      evalSize: d.eval_size,
+      margin: c.margin,
+      centerCoefficient: c.center_rewards_coefficient ?? 0,
+      irrelevantPairs: c.use_irrelevant_queries ? c.num_irrelevant_pairs : 0,
+      irrelevantWeight: c.irrelevant_loss_weight,
+      lmWeight: c.builtin.lm_loss_weight,
+    })
+    return await trainer.trainWith(ctx, {backend, model, task, tokenizer, trainer: keys})
+  } finally {
+    model.dispose()
+  }
+}

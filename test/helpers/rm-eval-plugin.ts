@@ -1,0 +1,33 @@
+/** The rm-eval plugin's built modules (plugins build after the core; tests load their dist at run time). */
+import * as path from 'node:path'
+
+import {pluginApi} from '../../src/plugin-api/host'
+import type {TrainerContext, TrainResult} from '../../src/plugin-api'
+
+const dist = path.join(__dirname, '..', '..', '..', 'plugins', 'rm-eval', 'dist')
+
+export interface EvalRow {
+  model_dir: string
+  checkpoint: string
+  step: number | null
+  preference_accuracy: number | null
+  avg_margin: number | null
+  margin_std: number | null
+  sample_count: number
+  status: 'ok' | 'error'
+  error: string | null
+}
+
+export const rmEval = {
+  api: pluginApi,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  train: require(path.join(dist, 'train.js')) as {trainRewardModel(api: typeof pluginApi, ctx: TrainerContext): Promise<TrainResult>},
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  data: require(path.join(dist, 'preference-data.js')) as {
+    preferencePair(Rng: unknown, seed: number, index: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    irrelevantPair(Rng: unknown, seed: number, index: number, k: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    NO_MATCH: string
+  },
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  local: require(path.join(dist, 'local-checkpoints.js')) as {LocalCheckpoints: new (dir: string) => import('../../src/plugin-api').CheckpointIO & {steps(): number[]}},
+}
