@@ -1,4 +1,4 @@
-import * as http from 'node:http'
+import {imdsRequest, imdsSession} from './imds'
 
 export type InterruptionCause = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'spot-notice'
 
@@ -51,27 +51,12 @@ export class InterruptionWatcher {
  */
 export async function spotNotice(endpoint: string): Promise<{action: string; time: string} | undefined> {
   const base = endpoint.replace(/\/$/, '')
-  const token = await request('PUT', `${base}/latest/api/token`, {'X-aws-ec2-metadata-token-ttl-seconds': '300'})
-  const headers: Record<string, string> = token.status === 200 ? {'X-aws-ec2-metadata-token': token.body} : {}
-  const answer = await request('GET', `${base}/latest/meta-data/spot/instance-action`, headers)
+  const headers = await imdsSession(base)
+  const answer = await imdsRequest('GET', `${base}/latest/meta-data/spot/instance-action`, headers, 1000)
   if (answer.status !== 200) return undefined
   try {
     return JSON.parse(answer.body) as {action: string; time: string}
   } catch {
     return {action: 'unknown', time: ''}
   }
-}
-
-function request(method: string, url: string, headers: Record<string, string>): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {method, headers, timeout: 1000}, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (body += chunk))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body}))
-    })
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', reject)
-    req.end()
-  })
 }
