@@ -6,18 +6,10 @@
  * that count only once finished, notices turned into checkpoints, waits for a replacement
  * instance (not billed) and restarts (billed, interruptible).
  */
+import {seededRandom} from '../src/backends/local/chaos'
 
-/** Seeded PRNG (mulberry32): reproducible traces. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG (mulberry32, shared with the local backend's chaos mode): reproducible traces. */
+export const rng = seededRandom
 
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())

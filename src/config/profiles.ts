@@ -120,14 +120,7 @@ export async function setProfileKey(name: string, key: string, value: string | u
   if (!(PROFILE_KEYS as string[]).includes(key)) {
     throw new UsageError(`Unknown profile key "${key}".`, {hint: `Profile keys: ${PROFILE_KEYS.join(', ')}.`})
   }
-  const content = await readFile()
-  const updated = {...content.profiles[name]} as Record<string, unknown>
-  if (value === undefined) delete updated[key]
-  else updated[key] = value
-  validateConfig(profileSchema, {...defaultProfile(), ...updated}, `profile "${name}"`)
-  content.profiles[name] = updated as Partial<Profile>
-  await writeFile(content)
-  return resolveProfile(name)
+  return setProfileValues(name, {[key]: value} as {[K in keyof Profile]?: Profile[K]})
 }
 
 /** Sets several keys of a profile at once (undefined removes a key), validating the result first. */

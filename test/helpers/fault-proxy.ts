@@ -9,6 +9,8 @@
 import * as http from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 
+import {seededRandom} from '../../src/backends/local/chaos'
+
 export type FaultKind = 'drop' | 'status500' | 'status503' | 'truncate'
 
 export interface FaultProxyOptions {
@@ -27,17 +29,8 @@ export interface FaultProxy {
   stop(): Promise<void>
 }
 
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32 (a failing run can be replayed with its seed). */
+const prng = seededRandom
 
 const KINDS: FaultKind[] = ['drop', 'status500', 'status503', 'truncate']
 
