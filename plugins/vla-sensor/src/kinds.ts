@@ -17,15 +17,14 @@ export default function kinds(api: PluginApi): JobKind[] {
       schema: schema as never,
       image: 'vla-sensor',
       datasetFields: ['data.sessions_dir', 'vl_cache'],
-      // STAND-IN cast until JobKind.launchFlags lands (CORE-API.md §2)
-      ...({launchFlags: {
+      launchFlags: {
         'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
         'fusion-strategy': {path: 'fusion_strategy', type: 'string', options: ['concat', 'cross_attention', 'gated', 'none'], description: 'How VL and sensor features combine.'},
         sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
         'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
         'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
         mode: {path: 'mode', type: 'string', options: ['builtin', 'external'], description: 'builtin trainer or the pipeline\'s own script.'},
-      }} as object),
+      },
       estimate(config) {
         const c = schema.parse(config)
         if (c.mode === 'builtin') return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}

@@ -113,11 +113,11 @@ export async function directoryDataset(formats: Formats, dir: string, valRatio: 
   for (const [index, name] of names.entries()) {
     const folder = path.join(dir, name)
     const metaFile = path.join(folder, 'meta.json')
-    if (!existsSync(metaFile)) throw new formats.FormatError(`${metaFile} is missing (a session needs meta.json with "instruction" and "views")`, metaFile)
+    if (!existsSync(metaFile)) throw new formats.FormatError(metaFile, `is missing (a session needs meta.json with "instruction" and "views")`)
     const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as {instruction?: unknown; views?: unknown}
     if (typeof meta.instruction !== 'string' || !Array.isArray(meta.views) || meta.views.length === 0)
-      throw new formats.FormatError(`${metaFile}: needs "instruction" (string) and "views" (non-empty list of folder names)`, metaFile)
-    if (views >= 0 && meta.views.length !== views) throw new formats.FormatError(`${metaFile}: ${meta.views.length} views, other sessions have ${views}`, metaFile)
+      throw new formats.FormatError(metaFile, `needs "instruction" (string) and "views" (non-empty list of folder names)`)
+    if (views >= 0 && meta.views.length !== views) throw new formats.FormatError(metaFile, `${meta.views.length} views, other sessions have ${views}`)
     views = meta.views.length
     const actions = await readActions(formats, folder)
     const steps = actions.shape[0]
@@ -126,10 +126,10 @@ export async function directoryDataset(formats: Formats, dir: string, valRatio: 
     const hasSensor = existsSync(sensorDir)
     const viewFiles = (meta.views as string[]).map((v) => numbered(path.join(folder, 'images', v), /\.(png|jpe?g)$/i))
     for (const [v, files] of viewFiles.entries()) {
-      if (files.length !== steps) throw new formats.FormatError(`${folder}: view ${(meta.views as string[])[v]} has ${files.length} images for ${steps} action steps`, folder)
+      if (files.length !== steps) throw new formats.FormatError(folder, `view ${(meta.views as string[])[v]} has ${files.length} images for ${steps} action steps`)
     }
     const sensorFiles = hasSensor ? numbered(sensorDir, /\.npy$/i) : []
-    if (hasSensor && sensorFiles.length !== steps) throw new formats.FormatError(`${sensorDir}: ${sensorFiles.length} windows for ${steps} action steps`, sensorDir)
+    if (hasSensor && sensorFiles.length !== steps) throw new formats.FormatError(sensorDir, `${sensorFiles.length} windows for ${steps} action steps`)
     sessions.push({index, hasSensor})
     hash.update(`${name}:${steps}:${hasSensor}:${meta.instruction}\n`)
     hash.update(readFileSync(path.join(folder, existsSync(path.join(folder, 'actions.npy')) ? 'actions.npy' : 'actions.npz')))
@@ -164,7 +164,7 @@ export async function directoryDataset(formats: Formats, dir: string, valRatio: 
       if (!file) return undefined
       const arr = formats.parseNpy(readFileSync(file), file)
       if (arr.shape.length !== 2 || arr.shape[0] !== sensorShape.t || arr.shape[1] !== sensorShape.c)
-        throw new formats.FormatError(`${file}: sensor window has shape [${arr.shape}], expected [${sensorShape.t}, ${sensorShape.c}] (sensor_temporal_length × sensor_input_channels)`, file)
+        throw new formats.FormatError(file, `sensor window has shape [${arr.shape}], expected [${sensorShape.t}, ${sensorShape.c}] (sensor_temporal_length × sensor_input_channels)`)
       return formats.toFloat32(arr)
     },
   }
@@ -177,11 +177,11 @@ async function readActions(formats: Formats, folder: string) {
   if (existsSync(npy)) arr = formats.parseNpy(readFileSync(npy), npy)
   else if (existsSync(npz)) {
     const all = await formats.readNpz(npz)
-    if (!all.actions) throw new formats.FormatError(`${npz} has no "actions" array`, npz)
+    if (!all.actions) throw new formats.FormatError(npz, `has no "actions" array`)
     arr = all.actions
-  } else throw new formats.FormatError(`${folder}: actions.npy (or actions.npz) is missing`, folder)
+  } else throw new formats.FormatError(folder, `actions.npy (or actions.npz) is missing`)
   if (arr.shape.length !== 3 || arr.shape[1] !== HORIZON || arr.shape[2] !== ACTION_DIM)
-    throw new formats.FormatError(`${folder}: actions have shape [${arr.shape}], expected [steps, ${HORIZON}, ${ACTION_DIM}]`, folder)
+    throw new formats.FormatError(folder, `actions have shape [${arr.shape}], expected [steps, ${HORIZON}, ${ACTION_DIM}]`)
   return arr
 }
 

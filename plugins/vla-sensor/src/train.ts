@@ -142,9 +142,8 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     const restored = (latest?.state ?? {}) as VlaState
     // stage 2: the sensor-enabled model starts from a stage-1 run's weights (missing parameters keep their init)
     if (c.stage1_checkpoint && !latest) {
-      const load = (ctx as TrainerContext & {loadRunCheckpoint?: (ref: string) => Promise<{runId: string; step: number; files: Record<string, Uint8Array>}>}).loadRunCheckpoint
-      if (!load) throw new Error('this rfm runtime cannot read another run\'s checkpoint (TrainerContext.loadRunCheckpoint)')
-      const stage1 = await load(c.stage1_checkpoint)
+      if (!ctx.loadRunCheckpoint) throw new Error('this rfm runtime cannot read another run\'s checkpoint (TrainerContext.loadRunCheckpoint)')
+      const stage1 = await ctx.loadRunCheckpoint(c.stage1_checkpoint)
       const missing = model.store.loadMatching(trainer.decodeSafetensors(stage1.files['model.safetensors']).tensors)
       ctx.log(`stage 2: started from ${stage1.runId} step ${stage1.step}; new parameters: ${missing.length ? missing.join(', ') : 'none'}`)
     }
@@ -199,7 +198,9 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
         save: (step, files, state, options) => {
           const extra: VlaState = {vla_epoch_loss: epochLoss}
           if (options?.metrics?.eval_loss !== undefined) extra.val_loss = options.metrics.eval_loss
-          return ctx.checkpoints.save(step, files, {...state, ...extra}, options)
+          // what `rfm vla-sensor predict` needs besides the weights: the VL encoder and the LoRA shape
+          const vla = {encoder: encoderSpec(c), lora: model.lora ?? null}
+          return ctx.checkpoints.save(step, {...files, 'vla.json': Buffer.from(JSON.stringify(vla))}, {...state, ...extra}, options)
         },
       },
     }
