@@ -152,12 +152,11 @@ export class VlaTask {
       }
     })
     void tf
-    const ratio = ([a, b]: number[]) => (b ? a / b : NaN)
-    return {
-      eval_loss: lossNum / Math.max(lossDen, 1e-8),
-      eval_mae: ratio(mae.all),
-      eval_mae_sensor_dependent: ratio(mae.dep),
-      eval_mae_no_sensor: ratio(mae.noSensor),
-    }
+    // a metric without samples (e.g. no held-out sensor session) is left out, not NaN
+    const out: Record<string, number> = {eval_loss: lossNum / Math.max(lossDen, 1e-8)}
+    if (mae.all[1]) out.eval_mae = mae.all[0] / mae.all[1]
+    if (mae.dep[1]) out.eval_mae_sensor_dependent = mae.dep[0] / mae.dep[1]
+    if (mae.noSensor[1]) out.eval_mae_no_sensor = mae.noSensor[0] / mae.noSensor[1]
+    return out
   }
 }
