@@ -9,7 +9,9 @@ export const FORMAT_INSTRUCTION = 'reply as json : {"reasoning_steps": [...], "a
 
 export function promptFor(sample: RewardSample): string {
   const options = sample.choices?.length ? sample.choices : sample.options ?? []
-  return [sample.question, ...options, FORMAT_INSTRUCTION].join(' ')
+  // generated multiple-choice questions already end with their options
+  const listed = options.length > 0 && options.every((o) => sample.question.includes(o))
+  return [sample.question, ...(listed ? [] : options), FORMAT_INSTRUCTION].join(' ')
 }
 
 /** a JSON string in the spaced form: `" word word "`, inner double quotes turned into single ones */

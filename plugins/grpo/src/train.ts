@@ -12,6 +12,7 @@ import type {ModelConfig, PluginApi, TrainerContext, TrainingTask} from 'rfm/plu
 
 import {builtinTargetModules, checkGrpoConfig, GrpoConfig, grpoConfigSchema} from './config'
 import {generatedRows, loadDatasetRows, resolveDatasetLocation, VqaRow} from './data'
+import {generateRagged} from './generate'
 import {completionLogps, grpoLoss, LossOptions, LossRow, LossStats} from './grpo-loss'
 import {promptFor, renderCompletion} from './prompt'
 import {RewardDebugLog, scoreAll} from './rewards'
@@ -65,29 +66,15 @@ export class PromptSet {
   }
 }
 
-/** Samples `count` completions for each prompt; prompts of equal length share a batch (generate needs equal lengths). */
+/** Samples `count` completions for each prompt, all in one batch (prompt-major: prompt k's are rows k·count …). */
 export function sampleCompletions(trainer: TrainerModule, model: Vlm, set: PromptSet, prompts: number[], count: number, sampling: {maxNewTokens: number; temperature: number; topP: number; rng?: InstanceType<TrainerModule['Rng']>}): number[][] {
-  const out: number[][] = new Array(prompts.length * count)
-  const byLength = new Map<number, number[]>()
+  const seqs = prompts.flatMap((p) => Array.from({length: count}, () => set.prefix(p)))
+  const per = set.patch(prompts[0]).length
+  const patches = new Float32Array(seqs.length * per)
   prompts.forEach((p, k) => {
-    const n = set.prefix(p).length
-    byLength.set(n, [...(byLength.get(n) ?? []), k])
+    for (let g = 0; g < count; g++) patches.set(set.patch(p), (k * count + g) * per)
   })
-  for (const n of [...byLength.keys()].sort((a, b) => a - b)) {
-    const ks = byLength.get(n)!
-    const seqs = ks.flatMap((k) => Array.from({length: count}, () => set.prefix(prompts[k])))
-    const patches = new Float32Array(seqs.length * set.patch(prompts[ks[0]]).length)
-    let at = 0
-    for (const k of ks) for (let g = 0; g < count; g++) {
-      patches.set(set.patch(prompts[k]), at)
-      at += set.patch(prompts[k]).length
-    }
-    const generated = trainer.generate(model, seqs, patches, sampling)
-    ks.forEach((k, j) => {
-      for (let g = 0; g < count; g++) out[k * count + g] = generated[j * count + g]
-    })
-  }
-  return out
+  return generateRagged(trainer, model, seqs, patches, sampling)
 }
 
 export function completionText(tokenizer: Tokenizer, ids: number[]): string {
