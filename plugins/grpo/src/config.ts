@@ -111,7 +111,8 @@ export function grpoConfigSchema(z: PluginApi['z']) {
             .strict()
             .default({})
             .describe('dataset_name: generated — spatial/counting VQA drawn by rfm.'),
-          eval_size: num.int().min(0).default(64).describe('Held-out prompts scored with greedy decoding (eval_reward) at eval_steps and at the end.'),
+          eval_size: num.int().min(0).default(64).describe('Held-out prompts scored (eval_reward) at eval_steps, at step 0 and at the end.'),
+          eval_generations: num.int().min(1).default(2).describe('Completions per held-out prompt, sampled like training (temperature, top_p) with the same seeded draws at every evaluation.'),
         })
         .strict()
         .default({}),

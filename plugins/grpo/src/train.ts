@@ -293,11 +293,16 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
       const debugLog = c.debug_log ? new RewardDebugLog(path.resolve(ctx.workDir, c.debug_log)) : undefined
       const weights = c.reward_weights ?? c.reward_funcs.map(() => 1)
 
+      // Held-out prompts sampled as in training (temperature, top_p) with the same seeded draws at
+      // every evaluation, so evaluations compare paired samples; builtin.eval_generations per prompt.
       const evaluate = (): Record<string, number> => {
         if (rows!.eval.length === 0) return {}
         const idx = rows!.eval.map((_, i) => i)
-        const ids = sampleCompletions(trainer, policy, evalSet, idx, 1, {maxNewTokens: c.max_completion_length, temperature: 0, topP: 1})
-        const scored = scoreAll(ids.map((x) => completionText(start.tokenizer, x)), rows!.eval, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
+        const k = c.builtin.eval_generations
+        const rng = trainer.Rng.derive(c.seed, 0xe7a1)
+        const ids = sampleCompletions(trainer, policy, evalSet, idx, k, {maxNewTokens: c.max_completion_length, temperature: c.temperature, topP: c.top_p, rng})
+        const samples = ids.map((_, i) => rows!.eval[Math.floor(i / k)])
+        const scored = scoreAll(ids.map((x) => completionText(start.tokenizer, x)), samples, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
         const out: Record<string, number> = {eval_reward: meanStd(scored.total).mean}
         for (const [name, results] of Object.entries(scored.perFunction)) out[`eval_rewards/${name}/mean`] = meanStd(results.map((r) => r.reward)).mean
         return out
