@@ -171,3 +171,15 @@ external: {enabled: true, python: node, script: fake_grpo_rec.js, workdir: .}
   const list = await rfmJson(['ckpt', 'ls', json.run.id], {home})
   assert.deepEqual((list.json.checkpoints as {step: number}[]).map((c) => c.step).sort(), [1, 2])
 })
+
+test('every examples/grpo config validates; the external example is sized by the planner from its model', async () => {
+  const examples = path.join(__dirname, '..', '..', 'examples', 'grpo')
+  for (const file of readdirSync(examples).filter((f) => f.endsWith('.yaml'))) {
+    const {code, json} = await rfmJson(['cloud', 'launch', 'grpo', '-c', path.join(examples, file), '--dry-run'], {home})
+    assert.equal(code, 0, `${file}: ${JSON.stringify(json.error)}`)
+  }
+  const plan = await rfm(['cloud', 'plan', 'grpo', '-c', path.join(examples, 'external-qwen2vl.yaml')], {home})
+  assert.equal(plan.code, 0, plan.stderr)
+  assert.match(plan.stdout, /grpo of Qwen\/Qwen2-VL-7B-Instruct \(7B\), full/)
+  assert.match(plan.stdout, /reference/)
+})

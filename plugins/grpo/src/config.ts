@@ -125,6 +125,10 @@ export function grpoConfigSchema(z: PluginApi['z']) {
           launcher: z.array(z.string()).default([]).describe('e.g. [accelerate, launch, --num_processes, "4"]; empty = python SCRIPT.'),
           extra_args: z.array(z.string()).default([]),
           env: z.record(z.string()).default({}),
+          params_b: num.positive().nullable().default(null).describe('Model size in billions for `rfm cloud plan` (default: read from model_name_or_path, e.g. "7B").'),
+          vision_params_b: num.min(0).default(0.675),
+          samples: num.int().positive().default(10000).describe('Prompts per epoch, for the runtime estimate.'),
+          seq_len: num.int().positive().default(512).describe('Prompt + completion tokens, for the memory estimate.'),
         })
         .strict()
         .default({}),

@@ -21,8 +21,32 @@ export default function kinds(api: PluginApi): JobKind[] {
       estimate(config) {
         const c = schema.parse(config)
         if (c.external.enabled) {
-          // the pipeline's 7B-class models: policy + reference + generation; LoRA needs far less
-          return {gpus: 1, gpuMemoryGiB: c.use_peft ? 24 : 70, cpus: 8, memoryGiB: 64}
+          // the pipeline's models: sized by the scheduler from a model-level workload
+          const e = c.external
+          const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
+          const paramsB = e.params_b ?? (named ? Number(named[1]) : 7)
+          return {
+            gpus: 1,
+            gpuMemoryGiB: c.use_peft ? 24 : 80,
+            cpus: 8,
+            memoryGiB: 64,
+            workload: {
+              name: c.model_name_or_path,
+              kind: 'grpo',
+              model: {name: c.model_name_or_path, params_b: paramsB, vision_params_b: e.vision_params_b},
+              method: c.use_peft ? 'lora' : 'full',
+              lora_rank: c.lora_r,
+              sharding: c.deepspeed ? 'zero3' : 'none',
+              per_device_train_batch_size: c.per_device_train_batch_size,
+              gradient_accumulation_steps: c.gradient_accumulation_steps,
+              seq_len: e.seq_len,
+              samples: e.samples,
+              epochs: c.num_train_epochs,
+              num_generations: c.num_generations,
+              learning_rate: c.learning_rate,
+              save_steps: c.save_steps > 0 ? c.save_steps : undefined,
+            },
+          }
         }
         return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2, work: {samples: c.builtin.data.train_size, epochs: c.num_train_epochs, notes: `${c.num_generations} completions per prompt`}}
       },
