@@ -104,7 +104,8 @@ test('warmup stage → --sft-checkpoint; a GRPO run under chaos (5 kills, mixed 
 })
 
 const FAKE_SCRIPT = `
-// Stands in for grpo_rec.py: records its argv, writes checkpoint-<step>/ (trainer_state.json last).
+// Stands in for grpo_rec.py: records its argv, writes checkpoint-<step>/ (trainer_state.json last)
+// every 0.6 s up to step 4, continuing from the folder --resume_from_checkpoint names.
 const fs = require('fs'), path = require('path')
 const args = process.argv.slice(2)
 const flag = (n) => args[args.indexOf('--' + n) + 1]
@@ -112,18 +113,20 @@ const out = flag('output_dir')
 fs.mkdirSync(out, {recursive: true})
 fs.appendFileSync(path.join(out, '..', 'argv.jsonl'), JSON.stringify({args, env: {DEBUG_MODE: process.env.DEBUG_MODE, LOG_PATH: process.env.LOG_PATH}}) + '\\n')
 let step = 0
-if (args.includes('--resume_from_checkpoint')) {
-  step = Math.max(...fs.readdirSync(out).map((d) => Number(d.split('-')[1])))
-}
-for (const s of [step + 1, step + 2]) {
-  const ck = path.join(out, 'checkpoint-' + s)
+if (args.includes('--resume_from_checkpoint')) step = JSON.parse(fs.readFileSync(path.join(flag('resume_from_checkpoint'), 'trainer_state.json'), 'utf8')).global_step
+const next = () => {
+  if (step >= 4) return
+  step += 1
+  const ck = path.join(out, 'checkpoint-' + step)
   fs.mkdirSync(ck, {recursive: true})
-  fs.writeFileSync(path.join(ck, 'model.safetensors'), 'weights at ' + s)
-  fs.writeFileSync(path.join(ck, 'trainer_state.json'), JSON.stringify({global_step: s, log_history: []}))
+  fs.writeFileSync(path.join(ck, 'model.safetensors'), 'weights at ' + step)
+  fs.writeFileSync(path.join(ck, 'trainer_state.json'), JSON.stringify({global_step: step, log_history: []}))
+  setTimeout(next, 600)
 }
+next()
 `
 
-test('external mode: grpo_rec.py with the config mapped onto its flags, output_dir checkpoints synced; --dry-run shows the command', async () => {
+test('external mode: grpo_rec.py with the config mapped onto its flags; --dry-run shows the command; interrupted, it resumes from the restored checkpoint', async () => {
   const pipeline = path.join(dir, 'pipeline')
   mkdirSync(path.join(pipeline, 'data'), {recursive: true})
   writeFileSync(path.join(pipeline, 'fake_grpo_rec.js'), FAKE_SCRIPT)
@@ -159,17 +162,24 @@ external: {enabled: true, python: node, script: fake_grpo_rec.js, workdir: .}
   assert.ok(!argv.includes('--beta'), 'keys at their defaults are left to the script')
   assert.equal(dry.json.command.env.DEBUG_MODE, 'true')
   assert.equal(dry.json.command.checkpoints.dir, path.join(pipeline, 'out', 'qwen2vl-vqa-grpo'))
-  assert.deepEqual(dry.json.command.checkpoints.resumeArgs, ['--resume_from_checkpoint', 'True'])
+  assert.deepEqual(dry.json.command.checkpoints.resumeArgs, ['--resume_from_checkpoint', '{checkpoint}'])
 
   // the built-in rewards spatial/counting/combined are not the script's
   const refused = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--reward-funcs', 'format', 'spatial', '--dry-run'], {home})
   assert.equal(refused.code, 2)
   assert.match(refused.json.error.message, /grpo_rec\.py has no spatial reward/)
 
-  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--follow'], {home, timeoutMs: 60_000})
+  // interrupted once (SIGTERM): the second attempt gets the restored checkpoint's folder and continues
+  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--follow', '--chaos', 'kills=1,seed=1,signal=TERM,min=1.2,max=1.4'], {home, timeoutMs: 60_000})
   assert.equal(code, 0, stderr + JSON.stringify(json))
+  const calls = readFileSync(path.join(pipeline, 'out', 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {args: string[]; env: Record<string, string>})
+  assert.equal(calls.length, 2)
+  assert.ok(!calls[0].args.includes('--resume_from_checkpoint'))
+  const resumedFrom = calls[1].args[calls[1].args.indexOf('--resume_from_checkpoint') + 1]
+  assert.match(resumedFrom, /out\/qwen2vl-vqa-grpo\/checkpoint-\d$/)
+  assert.equal(calls[1].env.DEBUG_MODE, 'true')
   const list = await rfmJson(['ckpt', 'ls', json.run.id], {home})
-  assert.deepEqual((list.json.checkpoints as {step: number}[]).map((c) => c.step).sort(), [1, 2])
+  assert.deepEqual((list.json.checkpoints as {step: number}[]).map((c) => c.step).sort(), [1, 2, 3, 4])
 })
 
 test('every examples/grpo config validates; the external example is sized by the planner from its model', async () => {

@@ -1,7 +1,7 @@
 /**
  * External mode: the pipeline's own grpo_rec.py (VLM-R1 / open-r1-multimodal) run by the rfm
  * runtime, with the config's keys mapped onto the script's flags, its output_dir/checkpoint-*
- * folders synced to the store, and `--resume_from_checkpoint True` added after a restore.
+ * folders synced to the store, and `--resume_from_checkpoint <restored checkpoint-N>` added after a restore (the script passes it to trainer.train).
  */
 import * as path from 'node:path'
 
@@ -71,7 +71,7 @@ export function externalCommand(api: Pick<PluginApi, 'z'>, config: Record<string
       dir: path.resolve(e.workdir, c.output_dir),
       layout: 'hf',
       completeMarker: 'trainer_state.json',
-      resumeArgs: ['--resume_from_checkpoint', 'True'],
+      resumeArgs: ['--resume_from_checkpoint', '{checkpoint}'],
       retention: {saveTotalLimit: c.save_total_limit ?? undefined},
     },
   }
