@@ -8,6 +8,8 @@
  */
 import * as path from 'node:path'
 
+import type * as tfTypes from '@tensorflow/tfjs-core'
+
 import type {ModelConfig, PluginApi, TrainerContext, TrainingTask} from 'rfm/plugin-api'
 
 import {builtinTargetModules, checkGrpoConfig, GrpoConfig, grpoConfigSchema} from './config'
@@ -214,14 +216,14 @@ class GrpoTask implements TrainingTask {
   queue: LossRow[][] = []
   stats: LossStats = {tokens: 0, kl: 0, clippedLow: 0, clippedHigh: 0}
 
-  constructor(private readonly tf: TrainerModule['Vlm'] extends new (tf: infer T, ...rest: any[]) => any ? T : never, private readonly options: LossOptions, gradAccum: number) {
+  constructor(private readonly tf: typeof tfTypes, private readonly options: LossOptions, gradAccum: number) {
     this.trainSize = gradAccum
   }
 
   loss(model: Vlm, _indices: number[], rng: Parameters<TrainingTask['loss']>[2]) {
     const rows = this.queue.shift()
     if (!rows) throw new Error('GRPO: no micro-batch queued for this loss call')
-    return grpoLoss(this.tf as never, model, rows, this.options, rng, this.stats)
+    return grpoLoss(this.tf, model, rows, this.options, rng, this.stats)
   }
 }
 
@@ -278,7 +280,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
     }
 
     const lossOptions: LossOptions = {epsilonLow: c.epsilon, epsilonHigh: c.epsilon_high ?? c.epsilon, beta: c.beta, lossType: c.loss_type, maxCompletionLength: c.max_completion_length}
-    const task = new GrpoTask(tf as never, lossOptions, c.gradient_accumulation_steps)
+    const task = new GrpoTask(tf, lossOptions, c.gradient_accumulation_steps)
     const loop = new trainer.Trainer(ctx, {backend, model: policy, task, tokenizer: start.tokenizer, trainer: keys})
     try {
       const latest = await ctx.checkpoints.loadLatest()
@@ -342,8 +344,8 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
         const batch: InFlight = {round: state.round, iteration: 0, prompts, completions, advantages: adv.advantages, truncated, metrics}
         state.round += 1
         const lossRows = rowsOf(batch)
-        if (c.num_iterations > 1) batch.oldLogp = microBatches(lossRows).flatMap((mb) => completionLogps(tf as never, policy, mb))
-        if (reference) batch.refLogp = microBatches(lossRows).flatMap((mb) => completionLogps(tf as never, reference!, mb))
+        if (c.num_iterations > 1) batch.oldLogp = microBatches(lossRows).flatMap((mb) => completionLogps(tf, policy, mb))
+        if (reference) batch.refLogp = microBatches(lossRows).flatMap((mb) => completionLogps(tf, reference!, mb))
         return batch
       }
 
