@@ -140,3 +140,26 @@ test('GRPO trains on a save_to_disk dataset (held-out rows from eval_split), wit
   const last = ctx.metrics.at(-1)!.values
   assert.equal(typeof last['eval_rewards/reasoning/mean'], 'number')
 })
+
+test('variants Python writes load too: datasets 4 "List" features, Python key order, extra info fields, an image by path only', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-grpo-hf4-'))
+  await formats.writeHfDataset(dir, [row(0), row(1, {image: {bytes: null, path: 'pic.png'}})], features)
+  writeFileSync(path.join(dir, 'pic.png'), picture(12, 12))
+  // rewrite the schema metadata and dataset_info.json as datasets 4.x lays them out
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const arrow = require('apache-arrow') as typeof import('apache-arrow')
+  const file = path.join(dir, 'data-00000-of-00001.arrow')
+  const table = arrow.tableFromIPC(readFileSync(file))
+  const value = {dtype: 'string', _type: 'Value'}
+  const list = {feature: value, _type: 'List'}
+  const py = {image: {decode: true, _type: 'Image'}, question: value, answer: value, reference_steps: list, choices: list, options: list, source: value}
+  const metadata = new Map(table.schema.metadata)
+  metadata.set('huggingface', JSON.stringify({info: {features: py}}))
+  const rewritten = new arrow.Table(new arrow.Schema(table.schema.fields, metadata), table.batches.map((b) => new arrow.RecordBatch(new arrow.Schema(table.schema.fields, metadata), b.data)))
+  writeFileSync(file, arrow.tableToIPC(rewritten, 'stream'))
+  writeFileSync(path.join(dir, 'dataset_info.json'), JSON.stringify({builder_name: null, citation: '', config_name: null, dataset_name: null, dataset_size: null, description: '', download_checksums: null, download_size: null, features: py, homepage: '', license: '', size_in_bytes: null, splits: null, supervised_keys: null, version: null}, null, 2))
+  const loaded = await grpoData.loadDatasetRows(formats, dir, 'train', config(), 8)
+  assert.equal(loaded.rows.length, 2)
+  assert.deepEqual(loaded.rows[1].referenceSteps, ['the red half is on the left', 'so left'])
+  assert.ok(loaded.rows[1].image[0] > 0.7, 'the image read from its path: red at the left')
+})
