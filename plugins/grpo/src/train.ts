@@ -46,6 +46,8 @@ export interface GrpoState {
   epoch: number
   position: number
   inFlight: InFlight | null
+  /** the start checkpoint as resolved on the first attempt (RUN@step), so every attempt loads the same one */
+  start?: string
 }
 
 /** Rows, their prompt tokens and patches, cached per index. */
@@ -145,7 +147,10 @@ export interface Start {
 export async function resolveStart(api: PluginApi, trainer: TrainerModule, ctx: TrainerContext, c: GrpoConfig, corpus: () => Promise<string[]>): Promise<Start> {
   if (c.sft_checkpoint) {
     if (!ctx.loadRunCheckpoint) throw new Error('this rfm runtime cannot read another run\'s checkpoint (sft_checkpoint)')
-    const ck = await ctx.loadRunCheckpoint(c.sft_checkpoint)
+    // a resumed run reloads exactly the checkpoint its first attempt resolved (RUN alone may have moved on)
+    const latest = await ctx.checkpoints.loadLatest()
+    const pinned = (latest?.state as {grpo?: GrpoState} | undefined)?.grpo?.start
+    const ck = await ctx.loadRunCheckpoint(pinned ?? c.sft_checkpoint)
     for (const f of ['model_config.json', 'tokenizer.json']) {
       if (!ck.files[f]) throw api.configError('sft_checkpoint', `checkpoint ${ck.runId}@${ck.step} has no ${f}`, 'Use a checkpoint of rfm\'s built-in trainer (model.safetensors + model_config.json + tokenizer.json).')
     }
@@ -287,7 +292,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
       const resumed = await loop.resume()
       const saved = latest?.state as {finished?: boolean; grpo?: GrpoState} | undefined
       if (resumed !== undefined && saved?.finished) return {backend: backend.name, step: resumed, finished: true}
-      const state: GrpoState = saved?.grpo ?? {round: 0, epoch: 0, position: 0, inFlight: null}
+      const state: GrpoState = saved?.grpo ?? {round: 0, epoch: 0, position: 0, inFlight: null, ...(start.decoded ? {start: start.from} : {})}
       ctx.log(resumed === undefined ? `starting at step 0 of ${totalSteps}` : `resumed at step ${resumed} of ${totalSteps}${state.inFlight ? ` with generation batch ${state.inFlight.round} in flight (${state.inFlight.iteration} of ${c.num_iterations} steps done)` : ''}`)
 
       const trainSet = new PromptSet(trainer, rows.train, start.tokenizer, start.config)
