@@ -13,7 +13,7 @@ export interface ExternalCheckpointSpec {
   file?: string
   /** with layout `hf`: a folder is complete once this file exists in it (written last by the trainer) */
   completeMarker: string
-  /** arguments added to the trainer's command line when a checkpoint was restored */
+  /** arguments added to the trainer's command line when a checkpoint was restored; `{checkpoint}` becomes its local path */
   resumeArgs: string[]
   retention: RetentionPolicy
 }
