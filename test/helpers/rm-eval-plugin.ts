@@ -29,5 +29,7 @@ export const rmEval = {
     NO_MATCH: string
   },
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  kinds: (require(path.join(dist, 'kinds.js')) as {default: (api: typeof pluginApi) => unknown[]}).default,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   local: require(path.join(dist, 'local-checkpoints.js')) as {LocalCheckpoints: new (dir: string) => import('../../src/plugin-api').CheckpointIO & {steps(): number[]}},
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path'
 
 import type {PluginApi} from 'rfm/plugin-api'
 
+import {externalSchema, modeSchema} from './config'
 import {irrelevantPair, PreferencePair, preferencePair} from './preference-data'
 import {preferenceMetrics, scorePairs} from './reward-task'
 import type {Tf, TrainerModule} from './trainer-types'
@@ -16,6 +17,8 @@ import type {Tf, TrainerModule} from './trainer-types'
 export function evalConfigSchema(z: PluginApi['z']) {
   return z
     .object({
+      mode: modeSchema(z),
+      external: externalSchema(z).optional(),
       model_dirs: z.array(z.string()).min(1).describe('Folders holding checkpoint folders (relative to the config file).'),
       dataset_path: z.string().default('generated'),
       base_model_path: z.string().optional().describe('Not applicable to built-in checkpoints (each holds its whole model).'),
