@@ -18,6 +18,10 @@ export default function kinds(api: PluginApi): JobKind[] {
       external: (config, context) => externalCommand(api, config, context) as ExternalCommand,
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
+        if (ctx.config.mode === 'eval') {
+          const {evaluateInJob} = await import('./eval-job.js')
+          return evaluateInJob(api, ctx)
+        }
         const {trainRewardModel} = await import('./train.js')
         const result = await trainRewardModel(api, ctx)
         return {backend: result.backend, step: result.step, finished: result.finished}
