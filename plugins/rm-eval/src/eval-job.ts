@@ -12,7 +12,7 @@ import * as path from 'node:path'
 
 import type {PluginApi, TrainerContext, TrainOutcome} from 'rfm/plugin-api'
 
-import {CheckpointSource, errorRow, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
+import {CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
 
 /** A checkpoint to score, or a model dir that already failed (its row). */
 export type EvalItem = {source: CheckpointSource} | {row: EvalRow}
@@ -39,6 +39,25 @@ export function itemsOf<T>(items: T[], slot: ArraySlot | undefined): T[] {
 
 /** Resolves an entry of model_dirs that is no local folder (an rfm run id) into sources; undefined if unknown. */
 export type RunSources = (entry: string, pattern: string) => Promise<CheckpointSource[] | undefined>
+
+/** Checkpoints of rfm runs of the job's own store (TrainerContext.listRunCheckpoints / loadRunCheckpoint). */
+export function runSources(ctx: TrainerContext): RunSources | undefined {
+  const {listRunCheckpoints, loadRunCheckpoint} = ctx
+  if (!listRunCheckpoints || !loadRunCheckpoint) return undefined
+  return async (entry, pattern) => {
+    let steps: number[]
+    try {
+      steps = await listRunCheckpoints(entry)
+    } catch {
+      return undefined
+    }
+    const re = globRegex(pattern)
+    return steps
+      .map((step) => ({step, name: `checkpoint-${step}`}))
+      .filter(({name}) => re.test(name))
+      .map(({step, name}) => ({model_dir: entry, checkpoint: name, step, read: async () => (await loadRunCheckpoint(`${entry}@${step}`)).files}))
+  }
+}
 
 export async function collectItems(modelDirs: string[], pattern: string, runSources?: RunSources): Promise<EvalItem[]> {
   const items: EvalItem[] = []

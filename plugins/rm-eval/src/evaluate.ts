@@ -68,7 +68,7 @@ export interface EvalReport {
 
 export const CSV_COLUMNS: (keyof EvalRow)[] = ['model_dir', 'checkpoint', 'step', 'preference_accuracy', 'avg_margin', 'margin_std', 'sample_count', 'status', 'error']
 
-function globRegex(pattern: string): RegExp {
+export function globRegex(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
 }
 

@@ -1,4 +1,4 @@
-import type {ExternalCommand, JobKind, PluginApi} from 'rfm/plugin-api'
+import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
 import {externalCommand} from './external'
 import {estimateKind, kindSchema, prepareKindConfig} from './kind-config'
@@ -14,13 +14,16 @@ export default function kinds(api: PluginApi): JobKind[] {
       estimate: (config) => estimateKind(api, config),
       prepare: (config, baseDir) => prepareKindConfig(api, config, baseDir),
       datasetFields: ['dataset_path', 'external.workdir'],
+      launchFlags: {
+        eval: {path: 'mode', type: 'boolean', description: 'Evaluate every checkpoint of model_dirs (mode: eval) instead of training; with --array N on AWS Batch, N children share the checkpoints.'},
+      },
       // undefined: the config trains with the built-in trainer (train below)
-      external: (config, context) => externalCommand(api, config, context) as ExternalCommand,
+      external: (config, context) => externalCommand(api, config, context),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
         if (ctx.config.mode === 'eval') {
-          const {evaluateInJob} = await import('./eval-job.js')
-          return evaluateInJob(api, ctx)
+          const {evaluateInJob, runSources} = await import('./eval-job.js')
+          return evaluateInJob(api, ctx, runSources(ctx))
         }
         const {trainRewardModel} = await import('./train.js')
         const result = await trainRewardModel(api, ctx)
