@@ -150,3 +150,55 @@ test('the built-in mode estimates no GPU and runs no command', async () => {
   const planned = await rfmJson(['cloud', 'plan', 'rm-eval', '-c', path.join(dir, 'b.yaml')], {home})
   assert.equal(planned.json.cpuOnly, true)
 })
+
+// A stand-in for the pipeline's train_rm.py (which needs GPUs and PyTorch): it reads the config file
+// rfm wrote, saves checkpoint-<step>/ folders into its output_dir like HF Trainer (trainer_state.json
+// last), and with --resume_from_checkpoint True continues from the newest one there.
+const STAND_IN = `
+const fs = require('node:fs'), path = require('node:path')
+const {parse} = require(${JSON.stringify(path.join(__dirname, '..', '..', 'node_modules', 'yaml'))})
+const [configFile, ...rest] = process.argv.slice(2)
+const c = parse(fs.readFileSync(configFile, 'utf8'))
+const resume = rest.join(' ').includes('--resume_from_checkpoint True')
+let step = 0, value = c.learning_rate
+if (resume) {
+  const last = fs.readdirSync(c.output_dir).filter((d) => /^checkpoint-\\d+$/.test(d)).map((d) => Number(d.slice(11))).sort((a, b) => a - b).pop()
+  const state = JSON.parse(fs.readFileSync(path.join(c.output_dir, 'checkpoint-' + last, 'trainer_state.json'), 'utf8'))
+  step = state.global_step; value = state.value
+  console.log('resumed at ' + step)
+}
+const tick = () => {
+  if (step === c.max_steps) return fs.writeFileSync(path.join(c.output_dir, 'done.txt'), String(value))
+  step++; value = (value * 31 + step) % 1000003
+  const dir = path.join(c.output_dir, 'checkpoint-' + step)
+  fs.mkdirSync(dir, {recursive: true})
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), 'weights ' + value)
+  fs.writeFileSync(path.join(dir, 'trainer_state.json'), JSON.stringify({global_step: step, value}))
+  setTimeout(tick, 150)
+}
+tick()
+`
+
+test('external mode runs under the runtime: checkpoints synced to the store, killed attempts resume from them with the resume arguments, and end equal to an uninterrupted run', async () => {
+  const run = async (chaos: string[]) => {
+    const {dir, file} = pipelineConfig(['model_name_or_path: /models/Qwen2.5-VL-3B-Instruct', 'learning_rate: 7'])
+    writeFileSync(path.join(dir, 'pipeline', 'train_rm.js'), STAND_IN)
+    const sets = ['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', `external.python=${process.execPath}`, '--set', 'external.train_script=train_rm.js', '--set', 'external.extra_keys={max_steps: 12}', '--set', 'retries.attempts=5']
+    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow', ...chaos], {home, timeoutMs: 120_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
+    assert.equal(code, 0, stderr)
+    const pulled = await rfmJson(['ckpt', 'pull', json.run.id, path.join(dir, 'final'), '--final'], {home})
+    assert.equal(pulled.code, 0, pulled.stderr)
+    const logs = await rfm(['cloud', 'logs', json.run.id], {home})
+    return {run: json.run, step: pulled.json.step as number, weights: readFileSync(path.join(dir, 'final', 'model.safetensors'), 'utf8'), logs: logs.stdout}
+  }
+  const reference = await run([])
+  assert.equal(reference.step, 12)
+  const chaotic = await run(['--chaos', 'kills=2,seed=3,signal=TERM,min=0.6,max=0.9'])
+  assert.equal(chaotic.run.state, 'succeeded')
+  assert.equal(chaotic.run.attempts.filter((a: {chaos?: string}) => a.chaos).length, 2)
+  assert.ok(chaotic.run.attempts.some((a: {resumedFromStep?: number}) => (a.resumedFromStep ?? 0) > 0), 'an attempt resumed from a synced checkpoint')
+  assert.match(chaotic.logs, /train_rm\.js \S+train_config\.yaml --resume_from_checkpoint True/)
+  assert.match(chaotic.logs, /resumed at \d+/)
+  assert.equal(chaotic.step, 12)
+  assert.equal(chaotic.weights, reference.weights)
+})

@@ -28,6 +28,7 @@ export function externalSchema(z: PluginApi['z']) {
       preset: z.enum([...SIZES, 'auto']).default('auto').describe('Model size for the estimates; auto reads it from model_name_or_path.'),
       family: z.enum([...FAMILIES, 'auto']).default('auto'),
       train_samples: z.number().int().min(1).optional().describe('Training pairs, for the runtime estimate when max_train_samples is not set (default 30000).'),
+      extra_keys: z.record(z.unknown()).default({}).describe('More keys of train_rm.py / eval_rm.py that rfm does not know (e.g. max_steps, save_total_limit), written into the script\'s config file as they are.'),
       extra_args: z.array(z.string()).default([]).describe('Arguments after the config file (run_distributed.sh\'s "-- EXTRA_ARGS").'),
       resume_args: z.array(z.string()).default(['--resume_from_checkpoint', 'True']).describe('Added when rfm restored a checkpoint into output_dir.'),
       complete_marker: z.string().default('trainer_state.json').describe('A checkpoint-<step> folder is complete once this file exists.'),

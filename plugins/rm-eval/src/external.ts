@@ -62,7 +62,7 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
   const evalMode = config.mode === true || config.mode === 'eval'
   const dir = scratchDir(context.runId)
   const outputDir = path.join(dir, 'output')
-  const keys = pipelineKeys(config)
+  const keys = {...pipelineKeys(config), ...x.extra_keys}
   if (evalMode) keys.output_file = path.join(outputDir, path.basename(String(config.output_file ?? 'evaluation_results.csv')))
   else keys.output_dir = outputDir
   const configFile = path.join(dir, evalMode ? 'eval_config.yaml' : 'train_config.yaml')
