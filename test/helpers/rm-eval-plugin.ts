@@ -29,6 +29,10 @@ export const rmEval = {
     NO_MATCH: string
   },
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  records: require(path.join(dist, 'records.js')) as {
+    readPreferenceRecords(api: typeof pluginApi, datasetPath: string, options?: {minPixels?: number; maxPixels?: number; limit?: number}): Promise<{source: string; query: string; chosen: string; rejected: string; image: {width: number; height: number; data: Uint8Array}}[]>
+  },
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   kinds: (require(path.join(dist, 'kinds.js')) as {default: (api: typeof pluginApi) => unknown[]}).default,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   local: require(path.join(dist, 'local-checkpoints.js')) as {LocalCheckpoints: new (dir: string) => import('../../src/plugin-api').CheckpointIO & {steps(): number[]}},

@@ -46,7 +46,7 @@ export function trainConfigSchema(z: PluginApi['z']) {
       attn_implementation: z.string().optional(),
       min_pixels: z.number().int().min(1).optional().describe('Lower bound on image pixels; checked against builtin.model.vision.image_size².'),
       max_pixels: z.number().int().min(1).optional(),
-      dataset_path: z.string().default('generated').describe('"generated": preference pairs rfm generates (see builtin.data).'),
+      dataset_path: z.string().default('generated').describe('"generated" (pairs rfm generates, see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one and its images), or a datasets save_to_disk folder.'),
       max_seq_length: z.number().int().min(4).default(16).describe('Text tokens per sequence (query + response), the model\'s context length.'),
       max_train_samples: z.number().int().min(1).nullable().default(null),
       use_irrelevant_queries: z.boolean().default(false),
@@ -112,10 +112,10 @@ export type TrainConfig = ReturnType<ReturnType<typeof trainConfigSchema>['parse
 export function checkTrainConfig(api: Pick<PluginApi, 'configError'>, c: TrainConfig): string[] {
   if (c.model_name_or_path !== 'builtin')
     throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Launch it with rfm cloud launch rm-eval -c CONFIG (and an external: {workdir} block), or use model_name_or_path: builtin here.')
-  if (c.dataset_path !== 'generated')
-    throw api.configError('dataset_path', 'loading preference records (JSONL + images, HF save_to_disk) is not built yet', 'Use dataset_path: generated.')
   const pixels = c.builtin.model.image_size ** 2
-  if (c.min_pixels !== undefined && pixels < c.min_pixels) throw api.configError('min_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), fewer than ${c.min_pixels}`)
-  if (c.max_pixels !== undefined && pixels > c.max_pixels) throw api.configError('max_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), more than ${c.max_pixels}`)
+  // generated images are drawn at the model's size; records are fitted to min/max_pixels first
+  const generated = c.dataset_path === 'generated'
+  if (generated && c.min_pixels !== undefined && pixels < c.min_pixels) throw api.configError('min_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), fewer than ${c.min_pixels}`)
+  if (generated && c.max_pixels !== undefined && pixels > c.max_pixels) throw api.configError('max_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), more than ${c.max_pixels}`)
   return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
 }

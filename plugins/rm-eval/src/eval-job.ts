@@ -78,7 +78,7 @@ export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSour
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend('auto')
   note(`trainer backend: ${trainer.describeBackend(backend)}`)
-  const data = evalPairs(trainer, c)
+  const data = await evalPairs(api, trainer, c, '/')
   const items = await collectItems(c.model_dirs, c.checkpoint_pattern, runSources)
   const slot = arraySlot()
   const mine = itemsOf(items, slot)

@@ -10,7 +10,8 @@ import * as path from 'node:path'
 import type {PluginApi} from 'rfm/plugin-api'
 
 import {externalSchema, modeSchema} from './config'
-import {irrelevantPair, PreferencePair, preferencePair} from './preference-data'
+import {generatedSource, PreferencePair} from './preference-data'
+import {PairSource, readPreferenceRecords, recordSource} from './records'
 import {preferenceMetrics, scorePairs} from './reward-task'
 import type {Tf, TrainerModule} from './trainer-types'
 
@@ -20,7 +21,7 @@ export function evalConfigSchema(z: PluginApi['z']) {
       mode: modeSchema(z),
       external: externalSchema(z).optional(),
       model_dirs: z.array(z.string()).min(1).describe('Folders holding checkpoint folders (relative to the config file).'),
-      dataset_path: z.string().default('generated'),
+      dataset_path: z.string().default('generated').describe('"generated" (see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one), or a datasets save_to_disk folder.'),
       base_model_path: z.string().optional().describe('Not applicable to built-in checkpoints (each holds its whole model).'),
       checkpoint_pattern: z.string().default('checkpoint-*'),
       eval_batch_size: z.number().int().min(1).default(16),
@@ -165,18 +166,35 @@ export function errorRow(model_dir: string, checkpoint: string, step: number | n
   return {model_dir, checkpoint, step, preference_accuracy: null, avg_margin: null, margin_std: null, sample_count: 0, status: 'error', error}
 }
 
-/** The evaluation pairs of a config, generated once per image size. */
-export function evalPairs(trainer: TrainerModule, config: EvalConfig): {describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]} {
+/**
+ * The evaluation pairs of a config, made once per image size: generated (builtin.data), or the
+ * records of dataset_path (relative to baseDir), at most max_eval_samples; irrelevant-query pairs
+ * instead with builtin.data.irrelevant.
+ */
+export async function evalPairs(api: PluginApi, trainer: TrainerModule, config: EvalConfig, baseDir: string): Promise<{describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]}> {
   const d = config.builtin.data
-  const count = Math.min(d.size, config.max_eval_samples ?? Infinity)
+  let count = Math.min(d.size, config.max_eval_samples ?? Infinity)
+  let source: PairSource = generatedSource(trainer.Rng, d.seed)
+  let first = d.start
+  let dataset: Record<string, unknown> = {kind: 'generated', ...d, count}
+  let describe = `${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`
+  if (config.dataset_path !== 'generated') {
+    const file = path.resolve(baseDir, config.dataset_path)
+    const records = await readPreferenceRecords(api, file, {limit: config.max_eval_samples ?? undefined})
+    source = recordSource(await api.loadFormats(), trainer.Rng, records, d.seed)
+    count = records.length
+    first = 0
+    dataset = {kind: 'records', path: file, irrelevant: d.irrelevant, count}
+    describe = `${count} ${d.irrelevant ? 'irrelevant-query pairs made from the' : ''} records of ${file}`
+  }
   const cache = new Map<number, PreferencePair[]>()
   return {
-    describe: `${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`,
-    dataset: {kind: 'generated', ...d, count},
+    describe,
+    dataset,
     pairsFor(imageSize) {
       let pairs = cache.get(imageSize)
       if (!pairs) {
-        pairs = Array.from({length: count}, (_, i) => (d.irrelevant ? irrelevantPair(trainer.Rng, d.seed, d.start + i, 0, imageSize) : preferencePair(trainer.Rng, d.seed, d.start + i, imageSize)))
+        pairs = Array.from({length: count}, (_, i) => (d.irrelevant ? source.irrelevant(first + i, 0, imageSize) : source.pair(first + i, imageSize)))
         cache.set(imageSize, pairs)
       }
       return pairs
@@ -231,8 +249,6 @@ export function evalLog(log: (line: string) => void): {lines: string[]; note(lin
 
 /** Evaluates every checkpoint here; writes the CSV, its JSON twin and logs/eval_<timestamp>.log next to the CSV. */
 export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, baseDir: string, log: (line: string) => void, now = new Date(), resolveRun?: RunResolver): Promise<EvalReport> {
-  if (config.dataset_path !== 'generated')
-    throw api.configError('dataset_path', 'loading preference records (JSONL + images, HF save_to_disk) is not built yet', 'Use dataset_path: generated.')
   const outputFile = path.resolve(baseDir, config.output_file)
   const files = reportFiles(outputFile, now)
   const {lines, note} = evalLog(log)
@@ -240,7 +256,7 @@ export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, ba
   const backend = await trainer.selectBackend('auto')
   note(`trainer backend: ${trainer.describeBackend(backend)}`)
   if (config.base_model_path) note('base_model_path: not applicable to built-in checkpoints (ignored)')
-  const data = evalPairs(trainer, config)
+  const data = await evalPairs(api, trainer, config, baseDir)
   note(`evaluating on ${data.describe}`)
   const results: EvalRow[] = []
   for (const modelDir of config.model_dirs) {

@@ -39,7 +39,7 @@ function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true
 
 const RUN_ID = /^[a-z][a-z0-9-]*-\d{8}-\d{6}-[0-9a-f]{4}$/
 
-export function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, baseDir: string): Record<string, unknown> {
+export async function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, baseDir: string): Promise<Record<string, unknown>> {
   const config: Record<string, unknown> = {...raw}
   if (isEval(config)) config.mode = 'eval'
   else if (config.mode !== undefined) config.mode = 'train'
@@ -68,6 +68,11 @@ export function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, 
       if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
     } else {
       checkTrainConfig(api, c)
+      // bad records fail the launch (naming file:line or row), not the job
+      if (c.dataset_path !== 'generated' && existsSync(path.resolve(baseDir, c.dataset_path))) {
+        const {readPreferenceRecords} = await import('./records.js')
+        await readPreferenceRecords(api, path.resolve(baseDir, c.dataset_path), {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+      }
     }
   }
   // generated data is no path to stage

@@ -25,6 +25,8 @@ export interface PreferencePair {
   rejected: string
   /** true for an irrelevant-query pair */
   irrelevant: boolean
+  /** where a record came from (file:line, dataset row), for messages */
+  source?: string
 }
 
 const colorNames = Object.keys(COLORS)
@@ -69,4 +71,12 @@ export function irrelevantPair(Rng: RngCtor, seed: number, index: number, k: num
 /** Every text the generator can produce, for fitting the word tokenizer without generating the set. */
 export function preferenceCorpus(): string[] {
   return ['describe the image .', 'describe the square .', NO_MATCH, ...colorNames, ...QUADRANTS, 'a square at']
+}
+
+/** The generated pairs as a pair source (see records.ts for records from disk). */
+export function generatedSource(Rng: RngCtor, seed: number) {
+  return {
+    pair: (index: number, imageSize: number) => preferencePair(Rng, seed, index, imageSize),
+    irrelevant: (index: number, k: number, imageSize: number) => irrelevantPair(Rng, seed, index, k, imageSize),
+  }
 }
