@@ -80,6 +80,21 @@ test('external mode: launchers, GPU count, port and extra arguments from the con
   }
 })
 
+test('external mode with --eval: eval_rm.py on one GPU with the eval keys; its results file is synced as the checkpoint', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
+  mkdirSync(path.join(dir, 'pipeline'))
+  const file = path.join(dir, 'eval.yaml')
+  writeFileSync(file, 'model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: /data/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\nexternal: {workdir: pipeline}\n')
+  const out = await dryRun(file, ['--eval'])
+  const configFile = out.command.argv[2]
+  assert.deepEqual(out.command.argv, ['python', 'eval_rm.py', configFile])
+  const written = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>
+  const outputDir = path.join(path.dirname(configFile), 'output')
+  assert.deepEqual(written, {model_dirs: ['/ckpts/vlm_reward_model_7b'], dataset_path: '/data/eval', base_model_path: '/models/Qwen2.5-VL-7B-Instruct', checkpoint_pattern: 'checkpoint-*', eval_batch_size: 2, output_file: path.join(outputDir, 'evaluation_results.csv')})
+  assert.equal(out.run.config.mode, 'eval')
+  assert.deepEqual(out.command.checkpoints, {dir: outputDir, layout: 'file', file: 'evaluation_results.json', completeMarker: 'trainer_state.json', resumeArgs: [], retention: {}})
+})
+
 test('external mode: config errors name the key (no workdir block, unknown size, python on 8 GPUs)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
   const write = (name: string, text: string) => {

@@ -52,8 +52,8 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
   }
   if (isEval(config)) {
     const c = check(api, evalConfigSchema(api.z), config)
-    // local model dirs become absolute; other entries are rfm run ids of this store
-    config.model_dirs = c.model_dirs.map((dir) => {
+    // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
+    if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
       const local = path.resolve(baseDir, dir)
       if (existsSync(local)) return local
       if (RUN_ID.test(dir) || /^[\w.-]+$/.test(dir)) return dir
