@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {before, test} from 'node:test'
 
 import * as formats from '../src/formats'
-import {Rng} from '../src/trainer'
+import * as trainerCore from '../src/trainer'
 import {rfm, rfmJson, tempHome} from './helpers/cli'
 import {EvalRow, rmEval} from './helpers/rm-eval-plugin'
 import {assertSchema} from './helpers/schema'
@@ -17,7 +17,7 @@ let dir: string
 /** The generated pairs as files: PNG images, half the records with plain strings + prompt, half as chat messages. */
 function records() {
   return Array.from({length: N}, (_, i) => {
-    const p = rmEval.data.preferencePair(Rng, 21, i, 16)
+    const p = rmEval.data.preferencePair(trainerCore, 21, i, 16)
     const png = formats.encodePng(formats.floatToImage(p.image, 16, 16))
     const messages = (answer: string) => [
       {role: 'user', content: [{type: 'image'}, {type: 'text', text: p.query}]},

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {Rng} from '../src/trainer'
+import * as trainerCore from '../src/trainer'
 import {rmEval} from './helpers/rm-eval-plugin'
 import {MemoryCheckpoints, trainerContext} from './helpers/trainer-context'
 
@@ -17,10 +17,10 @@ const base = {
 
 test('generated preference pairs: rejected differs from chosen in exactly one attribute; irrelevant queries name another colour', () => {
   for (let i = 0; i < 200; i++) {
-    const p = rmEval.data.preferencePair(Rng, 1, i, 16)
+    const p = rmEval.data.preferencePair(trainerCore, 1, i, 16)
     const [c, r] = [p.chosen.split(' '), p.rejected.split(' ')]
     assert.equal(c.filter((w, k) => w !== r[k]).length, 1, `${p.chosen} vs ${p.rejected}`)
-    const q = rmEval.data.irrelevantPair(Rng, 1, i, 0, 16)
+    const q = rmEval.data.irrelevantPair(trainerCore, 1, i, 0, 16)
     assert.deepEqual(q.image, p.image)
     assert.equal(q.chosen, rmEval.data.NO_MATCH)
     assert.notEqual(q.query.split(' ')[2], c[1], 'the irrelevant query names a colour the image does not have')

@@ -24,8 +24,8 @@ export const rmEval = {
   train: require(path.join(dist, 'train.js')) as {trainRewardModel(api: typeof pluginApi, ctx: TrainerContext): Promise<TrainResult>},
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   data: require(path.join(dist, 'preference-data.js')) as {
-    preferencePair(Rng: unknown, seed: number, index: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
-    irrelevantPair(Rng: unknown, seed: number, index: number, k: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    preferencePair(core: unknown, seed: number, index: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    irrelevantPair(core: unknown, seed: number, index: number, k: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
     NO_MATCH: string
   },
   // eslint-disable-next-line @typescript-eslint/no-require-imports

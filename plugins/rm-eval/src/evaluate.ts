@@ -174,7 +174,7 @@ export function errorRow(model_dir: string, checkpoint: string, step: number | n
 export async function evalPairs(api: PluginApi, trainer: TrainerModule, config: EvalConfig, baseDir: string): Promise<{describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]}> {
   const d = config.builtin.data
   let count = Math.min(d.size, config.max_eval_samples ?? Infinity)
-  let source: PairSource = generatedSource(trainer.Rng, d.seed)
+  let source: PairSource = generatedSource(trainer, d.seed)
   let first = d.start
   let dataset: Record<string, unknown> = {kind: 'generated', ...d, count}
   let describe = `${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`

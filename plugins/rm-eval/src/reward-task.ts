@@ -129,7 +129,7 @@ export class RewardTask implements TrainingTask {
     if (!model.config.outputs.includes('reward')) throw new Error('the reward model needs the reward head')
     this.trainSize = options.trainSize
     this.imageSize = model.config.vision.imageSize
-    this.source = options.source ?? generatedSource(trainer.Rng, options.seed)
+    this.source = options.source ?? generatedSource(trainer, options.seed)
   }
 
   pair(index: number): PreferencePair {

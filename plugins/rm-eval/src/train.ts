@@ -51,7 +51,7 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   const backend = await trainer.selectBackend(c.builtin.backend)
   ctx.log(`trainer backend: ${trainer.describeBackend(backend)}`)
   const d = c.builtin.data
-  let corpus = preferenceCorpus()
+  let corpus = preferenceCorpus(trainer)
   let source: PairSource | undefined
   let trainSize = Math.min(d.train_size, c.max_train_samples ?? Infinity)
   let evalSize = d.eval_size
