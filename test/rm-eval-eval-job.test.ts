@@ -82,6 +82,25 @@ test('mode eval on the local backend: one job scores every checkpoint in order; 
   assert.match(text.stdout, new RegExp(`^\\*\\s+${best.model_dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s+${best.checkpoint}\\s`, 'm'), 'the best checkpoint is marked')
 })
 
+test('an eval job killed mid-way (chaos) resumes after its last scored checkpoint and ends with the same rows', async (t) => {
+  const launched = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'eval.yaml'), '--eval', '--set', 'max_eval_samples=400', '--set', 'builtin.data.size=400', '--follow', '--chaos', 'kills=2,seed=4,signal=mixed,min=1,max=2.5'], {home, timeoutMs: 180_000})
+  assert.equal(launched.code, 0, launched.stderr)
+  const run = launched.json.run as RunRecord
+  assert.equal(run.state, 'succeeded')
+  const resumed = run.attempts.filter((a) => a.resumedFromStep !== undefined)
+  t.diagnostic(`attempts (kill, resumed from step): ${JSON.stringify(run.attempts.map((a) => [a.chaos ?? null, a.resumedFromStep ?? null]))}`)
+  const out = path.join(work, 'merged-chaos')
+  const merged = await rfmJson(['rm-eval', 'eval', '--merge', run.id, '--out', out], {home})
+  assert.equal(merged.code, 0, merged.stderr)
+  // the same job uninterrupted
+  const plain = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'eval.yaml'), '--eval', '--set', 'max_eval_samples=400', '--set', 'builtin.data.size=400', '--follow'], {home, timeoutMs: 180_000})
+  const reference = await rfmJson(['rm-eval', 'eval', '--merge', plain.json.run.id, '--out', path.join(work, 'merged-plain')], {home})
+  assert.deepEqual(merged.json.results, reference.json.results)
+  assert.equal(merged.json.results.filter((r: EvalRow) => r.status === 'ok').length, 4)
+  // kills that land while checkpoints are scored make later attempts resume (not asserted: timing)
+  for (const a of resumed) assert.ok(a.resumedFromStep! >= 1 && a.resumedFromStep! <= 6)
+})
+
 test('mode eval on AWS Batch (--array 2): each child scores every second checkpoint; the merge restores the order and equals the local evaluation', async () => {
   // the store of the other test (it holds the training run); the merge reads it through a local profile
   const batchHome = tempHome()

@@ -12,7 +12,7 @@ import * as path from 'node:path'
 
 import type {PluginApi, TrainerContext, TrainOutcome} from 'rfm/plugin-api'
 
-import {CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
+import {bestRow, CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
 
 /** A checkpoint to score, or a model dir that already failed (its row). */
 export type EvalItem = {source: CheckpointSource} | {row: EvalRow}
@@ -105,5 +105,7 @@ export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSour
     await save()
   }
   if (mine.length === 0 && !latest) await save()
+  const best = bestRow(rows)
+  ctx.log(`scored ${rows.filter((r) => r.status === 'ok').length} of ${rows.length} checkpoint(s)${best ? `; best here: ${best.model_dir}/${best.checkpoint} (accuracy ${best.preference_accuracy})` : ''}`)
   return {step: rows.length, finished: true}
 }
