@@ -182,38 +182,40 @@ if (resume) {
   step = state.global_step; value = state.value
   console.log('resumed at ' + step)
 }
+// attempt 1 is killed (SIGKILL) after step 5, attempt 2 crashes after step 9: as a lost host and a bug would
+const stopAt = {1: 5, 2: 9}[process.env.RFM_ATTEMPT]
 const tick = () => {
+  if (step === stopAt) return process.env.RFM_ATTEMPT === '1' ? process.kill(process.pid, 'SIGKILL') : process.exit(1)
   if (step === c.max_steps) return fs.writeFileSync(path.join(c.output_dir, 'done.txt'), String(value))
   step++; value = (value * 31 + step) % 1000003
   const dir = path.join(c.output_dir, 'checkpoint-' + step)
   fs.mkdirSync(dir, {recursive: true})
   fs.writeFileSync(path.join(dir, 'model.safetensors'), 'weights ' + value)
   fs.writeFileSync(path.join(dir, 'trainer_state.json'), JSON.stringify({global_step: step, value}))
-  setTimeout(tick, 150)
+  setTimeout(tick, 20)
 }
 tick()
 `
 
-test('external mode runs under the runtime: checkpoints synced to the store, killed attempts resume from them with the resume arguments, and end equal to an uninterrupted run', async () => {
-  const run = async (chaos: string[]) => {
+test('external mode runs under the runtime: checkpoints synced to the store; a killed and a crashed attempt resume from them with the resume arguments and end where one clean attempt does', async () => {
+  const run = async (attempts: number, crash: boolean) => {
     const {dir, file} = pipelineConfig(['model_name_or_path: /models/Qwen2.5-VL-3B-Instruct', 'learning_rate: 7'])
-    writeFileSync(path.join(dir, 'pipeline', 'train_rm.js'), STAND_IN)
-    const sets = ['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', `external.python=${process.execPath}`, '--set', 'external.train_script=train_rm.js', '--set', 'external.extra_keys={max_steps: 12}', '--set', 'retries.attempts=5']
-    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow', ...chaos], {home, timeoutMs: 120_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
+    writeFileSync(path.join(dir, 'pipeline', 'train_rm.js'), crash ? STAND_IN : STAND_IN.replace('const stopAt = ', 'const stopAt = undefined && '))
+    const sets = ['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', `external.python=${process.execPath}`, '--set', 'external.train_script=train_rm.js', '--set', 'external.extra_keys={max_steps: 12}', '--set', `retries.attempts=${attempts}`]
+    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow'], {home, timeoutMs: 120_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
     assert.equal(code, 0, stderr)
     const pulled = await rfmJson(['ckpt', 'pull', json.run.id, path.join(dir, 'final'), '--final'], {home})
     assert.equal(pulled.code, 0, pulled.stderr)
     const logs = await rfm(['cloud', 'logs', json.run.id], {home})
     return {run: json.run, step: pulled.json.step as number, weights: readFileSync(path.join(dir, 'final', 'model.safetensors'), 'utf8'), logs: logs.stdout}
   }
-  const reference = await run([])
+  const reference = await run(1, false)
   assert.equal(reference.step, 12)
-  const chaotic = await run(['--chaos', 'kills=2,seed=3,signal=TERM,min=0.6,max=0.9'])
-  assert.equal(chaotic.run.state, 'succeeded')
-  assert.equal(chaotic.run.attempts.filter((a: {chaos?: string}) => a.chaos).length, 2)
-  assert.ok(chaotic.run.attempts.some((a: {resumedFromStep?: number}) => (a.resumedFromStep ?? 0) > 0), 'an attempt resumed from a synced checkpoint')
-  assert.match(chaotic.logs, /train_rm\.js \S+train_config\.yaml --resume_from_checkpoint True/)
-  assert.match(chaotic.logs, /resumed at \d+/)
-  assert.equal(chaotic.step, 12)
-  assert.equal(chaotic.weights, reference.weights)
+  const broken = await run(3, true)
+  assert.equal(broken.run.state, 'succeeded')
+  assert.deepEqual(broken.run.attempts.map((a: {resumedFromStep?: number}) => a.resumedFromStep ?? null), [null, 5, 9])
+  assert.match(broken.logs, /train_rm\.js \S+train_config\.yaml --resume_from_checkpoint True/)
+  assert.match(broken.logs, /resumed at 9/)
+  assert.equal(broken.step, 12)
+  assert.equal(broken.weights, reference.weights)
 })
