@@ -109,7 +109,7 @@ test('rfm rm-eval train on JSONL records, then eval on the JSONL and on the HF c
     path.join(dir, 'train.yaml'),
     'dataset_path: jsonl/prefs.jsonl\nper_device_train_batch_size: 4\nsave_steps: 3\nuse_irrelevant_queries: true\noutput_dir: out\nbuiltin: {max_steps: 6, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {eval_size: 4}}\n',
   )
-  const trained = await rfmJson(['rm-eval', 'train', path.join(dir, 'train.yaml')], {home, timeoutMs: 120_000})
+  const trained = await rfmJson(['rm-eval', 'train', path.join(dir, 'train.yaml')], {home, timeoutMs: 300_000})
   assert.equal(trained.code, 0, trained.stderr)
   assert.equal(trained.json.step, 6)
   const text = await rfm(['rm-eval', 'train', path.join(dir, 'train.yaml')], {home})
@@ -118,7 +118,7 @@ test('rfm rm-eval train on JSONL records, then eval on the JSONL and on the HF c
   const evaluate = async (dataset: string, extra = '') => {
     const file = path.join(dir, `eval-${path.basename(dataset)}${extra ? '-irr' : ''}.yaml`)
     writeFileSync(file, `model_dirs: [out]\ndataset_path: ${dataset}\neval_batch_size: 5\nmax_eval_samples: 18\noutput_file: ${path.basename(file, '.yaml')}/results.csv\n${extra}`)
-    const out = await rfmJson(['rm-eval', 'eval', file], {home, timeoutMs: 120_000})
+    const out = await rfmJson(['rm-eval', 'eval', file], {home, timeoutMs: 300_000})
     assert.equal(out.code, 0, out.stderr)
     assertSchema('rm-eval-eval', out.json)
     return out.json.results as EvalRow[]

@@ -202,7 +202,7 @@ test('external mode runs under the runtime: checkpoints synced to the store; a k
     const {dir, file} = pipelineConfig(['model_name_or_path: /models/Qwen2.5-VL-3B-Instruct', 'learning_rate: 7'])
     writeFileSync(path.join(dir, 'pipeline', 'train_rm.js'), crash ? STAND_IN : STAND_IN.replace('const stopAt = ', 'const stopAt = undefined && '))
     const sets = ['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', `external.python=${process.execPath}`, '--set', 'external.train_script=train_rm.js', '--set', 'external.extra_keys={max_steps: 12}', '--set', `retries.attempts=${attempts}`]
-    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow'], {home, timeoutMs: 120_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
+    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow'], {home, timeoutMs: 300_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
     assert.equal(code, 0, stderr)
     const pulled = await rfmJson(['ckpt', 'pull', json.run.id, path.join(dir, 'final'), '--final'], {home})
     assert.equal(pulled.code, 0, pulled.stderr)
