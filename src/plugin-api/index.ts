@@ -75,7 +75,7 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   datasetFields?: string[]
   /**
    * How this kind trains as a command line (bring your own trainer, or a plugin's external mode).
-   * A kind that also has `train` returns undefined for configs that train with the built-in trainer.
+   * A kind with both modes returns undefined when this config trains with the built-in `train`.
    */
   external?(config: Config, context: JobContext): ExternalCommand | undefined
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
@@ -164,8 +164,6 @@ export interface TrainerContext {
    * The runtime always provides it; in-process tests may not.
    */
   loadRunCheckpoint?(ref: string): Promise<SavedCheckpoint & {runId: string}>
-  /** The committed steps of another run of the same store, oldest first (a NotFoundError for an unknown run). */
-  listRunCheckpoints?(runId: string): Promise<number[]>
 }
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */

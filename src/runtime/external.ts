@@ -62,7 +62,7 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     })
     child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
   })
-  await sync?.stop()
+  await sync?.stop({trainerExited: exit.signal !== 'SIGKILL'})
   if (exit.exitCode === 0 && sync) {
     const latest = (await ctx.checkpoints.list()).at(-1)
     if (latest) await ctx.checkpoints.setPointer('final', {step: latest.step})

@@ -52,7 +52,7 @@ async function main(): Promise<number> {
   // The trainer sees local copies of the staged datasets; run.json keeps their references.
   const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
 
-  // A kind with both trainers runs its external command when the config asks for one.
+  // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.
   const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl})
   if (kind.train && !command) {
     await runBuiltin(ctx)
