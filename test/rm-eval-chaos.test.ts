@@ -30,7 +30,7 @@ builtin:
 async function train(args: string[]): Promise<{run: RunRecord; files: Map<string, Buffer>}> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-chaos-'))
   writeFileSync(path.join(dir, 'train.yaml'), CONFIG)
-  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(dir, 'train.yaml'), '--follow', ...args], {home, timeoutMs: 180_000})
+  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(dir, 'train.yaml'), '--follow', ...args], {home, timeoutMs: 400_000})
   assert.equal(code, 0, stderr)
   const run = json.run as RunRecord
   const pulled = await rfm(['ckpt', 'pull', run.id, path.join(dir, 'final'), '--final'], {home})
@@ -60,7 +60,7 @@ test('an rm-eval training run under chaos (6 kills, SIGTERM and SIGKILL) ends bi
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-chaos-eval-'))
   writeFileSync(path.join(dir, 'eval.yaml'), `model_dirs: [${reference.run.id}]\nbuiltin: {data: {size: 16}}\n`)
   const listed = await rfmJson(['ckpt', 'ls', reference.run.id], {home})
-  const evaluated = await rfmJson(['rm-eval', 'eval', path.join(dir, 'eval.yaml')], {home, timeoutMs: 120_000})
+  const evaluated = await rfmJson(['rm-eval', 'eval', path.join(dir, 'eval.yaml')], {home, timeoutMs: 300_000})
   assert.equal(evaluated.code, 0, evaluated.stderr)
   const rows = evaluated.json.results as {checkpoint: string; step: number; status: string; sample_count: number}[]
   assert.deepEqual(rows.map((r) => r.step), (listed.json.checkpoints as {step: number}[]).map((c) => c.step))

@@ -6,6 +6,7 @@ import {test} from 'node:test'
 
 import {decodeSafetensors, patchifyHost, Rng, selectBackend, tokenizerFromJSON, Vlm} from '../src/trainer'
 import type {ModelConfig} from '../src/trainer'
+import * as trainerCore from '../src/trainer'
 import {rfm, rfmJson, tempHome} from './helpers/cli'
 import {EvalRow, rmEval} from './helpers/rm-eval-plugin'
 import {assertSchema} from './helpers/schema'
@@ -23,7 +24,7 @@ async function byHand(dir: string): Promise<{accuracy: number; mean: number; std
   model.store.load(decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors'))).tensors)
   const margins: number[] = []
   for (let i = 0; i < DATA.size; i++) {
-    const p = rmEval.data.preferencePair(Rng, DATA.seed, DATA.start + i, config.vision!.imageSize)
+    const p = rmEval.data.preferencePair(trainerCore, DATA.seed, DATA.start + i, config.vision!.imageSize)
     const v = config.vision!
     const prefix = (v.imageSize / v.patchSize) ** 2
     const w = model.store.get('heads.reward.weight').dataSync()

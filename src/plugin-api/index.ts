@@ -164,6 +164,8 @@ export interface TrainerContext {
    * The runtime always provides it; in-process tests may not.
    */
   loadRunCheckpoint?(ref: string): Promise<SavedCheckpoint & {runId: string}>
+  /** The committed steps of another run of the same store, oldest first (a NotFoundError for an unknown run). */
+  listRunCheckpoints?(runId: string): Promise<number[]>
 }
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */

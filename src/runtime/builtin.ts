@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 
 import {loadRunCheckpoint} from '../checkpoint/run-ref'
+import {CheckpointStore} from '../checkpoint/store'
 import {StoreCheckpointIO} from '../checkpoint/store-io'
 import {LogAppender} from '../backends/local/log-appender'
 import type {RuntimeContext} from './context'
@@ -47,6 +48,10 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         ctx.log(`loaded checkpoint step ${loaded.step} of run ${loaded.runId}`)
         await ctx.event('loaded_run_checkpoint', {run: loaded.runId, step: loaded.step})
         return loaded
+      },
+      listRunCheckpoints: async (runId) => {
+        const run = await ctx.runs.get(runId)
+        return (await new CheckpointStore(ctx.runs.store, run.id).list()).map((c) => c.step)
       },
       logMetrics: (step, values) => {
         metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n')

@@ -24,10 +24,16 @@ export const rmEval = {
   train: require(path.join(dist, 'train.js')) as {trainRewardModel(api: typeof pluginApi, ctx: TrainerContext): Promise<TrainResult>},
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   data: require(path.join(dist, 'preference-data.js')) as {
-    preferencePair(Rng: unknown, seed: number, index: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
-    irrelevantPair(Rng: unknown, seed: number, index: number, k: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    preferencePair(core: unknown, seed: number, index: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
+    irrelevantPair(core: unknown, seed: number, index: number, k: number, imageSize: number): {image: Float32Array; query: string; chosen: string; rejected: string}
     NO_MATCH: string
   },
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  records: require(path.join(dist, 'records.js')) as {
+    readPreferenceRecords(api: typeof pluginApi, datasetPath: string, options?: {minPixels?: number; maxPixels?: number; limit?: number}): Promise<{source: string; query: string; chosen: string; rejected: string; image: {width: number; height: number; data: Uint8Array}}[]>
+  },
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  kinds: (require(path.join(dist, 'kinds.js')) as {default: (api: typeof pluginApi) => unknown[]}).default,
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   local: require(path.join(dist, 'local-checkpoints.js')) as {LocalCheckpoints: new (dir: string) => import('../../src/plugin-api').CheckpointIO & {steps(): number[]}},
 }

@@ -9,15 +9,19 @@ import * as path from 'node:path'
 
 import type {PluginApi} from 'rfm/plugin-api'
 
-import {irrelevantPair, PreferencePair, preferencePair} from './preference-data'
+import {externalSchema, modeSchema} from './config'
+import {generatedSource, PreferencePair} from './preference-data'
+import {PairSource, readPreferenceRecords, recordSource} from './records'
 import {preferenceMetrics, scorePairs} from './reward-task'
 import type {Tf, TrainerModule} from './trainer-types'
 
 export function evalConfigSchema(z: PluginApi['z']) {
   return z
     .object({
+      mode: modeSchema(z),
+      external: externalSchema(z).optional(),
       model_dirs: z.array(z.string()).min(1).describe('Folders holding checkpoint folders (relative to the config file).'),
-      dataset_path: z.string().default('generated'),
+      dataset_path: z.string().default('generated').describe('"generated" (see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one), or a datasets save_to_disk folder.'),
       base_model_path: z.string().optional().describe('Not applicable to built-in checkpoints (each holds its whole model).'),
       checkpoint_pattern: z.string().default('checkpoint-*'),
       eval_batch_size: z.number().int().min(1).default(16),
@@ -65,7 +69,7 @@ export interface EvalReport {
 
 export const CSV_COLUMNS: (keyof EvalRow)[] = ['model_dir', 'checkpoint', 'step', 'preference_accuracy', 'avg_margin', 'margin_std', 'sample_count', 'status', 'error']
 
-function globRegex(pattern: string): RegExp {
+export function globRegex(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
 }
 
@@ -88,38 +92,49 @@ export function toCsv(rows: EvalRow[]): string {
   return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n') + '\n'
 }
 
-/** Loads one checkpoint folder and scores it; throws with a message naming what is wrong. */
-function scoreCheckpoint(trainer: TrainerModule, tf: Tf, dir: string, config: EvalConfig, pairsFor: (imageSize: number) => PreferencePair[]) {
-  if (existsSync(path.join(dir, 'PULL_ERROR'))) throw new Error(readFileSync(path.join(dir, 'PULL_ERROR'), 'utf8').trim())
-  for (const file of ['model_config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(path.join(dir, file))) throw new Error(`${file} is missing`)
+/** A checkpoint's files by name (model_config.json, tokenizer.json, model.safetensors, ...). */
+export type CheckpointFileMap = Record<string, Uint8Array>
+
+/** One checkpoint to score: where it is, and how to read its files (throws with a message naming the problem). */
+export interface CheckpointSource {
+  model_dir: string
+  checkpoint: string
+  step: number | null
+  read(): Promise<CheckpointFileMap>
+}
+
+/** Scores one checkpoint's files; throws with a message naming what is wrong. */
+export function scoreFiles(trainer: TrainerModule, tf: Tf, files: CheckpointFileMap, batch: number, pairsFor: (imageSize: number) => PreferencePair[]) {
+  for (const file of ['model_config.json', 'model.safetensors', 'tokenizer.json']) if (!files[file]) throw new Error(`${file} is missing`)
+  const text = (name: string) => Buffer.from(files[name]).toString('utf8')
   let modelConfig
   let tokenizer
   let tensors
   try {
-    modelConfig = JSON.parse(readFileSync(path.join(dir, 'model_config.json'), 'utf8'))
-    tokenizer = trainer.tokenizerFromJSON(JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')))
+    modelConfig = JSON.parse(text('model_config.json'))
+    tokenizer = trainer.tokenizerFromJSON(JSON.parse(text('tokenizer.json')))
   } catch (error) {
     throw new Error(`model_config.json or tokenizer.json is not valid JSON (${(error as Error).message})`)
   }
   if (!modelConfig?.vision || !modelConfig.outputs?.includes('reward')) throw new Error('not a reward-model checkpoint (no vision encoder or no reward head in model_config.json)')
   try {
-    tensors = trainer.decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors'))).tensors
+    tensors = trainer.decodeSafetensors(files['model.safetensors']).tensors
   } catch (error) {
     throw new Error(`model.safetensors is corrupt (${(error as Error).message})`)
   }
   const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(0))
   try {
     model.store.load(tensors)
-    return preferenceMetrics(scorePairs(model, trainer, tokenizer, pairsFor(modelConfig.vision.imageSize), config.eval_batch_size))
+    return preferenceMetrics(scorePairs(model, trainer, tokenizer, pairsFor(modelConfig.vision.imageSize), batch))
   } finally {
     model.dispose()
   }
 }
 
-function stepOf(dir: string, name: string): number | null {
+function stepOf(state: Uint8Array | undefined, name: string): number | null {
   try {
-    const state = JSON.parse(readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')) as {global_step?: number}
-    if (typeof state.global_step === 'number') return state.global_step
+    const parsed = JSON.parse(Buffer.from(state!).toString('utf8')) as {global_step?: number; step?: number}
+    if (typeof parsed.global_step === 'number') return parsed.global_step
   } catch {
     // no state file: fall back to the folder name
   }
@@ -127,45 +142,125 @@ function stepOf(dir: string, name: string): number | null {
   return m ? Number(m[1]) : null
 }
 
-/** Evaluates every checkpoint; writes the CSV, its JSON twin and logs/eval_<timestamp>.log next to the CSV. */
+/** The checkpoint folders of a local model dir as sources (a PULL_ERROR file stands for a failed pull). */
+export function folderSources(modelDir: string, dir: string, pattern: string): CheckpointSource[] {
+  return findCheckpoints(dir, pattern).map((name) => {
+    const cdir = path.join(dir, name)
+    const stateFile = path.join(cdir, 'trainer_state.json')
+    return {
+      model_dir: modelDir,
+      checkpoint: name,
+      step: stepOf(existsSync(stateFile) ? readFileSync(stateFile) : undefined, name),
+      async read() {
+        if (existsSync(path.join(cdir, 'PULL_ERROR'))) throw new Error(readFileSync(path.join(cdir, 'PULL_ERROR'), 'utf8').trim())
+        const files: CheckpointFileMap = {}
+        for (const file of readdirSync(cdir)) if (statSync(path.join(cdir, file)).isFile()) files[file] = readFileSync(path.join(cdir, file))
+        return files
+      },
+    }
+  })
+}
+
+/** A row for a model dir or checkpoint that could not be scored. */
+export function errorRow(model_dir: string, checkpoint: string, step: number | null, error: string): EvalRow {
+  return {model_dir, checkpoint, step, preference_accuracy: null, avg_margin: null, margin_std: null, sample_count: 0, status: 'error', error}
+}
+
+/**
+ * The evaluation pairs of a config, made once per image size: generated (builtin.data), or the
+ * records of dataset_path (relative to baseDir), at most max_eval_samples; irrelevant-query pairs
+ * instead with builtin.data.irrelevant.
+ */
+export async function evalPairs(api: PluginApi, trainer: TrainerModule, config: EvalConfig, baseDir: string): Promise<{describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]}> {
+  const d = config.builtin.data
+  let count = Math.min(d.size, config.max_eval_samples ?? Infinity)
+  let source: PairSource = generatedSource(trainer, d.seed)
+  let first = d.start
+  let dataset: Record<string, unknown> = {kind: 'generated', ...d, count}
+  let describe = `${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`
+  if (config.dataset_path !== 'generated') {
+    const file = path.resolve(baseDir, config.dataset_path)
+    const records = await readPreferenceRecords(api, file, {limit: config.max_eval_samples ?? undefined})
+    source = recordSource(await api.loadFormats(), trainer.Rng, records, d.seed)
+    count = records.length
+    first = 0
+    dataset = {kind: 'records', path: file, irrelevant: d.irrelevant, count}
+    describe = `${count} ${d.irrelevant ? 'irrelevant-query pairs made from the' : ''} records of ${file}`
+  }
+  const cache = new Map<number, PreferencePair[]>()
+  return {
+    describe,
+    dataset,
+    pairsFor(imageSize) {
+      let pairs = cache.get(imageSize)
+      if (!pairs) {
+        pairs = Array.from({length: count}, (_, i) => (d.irrelevant ? source.irrelevant(first + i, 0, imageSize) : source.pair(first + i, imageSize)))
+        cache.set(imageSize, pairs)
+      }
+      return pairs
+    },
+  }
+}
+
+/** Scores sources in order; a source that fails gets an error row. */
+export async function scoreSources(trainer: TrainerModule, tf: Tf, sources: CheckpointSource[], batch: number, pairsFor: (imageSize: number) => PreferencePair[], note: (line: string) => void): Promise<EvalRow[]> {
+  const rows: EvalRow[] = []
+  for (const s of sources) rows.push(await scoreSource(trainer, tf, s, batch, pairsFor, note))
+  return rows
+}
+
+export async function scoreSource(trainer: TrainerModule, tf: Tf, s: CheckpointSource, batch: number, pairsFor: (imageSize: number) => PreferencePair[], note: (line: string) => void): Promise<EvalRow> {
+  try {
+    const m = scoreFiles(trainer, tf, await s.read(), batch, pairsFor)
+    note(`${s.model_dir}/${s.checkpoint}: accuracy ${m.accuracy.toFixed(4)}, margin ${m.avg_margin.toFixed(4)} ± ${m.margin_std.toFixed(4)} (${m.count} pairs)`)
+    return {model_dir: s.model_dir, checkpoint: s.checkpoint, step: s.step, preference_accuracy: m.accuracy, avg_margin: m.avg_margin, margin_std: m.margin_std, sample_count: m.count, status: 'ok', error: null}
+  } catch (error) {
+    note(`${s.model_dir}/${s.checkpoint}: ERROR ${(error as Error).message}`)
+    return errorRow(s.model_dir, s.checkpoint, s.step, (error as Error).message)
+  }
+}
+
+/** Best by preference accuracy, then margin; null when nothing scored. */
+export function bestRow(rows: EvalRow[]): EvalRow | null {
+  const ok = rows.filter((r) => r.status === 'ok')
+  return ok.length ? ok.reduce((a, b) => (b.preference_accuracy! > a.preference_accuracy! || (b.preference_accuracy === a.preference_accuracy && b.avg_margin! > a.avg_margin!) ? b : a)) : null
+}
+
+/** The report's files: the CSV, its JSON twin, and the log's name (logs/eval_<timestamp>.log). */
+export function reportFiles(outputFile: string, now: Date): {csv: string; json: string; log: string} {
+  return {csv: outputFile, json: outputFile.replace(/\.csv$/i, '') + '.json', log: path.join(path.dirname(outputFile), 'logs', `eval_${now.toISOString().replace(/[:.]/g, '-')}.log`)}
+}
+
+export function reportJson(rows: EvalRow[], dataset: Record<string, unknown>, now: Date, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({evaluated_at: now.toISOString(), dataset, ...extra, results: rows, best: bestRow(rows)}, null, 2) + '\n'
+}
+
 /**
  * Makes an rfm run's checkpoints local: returns a folder of `checkpoint-<step>` folders, or undefined
  * when `entry` is not a run id. (The command pulls them with `rfm ckpt pull`, verified.)
  */
 export type RunResolver = (entry: string, cacheDir: string) => Promise<string | undefined>
 
+/** Logs to the terminal and keeps the lines (with times) for logs/eval_<timestamp>.log. */
+export function evalLog(log: (line: string) => void): {lines: string[]; note(line: string): void} {
+  const lines: string[] = []
+  return {lines, note: (line) => (lines.push(`${new Date().toISOString()} ${line}`), log(line))}
+}
+
+/** Evaluates every checkpoint here; writes the CSV, its JSON twin and logs/eval_<timestamp>.log next to the CSV. */
 export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, baseDir: string, log: (line: string) => void, now = new Date(), resolveRun?: RunResolver): Promise<EvalReport> {
-  if (config.dataset_path !== 'generated')
-    throw api.configError('dataset_path', 'loading preference records (JSONL + images, HF save_to_disk) is not built yet', 'Use dataset_path: generated.')
   const outputFile = path.resolve(baseDir, config.output_file)
-  const jsonFile = outputFile.replace(/\.csv$/i, '') + '.json'
-  const logDir = path.join(path.dirname(outputFile), 'logs')
-  const logFile = path.join(logDir, `eval_${now.toISOString().replace(/[:.]/g, '-')}.log`)
-  const logLines: string[] = []
-  const note = (line: string) => {
-    logLines.push(`${new Date().toISOString()} ${line}`)
-    log(line)
-  }
+  const files = reportFiles(outputFile, now)
+  const {lines, note} = evalLog(log)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend('auto')
   note(`trainer backend: ${trainer.describeBackend(backend)}`)
   if (config.base_model_path) note('base_model_path: not applicable to built-in checkpoints (ignored)')
-  const d = config.builtin.data
-  const count = Math.min(d.size, config.max_eval_samples ?? Infinity)
-  const pairCache = new Map<number, PreferencePair[]>()
-  const pairsFor = (imageSize: number) => {
-    let pairs = pairCache.get(imageSize)
-    if (!pairs) {
-      pairs = Array.from({length: count}, (_, i) => (d.irrelevant ? irrelevantPair(trainer.Rng, d.seed, d.start + i, 0, imageSize) : preferencePair(trainer.Rng, d.seed, d.start + i, imageSize)))
-      pairCache.set(imageSize, pairs)
-    }
-    return pairs
-  }
-  note(`evaluating on ${count} generated ${d.irrelevant ? 'irrelevant-query' : 'preference'} pairs (seed ${d.seed}, from index ${d.start})`)
+  const data = await evalPairs(api, trainer, config, baseDir)
+  note(`evaluating on ${data.describe}`)
   const results: EvalRow[] = []
   for (const modelDir of config.model_dirs) {
     let dir = path.resolve(baseDir, modelDir)
-    const failed = (checkpoint: string, step: number | null, error: string): EvalRow => ({model_dir: modelDir, checkpoint, step, preference_accuracy: null, avg_margin: null, margin_std: null, sample_count: 0, status: 'error', error})
     if (!existsSync(dir) && resolveRun && /^[\w.-]+$/.test(modelDir)) {
       const pulled = await resolveRun(modelDir, path.join(path.dirname(outputFile), '.rm-eval-runs'))
       if (pulled) {
@@ -175,34 +270,21 @@ export async function evaluateCheckpoints(api: PluginApi, config: EvalConfig, ba
     }
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       note(`${modelDir}: not found`)
-      results.push(failed('', null, `model dir ${dir} not found (nor an rfm run id)`))
+      results.push(errorRow(modelDir, '', null, `model dir ${dir} not found (nor an rfm run id)`))
       continue
     }
-    const names = findCheckpoints(dir, config.checkpoint_pattern)
-    if (names.length === 0) {
+    const sources = folderSources(modelDir, dir, config.checkpoint_pattern)
+    if (sources.length === 0) {
       note(`${modelDir}: no folder matches ${config.checkpoint_pattern}`)
-      results.push(failed('', null, `no checkpoint matches ${config.checkpoint_pattern}`))
+      results.push(errorRow(modelDir, '', null, `no checkpoint matches ${config.checkpoint_pattern}`))
     }
-    for (const name of names) {
-      const cdir = path.join(dir, name)
-      const step = stepOf(cdir, name)
-      try {
-        const m = scoreCheckpoint(trainer, backend.tf, cdir, config, pairsFor)
-        results.push({model_dir: modelDir, checkpoint: name, step, preference_accuracy: m.accuracy, avg_margin: m.avg_margin, margin_std: m.margin_std, sample_count: m.count, status: 'ok', error: null})
-        note(`${modelDir}/${name}: accuracy ${m.accuracy.toFixed(4)}, margin ${m.avg_margin.toFixed(4)} ± ${m.margin_std.toFixed(4)} (${m.count} pairs)`)
-      } catch (error) {
-        results.push(failed(name, step, (error as Error).message))
-        note(`${modelDir}/${name}: ERROR ${(error as Error).message}`)
-      }
-    }
+    results.push(...(await scoreSources(trainer, backend.tf, sources, config.eval_batch_size, data.pairsFor, note)))
   }
-  const ok = results.filter((r) => r.status === 'ok')
-  const best = ok.length ? ok.reduce((a, b) => (b.preference_accuracy! > a.preference_accuracy! || (b.preference_accuracy === a.preference_accuracy && b.avg_margin! > a.avg_margin!) ? b : a)) : null
+  const best = bestRow(results)
   if (best) note(`best: ${best.model_dir}/${best.checkpoint} (accuracy ${best.preference_accuracy})`)
-  mkdirSync(path.dirname(outputFile), {recursive: true})
-  mkdirSync(logDir, {recursive: true})
-  writeFileSync(outputFile, toCsv(results))
-  writeFileSync(jsonFile, JSON.stringify({evaluated_at: now.toISOString(), dataset: {kind: 'generated', ...d, count}, results, best}, null, 2) + '\n')
-  writeFileSync(logFile, logLines.join('\n') + '\n')
-  return {output_file: outputFile, json_file: jsonFile, log_file: logFile, results, best}
+  mkdirSync(path.dirname(files.log), {recursive: true})
+  writeFileSync(files.csv, toCsv(results))
+  writeFileSync(files.json, reportJson(results, data.dataset, now))
+  writeFileSync(files.log, lines.join('\n') + '\n')
+  return {output_file: files.csv, json_file: files.json, log_file: files.log, results, best}
 }

@@ -9,8 +9,9 @@
  */
 import type {TrainingTask} from 'rfm/plugin-api'
 
-import {irrelevantPair, PreferencePair, preferencePair} from './preference-data'
-import type {Rng, RngCtor, Tensor, Tokenizer, TrainerModule, Vlm} from './trainer-types'
+import {generatedSource, PreferencePair} from './preference-data'
+import type {PairSource} from './records'
+import type {Rng, Tensor, Tokenizer, TrainerModule, Vlm} from './trainer-types'
 
 // the trainer's special token ids (src/trainer/tokenizer.ts)
 const PAD = 0
@@ -28,6 +29,8 @@ export interface RewardTaskOptions {
   /** weight of the next-token loss on chosen responses (needs the model's lm head) */
   lmWeight: number
   evalBatch?: number
+  /** records from disk; default: generated pairs of `seed` */
+  source?: PairSource
 }
 
 export interface PairScores {
@@ -60,7 +63,7 @@ export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tok
   const mask = new Float32Array(2 * n * t)
   for (const [s, side] of (['chosen', 'rejected'] as const).entries()) {
     for (const [i, p] of pairs.entries()) {
-      tokens.push(...encodePair(tokenizer, p.query, p[side], t, `pair ${i} (${side})`))
+      tokens.push(...encodePair(tokenizer, p.query, p[side], t, `${p.source ?? `pair ${i}`} (${side})`))
       // left-padded: the response and its EOS are the last tokens of the row
       const scored = tokenizer.encode(p[side]).length + 1
       mask.fill(1, ((s * n + i) + 1) * t - scored, ((s * n + i) + 1) * t)
@@ -119,29 +122,27 @@ export class RewardTask implements TrainingTask {
   readonly trainSize: number
   private readonly cache = new Map<string, PreferencePair>()
   private readonly imageSize: number
+  private readonly source: PairSource
 
   constructor(private readonly trainer: TrainerModule, private readonly tokenizer: Tokenizer, model: Vlm, private readonly options: RewardTaskOptions) {
     if (!model.config.vision) throw new Error('the reward model needs a vision encoder (builtin.model.vision)')
     if (!model.config.outputs.includes('reward')) throw new Error('the reward model needs the reward head')
     this.trainSize = options.trainSize
     this.imageSize = model.config.vision.imageSize
-  }
-
-  private get Rng(): RngCtor {
-    return this.trainer.Rng
+    this.source = options.source ?? generatedSource(trainer, options.seed)
   }
 
   pair(index: number): PreferencePair {
     const key = `n${index}`
     let p = this.cache.get(key)
-    if (!p) this.cache.set(key, (p = preferencePair(this.Rng, this.options.seed, index, this.imageSize)))
+    if (!p) this.cache.set(key, (p = this.source.pair(index, this.imageSize)))
     return p
   }
 
   irrelevant(index: number, k: number): PreferencePair {
     const key = `i${index}.${k}`
     let p = this.cache.get(key)
-    if (!p) this.cache.set(key, (p = irrelevantPair(this.Rng, this.options.seed, index, k, this.imageSize)))
+    if (!p) this.cache.set(key, (p = this.source.irrelevant(index, k, this.imageSize)))
     return p
   }
 

@@ -3,6 +3,7 @@ import type {ModelConfig, PluginApi, TrainerContext} from 'rfm/plugin-api'
 
 import {checkTrainConfig, TrainConfig, trainConfigSchema} from './config'
 import {preferenceCorpus} from './preference-data'
+import {PairSource, readPreferenceRecords, recordCorpus, recordSource} from './records'
 import {RewardTask} from './reward-task'
 import type {TrainerModule} from './trainer-types'
 
@@ -49,11 +50,25 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend(c.builtin.backend)
   ctx.log(`trainer backend: ${trainer.describeBackend(backend)}`)
+  const d = c.builtin.data
+  let corpus = preferenceCorpus(trainer)
+  let source: PairSource | undefined
+  let trainSize = Math.min(d.train_size, c.max_train_samples ?? Infinity)
+  let evalSize = d.eval_size
+  if (c.dataset_path !== 'generated') {
+    // records from disk: the last eval_size (at most half) are held out
+    const records = await readPreferenceRecords(api, c.dataset_path, {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+    evalSize = Math.min(d.eval_size, Math.floor(records.length / 2))
+    trainSize = Math.min(records.length - evalSize, c.max_train_samples ?? Infinity)
+    source = recordSource(await api.loadFormats(), trainer.Rng, records, d.seed)
+    corpus = [...corpus, ...recordCorpus(records)]
+    ctx.log(`dataset ${c.dataset_path}: ${records.length} records, ${trainSize} for training, ${evalSize} held out`)
+  }
   const latest = await ctx.checkpoints.loadLatest()
   // the tokenizer is part of the checkpoint: a resumed run must not refit it
   const tokenizer = latest?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
-    : trainer.WordTokenizer.fit(preferenceCorpus())
+    : trainer.WordTokenizer.fit(corpus)
   const keys = trainerKeys(trainer, c)
   const model = new trainer.Vlm(backend.tf, modelConfigFor(c, tokenizer.vocabSize), new trainer.Rng(keys.seed))
   // A zero reward head starts every margin at 0. With random initial margins the quickest way down
@@ -62,11 +77,11 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   const head = model.store.get('heads.reward.weight')
   head.assign(backend.tf.zerosLike(head))
   try {
-    const d = c.builtin.data
     const task = new RewardTask(trainer, tokenizer, model, {
       seed: d.seed,
-      trainSize: Math.min(d.train_size, c.max_train_samples ?? Infinity),
-      evalSize: d.eval_size,
+      source,
+      trainSize,
+      evalSize,
       margin: c.margin,
       centerCoefficient: c.center_rewards_coefficient ?? 0,
       irrelevantPairs: c.use_irrelevant_queries ? c.num_irrelevant_pairs : 0,

@@ -118,6 +118,8 @@ export function submitJobInput(run: RunRecord, profile: Profile, options: BatchR
     {name: 'RFM_SPOT_ENDPOINT', value: IMDS_ENDPOINT},
     ...(profile.region ? [{name: 'AWS_REGION', value: profile.region}] : []),
     ...(profile.endpoint ? [{name: 'RFM_S3_ENDPOINT', value: profile.endpoint}] : []),
+    // Batch tells a child its index only; a job that splits work over the children needs the count
+    ...(options.arraySize ? [{name: 'RFM_ARRAY_SIZE', value: String(options.arraySize)}] : []),
     ...datasetRefs(run.config),
   ]
   const resources = options.resources

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
@@ -18,13 +18,16 @@ export default class CkptLs extends RfmCommand {
   static override summary = 'List the committed checkpoints of a run, with best and final marked.'
   static override examples = ['<%= config.bin %> ckpt ls command-20261122-153012-ab12']
   static override args = {run: Args.string({required: true, description: 'Run id.'})}
-  static override flags = {profile: profileFlag}
+  static override flags = {
+    'array-index': Flags.integer({description: 'A child of an array job (AWS Batch --array): its checkpoints are kept apart, under the run.', min: 0, helpValue: 'N'}),
+    profile: profileFlag,
+  }
 
   async run(): Promise<{run: string; checkpoints: CheckpointRow[]}> {
     const {args, flags} = await this.parse(CkptLs)
     const ctx = await this.context(flags.profile)
     const run = await ctx.runs.get(args.run)
-    const checkpoints = new CheckpointStore(ctx.runs.store, run.id)
+    const checkpoints = new CheckpointStore(ctx.runs.store, flags['array-index'] === undefined ? run.id : `${run.id}/array-${flags['array-index']}`)
     const best = await checkpoints.pointer('best')
     const final = await checkpoints.pointer('final')
     const rows: CheckpointRow[] = (await checkpoints.list()).map(({step, manifest}) => ({

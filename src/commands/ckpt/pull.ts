@@ -19,6 +19,7 @@ export default class CkptPull extends RfmCommand {
     step: Flags.integer({description: 'This step.', min: 0, exclusive: ['best', 'final']}),
     best: Flags.boolean({description: 'The best checkpoint by the run\'s metric.', exclusive: ['step', 'final']}),
     final: Flags.boolean({description: 'The final checkpoint of a finished run.', exclusive: ['step', 'best']}),
+    'array-index': Flags.integer({description: 'A child of an array job (AWS Batch --array): its checkpoints are kept apart, under the run.', min: 0, helpValue: 'N'}),
     profile: profileFlag,
   }
 
@@ -26,7 +27,7 @@ export default class CkptPull extends RfmCommand {
     const {args, flags} = await this.parse(CkptPull)
     const ctx = await this.context(flags.profile)
     const run = await ctx.runs.get(args.run)
-    const checkpoints = new CheckpointStore(ctx.runs.store, run.id)
+    const checkpoints = new CheckpointStore(ctx.runs.store, flags['array-index'] === undefined ? run.id : `${run.id}/array-${flags['array-index']}`)
     const choice: CheckpointChoice = flags.step !== undefined ? {step: flags.step} : flags.best ? {pointer: 'best'} : flags.final ? {pointer: 'final'} : 'latest'
     const checkpoint = await chooseCheckpoint(checkpoints, choice)
     const dir = path.resolve(args.dir)

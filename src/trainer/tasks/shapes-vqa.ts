@@ -20,8 +20,11 @@ export interface VqaSample {
   answer: string
 }
 
-export function makeVqaSample(seed: number, index: number, imageSize: number): VqaSample {
-  const rng = Rng.derive(seed, 0x5a4e, index)
+/**
+ * A coloured square on a noisy dark image, drawn from `rng` (the rm-eval plugin's preference pairs
+ * draw the same scenes): its colour name and quadrant (0 top-left … 3 bottom-right).
+ */
+export function drawSquare(rng: Rng, imageSize: number): {image: Float32Array; color: string; quadrant: number} {
   const image = new Float32Array(imageSize * imageSize * 3)
   for (let i = 0; i < image.length; i++) image[i] = rng.next() * 0.15
   const colorNames = Object.keys(COLORS)
@@ -33,6 +36,12 @@ export function makeVqaSample(seed: number, index: number, imageSize: number): V
   const y0 = Math.floor(quadrant / 2) * half + rng.int(half - size + 1)
   const rgb = COLORS[color]
   for (let y = y0; y < y0 + size; y++) for (let x = x0; x < x0 + size; x++) for (let c = 0; c < 3; c++) image[(y * imageSize + x) * 3 + c] = rgb[c]
+  return {image, color, quadrant}
+}
+
+export function makeVqaSample(seed: number, index: number, imageSize: number): VqaSample {
+  const rng = Rng.derive(seed, 0x5a4e, index)
+  const {image, color, quadrant} = drawSquare(rng, imageSize)
   const askColor = rng.next() < 0.5
   return askColor
     ? {image, question: 'what color is the square ?', answer: color}

@@ -2,21 +2,61 @@ import {execFile} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {RmEvalCommand} from '../../command-base'
 import {EvalReport, EvalRow, evalConfigSchema, evaluateCheckpoints} from '../../evaluate'
+import {EvalPart, mergeParts, MergeReport, readPart} from '../../merge'
 
 export default class RmEvalEval extends RmEvalCommand {
   static override summary = 'Evaluate every reward-model checkpoint in model_dirs: preference accuracy, margin, margin std, count.'
   static override description = 'Writes output_file (CSV), its JSON twin and logs/eval_<timestamp>.log next to it. A checkpoint that cannot be loaded is reported in its row.'
-  static override examples = ['<%= config.bin %> rm-eval eval examples/rm-eval/eval.yaml']
-  static override args = {config: Args.string({required: true, description: 'Evaluation config (YAML).'})}
+  static override examples = [
+    '<%= config.bin %> rm-eval eval examples/rm-eval/eval.yaml',
+    '<%= config.bin %> cloud launch rm-eval -c examples/rm-eval/eval.yaml --eval --array 4   # one Batch array child per checkpoint',
+    '<%= config.bin %> rm-eval eval --merge rm-eval-20261122-153012-ab12 --out results/',
+  ]
+  static override args = {config: Args.string({required: false, description: 'Evaluation config (YAML).'})}
+  static override flags = {
+    merge: Flags.string({description: 'Merge the results of an eval job (rfm cloud launch rm-eval --eval; every array child on AWS Batch) into one CSV/JSON/log.', helpValue: 'RUN'}),
+    out: Flags.string({description: 'With --merge: the folder for the merged files (default ./<RUN>).', helpValue: 'DIR', dependsOn: ['merge']}),
+    profile: Flags.string({description: 'With --merge: the profile whose store holds the run.', dependsOn: ['merge']}),
+  }
 
-  async run(): Promise<EvalReport> {
-    const {args} = await this.parse(RmEvalEval)
+  async run(): Promise<EvalReport | MergeReport> {
+    const {args, flags} = await this.parse(RmEvalEval)
+    if (flags.merge) {
+      if (args.config) throw new this.api.errors.UsageError('Pass either a config or --merge RUN, not both.', {hint: 'rfm rm-eval eval --merge RUN merges the results of an eval job.'})
+      return this.merge(flags.merge, path.resolve(flags.out ?? flags.merge), flags.profile)
+    }
+    if (!args.config) throw new this.api.errors.UsageError('Missing the evaluation config.', {hint: 'rfm rm-eval eval CONFIG, or rfm rm-eval eval --merge RUN.'})
     const {config, baseDir} = await this.readConfig(args.config, evalConfigSchema(this.api.z))
     const report = await evaluateCheckpoints(this.api, config, baseDir, (line) => this.log(line), new Date(), (entry, cacheDir) => this.pullRun(entry, cacheDir))
+    this.log('')
+    this.log(table(report.results, report.best))
+    this.log(`\nWrote ${report.output_file}, ${report.json_file} and ${report.log_file}`)
+    return report
+  }
+
+  /** The results of eval job `runId`: the job's final checkpoint, or each array child's. */
+  private async merge(runId: string, outDir: string, profile?: string): Promise<MergeReport> {
+    const extra = profile ? ['--profile', profile] : []
+    const status = await rfmCli(this.config.root, ['cloud', 'status', runId, ...extra])
+    if (status.code !== 0) throw new this.api.errors.NotFoundError(status.json?.error?.message ?? `Run ${runId} not found.`, {hint: 'rfm cloud ls lists the runs.'})
+    const run = status.json.run as {id: string; kind: string; state: string; config: {mode?: string}; backend: {request?: {arraySize?: number}}}
+    if (run.kind !== 'rm-eval' || run.config.mode !== 'eval') throw new this.api.errors.UsageError(`Run ${run.id} is not an rm-eval eval job (kind ${run.kind}, mode ${run.config.mode ?? 'train'}).`, {hint: 'Launch one with rfm cloud launch rm-eval -c eval.yaml --eval.'})
+    const size = run.backend.request?.arraySize
+    const slots = size ? Array.from({length: size}, (_, i) => i) : [undefined]
+    const parts: EvalPart[] = []
+    for (const index of slots) {
+      const dir = path.join(outDir, '.parts', index === undefined ? 'job' : `array-${index}`)
+      // the newest checkpoint: the final one of a finished part, else the rows scored so far
+      const pulled = await rfmCli(this.config.root, ['ckpt', 'pull', run.id, dir, ...(index === undefined ? [] : ['--array-index', String(index)]), ...extra])
+      if (pulled.code !== 0) parts.push({index, missing: `${index === undefined ? 'the job' : `array child ${index}`} has no results (run ${run.state})`})
+      else parts.push(readPart(dir, index, pulled.json.files as string[]))
+    }
+    const report = mergeParts(run.id, parts, outDir)
+    for (const p of report.parts) this.log(`${p.index === null ? 'job' : `array child ${p.index}`}: ${p.status === 'ok' ? `${p.rows} row(s)` : p.status}`)
     this.log('')
     this.log(table(report.results, report.best))
     this.log(`\nWrote ${report.output_file}, ${report.json_file} and ${report.log_file}`)

@@ -16,6 +16,7 @@ export default class RmEvalTrain extends RmEvalCommand {
     const {args} = await this.parse(RmEvalTrain)
     const {config, baseDir} = await this.readConfig(args.config, trainConfigSchema(this.api.z))
     const outputDir = path.resolve(baseDir, config.output_dir ?? 'rm_output')
+    if (config.dataset_path !== 'generated') config.dataset_path = path.resolve(baseDir, config.dataset_path)
     const checkpoints = new LocalCheckpoints(outputDir)
     let stop = false
     const onSignal = () => (stop = true)

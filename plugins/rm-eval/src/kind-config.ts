@@ -1,0 +1,91 @@
+/**
+ * The rm-eval job kind's config: one schema for both modes (train: train_rm.py's keys; eval:
+ * eval_rm.py's keys), without defaults so that the recorded config holds what the user wrote (the
+ * external mode passes exactly those keys to the pipeline's scripts). `prepare` checks the config
+ * against the full schema of its mode, which fills the built-in trainer's defaults when it runs.
+ */
+import {existsSync, statSync} from 'node:fs'
+import * as path from 'node:path'
+
+import type {PluginApi, ResourceEstimate} from 'rfm/plugin-api'
+
+import {checkTrainConfig, externalSchema, trainConfigSchema} from './config'
+import {evalConfigSchema} from './evaluate'
+import {isExternal} from './external'
+import {externalEstimate, findPreset, presetNames, type EstimateInput, type Family, type Size} from './presets'
+
+export function kindSchema(z: PluginApi['z']) {
+  return z
+    .object({
+      ...trainConfigSchema(z).shape,
+      ...evalConfigSchema(z).shape,
+      builtin: z.record(z.unknown()).describe('Built-in trainer only: model size, seed, generated data (see examples/rm-eval/).'),
+    })
+    .partial()
+    .strict()
+}
+
+function isEval(config: Record<string, unknown>): boolean {
+  return config.mode === true || config.mode === 'eval'
+}
+
+/** Parses `config` with `schema`; the first issue becomes a config error naming its key. */
+function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}, config: unknown): T {
+  const parsed = schema.safeParse(config)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  throw api.configError(issue.path.join('.') || '(root)', issue.message, 'See the keys in examples/rm-eval/.')
+}
+
+const RUN_ID = /^[a-z][a-z0-9-]*-\d{8}-\d{6}-[0-9a-f]{4}$/
+
+export async function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, baseDir: string): Promise<Record<string, unknown>> {
+  const config: Record<string, unknown> = {...raw}
+  if (isEval(config)) config.mode = 'eval'
+  else if (config.mode !== undefined) config.mode = 'train'
+  if (config.external) {
+    const x = {...(config.external as Record<string, unknown>)}
+    const workdir = path.resolve(baseDir, String(x.workdir))
+    if (!existsSync(workdir) || !statSync(workdir).isDirectory()) throw api.configError('external.workdir', `${workdir} is not a directory`, 'The pipeline\'s checkout (train_rm.py, eval_rm.py), relative to the config file.')
+    x.workdir = workdir
+    config.external = x
+  }
+  if (isEval(config)) {
+    const c = check(api, evalConfigSchema(api.z), config)
+    // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
+    if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
+      const local = path.resolve(baseDir, dir)
+      if (existsSync(local)) return local
+      if (RUN_ID.test(dir) || /^[\w.-]+$/.test(dir)) return dir
+      throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
+    })
+  } else {
+    const c = check(api, trainConfigSchema(api.z), config)
+    if (isExternal(config)) {
+      if (!c.external) throw api.configError('external', `model_name_or_path "${c.model_name_or_path}" runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)`, 'Or use model_name_or_path: builtin for the built-in trainer.')
+      const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')
+      if (!preset) throw api.configError('external.preset', `no size preset matches model_name_or_path "${c.model_name_or_path}"`, `Set external.preset (3B, 7B, 32B, 72B) and external.family; presets: ${presetNames().join(', ')}.`)
+      if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
+    } else {
+      checkTrainConfig(api, c)
+      // bad records fail the launch (naming file:line or row), not the job
+      if (c.dataset_path !== 'generated' && existsSync(path.resolve(baseDir, c.dataset_path))) {
+        const {readPreferenceRecords} = await import('./records.js')
+        await readPreferenceRecords(api, path.resolve(baseDir, c.dataset_path), {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+      }
+    }
+  }
+  // generated data is no path to stage
+  if (config.dataset_path === 'generated') delete config.dataset_path
+  return config
+}
+
+export function estimateKind(api: PluginApi, config: Record<string, unknown>): ResourceEstimate {
+  if (!isExternal(config)) return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2}
+  const c = config as EstimateInput & {mode?: unknown}
+  const x = externalSchema(api.z).parse(config.external)
+  const preset = findPreset(String(config.model_name_or_path ?? config.base_model_path ?? ''), x.preset as Size | 'auto', x.family as Family | 'auto')
+  if (isEval(config)) return {gpus: 1, gpuMemoryGiB: 80, cpus: 8, memoryGiB: preset ? Math.ceil((preset.paramsB * 4e9) / 2 ** 30 + 16) : 64}
+  if (!preset) throw api.configError('external.preset', `no size preset matches model_name_or_path "${String(config.model_name_or_path)}"`)
+  return externalEstimate(c, preset)
+}
