@@ -52,16 +52,18 @@ async function main(): Promise<number> {
   // The trainer sees local copies of the staged datasets; run.json keeps their references.
   const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
 
-  if (kind.train) {
+  // A kind with both modes trains externally when its config asks for it (external() gives a command).
+  const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl})
+  if (!command && kind.train) {
     await runBuiltin(ctx)
     interruptions.stop()
     return interruptions.cause ? EXIT_RETRY : 0
   }
-  if (!kind.external) {
+  if (!command) {
     log(`job kind ${run.kind} has no trainer to run`)
     return 2
   }
-  const exit = await runExternal(ctx, kind.external(ctx.run.config, {runId, attempt, storeUrl}))
+  const exit = await runExternal(ctx, command)
   interruptions.stop()
   // Exit 0 means the trainer finished, even if a stop signal raced with its last step.
   if (exit.interrupted && exit.exitCode !== 0) {
