@@ -68,8 +68,8 @@ describe('config mistakes exit 2 with a message naming the path', () => {
 })
 
 test('a kind whose plugin is not built yet says so (exit 1), rather than pretending', async () => {
-  const result = await rfmJson(['cloud', 'launch', 'sft'], {home})
+  const result = await rfmJson(['cloud', 'launch', 'vla-sensor'], {home})
   assert.equal(result.code, 1)
   assert.equal(result.json.error.code, 'NOT_BUILT')
-  assert.match(result.json.error.message, /sft job kind is not built yet/)
+  assert.match(result.json.error.message, /vla-sensor job kind is not built yet/)
 })

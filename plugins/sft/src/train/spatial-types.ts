@@ -1,0 +1,1 @@
+export type SpatialTask = 'relation' | 'count' | 'color' | 'multiple_choice'
