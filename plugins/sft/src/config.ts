@@ -130,6 +130,5 @@ export function checkBuiltin(api: Pick<PluginApi, 'configError'>, c: SftConfig):
   if (m.image_size % m.patch_size) throw api.configError('builtin.model.patch_size', `image_size ${m.image_size} is not divisible by patch_size ${m.patch_size}`)
   const notes = NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== false).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
   if (reportTargets(c).includes('wandb')) notes.push('report_to wandb: unavailable offline in the built-in trainer; metrics go to metrics.jsonl and TensorBoard')
-  if (c.model_name !== 'builtin') notes.push(`model_name ${c.model_name}: the built-in trainer trains its compact VLM (builtin.model); the name sizes the estimate and the external mode`)
   return notes
 }

@@ -108,14 +108,17 @@ function assignByName(model: Vlm, tensors: Tensors): void {
 }
 
 async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig, imageSize: number): Promise<{train: ItemSource; eval?: ItemSource}> {
-  // PENDING core merge: api.loadFormats and the dataset module
-  const formats = await (api as any).loadFormats()
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const {openVqaDataset} = require('../dataset/index.js') as {openVqaDataset(dir: string, formats: unknown): Promise<import('./robot').VqaDatasetLike>}
-  const images = {
-    resize: (frame: Float32Array, width: number, height: number, size: number) => formats.imageToFloat(formats.resizeImage(formats.floatToImage(frame, width, height), size, size)),
+  const robot = async (dir: string | null, limit?: number) => {
+    if (!dir) return undefined
+    // PENDING core merge: api.loadFormats and the dataset module
+    const formats = await (api as any).loadFormats()
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const {openVqaDataset} = require('../dataset/index.js') as {openVqaDataset(dir: string, formats: unknown): Promise<import('./robot').VqaDatasetLike>}
+    const images = {
+      resize: (frame: Float32Array, width: number, height: number, size: number) => formats.imageToFloat(formats.resizeImage(formats.floatToImage(frame, width, height), size, size)),
+    }
+    return robotSource(await openVqaDataset(dir, formats), imageSize, images, limit)
   }
-  const robot = async (dir: string | null, limit?: number) => (dir ? robotSource(await openVqaDataset(dir, formats), imageSize, images, limit) : undefined)
   const s = c.spatial
   const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks}) : undefined)
   const train = [await robot(c.dataset_path, c.builtin.max_train_samples), spatial(0, s.train_size)].filter((x): x is ItemSource => x !== undefined)
