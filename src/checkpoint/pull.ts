@@ -16,8 +16,8 @@ export async function chooseCheckpoint(checkpoints: CheckpointStore, choice: Che
   else step = (await checkpoints.pointer(choice.pointer))?.step
   const found = all.find((c) => c.step === step)
   if (!found) {
-    const what = choice === 'latest' ? 'any committed checkpoint' : 'step' in choice ? `a committed checkpoint at step ${choice.step}` : `a ${choice.pointer} checkpoint`
-    throw new NotFoundError(`Run ${checkpoints.runId} has no ${what.replace(/^any /, '')}.`, {
+    const what = choice === 'latest' ? 'committed checkpoint' : 'step' in choice ? `committed checkpoint at step ${choice.step}` : `${choice.pointer} checkpoint`
+    throw new NotFoundError(`Run ${checkpoints.runId} has no ${what}.`, {
       hint: all.length > 0 ? `Committed steps: ${all.map((c) => c.step).join(', ')}.` : 'It has not committed a checkpoint yet.',
     })
   }

@@ -28,12 +28,17 @@ export class StoreCheckpointIO implements CheckpointIO {
     const latest = await this.checkpoints.latest()
     if (!latest) return undefined
     this.resumedFrom = latest.step
-    const files: CheckpointFiles = {}
-    let state: Record<string, unknown> = {}
-    for (const [name, data] of latest.files) {
-      if (name === STATE_FILE) state = JSON.parse(data.toString('utf8')) as Record<string, unknown>
-      else files[name] = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    }
-    return {step: latest.step, files, state}
+    return savedFromFiles(latest.step, latest.files)
   }
+}
+
+/** A committed checkpoint's files as a trainer sees them: its files, and its JSON state apart. */
+export function savedFromFiles(step: number, stored: Map<string, Buffer>): SavedCheckpoint {
+  const files: CheckpointFiles = {}
+  let state: Record<string, unknown> = {}
+  for (const [name, data] of stored) {
+    if (name === STATE_FILE) state = JSON.parse(data.toString('utf8')) as Record<string, unknown>
+    else files[name] = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  }
+  return {step, files, state}
 }

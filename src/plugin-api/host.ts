@@ -13,6 +13,7 @@ export const pluginApi: PluginApi = {
   z,
   defineJobKind: (kind) => kind,
   loadTrainer: () => import('../trainer/index.js'),
+  loadFormats: () => import('../formats/index.js'),
   errors,
   configError: (path, message, hint) =>
     new ConfigError(`Config error at ${path}: ${message}.`, {hint, details: {path, reason: message}}),

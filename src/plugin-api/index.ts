@@ -8,7 +8,7 @@ import {z} from 'zod'
 
 import type {RetentionPolicy} from '../checkpoint/store'
 import type {ExternalCheckpointSpec} from '../checkpoint/sync'
-import type {CheckpointIO} from '../checkpoint/types'
+import type {CheckpointIO, SavedCheckpoint} from '../checkpoint/types'
 import type {WorkloadInput} from '../scheduler/workload'
 
 /** What a job needs from one machine; the scheduler turns this into an instance type. */
@@ -80,10 +80,26 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
   train?(context: TrainerContext & {config: Config}): Promise<void | TrainOutcome>
   /**
+   * Kind-specific flags of `rfm cloud launch <kind>` (name without dashes → flag). Each writes a
+   * config key; precedence: config file < these flags < `--set`.
+   */
+  launchFlags?: Record<string, LaunchFlag>
+  /**
    * Set while a kind is declared but not usable yet; launching it fails with this explanation
    * instead of running something incomplete.
    */
   notBuilt?: string
+}
+
+/** A kind-specific flag of `rfm cloud launch <kind>` that sets one config key. */
+export interface LaunchFlag {
+  /** dotted config path the value is written to (validated by the kind's schema, like --set) */
+  path: string
+  description: string
+  /** boolean: --x → true, --no-x → false; string: one value; list: the values up to the next flag */
+  type: 'boolean' | 'string' | 'list'
+  /** allowed values of a string or list flag */
+  options?: string[]
 }
 
 export interface PluginApi {
@@ -97,6 +113,11 @@ export interface PluginApi {
    * safetensors), loaded on first use so that tfjs never loads at CLI start-up.
    */
   loadTrainer(): Promise<typeof import('../trainer/index')>
+  /**
+   * Data formats without Python (src/formats): numpy .npy/.npz, PNG/JPEG, Hugging Face
+   * `save_to_disk` datasets, JSON lines; loaded on first use.
+   */
+  loadFormats(): Promise<typeof import('../formats/index')>
   /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
   errors: typeof import('../errors/index')
 }
@@ -134,10 +155,19 @@ export interface TrainerContext {
   log(message: string): void
   /** a scratch folder on local disk for this attempt */
   workDir: string
+  /**
+   * Another run's committed checkpoint from the same store, verified: `RUN`, `RUN@<step>`,
+   * `RUN@best`, `RUN@final`, `RUN@latest` (`RUN` alone: final if the run finished, else latest).
+   * The runtime always provides it; in-process tests may not.
+   */
+  loadRunCheckpoint?(ref: string): Promise<SavedCheckpoint & {runId: string}>
 }
 
 /** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
 export const EXIT_RETRY = 75
 
 /** Types of the built-in trainer core (src/trainer), for plugins that train their own tasks with it. */
-export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind} from '../trainer'
+export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind, SpatialSample, SpatialTask, SceneObject} from '../trainer'
+
+/** Types of the data formats (src/formats), for plugins that read datasets with `api.loadFormats()`. */
+export type {NdArray, NpyDtype, RgbImage, HfDataset, HfFeature, HfFeatures} from '../formats'

@@ -2,6 +2,7 @@ import {mkdtempSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
+import {loadRunCheckpoint} from '../checkpoint/run-ref'
 import {StoreCheckpointIO} from '../checkpoint/store-io'
 import {LogAppender} from '../backends/local/log-appender'
 import type {RuntimeContext} from './context'
@@ -41,6 +42,12 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         },
       },
       stopRequested: () => stop,
+      loadRunCheckpoint: async (ref) => {
+        const loaded = await loadRunCheckpoint(ctx.runs.store, ref)
+        ctx.log(`loaded checkpoint step ${loaded.step} of run ${loaded.runId}`)
+        await ctx.event('loaded_run_checkpoint', {run: loaded.runId, step: loaded.step})
+        return loaded
+      },
       logMetrics: (step, values) => {
         metrics.write(JSON.stringify({step, time: new Date().toISOString(), ...values}) + '\n')
         // The log shows progress without flooding: every 10th step, and every evaluation.

@@ -25,6 +25,8 @@ export type {TrainingTask} from './task'
 export {tokenCrossEntropy} from './task'
 export {WordTokenizer, BpeTokenizer, tokenizerFromJSON} from './tokenizer'
 export {generate, sampleToken} from './generate'
+export {makeSpatialSample, spatialCorpus, SPATIAL_TASKS} from './tasks/spatial-scenes'
+export type {SpatialSample, SpatialTask, SceneObject, ShapeName} from './tasks/spatial-scenes'
 export {encodeSafetensors, decodeSafetensors} from './formats/safetensors'
 export {TensorBoardWriter} from './formats/tensorboard'
 

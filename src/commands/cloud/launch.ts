@@ -2,10 +2,13 @@ import {Args, Flags} from '@oclif/core'
 import {stringify} from 'yaml'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
+import {toRfmError} from '../../cli/errors'
 import {streamRun} from '../../cli/follow-output'
+import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
 import {launchRun, planLaunch} from '../../jobs/launch'
+import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
 import {resolveJob} from '../../jobs/resolve'
 import type {ExternalCommand} from '../../plugin-api'
@@ -18,13 +21,17 @@ export interface LaunchResult {
   command?: ExternalCommand
 }
 
+/** Flags of this command that take a value (to find the kind argument before parsing). */
+const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'nodes', 'queue', 'profile'])
+
 export default class Launch extends RfmCommand {
   static override summary = 'Launch a training run of a job kind on the active backend.'
-  static override description = `Validates the config (a YAML or JSON file plus --set overrides) against the kind's schema, records the run in the object store and hands it to the backend (local by default). Without --follow it returns at once with the run id; with --follow it streams the log and exits 0 only if the run succeeds.`
+  static override description = `Validates the config (a YAML or JSON file, then the kind's own flags such as sft's --stage, then --set overrides) against the kind's schema, records the run in the object store and hands it to the backend (local by default). Without --follow it returns at once with the run id; with --follow it streams the log and exits 0 only if the run succeeds.`
   static override examples = [
     '<%= config.bin %> cloud launch command -c examples/command/hello.yaml --follow',
     '<%= config.bin %> cloud launch command -c job.yaml --set retries.attempts=3 --set env.SEED=7',
     '<%= config.bin %> cloud launch command -c job.yaml --dry-run',
+    '<%= config.bin %> cloud launch sft -c examples/sft/quick.yaml --stage dpo --sft-checkpoint RUN@best',
   ]
   static override args = {
     kind: Args.string({required: true, description: 'Job kind: command, or one that a plugin provides.'}),
@@ -45,9 +52,18 @@ export default class Launch extends RfmCommand {
   }
 
   async run(): Promise<LaunchResult> {
-    const {args, flags} = await this.parse(Launch)
+    // A kind's own flags (e.g. sft's --stage) leave argv before oclif sees it; they become config overrides.
     const kinds = await loadKinds(this.config.getPluginsList())
-    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: flags.set})
+    const kindName = firstPositional(this.argv, VALUE_FLAGS)
+    const kindEntry = kindName ? kinds.get(kindName) : undefined
+    const kindFlags = extractLaunchFlags(this.argv, kindName ?? '', kindEntry?.kind.launchFlags)
+    const {args, flags} = await this.parse(Launch, kindFlags.rest).catch((error: Error) => {
+      const own = kindEntry?.kind.launchFlags
+      if (!own || !/nonexistent flag/i.test(error.message)) throw error
+      const usage = toRfmError(error, this.id)
+      throw new UsageError(usage.message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(own)}; see rfm cloud launch --help for the rest.`})
+    })
+    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: [...kindFlags.sets, ...(flags.set ?? [])]})
     const ctx = await this.context(flags.profile)
     const estimate = job.kind.estimate?.(job.config)
     const batch = {
