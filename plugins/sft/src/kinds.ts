@@ -16,6 +16,10 @@ export default function kinds(api: PluginApi): JobKind[] {
       summary:
         'SFT and DPO of VLMs on robot-reward VQA and spatial scenes (pipelines 000, 003): the built-in compact VLM, or the pipeline script (trainer.external). Flags: --stage sft|dpo, --sft-checkpoint RUN[@step].',
       schema,
+      launchFlags: {
+        stage: {path: 'stage', type: 'string', options: ['sft', 'dpo'], description: 'sft, or dpo from an SFT checkpoint (config key stage).'},
+        'sft-checkpoint': {path: 'sft_checkpoint', type: 'string', description: 'DPO: the SFT model, RUN[@step|best|final|latest] (config key sft_checkpoint).'},
+      },
       datasetFields: ['dataset_path', 'eval_dataset_path'],
       estimate: (config) => estimate(config),
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),

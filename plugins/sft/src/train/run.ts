@@ -14,6 +14,7 @@ import * as path from 'node:path'
 import type {CheckpointFiles, CheckpointIO, ModelConfig, PluginApi, SavedCheckpoint, TrainerContext, TrainResult} from 'rfm/plugin-api'
 
 import {checkBuiltin, reportTargets, SftConfig} from '../config'
+import {openVqaDataset} from '../dataset'
 import {DpoTask} from './dpo-task'
 import {FrameLayout, slots} from './encode'
 import {evalItems} from './evaluate'
@@ -64,8 +65,8 @@ export function readCheckpointFolder(dir: string): SavedCheckpoint {
 async function loadRef(ctx: TrainerContext, ref: string | number, what: string): Promise<SavedCheckpoint> {
   if (typeof ref === 'string' && existsSync(ref) && statSync(ref).isDirectory()) return readCheckpointFolder(ref)
   const name = typeof ref === 'number' ? `${ctx.runId}@${ref}` : ref
-  if (!(ctx as any).loadRunCheckpoint) throw new Error(`${what} ${name}: this runtime cannot read other runs' checkpoints`)
-  return (ctx as any).loadRunCheckpoint(name)
+  if (!ctx.loadRunCheckpoint) throw new Error(`${what} ${name}: this runtime cannot read other runs' checkpoints`)
+  return ctx.loadRunCheckpoint(name)
 }
 
 /** W + A·B·(alpha/rank) for every adapted module, adapters dropped: the SFT model as plain weights. */
@@ -110,10 +111,7 @@ function assignByName(model: Vlm, tensors: Tensors): void {
 async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig, imageSize: number): Promise<{train: ItemSource; eval?: ItemSource}> {
   const robot = async (dir: string | null, limit?: number) => {
     if (!dir) return undefined
-    // PENDING core merge: api.loadFormats and the dataset module
-    const formats = await (api as any).loadFormats()
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const {openVqaDataset} = require('../dataset/index.js') as {openVqaDataset(dir: string, formats: unknown): Promise<import('./robot').VqaDatasetLike>}
+    const formats = await api.loadFormats()
     const images = {
       resize: (frame: Float32Array, width: number, height: number, size: number) => formats.imageToFloat(formats.resizeImage(formats.floatToImage(frame, width, height), size, size)),
     }

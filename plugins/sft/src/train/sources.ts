@@ -3,7 +3,6 @@
  * makeSpatialSample, a pure function of seed and index) and robot-reward VQA datasets written by
  * `rfm sft dataset generate` (Hugging Face save_to_disk). Both become VqaItems at the model's image size.
  */
-import type {SpatialTask} from './spatial-types'
 import type {ItemSource, TrainerModule, VqaItem} from './types'
 
 export interface SpatialOptions {
@@ -12,7 +11,7 @@ export interface SpatialOptions {
   offset: number
   size: number
   imageSize: number
-  tasks: SpatialTask[]
+  tasks: ('relation' | 'count' | 'color' | 'multiple_choice')[]
 }
 
 /** The question the model reads: multiple-choice questions carry their choices. */
@@ -21,7 +20,7 @@ export function spatialQuestion(s: {question: string; choices?: string[]}): stri
 }
 
 export function spatialSource(trainer: TrainerModule, o: SpatialOptions): ItemSource {
-  const make = (index: number) => (trainer as any).makeSpatialSample(o.seed, o.offset + index, o.imageSize, {tasks: o.tasks})
+  const make = (index: number) => trainer.makeSpatialSample(o.seed, o.offset + index, o.imageSize, {tasks: o.tasks})
   return {
     size: o.size,
     get(index: number): VqaItem {
@@ -30,7 +29,7 @@ export function spatialSource(trainer: TrainerModule, o: SpatialOptions): ItemSo
       const rejected = s.wrongAnswers[(o.offset + index) % s.wrongAnswers.length]
       return {type: 'spatial', framesA: [s.image], framesB: [], question: spatialQuestion(s), answer: s.answer, rejected}
     },
-    texts: () => (trainer as any).spatialCorpus(),
+    texts: () => trainer.spatialCorpus(),
   }
 }
 

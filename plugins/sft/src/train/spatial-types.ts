@@ -1,1 +1,0 @@
-export type SpatialTask = 'relation' | 'count' | 'color' | 'multiple_choice'
