@@ -75,7 +75,7 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   datasetFields?: string[]
   /**
    * How this kind trains as a command line (bring your own trainer, or a plugin's external mode).
-   * A kind with both modes returns undefined for a config that trains with the built-in `train`.
+   * A kind with both modes returns undefined when this config trains with the built-in `train`.
    */
   external?(config: Config, context: JobContext): ExternalCommand | undefined
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */

@@ -52,9 +52,9 @@ async function main(): Promise<number> {
   // The trainer sees local copies of the staged datasets; run.json keeps their references.
   const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
 
-  // A kind with both modes trains externally when its config asks for it (external() gives a command).
+  // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.
   const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl})
-  if (!command && kind.train) {
+  if (kind.train && !command) {
     await runBuiltin(ctx)
     interruptions.stop()
     return interruptions.cause ? EXIT_RETRY : 0
