@@ -134,3 +134,11 @@ fs.writeFileSync('argv.json', JSON.stringify(process.argv.slice(2)));\n`,
   const listed = await rfmJson(['ckpt', 'ls', run.id], {home})
   assert.deepEqual((listed.json.checkpoints as {step: number}[]).map((c) => c.step), [3])
 })
+
+test('the example configs validate (dry run)', async () => {
+  for (const [file, extra] of [['spatial-sft.yaml', []], ['robot-vqa-sft.yaml', []], ['spatial-dpo.yaml', ['--sft-checkpoint', 'sft-20260101-000000-abcd']]] as const) {
+    const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(ROOT, 'examples', 'sft', file), '--dry-run', ...extra], {home})
+    assert.equal(code, 0, `${file}: ${stderr}`)
+    assert.equal(json.command, undefined, `${file} trains with the built-in trainer`)
+  }
+})
