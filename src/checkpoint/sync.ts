@@ -13,7 +13,7 @@ export interface ExternalCheckpointSpec {
   file?: string
   /** with layout `hf`: a folder is complete once this file exists in it (written last by the trainer) */
   completeMarker: string
-  /** arguments added to the trainer's command line when a checkpoint was restored */
+  /** arguments added to the trainer's command line when a checkpoint was restored; `{checkpoint}` becomes its local path */
   resumeArgs: string[]
   retention: RetentionPolicy
 }
@@ -31,6 +31,7 @@ export class CheckpointSync {
   private fileSignature: string | undefined
   private pendingSignature: string | undefined
   private nextFileStep = 1
+  private settled = false
   private running: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   restoredStep: number | undefined
@@ -77,9 +78,14 @@ export class CheckpointSync {
     this.timer = setInterval(() => void this.syncOnce(), intervalMs)
   }
 
-  /** Stops polling and uploads whatever is complete now. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and uploads whatever is complete now. `trainerExited`: the trainer has ended by
+   * itself (not SIGKILL), so a `file` checkpoint can no longer change and is uploaded without waiting
+   * for a second poll — its last save, written just before exiting, would otherwise be lost.
+   */
+  async stop(options: {trainerExited?: boolean} = {}): Promise<void> {
     clearInterval(this.timer)
+    if (options.trainerExited) this.settled = true
     await this.syncOnce()
   }
 
@@ -115,7 +121,7 @@ export class CheckpointSync {
     // A file counts as written once it is unchanged across two polls (trainers should also write it
     // to a temp name and rename it, which makes every observed version whole).
     if (!signature || signature === this.fileSignature) return
-    if (signature !== this.pendingSignature) {
+    if (signature !== this.pendingSignature && !this.settled) {
       this.pendingSignature = signature
       return
     }

@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import * as path from 'node:path'
 
 import {CheckpointSync} from '../checkpoint/sync'
 import type {ExternalCommand} from '../plugin-api'
@@ -26,7 +27,10 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     })
     const step = await sync.restore()
     if (step !== undefined) {
-      argv = [...argv, ...command.checkpoints.resumeArgs]
+      // {checkpoint} names the restored checkpoint (HF: the checkpoint-<step> folder), for scripts that want a path
+      const c = command.checkpoints
+      const restored = c.layout === 'hf' ? path.join(c.dir, `checkpoint-${step}`) : path.join(c.dir, c.file ?? '')
+      argv = [...argv, ...c.resumeArgs.map((a) => a.split('{checkpoint}').join(restored))]
       ctx.log(`resuming from checkpoint step ${step}`)
       await ctx.event('resumed', {step})
     }
@@ -62,7 +66,7 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     })
     child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
   })
-  await sync?.stop()
+  await sync?.stop({trainerExited: exit.signal !== 'SIGKILL'})
   if (exit.exitCode === 0 && sync) {
     const latest = (await ctx.checkpoints.list()).at(-1)
     if (latest) await ctx.checkpoints.setPointer('final', {step: latest.step})

@@ -1,13 +1,84 @@
+import {statSync} from 'node:fs'
+import * as path from 'node:path'
+
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
+
+import {checkGrpoConfig, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {checkExternal, externalCommand} from './external'
+
+const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
 
 /** Job kinds of @rfm/plugin-grpo. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
+  const schema = grpoConfigSchema(api.z)
   return [
-    api.defineJobKind({
+    api.defineJobKind<GrpoConfig>({
       name: 'grpo',
-      summary: 'GRPO with format, accuracy, reasoning, spatial and counting rewards (pipelines 001, 003).',
-      schema: api.z.object({}).strict(),
-      notBuilt: 'the built-in GRPO trainer and its rewards arrive with the grpo plugin (issue 11).',
+      summary: `GRPO on VQA with format, accuracy, reasoning (Match F1), spatial, counting and combined rewards, from an SFT checkpoint (pipelines 001, 003). Launch flags: ${FLAGS_HELP}.`,
+      schema,
+      launchFlags: LAUNCH_FLAGS as unknown as NonNullable<JobKind['launchFlags']>,
+      datasetFields: ['dataset_name'],
+      estimate(config) {
+        const c = schema.parse(config)
+        if (c.external.enabled) {
+          // the pipeline's models: sized by the scheduler from a model-level workload
+          const e = c.external
+          const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
+          const paramsB = e.params_b ?? (named ? Number(named[1]) : 7)
+          return {
+            gpus: 1,
+            gpuMemoryGiB: c.use_peft ? 24 : 80,
+            cpus: 8,
+            memoryGiB: 64,
+            workload: {
+              name: c.model_name_or_path,
+              kind: 'grpo',
+              model: {name: c.model_name_or_path, params_b: paramsB, vision_params_b: e.vision_params_b},
+              method: c.use_peft ? 'lora' : 'full',
+              lora_rank: c.lora_r,
+              sharding: c.deepspeed ? 'zero3' : 'none',
+              per_device_train_batch_size: c.per_device_train_batch_size,
+              gradient_accumulation_steps: c.gradient_accumulation_steps,
+              seq_len: e.seq_len,
+              samples: e.samples,
+              epochs: c.num_train_epochs,
+              num_generations: c.num_generations,
+              learning_rate: c.learning_rate,
+              save_steps: c.save_steps > 0 ? c.save_steps : undefined,
+            },
+          }
+        }
+        return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2, work: {samples: c.builtin.data.train_size, epochs: c.num_train_epochs, notes: `${c.num_generations} completions per prompt`}}
+      },
+      retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
+      prepare(config, baseDir) {
+        const c = schema.parse(config)
+        checkGrpoConfig(api, c)
+        const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
+        if (c.external.enabled) {
+          checkExternal(api, c)
+          const workdir = path.resolve(baseDir, c.external.workdir)
+          let isDir = false
+          try {
+            isDir = statSync(workdir).isDirectory()
+          } catch {}
+          if (!isDir) throw api.configError('external.workdir', `${workdir} is not a directory`, 'The pipeline\'s checkout (holding external.script), relative to the config file.')
+          out.external = {...c.external, workdir}
+        }
+        return out
+      },
+      // External mode only: returning undefined runs the built-in trainer.
+      external: (config, context) => (schema.parse(config).external.enabled ? externalCommand(api, config, context) : undefined),
+      async train(ctx) {
+        // tfjs and the model load only inside the job, never at CLI start-up
+        const c = schema.parse(ctx.config)
+        if (c.builtin.stage === 'warmup') {
+          const {trainWarmup} = await import('./warmup.js')
+          return trainWarmup(api, ctx)
+        }
+        const {trainGrpo} = await import('./train.js')
+        return trainGrpo(api, ctx)
+      },
     }),
   ]
 }

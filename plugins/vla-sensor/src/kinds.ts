@@ -1,13 +1,76 @@
+import * as path from 'node:path'
+
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
+
+import {checkVlaConfig, VlaConfig, vlaConfigSchema} from './config'
+import {externalCommand} from './external'
 
 /** Job kinds of @rfm/plugin-vla-sensor. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
+  const schema = vlaConfigSchema(api.z)
   return [
-    api.defineJobKind({
+    api.defineJobKind<VlaConfig>({
       name: 'vla-sensor',
-      summary: 'Vision-language-action training with optional force/OCT sensor fusion (pipeline 002).',
-      schema: api.z.object({}).strict(),
-      notBuilt: 'the VLA trainer with sensor fusion arrives with the vla-sensor plugin (issue 13).',
+      summary:
+        'Vision-language-action training with optional force/OCT sensor fusion (pipeline 002). Launch flags: --sensor-enabled/--no-sensor-enabled, ' +
+        '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --mode builtin|external.',
+      schema: schema as never,
+      image: 'vla-sensor',
+      datasetFields: ['data.sessions_dir', 'vl_cache'],
+      launchFlags: {
+        'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
+        'fusion-strategy': {path: 'fusion_strategy', type: 'string', options: ['concat', 'cross_attention', 'gated', 'none'], description: 'How VL and sensor features combine.'},
+        sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
+        'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
+        'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
+        mode: {path: 'mode', type: 'string', options: ['builtin', 'external'], description: 'builtin trainer or the pipeline\'s own script.'},
+      },
+      estimate(config) {
+        const c = schema.parse(config)
+        if (c.mode === 'builtin') return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}
+        // the pipeline's script: Qwen2.5-VL-3B (+ a small sensor encoder), one process per GPU under torchrun
+        const gpus = Number(/--nproc[_-]per[_-]node=(\d+)/.exec(c.external.launcher.join(' '))?.[1] ?? 1)
+        return {
+          gpus,
+          gpuMemoryGiB: c.finetune_vl === 'full' ? 40 : 24,
+          cpus: Math.max(4, (c.num_workers + 1) * gpus),
+          memoryGiB: 32 * gpus,
+          work: {samples: 98_709, epochs: c.epochs, notes: 'the seed\'s 37 sessions; VL features come from the cache'},
+          workload: {
+            name: 'qwen-vla-sensor',
+            kind: 'vla',
+            model: {name: 'Qwen/Qwen2.5-VL-3B-Instruct', params_b: 3.75, vision_params_b: 0.67},
+            method: c.finetune_vl === 'full' ? 'full' : c.finetune_vl === 'lora' ? 'lora' : 'frozen_vision',
+            lora_rank: c.lora_r,
+            per_device_train_batch_size: c.batch_size,
+            gradient_accumulation_steps: c.grad_accum_steps,
+            seq_len: 64,
+            frames: 2,
+            samples: 98_709,
+            epochs: c.epochs,
+            learning_rate: c.lr,
+            lr_tuned_for_gpus: gpus,
+          },
+        }
+      },
+      prepare(config, baseDir) {
+        const c = schema.parse(config)
+        checkVlaConfig(api, c)
+        const resolved = {...config}
+        if (c.mode === 'external') resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
+        return resolved
+      },
+      retention: (config) => ({saveTotalLimit: schema.parse(config).save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
+      external(config, context) {
+        const c = schema.parse(config)
+        return c.mode === 'external' ? externalCommand(c, context.runId) : undefined
+      },
+      async train(ctx) {
+        // tfjs and the model load only inside the job, never at CLI start-up
+        const {trainVla} = await import('./train.js')
+        const result = await trainVla(api, ctx)
+        return {backend: result.backend, step: result.step, finished: result.finished}
+      },
     }),
   ]
 }

@@ -1,0 +1,161 @@
+/**
+ * Config keys of the grpo kind: the pipeline's own (grpo_rec.py / TRL GRPOConfig names, so one
+ * config serves the built-in trainer and the external mode), plus `builtin` for what only the
+ * built-in trainer has (model size, seed, generated data) and `external` for the script's mode.
+ */
+import type {PluginApi} from 'rfm/plugin-api'
+
+export const REWARD_FUNCS = ['format', 'accuracy', 'reasoning', 'spatial', 'counting', 'combined'] as const
+
+/** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted, and reported as such. */
+export const NOT_APPLICABLE = ['bf16', 'fp16', 'deepspeed', 'gradient_checkpointing', 'report_to', 'logging_dir', 'use_vllm'] as const
+
+/** `--x` / `--no-x` / lists on `rfm cloud launch grpo` (CORE-API §2). */
+export const LAUNCH_FLAGS = {
+  'reward-funcs': {path: 'reward_funcs', type: 'list', options: [...REWARD_FUNCS], description: 'Reward functions, e.g. --reward-funcs format accuracy reasoning.'},
+  'sft-checkpoint': {path: 'sft_checkpoint', type: 'string', description: 'Start from this run\'s checkpoint: RUN, RUN@<step>, RUN@best|final|latest.'},
+  'skip-invalid': {path: 'skip_invalid', type: 'boolean', description: 'Skip (and count) dataset rows with missing fields, empty answers or undecodable images instead of failing.'},
+  'debug-log': {path: 'debug_log', type: 'string', description: 'Folder for one debug file per reward function (prompt, completion, reward, why).'},
+  'loss-type': {path: 'loss_type', type: 'string', options: ['grpo', 'bnpo', 'dr_grpo'], description: 'Loss normalisation: grpo | bnpo | dr_grpo.'},
+  'scale-rewards': {path: 'scale_rewards', type: 'string', options: ['group', 'batch', 'none'], description: 'Advantage scaling: group | batch | none.'},
+  stage: {path: 'builtin.stage', type: 'string', options: ['grpo', 'warmup'], description: 'grpo (default) or warmup: a supervised stand-in SFT run whose checkpoint --sft-checkpoint takes.'},
+  'use-peft': {path: 'use_peft', type: 'boolean', description: 'Train LoRA adapters (lora_r, lora_alpha, lora_dropout, target_modules).'},
+  external: {path: 'external.enabled', type: 'boolean', description: 'Run the pipeline\'s own grpo_rec.py instead of the built-in trainer.'},
+} as const
+
+export function grpoConfigSchema(z: PluginApi['z']) {
+  const num = z.coerce.number()
+  return z
+    .object({
+      model_name_or_path: z.string().default('builtin').describe('"builtin": the compact VLM (or the --sft-checkpoint run\'s model); a Hugging Face model needs external mode.'),
+      sft_checkpoint: z.string().min(1).nullable().default(null).describe('Start from another run\'s checkpoint: RUN[@step|best|final|latest]; with external mode a local path.'),
+      dataset_name: z.string().nullable().default('generated').describe('A Hugging Face save_to_disk folder (Dataset or DatasetDict), a .jsonl file or a folder holding <split>.jsonl (+ images), or "generated" (spatial/counting VQA rfm draws; recorded as null).'),
+      dataset_split: z.string().default('train').describe('Split of a DatasetDict.'),
+      eval_split: z.string().nullable().default(null).describe('Split (or .jsonl file) of held-out prompts for eval_reward; generated data holds its own.'),
+      use_huggingface_dataset: z.boolean().default(true),
+      task_type: z.literal('vqa').default('vqa'),
+      image_root: z.string().nullable().default(null).describe('Folder relative image paths of a .jsonl dataset are read from (default: the file\'s folder).'),
+      skip_invalid: z.coerce.boolean().default(false),
+      min_pixels: num.int().min(1).default(3136),
+      max_pixels: num.int().min(1).default(12845056),
+      reward_funcs: z.array(z.enum(REWARD_FUNCS)).min(1).default(['format', 'accuracy']),
+      reward_weights: z.array(num).nullable().default(null).describe('One weight per reward function (default all 1); the reward is their weighted sum.'),
+      reasoning_threshold: num.min(0).max(1).default(0.5).describe('τ of the reasoning reward\'s Match F1 (character-trigram cosine).'),
+      debug_log: z.string().nullable().default(null),
+      num_generations: num.int().min(2).default(4),
+      temperature: num.min(0).default(1),
+      top_p: num.gt(0).max(1).default(1),
+      max_completion_length: num.int().min(1).default(64),
+      beta: num.min(0).default(0.04).describe('KL coefficient (k3 estimator against the frozen start model); 0 = no reference model.'),
+      epsilon: num.min(0).default(0.2),
+      epsilon_high: num.min(0).nullable().default(null),
+      num_iterations: num.int().min(1).default(1).describe('Optimizer steps per generation batch (μ); > 1 makes the clipped ratio matter.'),
+      scale_rewards: z.enum(['group', 'batch', 'none']).default('group'),
+      loss_type: z.enum(['grpo', 'bnpo', 'dr_grpo']).default('grpo'),
+      mask_truncated_completions: z.boolean().default(false),
+      use_peft: z.coerce.boolean().default(false),
+      lora_r: num.int().min(1).default(16),
+      lora_alpha: num.positive().default(32),
+      lora_dropout: num.min(0).max(1).default(0.05),
+      target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj']),
+      num_train_epochs: num.int().min(1).default(1),
+      max_steps: num.int().min(0).default(0).describe('Optimizer steps; overrides num_train_epochs when > 0.'),
+      per_device_train_batch_size: num.int().min(1).default(8).describe('Completions per micro-batch; × gradient_accumulation_steps must be a multiple of num_generations.'),
+      gradient_accumulation_steps: num.int().min(1).default(1),
+      learning_rate: num.positive().default(1e-5),
+      lr_scheduler_type: z.enum(['constant', 'cosine']).default('constant'),
+      warmup_steps: num.int().min(0).default(0),
+      weight_decay: num.min(0).default(0),
+      max_grad_norm: num.min(0).default(1),
+      logging_steps: num.int().min(1).default(1),
+      save_steps: num.int().min(0).default(500),
+      save_total_limit: num.int().min(1).nullable().default(null),
+      eval_steps: num.int().min(0).default(0),
+      seed: num.int().default(42),
+      output_dir: z.string().default('./output/grpo').describe('External mode: where grpo_rec.py writes checkpoint-<step>/ (synced to the store).'),
+      bf16: z.boolean().optional(),
+      fp16: z.boolean().optional(),
+      deepspeed: z.string().nullable().optional(),
+      gradient_checkpointing: z.boolean().optional(),
+      report_to: z.union([z.string(), z.array(z.string())]).optional(),
+      logging_dir: z.string().optional(),
+      use_vllm: z.boolean().optional(),
+      builtin: z
+        .object({
+          stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),
+          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+          tensorboard: z.boolean().default(false),
+          model: z
+            .object({
+              width: num.int().min(8).default(64),
+              depth: num.int().min(1).default(2),
+              heads: num.int().min(1).default(4),
+              context_length: num.int().min(8).default(96),
+              image_size: num.int().min(4).default(16),
+              patch_size: num.int().min(1).default(4),
+              vision_width: num.int().min(8).default(64),
+              vision_depth: num.int().min(1).default(1),
+              dropout: num.min(0).max(1).default(0),
+            })
+            .strict()
+            .default({})
+            .describe('The compact VLM when there is no --sft-checkpoint (a checkpoint brings its own).'),
+          data: z
+            .object({
+              seed: num.int().default(7),
+              train_size: num.int().min(1).default(1024),
+              eval_size: num.int().min(0).default(64),
+              tasks: z.array(z.enum(['relation', 'count', 'color', 'multiple_choice'])).min(1).default(['relation', 'count']),
+              max_reference_steps: num.int().min(0).nullable().default(null).describe('Keep only the last N reference steps (shorter completions).'),
+            })
+            .strict()
+            .default({})
+            .describe('dataset_name: generated — spatial/counting VQA drawn by rfm.'),
+          eval_size: num.int().min(0).default(64).describe('Held-out prompts scored (eval_reward) at eval_steps, at step 0 and at the end.'),
+          eval_generations: num.int().min(1).default(2).describe('Completions per held-out prompt, sampled like training (temperature, top_p) with the same seeded draws at every evaluation.'),
+        })
+        .strict()
+        .default({}),
+      external: z
+        .object({
+          enabled: z.coerce.boolean().default(false),
+          script: z.string().default('src/open-r1-multimodal/src/open_r1/grpo_rec.py'),
+          workdir: z.string().default('.').describe('The pipeline\'s checkout, relative to the config file.'),
+          python: z.string().default('python'),
+          launcher: z.array(z.string()).default([]).describe('e.g. [accelerate, launch, --num_processes, "4"]; empty = python SCRIPT.'),
+          extra_args: z.array(z.string()).default([]),
+          env: z.record(z.string()).default({}),
+          params_b: num.positive().nullable().default(null).describe('Model size in billions for `rfm cloud plan` (default: read from model_name_or_path, e.g. "7B").'),
+          vision_params_b: num.min(0).default(0.675),
+          samples: num.int().positive().default(10000).describe('Prompts per epoch, for the runtime estimate.'),
+          seq_len: num.int().positive().default(512).describe('Prompt + completion tokens, for the memory estimate.'),
+        })
+        .strict()
+        .default({}),
+    })
+    .strict()
+}
+
+export type GrpoConfig = ReturnType<ReturnType<typeof grpoConfigSchema>['parse']>
+
+/** Semantic checks the schema cannot express; returns notes to print (not-applicable keys). */
+export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConfig): string[] {
+  const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
+  if (perStep % c.num_generations !== 0)
+    throw api.configError('per_device_train_batch_size', `per_device_train_batch_size × gradient_accumulation_steps (${perStep}) is not a multiple of num_generations (${c.num_generations})`, 'Each prompt gets num_generations completions; a step holds whole groups.')
+  if (c.reward_weights && c.reward_weights.length !== c.reward_funcs.length)
+    throw api.configError('reward_weights', `${c.reward_weights.length} weights for ${c.reward_funcs.length} reward_funcs (${c.reward_funcs.join(', ')})`)
+  if (c.min_pixels > c.max_pixels) throw api.configError('min_pixels', `min_pixels ${c.min_pixels} > max_pixels ${c.max_pixels}`)
+  if (!c.external.enabled && c.model_name_or_path !== 'builtin')
+    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" can only be trained by the pipeline's own script`, 'Set external.enabled: true (or --external), or use model_name_or_path: builtin with --sft-checkpoint RUN.')
+  const m = c.builtin.model
+  if (!c.sft_checkpoint && m.image_size % m.patch_size !== 0) throw api.configError('builtin.model.image_size', `${m.image_size} is not a multiple of patch_size ${m.patch_size}`)
+  if (c.external.enabled) return []
+  return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
+}
+
+/** LoRA target names of the pipeline (q_proj, ...) → the compact model's module names (q, ...). */
+export function builtinTargetModules(targets: string[]): string[] {
+  const map: Record<string, string> = {q_proj: 'q', k_proj: 'k', v_proj: 'v', o_proj: 'o', up_proj: 'fc1', down_proj: 'fc2', gate_proj: 'fc1'}
+  return [...new Set(targets.map((t) => map[t] ?? t))]
+}
