@@ -19,6 +19,11 @@ export interface VisionConfig {
   width: number
   depth: number
   heads: number
+  /**
+   * Images per sample (default 1): video frames or several views. Each is encoded on its own and
+   * tagged with a learned frame embedding; all their tokens form the text model's prefix.
+   */
+  frames?: number
 }
 
 export type HeadKind = 'lm' | 'reward' | 'regression' | 'action'
@@ -42,7 +47,7 @@ export interface ModelConfig {
 export interface ModelInputs {
   /** [B, T] int32 token ids */
   tokens: Tensor
-  /** [B, P, patch·patch·C] float32 patches (see patchifyHost) */
+  /** [B, F·P, patch·patch·C] float32 patches (see patchifyHost), F = vision.frames frames of P patches */
   patches?: Tensor
 }
 
@@ -61,6 +66,11 @@ export interface ModelOutputs {
 
 export function numPatches(v: VisionConfig): number {
   return (v.imageSize / v.patchSize) ** 2
+}
+
+/** Vision tokens in the prefix: every frame's patches. */
+export function prefixLength(v: VisionConfig): number {
+  return numPatches(v) * (v.frames ?? 1)
 }
 
 export class Vlm {
@@ -82,10 +92,11 @@ export class Vlm {
       s.add('vision.pos_embed', [numPatches(v), v.width], {kind: 'normal', std: 0.2})
       for (let i = 0; i < v.depth; i++) defineBlock(s, `vision.blocks.${i}`, {width: v.width, heads: v.heads, mlpRatio: c.mlpRatio}, lora)
       defineLayerNorm(s, 'vision.ln_f', v.width)
+      if ((v.frames ?? 1) > 1) s.add('vision.frame_embed', [v.frames!, 1, v.width], {kind: 'normal', std: 0.2})
       defineLinear(s, 'projector', v.width, c.width, lora)
     }
     s.add('text.embed.weight', [c.vocabSize, c.width], {kind: 'normal', std: 0.02})
-    s.add('text.pos_embed', [c.contextLength + (c.vision ? numPatches(c.vision) : 0), c.width], {kind: 'normal', std: 0.02})
+    s.add('text.pos_embed', [c.contextLength + (c.vision ? prefixLength(c.vision) : 0), c.width], {kind: 'normal', std: 0.02})
     for (let i = 0; i < c.depth; i++) defineBlock(s, `text.blocks.${i}`, dims, lora)
     defineLayerNorm(s, 'text.ln_f', c.width)
     for (const head of c.outputs) {
@@ -106,10 +117,16 @@ export class Vlm {
     if (c.vision) {
       if (!inputs.patches) throw new Error('this model has a vision encoder: inputs.patches is required')
       const v = c.vision
-      let h = tf.add(linear(f, 'vision.patch_embed', inputs.patches), this.store.get('vision.pos_embed'))
+      const frames = v.frames ?? 1
+      const p = numPatches(v)
+      // frames are encoded independently: [B, F·P, d] → [B·F, P, d]
+      const perFrame = frames > 1 ? tf.reshape(inputs.patches, [b * frames, p, -1]) : inputs.patches
+      let h = tf.add(linear(f, 'vision.patch_embed', perFrame), this.store.get('vision.pos_embed'))
       for (let i = 0; i < v.depth; i++) h = block(f, `vision.blocks.${i}`, h, v.heads, false, c.dropout)
-      const img = linear(f, 'projector', layerNorm(f, 'vision.ln_f', h))
-      prefix = numPatches(v)
+      h = layerNorm(f, 'vision.ln_f', h)
+      if (frames > 1) h = tf.reshape(tf.add(tf.reshape(h, [b, frames, p, v.width]), this.store.get('vision.frame_embed')), [b, frames * p, v.width])
+      const img = linear(f, 'projector', h)
+      prefix = frames * p
       x = tf.concat([img, x], 1)
     }
     const total = prefix + t

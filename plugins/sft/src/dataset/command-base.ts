@@ -1,0 +1,64 @@
+/**
+ * Base of the dataset commands: the host's plugin API and formats module, and errors rendered the
+ * way rfm renders them (message + hint, exit 2 for user mistakes; {"error"} under --json).
+ */
+import * as path from 'node:path'
+
+import {Command} from '@oclif/core'
+import type {PluginApi} from 'rfm/plugin-api'
+
+import {usageError} from './errors'
+import type {Formats} from './formats'
+
+export abstract class SftDatasetCommand extends Command {
+  static override enableJsonFlag = true
+
+  protected get api(): PluginApi {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(this.config.root, 'dist/src/plugin-api/host.js')).pluginApi as PluginApi
+  }
+
+  /** The host's formats module, and its file (worker threads load it by path). */
+  protected async formats(): Promise<{formats: Formats; file: string}> {
+    const formats = (await (this.api as unknown as {loadFormats(): Promise<unknown>}).loadFormats()) as Formats
+    return {formats, file: path.join(this.config.root, 'dist/src/formats/index.js')}
+  }
+
+  /** A flag value that must be an integer ≥ min; the error names the flag. */
+  protected integer(flag: string, raw: string | undefined, fallback: number, min: number): number {
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw usageError(`--${flag} must be an integer ≥ ${min} (got '${raw}').`)
+    return value
+  }
+
+  /** Progress for long runs: one updating line on a terminal, a line every few seconds otherwise; nothing under --json. */
+  protected progressReporter(what: string): (p: {done: number; total: number}) => void {
+    if (this.jsonEnabled()) return () => undefined
+    const started = Date.now()
+    let lastPrinted = 0
+    const tty = process.stderr.isTTY
+    return ({done, total}) => {
+      const now = Date.now()
+      if (done < total && now - lastPrinted < (tty ? 200 : 5000)) return
+      lastPrinted = now
+      const rate = done / Math.max(0.001, (now - started) / 1000)
+      const line = `${what}: ${done}/${total} (${((100 * done) / total).toFixed(0)}%), ${rate.toFixed(0)}/s`
+      if (tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`)
+      else process.stderr.write(`${line}\n`)
+    }
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; hint?: string; toJSON?: () => unknown; code?: string}): Promise<unknown> {
+    if (error.code === 'EEXIT') throw error
+    const known = typeof error.toJSON === 'function' && typeof error.exitCode === 'number'
+    const exitCode = known ? error.exitCode! : (error as {oclif?: {exit?: number}}).oclif?.exit === 2 ? 2 : 1
+    process.exitCode = exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({error: known ? error.toJSON!() : {name: error.name, code: exitCode === 2 ? 'USAGE' : 'INTERNAL', message: error.message, exitCode}})
+      return undefined
+    }
+    process.stderr.write(`Error: ${error.message}\n${error.hint ? `Hint: ${error.hint}\n` : ''}`)
+    return this.exit(exitCode)
+  }
+}
