@@ -30,15 +30,22 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.equal(first.frames.dtype, 'u1')
 
   const common = ['--num-epochs', '2.5', '--save-batch-size', '16', '--eval-mode', '--seed', '7', '--set', 'data.sample_type_ratio=[1,1,1]', 'data.max_frames=6']
-  const fromNpz = await rfmJson(['sft', 'dataset', 'generate', ...common, '--output', path.join(dir, 'vqa-npz'), '--set', `data.train_datasets=[${path.join(dir, 'traj')}]`], {home})
+  // worker threads for the .npz run, this thread for the synthetic one: the rows must not differ
+  const fromNpz = await rfmJson(['sft', 'dataset', 'generate', ...common, '--num-workers', '3', '--batch-size', '8', '--output', path.join(dir, 'vqa-npz'), '--set', `data.train_datasets=[${path.join(dir, 'traj')}]`], {home})
   assert.equal(fromNpz.code, 0, fromNpz.stderr)
   assertSchema('sft-dataset-generate', fromNpz.json)
   assert.equal(fromNpz.json.num_samples, 60)
+  assert.equal(fromNpz.json.num_workers, 3)
   assert.equal(fromNpz.json.dataset_size, 24)
   assert.equal(fromNpz.json.shards, Math.ceil(60 / 16))
   assert.equal(arrowFiles(path.join(dir, 'vqa-npz')).length, Math.ceil(60 / 16))
-  const fromSynthetic = await rfmJson(['sft', 'dataset', 'generate', ...common, '--output', path.join(dir, 'vqa-syn'), '--set', 'data.train_datasets=[synthetic:e2e:24]'], {home})
+  const synthetic = ['sft', 'dataset', 'generate', ...common, '--num-workers', '0', '--output', path.join(dir, 'vqa-syn'), '--set', 'data.train_datasets=[synthetic:e2e:24]']
+  const fromSynthetic = await rfmJson(synthetic, {home})
   assert.equal(fromSynthetic.code, 0, fromSynthetic.stderr)
+  const again = await rfm(synthetic, {home})
+  assert.equal(again.code, 2)
+  assert.match(again.stderr, /--output .*vqa-syn already exists/)
+  assert.equal((await rfm([...synthetic, '--overwrite'], {home})).code, 0)
 
   const hf = await formats.readHfDataset(path.join(dir, 'vqa-npz'))
   assert.deepEqual(hf.columns, ['sample_type', 'task', 'question', 'answer', 'frames_a', 'frames_b', 'progress_a', 'progress_b', 'preferred', 'source', 'index'])
