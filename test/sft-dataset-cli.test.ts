@@ -47,6 +47,12 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.match(again.stderr, /--output .*vqa-syn already exists/)
   assert.equal((await rfm([...synthetic, '--overwrite'], {home})).code, 0)
 
+  const shown = await rfmJson(['sft', 'dataset', 'show', path.join(dir, 'vqa-npz'), '--start', '10', '--limit', '2'], {home})
+  assert.equal(shown.code, 0, shown.stderr)
+  assertSchema('sft-dataset-show', shown.json)
+  assert.deepEqual(shown.json.counts, Object.fromEntries(Object.entries(fromNpz.json.counts as Record<string, number>).filter(([, n]) => n > 0)))
+  assert.deepEqual(shown.json.samples.map((s: {index: number}) => s.index), [10, 11])
+
   const hf = await formats.readHfDataset(path.join(dir, 'vqa-npz'))
   assert.deepEqual(hf.columns, ['sample_type', 'task', 'question', 'answer', 'frames_a', 'frames_b', 'progress_a', 'progress_b', 'preferred', 'source', 'index'])
   const a = await sft.openVqaDataset(path.join(dir, 'vqa-npz'), formats)
