@@ -83,6 +83,11 @@ test('bad flags and keys exit 2 naming the flag or key; a missing .npz key names
     assert.match(result.stderr, pattern)
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
   }
+  for (const [args, flag] of [[['--count', '0'], '--count'], [['--count', '3', '--image-size', '4'], '--image-size'], [['--count', '3', '--name', 'a/b'], '--name']] as const) {
+    const result = await rfm(['sft', 'trajectories', 'generate', '--output', path.join(dir, 'traj'), ...args], {home})
+    assert.equal(result.code, 2, result.stderr)
+    assert.ok(result.stderr.includes(flag), result.stderr)
+  }
   const json = await rfmJson(['sft', 'dataset', 'generate', '--output', path.join(dir, 'out'), '--num-epochs', '-3'], {home})
   assert.equal(json.code, 2)
   assertSchema('error', json.json)

@@ -154,6 +154,10 @@ test('sample types follow data.sample_type_ratio; answers agree with the traject
       assert.equal(s.answer, sft.planSynthetic('ratio', ib).task === s.task ? 'yes' : 'no')
     }
   }
+  // in memory, without a dataset on disk: the same samples
+  const inMemory = await sft.vqaSamples({data: {...data, sample_type_ratio: [2, 3, 5]}, start: 100, count: 20}, formats)
+  assert.deepEqual(inMemory, samples.slice(100, 120))
+
   for (const type of ['preference', 'similarity'] as const) {
     const answers = samples.filter((s) => s.sampleType === type).map((s) => s.answer)
     const share = answers.filter((a) => a === (type === 'preference' ? 'A' : 'yes')).length / answers.length

@@ -16,14 +16,17 @@ import {planContext, renderRange, type VqaRow} from './samples'
 import {buildCatalogue, type SourceSummary, TrajectoryLoader} from './sources'
 import type {WorkerInput} from './worker'
 
-/** The dataset's columns, as Python's `datasets` declares them. */
+/**
+ * The dataset's columns, as Python's `datasets` declares them. Frame lists are declared `Sequence`
+ * (read as a list by datasets < 4 and as `List` by datasets ≥ 4; `List` alone is unknown before 4).
+ */
 export const VQA_FEATURES = {
   sample_type: {_type: 'Value', dtype: 'string'},
   task: {_type: 'Value', dtype: 'string'},
   question: {_type: 'Value', dtype: 'string'},
   answer: {_type: 'Value', dtype: 'string'},
-  frames_a: {_type: 'List', feature: {_type: 'Image'}},
-  frames_b: {_type: 'List', feature: {_type: 'Image'}},
+  frames_a: {_type: 'Sequence', feature: {_type: 'Image'}},
+  frames_b: {_type: 'Sequence', feature: {_type: 'Image'}},
   progress_a: {_type: 'Value', dtype: 'float32'},
   progress_b: {_type: 'Value', dtype: 'float32'},
   preferred: {_type: 'Value', dtype: 'string'},
