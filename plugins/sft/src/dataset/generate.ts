@@ -141,9 +141,9 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
   const range = (b: number): [number, number] => [b * batchSize, Math.min(total, (b + 1) * batchSize)]
   let renderBatch: (b: number) => Promise<VqaRow[]>
   let pool: WorkerPool | undefined
-  if (numWorkers > 1 && batches > 1) {
-    const formatsModule = options.formatsModule ?? moduleFile(formats)
-    if (!formatsModule) throw new Error('generateVqaDataset: cannot find the formats module file for worker threads; pass options.formatsModule.')
+  // worker threads load the formats module by file; without one (a hand-made formats object) this thread renders
+  const formatsModule = options.formatsModule ?? moduleFile(formats)
+  if (numWorkers > 1 && batches > 1 && formatsModule) {
     pool = new WorkerPool(Math.min(numWorkers, batches), {formatsModule, catalogue, config, seed, evalMode})
     renderBatch = (b) => pool!.run(...range(b))
   } else {

@@ -75,7 +75,7 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     const {generateVqaDataset} = await import('../../../dataset/generate.js')
     const result = await generateVqaDataset({...options, formatsModule: file}, formats, this.progressReporter('samples'))
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')
-    this.log(`Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajectories in ${result.shards} shard(s) to ${result.output}`)
+    this.log(`Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajector${result.dataset_size === 1 ? 'y' : 'ies'} in ${result.shards} shard${result.shards === 1 ? '' : 's'} to ${result.output}`)
     return result
   }
 }
