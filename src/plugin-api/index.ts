@@ -73,8 +73,11 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * `ds:NAME@HASH` reference in the recorded config; references and URLs are left as they are.
    */
   datasetFields?: string[]
-  /** How this kind trains as a command line (bring your own trainer, or a plugin's external mode). */
-  external?(config: Config, context: JobContext): ExternalCommand
+  /**
+   * How this kind trains as a command line (bring your own trainer, or a plugin's external mode).
+   * A kind with both modes returns undefined when this config trains with the built-in `train`.
+   */
+  external?(config: Config, context: JobContext): ExternalCommand | undefined
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
   retention?(config: Config): RetentionPolicy
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */

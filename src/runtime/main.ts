@@ -52,16 +52,18 @@ async function main(): Promise<number> {
   // The trainer sees local copies of the staged datasets; run.json keeps their references.
   const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
 
-  if (kind.train) {
+  // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.
+  const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl})
+  if (kind.train && !command) {
     await runBuiltin(ctx)
     interruptions.stop()
     return interruptions.cause ? EXIT_RETRY : 0
   }
-  if (!kind.external) {
+  if (!command) {
     log(`job kind ${run.kind} has no trainer to run`)
     return 2
   }
-  const exit = await runExternal(ctx, kind.external(ctx.run.config, {runId, attempt, storeUrl}))
+  const exit = await runExternal(ctx, command)
   interruptions.stop()
   // Exit 0 means the trainer finished, even if a stop signal raced with its last step.
   if (exit.interrupted && exit.exitCode !== 0) {
