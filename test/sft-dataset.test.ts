@@ -188,7 +188,12 @@ test('eval mode: deterministic, frames are the trajectory\'s own frames; train m
         total++
         if (frames.has(key(f))) own++
       }
-      assert.ok(frames.has(key(s.framesA[0])) || name === 'train')
+      if (name === 'train') continue
+      assert.equal(key(s.framesA[0]), key(Float32Array.from(trajectory.frames.subarray(0, 3072), (v) => v / 255)), 'the first frame is shown')
+      // the label belongs to the last frame shown: every frame of the trajectory equal to it has that progress
+      const last = key(s.framesA[s.framesA.length - 1])
+      const at = Array.from({length: trajectory.length}, (_, t) => t).filter((t) => key(Float32Array.from(trajectory.frames.subarray(t * 3072, (t + 1) * 3072), (v) => v / 255)) === last)
+      assert.ok(at.length > 0 && at.every((t) => Math.abs(trajectory.progress[t] - s.progressA) < 1e-6), `row ${s.index}: progress ${s.progressA} is the last frame's`)
     }
     return own / total
   }
