@@ -46,6 +46,11 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.equal(again.code, 2)
   assert.match(again.stderr, /--output .*vqa-syn already exists/)
   assert.equal((await rfm([...synthetic, '--overwrite'], {home})).code, 0)
+  // --overwrite replaces datasets only, never another folder
+  const notDataset = await rfm(['sft', 'dataset', 'generate', ...common, '--output', path.join(dir, 'traj'), '--overwrite', '--set', 'data.train_datasets=[synthetic:e2e:24]'], {home})
+  assert.equal(notDataset.code, 2)
+  assert.match(notDataset.stderr, /is not a saved dataset/)
+  assert.equal(readdirSync(path.join(dir, 'traj')).length, 24)
 
   const shown = await rfmJson(['sft', 'dataset', 'show', path.join(dir, 'vqa-npz'), '--start', '10', '--limit', '2'], {home})
   assert.equal(shown.code, 0, shown.stderr)

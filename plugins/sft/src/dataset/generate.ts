@@ -5,7 +5,7 @@
  * The dataset is written to a hidden sibling folder and renamed into place at the end: an
  * interrupted run leaves nothing at the output path.
  */
-import {existsSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {Worker} from 'node:worker_threads'
 
@@ -122,8 +122,12 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
 
   const config = resolveDataConfig(options.data ?? {})
   const output = path.resolve(options.output)
-  if (existsSync(output) && !options.overwrite && readdirSync(output).length > 0) {
-    throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it, or choose another --output.')
+  if (existsSync(output)) {
+    if (!statSync(output).isDirectory()) throw usageError(`--output ${output} is a file.`, 'Choose a folder path for the dataset.')
+    const entries = readdirSync(output)
+    if (entries.length > 0 && !options.overwrite) throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it, or choose another --output.')
+    // --overwrite replaces a dataset, never an unrelated folder
+    if (entries.length > 0 && !entries.includes('state.json')) throw usageError(`--output ${output} is not a saved dataset (no state.json); --overwrite only replaces datasets.`, 'Choose another --output.')
   }
   const {catalogue, sources} = await buildCatalogue(formats, config, options.baseDir ?? process.cwd())
   const total = Math.round(options.numEpochs * catalogue.length)

@@ -85,7 +85,7 @@ export function questionFor(type: SampleType, task: string): string {
 
 const final = (info: TrajectoryInfo) => info.progress[info.length - 1]
 
-/** The first frame index k ≥ 1 whose progress is at most final − gap, if any (a truncation point). */
+/** Frame indices k (1 ≤ k < last) whose progress is at most final − gap: where a truncated copy can end. */
 function truncations(info: TrajectoryInfo, gap: number): number[] {
   const out: number[] = []
   for (let k = 1; k < info.length - 1; k++) if (info.progress[k] <= final(info) - gap) out.push(k)
@@ -107,8 +107,8 @@ export function planContext(catalogue: TrajectoryInfo[], config: DataConfig, see
   if (ratio[0] > 0) {
     for (const group of byTask.values()) {
       const finals = group.map((i) => final(catalogue[i]))
-      const lo = Math.min(...finals)
-      const hi = Math.max(...finals)
+      const lo = finals.reduce((a, b) => Math.min(a, b), Infinity)
+      const hi = finals.reduce((a, b) => Math.max(a, b), -Infinity)
       for (const i of group) {
         const f = final(catalogue[i])
         if (hi - f >= gap || f - lo >= gap || truncations(catalogue[i], gap).length > 0) pairable.push(i)
