@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
@@ -51,6 +51,13 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.equal(notDataset.code, 2)
   assert.match(notDataset.stderr, /is not a saved dataset/)
   assert.equal(readdirSync(path.join(dir, 'traj')).length, 24)
+
+  // the same sources from a --config file, relative to its folder
+  writeFileSync(path.join(dir, 'data.yaml'), 'data:\n  train_datasets: [traj]\n  max_frames: 3\n')
+  const fromConfig = await rfmJson(['sft', 'dataset', 'generate', ...common, '--config', path.join(dir, 'data.yaml'), '--output', path.join(dir, 'vqa-config')], {home})
+  assert.equal(fromConfig.code, 0, fromConfig.stderr)
+  assert.deepEqual(fromConfig.json.counts, fromNpz.json.counts)
+  assert.equal(fromConfig.json.data.max_frames, 6, '--set wins over the config file')
 
   const shown = await rfmJson(['sft', 'dataset', 'show', path.join(dir, 'vqa-npz'), '--start', '10', '--limit', '2'], {home})
   assert.equal(shown.code, 0, shown.stderr)
