@@ -216,3 +216,41 @@ test('the output is the same for any number of worker threads and batch size', a
   assert.equal(three.workers, 3, 'worker threads ran')
   assert.equal(one.hash, three.hash)
 })
+
+test('the labels can be read back from the pixels: a hand-written scene reader answers preference and progress samples', async () => {
+  // eval-mode samples; the reader finds the goal pad, the block and the gripper by colour in the first
+  // and last frames shown and applies the progress definition of the generator to what it sees
+  const samples = await sft.vqaSamples({data: {train_datasets: ['synthetic:pixels:150'], sample_type_ratio: [1, 1, 0]}, evalMode: true, count: 300}, formats)
+  const {pad, gripper, blocks} = sft.SYNTHETIC_COLORS
+  const same = (f: Float32Array, i: number, rgb: number[]) => rgb.every((v, k) => Math.round(f[i * 3 + k] * 255) === v)
+  const centroid = (f: Float32Array, match: (i: number) => boolean): [number, number] | undefined => {
+    let x = 0
+    let y = 0
+    let n = 0
+    for (let i = 0; i < 32 * 32; i++) {
+      if (!match(i)) continue
+      x += i % 32
+      y += Math.floor(i / 32)
+      n++
+    }
+    return n ? [x / n, y / n] : undefined
+  }
+  const d = (a: [number, number], b: [number, number]) => Math.hypot(a[0] - b[0], a[1] - b[1])
+  const read = (frames: Float32Array[]) => {
+    const [first, last] = [frames[0], frames[frames.length - 1]]
+    const isBlock = (f: Float32Array) => (i: number) => Object.values(blocks).some((rgb) => same(f, i, rgb))
+    const goal = centroid(first, (i) => same(first, i, pad))!
+    const block0 = centroid(first, isBlock(first))!
+    const block1 = centroid(last, isBlock(last)) ?? block0
+    const grip0 = centroid(first, (i) => same(first, i, gripper))!
+    const grip1 = centroid(last, (i) => same(last, i, gripper))!
+    if (d(block0, block1) > 0.7) return 0.25 + 0.75 * Math.max(0, 1 - d(block1, goal) / d(block0, goal))
+    return 0.25 * Math.max(0, 1 - d(grip1, block0) / Math.max(1e-6, d(grip0, block0)))
+  }
+  const preference = samples.filter((s) => s.sampleType === 'preference')
+  const progress = samples.filter((s) => s.sampleType === 'progress')
+  const accuracy = preference.filter((s) => (read(s.framesA) > read(s.framesB) ? 'A' : 'B') === s.answer).length / preference.length
+  const mae = progress.reduce((sum, s) => sum + Math.abs(read(s.framesA) - s.progressA), 0) / progress.length
+  assert.ok(accuracy >= 0.97, `preference read from pixels: accuracy ${accuracy}`)
+  assert.ok(mae <= 0.03, `progress read from pixels: MAE ${mae}`)
+})
