@@ -59,6 +59,11 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.deepEqual(fromConfig.json.counts, fromNpz.json.counts)
   assert.equal(fromConfig.json.data.max_frames, 6, '--set wins over the config file')
 
+  // the seed's own command line (underscore flags, --config_overrides with several values)
+  const seedStyle = await rfmJson(['sft', 'dataset', 'generate', '--num_epochs', '2.5', '--output_path', path.join(dir, 'vqa-seed'), '--eval_mode', '--seed', '7', '--save_batch_size', '16', '--config_overrides', `data.train_datasets=[${path.join(dir, 'traj')}]`, 'data.sample_type_ratio=[1,1,1]', 'data.max_frames=6'], {home})
+  assert.equal(seedStyle.code, 0, seedStyle.stderr)
+  assert.deepEqual(seedStyle.json.counts, fromNpz.json.counts)
+
   const shown = await rfmJson(['sft', 'dataset', 'show', path.join(dir, 'vqa-npz'), '--start', '10', '--limit', '2'], {home})
   assert.equal(shown.code, 0, shown.stderr)
   assertSchema('sft-dataset-show', shown.json)
