@@ -20,7 +20,7 @@ export abstract class SftDatasetCommand extends Command {
 
   /** The host's formats module, and its file (worker threads load it by path). */
   protected async formats(): Promise<{formats: Formats; file: string}> {
-    const formats = (await (this.api as unknown as {loadFormats(): Promise<unknown>}).loadFormats()) as Formats
+    const formats: Formats = await this.api.loadFormats()
     return {formats, file: path.join(this.config.root, 'dist/src/formats/index.js')}
   }
 

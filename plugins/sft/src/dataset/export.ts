@@ -3,7 +3,7 @@
  * the .npz path of dataset generation can be exercised end to end. Written to a hidden sibling
  * folder and renamed into place.
  */
-import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {usageError} from './errors'
@@ -38,7 +38,13 @@ export async function writeSyntheticTrajectories(formats: Formats, options: Expo
   const output = path.resolve(options.output)
   const start = options.start ?? 0
   if (!/^[A-Za-z0-9_.-]+$/.test(options.name)) throw usageError(`--name must be letters, digits, _ . - (got '${options.name}').`)
-  if (existsSync(output) && readdirSync(output).length > 0 && !options.overwrite) throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it.')
+  if (existsSync(output)) {
+    if (!statSync(output).isDirectory()) throw usageError(`--output ${output} is a file.`, 'Choose a folder path.')
+    const entries = readdirSync(output)
+    if (entries.length > 0 && !options.overwrite) throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it.')
+    // --overwrite replaces a folder of trajectories, never an unrelated folder
+    if (entries.some((e) => !e.endsWith('.npz'))) throw usageError(`--output ${output} holds files other than .npz; --overwrite only replaces trajectory folders.`, 'Choose another --output.')
+  }
   const temp = path.join(path.dirname(output), `.${path.basename(output)}.tmp-${process.pid}-${Date.now().toString(36)}`)
   mkdirSync(temp, {recursive: true})
   const outcomes: Record<Outcome, number> = {success: 0, partial: 0, miss: 0, wrong_goal: 0}

@@ -5,7 +5,7 @@
  * The dataset is written to a hidden sibling folder and renamed into place at the end: an
  * interrupted run leaves nothing at the output path.
  */
-import {existsSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {Worker} from 'node:worker_threads'
 
@@ -16,14 +16,17 @@ import {planContext, renderRange, type VqaRow} from './samples'
 import {buildCatalogue, type SourceSummary, TrajectoryLoader} from './sources'
 import type {WorkerInput} from './worker'
 
-/** The dataset's columns, as Python's `datasets` declares them. */
+/**
+ * The dataset's columns, as Python's `datasets` declares them. Frame lists are declared `Sequence`
+ * (read as a list by datasets < 4 and as `List` by datasets ≥ 4; `List` alone is unknown before 4).
+ */
 export const VQA_FEATURES = {
   sample_type: {_type: 'Value', dtype: 'string'},
   task: {_type: 'Value', dtype: 'string'},
   question: {_type: 'Value', dtype: 'string'},
   answer: {_type: 'Value', dtype: 'string'},
-  frames_a: {_type: 'List', feature: {_type: 'Image'}},
-  frames_b: {_type: 'List', feature: {_type: 'Image'}},
+  frames_a: {_type: 'Sequence', feature: {_type: 'Image'}},
+  frames_b: {_type: 'Sequence', feature: {_type: 'Image'}},
   progress_a: {_type: 'Value', dtype: 'float32'},
   progress_b: {_type: 'Value', dtype: 'float32'},
   preferred: {_type: 'Value', dtype: 'string'},
@@ -119,8 +122,12 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
 
   const config = resolveDataConfig(options.data ?? {})
   const output = path.resolve(options.output)
-  if (existsSync(output) && !options.overwrite && readdirSync(output).length > 0) {
-    throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it, or choose another --output.')
+  if (existsSync(output)) {
+    if (!statSync(output).isDirectory()) throw usageError(`--output ${output} is a file.`, 'Choose a folder path for the dataset.')
+    const entries = readdirSync(output)
+    if (entries.length > 0 && !options.overwrite) throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it, or choose another --output.')
+    // --overwrite replaces a dataset, never an unrelated folder
+    if (entries.length > 0 && !entries.includes('state.json')) throw usageError(`--output ${output} is not a saved dataset (no state.json); --overwrite only replaces datasets.`, 'Choose another --output.')
   }
   const {catalogue, sources} = await buildCatalogue(formats, config, options.baseDir ?? process.cwd())
   const total = Math.round(options.numEpochs * catalogue.length)
@@ -138,9 +145,9 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
   const range = (b: number): [number, number] => [b * batchSize, Math.min(total, (b + 1) * batchSize)]
   let renderBatch: (b: number) => Promise<VqaRow[]>
   let pool: WorkerPool | undefined
-  if (numWorkers > 1 && batches > 1) {
-    const formatsModule = options.formatsModule ?? moduleFile(formats)
-    if (!formatsModule) throw new Error('generateVqaDataset: cannot find the formats module file for worker threads; pass options.formatsModule.')
+  // worker threads load the formats module by file; without one (a hand-made formats object) this thread renders
+  const formatsModule = options.formatsModule ?? moduleFile(formats)
+  if (numWorkers > 1 && batches > 1 && formatsModule) {
     pool = new WorkerPool(Math.min(numWorkers, batches), {formatsModule, catalogue, config, seed, evalMode})
     renderBatch = (b) => pool!.run(...range(b))
   } else {

@@ -3,7 +3,8 @@
  *
  * Accepted keys (the first one present wins):
  *   frames   — `frames`, `images`, `observations`, `obs`, `rgb`, `video`, `pixels`:
- *              [T, H, W, 3] (also [T, H, W, 4]: alpha dropped; [T, H, W]: grey; [T, 3, H, W]: channels first);
+ *              [T, H, W, 3] (also [T, H, W, 4]: alpha dropped; [T, H, W, 1] or [T, H, W]: grey; [T, 3, H, W]: channels first,
+ *              recognised when the last axis is not 3);
  *              uint8 0–255, or float (0–1 when its maximum is ≤ 1, else 0–255); other integers clamp to 0–255.
  *   task     — `task`, `task_description`, `language_instruction`, `instruction`, `language`, `lang`, `prompt`:
  *              a unicode string, as a 0-d array, a [1] array, or one per frame (the first non-empty one is used).
@@ -75,11 +76,16 @@ export async function readNpzTrajectory(formats: Formats, file: string, missingP
 function toFrames(formats: Formats, file: string, key: string, array: NdArray): {length: number; height: number; width: number; frames: Uint8Array} {
   if (array.dtype === 'U' || array.dtype === 'b1') throw configError(`${file}: key '${key}' must be numeric pixels, got dtype ${array.dtype}.`)
   const shape = array.shape
-  let layout: 'thwc' | 'tchw' | 'thw'
+  // channels last unless only the second axis looks like channels (3 wins over 1 or 4: [T, 3, H, 4] is channels first)
+  let layout: 'thwc' | 'tchw' | 'thw' | undefined
   if (shape.length === 3) layout = 'thw'
-  else if (shape.length === 4 && [1, 3, 4].includes(shape[3])) layout = 'thwc'
-  else if (shape.length === 4 && [1, 3, 4].includes(shape[1])) layout = 'tchw'
-  else throw configError(`${file}: key '${key}' has shape [${shape.join(', ')}]; expected [T, H, W, 3] (or [T, H, W, 4], [T, H, W], [T, 3, H, W]).`)
+  else if (shape.length === 4) {
+    if (shape[3] === 3) layout = 'thwc'
+    else if (shape[1] === 3) layout = 'tchw'
+    else if (shape[3] === 1 || shape[3] === 4) layout = 'thwc'
+    else if (shape[1] === 1 || shape[1] === 4) layout = 'tchw'
+  }
+  if (!layout) throw configError(`${file}: key '${key}' has shape [${shape.join(', ')}]; expected [T, H, W, 3] (or [T, H, W, 4], [T, H, W], [T, 3, H, W]).`)
   const [length, height, width, channels] = layout === 'thw' ? [shape[0], shape[1], shape[2], 1] : layout === 'thwc' ? shape : [shape[0], shape[2], shape[3], shape[1]]
   if (length < 1 || height < 1 || width < 1) throw configError(`${file}: key '${key}' has an empty shape [${shape.join(', ')}].`)
 

@@ -81,3 +81,40 @@ export async function openVqaDataset(dir: string, formats: Formats): Promise<Vqa
     },
   }
 }
+
+export interface VqaSummary {
+  dir: string
+  num_rows: number
+  counts: Record<string, number>
+  samples: {index: number; sample_type: string; task: string; question: string; answer: string; frames_a: number; frames_b: number; progress_a: number; progress_b: number; preferred: string; source: string}[]
+}
+
+/** Row counts by sample type, and rows start..start+limit-1 without their pixels. */
+export async function summarizeVqaDataset(dir: string, formats: Formats, options: {start?: number; limit?: number} = {}): Promise<VqaSummary> {
+  const dataset = await openVqaDataset(dir, formats)
+  const counts: Record<string, number> = {}
+  for (let i = 0; i < dataset.size; i++) {
+    const type = String(dataset.row(i).sample_type)
+    counts[type] = (counts[type] ?? 0) + 1
+  }
+  const start = options.start ?? 0
+  const end = Math.min(dataset.size, start + (options.limit ?? 3))
+  const samples: VqaSummary['samples'] = []
+  for (let i = start; i < end; i++) {
+    const row = dataset.row(i)
+    samples.push({
+      index: Number(row.index ?? i),
+      sample_type: String(row.sample_type),
+      task: String(row.task ?? ''),
+      question: String(row.question),
+      answer: String(row.answer),
+      frames_a: ((row.frames_a as unknown[] | null) ?? []).length,
+      frames_b: ((row.frames_b as unknown[] | null) ?? []).length,
+      progress_a: Number(row.progress_a ?? -1),
+      progress_b: Number(row.progress_b ?? -1),
+      preferred: String(row.preferred ?? ''),
+      source: String(row.source ?? ''),
+    })
+  }
+  return {dir, num_rows: dataset.size, counts, samples}
+}

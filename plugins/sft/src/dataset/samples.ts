@@ -85,7 +85,7 @@ export function questionFor(type: SampleType, task: string): string {
 
 const final = (info: TrajectoryInfo) => info.progress[info.length - 1]
 
-/** The first frame index k ≥ 1 whose progress is at most final − gap, if any (a truncation point). */
+/** Frame indices k (1 ≤ k < last) whose progress is at most final − gap: where a truncated copy can end. */
 function truncations(info: TrajectoryInfo, gap: number): number[] {
   const out: number[] = []
   for (let k = 1; k < info.length - 1; k++) if (info.progress[k] <= final(info) - gap) out.push(k)
@@ -107,8 +107,8 @@ export function planContext(catalogue: TrajectoryInfo[], config: DataConfig, see
   if (ratio[0] > 0) {
     for (const group of byTask.values()) {
       const finals = group.map((i) => final(catalogue[i]))
-      const lo = Math.min(...finals)
-      const hi = Math.max(...finals)
+      const lo = finals.reduce((a, b) => Math.min(a, b), Infinity)
+      const hi = finals.reduce((a, b) => Math.max(a, b), -Infinity)
       for (const i of group) {
         const f = final(catalogue[i])
         if (hi - f >= gap || f - lo >= gap || truncations(catalogue[i], gap).length > 0) pairable.push(i)
@@ -211,24 +211,28 @@ export function planSample(ctx: PlanContext, index: number): SamplePlan {
   return {index, type, task: info.task, question: questionFor(type, info.task), answer: same ? 'yes' : 'no', a, b, progressA: final(info), progressB: final(catalogue[other]), preferred: '', source: `${info.label} vs ${catalogue[other].label}`}
 }
 
-/** The clip's frames as PNGs, with its brightness and shift applied. */
-async function renderClip(ctx: PlanContext, loader: TrajectoryLoader, formats: Formats, c: Clip): Promise<{bytes: Uint8Array; path: null}[]> {
+/** The clip's frames (RGB, row-major), with its brightness and shift applied. */
+export async function clipFrames(ctx: PlanContext, loader: TrajectoryLoader, c: Clip): Promise<{frames: Uint8Array[]; width: number; height: number}> {
   const trajectory = await loader.load(ctx.catalogue[c.trajectory])
   const {width, height} = trajectory
-  return c.frames.map((t) => {
+  const frames = c.frames.map((t) => {
     const src = frameAt(trajectory, t)
-    let data = src
-    if (c.brightness !== 1 || c.shift !== 0) {
-      data = new Uint8Array(src.length)
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          const sx = Math.min(width - 1, Math.max(0, x - c.shift))
-          for (let k = 0; k < 3; k++) data[(y * width + x) * 3 + k] = Math.min(255, Math.round(src[(y * width + sx) * 3 + k] * c.brightness))
-        }
+    if (c.brightness === 1 && c.shift === 0) return src
+    const data = new Uint8Array(src.length)
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const sx = Math.min(width - 1, Math.max(0, x - c.shift))
+        for (let k = 0; k < 3; k++) data[(y * width + x) * 3 + k] = Math.min(255, Math.round(src[(y * width + sx) * 3 + k] * c.brightness))
       }
     }
-    return {bytes: formats.encodePng({width, height, data}), path: null}
+    return data
   })
+  return {frames, width, height}
+}
+
+async function renderClip(ctx: PlanContext, loader: TrajectoryLoader, formats: Formats, c: Clip): Promise<{bytes: Uint8Array; path: null}[]> {
+  const {frames, width, height} = await clipFrames(ctx, loader, c)
+  return frames.map((data) => ({bytes: formats.encodePng({width, height, data}), path: null}))
 }
 
 export async function renderSample(ctx: PlanContext, loader: TrajectoryLoader, formats: Formats, plan: SamplePlan): Promise<VqaRow> {

@@ -48,7 +48,7 @@ export async function buildCatalogue(formats: Formats, config: DataConfig, baseD
       const count = parsed.count ?? config.synthetic_count
       for (let index = 0; index < count; index++) {
         const plan = planSynthetic(parsed.name, index)
-        catalogue.push({label: `synthetic:${parsed.name}/${index}`, ref: {kind: 'synthetic', name: parsed.name, index}, task: plan.task, length: plan.states.length, progress: plan.states.map((s) => s.progress)})
+        catalogue.push({label: `synthetic:${parsed.name}/${index}`, ref: {kind: 'synthetic', name: parsed.name, index}, task: plan.task, length: plan.states.length, progress: plan.states.map((s) => Math.fround(s.progress))})
       }
       sources.push({spec, kind: 'synthetic', trajectories: count})
       continue

@@ -23,6 +23,8 @@ const GRIPPER_HALF = 0.12
 const TABLE: [number, number, number] = [46, 46, 56]
 const PAD: [number, number, number] = [90, 150, 95]
 const GRIPPER: [number, number, number] = [215, 215, 215]
+/** The renderer's colours (RGB), e.g. for checks that read scenes back from pixels. */
+export const SYNTHETIC_COLORS = {table: TABLE, pad: PAD, gripper: GRIPPER, blocks: BLOCK_COLORS}
 
 export type Outcome = 'success' | 'partial' | 'miss' | 'wrong_goal'
 

@@ -15,6 +15,7 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     'Keys for --set: data.train_datasets (list of sources: a folder of .npz, one .npz, synthetic:<name>[:<count>]),',
     'data.sample_type_ratio ([preference, progress, similarity]), data.max_frames, data.image_size, data.synthetic_count,',
     'data.min_progress_gap, data.missing_progress (error | linear).',
+    "The seed script's spellings work too: --num_epochs, --output_path, --eval_mode, --save_batch_size, --num_workers, --batch_size, --config_overrides.",
   ].join('\n')
   static override examples = [
     '<%= config.bin %> sft dataset generate --num-epochs 1 --output ./vqa/train --set data.train_datasets=[synthetic:train:512]',
@@ -22,14 +23,14 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     '<%= config.bin %> sft dataset generate --num-epochs 1 --output ./vqa/custom --set data.sample_type_ratio=[0.7,0.3,0.0]',
   ]
   static override flags = {
-    'num-epochs': Flags.string({required: true, description: 'Passes over the trajectories: samples = num_epochs × dataset size (fractions allowed).'}),
-    output: Flags.string({char: 'o', required: true, description: 'Output folder of the dataset (written elsewhere, then renamed into place).'}),
-    'eval-mode': Flags.boolean({default: false, description: 'No augmentations (for evaluation sets).'}),
+    'num-epochs': Flags.string({required: true, aliases: ['num_epochs'], description: 'Passes over the trajectories: samples = num_epochs × dataset size (fractions allowed).'}),
+    output: Flags.string({char: 'o', required: true, aliases: ['output_path', 'output-path'], description: 'Output folder of the dataset (written elsewhere, then renamed into place).'}),
+    'eval-mode': Flags.boolean({default: false, aliases: ['eval_mode'], description: 'No augmentations (for evaluation sets).'}),
     seed: Flags.string({description: 'Random seed (default 42).'}),
-    'save-batch-size': Flags.string({description: 'Rows per Arrow shard (default 50000).'}),
-    'num-workers': Flags.string({description: 'Worker threads rendering samples (default 4; 0 or 1 = this thread). The output does not depend on it.'}),
-    'batch-size': Flags.string({description: 'Samples per unit of work handed to a worker (default 100).'}),
-    set: Flags.string({multiple: true, description: 'Config override data.<key>=<value> (YAML value), e.g. data.sample_type_ratio=[0.7,0.3,0.0].'}),
+    'save-batch-size': Flags.string({aliases: ['save_batch_size'], description: 'Rows per Arrow shard (default 50000).'}),
+    'num-workers': Flags.string({aliases: ['num_workers'], description: 'Worker threads rendering samples (default 4; 0 or 1 = this thread). The output does not depend on it.'}),
+    'batch-size': Flags.string({aliases: ['batch_size'], description: 'Samples per unit of work handed to a worker (default 100).'}),
+    set: Flags.string({multiple: true, aliases: ['config_overrides', 'config-overrides'], description: 'Config override data.<key>=<value> (YAML value), e.g. data.sample_type_ratio=[0.7,0.3,0.0].'}),
     config: Flags.string({description: 'YAML file whose `data:` mapping sets data.* keys (--set wins).'}),
     overwrite: Flags.boolean({default: false, description: 'Replace an existing dataset at --output.'}),
   }
@@ -75,7 +76,7 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     const {generateVqaDataset} = await import('../../../dataset/generate.js')
     const result = await generateVqaDataset({...options, formatsModule: file}, formats, this.progressReporter('samples'))
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')
-    this.log(`Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajectories in ${result.shards} shard(s) to ${result.output}`)
+    this.log(`Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajector${result.dataset_size === 1 ? 'y' : 'ies'} in ${result.shards} shard${result.shards === 1 ? '' : 's'} to ${result.output}`)
     return result
   }
 }

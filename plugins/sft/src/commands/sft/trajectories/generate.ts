@@ -26,7 +26,7 @@ export default class SftTrajectoriesGenerate extends SftDatasetCommand {
     const {writeSyntheticTrajectories} = await import('../../../dataset/export.js')
     const result = await writeSyntheticTrajectories(formats, {output: flags.output, name: flags.name, count, start, imageSize, compress: flags.compress, overwrite: flags.overwrite}, this.progressReporter('trajectories'))
     const outcomes = Object.entries(result.outcomes).map(([k, v]) => `${v} ${k}`).join(', ')
-    this.log(`Wrote ${result.count} trajectories (${outcomes}; ${result.tasks} tasks) to ${result.output}`)
+    this.log(`Wrote ${result.count} trajector${result.count === 1 ? 'y' : 'ies'} (${outcomes}; ${result.tasks} tasks) to ${result.output}`)
     return result
   }
 }
