@@ -5,10 +5,12 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
+import {requestOptions} from '../src/backends/aws-batch/request'
 import {loadRunCheckpoint, parseRunCheckpointRef} from '../src/checkpoint/run-ref'
 import {CheckpointStore} from '../src/checkpoint/store'
 import {StoreCheckpointIO} from '../src/checkpoint/store-io'
 import {UsageError} from '../src/errors'
+import {newRunRecord} from '../src/jobs/launch'
 import {extractLaunchFlags, firstPositional} from '../src/jobs/launch-flags'
 import type {LaunchFlag} from '../src/plugin-api'
 import {FileStore} from '../src/store/file-store'
@@ -95,4 +97,20 @@ test('spatial scenes: deterministic, answers agree with the objects, words cover
   }
   assert.deepEqual([...tasks].sort(), ['color', 'count', 'multiple_choice', 'relation'])
   assert.equal(makeSpatialSample(3, 0, 32, {tasks: ['count']}).task, 'count')
+})
+
+test('on AWS Batch a run records whether its config trains externally, which picks the external image', async () => {
+  const kind = {
+    name: 'both',
+    summary: '',
+    schema: {} as any,
+    train: async () => {},
+    external: (c: Record<string, unknown>) => (c.external ? {argv: ['python3', 'train.py'], cwd: '/w', env: {}} : undefined),
+  }
+  const target = (backend: 'local' | 'aws-batch') => ({profile: {name: 'p'}, runs: {store: {url: 'file:///s'}}, backend: {name: backend}}) as any
+  const job = (config: Record<string, unknown>, k: object = kind) => ({kind: k, plugin: {name: 'x'}, config, retries: {attempts: 1, evaluate_on_exit: []}, source: {overrides: []}}) as any
+  assert.equal(requestOptions(newRunRecord(job({external: true}), target('aws-batch'))).externalTrainer, true)
+  assert.equal(requestOptions(newRunRecord(job({}), target('aws-batch'))).externalTrainer, undefined)
+  assert.equal(requestOptions(newRunRecord(job({}, {...kind, train: undefined, external: () => ({argv: ['x'], cwd: '/', env: {}})}), target('aws-batch'))).externalTrainer, true)
+  assert.equal(newRunRecord(job({external: true}), target('local')).backend.request, undefined)
 })

@@ -46,7 +46,9 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
       name: target.backend.name,
       host: os.hostname(),
       ...(options.chaos ? {chaos: options.chaos} : {}),
-      ...(options.batch && target.backend.name === 'aws-batch' ? {request: {...options.batch, queue: options.batch.queue ?? 'spot'}} : {}),
+      ...(target.backend.name === 'aws-batch'
+        ? {request: {...options.batch, queue: options.batch?.queue ?? 'spot', ...(trainsExternally(job) ? {externalTrainer: true} : {})}}
+        : {}),
     },
     config: job.config,
     source: job.source,
@@ -54,6 +56,16 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
     ...(job.timeoutSeconds ? {timeoutSeconds: job.timeoutSeconds} : {}),
     attempts: [],
   }
+}
+
+/**
+ * Whether this config trains through the kind's external command (so it needs the external image):
+ * always for a kind without a built-in trainer; for a kind with both, when external() gives a command.
+ */
+function trainsExternally(job: ResolvedJob): boolean {
+  if (!job.kind.external) return false
+  if (!job.kind.train) return true
+  return job.kind.external(job.config, {runId: 'plan', attempt: 1, storeUrl: ''}) !== undefined
 }
 
 /** Stages the datasets the job names by local path (see JobKind.datasetFields), records the run (state queued), then hands it to the backend. */

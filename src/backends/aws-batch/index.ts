@@ -246,7 +246,10 @@ async function defaultResolveImage(run: RunRecord, profile: Profile): Promise<st
   // Without an image repository the job definition's own image is used as is.
   if (!profile.imageRepository) return undefined
   const {ensureImage} = await import('../../containers/ensure.js')
-  const result = await ensureImage({kind: {name: run.kind}, plugin: run.plugin}, profile, {log: (line) => process.stderr.write(`${line}\n`)})
+  const result = await ensureImage({kind: {name: run.kind}, plugin: run.plugin}, profile, {
+    external: requestOptions(run).externalTrainer,
+    log: (line) => process.stderr.write(`${line}\n`),
+  })
   return result.ref
 }
 

@@ -29,6 +29,8 @@ export interface BatchRequestOptions {
   resources?: {gpus: number; cpus: number; memoryGiB: number}
   /** the image the job runs in, resolved at submit */
   image?: string
+  /** set when this config trains through the kind's external command: it runs in the external (Python) image */
+  externalTrainer?: boolean
   user?: string
 }
 
