@@ -118,7 +118,7 @@ async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig,
     return robotSource(await openVqaDataset(dir, formats), imageSize, images, limit)
   }
   const s = c.spatial
-  const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks}) : undefined)
+  const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks, maxObjects: s.max_objects}) : undefined)
   const train = [await robot(c.dataset_path, c.builtin.max_train_samples), spatial(0, s.train_size)].filter((x): x is ItemSource => x !== undefined)
   const held = [await robot(c.eval_dataset_path, c.builtin.max_eval_samples), spatial(s.train_size, s.train_size > 0 ? s.eval_size : 0)].filter((x): x is ItemSource => x !== undefined)
   return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
