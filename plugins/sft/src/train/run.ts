@@ -124,6 +124,11 @@ async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig,
   return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
 }
 
+/** The word vocabulary of a fresh model: every training text as spelled for the model, plus every digit and answer letter. */
+export function fitTokenizer(trainer: TrainerModule, train: ItemSource) {
+  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
+}
+
 export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch: number) {
   const every = (strategy: 'steps' | 'epoch' | 'no', steps: number) => (strategy === 'steps' ? steps : strategy === 'epoch' ? stepsPerEpoch : 0)
   return trainer.trainerSchema.parse({
@@ -175,7 +180,7 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
   const {train, eval: held} = await dataSources(api, trainer, c, layout.imageSize)
   const tokenizer = from?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8')))
-    : trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
+    : fitTokenizer(trainer, train)
   const modelConfig: ModelConfig = (from && json<ModelConfig>(from.files, 'model_config.json')) ?? {
     vocabSize: tokenizer.vocabSize,
     width: m.width,
