@@ -30,6 +30,7 @@ export function sftConfigSchema(z: Z) {
           eval_size: z.number().int().min(0).default(256).describe('Held-out generated samples (indices after the training ones).'),
           seed: z.number().int().default(7),
           tasks: z.array(z.enum(SPATIAL_TASKS)).min(1).default([...SPATIAL_TASKS]),
+          max_objects: z.number().int().min(2).max(4).default(4).describe('Shapes per scene: 2 to max_objects (fewer make relations easier to learn).'),
         })
         .strict()
         .default({})

@@ -48,8 +48,8 @@ function covers(o: SceneObject, x: number, y: number): boolean {
   return dy >= -r && dy <= r && Math.abs(dx) <= (dy + r) / 2
 }
 
-function placeObjects(rng: Rng, imageSize: number): SceneObject[] {
-  const count = 2 + rng.int(3)
+function placeObjects(rng: Rng, imageSize: number, maxObjects: number): SceneObject[] {
+  const count = 2 + rng.int(maxObjects - 1)
   const colors = rng.shuffle(Object.keys(COLORS)).slice(0, count)
   const size = Math.max(4, Math.round(imageSize / 4))
   const objects: SceneObject[] = []
@@ -132,11 +132,14 @@ function ask(rng: Rng, task: SpatialTask, objects: SceneObject[]): Omit<SpatialS
   }
 }
 
-export function makeSpatialSample(seed: number, index: number, imageSize: number, options: {tasks?: SpatialTask[]} = {}): SpatialSample {
+/** `maxObjects`: scenes hold 2..maxObjects shapes (2..4 by default; 2 makes relations easiest to learn). */
+export function makeSpatialSample(seed: number, index: number, imageSize: number, options: {tasks?: SpatialTask[]; maxObjects?: number} = {}): SpatialSample {
   const rng = Rng.derive(seed, 0x5ba7, index)
   const tasks = options.tasks && options.tasks.length > 0 ? options.tasks : SPATIAL_TASKS
   const task = tasks[rng.int(tasks.length)]
-  const objects = placeObjects(rng, imageSize)
+  const maxObjects = options.maxObjects ?? 4
+  if (!Number.isInteger(maxObjects) || maxObjects < 2 || maxObjects > 4) throw new Error(`spatial scenes hold 2 to 4 objects, not ${maxObjects}`)
+  const objects = placeObjects(rng, imageSize, maxObjects)
   const image = render(rng, objects, imageSize)
   return {image, objects, task, ...ask(rng, task, objects)}
 }

@@ -118,10 +118,15 @@ async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig,
     return robotSource(await openVqaDataset(dir, formats), imageSize, images, limit)
   }
   const s = c.spatial
-  const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks}) : undefined)
+  const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks, maxObjects: s.max_objects}) : undefined)
   const train = [await robot(c.dataset_path, c.builtin.max_train_samples), spatial(0, s.train_size)].filter((x): x is ItemSource => x !== undefined)
   const held = [await robot(c.eval_dataset_path, c.builtin.max_eval_samples), spatial(s.train_size, s.train_size > 0 ? s.eval_size : 0)].filter((x): x is ItemSource => x !== undefined)
   return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
+}
+
+/** The word vocabulary of a fresh model: every training text as spelled for the model, plus every digit and answer letter. */
+export function fitTokenizer(trainer: TrainerModule, train: ItemSource) {
+  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
 }
 
 export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch: number) {
@@ -175,7 +180,7 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
   const {train, eval: held} = await dataSources(api, trainer, c, layout.imageSize)
   const tokenizer = from?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8')))
-    : trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
+    : fitTokenizer(trainer, train)
   const modelConfig: ModelConfig = (from && json<ModelConfig>(from.files, 'model_config.json')) ?? {
     vocabSize: tokenizer.vocabSize,
     width: m.width,

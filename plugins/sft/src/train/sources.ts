@@ -12,6 +12,8 @@ export interface SpatialOptions {
   size: number
   imageSize: number
   tasks: ('relation' | 'count' | 'color' | 'multiple_choice')[]
+  /** shapes per scene: 2..maxObjects */
+  maxObjects?: number
 }
 
 /** The question the model reads: multiple-choice questions carry their choices. */
@@ -20,7 +22,7 @@ export function spatialQuestion(s: {question: string; choices?: string[]}): stri
 }
 
 export function spatialSource(trainer: TrainerModule, o: SpatialOptions): ItemSource {
-  const make = (index: number) => trainer.makeSpatialSample(o.seed, o.offset + index, o.imageSize, {tasks: o.tasks})
+  const make = (index: number) => trainer.makeSpatialSample(o.seed, o.offset + index, o.imageSize, {tasks: o.tasks, maxObjects: o.maxObjects})
   return {
     size: o.size,
     get(index: number): VqaItem {
