@@ -1,7 +1,7 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
-import {ConfigError} from '../errors'
+import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
 /**
@@ -15,6 +15,6 @@ export const pluginApi: PluginApi = {
   loadTrainer: () => import('../trainer/index.js'),
   loadFormats: () => import('../formats/index.js'),
   errors,
-  configError: (path, message, hint) =>
-    new ConfigError(`Config error at ${path}: ${message}.`, {hint, details: {path, reason: message}}),
+  configError: configErrorAt,
+  commands: pluginCommandSupport,
 }

@@ -121,6 +121,8 @@ export interface PluginApi {
    * `save_to_disk` datasets, JSON lines; loaded on first use.
    */
   loadFormats(): Promise<typeof import('../formats/index')>
+  /** For plugin commands: config files read and errors rendered the way rfm's own commands do. */
+  commands: import('./commands').PluginCommandSupport
   /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
   errors: typeof import('../errors/index')
 }
@@ -176,3 +178,4 @@ export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig,
 
 /** Types of the data formats (src/formats), for plugins that read datasets with `api.loadFormats()`. */
 export type {NdArray, NpyDtype, RgbImage, HfDataset, HfFeature, HfFeatures} from '../formats'
+export type {SafeParser, PluginCommandSupport} from './commands'

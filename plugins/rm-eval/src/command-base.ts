@@ -2,11 +2,10 @@
  * Base of the plugin's commands: the host's plugin API, config files read like rfm's, and errors
  * rendered the way rfm renders them (message + hint, exit 2 for user mistakes; {"error"} under --json).
  */
-import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {Command} from '@oclif/core'
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi, SafeParser} from 'rfm/plugin-api'
 
 export abstract class RmEvalCommand extends Command {
   static override enableJsonFlag = true
@@ -17,41 +16,11 @@ export abstract class RmEvalCommand extends Command {
   }
 
   /** Parses a YAML/JSON config against `schema`; errors name the key. */
-  protected async readConfig<T>(file: string, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}): Promise<{config: T; baseDir: string}> {
-    const {ConfigError, NotFoundError} = this.api.errors
-    const full = path.resolve(file)
-    let text: string
-    try {
-      text = readFileSync(full, 'utf8')
-    } catch {
-      throw new NotFoundError(`Config file ${full} not found.`, {hint: 'Pass the path of a YAML config.'})
-    }
-    const {parse} = await import('yaml')
-    let raw: unknown
-    try {
-      raw = parse(text)
-    } catch (error) {
-      throw new ConfigError(`Config file ${full} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, {hint: 'Check the indentation and quoting.'})
-    }
-    const parsed = schema.safeParse(raw ?? {})
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw this.api.configError(issue.path.join('.') || '(root)', issue.message, 'See the keys in examples/rm-eval/.')
-    }
-    return {config: parsed.data, baseDir: path.dirname(full)}
+  protected readConfig<T>(file: string, schema: SafeParser<T>): Promise<{config: T; baseDir: string}> {
+    return this.api.commands.readConfigFile(file, schema, 'See the keys in examples/rm-eval/.')
   }
 
-  protected override async catch(error: Error & {exitCode?: number; hint?: string; toJSON?: () => unknown; code?: string}): Promise<unknown> {
-    if (error.code === 'EEXIT') throw error
-    const known = typeof error.toJSON === 'function' && typeof error.exitCode === 'number'
-    const exitCode = known ? error.exitCode! : (error as {oclif?: {exit?: number}}).oclif?.exit === 2 ? 2 : 1
-    const message = known ? error.message : `${error.message}`
-    process.exitCode = exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({error: known ? error.toJSON!() : {name: error.name, code: exitCode === 2 ? 'USAGE' : 'INTERNAL', message, exitCode}})
-      return undefined
-    }
-    process.stderr.write(`Error: ${message}\n${error.hint ? `Hint: ${error.hint}\n` : ''}`)
-    return this.exit(exitCode)
+  protected override async catch(error: Error): Promise<unknown> {
+    return this.api.commands.handleError(this, (json) => this.logJson(json), error)
   }
 }

@@ -49,16 +49,7 @@ export abstract class SftDatasetCommand extends Command {
     }
   }
 
-  protected override async catch(error: Error & {exitCode?: number; hint?: string; toJSON?: () => unknown; code?: string}): Promise<unknown> {
-    if (error.code === 'EEXIT') throw error
-    const known = typeof error.toJSON === 'function' && typeof error.exitCode === 'number'
-    const exitCode = known ? error.exitCode! : (error as {oclif?: {exit?: number}}).oclif?.exit === 2 ? 2 : 1
-    process.exitCode = exitCode
-    if (this.jsonEnabled()) {
-      this.logJson({error: known ? error.toJSON!() : {name: error.name, code: exitCode === 2 ? 'USAGE' : 'INTERNAL', message: error.message, exitCode}})
-      return undefined
-    }
-    process.stderr.write(`Error: ${error.message}\n${error.hint ? `Hint: ${error.hint}\n` : ''}`)
-    return this.exit(exitCode)
+  protected override async catch(error: Error): Promise<unknown> {
+    return this.api.commands.handleError(this, (json) => this.logJson(json), error)
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * What plugin commands share, kept once in the host: reading a config file against a plugin's
+ * schema, and rendering an error the way rfm does (message + hint; `{"error"}` under --json; exit 2
+ * for user mistakes). Plugins reach it as `api.commands`.
+ */
+import {readFileSync} from 'node:fs'
+import * as path from 'node:path'
+
+import {ConfigError, NotFoundError} from '../errors'
+
+/** The part of a zod schema this needs (a plugin's zod is the host's). */
+export interface SafeParser<T> {
+  safeParse(value: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}
+}
+
+/** The part of an oclif command this needs (`logJson` is protected there, so it is passed in). */
+export interface ErrorRenderingCommand {
+  jsonEnabled(): boolean
+  exit(code?: number): never
+}
+
+export interface PluginCommandSupport {
+  /** Parses a YAML/JSON config file against `schema`; errors name the file or the key (`hint` says where the keys are documented). */
+  readConfigFile<T>(file: string, schema: SafeParser<T>, hint: string): Promise<{config: T; baseDir: string}>
+  /** The body of a plugin command's `catch`: renders the error and sets the exit code. */
+  handleError(command: ErrorRenderingCommand, logJson: (json: unknown) => void, error: Error): unknown
+}
+
+/** An error that names a config key (dotted path), rendered like schema errors. */
+export function configErrorAt(where: string, message: string, hint?: string): ConfigError {
+  return new ConfigError(`Config error at ${where}: ${message}.`, {hint, details: {path: where, reason: message}})
+}
+
+export const pluginCommandSupport: PluginCommandSupport = {
+  async readConfigFile(file, schema, hint) {
+    const full = path.resolve(file)
+    let text: string
+    try {
+      text = readFileSync(full, 'utf8')
+    } catch {
+      throw new NotFoundError(`Config file ${full} not found.`, {hint: 'Pass the path of a YAML config.'})
+    }
+    const {parse} = await import('yaml')
+    let raw: unknown
+    try {
+      raw = parse(text)
+    } catch (error) {
+      throw new ConfigError(`Config file ${full} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, {hint: 'Check the indentation and quoting.'})
+    }
+    const parsed = schema.safeParse(raw ?? {})
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw configErrorAt(issue.path.join('.') || '(root)', issue.message, hint)
+    }
+    return {config: parsed.data, baseDir: path.dirname(full)}
+  },
+
+  handleError(command, logJson, error) {
+    const e = error as Error & {exitCode?: number; hint?: string; toJSON?: () => unknown; code?: string; oclif?: {exit?: number}}
+    if (e.code === 'EEXIT') throw error
+    const known = typeof e.toJSON === 'function' && typeof e.exitCode === 'number'
+    const exitCode = known ? e.exitCode! : e.oclif?.exit === 2 ? 2 : 1
+    process.exitCode = exitCode
+    if (command.jsonEnabled()) {
+      logJson({error: known ? e.toJSON!() : {name: e.name, code: exitCode === 2 ? 'USAGE' : 'INTERNAL', message: e.message, exitCode}})
+      return undefined
+    }
+    process.stderr.write(`Error: ${e.message}\n${e.hint ? `Hint: ${e.hint}\n` : ''}`)
+    return command.exit(exitCode)
+  },
+}
