@@ -45,21 +45,23 @@ export function sampleToken(logits: Float32Array, s: SamplingConfig): number {
   return kept[kept.length - 1].i
 }
 
-/** Continues each prompt (same length within the batch) until EOS or maxNewTokens; returns the new tokens. */
-export function generate(model: Vlm, prompts: number[][], patches: Float32Array | undefined, s: SamplingConfig): number[][] {
+/** Continues each prompt (same length within the batch) until EOS or maxNewTokens; returns the new tokens. `frameMask`: see ModelInputs. */
+export function generate(model: Vlm, prompts: number[][], patches: Float32Array | undefined, s: SamplingConfig, frameMask?: number[]): number[][] {
   const tf = model.tf as typeof tfTypes
   const b = prompts.length
   const seqs = prompts.map((p) => [...p])
   const out: number[][] = prompts.map(() => [])
   const done = new Array(b).fill(false)
   const v = model.config.vision
+  // the vision encoder (when it sees the prompt) must not see the tokens generated so far
+  const promptLengths = prompts.map((p) => p.length)
   for (let n = 0; n < s.maxNewTokens && done.some((d) => !d); n++) {
     const t = seqs[0].length
     if (t > model.config.contextLength) break
     const last = tf.tidy(() => {
       const tokens = tf.tensor2d(seqs.flat(), [b, t], 'int32')
       const p = v && patches ? tf.tensor3d(patches, [b, patches.length / b / (v.patchSize ** 2 * v.channels), v.patchSize ** 2 * v.channels]) : undefined
-      const logits = model.forward({tokens, patches: p}, false).logits!
+      const logits = model.forward({tokens, patches: p, promptLengths, frameMask}, false).logits!
       return tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, -1]), [b, -1])
     })
     const values = last.dataSync() as Float32Array

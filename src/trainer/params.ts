@@ -13,10 +13,24 @@ type Tf = typeof tfTypes
 
 export type Init = {kind: 'normal'; std: number} | {kind: 'zeros'} | {kind: 'ones'}
 
+/**
+ * How linear weights start: 'gpt2' draws N(0, 0.02) whatever the width; 'fan_in' draws N(0, 1/in),
+ * which keeps activations at unit scale in narrow models. At width 64, 0.02 shrinks every layer's
+ * output about sixfold, so attention starts uniform and its query/key gradients (products of two such
+ * small matrices) stay tiny: a small VLM then learns what averaging the image gives (a colour) but
+ * sits for thousands of steps on anything that needs attention to pick regions out.
+ */
+export type LinearInit = 'gpt2' | 'fan_in'
+
 export class ParamStore {
   readonly vars = new Map<string, tfTypes.Variable>()
 
-  constructor(readonly tf: Tf, private readonly rng: Rng) {}
+  constructor(readonly tf: Tf, private readonly rng: Rng, readonly linearInit: LinearInit = 'gpt2') {}
+
+  /** The initialiser of a linear layer's [in, out] weight under this store's policy. */
+  linearWeightInit(inDim: number): Init {
+    return {kind: 'normal', std: this.linearInit === 'fan_in' ? 1 / Math.sqrt(inDim) : 0.02}
+  }
 
   add(name: string, shape: number[], init: Init): tfTypes.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`)

@@ -23,7 +23,7 @@ export interface Forward {
 }
 
 export function defineLinear(store: ParamStore, path: string, inDim: number, outDim: number, lora?: LoraConfig, bias = true): void {
-  store.add(path + '.weight', [inDim, outDim], {kind: 'normal', std: 0.02})
+  store.add(path + '.weight', [inDim, outDim], store.linearWeightInit(inDim))
   if (bias) store.add(path + '.bias', [outDim], {kind: 'zeros'})
   if (isLoraTarget(path, lora)) addLoraParams(store, path, inDim, outDim, lora!)
 }
@@ -89,8 +89,8 @@ function causalMask(f: Forward, t: number): Tensor {
   return mask
 }
 
-/** Multi-head self-attention, x [B, T, D]. */
-export function attention(f: Forward, path: string, x: Tensor, heads: number, causal: boolean): Tensor {
+/** Multi-head self-attention, x [B, T, D]; `keyMask` [B, 1, 1, T] is added to the scores (-1e9 hides a position from every query). */
+export function attention(f: Forward, path: string, x: Tensor, heads: number, causal: boolean, keyMask?: Tensor): Tensor {
   const tf = f.store.tf
   const [b, t, d] = x.shape
   const dh = d / heads
@@ -100,13 +100,14 @@ export function attention(f: Forward, path: string, x: Tensor, heads: number, ca
   const v = split(linear(f, path + '.v', x))
   let scores = matMulT(tf, q, k, false, true)
   if (causal) scores = tf.add(scores, causalMask(f, t))
+  if (keyMask) scores = tf.add(scores, keyMask)
   const context = matMulT(tf, tf.softmax(scores), v)
   return linear(f, path + '.o', tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]))
 }
 
-export function block(f: Forward, path: string, x: Tensor, heads: number, causal: boolean, dropoutRate: number): Tensor {
+export function block(f: Forward, path: string, x: Tensor, heads: number, causal: boolean, dropoutRate: number, keyMask?: Tensor): Tensor {
   const tf = f.store.tf
-  const a = attention(f, path + '.attn', layerNorm(f, path + '.ln1', x), heads, causal)
+  const a = attention(f, path + '.attn', layerNorm(f, path + '.ln1', x), heads, causal, keyMask)
   const h = tf.add(x, dropout(f, a, dropoutRate))
   const m = linear(f, path + '.mlp.fc2', gelu(tf, linear(f, path + '.mlp.fc1', layerNorm(f, path + '.ln2', h))))
   return tf.add(h, dropout(f, m, dropoutRate))
