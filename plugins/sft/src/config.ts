@@ -22,6 +22,7 @@ export function sftConfigSchema(z: Z) {
       stage: z.enum(['sft', 'dpo']).default('sft').describe('sft (supervised, loss on answer tokens) or dpo (sigmoid DPO from an SFT checkpoint).'),
       sft_checkpoint: z.string().min(1).optional().describe('DPO: the SFT model, RUN[@step|best|final|latest] (built-in) or a checkpoint folder (external mode).'),
       beta: z.number().positive().default(0.1).describe('DPO: strength β of the implicit KL penalty.'),
+      rpo_alpha: z.number().min(0).default(0).describe("DPO: weight of a negative log-likelihood term on the chosen answers (TRL's rpo_alpha); keeps them likely, so greedy answers stay well-formed."),
       dataset_path: z.string().min(1).nullable().default(null).describe('Training VQA dataset (Hugging Face save_to_disk folder from rfm sft dataset generate); staged at launch.'),
       eval_dataset_path: z.string().min(1).nullable().default(null).describe('Held-out VQA dataset (same format); staged at launch.'),
       spatial: z
@@ -99,6 +100,14 @@ export function sftConfigSchema(z: Z) {
               patch_size: z.number().int().min(1).default(4),
               vision_width: z.number().int().min(8).default(64),
               vision_depth: z.number().int().min(1).default(1),
+              prompt_film: z
+                .boolean()
+                .default(true)
+                .describe('Modulate the image tokens by the prompt (FiLM), so questions about named objects can bind them to image regions.'),
+              linear_init: z
+                .enum(['fan_in', 'gpt2'])
+                .default('fan_in')
+                .describe("How a fresh model's linear weights start: N(0, 1/fan_in), or GPT-2's N(0, 0.02), with which this small model learns region-dependent answers far more slowly."),
             })
             .strict()
             .default({}),

@@ -8,7 +8,7 @@
  */
 import type {TrainingTask} from 'rfm/plugin-api'
 
-import {batchTensors, FrameLayout, sequenceLogProbs, slotImages, TextRow, textRow} from './encode'
+import {batchTensors, FrameLayout, sequenceLogProbs, Slots, slotsOf, TextRow, textRow} from './encode'
 import {answerMetrics, generateAnswers} from './evaluate'
 import type {EvalOptions} from './sft-task'
 import type {ItemSource, Rng, Scalar, Tensor, Tokenizer, TrainerModule, Vlm, VqaItem} from './types'
@@ -16,7 +16,7 @@ import type {ItemSource, Rng, Scalar, Tensor, Tokenizer, TrainerModule, Vlm, Vqa
 interface Pair {
   chosen: TextRow
   rejected: TextRow
-  images: Float32Array[]
+  slots: Slots
 }
 
 export interface RewardStats {
@@ -38,6 +38,8 @@ export class DpoTask implements TrainingTask {
     private readonly train: ItemSource,
     private readonly layout: FrameLayout,
     private readonly beta: number,
+    /** weight of the chosen answers' mean token NLL added to the loss (RPO) */
+    private readonly rpoAlpha: number,
     private readonly contextLength: number,
     private readonly evaluation?: EvalOptions,
   ) {
@@ -48,7 +50,7 @@ export class DpoTask implements TrainingTask {
     return {
       chosen: textRow(this.tokenizer, item.question, item.answer, this.contextLength),
       rejected: textRow(this.tokenizer, item.question, item.rejected, this.contextLength),
-      images: slotImages(item, this.layout),
+      slots: slotsOf(item, this.layout),
     }
   }
 
@@ -59,28 +61,31 @@ export class DpoTask implements TrainingTask {
   }
 
   /** Implicit rewards β(log π − log ref) of the chosen and rejected answers: [n] each. */
-  rewards(model: Vlm, pairs: Pair[], training: boolean, rng?: Rng): {chosen: Tensor; rejected: Tensor} {
+  rewards(model: Vlm, pairs: Pair[], training: boolean, rng?: Rng): {chosen: Tensor; rejected: Tensor; chosenLogProb: Tensor} {
     const tf = model.tf
     const n = pairs.length
     const rows = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)]
-    const images = [...pairs.map((p) => p.images), ...pairs.map((p) => p.images)]
-    const x = batchTensors(this.trainer, model, rows, images)
-    const policy = sequenceLogProbs(model, model.forward({tokens: x.tokens, patches: x.patches}, training, rng).logits!, x.targets, x.weights)
+    const x = batchTensors(this.trainer, model, rows, [...pairs.map((p) => p.slots), ...pairs.map((p) => p.slots)])
+    const policy = sequenceLogProbs(model, model.forward(x.inputs, training, rng).logits!, x.targets, x.weights)
     // the reference is frozen: no dropout, and no gradient reaches it (its variables are not trained)
-    const ref = sequenceLogProbs(this.reference, this.reference.forward({tokens: x.tokens, patches: x.patches}, false).logits!, x.targets, x.weights)
+    const ref = sequenceLogProbs(this.reference, this.reference.forward(x.inputs, false).logits!, x.targets, x.weights)
     const reward = tf.mul(tf.sub(policy, ref), this.beta)
-    return {chosen: tf.slice(reward, [0], [n]), rejected: tf.slice(reward, [n], [n])}
+    return {chosen: tf.slice(reward, [0], [n]), rejected: tf.slice(reward, [n], [n]), chosenLogProb: tf.slice(policy, [0], [n])}
   }
 
   loss(model: Vlm, indices: number[], rng: Rng): Scalar {
     const tf = model.tf
-    const {chosen, rejected} = this.rewards(model, indices.map((i) => this.pair(i)), true, rng)
+    const pairs = indices.map((i) => this.pair(i))
+    const {chosen, rejected, chosenLogProb} = this.rewards(model, pairs, true, rng)
     const margin = tf.sub(chosen, rejected)
     this.record(chosen, rejected)
     // −log σ(m) = softplus(−m) = max(−m, 0) + log(1 + e^−|m|), from kernels the trainer core has gradients for
     const neg = tf.neg(margin)
     const perPair = tf.add(tf.maximum(neg, 0), tf.log(tf.add(1, tf.exp(tf.neg(tf.maximum(margin, neg))))))
-    return tf.mean(perPair) as Scalar
+    if (this.rpoAlpha === 0) return tf.mean(perPair) as Scalar
+    // RPO: the chosen answers' negative log-likelihood per token, so DPO cannot push both answers down
+    const tokens = tf.tensor1d(pairs.map((p) => p.chosen.answerLength))
+    return tf.add(tf.mean(perPair), tf.mul(tf.mean(tf.div(tf.neg(chosenLogProb), tokens)), this.rpoAlpha)) as Scalar
   }
 
   private record(chosen: Tensor, rejected: Tensor): void {

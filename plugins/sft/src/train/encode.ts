@@ -2,6 +2,7 @@
  * VQA samples → the compact VLM's inputs. Frames: trajectory A's frames, evenly subsampled to
  * `framesPerTrajectory` slots (zero images where it has fewer), then trajectory B's the same way
  * when the model compares two; the Vlm encodes each slot alone and tags it with a frame embedding.
+ * Blank slots are masked (Slots.mask): the text model does not attend to them.
  * Text: BOS question answer EOS, right-padded; only the answer and its EOS carry loss.
  */
 import {spaced} from './text'
@@ -30,10 +31,22 @@ export function subsample(frames: Float32Array[], k: number, blank: Float32Array
   return Array.from({length: k}, (_, i) => frames[k === 1 ? frames.length - 1 : Math.round((i * (frames.length - 1)) / (k - 1))])
 }
 
+/** What one sample shows the model: its frame slots and which of them hold a frame (1) or a blank (0). */
+export interface Slots {
+  images: Float32Array[]
+  mask: number[]
+}
+
 export function slotImages(item: VqaItem, layout: FrameLayout): Float32Array[] {
   const blank = new Float32Array(layout.imageSize * layout.imageSize * 3)
   const a = subsample(item.framesA, layout.framesPerTrajectory, blank)
   return layout.twoTrajectories ? [...a, ...subsample(item.framesB, layout.framesPerTrajectory, blank)] : a
+}
+
+export function slotsOf(item: VqaItem, layout: FrameLayout): Slots {
+  const filled = (n: number) => Array.from({length: layout.framesPerTrajectory}, (_, i) => (i < n ? 1 : 0))
+  const a = filled(item.framesA.length)
+  return {images: slotImages(item, layout), mask: layout.twoTrajectories ? [...a, ...filled(item.framesB.length)] : a}
 }
 
 export function promptTokens(tokenizer: Tokenizer, question: string): number[] {
@@ -60,8 +73,10 @@ export function textRow(tokenizer: Tokenizer, question: string, answer: string, 
   return {sequence, promptLength: prompt.length, answerLength: ans.length}
 }
 
-/** Model inputs for rows of text over the matching items' frames. */
-export function batchTensors(trainer: TrainerModule, model: Vlm, rows: TextRow[], images: Float32Array[][]): {tokens: Tensor; targets: Tensor; weights: Tensor; patches: Tensor} {
+export type ModelInputs = Parameters<Vlm['forward']>[0]
+
+/** Model inputs for rows of text over the matching samples' slots, with the answer-token targets and weights. */
+export function batchTensors(trainer: TrainerModule, model: Vlm, rows: TextRow[], slots: Slots[]): {inputs: ModelInputs; targets: Tensor; weights: Tensor} {
   const tf = model.tf
   const t = model.config.contextLength
   const v = model.config.vision!
@@ -71,14 +86,18 @@ export function batchTensors(trainer: TrainerModule, model: Vlm, rows: TextRow[]
     // the target at position p is sequence[p + 1]: the answer tokens and the EOS after them
     weights.fill(1, b * t + r.promptLength - 1, b * t + r.promptLength - 1 + r.answerLength)
   })
-  const perSample = images[0].length
+  const perSample = slots[0].images.length
   const patchLen = v.patchSize * v.patchSize * v.channels
   const p = (v.imageSize / v.patchSize) ** 2
   return {
-    tokens: tf.tensor2d(rows.flatMap((r) => r.sequence.slice(0, t)), [n, t], 'int32'),
+    inputs: {
+      tokens: tf.tensor2d(rows.flatMap((r) => r.sequence.slice(0, t)), [n, t], 'int32'),
+      patches: tf.tensor3d(trainer.patchifyHost(slots.flatMap((s) => s.images), v), [n, perSample * p, patchLen]),
+      promptLengths: rows.map((r) => r.promptLength),
+      frameMask: slots.flatMap((s) => s.mask),
+    },
     targets: tf.tensor2d(rows.flatMap((r) => r.sequence.slice(1, t + 1)), [n, t], 'int32'),
     weights: tf.tensor2d(weights, [n, t]),
-    patches: tf.tensor3d(trainer.patchifyHost(images.flat(), v), [n, perSample * p, patchLen]),
   }
 }
 

@@ -3,7 +3,7 @@
  * preference accuracy (the letter), progress MAE/RMSE (the decimal; an unparseable answer counts as
  * the worst error it could be), and exact-match accuracy of every other sample type.
  */
-import {batchTensors, FrameLayout, PAD, promptTokens, slotImages, textRow} from './encode'
+import {batchTensors, FrameLayout, PAD, promptTokens, slotsOf, textRow} from './encode'
 import {parseProgress, unspaced} from './text'
 import type {ItemSource, Tokenizer, TrainerModule, Vlm, VqaItem} from './types'
 
@@ -17,8 +17,9 @@ export function generateAnswers(trainer: TrainerModule, model: Vlm, tokenizer: T
   for (const group of byLength.values()) {
     for (let start = 0; start < group.length; start += batch) {
       const ids = group.slice(start, start + batch)
-      const patches = trainer.patchifyHost(ids.flatMap((i) => slotImages(items[i], layout)), v)
-      const out = trainer.generate(model, ids.map((i) => prompts[i]), patches, {maxNewTokens, temperature: 0, topP: 1})
+      const slots = ids.map((i) => slotsOf(items[i], layout))
+      const patches = trainer.patchifyHost(slots.flatMap((s) => s.images), v)
+      const out = trainer.generate(model, ids.map((i) => prompts[i]), patches, {maxNewTokens, temperature: 0, topP: 1}, slots.flatMap((s) => s.mask))
       ids.forEach((i, k) => (answers[i] = unspaced(tokenizer.decode(out[k].filter((t) => t !== PAD)))))
     }
   }
@@ -34,8 +35,8 @@ export function evalLoss(trainer: TrainerModule, model: Vlm, tokenizer: Tokenize
     const part = items.slice(start, start + batch)
     const rows = part.map((item) => textRow(tokenizer, item.question, item.answer, model.config.contextLength))
     const loss = tf.tidy(() => {
-      const x = batchTensors(trainer, model, rows, part.map((item) => slotImages(item, layout)))
-      const out = model.forward({tokens: x.tokens, patches: x.patches}, false)
+      const x = batchTensors(trainer, model, rows, part.map((item) => slotsOf(item, layout)))
+      const out = model.forward(x.inputs, false)
       return trainer.tokenCrossEntropy(tf, out.logits!, x.targets, x.weights)
     })
     const n = rows.reduce((a, r) => a + r.answerLength, 0)

@@ -45,8 +45,9 @@ export interface SftLayout extends FrameLayout {
 }
 
 const LORA_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2']
-// the compact VLM's vocabulary is fit here, so its embeddings and LM head must train under LoRA too
-const LORA_MODULES_TO_SAVE = ['text.embed', 'heads.lm']
+// the compact VLM's vocabulary is fit here, so its embeddings and LM head must train under LoRA too;
+// so must the prompt FiLM, which starts as the identity
+const LORA_MODULES_TO_SAVE = ['text.embed', 'heads.lm', 'vision.film']
 
 function json<T>(files: CheckpointFiles, name: string): T | undefined {
   return files[name] ? (JSON.parse(Buffer.from(files[name]).toString('utf8')) as T) : undefined
@@ -189,8 +190,9 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
     mlpRatio: 4,
     contextLength: m.context_length,
     dropout: m.dropout,
-    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads, frames: slots(layout)},
+    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads, frames: slots(layout), promptFilm: m.prompt_film},
     outputs: ['lm'],
+    linearInit: m.linear_init,
   }
   const lora = c.lora_rank > 0 ? {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, targetModules: LORA_TARGETS, modulesToSave: LORA_MODULES_TO_SAVE} : undefined
   const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(c.seed), lora)
@@ -210,7 +212,7 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
     const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
     const keys = trainerKeys(trainer, c, Math.max(1, Math.floor(train.size / perStep)))
     const evaluation = {items: evalItems(held), batch: c.per_device_eval_batch_size, maxNewTokens: c.builtin.max_new_tokens}
-    const task = c.stage === 'dpo' ? new DpoTask(trainer, tokenizer, reference!, train, layout, c.beta, modelConfig.contextLength, evaluation) : new SftTask(trainer, tokenizer, model, train, layout, evaluation)
+    const task = c.stage === 'dpo' ? new DpoTask(trainer, tokenizer, reference!, train, layout, c.beta, c.rpo_alpha, modelConfig.contextLength, evaluation) : new SftTask(trainer, tokenizer, model, train, layout, evaluation)
 
     const saved: SftLayout = {...layout, stage: c.stage, lora: {rank: c.lora_rank, alpha: c.lora_alpha}}
     const extra: CheckpointFiles = {'sft_layout.json': Buffer.from(JSON.stringify(saved)), ...(referenceBytes ? {'reference.safetensors': referenceBytes} : {})}

@@ -1,7 +1,7 @@
 /** Supervised fine-tuning: next-token loss on the answer tokens (and EOS) only; held-out metrics from generated answers. */
 import type {TrainingTask} from 'rfm/plugin-api'
 
-import {batchTensors, FrameLayout, slotImages, TextRow, textRow} from './encode'
+import {batchTensors, FrameLayout, Slots, slotsOf, TextRow, textRow} from './encode'
 import {answerMetrics, evalLoss, generateAnswers} from './evaluate'
 import type {ItemSource, Rng, Scalar, Tokenizer, TrainerModule, Vlm, VqaItem} from './types'
 
@@ -13,7 +13,7 @@ export interface EvalOptions {
 
 export class SftTask implements TrainingTask {
   readonly trainSize: number
-  private readonly rows = new Map<number, {row: TextRow; images: Float32Array[]}>()
+  private readonly rows = new Map<number, {row: TextRow; slots: Slots}>()
 
   constructor(
     private readonly trainer: TrainerModule,
@@ -30,7 +30,7 @@ export class SftTask implements TrainingTask {
     let e = this.rows.get(index)
     if (!e) {
       const item = this.train.get(index)
-      e = {row: textRow(this.tokenizer, item.question, item.answer, this.model.config.contextLength), images: slotImages(item, this.layout)}
+      e = {row: textRow(this.tokenizer, item.question, item.answer, this.model.config.contextLength), slots: slotsOf(item, this.layout)}
       this.rows.set(index, e)
     }
     return e
@@ -38,8 +38,8 @@ export class SftTask implements TrainingTask {
 
   loss(model: Vlm, indices: number[], rng: Rng): Scalar {
     const enc = indices.map((i) => this.encoded(i))
-    const x = batchTensors(this.trainer, model, enc.map((e) => e.row), enc.map((e) => e.images))
-    const out = model.forward({tokens: x.tokens, patches: x.patches}, true, rng)
+    const x = batchTensors(this.trainer, model, enc.map((e) => e.row), enc.map((e) => e.slots))
+    const out = model.forward(x.inputs, true, rng)
     return this.trainer.tokenCrossEntropy(model.tf, out.logits!, x.targets, x.weights)
   }
 
