@@ -107,3 +107,22 @@ test('DPO separates chosen from rejected answers on its training pairs: rewards/
   assert.ok(mean('rewards/margins', last) > mean('rewards/margins', rows.slice(0, 5)))
   assert.ok(mean('loss', last) < Math.log(2) / 2)
 })
+
+test("rpo_alpha adds the chosen answers' mean token NLL to the DPO loss (at step 1, policy = reference, so DPO alone is log 2)", async () => {
+  const base = {spatial: {train_size: 16, eval_size: 0, seed: 9}, learning_rate: 3e-3, per_device_train_batch_size: 8, logging_steps: 1, report_to: 'none', builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}}}
+  const sftStore = new MemoryCheckpoints()
+  await sft.run.trainSft(sft.api, trainerContext({...base, max_steps: 2}, sftStore), sft.parse({...base, max_steps: 2}))
+  const firstLoss = async (rpoAlpha: number) => {
+    const dpo = {...base, stage: 'dpo', sft_checkpoint: 'sft-run', max_steps: 1, beta: 0.1, rpo_alpha: rpoAlpha}
+    const ctx = Object.assign(trainerContext(dpo, new MemoryCheckpoints()), {loadRunCheckpoint: async () => ({...sftStore.saved.at(-1)!, runId: 'sft-run'})})
+    await sft.run.trainSft(sft.api, ctx, sft.parse(dpo))
+    return ctx.metrics.find((m) => 'loss' in m.values)!.values.loss
+  }
+  const plain = await firstLoss(0)
+  const one = await firstLoss(1)
+  const two = await firstLoss(2)
+  assert.ok(Math.abs(plain - Math.log(2)) < 1e-6)
+  // a 2-step SFT model gives its answers little probability: the NLL term is large, and linear in alpha
+  assert.ok(one - plain > 0.5, `NLL term ${one - plain}`)
+  assert.ok(Math.abs(two - plain - 2 * (one - plain)) < 1e-4)
+})
