@@ -1,8 +1,9 @@
 /**
  * What plugin commands share, kept once in the host: reading a config file against a plugin's
- * schema, and rendering an error the way rfm does (message + hint; `{"error"}` under --json; exit 2
- * for user mistakes). Plugins reach it as `api.commands`.
+ * schema, rendering an error the way rfm does (message + hint; `{"error"}` under --json; exit 2
+ * for user mistakes), and running rfm's own CLI. Plugins reach it as `api.commands`.
  */
+import {execFile} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
@@ -24,6 +25,8 @@ export interface PluginCommandSupport {
   readConfigFile<T>(file: string, schema: SafeParser<T>, hint: string): Promise<{config: T; baseDir: string}>
   /** The body of a plugin command's `catch`: renders the error and sets the exit code. */
   handleError(command: ErrorRenderingCommand, logJson: (json: unknown) => void, error: Error): unknown
+  /** Runs this rfm's CLI with `args` and `--json` (e.g. `ckpt pull`): its exit code and parsed output (undefined when not JSON). */
+  runRfm(args: string[]): Promise<{code: number; json: any}>
 }
 
 /** An error that names a config key (dotted path), rendered like schema errors. */
@@ -67,5 +70,21 @@ export const pluginCommandSupport: PluginCommandSupport = {
     }
     process.stderr.write(`Error: ${e.message}\n${e.hint ? `Hint: ${e.hint}\n` : ''}`)
     return command.exit(exitCode)
+  },
+
+  runRfm(args) {
+    // this file is dist/src/plugin-api/commands.js; the host's launcher is bin/run.js at its root
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'run.js')
+    return new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args, '--json'], {maxBuffer: 64 << 20}, (error, stdout) => {
+        let json: any
+        try {
+          json = JSON.parse(stdout)
+        } catch {
+          json = undefined
+        }
+        resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, json})
+      })
+    })
   },
 }

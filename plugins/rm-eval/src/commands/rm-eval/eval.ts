@@ -1,4 +1,3 @@
-import {execFile} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 
@@ -41,7 +40,7 @@ export default class RmEvalEval extends RmEvalCommand {
   /** The results of eval job `runId`: the job's final checkpoint, or each array child's. */
   private async merge(runId: string, outDir: string, profile?: string): Promise<MergeReport> {
     const extra = profile ? ['--profile', profile] : []
-    const status = await rfmCli(this.config.root, ['cloud', 'status', runId, ...extra])
+    const status = await this.api.commands.runRfm(['cloud', 'status', runId, ...extra])
     if (status.code !== 0) throw new this.api.errors.NotFoundError(status.json?.error?.message ?? `Run ${runId} not found.`, {hint: 'rfm cloud ls lists the runs.'})
     const run = status.json.run as {id: string; kind: string; state: string; config: {mode?: string}; backend: {request?: {arraySize?: number}}}
     if (run.kind !== 'rm-eval' || run.config.mode !== 'eval') throw new this.api.errors.UsageError(`Run ${run.id} is not an rm-eval eval job (kind ${run.kind}, mode ${run.config.mode ?? 'train'}).`, {hint: 'Launch one with rfm cloud launch rm-eval -c eval.yaml --eval.'})
@@ -51,7 +50,7 @@ export default class RmEvalEval extends RmEvalCommand {
     for (const index of slots) {
       const dir = path.join(outDir, '.parts', index === undefined ? 'job' : `array-${index}`)
       // the newest checkpoint: the final one of a finished part, else the rows scored so far
-      const pulled = await rfmCli(this.config.root, ['ckpt', 'pull', run.id, dir, ...(index === undefined ? [] : ['--array-index', String(index)]), ...extra])
+      const pulled = await this.api.commands.runRfm(['ckpt', 'pull', run.id, dir, ...(index === undefined ? [] : ['--array-index', String(index)]), ...extra])
       if (pulled.code !== 0) parts.push({index, missing: `${index === undefined ? 'the job' : `array child ${index}`} has no results (run ${run.state})`})
       else parts.push(readPart(dir, index, pulled.json.files as string[]))
     }
@@ -65,13 +64,13 @@ export default class RmEvalEval extends RmEvalCommand {
 
   /** Pulls every committed checkpoint of run `entry` (verified) into cacheDir/<run>/checkpoint-<step>. */
   private async pullRun(entry: string, cacheDir: string): Promise<string | undefined> {
-    const listed = await rfmCli(this.config.root, ['ckpt', 'ls', entry])
+    const listed = await this.api.commands.runRfm(['ckpt', 'ls', entry])
     if (listed.code !== 0 || !listed.json?.checkpoints) return undefined
     const dir = path.join(cacheDir, listed.json.run as string)
     for (const {step} of listed.json.checkpoints as {step: number}[]) {
       const target = path.join(dir, `checkpoint-${step}`)
       if (existsSync(path.join(target, 'model.safetensors'))) continue
-      const pulled = await rfmCli(this.config.root, ['ckpt', 'pull', entry, target, '--step', String(step)])
+      const pulled = await this.api.commands.runRfm(['ckpt', 'pull', entry, target, '--step', String(step)])
       if (pulled.code !== 0) {
         mkdirSync(target, {recursive: true})
         writeFileSync(path.join(target, 'PULL_ERROR'), pulled.json?.error?.message ?? `rfm ckpt pull ${entry} --step ${step} failed`)
@@ -79,21 +78,6 @@ export default class RmEvalEval extends RmEvalCommand {
     }
     return dir
   }
-}
-
-/** rfm's own CLI (the host that runs this command), for `rfm ckpt ls/pull` of a run id. */
-function rfmCli(root: string, args: string[]): Promise<{code: number; json: any}> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'run.js'), ...args, '--json'], {maxBuffer: 64 << 20}, (error, stdout) => {
-      let json: any
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        json = undefined
-      }
-      resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, json})
-    })
-  })
 }
 
 function table(rows: EvalRow[], best: EvalRow | null): string {

@@ -1,4 +1,3 @@
-import {execFile} from 'node:child_process'
 import {existsSync, mkdtempSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -38,27 +37,13 @@ export default class VlaSensorPredict extends VlaCommand {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-vla-predict-'))
     const choice = at === undefined ? ['--final'] : at === 'best' || at === 'final' ? [`--${at}`] : at === 'latest' ? [] : ['--step', at]
     const extra = profile ? ['--profile', profile] : []
-    let pulled = await this.rfm(['ckpt', 'pull', run, dir, ...choice, ...extra])
+    let pulled = await this.pluginApi.commands.runRfm(['ckpt', 'pull', run, dir, ...choice, ...extra])
     // RUN alone: the final checkpoint if the run finished, else its newest
-    if (pulled.code !== 0 && at === undefined) pulled = await this.rfm(['ckpt', 'pull', run, dir, ...extra])
+    if (pulled.code !== 0 && at === undefined) pulled = await this.pluginApi.commands.runRfm(['ckpt', 'pull', run, dir, ...extra])
     if (pulled.code !== 0) {
       const error = pulled.json?.error as {message?: string; hint?: string} | undefined
       throw new this.pluginApi.errors.NotFoundError(error?.message ?? `Could not pull ${ref}.`, {hint: error?.hint ?? 'List its checkpoints with `rfm ckpt ls RUN`.'})
     }
     return dir
-  }
-
-  private rfm(args: string[]): Promise<{code: number; json: any}> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [path.join(this.config.root, 'bin', 'run.js'), ...args, '--json'], {maxBuffer: 64 << 20}, (error, stdout) => {
-        let json: any
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-        resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, json})
-      })
-    })
   }
 }
