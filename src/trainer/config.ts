@@ -123,3 +123,39 @@ export function modelConfig(m: z.output<typeof modelSchema>, vocabSize: number, 
     outputs,
   }
 }
+
+/** The flat `builtin.model` keys the plugins' configs share (sft, grpo, rm-eval). */
+export interface BuiltinModelKeys {
+  width: number
+  depth: number
+  heads: number
+  /** rm-eval sets the length from its own max_seq_length instead (extra.contextLength) */
+  context_length?: number
+  dropout: number
+  image_size: number
+  patch_size: number
+  vision_width: number
+  vision_depth: number
+}
+
+/** The compact VLM of a plugin's `builtin.model` (RGB images, MLP ratio 4); `extra` sets what differs per plugin. */
+export function builtinModelConfig(m: BuiltinModelKeys, vocabSize: number, outputs: ModelConfig['outputs'], extra: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: ModelConfig['linearInit']} = {}): ModelConfig {
+  const contextLength = extra.contextLength ?? m.context_length
+  if (contextLength === undefined) throw new Error('builtinModelConfig: no context length (builtin.model.context_length or extra.contextLength)')
+  const config: ModelConfig = {
+    vocabSize,
+    width: m.width,
+    depth: m.depth,
+    heads: m.heads,
+    mlpRatio: 4,
+    contextLength,
+    dropout: extra.dropout ?? m.dropout,
+    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads},
+    outputs,
+  }
+  if (extra.frames !== undefined) config.vision!.frames = extra.frames
+  if (extra.promptFilm !== undefined) config.vision!.promptFilm = extra.promptFilm
+  if (extra.linearInit !== undefined) config.linearInit = extra.linearInit
+  return config
+}
+

@@ -15,7 +15,8 @@ import {BpeTokenizer, Tokenizer, tokenizerFromJSON, WordTokenizer} from './token
 
 export {selectBackend, describeBackend} from './backend'
 export type {SelectedBackend, BackendName, BackendPreference} from './backend'
-export {builtinTrainingSchema, trainerSchema, modelSchema, tokenizerSchema} from './config'
+export {builtinTrainingSchema, trainerSchema, modelSchema, tokenizerSchema, builtinModelConfig} from './config'
+export type {BuiltinModelKeys} from './config'
 export {Trainer, trainableNames, epochOrder} from './loop'
 export type {TrainResult, TrainerState} from './loop'
 export {Vlm, patchifyHost, prefixLength} from './nn/vlm'

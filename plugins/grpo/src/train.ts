@@ -171,24 +171,8 @@ export async function resolveStart(api: PluginApi, trainer: TrainerModule, ctx: 
   const tokenizer = latest?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
     : trainer.WordTokenizer.fit(await corpus())
-  const config = freshModelConfig(c, tokenizer.vocabSize)
+  const config = trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, ['lm'])
   return {config, tokenizer, from: 'a fresh compact VLM'}
-}
-
-/** The compact VLM of builtin.model, with an LM head. */
-export function freshModelConfig(c: GrpoConfig, vocabSize: number): ModelConfig {
-  const m = c.builtin.model
-  return {
-    vocabSize,
-    width: m.width,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: 4,
-    contextLength: m.context_length,
-    dropout: m.dropout,
-    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads},
-    outputs: ['lm'],
-  }
 }
 
 /** Train and held-out rows for this config and model input size. */

@@ -9,7 +9,7 @@ import type {PluginApi, TrainerContext, TrainingTask} from 'rfm/plugin-api'
 import {GrpoConfig, grpoConfigSchema} from './config'
 import type {VqaRow} from './data'
 import {promptFor, renderCompletion} from './prompt'
-import {corpusOf, freshModelConfig, loadRows, trainerKeys} from './train'
+import {corpusOf, loadRows, trainerKeys} from './train'
 
 type TrainerModule = Awaited<ReturnType<PluginApi['loadTrainer']>>
 type Vlm = Parameters<TrainingTask['loss']>[0]
@@ -73,7 +73,7 @@ export async function trainWarmup(api: PluginApi, ctx: TrainerContext): Promise<
   const tokenizer = latest?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
     : trainer.WordTokenizer.fit(corpusOf(rows.train, trainer.spatialCorpus ? trainer.spatialCorpus() : []))
-  const model = new trainer.Vlm(backend.tf, freshModelConfig(c, tokenizer.vocabSize), new trainer.Rng(c.seed))
+  const model = new trainer.Vlm(backend.tf, trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, ['lm']), new trainer.Rng(c.seed))
   try {
     const keys = trainer.trainerSchema.parse({...trainerKeys(trainer, c, c.max_steps), batch_size: c.per_device_train_batch_size, save_steps: c.save_steps, lora: {rank: 0}})
     const task = new SupervisedTask(trainer, rows.train, tokenizer, model)

@@ -29,21 +29,6 @@ export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {
   })
 }
 
-export function modelConfigFor(c: TrainConfig, vocabSize: number): ModelConfig {
-  const m = c.builtin.model
-  return {
-    vocabSize,
-    width: m.width,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: 4,
-    contextLength: c.max_seq_length,
-    dropout: c.disable_dropout ? 0 : m.dropout,
-    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads},
-    outputs: c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'],
-  }
-}
-
 export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   const c = trainConfigSchema(api.z).parse(ctx.config)
   for (const note of checkTrainConfig(api, c)) ctx.log(note)
@@ -70,7 +55,10 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
     : trainer.WordTokenizer.fit(corpus)
   const keys = trainerKeys(trainer, c)
-  const model = new trainer.Vlm(backend.tf, modelConfigFor(c, tokenizer.vocabSize), new trainer.Rng(keys.seed))
+  const model = new trainer.Vlm(backend.tf, trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'], {
+    contextLength: c.max_seq_length,
+    dropout: c.disable_dropout ? 0 : c.builtin.model.dropout,
+  }), new trainer.Rng(keys.seed))
   // A zero reward head starts every margin at 0. With random initial margins the quickest way down
   // the Bradley-Terry loss is to shrink them all (it is ≥ log 2 on average), and the model sits in
   // that collapse for hundreds of steps. (A resumed run loads its weights over this.)

@@ -182,18 +182,9 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
   const tokenizer = from?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8')))
     : fitTokenizer(trainer, train)
-  const modelConfig: ModelConfig = (from && json<ModelConfig>(from.files, 'model_config.json')) ?? {
-    vocabSize: tokenizer.vocabSize,
-    width: m.width,
-    depth: m.depth,
-    heads: m.heads,
-    mlpRatio: 4,
-    contextLength: m.context_length,
-    dropout: m.dropout,
-    vision: {imageSize: m.image_size, channels: 3, patchSize: m.patch_size, width: m.vision_width, depth: m.vision_depth, heads: m.heads, frames: slots(layout), promptFilm: m.prompt_film},
-    outputs: ['lm'],
-    linearInit: m.linear_init,
-  }
+  const modelConfig: ModelConfig =
+    (from && json<ModelConfig>(from.files, 'model_config.json')) ??
+    trainer.builtinModelConfig(m, tokenizer.vocabSize, ['lm'], {frames: slots(layout), promptFilm: m.prompt_film, linearInit: m.linear_init})
   const lora = c.lora_rank > 0 ? {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, targetModules: LORA_TARGETS, modulesToSave: LORA_MODULES_TO_SAVE} : undefined
   const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(c.seed), lora)
   let reference: Vlm | undefined
