@@ -69,8 +69,8 @@ export default class Eval extends RfmCommand {
       },
       now,
     })
-    if (out) written = await writeReportFiles(out, reportFiles(report, lines, now))
     const {stopped: _stopped, ...result} = report
+    if (out) written = await writeReportFiles(out, reportFiles(result, lines, now))
     this.log(renderTable(result.results))
     if (out) this.log(`\nWrote ${written.map((f) => (path.relative(process.cwd(), f).startsWith('..') ? f : path.relative(process.cwd(), f))).join(', ')}`)
     const failed = result.results.filter((r) => r.status === 'error')

@@ -74,6 +74,7 @@ export async function scoreCheckpoint(ctx: ScoreContext, source: CheckpointSourc
       for (const [i, s] of kept.entries()) judged.push(await judge(ctx, s, completions[i]))
       const part = accuracyRows({checkpoint: source.name, step: source.step, benchmark: spec.name}, judged, unreadable.length, bench.aggregate)
       const all = part.at(-1)!
+      if (unreadable.length > 0) all.unreadable_rows = unreadable.slice(0, 20)
       ctx.log(`${source.name} ${spec.name}: accuracy ${all.accuracy === null ? '-' : all.accuracy.toFixed(4)} on ${all.samples} samples${unreadable.length > 0 ? `, ${unreadable.length} unreadable (${unreadable.slice(0, 3).join('; ')}${unreadable.length > 3 ? '; …' : ''})` : ''}`)
       for (const [i, s] of kept.slice(0, 3).entries()) ctx.log(`  e.g. ${s.id} [${s.task}] gold ${s.answer} ← "${completions[i].slice(0, 80)}"`)
       rows.push(...part)

@@ -48,6 +48,8 @@ export interface ResultRow {
   correct: number
   /** rows of the benchmark that could not be read or answered (task "all" only: the benchmark's count) */
   unreadable: number
+  /** task "all": why rows were unreadable ("<file> line N: why"), the first 20 */
+  unreadable_rows?: string[]
   /** samples judged by the LLM grader, and how many of them fell back to the rules */
   graded: number
   grader_fallbacks: number
