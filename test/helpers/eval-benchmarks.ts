@@ -24,21 +24,35 @@ export interface CvBenchRow {
   prompt: string
 }
 
-function scenePng(seed: number, i: number, size: number): Uint8Array {
-  const s = makeSpatialSample(seed, i, size, {tasks: ['relation']})
-  return encodePng(floatToImage(s.image, size, size))
+function png(image: Float32Array, size: number): Uint8Array {
+  return encodePng(floatToImage(image, size, size))
 }
 
-/** Rows like CV-Bench's: 2D Count/Relation or 3D Depth/Distance, four or two options, answer "(X)". */
+/**
+ * Rows like CV-Bench's, about drawn scenes (answers true to the image): 2D Count ("how many shapes
+ * are there ?", options 1-4) and Relation (the spatial generator's "is the red circle left of or right
+ * of the blue triangle ?", options as named); 3D Depth and Distance ask the same two kinds of question
+ * (a flat scene has no depth) under CV-Bench's 3D task names. Answers are "(X)".
+ */
 export function cvBenchRows(type: '2D' | '3D', n: number, seed = 1, size = 32): CvBenchRow[] {
   const tasks = type === '2D' ? ['Count', 'Relation'] : ['Depth', 'Distance']
   return Array.from({length: n}, (_, i) => {
     const task = tasks[i % 2]
-    const choices = task === 'Count' ? ['1', '2', '3', '4'] : task === 'Relation' ? ['left', 'right'] : task === 'Depth' ? ['the red square', 'the blue circle'] : ['the green triangle', 'the yellow square']
-    const gold = (i * 7 + seed) % choices.length
-    const question = task === 'Count' ? 'How many shapes are in the image?' : task === 'Relation' ? 'Where is the red shape relative to the blue shape?' : task === 'Depth' ? 'Which object is closer to the camera?' : 'Which object is closer to the red circle?'
+    const s = makeSpatialSample(seed, i, size, {tasks: ['relation'], maxObjects: task === tasks[0] ? 4 : 2})
+    let question: string
+    let choices: string[]
+    let gold: number
+    if (task === tasks[0]) {
+      question = 'how many shapes are there ?'
+      choices = ['1', '2', '3', '4']
+      gold = s.objects.length - 1
+    } else {
+      question = s.question
+      choices = /left of or right of/.test(s.question) ? ['left', 'right'] : ['above', 'below']
+      gold = choices.indexOf(s.answer)
+    }
     const prompt = `${question} Select from the following choices.\n${choices.map((c, k) => `(${String.fromCharCode(65 + k)}) ${c}`).join('\n')}`
-    return {idx: i, type, task, image: {bytes: scenePng(seed, i, size), path: `img/${type}/${task.toLowerCase()}/${i}.png`}, question, choices, answer: `(${String.fromCharCode(65 + gold)})`, prompt}
+    return {idx: i, type, task, image: {bytes: png(s.image, size), path: `img/${type}/${task.toLowerCase()}/${i}.png`}, question, choices, answer: `(${String.fromCharCode(65 + gold)})`, prompt}
   })
 }
 
@@ -84,16 +98,19 @@ export interface VsrRecord {
   obj: string
 }
 
-const RELATIONS = ['left of', 'right of', 'above', 'below']
-
-/** A VSR split: `dir/<split>.jsonl` and `dir/images/*.png`; returns the records written. */
+/** A VSR split about drawn scenes: `dir/<split>.jsonl` and `dir/images/*.png`; captions true (label 1) or false (0) of their image. */
 export function writeVsr(dir: string, n: number, seed = 2, size = 32, split = 'test'): VsrRecord[] {
   mkdirSync(path.join(dir, 'images'), {recursive: true})
   const records: VsrRecord[] = Array.from({length: n}, (_, i) => {
+    const s = makeSpatialSample(seed, i, size, {tasks: ['relation'], maxObjects: 2})
     const image = `${String(100000 + i).padStart(12, '0')}.png`
-    writeFileSync(path.join(dir, 'images', image), scenePng(seed, i, size))
-    const relation = RELATIONS[i % RELATIONS.length]
-    return {image, caption: `The red square is ${relation} the blue circle.`, label: (i * 5 + seed) % 2, relation, subj: 'square', obj: 'circle'}
+    writeFileSync(path.join(dir, 'images', image), png(s.image, size))
+    const label = (i * 5 + seed) % 2
+    const opposite: Record<string, string> = {left: 'right', right: 'left', above: 'below', below: 'above'}
+    const said = label === 1 ? s.answer : opposite[s.answer]
+    const relation = said === 'left' || said === 'right' ? `${said} of` : said
+    const [, subj, obj] = /^is (the \w+ \w+) .* (the \w+ \w+) \?$/.exec(s.question)!
+    return {image, caption: `${subj[0].toUpperCase()}${subj.slice(1)} is ${relation} ${obj}.`, label, relation, subj: subj.split(' ')[2], obj: obj.split(' ')[2]}
   })
   const lines = records.map((r, i) => JSON.stringify({...r, image_link: `http://images.cocodataset.org/train2017/${r.image}`, annotator_id: i % 3, vote_true_validator_id: [], vote_false_validator_id: []}))
   writeFileSync(path.join(dir, `${split}.jsonl`), lines.join('\n') + '\n')
