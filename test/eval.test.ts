@@ -55,7 +55,7 @@ test('CV-Bench parquet pages compressed with snappy and zstd read back exactly a
 test('answers are judged as the benchmarks mean them; CV-Bench 2D = mean(Count, Relation), 3D = mean(Depth, Distance), overall = mean(2D, 3D)', () => {
   const choices = ['left', 'right', 'above']
   for (const [answer, index] of [['(B)', 1], ['b', 1], ['B. right', 1], ['right', 1], ['B. left', undefined], ['(D)', undefined], ['up', undefined]] as const) assert.equal(chosenIndex(answer, choices), index, answer)
-  for (const [answer, truth] of [['true', true], ['Yes, it is', true], ['false', false], ['no', false], ['maybe', undefined]] as const) assert.equal(truthOf(answer), truth, answer)
+  for (const [answer, truth] of [['true', true], ['Yes, it is', true], ['false', false], ['no', false], ['maybe', undefined], ['right', undefined]] as const) assert.equal(truthOf(answer), truth, answer)
   const sample = (task: string, type: string): EvalSample => ({id: task, task, type, question: '', answer: '(A)', kind: 'choice', image: {file: '', source: ''}})
   // Count 3/4, Relation 1/2, Depth 0/2, Distance 2/2: 2D = 0.625, 3D = 0.5, overall 0.5625 (the plain mean would be 0.6)
   const judged = [...[1, 1, 1, 0].map((c) => ({sample: sample('Count', '2D'), correct: c === 1})), ...[1, 0].map((c) => ({sample: sample('Relation', '2D'), correct: c === 1})), ...[0, 0].map((c) => ({sample: sample('Depth', '3D'), correct: c === 1})), ...[1, 1].map((c) => ({sample: sample('Distance', '3D'), correct: c === 1}))].map((j) => ({...j, graded: false, fallback: false}))

@@ -66,11 +66,13 @@ export interface Asked {
   image: Float32Array
 }
 
-/** The prompt text a question is asked with: the kind's own, else the question with its options. */
+/**
+ * The prompt text a question is asked with: the kind's own (grpo: with the options and its JSON
+ * format), else the question alone, as sft and vlm models were trained to read it; their answer is
+ * matched to an option by its text (or letter).
+ */
 export function promptText(q: EvalQuestion, evaluation?: KindEvaluation): string {
-  if (evaluation?.prompt) return evaluation.prompt(q)
-  const options = q.choices?.length ? q.choices.map((c, i) => (/^\s*\(?[A-Za-z][.):]/.test(c) ? c : `(${String.fromCharCode(65 + i)}) ${c}`)) : []
-  return spaced([q.question, ...options].join(' '))
+  return evaluation?.prompt ? evaluation.prompt(q) : spaced(q.question)
 }
 
 /** Greedy completions of the model for the questions, decoded. */

@@ -22,11 +22,11 @@ export function chosenIndex(answer: string, choices: string[]): number | undefin
 
 const stripLetter = (choice: string) => choice.replace(/^\s*\(?[A-Za-z]\s*[.):]\s*/, '')
 
-/** true / false from an answer's first word (true, yes, 1 / false, no, 0); undefined otherwise. */
+/** true / false from an answer's first word (true, yes, 1 / false, no, 0); undefined otherwise ("right" is a relation, not a verdict). */
 export function truthOf(answer: string): boolean | undefined {
   const first = norm(answer).split(' ')[0]
-  if (['true', 'yes', '1', 'correct', 'right'].includes(first)) return true
-  if (['false', 'no', '0', 'incorrect', 'wrong'].includes(first)) return false
+  if (['true', 'yes', '1'].includes(first)) return true
+  if (['false', 'no', '0'].includes(first)) return false
   return undefined
 }
 
