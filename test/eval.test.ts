@@ -162,6 +162,13 @@ test('a local checkpoint folder scores like the run\'s checkpoint; --checkpoints
   assert.equal(fromDir.code, 0, fromDir.stderr)
   assert.deepEqual(fromDir.json.checkpoints, [{name: 'ckpt-4', step: 4}])
   assert.deepEqual(fromDir.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]), fromRun.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]))
+  // a damaged checkpoint is an error row, not a crash; when nothing could be evaluated the command exits 1
+  cpSync(path.join(work, 'ckpt-4'), path.join(work, 'ckpt-bad'), {recursive: true})
+  writeFileSync(path.join(work, 'ckpt-bad', 'model.safetensors'), 'not safetensors')
+  const bad = await evalJson([path.join(work, 'ckpt-bad'), ...bench])
+  assert.equal(bad.code, 1)
+  assert.deepEqual(bad.json.results.map((x: ResultRow) => [x.checkpoint, x.status]), [['ckpt-bad', 'error']])
+  assert.match(bad.json.results[0].error, /the weights do not decode/)
   const missing = await evalJson([run, '--checkpoints', '3', ...bench])
   assert.equal(missing.code, 2)
   assert.match(missing.json.error.message, /no checkpoint at step 3/)

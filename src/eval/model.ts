@@ -4,6 +4,8 @@
  * input (slot 0 of a multi-frame model, the other slots masked), greedy decoding with the trainer's
  * generate(), prompts of one length batched together. The tokenizer is the checkpoint's own.
  */
+import {readFileSync} from 'node:fs'
+
 import type {EvalQuestion, KindEvaluation} from '../plugin-api'
 
 type TrainerModule = typeof import('../trainer/index')
@@ -105,7 +107,7 @@ export function answerAll(trainer: TrainerModule, loaded: LoadedModel, asked: As
 
 /** The image of a sample as model input: decoded (once per source and size), resized to size². */
 export function modelImage(formats: Formats, image: {bytes: Uint8Array} | {file: string}, source: string, size: number): Float32Array {
-  const bytes = 'bytes' in image ? image.bytes : require('node:fs').readFileSync(image.file)
+  const bytes = 'bytes' in image ? image.bytes : readFileSync(image.file)
   const decoded = formats.decodeImage(bytes, source)
   return formats.imageToFloat(formats.resizeImage(decoded, size, size))
 }
