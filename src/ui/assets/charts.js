@@ -22,7 +22,7 @@ window.rfmCharts = (() => {
   function number(v) {
     if (v === 0) return '0'
     const a = Math.abs(v)
-    return a >= 1e4 || a < 1e-3 ? v.toExponential(1) : String(Number(v.toPrecision(3)))
+    return a >= 1e5 || a < 1e-4 ? v.toExponential(1) : String(Number(v.toPrecision(3)))
   }
 
   function markerPlugin(getMarkers, xKey) {
