@@ -103,7 +103,8 @@ window.rfmCharts = (() => {
     el.className = 'chart'
     el.dataset.metric = title
     container.appendChild(el)
-    const width = Math.max(320, Math.floor((container.clientWidth - 24) / (options.columns || 2)) - 12)
+    const columns = options.columns || 2
+    const width = Math.max(320, Math.floor((container.clientWidth - 12 * (columns - 1)) / columns) - 12)
     const u = new uPlot(
       {
         title,
