@@ -34,10 +34,10 @@ interface Served {
 }
 
 /** Starts the real `rfm ui --json` and waits for the {url} it prints (it keeps serving). */
-function serve(args: string[]): Promise<Served> {
+function serve(args: string[], options: {home: string; env?: NodeJS.ProcessEnv} = {home}): Promise<Served> {
   const child = spawn(process.execPath, [BIN, 'ui', '--port', '0', '--no-open', '--json', ...args], {
     cwd: ROOT,
-    env: {...process.env, RFM_HOME: home, NO_COLOR: '1', RFM_PROFILE: undefined},
+    env: {...process.env, RFM_HOME: options.home, NO_COLOR: '1', RFM_PROFILE: undefined, ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -8,6 +8,7 @@ import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import type {Backend} from '../backends/types'
+import type {PriceSource} from '../cost/report'
 import type {RunStore} from '../runs/run-store'
 import {handleApi} from './api'
 import {serveAsset} from './assets'
@@ -23,6 +24,8 @@ export interface UiOptions {
   port: number
   /** how often live views look for changes, ms */
   pollMs?: number
+  /** spot and on-demand prices for the cost report (default: EC2's spot price history and the catalog) */
+  prices?: PriceSource
 }
 
 export interface UiServer {
@@ -38,7 +41,7 @@ const COOKIE = 'rfm_ui_token'
 
 export async function startUi(options: UiOptions): Promise<UiServer> {
   const token = isLoopback(options.host) ? undefined : randomBytes(18).toString('base64url')
-  const data = new DashboardData(options.runs, options.backend)
+  const data = new DashboardData(options.runs, options.backend, options.prices)
   const info: PageInfo = {store: options.runs.store.url, profile: options.profile}
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
