@@ -230,6 +230,11 @@ describe('rfm ui', () => {
       await page.goto(ui.url)
       await page.locator(`tr[data-run="${id}"][data-state="succeeded"]`).waitFor()
 
+      // Compare: both runs' loss curves on one chart.
+      await page.goto(new URL(`/compare?runs=${run.id},${id}`, ui.url).href)
+      await page.waitForSelector('body[data-drawn="2"]', {timeout: 15_000})
+      assert.equal(await page.locator('.chart[data-metric="loss"] canvas').count(), 1)
+
       const missing = await page.goto(new URL('/runs/command-20200101-000000-abcd', ui.url).href)
       assert.equal(missing?.status(), 404)
       assert.match(await page.locator('main').innerText(), /404 · not found[\s\S]*does not exist/)

@@ -60,7 +60,7 @@ class LazyPrices implements PriceSource {
 
 export class DashboardData {
   private readonly refreshedAt = new Map<string, number>()
-  private readonly costs = new Map<string, {at: number; updatedAt: string; cost: RunCost}>()
+  private readonly costs = new Map<string, {at: number; updatedAt: string; cost?: RunCost; error?: Error}>()
   private readonly metrics = new Map<string, MetricsCache>()
   private readonly prices: PriceSource
 
@@ -99,7 +99,6 @@ export class DashboardData {
     for (const listed of await this.runs.list()) {
       const run = (await this.record(listed.id, listed))!
       const state = (await this.backend.observe(run)).state ?? run.state
-      const cost = await this.cost(run)
       rows.push({
         id: run.id,
         kind: run.kind,
@@ -111,20 +110,41 @@ export class DashboardData {
         backend: run.backend.name,
         duration: runDuration(run),
         interruptions: run.attempts.filter((a) => interruptionCause(a) !== undefined).length,
-        cost: {applicable: cost.applicable, total: cost.applicable ? cost.totalCost : null, ...(cost.note ? {note: cost.note} : {})},
+        cost: await this.costCell(run),
       })
     }
     return rows
   }
 
-  /** `rfm cloud cost RUN` for one run (cached: a finished run's cost does not change). */
+  /**
+   * `rfm cloud cost RUN` for one run, cached: a finished run's cost does not change, and a price
+   * lookup that failed (no AWS credentials here) is not retried on every live update.
+   */
   async cost(run: RunRecord): Promise<RunCost> {
     const cached = this.costs.get(run.id)
-    const fresh = cached && cached.updatedAt === run.updatedAt && (FINAL_STATES.has(run.state) || Date.now() - cached.at < COST_MS)
-    if (fresh) return cached.cost
-    const cost = await runCost(run, await this.runs.events(run.id), this.prices)
-    this.costs.set(run.id, {at: Date.now(), updatedAt: run.updatedAt, cost})
-    return cost
+    const fresh = cached && cached.updatedAt === run.updatedAt && ((FINAL_STATES.has(run.state) && !cached.error) || Date.now() - cached.at < COST_MS)
+    if (fresh) {
+      if (cached.error) throw cached.error
+      return cached.cost!
+    }
+    try {
+      const cost = await runCost(run, await this.runs.events(run.id), this.prices)
+      this.costs.set(run.id, {at: Date.now(), updatedAt: run.updatedAt, cost})
+      return cost
+    } catch (error) {
+      this.costs.set(run.id, {at: Date.now(), updatedAt: run.updatedAt, error: error as Error})
+      throw error
+    }
+  }
+
+  /** The list's cost column: a run whose prices cannot be read shows "?" with the reason, not a broken list. */
+  private async costCell(run: RunRecord): Promise<DashboardRow['cost']> {
+    try {
+      const cost = await this.cost(run)
+      return {applicable: cost.applicable, total: cost.applicable ? cost.totalCost : null, ...(cost.note ? {note: cost.note} : {})}
+    } catch (error) {
+      return {applicable: true, total: null, note: `prices unavailable: ${(error as Error).message}`}
+    }
   }
 
   async costReport(id: string): Promise<{runs: RunCost[]; total: CostTotal} | undefined> {

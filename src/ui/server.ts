@@ -44,8 +44,8 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   const data = new DashboardData(options.runs, options.backend, options.prices)
   const info: PageInfo = {store: options.runs.store.url, profile: options.profile}
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((error: Error) => {
-      if (!res.headersSent) sendJson(res, 500, {error: {message: error.message}})
+    handle(req, res).catch((error: Error & {hint?: string}) => {
+      if (!res.headersSent) sendJson(res, 500, {error: {message: error.message, ...(error.hint ? {hint: error.hint} : {})}})
       else res.end()
     })
   })

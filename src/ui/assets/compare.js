@@ -24,7 +24,8 @@
   async function draw() {
     for (const id of picked) if (!loaded.has(id)) loaded.set(id, await api(`/api/runs/${encodeURIComponent(id)}/metrics`))
     const runs = [...picked].filter((id) => loaded.has(id))
-    const metrics = [...new Set(runs.flatMap((id) => loaded.get(id).series.map((s) => s.metric)))].sort()
+    const rank = (m) => (m === 'loss' ? 0 : m.startsWith('eval') ? 1 : /^lr/.test(m) ? 2 : 3)
+    const metrics = [...new Set(runs.flatMap((id) => loaded.get(id).series.map((s) => s.metric)))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
     if (chosen.size === 0) metrics.filter((m) => m === 'loss' || m.startsWith('eval_')).forEach((m) => chosen.add(m))
     el('metric-picker').innerHTML = metrics.map((m) => `<label class="chip"><input type="checkbox" value="${esc(m)}"${chosen.has(m) ? ' checked' : ''}> ${esc(m)}</label>`).join('')
     for (const input of el('metric-picker').querySelectorAll('input')) {
@@ -48,6 +49,7 @@
       })
       window.rfmCharts.chart(box, metric, lines, {xKey: 'step', smoothing, columns: 2})
     }
+    document.body.dataset.drawn = String(runs.length)
   }
 
   el('x-axis').addEventListener('change', () => void draw())

@@ -13,6 +13,7 @@
 
   function cost(row) {
     if (!row.cost.applicable) return `<span class="muted" title="${esc(row.cost.note || '')}">n/a</span>`
+    if (row.cost.total === null) return `<span class="muted" title="${esc(row.cost.note || '')}">?</span>`
     return usd(row.cost.total)
   }
 

@@ -142,17 +142,27 @@
     if (loading) return void (again = true)
     loading = true
     try {
-      status = await api(base)
-      renderStatus()
-      metrics = await api(`${base}/metrics`)
-      renderCharts()
-      renderCheckpoints(await api(`${base}/checkpoints`))
-      renderCost(await api(`${base}/cost`))
-      renderResults(await api(`${base}/results`))
-      await loadLog()
+      // Each part on its own: one that fails (no prices without AWS credentials) says so in place.
+      const part = async (target, work) => {
+        try {
+          await work()
+        } catch (error) {
+          el(target).innerHTML = `<p class="error">${esc(error.message)}</p>`
+        }
+      }
+      await part('run-facts', async () => {
+        status = await api(base)
+        renderStatus()
+      })
+      await part('charts', async () => {
+        metrics = await api(`${base}/metrics`)
+        renderCharts()
+      })
+      await part('checkpoints', async () => renderCheckpoints(await api(`${base}/checkpoints`)))
+      await part('cost', async () => renderCost(await api(`${base}/cost`)))
+      await part('results', async () => renderResults(await api(`${base}/results`)))
+      await part('log', loadLog)
       document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1)
-    } catch (error) {
-      el('charts').insertAdjacentHTML('afterbegin', `<p class="error">${esc(error.message)}</p>`)
     } finally {
       loading = false
       if (again) {
