@@ -142,6 +142,13 @@ test('an AWS Batch run reclaimed once: the cost report, cost so far and the inte
     assertSchema('ui-dashboard', dashboard.body)
     assert.deepEqual(dashboard.body.runs[0].cost, {applicable: true, total: expected.totalCost})
     assert.equal(dashboard.body.runs[0].interruptions, 1)
+    // Evaluation results: a table from a results file; a file of another shape is left out, not an error.
+    await store.put(RunStore.runKey(run.id, 'evaluation_results.json'), JSON.stringify({evaluated_at: at(96), results: [{model_dir: 'out', checkpoint: 'checkpoint-300', accuracy: 0.91}, {model_dir: 'out', checkpoint: 'checkpoint-600', accuracy: 0.94}]}))
+    await store.put(RunStore.runKey(run.id, 'eval/other_results.json'), '{"not": "a table"')
+    const results = await get(ui.url, `/api/runs/${run.id}/results`)
+    assertSchema('ui-results', results.body)
+    assert.deepEqual(results.body.tables.map((t: {source: string; columns: string[]; rows: unknown[]}) => [t.source, t.columns, t.rows.length]), [[`runs/${run.id}/evaluation_results.json`, ['model_dir', 'checkpoint', 'accuracy'], 2]])
+
     const metrics = await get(ui.url, `/api/runs/${run.id}/metrics`)
     const interruption = metrics.body.markers.find((m: {kind: string}) => m.kind === 'interruption')
     assert.deepEqual([interruption.step, interruption.label], [350, 'attempt 1 interrupted: spot-reclaim'])

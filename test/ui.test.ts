@@ -230,6 +230,22 @@ describe('rfm ui', () => {
       await page.goto(ui.url)
       await page.locator(`tr[data-run="${id}"][data-state="succeeded"]`).waitFor()
 
+      // Cancel, confirmed in the page's dialog, stops a running run.
+      writeFileSync(path.join(work, 'long.yaml'), `name: long\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "2000", --save_steps, "50"]\nenv: {STEP_MS: 50}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`)
+      const long = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(work, 'long.yaml')], {home})
+      assert.equal(long.code, 0, long.stderr)
+      const longId = long.json.run.id as string
+      await page.goto(new URL(`/runs/${longId}`, ui.url).href)
+      await page.locator('#run-state .s-running').waitFor({timeout: 15_000})
+      const dialogs: string[] = []
+      page.once('dialog', (dialog) => {
+        dialogs.push(dialog.message())
+        void dialog.accept()
+      })
+      await page.click('#cancel')
+      await page.locator('#run-state .s-cancelled').waitFor({timeout: 30_000})
+      assert.match(dialogs[0], new RegExp(`Cancel run ${longId}\\?`))
+
       // Compare: both runs' loss curves on one chart.
       await page.goto(new URL(`/compare?runs=${run.id},${id}`, ui.url).href)
       await page.waitForSelector('body[data-drawn="2"]', {timeout: 15_000})
