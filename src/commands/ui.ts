@@ -20,7 +20,7 @@ export default class Ui extends RfmCommand {
     const {flags} = await this.parse(Ui)
     const ctx = await this.context(flags.profile)
     const {startUi, isLoopback} = await import('../ui/server.js')
-    const ui = await startUi({runs: ctx.runs, backend: ctx.backend, profile: ctx.profile.name, host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
+    const ui = await startUi({runs: ctx.runs, backend: ctx.backend, profile: ctx.profile.name, host: flags.host, port: flags.port, pollMs: ctx.runs.store.url.startsWith('s3://') ? 3000 : 1000}).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new UsageError(`--port ${flags.port}: the port is in use.`, {hint: 'Choose another with --port N, or --port 0 for any free port.'})
       if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new UsageError(`--host ${flags.host}: not an address of this machine.`, {hint: 'Use 127.0.0.1 (the default), or an address this machine has, e.g. 0.0.0.0.'})
       throw error

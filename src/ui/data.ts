@@ -158,7 +158,7 @@ export class DashboardData {
     return {run: id, checkpoints: await checkpointRows(this.runs.store, id)}
   }
 
-  /** `rfm cloud logs RUN --json`; `tail` keeps the last bytes of each attempt's log. */
+  /** `rfm cloud logs RUN --json`; `tail` keeps the last characters of each attempt's log (from a line start). */
   async logs(id: string, options: {attempt?: number; tail?: number} = {}): Promise<{run: string; state: string; attempts: Array<{attempt: number; log: string}>} | undefined> {
     const run = await this.record(id)
     if (!run) return undefined
