@@ -10,6 +10,7 @@
 import {loadKindForRun} from '../jobs/registry'
 import {EXIT_RETRY} from '../plugin-api'
 import {openStore} from '../store/open'
+import {loggedOutagePolicy, OutageTolerantStore} from '../store/outage'
 import {runBuiltin} from './builtin'
 import {materializeDatasets} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
@@ -29,7 +30,8 @@ async function main(): Promise<number> {
     log('the runtime needs RFM_STORE and RFM_RUN_ID in its environment')
     return 2
   }
-  const store = await openStore(storeUrl)
+  // The trainer keeps running through a store outage; uploads and events wait and catch up.
+  const store = new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm]'))
   const runs = new RunStore(store)
   const run = await runs.get(runId)
   const event = (type: string, data: Record<string, unknown> = {}) =>

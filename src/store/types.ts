@@ -38,6 +38,24 @@ export interface ObjectStore {
   putFile?(key: string, file: string, options?: PutFileOptions): Promise<void>
   /** The object as a stream, or undefined when it does not exist. */
   getStream?(key: string): Promise<NodeJS.ReadableStream | undefined>
+  /**
+   * Uploads a local file in one streaming pass that also hashes it (sha256), with bounded memory
+   * whatever the size. Fails with UnstableFileError when the file changed while it was read (size or
+   * mtime differ before and after, or fewer bytes came than its size): the caller tries again later.
+   */
+  uploadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred>
+  /** Downloads an object into `file` (a temp name renamed into place), hashing while streaming; undefined when missing. */
+  downloadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred | undefined>
+  /**
+   * true when concurrent `append`s from several processes never lose each other's bytes (O_APPEND on
+   * a local disk). S3 has no append (rfm's is read-modify-write), so writers there keep their own segments.
+   */
+  readonly atomicAppend?: boolean
+}
+
+export interface Transferred {
+  size: number
+  sha256: string
 }
 
 export interface PutFileOptions {

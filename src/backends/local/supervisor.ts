@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import type {Attempt, ChaosPlan, RunEvent, RunRecord, RunState} from '../../runs/record'
 import {RunStore} from '../../runs/run-store'
 import {openStore} from '../../store/open'
+import {loggedOutagePolicy, OutageTolerantStore} from '../../store/outage'
 import {seededRandom} from './chaos'
 import {LogAppender} from './log-appender'
 import {signalGroup, signalProcess} from './processes'
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     console.error('usage: supervisor.js STORE_URL RUN_ID')
     process.exit(2)
   }
-  const runs = new RunStore(await openStore(storeUrl))
+  // Every store operation rides out outages (RFM_STORE_OUTAGE_SECONDS): the supervisor must outlive them.
+  const runs = new RunStore(new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm supervisor]')))
   const supervisor = new Supervisor(runs, runId, storeUrl)
   await supervisor.run()
 }
