@@ -123,6 +123,40 @@ export class CheckpointSync {
 
   private attemptedStep: number | undefined
 
+  /** true while a complete local checkpoint has not been committed (after a failure, or not yet seen stable) */
+  async hasUncommitted(): Promise<boolean> {
+    if (this.spec.layout === 'file') {
+      const signature = await this.signature(path.join(this.spec.dir, this.fileName()))
+      return signature !== undefined && signature !== this.fileSignature
+    }
+    for (const entry of await fs.readdir(this.spec.dir).catch(() => [] as string[])) {
+      if (!HF_FOLDER.test(entry)) continue
+      const folder = path.join(this.spec.dir, entry)
+      if (!(await fs.stat(path.join(folder, this.spec.completeMarker)).catch(() => undefined))) continue
+      if (this.uploaded.get(entry) !== (await folderSignature(folder).catch(() => undefined))) return true
+    }
+    return false
+  }
+
+  /**
+   * After the trainer exited: keeps trying (with the same backoff) until every complete checkpoint
+   * is committed or `deadline` passes. Returns true when nothing is left uncommitted.
+   */
+  async drain(deadline: number): Promise<boolean> {
+    this.settled = true
+    for (;;) {
+      this.retryAt = 0
+      await this.syncOnce()
+      if (!(await this.hasUncommitted())) return true
+      const wait = Math.min(60_000, 1000 * 2 ** Math.max(0, this.failures - 1))
+      if (Date.now() + wait > deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+
+  /** Commit the newest complete checkpoint first (under a spot notice the window is 2 minutes). */
+  newestFirst = false
+
   /**
    * A folder is committed once its marker exists and its files' sizes and mtimes are the same at two
    * polls in a row (or the trainer has exited), and each file is stable across its own read
@@ -146,7 +180,8 @@ export class CheckpointSync {
       }
       ready.push([Number(match[1]), entry, signature])
     }
-    for (const [step, entry, signature] of ready.sort((a, b) => a[0] - b[0])) {
+    ready.sort((a, b) => (this.newestFirst ? b[0] - a[0] : a[0] - b[0]))
+    for (const [step, entry, signature] of ready) {
       const folder = path.join(this.spec.dir, entry)
       this.attemptedStep = step
       const files = await listFiles(folder)

@@ -18,6 +18,8 @@ import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
 
+const SPOT_WINDOW_SECONDS = 120
+
 async function main(): Promise<number> {
   const {RFM_STORE: storeUrl, RFM_RUN_ID: runId} = process.env
   // AWS Batch numbers attempts itself (the job's environment is the same for every attempt).
@@ -34,13 +36,27 @@ async function main(): Promise<number> {
   const store = new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm]'))
   const runs = new RunStore(store)
   const run = await runs.get(runId)
-  const event = (type: string, data: Record<string, unknown> = {}) =>
+  const append = (type: string, data: Record<string, unknown> = {}) =>
     runs.appendEvent(runId, {type, time: new Date().toISOString(), attempt, ...(arrayIndex !== undefined ? {arrayIndex: Number(arrayIndex)} : {}), ...data})
+  // EC2 gives a spot notice two minutes before it stops the instance: the first commit after one
+  // says whether the newest checkpoint made it in that window.
+  let noticeAt: number | undefined
+  const event = async (type: string, data: Record<string, unknown> = {}) => {
+    await append(type, data)
+    if (type === 'checkpoint_committed' && noticeAt !== undefined) {
+      const seconds = Math.round((Date.now() - noticeAt) / 100) / 10
+      const withinWindow = seconds <= SPOT_WINDOW_SECONDS
+      noticeAt = undefined
+      log(`checkpoint step ${String(data.step)} committed ${seconds}s after the spot notice (${withinWindow ? 'within' : 'PAST'} the ${SPOT_WINDOW_SECONDS}s window)`)
+      await append('spot_notice_checkpoint', {step: data.step, seconds, withinWindow})
+    }
+  }
   const checkpoints = new CheckpointStore(store, arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId, (warning) => {
     log(`warning: ${warning}`)
     track(event('checkpoint_skipped', {warning}))
   }, faultPauseBeforeManifestMs())
   const interruptions = new InterruptionWatcher((cause) => {
+    if (cause === 'spot-notice') noticeAt = Date.now()
     track(event('interrupted', {cause}))
   })
   interruptions.start({spotEndpoint: process.env.RFM_SPOT_ENDPOINT, pollMs: Number(process.env.RFM_SPOT_POLL_MS ?? 5000)})
