@@ -70,6 +70,29 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    try {
+      const handle = await fs.open(tmp, 'w')
+      try {
+        await handle.writeFile(body)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      // link(2) fails with EEXIST when the name is taken: an atomic create-if-absent.
+      await fs.link(tmp, file)
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw error
+    } finally {
+      await fs.rm(tmp, {force: true})
+    }
+  }
+
   /** Copies the file in (copy_file_range or a reflink where the disk offers one), then renames it into place. */
   async putFile(key: string, source: string, options: PutFileOptions = {}): Promise<void> {
     const file = this.pathOf(key)

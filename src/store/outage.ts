@@ -54,6 +54,13 @@ export async function withOutageRetry<T>(policy: OutagePolicy, name: string, key
   }
 }
 
+/** For stores without a conditional write: a HEAD, then the PUT (a race remains; both real stores have putIfAbsent). */
+export async function putIfAbsentByHead(store: ObjectStore, key: string, body: Uint8Array | string): Promise<boolean> {
+  if (await store.head(key)) return false
+  await store.put(key, body)
+  return true
+}
+
 /**
  * A store whose every operation rides out outages with bounded, jittered exponential backoff.
  * Non-retryable errors (access denied, missing bucket, a full disk) still fail at once.
@@ -92,6 +99,11 @@ export class OutageTolerantStore implements ObjectStore {
 
   put(key: string, body: Uint8Array | string): Promise<void> {
     return this.retry('write', key, () => this.inner.put(key, body))
+  }
+
+  putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const inner = this.inner
+    return this.retry('write', key, () => (inner.putIfAbsent ? inner.putIfAbsent(key, body) : putIfAbsentByHead(inner, key, body)))
   }
 
   append(key: string, body: Uint8Array | string): Promise<void> {

@@ -6,8 +6,9 @@
  * - Retries: the SDK's standard strategy (exponential backoff with jitter) on throttling, 5xx and
  *   connection resets, with more attempts than its default; callers that move many files add a
  *   per-file retry on top (src/staging/retry.ts).
- * - `append` is read-modify-write (S3 has no append): correct only with a single writer per key,
- *   which is how run records use it (one supervisor per run writes events.jsonl and its logs).
+ * - `append` is read-modify-write (S3 has no append): correct only with a single writer per key.
+ *   Logs have one writer each; a run's events, which many processes write, go to one segment per
+ *   writer (RunStore.appendEvent).
  */
 import {createHash} from 'node:crypto'
 import {createReadStream, promises as fs} from 'node:fs'
@@ -153,6 +154,24 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       throw this.failure('write', key, error)
     }
+  }
+
+  /**
+   * PutObject with If-None-Match: * (S3 answers 412 when the key exists, since August 2024).
+   * Servers that ignore the header (s3rver, some S3-compatible stores) are covered by a HEAD first
+   * and a read-back after: a record that reads back different from ours belongs to another writer.
+   * A 412 whose object equals our bytes is our own write, retried after a lost answer.
+   */
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
+    if (await this.head(key)) return false
+    try {
+      await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length, IfNoneMatch: '*'}))
+    } catch (error) {
+      if (status(error) !== 412 && (error as {name?: string}).name !== 'PreconditionFailed') throw this.failure('write', key, error)
+    }
+    const stored = await this.get(key)
+    return stored !== undefined && stored.equals(bytes)
   }
 
   /** Read-modify-write: S3 objects cannot grow in place. Single writer per key (see the header). */

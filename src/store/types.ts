@@ -26,6 +26,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>
   /** Replaces the object atomically and durably: readers see the old or the new bytes, never a mix. */
   put(key: string, body: Uint8Array | string): Promise<void>
+  /**
+   * Creates the object only if no object has the key; false when one exists (then nothing is
+   * written). File store: link(2) of a temp file, atomic. S3: PutObject with If-None-Match: *.
+   */
+  putIfAbsent?(key: string, body: Uint8Array | string): Promise<boolean>
   /** Appends to an object (creating it), for logs and event streams with a single writer per key. */
   append(key: string, body: Uint8Array | string): Promise<void>
   delete(key: string): Promise<void>
