@@ -222,6 +222,25 @@ export class CheckpointStore {
     return removed
   }
 
+  /**
+   * Removes step folders without a manifest whose newest object is older than `graceMs`: what a
+   * commit killed midway left behind (a commit in progress writes its files first, so its folder
+   * is fresh). Returns the steps removed.
+   */
+  async removeAbandoned(graceMs = 10 * 60_000, now = Date.now()): Promise<number[]> {
+    const {prefixes} = await this.store.list(this.root, {delimited: true})
+    const removed: number[] = []
+    for (const prefix of prefixes) {
+      const step = parseStepPrefix(prefix)
+      if (step === undefined || (await this.store.head(prefix + 'manifest.json'))) continue
+      const {objects} = await this.store.list(prefix)
+      if (objects.some((o) => now - o.modified.getTime() < graceMs)) continue
+      for (const object of objects) await this.store.delete(object.key)
+      removed.push(step)
+    }
+    return removed
+  }
+
   async delete(step: number): Promise<void> {
     const prefix = stepPrefix(this.runId, step)
     await this.store.delete(prefix + 'manifest.json')

@@ -55,6 +55,8 @@ async function main(): Promise<number> {
     log(`warning: ${warning}`)
     track(event('checkpoint_skipped', {warning}))
   }, faultPauseBeforeManifestMs())
+  // Step folders of commits killed midway (no manifest, nothing written for 10 min) are removed.
+  track(checkpoints.removeAbandoned().then((steps) => (steps.length > 0 ? log(`removed ${steps.length} abandoned checkpoint folder(s) without a manifest: step ${steps.join(', ')}`) : undefined)))
   const interruptions = new InterruptionWatcher((cause) => {
     if (cause === 'spot-notice') noticeAt = Date.now()
     track(event('interrupted', {cause}))

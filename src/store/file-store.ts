@@ -131,6 +131,30 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  /**
+   * Temp files of writes killed before their rename (`.rfm-tmp-*`, `*.rfm-part-*`), older than
+   * `olderThanMs` (a write in progress has a fresh one): found by `rfm data gc`.
+   */
+  async removeStaleTempFiles(olderThanMs: number, dryRun = false): Promise<{files: number; bytes: number}> {
+    const cutoff = Date.now() - olderThanMs
+    const found = {files: 0, bytes: 0}
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of (await ignoreMissing(fs.readdir(dir, {withFileTypes: true}))) ?? []) {
+        const full = path.join(dir, entry.name)
+        if (entry.isDirectory()) await walk(full)
+        else if (entry.name.startsWith(TMP_MARK) || entry.name.includes('.rfm-part-')) {
+          const stat = await ignoreMissing(fs.stat(full))
+          if (!stat || stat.mtimeMs > cutoff) continue
+          found.files++
+          found.bytes += stat.size
+          if (!dryRun) await fs.rm(full, {force: true})
+        }
+      }
+    }
+    await walk(this.root)
+    return found
+  }
+
   async getStream(key: string): Promise<NodeJS.ReadableStream | undefined> {
     const handle = await ignoreMissing(fs.open(this.pathOf(key), 'r'))
     // autoClose (the default) closes the handle at the end of the stream or on an error.
