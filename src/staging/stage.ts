@@ -172,9 +172,10 @@ async function stageWithLease(store: ObjectStore, source: string, options: Stage
     host: os.hostname(),
   }
   // Right before the manifest: every object it lists must exist now (a gc, or a removal outside
-  // rfm, may have deleted one since it was found or sent); missing ones are sent again.
+  // rfm, may have deleted one since it was found or sent); missing ones are sent again. (An
+  // unchanged tree whose manifest is stored already writes no manifest: it trusts the stored one.)
   const distinct = new Map<string, LocalFile>()
-  tree.files.forEach((file, i) => distinct.set(hashes[i], file))
+  if (!complete) tree.files.forEach((file, i) => distinct.set(hashes[i], file))
   const pool = distinct.size > (options.headCheckMax ?? 64) ? await listPool(store) : undefined
   await forEachLimit([...distinct], 16, async ([objectHash, file]) => {
     const size = pool ? pool.get(objectHash) : (await store.head(objectKey(objectHash)))?.size
