@@ -87,7 +87,9 @@ async function main(): Promise<number> {
   interruptions.stop()
   // Exit 0 means the trainer finished, even if a stop signal raced with its last step.
   if (exit.interrupted && exit.exitCode !== 0) {
-    log(`checkpoints are saved; exiting with ${EXIT_RETRY} so the backend retries this job`)
+    // A cancel is a SIGTERM too; the backend then does not retry, so do not say it will.
+    const cancelled = (await runs.events(runId).catch(() => [])).some((e) => e.type === 'cancel_requested')
+    log(cancelled ? 'checkpoints are saved; stopping because the run was cancelled' : `checkpoints are saved; exiting with ${EXIT_RETRY} so the backend retries this job`)
     return EXIT_RETRY
   }
   if (exit.signal) {

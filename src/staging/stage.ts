@@ -153,7 +153,10 @@ async function stageWithLease(store: ObjectStore, source: string, options: Stage
     const settled = await Promise.allSettled(waiting)
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (rejected) throw rejected.reason
-    if (complete) progress.addBytes(treeBytes)
+    if (complete) {
+      progress.files = tree.files.length
+      progress.addBytes(treeBytes)
+    }
   } finally {
     progress.finish()
     await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
