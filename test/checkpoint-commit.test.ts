@@ -171,8 +171,8 @@ test('a checkpoint file above the multipart threshold streams to s3rver in parts
   assert.equal(result.manifest.files.find((f) => f.path === 'model.safetensors')?.sha256, 'c3acfc684e5cf1dfb4085781cd2e8fa4ef39758381db64e2a927107d43f68ec1')
   assert.ok(result.peakRssMiB < 512, `peak RSS ${result.peakRssMiB} MiB`)
   rmSync(dir, {recursive: true, force: true})
-  // Restore: parallel ranged GETs, hashed in order, checked against the manifest.
-  const store = await S3Store.open(`s3://${s3.bucket}/big`, {endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS})
+  // Restore: parallel ranged GETs (the AWS default; asked for here), hashed in order, checked against the manifest.
+  const store = await S3Store.open(`s3://${s3.bucket}/big`, {endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS, rangedDownloads: true})
   const checkpoints = new CheckpointStore(store, 'command-20990101-000000-beef')
   const restored = path.join(scratch, 'restored')
   assert.equal(await checkpoints.restoreTo((await checkpoints.list())[0], restored), true)
