@@ -70,6 +70,8 @@ export class OutageTolerantStore implements ObjectStore {
   readonly atomicAppend?: boolean
   putFile?: ObjectStore['putFile']
   getStream?: ObjectStore['getStream']
+  uploadFile?: ObjectStore['uploadFile']
+  downloadFile?: ObjectStore['downloadFile']
 
   constructor(
     readonly inner: ObjectStore,
@@ -79,6 +81,9 @@ export class OutageTolerantStore implements ObjectStore {
     this.atomicAppend = inner.atomicAppend
     if (inner.putFile) this.putFile = (key: string, file: string, options?: PutFileOptions) => this.retry('upload', key, () => inner.putFile!(key, file, options))
     if (inner.getStream) this.getStream = (key: string) => this.retry('read', key, () => inner.getStream!(key))
+    // Without these two, transfer.uploadFile/downloadFile would fall back to whole-file buffers.
+    if (inner.uploadFile) this.uploadFile = (key: string, file: string, options?: PutFileOptions) => this.retry('upload', key, () => inner.uploadFile!(key, file, options))
+    if (inner.downloadFile) this.downloadFile = (key: string, file: string, options?: PutFileOptions) => this.retry('download', key, () => inner.downloadFile!(key, file, options))
   }
 
   private retry<T>(name: string, key: string, operation: () => Promise<T>): Promise<T> {
