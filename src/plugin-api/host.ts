@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
+import {launcherGpus} from '../jobs/launcher-gpus'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
@@ -17,4 +18,5 @@ export const pluginApi: PluginApi = {
   errors,
   configError: configErrorAt,
   commands: pluginCommandSupport,
+  launcherGpus,
 }

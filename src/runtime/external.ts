@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
 import {CheckpointSync} from '../checkpoint/sync'
@@ -19,6 +20,11 @@ export type TrainerExit = {
  */
 export async function runExternal(ctx: RuntimeContext, command: ExternalCommand): Promise<TrainerExit> {
   let argv = command.argv
+  // files the kind writes for the script (e.g. its YAML config), written afresh by every attempt
+  for (const file of command.files ?? []) {
+    await fs.mkdir(path.dirname(file.path), {recursive: true})
+    await fs.writeFile(file.path, file.content)
+  }
   let sync: CheckpointSync | undefined
   if (command.checkpoints) {
     sync = new CheckpointSync(command.checkpoints, ctx.checkpoints, ctx.attempt, async (step, bytes, files) => {

@@ -18,6 +18,11 @@ export default function kinds(api: PluginApi): JobKind[] {
       schema,
       launchFlags: LAUNCH_FLAGS as unknown as NonNullable<JobKind['launchFlags']>,
       datasetFields: ['dataset_name'],
+      // external mode hands grpo_rec.py keys rfm does not know (TRL's GRPOConfig has many) as written
+      passesUnknownKeys: (raw) => {
+        const e = raw.external as {enabled?: unknown} | undefined
+        return typeof e === 'object' && e !== null && e.enabled === true
+      },
       estimate(config) {
         const c = schema.parse(config)
         if (c.external.enabled) {
@@ -25,11 +30,15 @@ export default function kinds(api: PluginApi): JobKind[] {
           const e = c.external
           const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
           const paramsB = e.params_b ?? (named ? Number(named[1]) : 7)
+          // accelerate launch --num_processes N / deepspeed --num_gpus N / torchrun --nproc_per_node N
+          const launched = api.launcherGpus(e.launcher)
+          const gpus = launched ?? 1
           return {
-            gpus: 1,
+            gpus,
+            ...(launched === undefined ? {} : {gpusFixed: true}),
             gpuMemoryGiB: c.use_peft ? 24 : 80,
-            cpus: 8,
-            memoryGiB: 64,
+            cpus: 8 * gpus,
+            memoryGiB: 64 * gpus,
             workload: {
               name: c.model_name_or_path,
               kind: 'grpo',
@@ -44,6 +53,8 @@ export default function kinds(api: PluginApi): JobKind[] {
               epochs: c.num_train_epochs,
               num_generations: c.num_generations,
               learning_rate: c.learning_rate,
+              // the recipe's learning rate goes with its launcher's GPU count
+              lr_tuned_for_gpus: gpus,
               save_steps: c.save_steps > 0 ? c.save_steps : undefined,
             },
           }

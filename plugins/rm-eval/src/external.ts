@@ -5,7 +5,6 @@
  * scratch folder whose checkpoint-<step>/ folders are synced to the store, and adds resume_args when
  * a checkpoint was restored there.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
@@ -62,18 +61,20 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
   const evalMode = config.mode === true || config.mode === 'eval'
   const dir = scratchDir(context.runId)
   const outputDir = path.join(dir, 'output')
-  const keys = {...pipelineKeys(config), ...x.extra_keys}
+  // keys rfm does not know (save_total_limit, report_to, lr_scheduler_type, ...) go to the script as written
+  const keys = {...pipelineKeys(config), ...(context.given?.extra ?? {}), ...x.extra_keys}
   if (evalMode) keys.output_file = path.join(outputDir, path.basename(String(config.output_file ?? 'evaluation_results.csv')))
   else keys.output_dir = outputDir
   const configFile = path.join(dir, evalMode ? 'eval_config.yaml' : 'train_config.yaml')
-  mkdirSync(outputDir, {recursive: true})
-  writeFileSync(configFile, `# written by rfm for run ${context.runId} (the pipeline's keys of the job's config)\n${stringify(keys)}`)
+  // the runtime writes it before the script starts (a dry run only shows it)
+  const files = [{path: configFile, content: `# written by rfm for run ${context.runId} (the pipeline's keys of the job's config)\n${stringify(keys)}`}]
   if (evalMode) {
     // run_eval.sh: one process on one GPU; its CSV and JSON twin are stored like a checkpoint
     return {
       argv: [x.python, x.eval_script, configFile, ...x.extra_args],
       cwd: x.workdir,
       env: {},
+      files,
       checkpoints: {dir: outputDir, layout: 'file', file: path.basename(String(keys.output_file)).replace(/\.csv$/i, '') + '.json', completeMarker: x.complete_marker, resumeArgs: [], retention: {}},
     }
   }
@@ -83,6 +84,7 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
     argv: [...launcherArgv(x, gpus, x.train_script), configFile, ...x.extra_args],
     cwd: x.workdir,
     env: {},
+    files,
     checkpoints: {
       dir: outputDir,
       layout: 'hf',

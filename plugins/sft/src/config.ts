@@ -43,12 +43,12 @@ export function sftConfigSchema(z: Z) {
       lora_rank: z.number().int().min(0).default(0).describe('LoRA rank; 0 = full fine-tuning.'),
       lora_alpha: z.number().positive().default(16),
       learning_rate: z.number().positive().default(2e-5),
-      lr_scheduler_type: z.enum(['cosine', 'constant']).default('cosine'),
+      lr_scheduler_type: z.string().min(1).default('cosine').describe('Built-in trainer: cosine or constant; external mode: any of the script\'s (linear, cosine_with_restarts, ...).'),
       warmup_ratio: z.number().min(0).max(1).default(0.1),
       per_device_train_batch_size: z.number().int().min(1).default(4),
       per_device_eval_batch_size: z.number().int().min(1).default(8),
       gradient_accumulation_steps: z.number().int().min(1).default(2),
-      num_train_epochs: z.number().int().min(1).default(1),
+      num_train_epochs: z.number().positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number the script takes (0.5).'),
       max_steps: z.number().int().default(-1).describe('Overrides num_train_epochs when > 0.'),
       max_frames: z.number().int().min(1).default(32).describe('Frames per trajectory the model sees (evenly subsampled).'),
       save_strategy: z.enum(['steps', 'epoch', 'no']).default('steps'),
@@ -66,6 +66,7 @@ export function sftConfigSchema(z: Z) {
       gradient_checkpointing: z.boolean().optional(),
       bf16: z.boolean().optional(),
       seed: z.number().int().default(42),
+      max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer trains and evaluates on at most N samples.'),
       dataset_size: z.number().int().min(1).optional().describe('Training samples per epoch, for the estimate when the dataset is not local (default: read from the dataset, else 43000).'),
       trainer: z
         .object({
@@ -136,6 +137,9 @@ export function checkBuiltin(api: Pick<PluginApi, 'configError'>, c: SftConfig):
     throw api.configError('dataset_path', 'DPO needs preference pairs: give dataset_path or spatial.train_size', 'Pairs come from the VQA data (right vs wrong answer) or from the spatial scenes (answer vs wrong answers).')
   if (c.stage === 'dpo' && !c.sft_checkpoint && !c.resume_from_checkpoint)
     throw api.configError('sft_checkpoint', 'the DPO stage starts from an SFT model', 'Give --sft-checkpoint RUN[@step] (an sft run of this store).')
+  if (c.lr_scheduler_type !== 'cosine' && c.lr_scheduler_type !== 'constant')
+    throw api.configError('lr_scheduler_type', `the built-in trainer has cosine and constant schedules, not "${c.lr_scheduler_type}"`, 'Other schedules are for the pipeline\'s own script (trainer.external).')
+  if (!Number.isInteger(c.num_train_epochs)) throw api.configError('num_train_epochs', `the built-in trainer trains whole epochs, not ${c.num_train_epochs}`, 'Use max_steps for a partial epoch.')
   const m = c.builtin.model
   if (m.image_size % m.patch_size) throw api.configError('builtin.model.patch_size', `image_size ${m.image_size} is not divisible by patch_size ${m.patch_size}`)
   const notes = NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== false).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)

@@ -77,14 +77,23 @@ export function gpuMemoryGiB(w: WorkloadInput): number {
   return Math.round((scaled + reference) * 10) / 10
 }
 
-export function estimate(c: SftConfig): ResourceEstimate {
+/** The GPU count of the external command's launcher (accelerate launch --num_processes N, torchrun, deepspeed), else 1. */
+export function externalGpus(c: SftConfig, launcherGpus: (argv: readonly string[]) => number | undefined): {gpus: number; gpusFixed?: boolean} {
+  const n = c.trainer.external ? launcherGpus(c.trainer.external.command) : undefined
+  return n === undefined ? {gpus: 1} : {gpus: n, gpusFixed: true}
+}
+
+export function estimate(c: SftConfig, launcherGpus: (argv: readonly string[]) => number | undefined = () => undefined): ResourceEstimate {
   if (!isExternal(c)) {
     const samples = c.spatial.train_size + (c.dataset_size ?? localRows(c.dataset_path) ?? 0)
     return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4, work: {samples, epochs: c.num_train_epochs, notes: 'built-in compact VLM (TensorFlow.js)'}}
   }
   const w = workload(c)
-  if (!w) return {gpus: 1, gpuMemoryGiB: 24, cpus: 8, memoryGiB: 32}
+  const g = externalGpus(c, launcherGpus)
+  // the recipe's learning rate goes with its launcher's GPU count
+  if (w && g.gpusFixed) w.lr_tuned_for_gpus = g.gpus
+  if (!w) return {...g, gpuMemoryGiB: 24, cpus: 8 * g.gpus, memoryGiB: 32 * g.gpus}
   // host memory: the weights twice (loading, saving) plus data loading
   const hostGiB = Math.ceil(((w.model.params_b * 2e9) / 2 ** 30) * 2 + 8)
-  return {gpus: 1, gpuMemoryGiB: gpuMemoryGiB(w), cpus: 8, memoryGiB: hostGiB, work: {samples: w.samples, epochs: c.num_train_epochs}, workload: w}
+  return {...g, gpuMemoryGiB: gpuMemoryGiB(w), cpus: 8 * g.gpus, memoryGiB: hostGiB * g.gpus, work: {samples: w.samples, epochs: c.num_train_epochs}, workload: w}
 }
