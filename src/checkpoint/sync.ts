@@ -1,6 +1,7 @@
 import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
+import {completeHfFolders, HF_FOLDER, setAside} from './adopt'
 import type {CheckpointStore, RetentionPolicy} from './store'
 
 /** Where an external trainer writes checkpoints, and how rfm tells one is complete. */
@@ -18,12 +19,12 @@ export interface ExternalCheckpointSpec {
   retention: RetentionPolicy
 }
 
-const HF_FOLDER = /^checkpoint-(\d+)$/
 
 /**
- * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, the local folder
- * is made to match the store (the store is the truth: a local checkpoint that never committed may be
- * torn) and the newest committed checkpoint is restored into place. While it runs, each complete
+ * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, checkpoints
+ * already on disk at the run's first start are adopted; on a restart the newest committed
+ * checkpoint is restored into place (the store is the truth: a local checkpoint that never
+ * committed may be torn, so it is moved aside, never deleted). While it runs, each complete
  * local checkpoint is uploaded once.
  */
 export class CheckpointSync {
@@ -35,6 +36,8 @@ export class CheckpointSync {
   private running: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   restoredStep: number | undefined
+  /** the restored step was adopted from checkpoints already on disk at the run's first start */
+  adopted = false
 
   constructor(
     private readonly spec: ExternalCheckpointSpec,
@@ -43,35 +46,87 @@ export class CheckpointSync {
     private readonly onCommit: (step: number, bytes: number, files: number) => Promise<void> | void,
   ) {}
 
+  /**
+   * Before the trainer starts: on the run's first start, adopts the complete checkpoints already in
+   * dir (see ./adopt); on a restart, restores the newest committed checkpoint into place and moves
+   * aside the local ones the store does not hold. Nothing local is ever deleted.
+   */
   async restore(): Promise<number | undefined> {
     await fs.mkdir(this.spec.dir, {recursive: true})
     const latest = await this.checkpoints.latest()
-    if (this.spec.layout === 'hf') {
-      for (const entry of await fs.readdir(this.spec.dir)) {
-        if (HF_FOLDER.test(entry)) await fs.rm(path.join(this.spec.dir, entry), {recursive: true, force: true})
-      }
-      if (latest) {
-        const folder = path.join(this.spec.dir, `checkpoint-${latest.step}`)
-        for (const [file, data] of latest.files) {
-          await fs.mkdir(path.dirname(path.join(folder, file)), {recursive: true})
-          await fs.writeFile(path.join(folder, file), data)
-        }
-        this.uploaded.add(`checkpoint-${latest.step}`)
-      }
-    } else {
-      const target = path.join(this.spec.dir, this.fileName())
-      await fs.rm(target, {force: true})
-      if (latest) {
-        const data = latest.files.get(this.fileName())
-        if (data) {
-          await fs.writeFile(target, data)
-          this.fileSignature = await this.signature(target)
-        }
-      }
-      this.nextFileStep = (latest?.step ?? 0) + 1
+    if (!latest && this.attempt === 1) {
+      // first start: what is on disk is the user's (adopted if complete, else left as it is)
+      const step = await this.adoptLocal()
+      this.adopted = step !== undefined
+      this.restoredStep = step
+      return step
     }
+    if (this.spec.layout === 'hf') await this.restoreFolder(latest)
+    else await this.restoreFile(latest)
     this.restoredStep = latest?.step
     return latest?.step
+  }
+
+  /** Commits the checkpoints found on disk at the first start; the newest step, or undefined if none. */
+  private async adoptLocal(): Promise<number | undefined> {
+    if (this.spec.layout === 'hf') {
+      const found = await completeHfFolders(this.spec.dir, this.spec.completeMarker)
+      for (const {step, name} of found) {
+        const folder = path.join(this.spec.dir, name)
+        const files: Array<[string, Buffer]> = []
+        for (const file of await listFiles(folder)) files.push([file, await fs.readFile(path.join(folder, file))])
+        await this.commit(step, files, await readHfMetrics(folder))
+        this.uploaded.add(name)
+      }
+      return found.at(-1)?.step
+    }
+    const target = path.join(this.spec.dir, this.fileName())
+    const signature = await this.signature(target)
+    if (!signature) return undefined
+    await this.commit(1, [[this.fileName(), await fs.readFile(target)]], undefined)
+    this.fileSignature = signature
+    this.nextFileStep = 2
+    return 1
+  }
+
+  private async restoreFolder(latest: Awaited<ReturnType<CheckpointStore['latest']>>): Promise<void> {
+    const keep = latest ? `checkpoint-${latest.step}` : undefined
+    for (const entry of await fs.readdir(this.spec.dir)) {
+      if (HF_FOLDER.test(entry) && entry !== keep) await setAside(this.spec.dir, entry, this.attempt)
+    }
+    if (!latest || !keep) return
+    const folder = path.join(this.spec.dir, keep)
+    // a local copy that differs from the committed one (a re-save cut short) is kept aside; the store's replaces it
+    if (await fs.stat(folder).catch(() => undefined)) {
+      if (await sameFiles(folder, latest.files)) {
+        this.uploaded.add(keep)
+        return
+      }
+      await setAside(this.spec.dir, keep, this.attempt)
+    }
+    for (const [file, data] of latest.files) {
+      await fs.mkdir(path.dirname(path.join(folder, file)), {recursive: true})
+      await fs.writeFile(path.join(folder, file), data)
+    }
+    this.uploaded.add(keep)
+  }
+
+  private async restoreFile(latest: Awaited<ReturnType<CheckpointStore['latest']>>): Promise<void> {
+    const target = path.join(this.spec.dir, this.fileName())
+    const data = latest?.files.get(this.fileName())
+    if (await this.signature(target)) {
+      if (data && (await fs.readFile(target)).equals(data)) {
+        this.fileSignature = await this.signature(target)
+        this.nextFileStep = (latest?.step ?? 0) + 1
+        return
+      }
+      await setAside(this.spec.dir, this.fileName(), this.attempt)
+    }
+    if (data) {
+      await fs.writeFile(target, data)
+      this.fileSignature = await this.signature(target)
+    }
+    this.nextFileStep = (latest?.step ?? 0) + 1
   }
 
   start(intervalMs = 500): void {
@@ -148,6 +203,17 @@ export class CheckpointSync {
     const stat = await fs.stat(file).catch(() => undefined)
     return stat ? `${stat.size}:${stat.mtimeMs}` : undefined
   }
+}
+
+/** Whether folder holds exactly these files with these bytes. */
+async function sameFiles(folder: string, files: Map<string, Buffer>): Promise<boolean> {
+  const local = await listFiles(folder)
+  if (local.length !== files.size) return false
+  for (const file of local) {
+    const data = files.get(file)
+    if (!data || !(await fs.readFile(path.join(folder, file))).equals(data)) return false
+  }
+  return true
 }
 
 async function listFiles(folder: string, prefix = ''): Promise<string[]> {

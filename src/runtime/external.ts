@@ -32,14 +32,17 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
       await ctx.event('checkpoint_committed', {step, bytes, files})
     })
     const step = await sync.restore()
-    if (step !== undefined) {
+    const c = command.checkpoints
+    // adopted at the first start while the user's own command already names a checkpoint to resume from: theirs applies
+    const userResume = sync.adopted && c.resumeArgs.length > 0 && argv.includes(c.resumeArgs[0])
+    if (step !== undefined && !userResume) {
       // {checkpoint} names the restored checkpoint (HF: the checkpoint-<step> folder), for scripts that want a path
-      const c = command.checkpoints
       const restored = c.layout === 'hf' ? path.join(c.dir, `checkpoint-${step}`) : path.join(c.dir, c.file ?? '')
       argv = [...argv, ...c.resumeArgs.map((a) => a.split('{checkpoint}').join(restored))]
       ctx.log(`resuming from checkpoint step ${step}`)
-      await ctx.event('resumed', {step})
     }
+    if (step !== undefined && sync.adopted) ctx.log(`adopted the checkpoints already in ${c.dir} (newest: step ${step}) as this run's starting checkpoints`)
+    if (step !== undefined) await ctx.event('resumed', {step, ...(sync.adopted ? {adopted: true} : {})})
   }
   // Stopped while restoring: do not start a trainer that would ignore the stop.
   if (ctx.interruptions.cause) {
