@@ -3,6 +3,7 @@ import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
 import {CheckpointSync} from '../checkpoint/sync'
+import {uploadOutputs} from '../outputs/upload'
 import type {ExternalCommand} from '../plugin-api'
 import type {RuntimeContext} from './context'
 
@@ -76,6 +77,8 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
   })
   await sync?.stop({trainerExited: exit.signal !== 'SIGKILL'})
+  // what the trainer wrote besides checkpoints (final model, logs, TensorBoard), at the end of every attempt
+  if (command.outputs?.length) await uploadOutputs(ctx.runs.store, ctx.run.id, ctx.attempt, command.cwd, command.outputs, ctx.log)
   if (exit.exitCode === 0 && sync) {
     const latest = (await ctx.checkpoints.list()).at(-1)
     if (latest) await ctx.checkpoints.setPointer('final', {step: latest.step})

@@ -83,6 +83,10 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       logging_dir: z.string().optional(),
       use_vllm: z.boolean().optional(),
       max_samples: num.int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer uses at most N prompts.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default output_dir, logging_dir and debug_log. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
           stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),

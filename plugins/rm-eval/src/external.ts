@@ -14,7 +14,7 @@ import {externalSchema} from './config'
 import {findPreset, type Family, type Size} from './presets'
 
 /** rfm's own keys: never passed to the pipeline's scripts. */
-const RFM_KEYS = ['mode', 'external', 'builtin']
+const RFM_KEYS = ['mode', 'external', 'builtin', 'outputs']
 
 export type ExternalKeys = ReturnType<ReturnType<typeof externalSchema>['parse']>
 
@@ -43,6 +43,11 @@ export function launcherArgv(x: ExternalKeys, gpus: number, script: string): str
 /** Where an attempt's generated config and the script's output live on the machine. */
 export function scratchDir(runId: string): string {
   return path.join(process.env.RFM_RM_EVAL_SCRATCH ?? path.join(os.tmpdir(), 'rfm-rm-eval'), runId)
+}
+
+/** The config's outputs key: more files or folders, relative to external.workdir. */
+function userOutputs(config: Record<string, unknown>): string[] {
+  return Array.isArray(config.outputs) ? config.outputs.map(String) : []
 }
 
 /** The pipeline's keys of a recorded config, as the script's YAML. */
@@ -75,6 +80,8 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
       cwd: x.workdir,
       env: {},
       files,
+      // the CSV, the JSON and logs/ of eval_rm.py
+      outputs: [outputDir, ...userOutputs(config)],
       checkpoints: {dir: outputDir, layout: 'file', file: path.basename(String(keys.output_file)).replace(/\.csv$/i, '') + '.json', completeMarker: x.complete_marker, resumeArgs: [], retention: {}},
     }
   }
@@ -85,6 +92,8 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
     cwd: x.workdir,
     env: {},
     files,
+    // the final model save_model writes at output_dir's root (checkpoint-N/ are stored apart)
+    outputs: [outputDir, ...userOutputs(config)],
     checkpoints: {
       dir: outputDir,
       layout: 'hf',

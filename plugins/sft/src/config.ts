@@ -68,6 +68,10 @@ export function sftConfigSchema(z: Z) {
       seed: z.number().int().default(42),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer trains and evaluates on at most N samples.'),
       dataset_size: z.number().int().min(1).optional().describe('Training samples per epoch, for the estimate when the dataset is not local (default: read from the dataset, else 43000).'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to the workdir) uploaded to the run\'s store at the end of every attempt; default [output_dir] (the final model at its root, its TensorBoard runs/; checkpoint-N/ folders are stored apart). rfm cloud outputs RUN pulls them.'),
       trainer: z
         .object({
           external: z

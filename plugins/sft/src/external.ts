@@ -75,6 +75,7 @@ export function externalCommand(c: SftConfig, given?: GivenKeys): ExternalComman
     env: e.env,
     flagKeys,
     addedFlags,
+    outputs: c.outputs ?? [c.output_dir],
     checkpoints: {
       dir: path.resolve(e.workdir, c.output_dir),
       layout: 'hf',

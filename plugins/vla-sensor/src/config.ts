@@ -66,6 +66,10 @@ export function vlaConfigSchema(z: PluginApi['z']) {
       epochs: z.number().int().min(1).default(20),
       save_total_limit: z.number().int().min(1).default(3),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max-samples N to the script; the built-in trainer uses at most N training samples.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default the script\'s _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
           seed: z.number().int().default(42),

@@ -50,6 +50,13 @@ export function scriptFlags(c: VlaConfig, given?: GivenKeys): {args: string[]; f
   return {args, flagKeys, addedFlags}
 }
 
+/** The seed's best and final weights beside its checkpoint (qwen_vla_sensor_best.pt, _final.pt) and its logs. */
+function defaultOutputs(c: VlaConfig): string[] {
+  const e = c.external
+  const stem = e.checkpoint_file.replace(/\.pt$/, '')
+  return [path.join(e.checkpoint_dir, `${stem}_best.pt`), path.join(e.checkpoint_dir, `${stem}_final.pt`), 'logs']
+}
+
 export function externalCommand(c: VlaConfig, runId: string, given?: GivenKeys): ExternalCommand {
   const e = c.external
   const program = e.launcher.length ? e.launcher : [e.python]
@@ -60,6 +67,7 @@ export function externalCommand(c: VlaConfig, runId: string, given?: GivenKeys):
     env: {RFM_RUN_ID: runId, PYTHONUNBUFFERED: '1'},
     flagKeys,
     addedFlags,
+    outputs: c.outputs ?? defaultOutputs(c),
     // the cache step writes features, not checkpoints
     ...(c.mode === 'cache'
       ? {}
