@@ -192,3 +192,37 @@ test('the launcher\'s GPU count, in every spelling, sizes the Batch request; res
   assert.equal(plan.code, 0, plan.stderr)
   assert.ok((plan.json.plans as Array<{gpus: number}>).every((p) => p.gpus === 4))
 })
+
+const SEED_003 = `model:
+  name: "Qwen/Qwen2.5-VL-3B-Instruct"
+  use_lora: true
+  use_4bit: true
+  lora: {r: 64, alpha: 16, dropout: 0.05}
+training:
+  num_epochs: 3
+  batch_size: 1
+  gradient_accumulation_steps: 8
+  learning_rate: 2.0e-5
+  gradient_checkpointing: true
+hardware: {bf16: true, use_vllm: false}
+`
+
+test('seed 003\'s nested YAML: accepted by sft and grpo (mapped onto their keys); a config-file script gets it written as is', async () => {
+  const builtin = await rfmJson(['cloud', 'launch', 'sft', '-c', config('s3-sft.yaml', SEED_003 + 'spatial: {train_size: 8}\n'), '--dry-run'], {home})
+  assert.equal(builtin.code, 0, builtin.stderr + JSON.stringify(builtin.json))
+  const c = builtin.json.run.config
+  assert.deepEqual([c.lora_rank, c.lora_alpha, c.quantization, c.num_train_epochs, c.per_device_train_batch_size, c.gradient_accumulation_steps, c.learning_rate], [64, 16, true, 3, 1, 8, 2e-5])
+  const grpo = await rfmJson(['cloud', 'launch', 'grpo', '-c', config('s3-grpo.yaml', SEED_003), '--dry-run'], {home})
+  assert.equal(grpo.code, 0, grpo.stderr + JSON.stringify(grpo.json))
+  const g = grpo.json.run.config
+  assert.deepEqual([g.use_peft, g.lora_r, g.lora_alpha, g.num_train_epochs, g.per_device_train_batch_size, g.gradient_accumulation_steps, g.model_name_or_path], [true, 64, 16, 3, 1, 8, 'builtin'])
+
+  const file = config('s3-ext.yaml', SEED_003 + 'output_dir: ./outputs/sft\ntrainer: {external: {command: [python, scripts/train_sft.py], config_arg: --config, workdir: pipeline}}\n')
+  const ext = await rfmJson(['cloud', 'launch', 'sft', '-c', file, '--max-samples', '100', '--dry-run'], {home})
+  assert.equal(ext.code, 0, ext.stderr + JSON.stringify(ext.json))
+  const argv = ext.json.command.argv as string[]
+  assert.deepEqual(argv.slice(0, 3), ['python', 'scripts/train_sft.py', '--config'])
+  assert.deepEqual(argv.slice(4), ['--max_samples', '100'])
+  const {parse} = await import('yaml')
+  assert.deepEqual(parse(ext.json.command.files[0].content), {...parse(SEED_003), output_dir: './outputs/sft'})
+})

@@ -82,6 +82,9 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       report_to: z.union([z.string(), z.array(z.string())]).optional(),
       logging_dir: z.string().optional(),
       use_vllm: z.boolean().optional(),
+      model: z.record(z.unknown()).optional().describe('Seed 003\'s model block: {name, use_lora, use_4bit, lora: {r, alpha, dropout}} (mapped onto model_name_or_path, use_peft, lora_*).'),
+      training: z.record(z.unknown()).optional().describe('Seed 003\'s training block: {num_epochs, batch_size, gradient_accumulation_steps, learning_rate, gradient_checkpointing}.'),
+      hardware: z.record(z.unknown()).optional().describe('Seed 003\'s hardware block: {bf16, use_vllm, vllm_gpu_memory_utilization}.'),
       max_samples: num.int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer uses at most N prompts.'),
       outputs: z
         .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
@@ -163,6 +166,33 @@ export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConf
   const m = c.builtin.model
   if (!c.sft_checkpoint && m.image_size % m.patch_size !== 0) throw api.configError('builtin.model.image_size', `${m.image_size} is not a multiple of patch_size ${m.patch_size}`)
   return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
+}
+
+/**
+ * Seed 003's nested blocks → the flat keys they stand for (only those given). model.name names a
+ * Hugging Face model: it maps to model_name_or_path in external mode only (the built-in trainer
+ * trains its compact VLM or the --sft-checkpoint run's).
+ */
+export function flatFromSeedBlocks(c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; external?: {enabled?: unknown}}): Record<string, unknown> {
+  const m = c.model ?? {}
+  const lora = (m.lora ?? {}) as Record<string, unknown>
+  const t = c.training ?? {}
+  const h = c.hardware ?? {}
+  const out: Record<string, unknown> = {
+    model_name_or_path: c.external?.enabled === true ? m.name : undefined,
+    use_peft: m.use_lora,
+    lora_r: lora.r,
+    lora_alpha: lora.alpha,
+    lora_dropout: lora.dropout,
+    num_train_epochs: t.num_epochs,
+    per_device_train_batch_size: t.batch_size,
+    gradient_accumulation_steps: t.gradient_accumulation_steps,
+    learning_rate: t.learning_rate,
+    gradient_checkpointing: t.gradient_checkpointing,
+    bf16: h.bf16,
+    use_vllm: h.use_vllm,
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined))
 }
 
 /** LoRA target names of the pipeline (q_proj, ...) → the compact model's module names (q, ...). */

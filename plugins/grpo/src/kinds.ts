@@ -3,7 +3,7 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {checkGrpoConfig, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
 import {checkExternal, externalCommand} from './external'
 
 const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
@@ -63,7 +63,8 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       prepare(config, baseDir) {
-        const c = schema.parse(config)
+        // seed 003's model/training/hardware blocks stand for flat keys
+        const c = schema.parse({...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
         if (c.external.enabled) {

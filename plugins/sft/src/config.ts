@@ -6,6 +6,8 @@
  */
 import type {PluginApi} from 'rfm/plugin-api'
 
+import {seedBlockSchemas} from './seed-config'
+
 type Z = PluginApi['z']
 
 /** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted and reported as such. */
@@ -67,6 +69,7 @@ export function sftConfigSchema(z: Z) {
       bf16: z.boolean().optional(),
       seed: z.number().int().default(42),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer trains and evaluates on at most N samples.'),
+      ...seedBlockSchemas(z),
       dataset_size: z.number().int().min(1).optional().describe('Training samples per epoch, for the estimate when the dataset is not local (default: read from the dataset, else 43000).'),
       outputs: z
         .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
@@ -80,6 +83,11 @@ export function sftConfigSchema(z: Z) {
               workdir: z.string().default('.').describe('Working directory, relative to the config file.'),
               env: z.record(z.string()).default({}),
               pass_config: z.boolean().default(true).describe('Append the config\'s keys as the script\'s flags (--dataset_path ..., --learning_rate ...).'),
+              config_arg: z
+                .string()
+                .min(1)
+                .optional()
+                .describe('A config-file script (seed 003\'s train_sft.py --config F): rfm writes the keys you set, as you wrote them (model/training/hardware blocks included), to a YAML file and passes "<config_arg> FILE" instead of flags.'),
             })
             .strict()
             .optional(),

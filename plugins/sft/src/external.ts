@@ -5,6 +5,7 @@
  * are passed through as written. rfm adds `--output_dir` only when it is unset (the runtime syncs
  * output_dir/checkpoint-* to the store) and `--resume_from_checkpoint True` once it restored one.
  */
+import * as os from 'node:os'
 import * as path from 'node:path'
 
 import type {ExternalCommand, GivenKeys} from 'rfm/plugin-api'
@@ -59,9 +60,36 @@ export function scriptFlags(c: SftConfig, given?: GivenKeys): {args: string[]; f
   return {args, flagKeys}
 }
 
-export function externalCommand(c: SftConfig, given?: GivenKeys): ExternalCommand | undefined {
+/** rfm's own keys: never in the script's config file. */
+const RFM_KEYS = new Set(['trainer', 'builtin', 'spatial', 'outputs', 'dataset_size', 'stage', 'max_samples'])
+
+/** A config-file script's YAML: the keys the user set, as written (seed 003's nested blocks included), then unknown ones. */
+export function scriptConfigFile(c: SftConfig, given: GivenKeys | undefined): Record<string, unknown> {
+  const values = c as unknown as Record<string, unknown>
+  const keys = given ? Object.keys(given.keys) : Object.keys(c)
+  const out: Record<string, unknown> = {}
+  for (const key of keys) if (!RFM_KEYS.has(key) && key in values && values[key] !== undefined) out[key] = values[key]
+  Object.assign(out, given?.extra ?? {})
+  if (out.output_dir === undefined) out.output_dir = c.output_dir
+  return out
+}
+
+export function externalCommand(c: SftConfig, given?: GivenKeys, runId = 'run'): ExternalCommand | undefined {
   const e = c.trainer.external
   if (!e) return undefined
+  if (e.config_arg) {
+    const {stringify} = require('yaml') as typeof import('yaml')
+    const file = path.join(process.env.RFM_SCRATCH ?? os.tmpdir(), 'rfm-sft', runId, 'config.yaml')
+    const maxSamples = c.max_samples === undefined ? [] : ['--max_samples', String(c.max_samples)]
+    return {
+      argv: [...e.command, e.config_arg, file, ...maxSamples],
+      cwd: e.workdir,
+      env: e.env,
+      files: [{path: file, content: `# written by rfm for run ${runId}: the keys you set, as you wrote them\n${stringify(scriptConfigFile(c, given))}`}],
+      outputs: c.outputs ?? [c.output_dir],
+      checkpoints: {dir: path.resolve(e.workdir, c.output_dir), layout: 'hf', completeMarker: 'trainer_state.json', resumeArgs: ['--resume_from_checkpoint', 'True'], retention: {saveTotalLimit: c.save_total_limit}},
+    }
+  }
   const {args, flagKeys} = e.pass_config ? scriptFlags(c, given) : {args: [], flagKeys: {}}
   const addedFlags: Record<string, string> = {}
   // the runtime syncs checkpoints from output_dir, so the script must write where rfm looks
