@@ -77,9 +77,13 @@ test('warmup stage → --sft-checkpoint; a GRPO run under chaos (5 kills, mixed 
   const warm = await launch(['-c', path.join(dir, 'warmup.yaml')])
   assert.ok(['model.safetensors', 'model_config.json', 'tokenizer.json'].every((f) => warm.files.has(f)))
 
-  const reference = await launch(['-c', path.join(dir, 'grpo.yaml'), '--sft-checkpoint', warm.run.id])
+  const reference = await launch(['-c', path.join(dir, 'grpo.yaml'), '--sft-checkpoint', warm.run.id, '--debug-log', 'dbg'])
   const events = await rfm(['cloud', 'logs', reference.run.id], {home})
   assert.match(events.stdout, new RegExp(`loaded checkpoint step 20 of run ${warm.run.id}`))
+  // the built-in trainer's --debug-log files are the run's outputs (not left in a temp folder)
+  const outputs = await rfmJson(['cloud', 'outputs', reference.run.id], {home})
+  assert.equal(outputs.code, 0, outputs.stderr)
+  assert.ok((outputs.json.files as Array<{path: string}>).some((f) => /^dbg\/debug_\w+\.txt$/.test(f.path)), JSON.stringify(outputs.json.files))
 
   const chaotic = await launch(['-c', path.join(dir, 'grpo.yaml'), '--sft-checkpoint', warm.run.id, '--chaos', 'kills=5,seed=3,signal=mixed,min=1.2,max=2'])
   assertMostKillsLanded(chaotic.run, 5)

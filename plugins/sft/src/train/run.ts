@@ -127,9 +127,16 @@ async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig,
   return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
 }
 
-/** The word vocabulary of a fresh model: every training text as spelled for the model, plus every digit and answer letter. */
+/**
+ * The JSON answer format of the GRPO stage (pipeline 003's SFT → DPO → GRPO chain), spaced as grpo
+ * writes it: in the vocabulary so a model started from this one can spell `{ "reasoning_steps" : [ … ] ,
+ * "answer" : " … " }` (without it every format reward is structurally 0).
+ */
+export const GRPO_FORMAT_WORDS = '{ "reasoning_steps" : [ ] , "answer" : " } \' reply as json {"reasoning_steps": [...], "answer": "..."}'
+
+/** The word vocabulary of a fresh model: every training text as spelled for the model, every digit and answer letter, and GRPO's JSON format. */
 export function fitTokenizer(trainer: TrainerModule, train: ItemSource) {
-  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
+  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced).concat(GRPO_FORMAT_WORDS))
 }
 
 export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch: number) {
