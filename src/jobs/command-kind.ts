@@ -23,6 +23,10 @@ export function commandKind(api: PluginApi): JobKind {
         .min(1)
         .optional()
         .describe('A dataset: a local folder (staged to the store at launch) or a ds:NAME@HASH reference; the command finds it at $RFM_DATA_DIR.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to workdir, inside it'))
+        .default([])
+        .describe('Files or folders (relative to workdir) uploaded to the run\'s store at the end of every attempt: the final model, logs, TensorBoard. rfm cloud outputs RUN pulls them.'),
       checkpoints: z
         .object({
           dir: z.string().min(1).describe('Folder the trainer writes checkpoints to, relative to workdir.'),
@@ -70,7 +74,7 @@ export function commandKind(api: PluginApi): JobKind {
         retention: {saveTotalLimit: c.save_total_limit, bestMetric: c.metric_for_best_model, greaterIsBetter: c.greater_is_better},
       }
       const env = config.data ? {...config.env, RFM_DATA_DIR: config.data} : config.env
-      return {argv, cwd: config.workdir, env, ...(checkpoints ? {checkpoints} : {})}
+      return {argv, cwd: config.workdir, env, ...(config.outputs.length > 0 ? {outputs: config.outputs} : {}), ...(checkpoints ? {checkpoints} : {})}
     },
   })
 }

@@ -7,9 +7,11 @@ import {streamRun} from '../../cli/follow-output'
 import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
+import {jobEstimate} from '../../jobs/estimate'
 import {launchRun, planLaunch} from '../../jobs/launch'
 import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
+import {describeProvenance, quoteArg} from '../../jobs/provenance'
 import {resolveJob} from '../../jobs/resolve'
 import type {ExternalCommand} from '../../plugin-api'
 import type {RunRecord} from '../../runs/record'
@@ -19,6 +21,8 @@ export interface LaunchResult {
   dryRun: boolean
   run: RunRecord
   command?: ExternalCommand
+  /** keys passed through to the script as written, possible typos */
+  notices?: string[]
 }
 
 /** Flags of this command that take a value (to find the kind argument before parsing). */
@@ -63,9 +67,10 @@ export default class Launch extends RfmCommand {
       const usage = toRfmError(error, this.id)
       throw new UsageError(usage.message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(own)}; see rfm cloud launch --help for the rest.`})
     })
-    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: [...kindFlags.sets, ...(flags.set ?? [])]})
+    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, flagSets: kindFlags.sets, sets: flags.set ?? []})
+    for (const notice of job.notices ?? []) this.logToStderr(notice)
     const ctx = await this.context(flags.profile)
-    const estimate = job.kind.estimate?.(job.config)
+    const estimate = jobEstimate(job)
     const batch = {
       ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
       ...(flags.array ? {arraySize: flags.array} : {}),
@@ -84,8 +89,11 @@ export default class Launch extends RfmCommand {
       const {run, command} = planLaunch(job, ctx, options)
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
-      if (command) this.log(`\nWould run: ${command.argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n       in: ${command.cwd}`)
-      return {dryRun: true, run, ...(command ? {command} : {})}
+      if (command) {
+        this.log(`\nWould run: ${command.argv.map(quoteArg).join(' ')}\n       in: ${command.cwd}`)
+        for (const line of describeProvenance(command, job.source.given)) this.log(line)
+      }
+      return {dryRun: true, run, ...(command ? {command} : {}), notices: job.notices}
     }
 
     const run = await launchRun(job, ctx, {
