@@ -43,7 +43,7 @@ test('a PyTorch trainer under --chaos kills=10,signal=mixed ends with the weight
       'outputs: [out]',
     ].join('\n'),
   )
-  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(dir, 'job.yaml'), '--follow', '--chaos', 'kills=10,seed=4,signal=mixed,min=1.5,max=4'], {
+  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(dir, 'job.yaml'), '--follow', '--chaos', 'kills=10,seed=4,signal=mixed,min=0.5,max=1.5'], {
     home,
     env: {RFM_CHECKPOINT_POLL_MS: '50'},
     timeoutMs: 240_000,
