@@ -179,7 +179,10 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     assert.equal(fake.calls.SubmitJob.length, before)
     assert.equal((await world.runs.list()).filter((r) => r.backend.request && (r.backend.request as {nodes?: number}).nodes === 2).length, 0, 'nothing recorded')
 
-    world.profile.jobDefinitions = {...world.profile.jobDefinitions, 'command-multinode': JOB_DEFINITION.replace('rfm-command', 'rfm-command-mnp')}
+    // Batch takes nodeOverrides only for a job definition of type multinode (the emulator refuses others).
+    const mnp = JOB_DEFINITION.replace('rfm-command', 'rfm-command-mnp')
+    fake.definitions.set(mnp, {jobDefinitionArn: mnp, jobDefinitionName: 'rfm-command-mnp', revision: 3, status: 'ACTIVE', type: 'multinode', nodeProperties: {numNodes: 2, mainNode: 0, nodeRangeProperties: [{targetNodes: '0:', container: {image: IMAGE}}]}})
+    world.profile.jobDefinitions = {...world.profile.jobDefinitions, 'command-multinode': mnp}
     const run = await world.launch(file, {batch: {nodes: 2, queue: 'on-demand'}})
     const request = fake.calls.SubmitJob.at(-1) as Record<string, any>
     assert.equal(request.jobQueue, QUEUES.multiNode)

@@ -73,11 +73,13 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     assertSchema('cloud-status', status.json)
     const run = status.json.run
     assert.equal(run.state, 'succeeded')
-    assert.match(run.attempts[0].statusReason, /^Host EC2 \(instance i-/)
+    // The spot notice reached the runtime at IMDS: it checkpointed and exited 75 before the host went.
+    assert.equal(run.attempts[0].statusReason, 'Essential container in task exited')
+    assert.deepEqual([run.attempts[0].exitCode, run.attempts[0].interruptedBy], [75, 'spot-notice'])
     assert.deepEqual([run.attempts[0].action, run.attempts[0].instanceType, run.attempts[0].availabilityZone], ['retry', 'g5.xlarge', 'us-east-1a'])
     const text = await rfm(['cloud', 'status', id], {home, env})
     assert.match(text.stdout, /Batch {5}job [0-9a-f-]+ SUCCEEDED/)
-    assert.match(text.stdout, /attempt 1: g5\.xlarge us-east-1a spot — Host EC2/)
+    assert.match(text.stdout, /attempt 1: g5\.xlarge us-east-1a spot — Essential container in task exited/)
 
     const steps = readFileSync(stepLog, 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]))
     assert.deepEqual(steps, Array.from({length: 30}, (_, i) => i + 1), 'no step recomputed after the graceful reclaim')
