@@ -16,7 +16,7 @@ import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
 import {RunStore} from '../../src/runs/run-store'
 import {openStore} from '../../src/store/open'
 import {FakeBatch as BatchEmulator, IMAGE, JOB_DEFINITION} from './batch-emulator/batch'
-import {serveHttp} from './batch-emulator/http'
+import {PushLogRegistry, serveHttp} from './batch-emulator/http'
 import {ROOT} from './cli'
 
 export {batchGlob, OOM_REASON, TIMEOUT_REASON, type FakeBatchOptions, type FakeHost, type FakeJob} from './batch-emulator/batch'
@@ -26,8 +26,8 @@ export class FakeBatch extends BatchEmulator {
   /** every HTTP request body received by serveHttp */
   readonly httpBodies: string[] = []
 
-  serveHttp(spotPrices: Record<string, number> = {}): Promise<string> {
-    return serveHttp(this, spotPrices, this.httpBodies)
+  serveHttp(spotPrices: Record<string, number> = {}, registry?: PushLogRegistry): Promise<string> {
+    return serveHttp(this, spotPrices, this.httpBodies, registry)
   }
 }
 

@@ -56,6 +56,8 @@ export interface ContainerWorld {
   credentials: {accessKeyId: string; secretAccessKey: string}
   /** the emulated network: a URL prefix the job uses → where it really goes (e.g. the S3 endpoint → the IAM proxy) */
   routes?: Record<string, string>
+  /** the image registry: an attempt whose image was never pushed cannot start */
+  registry?: {has(ref: string): boolean}
 }
 
 export interface FakeBatchOptions {
@@ -188,7 +190,7 @@ export class FakeBatch {
 
   async stop(): Promise<void> {
     for (const job of this.jobs.values()) {
-      if (job.current?.child.pid) killGroup(job.current.child.pid, 'SIGKILL')
+      if (job.current?.child?.pid) killGroup(job.current.child.pid, 'SIGKILL')
       for (const timer of job.current?.timers ?? []) clearTimeout(timer)
       job.current?.dispose?.()
     }
@@ -222,7 +224,7 @@ export class FakeBatch {
   reclaim(jobId: string, {graceful = true, attempt}: {graceful?: boolean; attempt?: number} = {}): boolean {
     const job = this.job(jobId)
     const current = job.current
-    if (!current?.child.pid || current.reclaimed) return false
+    if (!current?.child?.pid || current.reclaimed) return false
     // Only the attempt the caller meant (a late timer must not hit its successor).
     if (attempt !== undefined && job.attempts.length + 1 !== attempt) return false
     current.reclaimed = true
@@ -446,6 +448,14 @@ export class FakeBatch {
     let current: Current
     let child: ChildProcess
     let dispose: (() => void) | undefined
+    const image = job.definition.containerProperties?.image ?? job.definition.nodeProperties?.nodeRangeProperties?.[0]?.container?.image ?? ''
+    if (this.options.container?.registry && !this.options.container.registry.has(image)) {
+      // ECS cannot pull the image: the task never starts and the attempt fails with this reason.
+      job.status = 'RUNNING'
+      job.current = {child: undefined as unknown as ChildProcess, startedAt: Date.now(), logStream, host, instanceId, key, timers: [], stopReason: `CannotPullContainerError: Error response from daemon: manifest for ${image} not found: manifest unknown: Requested image not found`}
+      this.later(() => this.attemptEnded(job, undefined))
+      return
+    }
     if (this.options.container) {
       const started = startContainer({
         image: this.options.container.image,
@@ -491,7 +501,7 @@ export class FakeBatch {
     this.onAttemptStart?.(job, attempt)
   }
 
-  private attemptEnded(job: FakeJob, exitCode: number): void {
+  private attemptEnded(job: FakeJob, exitCode: number | undefined): void {
     const current = job.current!
     for (const timer of current.timers) clearTimeout(timer)
     current.dispose?.()
@@ -500,7 +510,7 @@ export class FakeBatch {
     const statusReason = current.stopReason ?? 'Essential container in task exited'
     job.attempts.push({
       container: {
-        exitCode,
+        ...(exitCode !== undefined ? {exitCode} : {}),
         ...(current.reason ? {reason: current.reason} : {}),
         logStreamName: current.logStream,
         taskArn: `arn:aws:ecs:us-east-1:123456789012:task/rfm/${randomBytes(16).toString('hex')}`,

@@ -78,9 +78,13 @@ export function startContainer(options: {image: ContainerImage; env: Record<stri
   const {image} = options
   const workdir = mkdtempSync(path.join(os.tmpdir(), 'rfm-emu-workdir-'))
   chownSync(workdir, image.uid, image.gid)
+  // The container's own /tmp (empty, as in a fresh container); without a mount namespace it is
+  // handed over as TMPDIR, which Node's os.tmpdir() and most tools honour.
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'rfm-emu-tmp-'))
+  chownSync(tmp, image.uid, image.gid)
   const [program, ...args] = image.entrypoint.map(hostPath)
   // Docker sets HOME from the image user's passwd entry (/home/rfm, which is also the WORKDIR here).
-  const env = {...image.env, HOSTNAME: `ip-10-0-${Math.floor(Math.random() * 255)}-1`, HOME: workdir, ...options.env}
+  const env = {...image.env, HOSTNAME: `ip-10-0-${Math.floor(Math.random() * 255)}-1`, HOME: workdir, TMPDIR: tmp, ...options.env}
   const child = spawn(program, args, {cwd: workdir, env, uid: image.uid, gid: image.gid, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
   let watch: NodeJS.Timeout | undefined
   if (options.memoryMiB !== undefined && child.pid) {

@@ -5,12 +5,49 @@
  * answered from `spotPrices`). Every request body is kept in `bodies` (tests search them for
  * laptop paths).
  */
+import {existsSync, readFileSync} from 'node:fs'
 import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import type {FakeBatch} from './batch'
 
-export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, number> = {}, bodies: string[] = []): Promise<string> {
+/**
+ * An ECR registry whose images are what the stand-in docker (test/fixtures/fake-docker) pushed:
+ * the `push` lines of its log. Serves DescribeImages (ImageNotFoundException for a missing tag)
+ * and GetAuthorizationToken.
+ */
+export class PushLogRegistry {
+  constructor(readonly dockerLog: string) {}
+
+  pushed(): string[] {
+    if (!existsSync(this.dockerLog)) return []
+    return readFileSync(this.dockerLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as {argv: string[]})
+      .filter((r) => r.argv[0] === 'push')
+      .map((r) => r.argv.at(-1)!)
+  }
+
+  has(ref: string): boolean {
+    return this.pushed().includes(ref)
+  }
+
+  answer(operation: string, input: {repositoryName?: string; registryId?: string; imageIds?: Array<{imageTag?: string}>}): unknown {
+    if (operation === 'GetAuthorizationToken') {
+      return {authorizationData: [{authorizationToken: Buffer.from('AWS:emulated-password').toString('base64'), expiresAt: Date.now() / 1000 + 43_200, proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com'}]}
+    }
+    if (operation === 'DescribeImages') {
+      const tags = (input.imageIds ?? []).map((i) => i.imageTag)
+      const found = this.pushed().filter((ref) => ref.split(':')[0].endsWith(`/${input.repositoryName}`) && tags.includes(ref.split(':').at(-1)))
+      if (found.length === 0) throw Object.assign(new Error(`The image with imageId {imageTag:'${tags[0]}'} does not exist within the repository with name '${input.repositoryName}'`), {name: 'ImageNotFoundException'})
+      return {imageDetails: found.map((ref) => ({repositoryName: input.repositoryName, imageTags: [ref.split(':').at(-1)], imageDigest: 'sha256:0123', imagePushedAt: Date.now() / 1000}))}
+    }
+    throw Object.assign(new Error(`ECR emulator: no ${operation}`), {name: 'InvalidParameterException'})
+  }
+}
+
+export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, number> = {}, bodies: string[] = [], registry?: PushLogRegistry): Promise<string> {
   const server = http.createServer((req, res) => {
     let body = ''
     req.setEncoding('utf8')
@@ -29,6 +66,7 @@ export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, num
       try {
         const target = req.headers['x-amz-target']
         if (typeof target === 'string' && target.endsWith('.GetLogEvents')) return reply(200, batch.getLogEvents(JSON.parse(body)))
+        if (typeof target === 'string' && target.startsWith('AmazonEC2ContainerRegistry') && registry) return reply(200, registry.answer(target.split('.')[1], JSON.parse(body || '{}')), {'content-type': 'application/x-amz-json-1.1'})
         if (req.url?.startsWith('/v1/')) {
           const operations: Record<string, (input: any) => unknown> = {
             submitjob: (i) => batch.submitJob(i),
