@@ -18,8 +18,12 @@ export interface PolicyDocument {
   Statement: Statement[]
 }
 
-/** What a job may read and write in the bucket: datasets are read-only, runs/ is its only write area. */
-export const READ_PREFIXES = ['datasets/', 'runs/'] as const
+/**
+ * What a job may read and write in the bucket: staged datasets and workdirs (their manifests under
+ * datasets/, their file contents under objects/, see src/staging/layout.ts) are read-only; runs/ is
+ * its only write area.
+ */
+export const READ_PREFIXES = ['datasets/', 'objects/', 'runs/'] as const
 export const WRITE_PREFIXES = ['runs/'] as const
 
 export function partitionOf(region: string): string {
@@ -52,19 +56,19 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
   }
 }
 
-/** The job role: read datasets/* and runs/* (to resume), write and delete only under runs/*. */
+/** The job role: read datasets/*, objects/* (staged contents) and runs/* (to resume), write and delete only under runs/*. */
 export function jobRolePolicy(bucketArn: string): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'ListDatasetsAndRuns',
+        Sid: 'ListStagedAndRuns',
         Effect: 'Allow',
         Action: ['s3:ListBucket'],
         Resource: [bucketArn],
         Condition: {StringLike: {'s3:prefix': READ_PREFIXES.map((p) => `${p}*`)}},
       },
-      {Sid: 'ReadDatasetsAndRuns', Effect: 'Allow', Action: ['s3:GetObject'], Resource: READ_PREFIXES.map((p) => `${bucketArn}/${p}*`)},
+      {Sid: 'ReadStagedAndRuns', Effect: 'Allow', Action: ['s3:GetObject'], Resource: READ_PREFIXES.map((p) => `${bucketArn}/${p}*`)},
       {
         Sid: 'WriteRuns',
         Effect: 'Allow',

@@ -169,7 +169,7 @@ describe('bucket', () => {
 })
 
 describe('IAM', () => {
-  test('the job role reads datasets/* and runs/*, and writes only under runs/* of this bucket', async () => {
+  test('the job role reads datasets/*, objects/* (staged contents) and runs/*, and writes only under runs/* of this bucket', async () => {
     const bucketArn = await value(main.resources.store.bucket.arn)
     const {jobRole, jobPolicy} = main.resources.roles
     assert.equal(await value(jobPolicy.role), await value(jobRole.id))
@@ -177,10 +177,15 @@ describe('IAM', () => {
     const allows = policy.Statement.filter((s) => s.Effect === 'Allow')
     const grants = (pattern: RegExp) => allows.filter((s) => s.Action.some((a) => pattern.test(a))).flatMap((s) => s.Resource)
     assert.deepEqual(grants(/^s3:(Put|Delete|Abort)/).sort(), [`${bucketArn}/runs/*`])
-    assert.deepEqual(grants(/^s3:GetObject$/).sort(), [`${bucketArn}/datasets/*`, `${bucketArn}/runs/*`])
+    assert.deepEqual(grants(/^s3:GetObject$/).sort(), [`${bucketArn}/datasets/*`, `${bucketArn}/objects/*`, `${bucketArn}/runs/*`])
+    // Every key a job reads to pull a staged dataset is covered (layout from src/staging, not a copy).
+    const {objectKey, manifestKey} = await import('../src/staging/layout.js')
+    for (const key of [objectKey('ab'.repeat(32)), manifestKey('cd'.repeat(32))]) {
+      assert.ok(grants(/^s3:GetObject$/).some((r) => (r.endsWith('*') ? `${bucketArn}/${key}`.startsWith(r.slice(0, -1)) : r === `${bucketArn}/${key}`)), key)
+    }
     const list = allows.find((s) => s.Action.includes('s3:ListBucket'))
     assert.deepEqual(list?.Resource, [bucketArn])
-    assert.deepEqual(list?.Condition, {StringLike: {'s3:prefix': ['datasets/*', 'runs/*']}})
+    assert.deepEqual(list?.Condition, {StringLike: {'s3:prefix': ['datasets/*', 'objects/*', 'runs/*']}})
     // Nothing else: no wildcard action or resource, and nothing outside the bucket.
     for (const statement of allows) {
       assert.ok(statement.Action.every((a) => a.startsWith('s3:') && !a.includes('*')), JSON.stringify(statement.Action))
