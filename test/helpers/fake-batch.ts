@@ -11,7 +11,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import * as os from 'node:os'
@@ -568,7 +568,7 @@ export interface BatchWorld {
   profile: Profile
   runs: RunStore
   backend: BatchBackend
-  /** writes a job config file and returns its path */
+  /** writes a job config file into the "laptop" folder (dir/laptop, the command's workdir) and returns its path */
   config(lines: string[]): string
   launch(configFile: string, options?: LaunchOptions, backend?: BatchBackend): Promise<RunRecord>
   /** refreshes the run from (fake) Batch until it ends */
@@ -605,7 +605,9 @@ export async function batchWorld(s3?: {endpoint: string; bucket: string}): Promi
     runs,
     backend,
     config(lines) {
-      const file = path.join(dir, `job-${++n}.yaml`)
+      // The "laptop" folder: the config's folder is the command's workdir, staged at launch.
+      mkdirSync(path.join(dir, 'laptop'), {recursive: true})
+      const file = path.join(dir, 'laptop', `job-${++n}.yaml`)
       writeFileSync(file, lines.join('\n') + '\n')
       return file
     },
