@@ -42,10 +42,8 @@ describe('aws-batch backend against a stateful fake Batch', () => {
         environment: [
           {name: 'RFM_STORE', value: world.profile.store},
           {name: 'RFM_RUN_ID', value: run.id},
-          {name: 'RFM_MAX_ATTEMPTS', value: '4'},
           {name: 'RFM_SPOT_ENDPOINT', value: 'http://169.254.169.254'},
           {name: 'AWS_REGION', value: 'us-east-1'},
-          {name: 'RFM_IMAGE', value: IMAGE},
         ],
         resourceRequirements: [
           {type: 'VCPU', value: '8'},

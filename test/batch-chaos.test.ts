@@ -51,7 +51,8 @@ let fake: FakeBatch
 async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, [minMs, maxMs]: [number, number], graceful: (reclaim: number) => boolean): Promise<Scenario> {
   assert.ok(reclaims * maxMs < steps * stepMs)
   const stepLog = path.join(world.dir, `steps-${seed}.log`)
-  const outDir = path.join(world.dir, `out-${seed}`)
+  // Relative to the workdir, which the runtime materialises afresh for each attempt.
+  const outDir = `out-${seed}`
   const file = world.config([
     `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(outDir)}, --max_steps, "${steps}", --save_steps, "${saveSteps}"]`,
     `env: {STEP_MS: ${stepMs}, STEP_LOG: ${JSON.stringify(stepLog)}, CKPT_BYTES: 4096}`,

@@ -3,7 +3,7 @@
  * fake Batch (AWS_ENDPOINT_URL_BATCH/_CLOUDWATCH_LOGS/_EC2), which runs the real runtime per attempt.
  */
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
@@ -40,13 +40,15 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
   after(() => fake.stop())
 
   const job = (lines: string[]) => {
-    const file = path.join(home, `job-${Math.random().toString(16).slice(2)}.yaml`)
+    // The "laptop" folder holding the config is the command's workdir, staged at launch.
+    mkdirSync(path.join(home, 'laptop'), {recursive: true})
+    const file = path.join(home, 'laptop', `job-${Math.random().toString(16).slice(2)}.yaml`)
     writeFileSync(file, lines.join('\n') + '\n')
     return file
   }
 
   test('launch, a spot reclaim, logs -f across attempts, status with Batch\'s view, cost', async () => {
-    const out = path.join(home, 'out')
+    const out = 'out' // relative to the workdir
     const stepLog = path.join(home, 'steps.log')
     const file = job([
       `command: [${node}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(out)}, --max_steps, "30", --save_steps, "10"]`,

@@ -24,7 +24,13 @@ export const coreJobShape = {
   name: z.string().min(1).max(100).optional().describe('A display name for the run.'),
   retries: z
     .object({
-      attempts: z.number().int().min(1).max(10).default(1).describe('Total attempts, 1–10, as in AWS Batch retryStrategy.attempts.'),
+      attempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .optional()
+        .describe('Total attempts, 1–10, as in AWS Batch retryStrategy.attempts; default 5 on an AWS Batch spot queue (each reclaim uses an attempt), else 1.'),
       evaluate_on_exit: z
         .array(retryRule)
         .max(5)

@@ -15,7 +15,8 @@ export interface ResolvedJob {
   /** the kind's own keys, validated, with defaults and absolute paths */
   config: Record<string, unknown>
   name?: string
-  retries: {attempts: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
+  /** attempts unset: the backend's default (see defaultAttempts) */
+  retries: {attempts?: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
   timeoutSeconds?: number
   source: {file?: string; overrides: string[]}
 }

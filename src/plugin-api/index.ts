@@ -170,8 +170,8 @@ export interface TrainerContext {
   listRunCheckpoints?(runId: string): Promise<number[]>
 }
 
-/** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
-export const EXIT_RETRY = 75
+/** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it (see src/runtime/protocol). */
+export {EXIT_RETRY} from '../runtime/protocol'
 
 /** Types of the built-in trainer core (src/trainer), for plugins that train their own tasks with it. */
 export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind, SpatialSample, SpatialTask, SceneObject} from '../trainer'

@@ -2,7 +2,7 @@
  * The Batch emulator (batch-emulator/) under the name the older tests use, plus their shared setup.
  * See batch-emulator/batch.ts for what it enforces.
  */
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -46,7 +46,7 @@ export interface BatchWorld {
   profile: Profile
   runs: RunStore
   backend: BatchBackend
-  /** writes a job config file and returns its path */
+  /** writes a job config file into the "laptop" folder (dir/laptop, the command's workdir) and returns its path */
   config(lines: string[]): string
   launch(configFile: string, options?: LaunchOptions, backend?: BatchBackend): Promise<RunRecord>
   /** refreshes the run from (fake) Batch until it ends */
@@ -83,7 +83,9 @@ export async function batchWorld(s3?: {endpoint: string; bucket: string}): Promi
     runs,
     backend,
     config(lines) {
-      const file = path.join(dir, `job-${++n}.yaml`)
+      // The "laptop" folder: the config's folder is the command's workdir, staged at launch.
+      mkdirSync(path.join(dir, 'laptop'), {recursive: true})
+      const file = path.join(dir, 'laptop', `job-${++n}.yaml`)
       writeFileSync(file, lines.join('\n') + '\n')
       return file
     },

@@ -7,7 +7,8 @@ import {streamRun} from '../../cli/follow-output'
 import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
-import {launchRun, planLaunch} from '../../jobs/launch'
+import {launchRun, launchWarnings, planLaunch} from '../../jobs/launch'
+import {requestedResources} from '../../jobs/resources'
 import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
 import {resolveJob} from '../../jobs/resolve'
@@ -19,6 +20,11 @@ export interface LaunchResult {
   dryRun: boolean
   run: RunRecord
   command?: ExternalCommand
+  /** --dry-run on aws-batch: the SubmitJob input as it would be sent */
+  submitJob?: unknown
+  /** --dry-run on aws-batch: the RegisterJobDefinition input, when a revision would be registered */
+  registerJobDefinition?: unknown
+  warnings?: string[]
 }
 
 /** Flags of this command that take a value (to find the kind argument before parsing). */
@@ -66,11 +72,12 @@ export default class Launch extends RfmCommand {
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: [...kindFlags.sets, ...(flags.set ?? [])]})
     const ctx = await this.context(flags.profile)
     const estimate = job.kind.estimate?.(job.config)
+    const resources = ctx.backend.name === 'aws-batch' ? requestedResources(job) : undefined
     const batch = {
       ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
       ...(flags.array ? {arraySize: flags.array} : {}),
       ...(flags.nodes ? {nodes: flags.nodes} : {}),
-      ...(estimate && ctx.backend.name === 'aws-batch' ? {resources: {gpus: estimate.gpus, cpus: estimate.cpus, memoryGiB: estimate.memoryGiB}} : {}),
+      ...(resources ? {resources} : {}),
     }
     const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined, ...(Object.keys(batch).length > 0 ? {batch} : {})}
     // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
@@ -85,24 +92,33 @@ export default class Launch extends RfmCommand {
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
       if (command) this.log(`\nWould run: ${command.argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n       in: ${command.cwd}`)
-      return {dryRun: true, run, ...(command ? {command} : {})}
+      const warnings = launchWarnings(run)
+      for (const warning of warnings) this.warn(warning)
+      const requests = ctx.backend.planRequests ? await ctx.backend.planRequests(run) : undefined
+      if (requests) this.log(`\nWould send to AWS Batch (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
+      return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {})}
     }
 
+    const warnings: string[] = []
     const run = await launchRun(job, ctx, {
       ...options,
       progress: progressMode(this.jsonEnabled()),
-      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)})`),
+      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.files} files, ${formatBytes(s.bytes)}; ${s.uploadedFiles} uploaded, ${formatBytes(s.uploadedBytes)})`),
+      onWarning: (message) => {
+        warnings.push(message)
+        this.warn(message)
+      },
     })
     this.log(`Launched ${run.id} (${run.kind}) on the ${run.backend.name} backend.`)
     if (!flags.follow) {
       this.log(`Follow it with: rfm cloud logs ${run.id} -f`)
-      return {dryRun: false, run}
+      return {dryRun: false, run, ...(warnings.length > 0 ? {warnings} : {})}
     }
     const {run: final, lost} = await streamRun(ctx, run.id, this.jsonEnabled())
     const state = lost ? 'lost' : final.state
     const why = lost ?? (state === 'succeeded' ? undefined : final.reason)
     this.log(`Run ${final.id} ${paint(state, STATE_COLOR[state], this.color)}${why ? `: ${why}` : ''}.`)
     if (state !== 'succeeded') process.exitCode = 1
-    return {dryRun: false, run: final}
+    return {dryRun: false, run: final, ...(warnings.length > 0 ? {warnings} : {})}
   }
 }
