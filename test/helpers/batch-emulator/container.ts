@@ -6,8 +6,8 @@
  * subject to Unix permissions), GPUs, and CPU shares (on EC2 a VCPU is 1024 CPU shares, a relative
  * weight: the container still sees every host CPU, so nothing limits it here either).
  */
-import {spawn, type ChildProcess} from 'node:child_process'
-import {chownSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
@@ -74,18 +74,45 @@ export interface RunningContainer {
   dispose(): void
 }
 
+/**
+ * Whether this machine lets root make a private mount namespace (unshare) and drop to another uid
+ * (setpriv): then the WORKDIR is the image's real path (/home/rfm), a fresh folder mounted over /home
+ * for this attempt only. Elsewhere the fresh folder has another path, and values in the container's
+ * environment that name the WORKDIR are rewritten to it.
+ */
+let namespaces: boolean | undefined
+function mountNamespaces(): boolean {
+  namespaces ??= spawnSync('unshare', ['--mount', '--propagation', 'private', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'true']).status === 0
+  return namespaces
+}
+
 export function startContainer(options: {image: ContainerImage; env: Record<string, string>; memoryMiB?: number; onOutOfMemory: () => void}): RunningContainer {
   const {image} = options
-  const workdir = mkdtempSync(path.join(os.tmpdir(), 'rfm-emu-workdir-'))
+  const parent = image.workdir.split('/').slice(0, 2).join('/') || '/'
+  const isolated = mountNamespaces() && parent !== '/' && parent !== image.workdir
+  // A fresh, empty WORKDIR owned by the image's user.
+  const root = mkdtempSync(path.join(os.tmpdir(), 'rfm-emu-workdir-'))
+  chmodSync(root, 0o755)
+  const workdir = isolated ? path.join(root, path.relative(parent, image.workdir)) : root
+  mkdirSync(workdir, {recursive: true})
   chownSync(workdir, image.uid, image.gid)
-  // The container's own /tmp (empty, as in a fresh container); without a mount namespace it is
-  // handed over as TMPDIR, which Node's os.tmpdir() and most tools honour.
+  const seenWorkdir = isolated ? image.workdir : workdir
+  // The container's own /tmp (empty, as in a fresh container); handed over as TMPDIR, which
+  // Node's os.tmpdir() and most tools honour.
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rfm-emu-tmp-'))
   chownSync(tmp, image.uid, image.gid)
   const [program, ...args] = image.entrypoint.map(hostPath)
+  const rewrite = (value: string) => (!isolated && value.startsWith(image.workdir) ? workdir + value.slice(image.workdir.length) : value)
+  const containerEnv = Object.fromEntries(Object.entries(options.env).map(([k, v]) => [k, rewrite(v)]))
   // Docker sets HOME from the image user's passwd entry (/home/rfm, which is also the WORKDIR here).
-  const env = {...image.env, HOSTNAME: `ip-10-0-${Math.floor(Math.random() * 255)}-1`, HOME: workdir, TMPDIR: tmp, ...options.env}
-  const child = spawn(program, args, {cwd: workdir, env, uid: image.uid, gid: image.gid, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+  const env = {...image.env, HOSTNAME: `ip-10-0-${Math.floor(Math.random() * 255)}-1`, HOME: seenWorkdir, TMPDIR: tmp, ...containerEnv}
+  const child = isolated
+    ? spawn(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" ${parent} && cd ${image.workdir} && unset PWD OLDPWD && exec setpriv --reuid=${image.uid} --regid=${image.gid} --clear-groups -- "$@"`, root, program, ...args],
+        {env, detached: true, stdio: ['ignore', 'pipe', 'pipe']},
+      )
+    : spawn(program, args, {cwd: workdir, env, uid: image.uid, gid: image.gid, detached: true, stdio: ['ignore', 'pipe', 'pipe']})
   let watch: NodeJS.Timeout | undefined
   if (options.memoryMiB !== undefined && child.pid) {
     const limit = options.memoryMiB * 1024 * 1024
