@@ -22,7 +22,9 @@ import {constants} from 'node:os'
 import {
   BatchClient,
   CancelJobCommand,
+  DescribeComputeEnvironmentsCommand,
   DescribeJobDefinitionsCommand,
+  DescribeJobQueuesCommand,
   DescribeJobsCommand,
   ListJobsCommand,
   RegisterJobDefinitionCommand,
@@ -181,6 +183,8 @@ export class FakeBatch {
     batchMock.on(DescribeJobDefinitionsCommand).callsFake((input) => this.describeJobDefinitions(input))
     batchMock.on(RegisterJobDefinitionCommand).callsFake((input) => this.registerJobDefinition(input))
     batchMock.on(DescribeJobsCommand).callsFake((input) => this.describeJobs(input))
+    batchMock.on(DescribeJobQueuesCommand).callsFake((input) => this.describeJobQueues(input))
+    batchMock.on(DescribeComputeEnvironmentsCommand).callsFake((input) => this.describeComputeEnvironments(input))
     batchMock.on(CancelJobCommand).callsFake((input) => this.cancelJob(input))
     batchMock.on(TerminateJobCommand).callsFake((input) => this.terminateJob(input))
     batchMock.on(ListJobsCommand).callsFake((input) => this.listJobs(input))
@@ -312,7 +316,10 @@ export class FakeBatch {
 
   /** DescribeJobQueues: the stack's queues, ENABLED and VALID (a created queue's state). */
   describeJobQueues(input: {jobQueues?: string[]}) {
-    const queues = [...(this.options.stack?.queues.values() ?? [])]
+    const queues = this.options.stack
+      ? [...this.options.stack.queues.values()]
+      : // Without a stack, the queues SubmitJob accepts (any name containing "rfm").
+        (input.jobQueues ?? []).filter((q) => (this.options.queues ? this.options.queues.includes(q) : /rfm/.test(q))).map((arn) => ({name: arn.split('/').pop()!, arn, computeEnvironments: []}))
     return {
       jobQueues: queues
         .filter((q) => !input.jobQueues || input.jobQueues.includes(q.arn) || input.jobQueues.includes(q.name))
