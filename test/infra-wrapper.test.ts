@@ -27,7 +27,8 @@ const OUTPUTS: InfraOutputs = {
   bucket: 'rfm-data-1a2b3c',
   queues: {spot: 'arn:aws:batch:eu-west-1:123456789012:job-queue/rfm-spot', onDemand: 'arn:aws:batch:eu-west-1:123456789012:job-queue/rfm-od'},
   jobDefinitions: {sft: 'arn:aws:batch:eu-west-1:123456789012:job-definition/rfm-aws-sft:1'},
-  repositories: {sft: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/sft'},
+  imageRepository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/images',
+  repositories: {images: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/images'},
   logGroup: '/rfm/aws/jobs',
   jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job',
 }
@@ -192,6 +193,7 @@ describe('outputs → profile', () => {
       bucket: 'rfm-data-1a2b3c',
       queues: {spot: OUTPUTS.queues.spot, onDemand: OUTPUTS.queues.onDemand, multiNode: 'arn:mn'},
       jobDefinitions: OUTPUTS.jobDefinitions,
+      imageRepository: OUTPUTS.imageRepository,
       repositories: OUTPUTS.repositories,
       logGroup: '/rfm/aws/jobs',
       jobRoleArn: OUTPUTS.jobRoleArn,
@@ -215,13 +217,18 @@ describe('outputs → profile', () => {
     const shown = await rfmJson(['config', 'show', '--profile', 'aws'], {home: process.env.RFM_HOME!})
     assert.equal(shown.code, 0, shown.stderr)
     assert.deepEqual(shown.json.settings.repositories, OUTPUTS.repositories)
+    // B4: rfm build and rfm cloud launch push to and find images in the stack's repository, no hand edit
+    assert.equal(profile.imageRepository, OUTPUTS.imageRepository)
+    const build = await rfmJson(['build', '--dry-run', '--profile', 'aws'], {home: process.env.RFM_HOME!})
+    assert.equal(build.code, 0, build.stderr)
+    assert.match(build.json.images[0].ref, new RegExp(`^${OUTPUTS.imageRepository.replace(/\./g, '\\.')}:base-[0-9a-f]{32}$`))
     assert.equal(shown.json.settings.jobRoleArn, OUTPUTS.jobRoleArn)
   })
 
   test('clearing after destroy drops the stack keys, and the store only when it pointed at the stack bucket', async () => {
     await writeOutputsToProfile('aws', OUTPUTS)
     const cleared = await clearOutputsFromProfile('aws', OUTPUTS.bucket)
-    assert.deepEqual(new Set(cleared.removed), new Set(['bucket', 'queues', 'jobDefinitions', 'repositories', 'logGroup', 'jobRoleArn', 'store', 'backend']))
+    assert.deepEqual(new Set(cleared.removed), new Set(['bucket', 'queues', 'jobDefinitions', 'imageRepository', 'repositories', 'logGroup', 'jobRoleArn', 'store', 'backend']))
     const after = await resolveProfile('aws')
     assert.equal(after.profile.backend, 'local')
     assert.match(after.profile.store, /^file:\/\//)

@@ -3,7 +3,7 @@
  * flags, and the human rendering of results. Commands import this lazily (it reaches the program's
  * config schema); Pulumi itself is only loaded by run.ts once the CLI is known to exist.
  */
-import type {InfraConfig, InfraConfigInput, InfraOutputs} from '../../infra/config'
+import {kindsFor, type InfraConfig, type InfraConfigInput, type InfraOutputs} from '../../infra/config'
 import {loadConfigFile} from '../config/load'
 import {parseOverride} from '../config/overrides'
 import {listProfiles, resolveProfile, type Profile} from '../config/profiles'
@@ -66,6 +66,12 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
   })
 }
 
+/** Adds a job definition for each registered kind the config does not list yet (and default). */
+export function withRegisteredKinds(config: InfraConfig, registered: string[]): InfraConfig {
+  const listed = new Set(config.kinds.map((k) => k.name))
+  return {...config, kinds: [...config.kinds, ...kindsFor(registered).filter((k) => !listed.has(k.name))]}
+}
+
 export function renderChanges(changes: Record<string, number> = {}): string {
   const order: Array<[string, string]> = [
     ['create', 'to create'],
@@ -96,7 +102,7 @@ export function renderOutputs(outputs: InfraOutputs): string {
   const lines = [`  bucket        ${outputs.bucket} (${outputs.region})`]
   for (const [name, arn] of Object.entries(outputs.queues)) lines.push(`  queue         ${name.padEnd(10)} ${arn}`)
   for (const [kind, arn] of Object.entries(outputs.jobDefinitions)) lines.push(`  job def       ${kind.padEnd(10)} ${arn}`)
-  for (const [image, url] of Object.entries(outputs.repositories)) lines.push(`  repository    ${image.padEnd(10)} ${url}`)
+  lines.push(`  images        ${outputs.imageRepository}`)
   lines.push(`  log group     ${outputs.logGroup}`, `  job role      ${outputs.jobRoleArn}`)
   return lines.join('\n')
 }
@@ -117,9 +123,10 @@ export async function executeInfra(
   action: InfraAction,
   flags: StackFlagValues & ConfigFlagValues & {save?: boolean},
   json: boolean,
+  registeredKinds: string[] = [],
 ): Promise<InfraResult> {
   const target = await resolveTarget(flags)
-  const config = action === 'preview' || action === 'up' ? await stackConfigFromFlags(target, flags) : undefined
+  const config = action === 'preview' || action === 'up' ? withRegisteredKinds(await stackConfigFromFlags(target, flags), registeredKinds) : undefined
   const stream = json ? process.stderr : process.stdout
   return runInfra({
     action,

@@ -9,13 +9,14 @@ import {resolveProfile, setProfileValues, type Profile} from '../config/profiles
 import {BackendError} from '../errors'
 
 /** Profile keys that hold stack outputs (removed again by `rfm infra destroy`). */
-export const INFRA_PROFILE_KEYS = ['bucket', 'queues', 'jobDefinitions', 'repositories', 'logGroup', 'jobRoleArn'] as const
+export const INFRA_PROFILE_KEYS = ['bucket', 'queues', 'jobDefinitions', 'imageRepository', 'repositories', 'logGroup', 'jobRoleArn'] as const
 
 const outputsSchema = z.object({
   region: z.string().min(1),
   bucket: z.string().min(1),
   queues: z.object({spot: z.string().min(1), onDemand: z.string().min(1), multiNode: z.string().min(1).optional()}),
   jobDefinitions: z.record(z.string(), z.string()),
+  imageRepository: z.string().min(1),
   repositories: z.record(z.string(), z.string()),
   logGroup: z.string().min(1),
   jobRoleArn: z.string().min(1),
@@ -45,6 +46,8 @@ export function profileValuesFromOutputs(outputs: InfraOutputs): Partial<Profile
     bucket: outputs.bucket,
     queues: multiNode ? {spot, onDemand, multiNode} : {spot, onDemand},
     jobDefinitions: {...outputs.jobDefinitions},
+    // where rfm build and rfm cloud launch push and find the images (src/containers/ensure.ts)
+    imageRepository: outputs.imageRepository,
     repositories: {...outputs.repositories},
     logGroup: outputs.logGroup,
     jobRoleArn: outputs.jobRoleArn,
