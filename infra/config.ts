@@ -62,7 +62,6 @@ export const infraConfigSchema = z
     defaultMaxVcpus: z.number().int().min(1).default(256),
     onDemandMaxVcpus: z.number().int().min(1).default(64).describe('Max vCPUs of the on-demand environment.'),
     onDemandFallback: z.boolean().default(true).describe('Let the spot queue fall back to on-demand instances.'),
-    allowMultiNode: z.boolean().default(false).describe('Create the on-demand queue for multi-node jobs (Batch runs those on on-demand only).'),
     kinds: z.array(jobKindInfraSchema).min(1).default(DEFAULT_KINDS).describe('Job kinds to make job definitions for.'),
     imageTag: z.string().min(1).default('latest'),
     untaggedImagesToKeep: z.number().int().min(1).default(5).describe('ECR lifecycle: untagged images kept.'),
@@ -122,7 +121,7 @@ export function imageNamesOf(config: InfraConfig): string[] {
 export interface InfraOutputs {
   region: string
   bucket: string
-  queues: {spot: string; onDemand: string; multiNode?: string}
+  queues: {spot: string; onDemand: string}
   jobDefinitions: Record<string, string>
   /** the one ECR repository every image goes to (tags <image>-<content hash>) */
   imageRepository: string

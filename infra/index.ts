@@ -77,9 +77,7 @@ export function buildInfrastructure(input: InfraConfigInput | InfraConfig) {
   const outputs: {[K in keyof InfraOutputs]-?: pulumi.Output<InfraOutputs[K]>} = {
     region: pulumi.output(config.region),
     bucket: store.bucket.bucket,
-    queues: pulumi
-      .all([fleet.spotQueue.arn, fleet.onDemandQueue.arn, fleet.multiNodeQueue?.arn])
-      .apply(([spot, onDemand, multiNode]) => (multiNode ? {spot, onDemand, multiNode} : {spot, onDemand})),
+    queues: pulumi.all([fleet.spotQueue.arn, fleet.onDemandQueue.arn]).apply(([spot, onDemand]) => ({spot, onDemand})),
     jobDefinitions: record(definitions, (d: aws.batch.JobDefinition) => d.arn),
     imageRepository: repos.get(IMAGES)!.repositoryUrl,
     repositories: record(repos, (r: aws.ecr.Repository) => r.repositoryUrl),

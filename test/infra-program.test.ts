@@ -62,7 +62,6 @@ before(async () => {
     gpuFamilies: ['g6e', 'g5', 'p5'],
     maxVcpus: {g5: 128},
     defaultMaxVcpus: 512,
-    allowMultiNode: true,
     stopTimeoutSeconds: 100,
     checkpointExpiryDays: 14,
     logRetentionDays: 90,
@@ -97,7 +96,7 @@ describe('compute environments and queues', () => {
     assert.deepEqual(onDemand?.instanceTypes, ['g6e', 'g5', 'p5'])
   })
 
-  test('the spot queue tries the families in order, then on-demand; on-demand and multi-node queues use on-demand only', async () => {
+  test('the spot queue tries the families in order, then on-demand; the on-demand queue uses on-demand only', async () => {
     const {fleet} = main.resources
     const arns = async (envs: Array<{arn: pulumi.Output<string>}>) => Promise.all(envs.map((env) => value(env.arn)))
     const ordered = async (queue: {computeEnvironmentOrders: pulumi.Output<Array<{order: number; computeEnvironment: string}> | undefined>}) =>
@@ -107,19 +106,16 @@ describe('compute environments and queues', () => {
     const onDemandArn = await value(fleet.onDemand.arn)
     assert.deepEqual(await ordered(fleet.spotQueue), [...spotArns, onDemandArn])
     assert.deepEqual(await ordered(fleet.onDemandQueue), [onDemandArn])
-    assert.ok(fleet.multiNodeQueue, 'allowMultiNode makes a multi-node queue')
-    assert.deepEqual(await ordered(fleet.multiNodeQueue), [onDemandArn])
   })
 
-  test('without on-demand fallback the spot queue holds spot environments only, and no multi-node queue exists', async () => {
+  test('without on-demand fallback the spot queue holds spot environments only', async () => {
     const {fleet} = noFallback.resources
     const orders = (await value(fleet.spotQueue.computeEnvironmentOrders)) ?? []
     assert.deepEqual(
       orders.map((o) => o.computeEnvironment),
       [await value(fleet.spot.get('g5')!.arn)],
     )
-    assert.equal(fleet.multiNodeQueue, undefined)
-    assert.equal((await value(noFallback.outputs.queues)).multiNode, undefined)
+    assert.deepEqual(Object.keys(await value(noFallback.outputs.queues)), ['spot', 'onDemand'], 'no multi-node queue: multi-node jobs are not offered')
   })
 
   test('the launch template sizes the root volume and its user data turns on spot draining and the stop timeout', async () => {
@@ -279,7 +275,6 @@ describe('job definitions, images and logs', () => {
     assert.deepEqual(queues, {
       spot: await value(main.resources.fleet.spotQueue.arn),
       onDemand: await value(main.resources.fleet.onDemandQueue.arn),
-      multiNode: await value(main.resources.fleet.multiNodeQueue!.arn),
     })
     assert.equal(await value(out.bucket), await value(main.resources.store.bucket.bucket))
     const definitions = await value(out.jobDefinitions)

@@ -173,7 +173,7 @@ describe('stack config', () => {
     const {deps} = fakeDeps()
     const target = await resolveTarget({profile: 'aws'})
     assert.equal(target.stack, 'aws')
-    const first = await stackConfigFromFlags(target, {region: 'eu-west-1', 'gpu-families': ['g5,p5'], 'max-vcpus': ['p5=192'], 'multi-node': true})
+    const first = await stackConfigFromFlags(target, {region: 'eu-west-1', 'gpu-families': ['g5,p5'], 'max-vcpus': ['p5=192']})
     await runInfra({action: 'up', stack: target.stack, profile: target.profileName, config: first}, deps)
     const again = await stackConfigFromFlags(await resolveTarget({profile: 'aws'}), {})
     assert.deepEqual(again, first)
@@ -185,13 +185,13 @@ describe('stack config', () => {
 
 describe('outputs → profile', () => {
   test('the mapping is pure: aws-batch backend, s3 store, and every stack output under its key', () => {
-    const values = profileValuesFromOutputs({...OUTPUTS, queues: {...OUTPUTS.queues, multiNode: 'arn:mn'}})
+    const values = profileValuesFromOutputs(OUTPUTS)
     assert.deepEqual(values, {
       backend: 'aws-batch',
       store: 's3://rfm-data-1a2b3c',
       region: 'eu-west-1',
       bucket: 'rfm-data-1a2b3c',
-      queues: {spot: OUTPUTS.queues.spot, onDemand: OUTPUTS.queues.onDemand, multiNode: 'arn:mn'},
+      queues: {spot: OUTPUTS.queues.spot, onDemand: OUTPUTS.queues.onDemand},
       jobDefinitions: OUTPUTS.jobDefinitions,
       imageRepository: OUTPUTS.imageRepository,
       repositories: OUTPUTS.repositories,
@@ -242,8 +242,8 @@ describe('outputs → profile', () => {
   })
 
   test('up, outputs --save, destroy and preview through the wrapper produce their documented --json shapes', async () => {
-    const {deps, opened, calls} = fakeDeps({...OUTPUTS, queues: {...OUTPUTS.queues, multiNode: 'arn:mn'}})
-    const config = infraConfigSchema.parse({region: 'eu-west-1', allowMultiNode: true})
+    const {deps, opened, calls} = fakeDeps(OUTPUTS)
+    const config = infraConfigSchema.parse({region: 'eu-west-1'})
     const streamed: string[] = []
     const preview = await runInfra({action: 'preview', stack: 'aws', profile: 'aws', config, onOutput: (t) => streamed.push(t)}, deps)
     assertSchema('infra-preview', JSON.parse(JSON.stringify(preview)))
@@ -253,7 +253,7 @@ describe('outputs → profile', () => {
 
     const up = await runInfra({action: 'up', stack: 'aws', profile: 'aws', config}, deps)
     assertSchema('infra-up', JSON.parse(JSON.stringify(up)))
-    assert.equal((await resolveProfile('aws')).profile.queues?.multiNode, 'arn:mn')
+    assert.deepEqual((await resolveProfile('aws')).profile.queues, OUTPUTS.queues)
     assert.deepEqual((await readSavedStack('aws'))?.config, config)
 
     const outputs = await runInfra({action: 'outputs', stack: 'aws', profile: 'copy', save: true}, deps)

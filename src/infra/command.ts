@@ -47,7 +47,6 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
     ...parseMaxVcpus(flags['max-vcpus']),
     onDemandMaxVcpus: flags['on-demand-max-vcpus'],
     onDemandFallback: flags['on-demand-fallback'],
-    allowMultiNode: flags['multi-node'],
     logRetentionDays: flags['log-retention-days'],
     checkpointExpiryDays: flags['checkpoint-expiry-days'],
     secrets: flags.secret ? parseSecrets(flags.secret) : undefined,
@@ -90,7 +89,7 @@ export function renderConfig(config: InfraConfig): string {
   return [
     `  region        ${config.region}`,
     `  spot          ${spot}`,
-    `  on-demand     ≤${config.onDemandMaxVcpus} vCPUs${config.onDemandFallback ? ', fallback of the spot queue' : ', not a fallback'}${config.allowMultiNode ? ', multi-node queue' : ''}`,
+    `  on-demand     ≤${config.onDemandMaxVcpus} vCPUs${config.onDemandFallback ? ', fallback of the spot queue' : ', not a fallback'}`,
     `  job kinds     ${config.kinds.map((k) => k.name).join(', ')}`,
     `  logs          ${config.logRetentionDays} days${config.checkpointExpiryDays ? `; intermediate checkpoints expire after ${config.checkpointExpiryDays} days` : ''}`,
     ...(config.secrets.length > 0 ? [`  secrets       ${config.secrets.map((s) => s.name).join(', ')} (by reference)`] : []),
