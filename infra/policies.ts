@@ -113,14 +113,25 @@ export function executionRolePolicy(input: {repositoryArns: string[]; logGroupAr
   return {Version: '2012-10-17', Statement: statements}
 }
 
-/** ECR lifecycle: expire untagged images beyond the newest `keep`. */
-export function ecrLifecyclePolicy(keep: number): object {
+/**
+ * ECR lifecycle: keep the newest `keep` content-hash tagged images per image name (tag prefix), and
+ * `keepUntagged` untagged ones. An image matched by a rule is not evaluated by rules of lower
+ * priority, so longer prefixes (external-sft-) come before the ones they start with (external-).
+ */
+export function ecrLifecyclePolicy(input: {imageNames: string[]; keep: number; keepUntagged: number}): object {
+  const names = [...input.imageNames].sort((a, b) => b.length - a.length || a.localeCompare(b))
   return {
     rules: [
+      ...names.map((image, i) => ({
+        rulePriority: i + 1,
+        description: `Keep the newest ${input.keep} ${image} images`,
+        selection: {tagStatus: 'tagged', tagPrefixList: [`${image}-`], countType: 'imageCountMoreThan', countNumber: input.keep},
+        action: {type: 'expire'},
+      })),
       {
-        rulePriority: 1,
-        description: `Keep the last ${keep} untagged images`,
-        selection: {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: keep},
+        rulePriority: names.length + 1,
+        description: `Keep the last ${input.keepUntagged} untagged images`,
+        selection: {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: input.keepUntagged},
         action: {type: 'expire'},
       },
     ],

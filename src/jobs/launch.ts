@@ -22,8 +22,8 @@ export interface LaunchTarget {
 export interface LaunchOptions {
   /** local backend only: interrupt the job at random moments */
   chaos?: ChaosPlan
-  /** aws-batch only: queue, array size, nodes and resources of the Batch job */
-  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; nodes?: number; resources?: {gpus?: number; cpus?: number; memoryGiB?: number}}
+  /** aws-batch only: queue, array size and resources of the Batch job */
+  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; resources?: {gpus?: number; cpus?: number; memoryGiB?: number}}
   /** progress display for dataset staging (default silent) */
   progress?: ProgressMode
   /** told about each dataset field (and a staged workdir) */
@@ -63,7 +63,7 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
 
 /** Attempts when the config sets none: enough on a spot queue to survive reclaims, else one. */
 export function defaultAttempts(backend: string, options: LaunchOptions): number {
-  const spot = backend === 'aws-batch' && (options.batch?.queue ?? 'spot') === 'spot' && !(options.batch?.nodes && options.batch.nodes > 1)
+  const spot = backend === 'aws-batch' && (options.batch?.queue ?? 'spot') === 'spot'
   return spot ? DEFAULT_SPOT_ATTEMPTS : DEFAULT_ATTEMPTS
 }
 
@@ -91,9 +91,9 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   if (options.chaos && target.backend.name !== 'local') {
     throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
   }
-  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.nodes !== undefined || options.batch.queue !== undefined)
+  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.queue !== undefined)
   if (batchOnly && target.backend.name !== 'aws-batch') {
-    throw new UsageError('--array, --nodes and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
+    throw new UsageError('--array and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
   }
   // A backend refuses what it cannot run before anything is staged or recorded.
   await target.backend.check?.(newRunRecord(job, target, options))

@@ -90,7 +90,7 @@ export class BatchBackend implements Backend {
     // Tags from content hashes only: nothing is built or pushed.
     const image = options.image ?? (await (this.options.resolveImage ?? planImage)(run, profile))
     const input = submitJobInput(run, profile, {...options, image, user: options.user ?? userName()})
-    if (!image || input.nodeOverrides) return {submitJob: input}
+    if (!image) return {submitJob: input}
     const plan = await planDefinition(await this.client(profile), input.jobDefinition as string, image)
     if (!plan.register) return {submitJob: {...input, jobDefinition: plan.arn}}
     // The new revision's ARN is known only once it is registered.
@@ -104,8 +104,8 @@ export class BatchBackend implements Backend {
     const input = submitJobInput(run, profile, {...options, image, user: options.user ?? userName()})
     const {SubmitJobCommand} = await import('@aws-sdk/client-batch')
     const client = await this.client(profile)
-    // Batch takes the image from the job definition; a multi-node definition is used as is.
-    if (image && !input.nodeOverrides) {
+    // Batch takes the image from the job definition.
+    if (image) {
       const {arn, registered} = await definitionWithImage(client, input.jobDefinition as string, image)
       input.jobDefinition = arn
       if (registered) await runs.appendEvent(run.id, {type: 'job_definition_registered', time: new Date().toISOString(), jobDefinition: arn, image})

@@ -1,6 +1,7 @@
 /**
  * The SubmitJob request for a run: queue, job definition, container overrides (image, vCPUs,
- * memory, GPUs, environment), retry strategy, attempt timeout, tags, array or multi-node shape.
+ * memory, GPUs, environment), retry strategy, attempt timeout, tags, array shape. Multi-node
+ * parallel jobs are not supported (no `type: multinode` job definitions exist).
  * Pure functions, so the request shape is tested exactly.
  */
 import type {SubmitJobCommandInput} from '@aws-sdk/client-batch'
@@ -19,8 +20,6 @@ export interface BatchRequestOptions {
   queue: QueueChoice
   /** array job size (≥ 2) */
   arraySize?: number
-  /** nodes of a multi-node parallel job (> 1) */
-  nodes?: number
   /** what the config (or the kind's real estimate) asks for; unset: the job definition's values */
   resources?: {gpus?: number; cpus?: number; memoryGiB?: number}
   /** the image the job runs in, resolved at submit */
@@ -37,13 +36,8 @@ export function requestOptions(run: RunRecord): BatchRequestOptions {
 
 /** Refuses what Batch cannot run, before anything is submitted or recorded. */
 export function checkRequest(options: BatchRequestOptions): void {
-  if (options.nodes !== undefined && options.nodes > 1 && options.queue === 'spot') {
-    throw new UsageError(`--nodes ${options.nodes}: AWS Batch does not run multi-node parallel jobs on Spot compute environments, so the spot queue cannot take this job.`, {
-      hint: 'Use the on-demand queue: add --queue on-demand (it uses the profile\'s queues.multiNode when set). Several GPUs on one node (--nodes 1) work on spot.',
-    })
-  }
-  if (options.nodes !== undefined && options.nodes > 1 && options.arraySize !== undefined) {
-    throw new UsageError('--array and --nodes cannot be combined: Batch has no array jobs of multi-node parallel jobs.', {hint: 'Submit one multi-node job per configuration instead.'})
+  if (options.arraySize !== undefined && (options.arraySize < 2 || options.arraySize > 10_000)) {
+    throw new UsageError(`--array ${options.arraySize}: AWS Batch array jobs have 2 to 10000 children.`, {hint: 'Use --array N with 2 ≤ N ≤ 10000, or no --array for a single job.'})
   }
 }
 
@@ -54,18 +48,15 @@ export function chooseQueue(profile: Profile, options: BatchRequestOptions): str
       hint: 'Create the stack with rfm infra up (it writes them to the profile), or set them by hand: rfm config set queues \'{"spot":"ARN","onDemand":"ARN"}\'.',
     })
   }
-  if (options.nodes !== undefined && options.nodes > 1) return queues.multiNode ?? queues.onDemand
   return options.queue === 'on-demand' ? queues.onDemand : queues.spot
 }
 
 export function chooseJobDefinition(profile: Profile, run: RunRecord, options: BatchRequestOptions): string {
   const definitions = profile.jobDefinitions ?? {}
-  const multiNode = options.nodes !== undefined && options.nodes > 1
-  const key = multiNode ? `${run.kind}-multinode` : run.kind
-  const found = definitions[key] ?? (multiNode ? undefined : definitions.default)
+  const found = definitions[run.kind] ?? definitions.default
   if (!found) {
-    throw new ConfigError(`The profile has no Batch job definition for ${multiNode ? 'multi-node ' : ''}job kind "${run.kind}" (jobDefinitions.${key}).`, {
-      hint: `rfm infra up creates one per kind; or set it by hand: rfm config set jobDefinitions '{"${key}":"ARN"}'.`,
+    throw new ConfigError(`The profile has no Batch job definition for job kind "${run.kind}" (jobDefinitions.${run.kind}) and no default.`, {
+      hint: `rfm infra up creates one per registered kind plus default (run it again after installing a plugin); or set one by hand: rfm config set jobDefinitions '{"${run.kind}":"ARN"}'.`,
     })
   }
   return found
@@ -136,14 +127,11 @@ export function submitJobInput(run: RunRecord, profile: Profile, options: BatchR
     environment,
     ...(requirements.length > 0 ? {resourceRequirements: requirements} : {}),
   }
-  const multiNode = options.nodes !== undefined && options.nodes > 1
   return {
     jobName: jobName(run),
     jobQueue: chooseQueue(profile, options),
     jobDefinition: chooseJobDefinition(profile, run, options),
-    ...(multiNode
-      ? {nodeOverrides: {numNodes: options.nodes, nodePropertyOverrides: [{targetNodes: '0:', containerOverrides}]}}
-      : {containerOverrides}),
+    containerOverrides,
     retryStrategy: batchRetryStrategy(run.retries),
     ...(run.timeoutSeconds ? {timeout: {attemptDurationSeconds: Math.max(60, run.timeoutSeconds)}} : {}),
     ...(options.arraySize ? {arrayProperties: {size: options.arraySize}} : {}),

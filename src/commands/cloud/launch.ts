@@ -28,7 +28,7 @@ export interface LaunchResult {
 }
 
 /** Flags of this command that take a value (to find the kind argument before parsing). */
-const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'nodes', 'queue', 'profile'])
+const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'queue', 'profile'])
 
 export default class Launch extends RfmCommand {
   static override summary = 'Launch a training run of a job kind on the active backend.'
@@ -52,7 +52,6 @@ export default class Launch extends RfmCommand {
       helpValue: 'kills=N,seed=S',
     }),
     array: Flags.integer({description: 'AWS Batch: submit an array job of N children (2–10000); each gets its index in AWS_BATCH_JOB_ARRAY_INDEX and RFM_ARRAY_INDEX.', min: 2, max: 10_000, helpValue: 'N'}),
-    nodes: Flags.integer({description: 'AWS Batch: nodes of a multi-node parallel job (on-demand queues only; Batch has no multi-node jobs on Spot).', min: 1, helpValue: 'N'}),
     queue: Flags.string({description: 'AWS Batch: the queue to submit to (default spot).', options: ['spot', 'on-demand']}),
     profile: profileFlag,
   }
@@ -76,7 +75,6 @@ export default class Launch extends RfmCommand {
     const batch = {
       ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
       ...(flags.array ? {arraySize: flags.array} : {}),
-      ...(flags.nodes ? {nodes: flags.nodes} : {}),
       ...(resources ? {resources} : {}),
     }
     const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined, ...(Object.keys(batch).length > 0 ? {batch} : {})}
