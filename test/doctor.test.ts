@@ -40,7 +40,7 @@ before(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
   stack = await mockedStack({region: 'us-east-1', gpuFamilies: ['g5', 'p5'], maxVcpus: {g5: 256, p5: 192}})
   batch = await new FakeBatch({runtime: '', jobDefinitions: stack.jobDefinitions, queues: [...stack.queues.keys()], stack}).start()
-  profile = {...(profileValuesFromOutputs(stack.outputs) as Profile), imageRepository: stack.outputs.repositories.base}
+  profile = profileValuesFromOutputs(stack.outputs) as Profile
   kinds = [...(await loadKinds([])).keys()]
   policy = stack.jobRolePolicy
   mocks.push(mockClient(STSClient).on(GetCallerIdentityCommand).resolves({Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice`}))

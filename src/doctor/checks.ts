@@ -167,7 +167,7 @@ async function quotaChecks(needed: Map<string, number>, region: string | undefin
 }
 
 async function imageCheck(profile: Profile, options: DoctorOptions): Promise<DoctorFinding> {
-  const repository = profile.imageRepository ?? profile.repositories?.base
+  const repository = profile.imageRepository
   if (!repository) return problem('image', 'the profile names no image repository', 'Run rfm infra up (it records the stack\'s repositories), then rfm build.')
   if (!options.imageTag) return skipped('image', 'no image tag to look for')
   const tag = await options.imageTag()
