@@ -5,6 +5,8 @@
  * Service Quotas.
  */
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {DescribeInstanceTypeOfferingsCommand, DescribeSubnetsCommand, EC2Client} from '@aws-sdk/client-ec2'
@@ -20,7 +22,7 @@ import {profileValuesFromOutputs} from '../src/infra/profile-outputs'
 import {runDoctor, type DoctorFinding} from '../src/doctor/checks'
 import {loadKinds} from '../src/jobs/registry'
 import type {Profile} from '../src/config/profiles'
-import {FakeBatch} from './helpers/batch-emulator/batch'
+import {FakeBatch} from './helpers/fake-batch'
 import {ACCOUNT, mockedStack, type MockedStack} from './helpers/batch-emulator/program'
 import {rfmJson, tempHome} from './helpers/cli'
 import {assertSchema} from './helpers/schema'
@@ -132,6 +134,23 @@ describe('rfm doctor', () => {
   test('cheap: only the queue and job definition checks (what launch runs before submitting)', async () => {
     const findings = await runDoctor(profile, {kinds: ['command'], cheap: true})
     assert.deepEqual(findings.map((f) => f.check), ['queue spot', 'queue onDemand', 'job definition command'])
+  })
+
+  test('rfm cloud launch checks the queues and the kind\'s job definition before submitting', async () => {
+    const url = await batch.serveHttp()
+    const home = tempHome()
+    const gone = stack.outputs.jobDefinitions.command.replace(/:\d+$/, ':99')
+    const stale = {...profileValuesFromOutputs(stack.outputs), store: `file://${home}/store`, jobDefinitions: {command: gone}}
+    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'aws', profiles: {aws: stale}}))
+    writeFileSync(path.join(home, 'job.yaml'), 'command: [node, -e, "0"]\n')
+    const env = {AWS_ENDPOINT_URL_BATCH: url, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
+    const before = batch.calls.SubmitJob.length
+    const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(home, 'job.yaml')], {home, env})
+    assert.equal(code, 2, JSON.stringify(json))
+    assertSchema('error', json)
+    assert.match(json.error.message, /not ready for this launch: job definition command: .*:99 is missing/)
+    assert.match(json.error.hint, /rfm infra up.*rfm doctor/)
+    assert.equal(batch.calls.SubmitJob.length, before, 'nothing submitted')
   })
 
   test('the CLI: a profile that is not aws-batch is a config error (exit 2), as data under --json', async () => {

@@ -97,6 +97,8 @@ export default class Launch extends RfmCommand {
       return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {})}
     }
 
+    // On AWS Batch: the queues and the kind's job definition are checked before anything is staged.
+    if (ctx.backend.name === 'aws-batch') await (await import('../../doctor/preflight.js')).preflight(ctx.profile.profile, job.kind.name)
     const warnings: string[] = []
     const run = await launchRun(job, ctx, {
       ...options,
