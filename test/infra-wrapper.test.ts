@@ -151,6 +151,11 @@ describe('stack config', () => {
     assert.equal(config.rootVolumeGiB, 500)
     assert.equal(config.onDemandFallback, true, 'an unset flag keeps the default')
     assert.equal(resolveStackConfig({stack: 's', profile: {region: 'eu-west-1'}, env: {}}).region, 'eu-west-1')
+    // a stack applied by an older rfm (multi-node queue, checkpoint expiry: both gone) still loads
+    const old = resolveStackConfig({stack: 's', previous: {region: 'eu-west-1', allowMultiNode: true, checkpointExpiryDays: 14}, env: {}})
+    assert.equal(old.region, 'eu-west-1')
+    assert.ok(!('allowMultiNode' in old) && !('checkpointExpiryDays' in old))
+    assert.throws(() => resolveStackConfig({stack: 's', flags: {region: 'eu-west-1', allowMultiNode: true} as never, env: {}}), ConfigError, 'but it is no longer a key one can set')
     assert.equal(resolveStackConfig({stack: 's', env: {AWS_REGION: 'ap-south-1'}}).region, 'ap-south-1')
     assert.throws(() => resolveStackConfig({stack: 's', env: {}}), (e: unknown) => e instanceof UsageError && /region/.test(e.message))
     assert.throws(
