@@ -70,7 +70,7 @@ export const infraConfigSchema = z
       .min(30)
       .max(120)
       .default(110)
-      .describe('SIGTERM→SIGKILL grace of a job container; within the 2-minute spot notice, for an emergency checkpoint.'),
+      .describe('SIGTERM→SIGKILL grace of a job container on cancel (TerminateJob) or timeout (ECS_CONTAINER_STOP_TIMEOUT).'),
     retryAttempts: z.number().int().min(1).max(10).default(5),
     jobTimeoutSeconds: z.number().int().min(60).optional(),
     logRetentionDays: z
