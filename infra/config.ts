@@ -9,9 +9,6 @@ import {z} from 'zod'
 export const GPU_FAMILIES = ['g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3', 'p4d', 'p4de', 'p5', 'p5e'] as const
 export type GpuFamily = (typeof GPU_FAMILIES)[number]
 
-/** Tag the runtime puts on intermediate checkpoint objects; the lifecycle rule expires only those. */
-export const INTERMEDIATE_CHECKPOINT_TAG = {key: 'rfm-checkpoint', value: 'intermediate'} as const
-
 /** The retention periods CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
 
@@ -73,7 +70,7 @@ export const infraConfigSchema = z
       .min(30)
       .max(120)
       .default(110)
-      .describe('SIGTERM→SIGKILL grace of a job container; within the 2-minute spot notice, for an emergency checkpoint.'),
+      .describe('SIGTERM→SIGKILL grace of a job container on cancel (TerminateJob) or timeout (ECS_CONTAINER_STOP_TIMEOUT).'),
     retryAttempts: z.number().int().min(1).max(10).default(5),
     jobTimeoutSeconds: z.number().int().min(60).optional(),
     logRetentionDays: z
@@ -81,7 +78,6 @@ export const infraConfigSchema = z
       .int()
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .default(30),
-    checkpointExpiryDays: z.number().int().min(1).optional().describe('Expire intermediate checkpoint objects (tagged by the runtime) after this many days.'),
     multipartAbortDays: z.number().int().min(1).default(7),
     bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
     forceDestroyBucket: z.boolean().default(false).describe('Let `rfm infra destroy` delete a bucket that still holds objects.'),

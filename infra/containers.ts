@@ -8,10 +8,12 @@ import type {InfraConfig, JobKindInfra} from './config'
 const BOUNDARY = '==RFM-BOUNDARY=='
 
 /**
- * Instance user data (Batch wants MIME multi-part in a launch template). Spot draining makes the ECS
- * agent stop tasks as soon as the 2-minute interruption notice arrives; the stop timeout is the
- * SIGTERM→SIGKILL grace the runtime gets to write its emergency checkpoint; cached images save the
- * multi-GB pull when a retried job lands on an instance that already ran it.
+ * Instance user data (Batch wants MIME multi-part in a launch template). Spot draining marks the
+ * instance DRAINING on the 2-minute interruption notice, so no new attempt is placed on it; it does
+ * NOT stop Batch jobs (standalone tasks "are unaffected", ECS container-instance draining guide).
+ * What checkpoints on a reclaim is the runtime's own IMDS poll (src/runtime/interruption.ts). The
+ * stop timeout is the SIGTERM→SIGKILL grace of TerminateJob (rfm cloud cancel) and of a timeout;
+ * cached images save the multi-GB pull when a retried job lands on an instance that already ran it.
  */
 export function userData(config: Pick<InfraConfig, 'stopTimeoutSeconds'>): string {
   const settings = [

@@ -72,8 +72,8 @@ export function jobRolePolicy(bucketArn: string): PolicyDocument {
       {
         Sid: 'WriteRuns',
         Effect: 'Allow',
-        // DeleteObject: checkpoint retention; tagging: intermediate checkpoints are tagged for expiry.
-        Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        // DeleteObject: checkpoint retention (save_total_limit).
+        Action: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         Resource: WRITE_PREFIXES.map((p) => `${bucketArn}/${p}*`),
       },
     ],

@@ -8,6 +8,7 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
+import {BatchBackend} from '../src/backends/aws-batch'
 import {requestedResources} from '../src/jobs/resources'
 import {findKind, loadKinds} from '../src/jobs/registry'
 import {resolveJob} from '../src/jobs/resolve'
@@ -72,6 +73,30 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
   test('a checkpoint folder outside the workdir is refused before anything is recorded', async () => {
     const file = world.config([`command: [${node}, -e, "0"]`, `checkpoints: {dir: ${JSON.stringify(path.join(world.dir, 'elsewhere'))}}`])
     await assert.rejects(world.launch(file), (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''))
+  })
+
+  test('a registered revision is reused only while the roles and log group match the definition the profile names', async () => {
+    const image = IMAGE.replace('0123abcd', 'c0ffee00')
+    const backend = new BatchBackend({profile: world.profile, resolveImage: async () => image, pollMs: 25})
+    const current = fake.definitions.get(JOB_DEFINITION)!
+    const original = structuredClone(current.containerProperties)
+    current.containerProperties = {...original, jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job-a', logConfiguration: {logDriver: 'awslogs', options: {'awslogs-group': '/rfm/a/jobs'}}}
+    const file = world.config([`command: [${node}, -e, "0"]`])
+    const before = fake.calls.RegisterJobDefinition.length
+    const first = await world.launch(file, {}, backend)
+    const second = await world.launch(file, {}, backend)
+    assert.equal(fake.calls.RegisterJobDefinition.length, before + 1, 'same roles and logs: the revision is reused')
+    // rfm infra up replaced the job role (e.g. destroy and up): the old revision names a role that is gone.
+    current.containerProperties = {...current.containerProperties, jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job-b'}
+    const third = await world.launch(file, {}, backend)
+    assert.equal(fake.calls.RegisterJobDefinition.length, before + 2)
+    assert.equal((fake.calls.RegisterJobDefinition.at(-1) as {containerProperties: {jobRoleArn: string}}).containerProperties.jobRoleArn, 'arn:aws:iam::123456789012:role/rfm-job-b')
+    // and a new log group as well
+    current.containerProperties = {...current.containerProperties, logConfiguration: {logDriver: 'awslogs', options: {'awslogs-group': '/rfm/b/jobs'}}}
+    const fourth = await world.launch(file, {}, backend)
+    assert.equal(fake.calls.RegisterJobDefinition.length, before + 3)
+    for (const run of [first, second, third, fourth]) await world.finish(run)
+    current.containerProperties = original
   })
 
   test('a command job asks Batch for resources only when its config names them', async () => {

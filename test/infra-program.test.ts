@@ -63,7 +63,6 @@ before(async () => {
     maxVcpus: {g5: 128},
     defaultMaxVcpus: 512,
     stopTimeoutSeconds: 100,
-    checkpointExpiryDays: 14,
     logRetentionDays: 90,
     untaggedImagesToKeep: 3,
     imagesToKeep: 7,
@@ -153,15 +152,11 @@ describe('bucket', () => {
     assert.deepEqual(deny.Condition, {Bool: {'aws:SecureTransport': 'false'}})
   })
 
-  test('lifecycle aborts incomplete uploads and expires only tagged intermediate checkpoints', async () => {
+  test('lifecycle aborts incomplete uploads and expires no checkpoint (nothing tags intermediate ones)', async () => {
     const rules = await value(main.resources.store.lifecycle.rules)
     const abort = rules?.find((r) => r.abortIncompleteMultipartUpload)
     assert.equal(abort?.abortIncompleteMultipartUpload?.daysAfterInitiation, 7)
-    const expiry = rules?.find((r) => r.expiration)
-    assert.equal(expiry?.expiration?.days, 14)
-    assert.deepEqual(expiry?.filter?.tag, {key: 'rfm-checkpoint', value: 'intermediate'})
-    const fallbackRules = await value(noFallback.resources.store.lifecycle.rules)
-    assert.equal(fallbackRules?.some((r) => r.expiration), false, 'no expiry unless checkpointExpiryDays is set')
+    assert.equal(rules?.some((r) => r.expiration), false)
   })
 })
 

@@ -14,7 +14,7 @@ import {userData} from '../infra/containers'
 import {partitionOf, secretResourceArn} from '../infra/policies'
 import {resolveProfile, setProfileKey} from '../src/config/profiles'
 import {NotBuiltError, NotFoundError, UsageError, BackendError, ConfigError} from '../src/errors'
-import {resolveTarget, stackConfigFromFlags} from '../src/infra/command'
+import {resolveTarget, stackConfigFromFlags, withRegisteredKinds} from '../src/infra/command'
 import {clearOutputsFromProfile, outputsFromStack, profileValuesFromOutputs, writeOutputsToProfile} from '../src/infra/profile-outputs'
 import {findPulumi, isPulumiSpawnEnoent} from '../src/infra/pulumi-cli'
 import {pulumiError, runInfra, type InfraDeps, type OpenStackArgs, type StackLike} from '../src/infra/run'
@@ -151,6 +151,16 @@ describe('stack config', () => {
     assert.equal(config.rootVolumeGiB, 500)
     assert.equal(config.onDemandFallback, true, 'an unset flag keeps the default')
     assert.equal(resolveStackConfig({stack: 's', profile: {region: 'eu-west-1'}, env: {}}).region, 'eu-west-1')
+    // rfm infra up adds a job definition for every kind the CLI has registered (a new plugin's too), plus default
+    const base = resolveStackConfig({stack: 's', flags: {region: 'eu-west-1'}, env: {}})
+    const kinds = withRegisteredKinds(base, ['command', 'vlm', 'my-plugin-kind']).kinds.map((k) => k.name)
+    for (const kind of ['command', 'vlm', 'my-plugin-kind', 'default']) assert.ok(kinds.includes(kind), kind)
+    assert.equal(new Set(kinds).size, kinds.length, 'each once')
+    // a stack applied by an older rfm (multi-node queue, checkpoint expiry: both gone) still loads
+    const old = resolveStackConfig({stack: 's', previous: {region: 'eu-west-1', allowMultiNode: true, checkpointExpiryDays: 14}, env: {}})
+    assert.equal(old.region, 'eu-west-1')
+    assert.ok(!('allowMultiNode' in old) && !('checkpointExpiryDays' in old))
+    assert.throws(() => resolveStackConfig({stack: 's', flags: {region: 'eu-west-1', allowMultiNode: true} as never, env: {}}), ConfigError, 'but it is no longer a key one can set')
     assert.equal(resolveStackConfig({stack: 's', env: {AWS_REGION: 'ap-south-1'}}).region, 'ap-south-1')
     assert.throws(() => resolveStackConfig({stack: 's', env: {}}), (e: unknown) => e instanceof UsageError && /region/.test(e.message))
     assert.throws(

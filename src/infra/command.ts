@@ -48,7 +48,6 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
     onDemandMaxVcpus: flags['on-demand-max-vcpus'],
     onDemandFallback: flags['on-demand-fallback'],
     logRetentionDays: flags['log-retention-days'],
-    checkpointExpiryDays: flags['checkpoint-expiry-days'],
     secrets: flags.secret ? parseSecrets(flags.secret) : undefined,
     budget: budgetGiven
       ? ({...previousBudget, ...(flags['budget-usd'] === undefined ? {} : {monthlyUsd: flags['budget-usd']}), ...(flags['budget-email'] ? {emails: flags['budget-email']} : {})} as InfraConfigInput['budget'])
@@ -91,7 +90,7 @@ export function renderConfig(config: InfraConfig): string {
     `  spot          ${spot}`,
     `  on-demand     ≤${config.onDemandMaxVcpus} vCPUs${config.onDemandFallback ? ', fallback of the spot queue' : ', not a fallback'}`,
     `  job kinds     ${config.kinds.map((k) => k.name).join(', ')}`,
-    `  logs          ${config.logRetentionDays} days${config.checkpointExpiryDays ? `; intermediate checkpoints expire after ${config.checkpointExpiryDays} days` : ''}`,
+    `  logs          ${config.logRetentionDays} days`,
     ...(config.secrets.length > 0 ? [`  secrets       ${config.secrets.map((s) => s.name).join(', ')} (by reference)`] : []),
     ...(config.budget ? [`  budget        $${config.budget.monthlyUsd}/month → ${config.budget.emails.join(', ')}`] : []),
   ].join('\n')

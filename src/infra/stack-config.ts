@@ -30,8 +30,9 @@ export interface StackConfigSources {
 
 export function resolveStackConfig(sources: StackConfigSources): InfraConfig {
   const defined = (values: Record<string, unknown> = {}) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
-  // allowMultiNode: stacks applied by an older rfm (multi-node jobs are no longer offered); ignored.
-  const {allowMultiNode: _dropped, ...previous} = sources.previous ?? {}
+  // Keys of stacks applied by an older rfm whose features are gone (multi-node jobs, checkpoint
+  // expiry that nothing tagged for): ignored, so those stacks still load.
+  const {allowMultiNode: _multiNode, checkpointExpiryDays: _expiry, ...previous} = sources.previous ?? {}
   let merged: Record<string, unknown> = {...defined(previous), ...defined(sources.file), ...defined(sources.flags)}
   merged = applyOverrides(merged, sources.overrides ?? [])
   const env = sources.env ?? process.env

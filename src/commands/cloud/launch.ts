@@ -103,7 +103,7 @@ export default class Launch extends RfmCommand {
     const run = await launchRun(job, ctx, {
       ...options,
       progress: progressMode(this.jsonEnabled()),
-      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.files} files, ${formatBytes(s.bytes)}; ${s.uploadedFiles} uploaded, ${formatBytes(s.uploadedBytes)})`),
+      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)} of ${formatBytes(s.bytes)})`),
       onWarning: (message) => {
         warnings.push(message)
         this.warn(message)
