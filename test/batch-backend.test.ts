@@ -210,7 +210,7 @@ describe('aws-batch through the CLI', () => {
     const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', file, '--nodes', '2'], {home})
     assert.equal(code, 2)
     assertSchema('error', json)
-    assert.match(json.error.message, /nodes/)
+    assert.match(json.error.message, /Nonexistent flag: --nodes/)
     const ls = await rfmJson(['cloud', 'ls'], {home})
     assert.deepEqual(ls.json.runs, [], 'nothing was recorded')
   })

@@ -70,6 +70,22 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
     assert.ok(!JSON.stringify(final.config).includes(laptop), JSON.stringify(final.config))
   })
 
+  test('a large workdir is staged with a warning that names its largest files', async () => {
+    const {stageWorkdir} = await import('../src/jobs/workdir.js')
+    const dir = path.join(world.dir, 'big-laptop')
+    mkdirSync(dir)
+    writeFileSync(path.join(dir, 'train.py'), 'print(1)')
+    writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(4096))
+    const warnings: string[] = []
+    const config = await stageWorkdir({command: 'python train.py', workdir: dir}, world.runs.store, {warnBytes: 1024, onWarning: (w) => warnings.push(w)})
+    assert.match(String(config.workdir), /^ds:workdir-big-laptop@/)
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0], /holds 4\.1 KB in 2 files.*Largest: weights\.bin.*\.rfmignore/)
+    const quiet: string[] = []
+    await stageWorkdir({command: 'python train.py', workdir: dir}, world.runs.store, {onWarning: (w) => quiet.push(w)})
+    assert.deepEqual(quiet, [], 'no warning below the default limit')
+  })
+
   test('a checkpoint folder outside the workdir is refused before anything is recorded', async () => {
     const file = world.config([`command: [${node}, -e, "0"]`, `checkpoints: {dir: ${JSON.stringify(path.join(world.dir, 'elsewhere'))}}`])
     await assert.rejects(world.launch(file), (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''))

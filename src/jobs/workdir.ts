@@ -55,6 +55,8 @@ function checkCheckpointsInside(workdir: string, config: Record<string, unknown>
 }
 
 export interface WorkdirStaging {
+  /** warn above this many bytes (default WORKDIR_WARN_BYTES) */
+  warnBytes?: number
   progress?: ProgressMode
   onStaged?(staged: StagedField): void
   onWarning?(message: string): void
@@ -72,7 +74,7 @@ export async function stageWorkdir(config: Record<string, unknown>, store: Objec
   const filter = await workdirFilter(workdir, config)
   const tree = await walkTree(workdir, filter)
   const bytes = tree.files.reduce((sum, f) => sum + f.size, 0)
-  if (bytes > WORKDIR_WARN_BYTES) {
+  if (bytes > (options.warnBytes ?? WORKDIR_WARN_BYTES)) {
     const biggest = [...tree.files].sort((a, b) => b.size - a.size).slice(0, 3).map((f) => `${f.path} (${formatBytes(f.size)})`)
     options.onWarning?.(
       `The workdir ${workdir} holds ${formatBytes(bytes)} in ${tree.files.length} files; each attempt pulls all of it. Largest: ${biggest.join(', ')}. ` +
