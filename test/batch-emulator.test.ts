@@ -3,7 +3,7 @@
  * would, or the tests built on it prove nothing. Each case is one rule quoted in the emulator.
  */
 import assert from 'node:assert/strict'
-import {chmodSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -109,12 +109,17 @@ describe('SubmitJob validation, per the API reference', () => {
 describe('containers, the spot notice, OOM and timeouts', {skip: process.getuid?.() === 0 ? false : 'needs root: attempts run as uid 10001'}, () => {
   let batch: FakeBatch
   let laptop: string
+  let probeDir: string
   before(async () => {
     const probe = probeImage()
     laptop = probe.laptop
+    probeDir = path.dirname(probe.laptop)
     batch = await new FakeBatch({runtime: '', jobDefinitions: [definition(2)], queues: [QUEUE], container: {image: probe.image, credentials: S3RVER_CREDENTIALS}, secondsMs: 10, graceMs: 300}).start()
   })
-  after(() => batch.stop())
+  after(async () => {
+    await batch.stop()
+    rmSync(probeDir, {recursive: true, force: true})
+  })
 
   const report = (job: FakeJob, attempt = 0) => JSON.parse(batch.streams.get(job.attempts[attempt].container!.logStreamName!)![0].message)
 

@@ -7,7 +7,7 @@
  * weight: the container still sees every host CPU, so nothing limits it here either).
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
@@ -126,7 +126,12 @@ export function startContainer(options: {image: ContainerImage; env: Record<stri
     }, 50)
     watch.unref()
   }
-  return {child, workdir, dispose: () => clearInterval(watch)}
+  const dispose = () => {
+    clearInterval(watch)
+    // The container is gone: so are its WORKDIR and /tmp.
+    for (const dir of [root, tmp]) rmSync(dir, {recursive: true, force: true})
+  }
+  return {child, workdir, dispose}
 }
 
 /** Resident memory of a process and all its descendants, from /proc. */
