@@ -48,7 +48,7 @@ export function kindsFor(names: readonly string[]): JobKindInfra[] {
 }
 
 /** The kinds rfm and its bundled plugins register, for a program run without the CLI (tests, pulumi up). */
-export const DEFAULT_KINDS: JobKindInfra[] = kindsFor(['command', 'vlm', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
+export const DEFAULT_KINDS: JobKindInfra[] = kindsFor(['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
 
 export const infraConfigSchema = z
   .object({
@@ -109,7 +109,7 @@ export function maxVcpusFor(config: InfraConfig, family: GpuFamily): number {
  * external, and per plugin kind its own and its external variant. The lifecycle keeps the newest N of each.
  */
 export function imageNamesOf(config: InfraConfig): string[] {
-  const plugins = config.kinds.map((kind) => kind.image).filter((image) => !['command', 'vlm', DEFAULT_DEFINITION, 'base', 'external'].includes(image))
+  const plugins = config.kinds.map((kind) => kind.image).filter((image) => !['command', 'vlm', 'eval', DEFAULT_DEFINITION, 'base', 'external'].includes(image))
   return [...new Set(['base', 'external', ...plugins, ...plugins.map((p) => `external-${p}`)])]
 }
 

@@ -204,7 +204,7 @@ describe('job definitions, images and logs', () => {
     const {loadKinds} = await import('../src/jobs/registry.js')
     const registered = [...(await loadKinds([])).keys()]
     for (const kind of [...registered, 'default']) assert.ok(definitions.has(kind), kind)
-    assert.deepEqual([...definitions.keys()], ['command', 'vlm', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
+    assert.deepEqual([...definitions.keys()], ['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
     const logGroupName = await value(logs.name)
     for (const [kind, definition] of definitions) {
       const text = await value(definition.containerProperties)
@@ -273,7 +273,7 @@ describe('job definitions, images and logs', () => {
     })
     assert.equal(await value(out.bucket), await value(main.resources.store.bucket.bucket))
     const definitions = await value(out.jobDefinitions)
-    assert.deepEqual(Object.keys(definitions), ['command', 'vlm', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
+    assert.deepEqual(Object.keys(definitions), ['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
     assert.equal(definitions.sft, await value(main.resources.definitions.get('sft')!.arn))
     assert.equal(await value(out.imageRepository), await value(main.resources.repos.get('images')!.repositoryUrl))
     assert.equal(await value(out.region), 'us-east-1')

@@ -160,3 +160,17 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
     lostCost: round(lostCost),
   }
 }
+
+export interface CostTotal {
+  cost: number
+  onDemandCost: number
+  savings: number
+  lostSeconds: number
+  lostCost: number
+}
+
+/** The sums `rfm cloud cost` prints under its runs (unknown amounts count as 0). */
+export function costTotal(runs: RunCost[]): CostTotal {
+  const sum = (f: (r: RunCost) => number | null) => round(runs.reduce((s, r) => s + (f(r) ?? 0), 0))
+  return {cost: sum((r) => r.totalCost), onDemandCost: sum((r) => r.onDemandCost), savings: sum((r) => r.savings), lostSeconds: sum((r) => r.lostSeconds), lostCost: sum((r) => r.lostCost)}
+}

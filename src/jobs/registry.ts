@@ -3,10 +3,11 @@ import * as path from 'node:path'
 
 import {BackendError, NotFoundError} from '../errors'
 import {closest} from '../config/describe'
-import type {JobKind, JobKindsModule} from '../plugin-api'
+import type {JobKind, JobKindsModule, KindEvaluation} from '../plugin-api'
 import {pluginApi} from '../plugin-api/host'
 import {commandKind} from './command-kind'
 import {CORE_KEYS} from './core-schema'
+import {evalKind} from './eval-kind'
 import {vlmKind} from './vlm-kind'
 
 /** The package name recorded for kinds that ship inside rfm itself. */
@@ -32,6 +33,7 @@ export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, Kind
   const kinds = new Map<string, KindEntry>()
   kinds.set('command', {kind: commandKind(pluginApi), plugin: {name: CORE_PLUGIN}})
   kinds.set('vlm', {kind: vlmKind(pluginApi), plugin: {name: CORE_PLUGIN}})
+  kinds.set('eval', {kind: evalKind(pluginApi, () => installedEvaluations(plugins)), plugin: {name: CORE_PLUGIN}})
   for (const plugin of plugins) {
     for (const kind of await loadPluginKinds(plugin)) {
       if (!kinds.has(kind.name)) kinds.set(kind.name, {kind, plugin: {name: plugin.name, root: plugin.root}})
@@ -83,4 +85,28 @@ export function findKind(kinds: Map<string, KindEntry>, name: string): KindEntry
     code: 'UNKNOWN_KIND',
     hint: `${suggestion ? `Did you mean "${suggestion}"? ` : ''}Job kinds: ${[...kinds.keys()].join(', ')}.`,
   })
+}
+
+/**
+ * The evaluation hooks of every kind that has them (JobKind.evaluation), for the `eval` kind: the
+ * plugins given (the CLI's), or inside a job the plugins rfm ships (its package.json oclif.plugins).
+ */
+export async function installedEvaluations(plugins: PluginInfo[]): Promise<Map<string, KindEvaluation>> {
+  let list = plugins
+  if (list.length === 0) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const names = ((require('../../../package.json') as {oclif?: {plugins?: string[]}}).oclif?.plugins ?? []).filter((n) => n.startsWith('@rfm/'))
+    list = names.flatMap((name) => {
+      try {
+        const root = path.dirname(require.resolve(`${name}/package.json`))
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return [{name, root, pjson: require(path.join(root, 'package.json')) as object}]
+      } catch {
+        return []
+      }
+    })
+  }
+  const out = new Map<string, KindEvaluation>()
+  for (const plugin of list) for (const kind of await loadPluginKinds(plugin)) if (kind.evaluation && !out.has(kind.name)) out.set(kind.name, kind.evaluation)
+  return out
 }

@@ -14,6 +14,7 @@ export const pluginApi: PluginApi = {
   defineJobKind: (kind) => kind,
   loadTrainer: () => import('../trainer/index.js'),
   loadFormats: () => import('../formats/index.js'),
+  loadGrader: () => import('../grader/index.js'),
   errors,
   configError: configErrorAt,
   commands: pluginCommandSupport,

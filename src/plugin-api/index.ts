@@ -87,11 +87,37 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * config key; precedence: config file < these flags < `--set`.
    */
   launchFlags?: Record<string, LaunchFlag>
+  /** How `rfm eval` asks and judges this kind's checkpoints, and reads VQA sets in its formats. */
+  evaluation?: KindEvaluation
   /**
    * Set while a kind is declared but not usable yet; launching it fails with this explanation
    * instead of running something incomplete.
    */
   notBuilt?: string
+}
+
+/** A benchmark question as a kind's evaluation hooks see it. */
+export interface EvalQuestion {
+  question: string
+  answer: string
+  choices?: string[]
+  task?: string
+}
+
+/**
+ * A kind's part in `rfm eval`: the prompt its checkpoints were trained to answer, how to read the
+ * answer out of a completion, and, for `--benchmark vqa=PATH`, the rows of a VQA dataset in the
+ * kind's formats and the kind's rule-based accuracy. Every hook is optional (defaults: the question
+ * as the prompt, the completion as the answer).
+ */
+export interface KindEvaluation {
+  prompt?(q: EvalQuestion): string
+  /** the answer inside a completion; undefined when none can be read */
+  answer?(completion: string): string | undefined
+  /** rows of a VQA dataset (first `limit`), images as model input (imageSize² HWC floats in [0, 1]); bad rows are listed in unreadable */
+  vqaRows?(location: string, imageSize: number, limit: number): Promise<{rows: (EvalQuestion & {image: Float32Array})[]; unreadable: string[]}>
+  /** rule-based correctness of an answer (undefined: none could be read) */
+  accuracy?(answer: string | undefined, q: EvalQuestion): {correct: boolean; why: string}
 }
 
 /** A kind-specific flag of `rfm cloud launch <kind>` that sets one config key. */
@@ -121,6 +147,11 @@ export interface PluginApi {
    * `save_to_disk` datasets, JSON lines; loaded on first use.
    */
   loadFormats(): Promise<typeof import('../formats/index')>
+  /**
+   * OpenAI-compatible scoring helpers (src/grader): the LLM accuracy grader and /embeddings
+   * similarity, loaded on first use (the `openai` SDK loads only when a request is made).
+   */
+  loadGrader(): Promise<typeof import('../grader/index')>
   /** For plugin commands: config files read and errors rendered the way rfm's own commands do. */
   commands: import('./commands').PluginCommandSupport
   /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */

@@ -5,6 +5,8 @@
  */
 import type {PluginApi} from 'rfm/plugin-api'
 
+import {llmGraderSchema, reasoningEmbeddingsSchema} from './rewards/services'
+
 export const REWARD_FUNCS = ['format', 'accuracy', 'reasoning', 'spatial', 'counting', 'combined'] as const
 
 /** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted, and reported as such. */
@@ -41,6 +43,8 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       reward_funcs: z.array(z.enum(REWARD_FUNCS)).min(1).default(['format', 'accuracy']),
       reward_weights: z.array(num).nullable().default(null).describe('One weight per reward function (default all 1); the reward is their weighted sum.'),
       reasoning_threshold: num.min(0).max(1).default(0.5).describe('τ of the reasoning reward\'s Match F1 (character-trigram cosine).'),
+      llm_grader: llmGraderSchema(z),
+      reasoning_embeddings: reasoningEmbeddingsSchema(z),
       debug_log: z.string().nullable().default(null),
       num_generations: num.int().min(2).default(4),
       temperature: num.min(0).default(1),

@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
 import {checkGrpoConfig, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
 
 const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
@@ -18,6 +19,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       schema,
       launchFlags: LAUNCH_FLAGS as unknown as NonNullable<JobKind['launchFlags']>,
       datasetFields: ['dataset_name'],
+      evaluation: grpoEvaluation(api, (config) => schema.parse(config)),
       estimate(config) {
         const c = schema.parse(config)
         if (c.external.enabled) {

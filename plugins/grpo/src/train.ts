@@ -18,6 +18,7 @@ import {generateRagged} from './generate'
 import {completionLogps, grpoLoss, LossOptions, LossRow, LossStats} from './grpo-loss'
 import {promptFor, renderCompletion} from './prompt'
 import {RewardDebugLog, scoreAll} from './rewards'
+import {RewardServices} from './rewards/services'
 
 type TrainerModule = Awaited<ReturnType<PluginApi['loadTrainer']>>
 type Vlm = InstanceType<TrainerModule['Vlm']>
@@ -283,23 +284,27 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
       const evalSet = new PromptSet(trainer, rows.eval, start.tokenizer, start.config)
       const debugLog = c.debug_log ? new RewardDebugLog(path.resolve(ctx.workDir, c.debug_log)) : undefined
       const weights = c.reward_weights ?? c.reward_funcs.map(() => 1)
+      // llm_grader / reasoning_embeddings: rewards re-scored by an OpenAI-compatible server
+      const services = await RewardServices.create(api, c)
 
       // Held-out prompts sampled as in training (temperature, top_p) with the same seeded draws at
       // every evaluation, so evaluations compare paired samples; builtin.eval_generations per prompt.
-      const evaluate = (): Record<string, number> => {
+      const evaluate = async (): Promise<Record<string, number>> => {
         if (rows!.eval.length === 0) return {}
         const idx = rows!.eval.map((_, i) => i)
         const k = c.builtin.eval_generations
         const rng = trainer.Rng.derive(c.seed, 0xe7a1)
         const ids = sampleCompletions(trainer, policy, evalSet, idx, k, {maxNewTokens: c.max_completion_length, temperature: c.temperature, topP: c.top_p, rng})
         const samples = ids.map((_, i) => rows!.eval[Math.floor(i / k)])
-        const scored = scoreAll(ids.map((x) => completionText(start.tokenizer, x)), samples, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
-        const out: Record<string, number> = {eval_reward: meanStd(scored.total).mean}
+        const evalTexts = ids.map((x) => completionText(start.tokenizer, x))
+        const scored = scoreAll(evalTexts, samples, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
+        await services?.apply(evalTexts, samples, c.reward_funcs, weights, scored)
+        const out: Record<string, number> = {eval_reward: meanStd(scored.total).mean, ...services?.metrics()}
         for (const [name, results] of Object.entries(scored.perFunction)) out[`eval_rewards/${name}/mean`] = meanStd(results.map((r) => r.reward)).mean
         return out
       }
 
-      const generateRound = (): InFlight => {
+      const generateRound = async (): Promise<InFlight> => {
         if (state.position + promptsPerRound > rows!.train.length) {
           state.epoch += 1
           state.position = 0
@@ -313,6 +318,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
         const samples = completions.map((_, i) => rows!.train[prompts[Math.floor(i / G)]])
         const texts = completions.map((x) => completionText(start.tokenizer, x))
         const scored = scoreAll(texts, samples, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
+        await services?.apply(texts, samples, c.reward_funcs, weights, scored)
         debugLog?.write(loop.globalStep, rows!.train, texts, completions.map((_, i) => prompts[Math.floor(i / G)]), scored)
         const adv = advantages(scored.total, G, c.scale_rewards)
         const lengths = completions.map((x) => x.length)
@@ -324,6 +330,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
           'completions/min_length': Math.min(...lengths),
           'completions/max_length': Math.max(...lengths),
           'completions/clipped_ratio': truncated.filter(Boolean).length / truncated.length,
+          ...services?.metrics(),
         }
         for (const [name, results] of Object.entries(scored.perFunction)) {
           const s = meanStd(results.map((r) => r.reward))
@@ -354,9 +361,9 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
         await ctx.checkpoints.save(loop.globalStep, files, {...loop.state(), grpo: state} as unknown as Record<string, unknown>, {metrics, final})
       }
 
-      if (resumed === undefined && c.eval_steps > 0) ctx.logMetrics(0, evaluate())
+      if (resumed === undefined && c.eval_steps > 0) ctx.logMetrics(0, await evaluate())
       while (loop.globalStep < totalSteps) {
-        state.inFlight ??= generateRound()
+        state.inFlight ??= await generateRound()
         const batch = state.inFlight
         task.queue = microBatches(rowsOf(batch))
         task.stats = {tokens: 0, kl: 0, clippedLow: 0, clippedHigh: 0}
@@ -381,7 +388,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
         }
         let evalMetrics: Record<string, number> | undefined
         if (c.eval_steps > 0 && step % c.eval_steps === 0 && step < totalSteps) {
-          evalMetrics = evaluate()
+          evalMetrics = await evaluate()
           ctx.logMetrics(step, evalMetrics)
         }
         if (c.save_steps > 0 && step % c.save_steps === 0 && step < totalSteps) await save(false, evalMetrics)
@@ -393,7 +400,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
           return {backend: backend.name, step, finished: false}
         }
       }
-      const finalMetrics = evaluate()
+      const finalMetrics = await evaluate()
       if (Object.keys(finalMetrics).length > 0) ctx.logMetrics(loop.globalStep, finalMetrics)
       await save(true, finalMetrics)
       ctx.log(`GRPO finished at step ${loop.globalStep}`)

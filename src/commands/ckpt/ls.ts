@@ -2,17 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
-import {CheckpointStore} from '../../checkpoint/store'
-
-export interface CheckpointRow {
-  step: number
-  createdAt: string
-  attempt?: number
-  files: number
-  bytes: number
-  metrics?: Record<string, number>
-  tags: string[]
-}
+import {checkpointRows, type CheckpointRow} from '../../checkpoint/rows'
 
 export default class CkptLs extends RfmCommand {
   static override summary = 'List the committed checkpoints of a run, with best and final marked.'
@@ -27,18 +17,7 @@ export default class CkptLs extends RfmCommand {
     const {args, flags} = await this.parse(CkptLs)
     const ctx = await this.context(flags.profile)
     const run = await ctx.runs.get(args.run)
-    const checkpoints = new CheckpointStore(ctx.runs.store, flags['array-index'] === undefined ? run.id : `${run.id}/array-${flags['array-index']}`)
-    const best = await checkpoints.pointer('best')
-    const final = await checkpoints.pointer('final')
-    const rows: CheckpointRow[] = (await checkpoints.list()).map(({step, manifest}) => ({
-      step,
-      createdAt: manifest.createdAt,
-      ...(manifest.attempt ? {attempt: manifest.attempt} : {}),
-      files: manifest.files.length,
-      bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
-      ...(manifest.metrics ? {metrics: manifest.metrics} : {}),
-      tags: [...(best?.step === step ? ['best'] : []), ...(final?.step === step ? ['final'] : [])],
-    }))
+    const rows = await checkpointRows(ctx.runs.store, flags['array-index'] === undefined ? run.id : `${run.id}/array-${flags['array-index']}`)
     if (rows.length === 0) this.log(`Run ${run.id} has no committed checkpoints.`)
     else {
       this.log(table(

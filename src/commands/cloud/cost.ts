@@ -4,11 +4,11 @@ import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
 import {formatDuration} from '../../config/duration'
 import {FINAL_STATES} from '../../runs/record'
-import type {RunCost} from '../../cost/report'
+import type {CostTotal, RunCost} from '../../cost/report'
 
 export interface CostResult {
   runs: RunCost[]
-  total: {cost: number; onDemandCost: number; savings: number; lostSeconds: number; lostCost: number}
+  total: CostTotal
 }
 
 const usd = (n: number | null) => (n === null ? '?' : `$${n.toFixed(n < 1 ? 4 : 2)}`)
@@ -27,7 +27,7 @@ export default class Cost extends RfmCommand {
     const {args, flags} = await this.parse(Cost)
     const ctx = await this.context(flags.profile)
     const records = args.run ? [await ctx.runs.get(args.run)] : (await ctx.runs.list()).slice(0, flags.limit)
-    const {runCost} = await import('../../cost/report.js')
+    const {costTotal, runCost} = await import('../../cost/report.js')
     const {AwsPriceSource} = await import('../../cost/prices.js')
     const prices = new AwsPriceSource()
     const runs: RunCost[] = []
@@ -35,8 +35,7 @@ export default class Cost extends RfmCommand {
       if (!FINAL_STATES.has(record.state) && ctx.backend.name === record.backend.name && ctx.backend.refresh) record = await ctx.backend.refresh(record, ctx.runs)
       runs.push(await runCost(record, await ctx.runs.events(record.id), prices))
     }
-    const sum = (f: (r: RunCost) => number | null) => Math.round(runs.reduce((s, r) => s + (f(r) ?? 0), 0) * 1e6) / 1e6
-    const total = {cost: sum((r) => r.totalCost), onDemandCost: sum((r) => r.onDemandCost), savings: sum((r) => r.savings), lostSeconds: sum((r) => r.lostSeconds), lostCost: sum((r) => r.lostCost)}
+    const total = costTotal(runs)
     if (args.run) {
       const r = runs[0]
       if (!r.applicable) this.log(`Run ${r.runId}: cost not applicable — ${r.note}.`)

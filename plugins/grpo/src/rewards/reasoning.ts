@@ -52,9 +52,14 @@ export interface MatchResult {
 export function matchF1(pred: string[], ref: string[], threshold = DEFAULT_THRESHOLD): MatchResult {
   const pv = pred.map(trigrams)
   const rv = ref.map(trigrams)
+  return matchF1With((i, j) => cosine(pv[i], rv[j]), pred.length, ref.length, threshold)
+}
+
+/** Match F1 over any step similarity (character trigrams, or sentence embeddings through /embeddings). */
+export function matchF1With(similarityOf: (pred: number, ref: number) => number, nPred: number, nRef: number, threshold = DEFAULT_THRESHOLD): MatchResult {
   const pairs: {pred: number; ref: number; similarity: number}[] = []
-  for (let i = 0; i < pv.length; i++) for (let j = 0; j < rv.length; j++) {
-    const similarity = cosine(pv[i], rv[j])
+  for (let i = 0; i < nPred; i++) for (let j = 0; j < nRef; j++) {
+    const similarity = similarityOf(i, j)
     if (similarity >= threshold) pairs.push({pred: i, ref: j, similarity})
   }
   pairs.sort((a, b) => b.similarity - a.similarity || a.pred - b.pred || a.ref - b.ref)
@@ -67,8 +72,8 @@ export function matchF1(pred: string[], ref: string[], threshold = DEFAULT_THRES
     usedR.add(p.ref)
     matched.push(p)
   }
-  const precision = pred.length > 0 ? matched.length / pred.length : 0
-  const recall = ref.length > 0 ? matched.length / ref.length : 0
+  const precision = nPred > 0 ? matched.length / nPred : 0
+  const recall = nRef > 0 ? matched.length / nRef : 0
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0
   return {matched, precision, recall, f1}
 }
