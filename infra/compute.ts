@@ -76,8 +76,6 @@ export function compute(config: InfraConfig, input: ComputeInputs, opts: pulumi.
   // Batch moves on to the next environment when the earlier ones are at their max vCPUs.
   const spotQueue = queue('spot', [...spot.values(), ...(config.onDemandFallback ? [onDemand] : [])])
   const onDemandQueue = queue('on-demand', [onDemand])
-  // Batch runs multi-node parallel jobs on on-demand environments only.
-  const multiNodeQueue = config.allowMultiNode ? queue('multi-node', [onDemand]) : undefined
 
-  return {launchTemplate, spot, onDemand, spotQueue, onDemandQueue, multiNodeQueue}
+  return {launchTemplate, spot, onDemand, spotQueue, onDemandQueue}
 }

@@ -9,9 +9,6 @@ import {z} from 'zod'
 export const GPU_FAMILIES = ['g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3', 'p4d', 'p4de', 'p5', 'p5e'] as const
 export type GpuFamily = (typeof GPU_FAMILIES)[number]
 
-/** Tag the runtime puts on intermediate checkpoint objects; the lifecycle rule expires only those. */
-export const INTERMEDIATE_CHECKPOINT_TAG = {key: 'rfm-checkpoint', value: 'intermediate'} as const
-
 /** The retention periods CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
 
@@ -20,7 +17,7 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, dig
 export const jobKindInfraSchema = z
   .object({
     name: name.describe('Job kind, as in `rfm cloud launch <kind>`.'),
-    image: name.describe('Image name: an ECR repository <prefix>/<image> is made for each distinct image.'),
+    image: name.describe('Tag prefix of the definition\'s initial image (<repository>:<image>-<imageTag>); rfm replaces it at launch with the content-hash image it built.'),
     gpus: z.number().int().min(0).max(8).default(1).describe('GPUs a job of this kind asks for by default.'),
     vcpus: z.number().int().min(1).default(4),
     memoryMiB: z.number().int().min(512).default(14_000).describe('Default memory; leaves room for the ECS agent on a 16 GiB instance.'),
@@ -42,9 +39,16 @@ const secretRef = z
   .strict()
 export type SecretRef = z.infer<typeof secretRef>
 
-export const DEFAULT_KINDS: JobKindInfra[] = ['command', 'sft', 'grpo', 'rm-eval', 'vla-sensor'].map((kind) =>
-  jobKindInfraSchema.parse({name: kind, image: kind === 'command' ? 'base' : kind}),
-)
+/** The definition a kind without its own uses (src/backends/aws-batch/request.ts chooseJobDefinition). */
+export const DEFAULT_DEFINITION = 'default'
+
+/** A job definition per kind name, plus `default` (rfm infra up passes the kinds the CLI has registered). */
+export function kindsFor(names: readonly string[]): JobKindInfra[] {
+  return [...new Set([...names, DEFAULT_DEFINITION])].map((kind) => jobKindInfraSchema.parse({name: kind, image: kind}))
+}
+
+/** The kinds rfm and its bundled plugins register, for a program run without the CLI (tests, pulumi up). */
+export const DEFAULT_KINDS: JobKindInfra[] = kindsFor(['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
 
 export const infraConfigSchema = z
   .object({
@@ -55,10 +59,10 @@ export const infraConfigSchema = z
     defaultMaxVcpus: z.number().int().min(1).default(256),
     onDemandMaxVcpus: z.number().int().min(1).default(64).describe('Max vCPUs of the on-demand environment.'),
     onDemandFallback: z.boolean().default(true).describe('Let the spot queue fall back to on-demand instances.'),
-    allowMultiNode: z.boolean().default(false).describe('Create the on-demand queue for multi-node jobs (Batch runs those on on-demand only).'),
     kinds: z.array(jobKindInfraSchema).min(1).default(DEFAULT_KINDS).describe('Job kinds to make job definitions for.'),
     imageTag: z.string().min(1).default('latest'),
-    untaggedImagesToKeep: z.number().int().min(1).default(5).describe('ECR lifecycle: untagged images kept per repository.'),
+    untaggedImagesToKeep: z.number().int().min(1).default(5).describe('ECR lifecycle: untagged images kept.'),
+    imagesToKeep: z.number().int().min(1).default(10).describe('ECR lifecycle: content-hash tagged images kept per image (base, external, each plugin); older ones expire.'),
     rootVolumeGiB: z.number().int().min(30).default(200).describe('Root volume of each instance: images, datasets and checkpoints.'),
     stopTimeoutSeconds: z
       .number()
@@ -66,7 +70,7 @@ export const infraConfigSchema = z
       .min(30)
       .max(120)
       .default(110)
-      .describe('SIGTERM→SIGKILL grace of a job container; within the 2-minute spot notice, for an emergency checkpoint.'),
+      .describe('SIGTERM→SIGKILL grace of a job container on cancel (TerminateJob) or timeout (ECS_CONTAINER_STOP_TIMEOUT).'),
     retryAttempts: z.number().int().min(1).max(10).default(5),
     jobTimeoutSeconds: z.number().int().min(60).optional(),
     logRetentionDays: z
@@ -74,7 +78,6 @@ export const infraConfigSchema = z
       .int()
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .default(30),
-    checkpointExpiryDays: z.number().int().min(1).optional().describe('Expire intermediate checkpoint objects (tagged by the runtime) after this many days.'),
     multipartAbortDays: z.number().int().min(1).default(7),
     bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
     forceDestroyBucket: z.boolean().default(false).describe('Let `rfm infra destroy` delete a bucket that still holds objects.'),
@@ -101,17 +104,23 @@ export function maxVcpusFor(config: InfraConfig, family: GpuFamily): number {
   return config.maxVcpus[family] ?? config.defaultMaxVcpus
 }
 
-/** Distinct images of the configured kinds, in first-use order. */
-export function imagesOf(config: InfraConfig): string[] {
-  return [...new Set(config.kinds.map((kind) => kind.image))]
+/**
+ * The image names rfm build pushes (tags <image>-<content hash>, src/containers/images.ts): base,
+ * external, and per plugin kind its own and its external variant. The lifecycle keeps the newest N of each.
+ */
+export function imageNamesOf(config: InfraConfig): string[] {
+  const plugins = config.kinds.map((kind) => kind.image).filter((image) => !['command', 'vlm', 'eval', DEFAULT_DEFINITION, 'base', 'external'].includes(image))
+  return [...new Set(['base', 'external', ...plugins, ...plugins.map((p) => `external-${p}`)])]
 }
 
 /** The plain-value outputs of the stack (what `rfm infra up` writes into the profile). */
 export interface InfraOutputs {
   region: string
   bucket: string
-  queues: {spot: string; onDemand: string; multiNode?: string}
+  queues: {spot: string; onDemand: string}
   jobDefinitions: Record<string, string>
+  /** the one ECR repository every image goes to (tags <image>-<content hash>) */
+  imageRepository: string
   repositories: Record<string, string>
   logGroup: string
   jobRoleArn: string

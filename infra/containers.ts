@@ -2,19 +2,18 @@
  * What runs on each instance and in each job container, as pure functions: the launch template's
  * user data and the Batch job definition's container properties and retry strategy.
  */
-import {EXIT_RETRY} from '../src/plugin-api'
+import {BUILTIN_RETRY_RULES, CONTAINER_WORKDIR, RUNTIME_ENV} from '../src/runtime/protocol'
 import type {InfraConfig, JobKindInfra} from './config'
-
-/** Exit code of a config or usage error: retrying cannot help. */
-export const EXIT_USAGE = 2
 
 const BOUNDARY = '==RFM-BOUNDARY=='
 
 /**
- * Instance user data (Batch wants MIME multi-part in a launch template). Spot draining makes the ECS
- * agent stop tasks as soon as the 2-minute interruption notice arrives; the stop timeout is the
- * SIGTERM→SIGKILL grace the runtime gets to write its emergency checkpoint; cached images save the
- * multi-GB pull when a retried job lands on an instance that already ran it.
+ * Instance user data (Batch wants MIME multi-part in a launch template). Spot draining marks the
+ * instance DRAINING on the 2-minute interruption notice, so no new attempt is placed on it; it does
+ * NOT stop Batch jobs (standalone tasks "are unaffected", ECS container-instance draining guide).
+ * What checkpoints on a reclaim is the runtime's own IMDS poll (src/runtime/interruption.ts). The
+ * stop timeout is the SIGTERM→SIGKILL grace of TerminateJob (rfm cloud cancel) and of a timeout;
+ * cached images save the multi-GB pull when a retried job lands on an instance that already ran it.
  */
 export function userData(config: Pick<InfraConfig, 'stopTimeoutSeconds'>): string {
   const settings = [
@@ -39,17 +38,20 @@ export function userData(config: Pick<InfraConfig, 'stopTimeoutSeconds'>): strin
 }
 
 /**
- * Batch retry defaults: retry when the host went away (spot reclaim: status reason "Host EC2 …")
- * or when the runtime exits with EXIT_RETRY after checkpointing; never retry a usage/config error;
- * anything else (a crash, an OOM kill) fails the job rather than paying for the same failure again.
+ * The definition's retry strategy: the runtime protocol's built-in rules, and EXIT on anything else.
+ * It applies only to jobs submitted without a retryStrategy (by hand): rfm's SubmitJob always sends
+ * its own, which replaces this one (SubmitJob API: it "overrides the retry strategy defined in the
+ * job definition"), so rfm jobs retry crashes while attempts remain, as the README says.
  */
 export function retryStrategy(config: Pick<InfraConfig, 'retryAttempts'>) {
   return {
     attempts: config.retryAttempts,
     evaluateOnExits: [
-      {onStatusReason: 'Host EC2*', action: 'RETRY'},
-      {onExitCode: String(EXIT_RETRY), action: 'RETRY'},
-      {onExitCode: String(EXIT_USAGE), action: 'EXIT'},
+      ...BUILTIN_RETRY_RULES.map((rule) => ({
+        ...(rule.onStatusReason ? {onStatusReason: rule.onStatusReason} : {}),
+        ...(rule.onExitCode ? {onExitCode: rule.onExitCode} : {}),
+        action: rule.action === 'retry' ? 'RETRY' : 'EXIT',
+      })),
       {onReason: '*', action: 'EXIT'},
     ],
   }
@@ -80,8 +82,9 @@ export function containerProperties(config: InfraConfig, input: ContainerInputs)
     executionRoleArn: input.executionRoleArn,
     // Plain environment holds only non-secret settings; secrets are references resolved by the agent.
     environment: [
-      {name: 'RFM_STORE', value: `s3://${input.bucket}`},
-      {name: 'RFM_JOB_KIND', value: kind.name},
+      {name: RUNTIME_ENV.store, value: `s3://${input.bucket}`},
+      // where the runtime materialises a staged workdir: the images' WORKDIR, owned by their user
+      {name: RUNTIME_ENV.workdir, value: CONTAINER_WORKDIR},
       {name: 'AWS_REGION', value: input.region},
     ],
     secrets: config.secrets.map((secret) => ({name: secret.name, valueFrom: secret.valueFrom})),

@@ -10,7 +10,7 @@ import * as pulumi from '@pulumi/pulumi'
 import {infraConfigSchema, type InfraConfig, type InfraConfigInput, type InfraOutputs} from './config'
 import {compute} from './compute'
 import {iam} from './iam'
-import {jobDefinitions, logGroup, repositories} from './jobs'
+import {IMAGES, jobDefinitions, logGroup, repositories} from './jobs'
 import {network} from './network'
 import {storage} from './storage'
 
@@ -77,10 +77,9 @@ export function buildInfrastructure(input: InfraConfigInput | InfraConfig) {
   const outputs: {[K in keyof InfraOutputs]-?: pulumi.Output<InfraOutputs[K]>} = {
     region: pulumi.output(config.region),
     bucket: store.bucket.bucket,
-    queues: pulumi
-      .all([fleet.spotQueue.arn, fleet.onDemandQueue.arn, fleet.multiNodeQueue?.arn])
-      .apply(([spot, onDemand, multiNode]) => (multiNode ? {spot, onDemand, multiNode} : {spot, onDemand})),
+    queues: pulumi.all([fleet.spotQueue.arn, fleet.onDemandQueue.arn]).apply(([spot, onDemand]) => ({spot, onDemand})),
     jobDefinitions: record(definitions, (d: aws.batch.JobDefinition) => d.arn),
+    imageRepository: repos.get(IMAGES)!.repositoryUrl,
     repositories: record(repos, (r: aws.ecr.Repository) => r.repositoryUrl),
     logGroup: logs.name,
     jobRoleArn: roles.jobRole.arn,

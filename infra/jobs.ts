@@ -1,35 +1,35 @@
 import * as aws from '@pulumi/aws'
 import * as pulumi from '@pulumi/pulumi'
 
-import {imagesOf, type InfraConfig} from './config'
+import {imageNamesOf, type InfraConfig} from './config'
 import {containerProperties, retryStrategy} from './containers'
 import {ecrLifecyclePolicy} from './policies'
 
-/** ECR repositories (one per image), scanned on push, with old untagged images expired. */
+/**
+ * The ECR repository rfm build pushes every image to (tags <image>-<content hash>), scanned on push,
+ * with the newest images of each name kept. It is the profile's imageRepository after rfm infra up.
+ */
 export function repositories(config: InfraConfig, stack: string, opts: pulumi.CustomResourceOptions) {
   const repos = new Map<string, aws.ecr.Repository>()
   const lifecyclePolicies = new Map<string, aws.ecr.LifecyclePolicy>()
-  for (const image of imagesOf(config)) {
-    const repo = new aws.ecr.Repository(
-      `${config.prefix}-${image}`,
-      {
-        name: `${config.prefix}-${stack}/${image}`,
-        imageScanningConfiguration: {scanOnPush: true},
-        imageTagMutability: 'MUTABLE',
-        forceDelete: config.forceDestroyBucket,
-      },
-      opts,
-    )
-    const lifecycle = new aws.ecr.LifecyclePolicy(
-      `${config.prefix}-${image}`,
-      {repository: repo.name, policy: JSON.stringify(ecrLifecyclePolicy(config.untaggedImagesToKeep))},
-      opts,
-    )
-    repos.set(image, repo)
-    lifecyclePolicies.set(image, lifecycle)
-  }
+  const repo = new aws.ecr.Repository(
+    `${config.prefix}-images`,
+    {
+      name: `${config.prefix}-${stack}/images`,
+      imageScanningConfiguration: {scanOnPush: true},
+      imageTagMutability: 'MUTABLE',
+      forceDelete: config.forceDestroyBucket,
+    },
+    opts,
+  )
+  const policy = ecrLifecyclePolicy({imageNames: imageNamesOf(config), keep: config.imagesToKeep, keepUntagged: config.untaggedImagesToKeep})
+  lifecyclePolicies.set(IMAGES, new aws.ecr.LifecyclePolicy(`${config.prefix}-images`, {repository: repo.name, policy: JSON.stringify(policy)}, opts))
+  repos.set(IMAGES, repo)
   return {repos, lifecyclePolicies}
 }
+
+/** The key of the one repository in `repositories` (and the stack output of that name). */
+export const IMAGES = 'images'
 
 export function logGroup(config: InfraConfig, stack: string, opts: pulumi.CustomResourceOptions) {
   return new aws.cloudwatch.LogGroup(
@@ -51,14 +51,16 @@ export interface JobDefinitionInputs {
 export function jobDefinitions(config: InfraConfig, stack: string, input: JobDefinitionInputs, opts: pulumi.CustomResourceOptions) {
   const definitions = new Map<string, aws.batch.JobDefinition>()
   for (const kind of config.kinds) {
-    const repo = input.repositories.get(kind.image)!
+    const repo = input.repositories.get(IMAGES)!
     const properties = pulumi
       .all([repo.repositoryUrl, input.jobRoleArn, input.executionRoleArn, input.logGroupName, input.bucket])
       .apply(([url, jobRoleArn, executionRoleArn, logGroupName, bucket]) =>
         JSON.stringify(
           containerProperties(config, {
             kind,
-            imageUri: `${url}:${config.imageTag}`,
+            // Nothing pushes this tag: rfm cloud launch registers a revision with the image it built
+            // (content-hash tag) and submits that; the definition carries the roles, logs and resources.
+            imageUri: `${url}:${kind.image}-${config.imageTag}`,
             jobRoleArn,
             executionRoleArn,
             logGroup: logGroupName,

@@ -33,7 +33,7 @@ export function network(config: InfraConfig, opts: pulumi.CustomResourceOptions)
       description: 'rfm Batch instances: no inbound from outside, all outbound (ECR, S3, spot notices)',
       egress: [{protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], ipv6CidrBlocks: ['::/0']}],
       // Multi-node jobs talk node to node (NCCL); nothing else may connect.
-      ingress: config.allowMultiNode ? [{protocol: '-1', fromPort: 0, toPort: 0, self: true, description: 'multi-node peers'}] : [],
+      ingress: [],
     },
     opts,
   )

@@ -18,8 +18,12 @@ export interface PolicyDocument {
   Statement: Statement[]
 }
 
-/** What a job may read and write in the bucket: datasets are read-only, runs/ is its only write area. */
-export const READ_PREFIXES = ['datasets/', 'runs/'] as const
+/**
+ * What a job may read and write in the bucket: staged datasets and workdirs (their manifests under
+ * datasets/, their file contents under objects/, see src/staging/layout.ts) are read-only; runs/ is
+ * its only write area.
+ */
+export const READ_PREFIXES = ['datasets/', 'objects/', 'runs/'] as const
 export const WRITE_PREFIXES = ['runs/'] as const
 
 export function partitionOf(region: string): string {
@@ -52,24 +56,24 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
   }
 }
 
-/** The job role: read datasets/* and runs/* (to resume), write and delete only under runs/*. */
+/** The job role: read datasets/*, objects/* (staged contents) and runs/* (to resume), write and delete only under runs/*. */
 export function jobRolePolicy(bucketArn: string): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'ListDatasetsAndRuns',
+        Sid: 'ListStagedAndRuns',
         Effect: 'Allow',
         Action: ['s3:ListBucket'],
         Resource: [bucketArn],
         Condition: {StringLike: {'s3:prefix': READ_PREFIXES.map((p) => `${p}*`)}},
       },
-      {Sid: 'ReadDatasetsAndRuns', Effect: 'Allow', Action: ['s3:GetObject'], Resource: READ_PREFIXES.map((p) => `${bucketArn}/${p}*`)},
+      {Sid: 'ReadStagedAndRuns', Effect: 'Allow', Action: ['s3:GetObject'], Resource: READ_PREFIXES.map((p) => `${bucketArn}/${p}*`)},
       {
         Sid: 'WriteRuns',
         Effect: 'Allow',
-        // DeleteObject: checkpoint retention; tagging: intermediate checkpoints are tagged for expiry.
-        Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        // DeleteObject: checkpoint retention (save_total_limit).
+        Action: ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         Resource: WRITE_PREFIXES.map((p) => `${bucketArn}/${p}*`),
       },
     ],
@@ -109,14 +113,25 @@ export function executionRolePolicy(input: {repositoryArns: string[]; logGroupAr
   return {Version: '2012-10-17', Statement: statements}
 }
 
-/** ECR lifecycle: expire untagged images beyond the newest `keep`. */
-export function ecrLifecyclePolicy(keep: number): object {
+/**
+ * ECR lifecycle: keep the newest `keep` content-hash tagged images per image name (tag prefix), and
+ * `keepUntagged` untagged ones. An image matched by a rule is not evaluated by rules of lower
+ * priority, so longer prefixes (external-sft-) come before the ones they start with (external-).
+ */
+export function ecrLifecyclePolicy(input: {imageNames: string[]; keep: number; keepUntagged: number}): object {
+  const names = [...input.imageNames].sort((a, b) => b.length - a.length || a.localeCompare(b))
   return {
     rules: [
+      ...names.map((image, i) => ({
+        rulePriority: i + 1,
+        description: `Keep the newest ${input.keep} ${image} images`,
+        selection: {tagStatus: 'tagged', tagPrefixList: [`${image}-`], countType: 'imageCountMoreThan', countNumber: input.keep},
+        action: {type: 'expire'},
+      })),
       {
-        rulePriority: 1,
-        description: `Keep the last ${keep} untagged images`,
-        selection: {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: keep},
+        rulePriority: names.length + 1,
+        description: `Keep the last ${input.keepUntagged} untagged images`,
+        selection: {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: input.keepUntagged},
         action: {type: 'expire'},
       },
     ],

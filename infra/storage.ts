@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws'
 import type * as pulumi from '@pulumi/pulumi'
 
-import {INTERMEDIATE_CHECKPOINT_TAG, type InfraConfig} from './config'
+import type {InfraConfig} from './config'
 import {tlsOnlyBucketPolicy} from './policies'
 
 /** The bucket for datasets and runs: private, encrypted, TLS-only, with cleanup rules. */
@@ -34,16 +34,9 @@ export function storage(config: InfraConfig, opts: pulumi.CustomResourceOptions)
       abortIncompleteMultipartUpload: {daysAfterInitiation: config.multipartAbortDays},
     },
   ]
-  if (config.checkpointExpiryDays !== undefined) {
-    // S3 filters cannot match runs/*/checkpoints/step-*; the runtime tags intermediate checkpoints instead,
-    // so `final` and `best` (untagged) are never expired.
-    rules.push({
-      id: 'expire-intermediate-checkpoints',
-      status: 'Enabled',
-      filter: {tag: {...INTERMEDIATE_CHECKPOINT_TAG}},
-      expiration: {days: config.checkpointExpiryDays},
-    })
-  }
+  // No checkpoint expiry: S3 filters cannot match runs/*/checkpoints/step-*, and nothing tags
+  // intermediate checkpoints, so a rule could only expire nothing or everything. Retention is the
+  // runtime's (checkpoints.save_total_limit) and rfm ckpt's job.
   const lifecycle = new aws.s3.BucketLifecycleConfiguration(name, {bucket: bucket.id, rules}, opts)
   return {bucket, ownership, publicAccess, encryption, policy, lifecycle}
 }

@@ -42,10 +42,8 @@ describe('aws-batch backend against a stateful fake Batch', () => {
         environment: [
           {name: 'RFM_STORE', value: world.profile.store},
           {name: 'RFM_RUN_ID', value: run.id},
-          {name: 'RFM_MAX_ATTEMPTS', value: '4'},
           {name: 'RFM_SPOT_ENDPOINT', value: 'http://169.254.169.254'},
           {name: 'AWS_REGION', value: 'us-east-1'},
-          {name: 'RFM_IMAGE', value: IMAGE},
         ],
         resourceRequirements: [
           {type: 'VCPU', value: '8'},
@@ -167,25 +165,12 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     assert.match(cancelled.reason ?? '', /cancelled/)
   })
 
-  test('multi-node parallel jobs are refused on the spot queue before anything is submitted; on-demand gets nodeOverrides', async () => {
-    const before = fake.calls.SubmitJob.length
+  test('multi-node parallel jobs are not offered: the request has no node overrides and the profile no multi-node definitions', async () => {
     const file = world.config([`command: [${node}, -e, "0"]`])
-    await assert.rejects(world.launch(file, {batch: {nodes: 2}}), (error: RfmError) => {
-      assert.equal(error.exitCode, 2)
-      assert.match(error.message, /multi-node parallel jobs on Spot/)
-      assert.match(error.hint ?? '', /--queue on-demand/)
-      return true
-    })
-    assert.equal(fake.calls.SubmitJob.length, before)
-    assert.equal((await world.runs.list()).filter((r) => r.backend.request && (r.backend.request as {nodes?: number}).nodes === 2).length, 0, 'nothing recorded')
-
-    world.profile.jobDefinitions = {...world.profile.jobDefinitions, 'command-multinode': JOB_DEFINITION.replace('rfm-command', 'rfm-command-mnp')}
-    const run = await world.launch(file, {batch: {nodes: 2, queue: 'on-demand'}})
+    const run = await world.launch(file, {batch: {queue: 'on-demand'}})
     const request = fake.calls.SubmitJob.at(-1) as Record<string, any>
-    assert.equal(request.jobQueue, QUEUES.multiNode)
-    assert.equal(request.nodeOverrides.numNodes, 2)
-    assert.equal(request.nodeOverrides.nodePropertyOverrides[0].targetNodes, '0:')
-    assert.equal(request.containerOverrides, undefined)
+    assert.equal(request.jobQueue, QUEUES.onDemand)
+    assert.equal(request.nodeOverrides, undefined)
     await world.finish(run)
   })
 
@@ -217,7 +202,7 @@ describe('aws-batch backend against a stateful fake Batch', () => {
 })
 
 describe('aws-batch through the CLI', () => {
-  test('--nodes 2 on the spot queue: exit 2 with the reason and the on-demand hint', async () => {
+  test('--nodes is gone (multi-node jobs are not supported): exit 2, nothing recorded', async () => {
     const home = tempHome()
     writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'b', profiles: {b: {backend: 'aws-batch', store: `file://${home}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION}}}}))
     const file = path.join(home, 'job.yaml')
@@ -225,9 +210,7 @@ describe('aws-batch through the CLI', () => {
     const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', file, '--nodes', '2'], {home})
     assert.equal(code, 2)
     assertSchema('error', json)
-    assert.equal(json.error.code, 'USAGE')
-    assert.match(json.error.message, /Spot/)
-    assert.match(json.error.hint, /on-demand/)
+    assert.match(json.error.message, /Nonexistent flag: --nodes/)
     const ls = await rfmJson(['cloud', 'ls'], {home})
     assert.deepEqual(ls.json.runs, [], 'nothing was recorded')
   })

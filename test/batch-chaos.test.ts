@@ -51,7 +51,8 @@ let fake: FakeBatch
 async function scenario(steps: number, saveSteps: number, stepMs: number, reclaims: number, seed: number, [minMs, maxMs]: [number, number], graceful: (reclaim: number) => boolean): Promise<Scenario> {
   assert.ok(reclaims * maxMs < steps * stepMs)
   const stepLog = path.join(world.dir, `steps-${seed}.log`)
-  const outDir = path.join(world.dir, `out-${seed}`)
+  // Relative to the workdir, which the runtime materialises afresh for each attempt.
+  const outDir = `out-${seed}`
   const file = world.config([
     `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(outDir)}, --max_steps, "${steps}", --save_steps, "${saveSteps}"]`,
     `env: {STEP_MS: ${stepMs}, STEP_LOG: ${JSON.stringify(stepLog)}, CKPT_BYTES: 4096}`,
@@ -97,17 +98,17 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
 
   let graceful: Scenario
 
-  test('graceful reclaims: Batch retries per the retryStrategy, each attempt resumes, zero steps recomputed', async () => {
+  test('reclaims with the spot notice: the runtime checkpoints and exits 75, Batch retries per the retryStrategy, zero steps recomputed', async () => {
     graceful = await scenario(80, 10, 30, 5, 7, [250, 450], () => true)
     const {run} = graceful
     assertSchema('run', run)
     assert.equal(run.state, 'succeeded')
     const attempts = run.attempts as BatchAttempt[]
     assert.equal(attempts.length, 6, 'five reclaims, then the attempt that finished')
+    // The runtime saw the spot notice at IMDS, checkpointed and exited 75 before the host went:
+    // the container exited on its own, so Batch reports that, and the onExitCode 75 rule retries.
     for (const a of attempts.slice(0, 5)) {
-      assert.match(a.statusReason ?? '', /^Host EC2 \(instance i-[0-9a-f]+\) terminated\.$/)
-      assert.equal(a.action, 'retry')
-      assert.equal(a.interruptedBy, 'spot-reclaim')
+      assert.deepEqual([a.exitCode, a.statusReason, a.action, a.interruptedBy], [75, 'Essential container in task exited', 'retry', 'spot-notice'])
     }
     assert.deepEqual([attempts[5].exitCode, attempts[5].action], [0, 'exit'])
     assert.deepEqual(stepsRun(graceful), Array.from({length: 80}, (_, i) => i + 1), 'each step ran exactly once')
@@ -115,7 +116,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
     const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
     assert.ok(resumed.length > 0)
     assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
-    assert.match(describeBatch(run, {}), /attempt 1: g5\.xlarge us-east-1a spot — Host EC2 \(instance i-/)
+    assert.match(describeBatch(run, {}), /attempt 1: g5\.xlarge us-east-1a spot — Essential container in task exited/)
     // Where each attempt ran comes from the runtime's reading of the instance metadata.
     assert.deepEqual(attempts.map((a) => [a.instanceType, a.availabilityZone, a.lifecycle]), attempts.map((_, i) => {
       const h = HOSTS[i % HOSTS.length]
@@ -124,11 +125,12 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
   })
 
   test('reclaims with and without grace (host gone at once): the final weights equal an uninterrupted run', async () => {
-    // Every other reclaim gives no grace: the host is gone at once (SIGKILL to the container).
+    // Every other reclaim gives no notice: the host is gone at once (status reason "Host EC2 …").
     const s = await scenario(50, 4, 60, 6, 3, [200, 400], (reclaim) => reclaim % 2 === 0)
     const summary = JSON.stringify(s.run.attempts.map((a) => [a.exitCode, a.action, (a as BatchAttempt).statusReason, a.resumedFromStep]))
     assert.equal(s.run.state, 'succeeded', summary)
-    assert.equal(s.run.attempts.filter((a) => (a as BatchAttempt).interruptedBy === 'spot-reclaim').length, 6, summary)
+    const by = (cause: string) => s.run.attempts.filter((a) => (a as BatchAttempt).interruptedBy === cause).length
+    assert.deepEqual([by('spot-notice'), by('spot-reclaim')], [3, 3], summary)
     const codes = s.run.attempts.slice(0, 6).map((a) => a.exitCode)
     assert.ok(codes.includes(137) && codes.includes(75), `exit codes ${codes}: SIGKILLed (137) and checkpointed (75) attempts`)
     assert.equal(await finalWeights(s.run), expectedWeights(50))
@@ -203,16 +205,16 @@ describe('aws-batch under spot reclaims with the store on s3rver', () => {
     await s3.stop()
   })
 
-  test('graceful reclaims: each attempt resumes from the checkpoint committed to S3, zero steps recomputed', async () => {
+  test('reclaims with the spot notice: each attempt resumes from the checkpoint committed to S3, zero steps recomputed', async () => {
     const s = await scenario(40, 10, 40, 3, 5, [250, 450], () => true)
     assert.ok(world.profile.store.startsWith('s3://'))
     const attempts = s.run.attempts as BatchAttempt[]
     // An attempt that failed on its own (a store error on an overloaded machine) is retried too;
     // its log tail goes in the message so such a failure can be told apart.
-    const crashed = attempts.filter((a) => a.action === 'retry' && !/^Host EC2/.test(a.statusReason ?? ''))
+    const crashed = attempts.filter((a) => a.action === 'retry' && a.interruptedBy !== 'spot-notice')
     const why = JSON.stringify(crashed.map((a) => [a.exitCode, (fake.streams.get(a.logStream ?? '') ?? []).slice(-5).map((e) => e.message)]))
     assert.equal(s.run.state, 'succeeded', why)
-    assert.equal(attempts.filter((a) => /^Host EC2/.test(a.statusReason ?? '') && a.action === 'retry').length, 3, why)
+    assert.equal(attempts.filter((a) => a.exitCode === 75 && a.interruptedBy === 'spot-notice' && a.action === 'retry').length, 3, why)
     if (crashed.length === 0) assert.deepEqual(stepsRun(s), Array.from({length: 40}, (_, i) => i + 1), 'each step ran exactly once')
     assert.equal(await finalWeights(s.run), expectedWeights(40))
   })

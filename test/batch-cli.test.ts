@@ -3,7 +3,7 @@
  * fake Batch (AWS_ENDPOINT_URL_BATCH/_CLOUDWATCH_LOGS/_EC2), which runs the real runtime per attempt.
  */
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
@@ -40,13 +40,15 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
   after(() => fake.stop())
 
   const job = (lines: string[]) => {
-    const file = path.join(home, `job-${Math.random().toString(16).slice(2)}.yaml`)
+    // The "laptop" folder holding the config is the command's workdir, staged at launch.
+    mkdirSync(path.join(home, 'laptop'), {recursive: true})
+    const file = path.join(home, 'laptop', `job-${Math.random().toString(16).slice(2)}.yaml`)
     writeFileSync(file, lines.join('\n') + '\n')
     return file
   }
 
   test('launch, a spot reclaim, logs -f across attempts, status with Batch\'s view, cost', async () => {
-    const out = path.join(home, 'out')
+    const out = 'out' // relative to the workdir
     const stepLog = path.join(home, 'steps.log')
     const file = job([
       `command: [${node}, ${JSON.stringify(TRAINER)}, --output_dir, ${JSON.stringify(out)}, --max_steps, "30", --save_steps, "10"]`,
@@ -73,11 +75,13 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     assertSchema('cloud-status', status.json)
     const run = status.json.run
     assert.equal(run.state, 'succeeded')
-    assert.match(run.attempts[0].statusReason, /^Host EC2 \(instance i-/)
+    // The spot notice reached the runtime at IMDS: it checkpointed and exited 75 before the host went.
+    assert.equal(run.attempts[0].statusReason, 'Essential container in task exited')
+    assert.deepEqual([run.attempts[0].exitCode, run.attempts[0].interruptedBy], [75, 'spot-notice'])
     assert.deepEqual([run.attempts[0].action, run.attempts[0].instanceType, run.attempts[0].availabilityZone], ['retry', 'g5.xlarge', 'us-east-1a'])
     const text = await rfm(['cloud', 'status', id], {home, env})
     assert.match(text.stdout, /Batch {5}job [0-9a-f-]+ SUCCEEDED/)
-    assert.match(text.stdout, /attempt 1: g5\.xlarge us-east-1a spot — Host EC2/)
+    assert.match(text.stdout, /attempt 1: g5\.xlarge us-east-1a spot — Essential container in task exited/)
 
     const steps = readFileSync(stepLog, 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]))
     assert.deepEqual(steps, Array.from({length: 30}, (_, i) => i + 1), 'no step recomputed after the graceful reclaim')

@@ -180,11 +180,11 @@ test('the launcher\'s GPU count, in every spelling, sizes the Batch request; res
   assert.equal(launcherGpus(['python', 'x.py']), undefined)
 
   const batchHome = tempHome()
-  const profile = {backend: 'aws-batch', store: `file://${batchHome}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION}}
+  const profile = {backend: 'aws-batch', store: `file://${batchHome}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION, default: JOB_DEFINITION}}
   writeFileSync(path.join(batchHome, 'config.json'), JSON.stringify({active: 'cloud', profiles: {cloud: profile}}))
   const sft = config('sft4.yaml', `model_name: Qwen/Qwen3-VL-4B-Instruct\nlora_rank: 16\ntrainer: {external: {command: [accelerate, launch, --multi_gpu, --num_processes, "4", train_vqa_sft.py], workdir: pipeline}}\n`)
   const four = await rfmJson(['cloud', 'launch', 'sft', '-c', sft, '--dry-run'], {home: batchHome})
-  assert.equal(four.code, 0, four.stderr)
+  assert.equal(four.code, 0, four.stderr + JSON.stringify(four.json))
   assert.equal(four.json.run.backend.request.resources.gpus, 4)
   const two = await rfmJson(['cloud', 'launch', 'sft', '-c', sft, '--set', 'resources.gpus=2', '--dry-run'], {home: batchHome})
   assert.equal(two.json.run.backend.request.resources.gpus, 2)

@@ -62,11 +62,10 @@ before(async () => {
     gpuFamilies: ['g6e', 'g5', 'p5'],
     maxVcpus: {g5: 128},
     defaultMaxVcpus: 512,
-    allowMultiNode: true,
     stopTimeoutSeconds: 100,
-    checkpointExpiryDays: 14,
     logRetentionDays: 90,
     untaggedImagesToKeep: 3,
+    imagesToKeep: 7,
     secrets: [
       {name: 'WANDB_API_KEY', valueFrom: SECRET_ARN},
       {name: 'HF_TOKEN', valueFrom: '/rfm/hf-token'},
@@ -96,7 +95,7 @@ describe('compute environments and queues', () => {
     assert.deepEqual(onDemand?.instanceTypes, ['g6e', 'g5', 'p5'])
   })
 
-  test('the spot queue tries the families in order, then on-demand; on-demand and multi-node queues use on-demand only', async () => {
+  test('the spot queue tries the families in order, then on-demand; the on-demand queue uses on-demand only', async () => {
     const {fleet} = main.resources
     const arns = async (envs: Array<{arn: pulumi.Output<string>}>) => Promise.all(envs.map((env) => value(env.arn)))
     const ordered = async (queue: {computeEnvironmentOrders: pulumi.Output<Array<{order: number; computeEnvironment: string}> | undefined>}) =>
@@ -106,19 +105,16 @@ describe('compute environments and queues', () => {
     const onDemandArn = await value(fleet.onDemand.arn)
     assert.deepEqual(await ordered(fleet.spotQueue), [...spotArns, onDemandArn])
     assert.deepEqual(await ordered(fleet.onDemandQueue), [onDemandArn])
-    assert.ok(fleet.multiNodeQueue, 'allowMultiNode makes a multi-node queue')
-    assert.deepEqual(await ordered(fleet.multiNodeQueue), [onDemandArn])
   })
 
-  test('without on-demand fallback the spot queue holds spot environments only, and no multi-node queue exists', async () => {
+  test('without on-demand fallback the spot queue holds spot environments only', async () => {
     const {fleet} = noFallback.resources
     const orders = (await value(fleet.spotQueue.computeEnvironmentOrders)) ?? []
     assert.deepEqual(
       orders.map((o) => o.computeEnvironment),
       [await value(fleet.spot.get('g5')!.arn)],
     )
-    assert.equal(fleet.multiNodeQueue, undefined)
-    assert.equal((await value(noFallback.outputs.queues)).multiNode, undefined)
+    assert.deepEqual(Object.keys(await value(noFallback.outputs.queues)), ['spot', 'onDemand'], 'no multi-node queue: multi-node jobs are not offered')
   })
 
   test('the launch template sizes the root volume and its user data turns on spot draining and the stop timeout', async () => {
@@ -156,20 +152,16 @@ describe('bucket', () => {
     assert.deepEqual(deny.Condition, {Bool: {'aws:SecureTransport': 'false'}})
   })
 
-  test('lifecycle aborts incomplete uploads and expires only tagged intermediate checkpoints', async () => {
+  test('lifecycle aborts incomplete uploads and expires no checkpoint (nothing tags intermediate ones)', async () => {
     const rules = await value(main.resources.store.lifecycle.rules)
     const abort = rules?.find((r) => r.abortIncompleteMultipartUpload)
     assert.equal(abort?.abortIncompleteMultipartUpload?.daysAfterInitiation, 7)
-    const expiry = rules?.find((r) => r.expiration)
-    assert.equal(expiry?.expiration?.days, 14)
-    assert.deepEqual(expiry?.filter?.tag, {key: 'rfm-checkpoint', value: 'intermediate'})
-    const fallbackRules = await value(noFallback.resources.store.lifecycle.rules)
-    assert.equal(fallbackRules?.some((r) => r.expiration), false, 'no expiry unless checkpointExpiryDays is set')
+    assert.equal(rules?.some((r) => r.expiration), false)
   })
 })
 
 describe('IAM', () => {
-  test('the job role reads datasets/* and runs/*, and writes only under runs/* of this bucket', async () => {
+  test('the job role reads datasets/*, objects/* (staged contents) and runs/*, and writes only under runs/* of this bucket', async () => {
     const bucketArn = await value(main.resources.store.bucket.arn)
     const {jobRole, jobPolicy} = main.resources.roles
     assert.equal(await value(jobPolicy.role), await value(jobRole.id))
@@ -177,10 +169,15 @@ describe('IAM', () => {
     const allows = policy.Statement.filter((s) => s.Effect === 'Allow')
     const grants = (pattern: RegExp) => allows.filter((s) => s.Action.some((a) => pattern.test(a))).flatMap((s) => s.Resource)
     assert.deepEqual(grants(/^s3:(Put|Delete|Abort)/).sort(), [`${bucketArn}/runs/*`])
-    assert.deepEqual(grants(/^s3:GetObject$/).sort(), [`${bucketArn}/datasets/*`, `${bucketArn}/runs/*`])
+    assert.deepEqual(grants(/^s3:GetObject$/).sort(), [`${bucketArn}/datasets/*`, `${bucketArn}/objects/*`, `${bucketArn}/runs/*`])
+    // Every key a job reads to pull a staged dataset is covered (layout from src/staging, not a copy).
+    const {objectKey, manifestKey} = await import('../src/staging/layout.js')
+    for (const key of [objectKey('ab'.repeat(32)), manifestKey('cd'.repeat(32))]) {
+      assert.ok(grants(/^s3:GetObject$/).some((r) => (r.endsWith('*') ? `${bucketArn}/${key}`.startsWith(r.slice(0, -1)) : r === `${bucketArn}/${key}`)), key)
+    }
     const list = allows.find((s) => s.Action.includes('s3:ListBucket'))
     assert.deepEqual(list?.Resource, [bucketArn])
-    assert.deepEqual(list?.Condition, {StringLike: {'s3:prefix': ['datasets/*', 'runs/*']}})
+    assert.deepEqual(list?.Condition, {StringLike: {'s3:prefix': ['datasets/*', 'objects/*', 'runs/*']}})
     // Nothing else: no wildcard action or resource, and nothing outside the bucket.
     for (const statement of allows) {
       assert.ok(statement.Action.every((a) => a.startsWith('s3:') && !a.includes('*')), JSON.stringify(statement.Action))
@@ -203,13 +200,20 @@ describe('IAM', () => {
 describe('job definitions, images and logs', () => {
   test('one job definition per kind with GPUs, logs to the group, retry defaults, and secrets only by reference', async () => {
     const {definitions, logs, repos, roles} = main.resources
-    assert.deepEqual([...definitions.keys()], ['command', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
+    // every kind rfm registers (vlm included) plus default, so chooseJobDefinition finds one for each
+    const {loadKinds} = await import('../src/jobs/registry.js')
+    const registered = [...(await loadKinds([])).keys()]
+    for (const kind of [...registered, 'default']) assert.ok(definitions.has(kind), kind)
+    assert.deepEqual([...definitions.keys()], ['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
     const logGroupName = await value(logs.name)
     for (const [kind, definition] of definitions) {
       const text = await value(definition.containerProperties)
       const props = JSON.parse(text ?? '{}') as Record<string, any>
-      const image = kind === 'command' ? 'base' : kind
-      assert.equal(props.image, `${await value(repos.get(image)!.repositoryUrl)}:latest`)
+      // a placeholder tag: rfm cloud launch registers a revision with the content-hash image (definitions.ts)
+      assert.equal(props.image, `${await value(repos.get('images')!.repositoryUrl)}:${kind}-latest`)
+      const env = Object.fromEntries((props.environment as Array<{name: string; value: string}>).map((e) => [e.name, e.value]))
+      assert.equal(env.RFM_WORKDIR, '/home/rfm/work', 'a staged workdir goes to the images\' WORKDIR')
+      assert.equal(env.RFM_JOB_KIND, undefined, 'no write-only variables')
       assert.deepEqual(props.resourceRequirements.find((r: {type: string}) => r.type === 'GPU'), {type: 'GPU', value: '1'})
       assert.equal(props.jobRoleArn, await value(roles.jobRole.arn))
       assert.equal(props.logConfiguration.logDriver, 'awslogs')
@@ -235,17 +239,29 @@ describe('job definitions, images and logs', () => {
     assert.equal(await value(logs.retentionInDays), 90)
   })
 
-  test('ECR repositories scan on push and keep the last N untagged images', async () => {
-    assert.deepEqual([...main.resources.repos.keys()], ['base', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
-    for (const [image, repo] of main.resources.repos) {
-      assert.equal((await value(repo.imageScanningConfiguration))?.scanOnPush, true)
-      const lifecycle = main.resources.lifecyclePolicies.get(image)!
-      assert.equal(await value(lifecycle.repository), await value(repo.name))
-      const rule = (JSON.parse(await value(lifecycle.policy)) as {rules: Array<Record<string, any>>}).rules[0]
-      assert.deepEqual(rule.selection, {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 3})
-      assert.equal(rule.action.type, 'expire')
+  test('one ECR repository for every image, scanned on push; the lifecycle keeps the newest N of each image and of untagged ones', async () => {
+    assert.deepEqual([...main.resources.repos.keys()], ['images'])
+    const repo = main.resources.repos.get('images')!
+    assert.equal((await value(repo.imageScanningConfiguration))?.scanOnPush, true)
+    assert.match(await value(repo.name), /^rfm-test\/images$/)
+    const lifecycle = main.resources.lifecyclePolicies.get('images')!
+    assert.equal(await value(lifecycle.repository), await value(repo.name))
+    const rules = (JSON.parse(await value(lifecycle.policy)) as {rules: Array<Record<string, any>>}).rules
+    const byPrefix = new Map(rules.filter((r) => r.selection.tagStatus === 'tagged').map((r) => [r.selection.tagPrefixList[0], r]))
+    // the tag prefixes rfm build really pushes (src/containers/images.ts), checked against the image specs
+    const {baseImage, externalImage, pluginImage} = await import('../src/containers/images.js')
+    const {ROOT} = await import('./helpers/cli.js')
+    const tags = [(await baseImage(ROOT)).tag, (await externalImage({}, ROOT)).tag, (await pluginImage({name: '@rfm/plugin-sft', root: `${ROOT}/plugins/sft`}, ROOT)).tag]
+    for (const tag of tags) {
+      const rule = rules.find((r) => r.selection.tagStatus === 'tagged' && tag.startsWith(r.selection.tagPrefixList[0]))
+      assert.ok(rule, `a rule expires old ${tag}`)
+      assert.deepEqual({...rule.selection, tagPrefixList: undefined}, {tagStatus: 'tagged', tagPrefixList: undefined, countType: 'imageCountMoreThan', countNumber: 7})
     }
-    assert.match(await value(main.resources.repos.get('sft')!.name), /^rfm-test\/sft$/)
+    assert.ok(byPrefix.has('external-sft-') && byPrefix.get('external-sft-')!.rulePriority < byPrefix.get('external-')!.rulePriority, 'the longer prefix is evaluated first')
+    const untagged = rules.find((r) => r.selection.tagStatus === 'untagged')
+    assert.deepEqual(untagged?.selection, {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 3})
+    assert.equal(untagged?.rulePriority, rules.length, 'untagged last')
+    assert.deepEqual(rules.map((r) => r.rulePriority), rules.map((_, i) => i + 1))
   })
 
   test('the stack outputs resolve to plain values that name the created resources', async () => {
@@ -254,13 +270,12 @@ describe('job definitions, images and logs', () => {
     assert.deepEqual(queues, {
       spot: await value(main.resources.fleet.spotQueue.arn),
       onDemand: await value(main.resources.fleet.onDemandQueue.arn),
-      multiNode: await value(main.resources.fleet.multiNodeQueue!.arn),
     })
     assert.equal(await value(out.bucket), await value(main.resources.store.bucket.bucket))
     const definitions = await value(out.jobDefinitions)
-    assert.deepEqual(Object.keys(definitions), ['command', 'sft', 'grpo', 'rm-eval', 'vla-sensor'])
+    assert.deepEqual(Object.keys(definitions), ['command', 'vlm', 'eval', 'sft', 'grpo', 'rm-eval', 'vla-sensor', 'default'])
     assert.equal(definitions.sft, await value(main.resources.definitions.get('sft')!.arn))
-    assert.equal((await value(out.repositories)).base, await value(main.resources.repos.get('base')!.repositoryUrl))
+    assert.equal(await value(out.imageRepository), await value(main.resources.repos.get('images')!.repositoryUrl))
     assert.equal(await value(out.region), 'us-east-1')
     assert.equal(await value(out.jobRoleArn), await value(main.resources.roles.jobRole.arn))
   })

@@ -14,7 +14,7 @@ import {userData} from '../infra/containers'
 import {partitionOf, secretResourceArn} from '../infra/policies'
 import {resolveProfile, setProfileKey} from '../src/config/profiles'
 import {NotBuiltError, NotFoundError, UsageError, BackendError, ConfigError} from '../src/errors'
-import {resolveTarget, stackConfigFromFlags} from '../src/infra/command'
+import {resolveTarget, stackConfigFromFlags, withRegisteredKinds} from '../src/infra/command'
 import {clearOutputsFromProfile, outputsFromStack, profileValuesFromOutputs, writeOutputsToProfile} from '../src/infra/profile-outputs'
 import {findPulumi, isPulumiSpawnEnoent} from '../src/infra/pulumi-cli'
 import {pulumiError, runInfra, type InfraDeps, type OpenStackArgs, type StackLike} from '../src/infra/run'
@@ -27,7 +27,8 @@ const OUTPUTS: InfraOutputs = {
   bucket: 'rfm-data-1a2b3c',
   queues: {spot: 'arn:aws:batch:eu-west-1:123456789012:job-queue/rfm-spot', onDemand: 'arn:aws:batch:eu-west-1:123456789012:job-queue/rfm-od'},
   jobDefinitions: {sft: 'arn:aws:batch:eu-west-1:123456789012:job-definition/rfm-aws-sft:1'},
-  repositories: {sft: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/sft'},
+  imageRepository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/images',
+  repositories: {images: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rfm-aws/images'},
   logGroup: '/rfm/aws/jobs',
   jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job',
 }
@@ -150,6 +151,16 @@ describe('stack config', () => {
     assert.equal(config.rootVolumeGiB, 500)
     assert.equal(config.onDemandFallback, true, 'an unset flag keeps the default')
     assert.equal(resolveStackConfig({stack: 's', profile: {region: 'eu-west-1'}, env: {}}).region, 'eu-west-1')
+    // rfm infra up adds a job definition for every kind the CLI has registered (a new plugin's too), plus default
+    const base = resolveStackConfig({stack: 's', flags: {region: 'eu-west-1'}, env: {}})
+    const kinds = withRegisteredKinds(base, ['command', 'vlm', 'my-plugin-kind']).kinds.map((k) => k.name)
+    for (const kind of ['command', 'vlm', 'my-plugin-kind', 'default']) assert.ok(kinds.includes(kind), kind)
+    assert.equal(new Set(kinds).size, kinds.length, 'each once')
+    // a stack applied by an older rfm (multi-node queue, checkpoint expiry: both gone) still loads
+    const old = resolveStackConfig({stack: 's', previous: {region: 'eu-west-1', allowMultiNode: true, checkpointExpiryDays: 14}, env: {}})
+    assert.equal(old.region, 'eu-west-1')
+    assert.ok(!('allowMultiNode' in old) && !('checkpointExpiryDays' in old))
+    assert.throws(() => resolveStackConfig({stack: 's', flags: {region: 'eu-west-1', allowMultiNode: true} as never, env: {}}), ConfigError, 'but it is no longer a key one can set')
     assert.equal(resolveStackConfig({stack: 's', env: {AWS_REGION: 'ap-south-1'}}).region, 'ap-south-1')
     assert.throws(() => resolveStackConfig({stack: 's', env: {}}), (e: unknown) => e instanceof UsageError && /region/.test(e.message))
     assert.throws(
@@ -172,7 +183,7 @@ describe('stack config', () => {
     const {deps} = fakeDeps()
     const target = await resolveTarget({profile: 'aws'})
     assert.equal(target.stack, 'aws')
-    const first = await stackConfigFromFlags(target, {region: 'eu-west-1', 'gpu-families': ['g5,p5'], 'max-vcpus': ['p5=192'], 'multi-node': true})
+    const first = await stackConfigFromFlags(target, {region: 'eu-west-1', 'gpu-families': ['g5,p5'], 'max-vcpus': ['p5=192']})
     await runInfra({action: 'up', stack: target.stack, profile: target.profileName, config: first}, deps)
     const again = await stackConfigFromFlags(await resolveTarget({profile: 'aws'}), {})
     assert.deepEqual(again, first)
@@ -184,14 +195,15 @@ describe('stack config', () => {
 
 describe('outputs → profile', () => {
   test('the mapping is pure: aws-batch backend, s3 store, and every stack output under its key', () => {
-    const values = profileValuesFromOutputs({...OUTPUTS, queues: {...OUTPUTS.queues, multiNode: 'arn:mn'}})
+    const values = profileValuesFromOutputs(OUTPUTS)
     assert.deepEqual(values, {
       backend: 'aws-batch',
       store: 's3://rfm-data-1a2b3c',
       region: 'eu-west-1',
       bucket: 'rfm-data-1a2b3c',
-      queues: {spot: OUTPUTS.queues.spot, onDemand: OUTPUTS.queues.onDemand, multiNode: 'arn:mn'},
+      queues: {spot: OUTPUTS.queues.spot, onDemand: OUTPUTS.queues.onDemand},
       jobDefinitions: OUTPUTS.jobDefinitions,
+      imageRepository: OUTPUTS.imageRepository,
       repositories: OUTPUTS.repositories,
       logGroup: '/rfm/aws/jobs',
       jobRoleArn: OUTPUTS.jobRoleArn,
@@ -215,13 +227,18 @@ describe('outputs → profile', () => {
     const shown = await rfmJson(['config', 'show', '--profile', 'aws'], {home: process.env.RFM_HOME!})
     assert.equal(shown.code, 0, shown.stderr)
     assert.deepEqual(shown.json.settings.repositories, OUTPUTS.repositories)
+    // B4: rfm build and rfm cloud launch push to and find images in the stack's repository, no hand edit
+    assert.equal(profile.imageRepository, OUTPUTS.imageRepository)
+    const build = await rfmJson(['build', '--dry-run', '--profile', 'aws'], {home: process.env.RFM_HOME!})
+    assert.equal(build.code, 0, build.stderr)
+    assert.match(build.json.images[0].ref, new RegExp(`^${OUTPUTS.imageRepository.replace(/\./g, '\\.')}:base-[0-9a-f]{32}$`))
     assert.equal(shown.json.settings.jobRoleArn, OUTPUTS.jobRoleArn)
   })
 
   test('clearing after destroy drops the stack keys, and the store only when it pointed at the stack bucket', async () => {
     await writeOutputsToProfile('aws', OUTPUTS)
     const cleared = await clearOutputsFromProfile('aws', OUTPUTS.bucket)
-    assert.deepEqual(new Set(cleared.removed), new Set(['bucket', 'queues', 'jobDefinitions', 'repositories', 'logGroup', 'jobRoleArn', 'store', 'backend']))
+    assert.deepEqual(new Set(cleared.removed), new Set(['bucket', 'queues', 'jobDefinitions', 'imageRepository', 'repositories', 'logGroup', 'jobRoleArn', 'store', 'backend']))
     const after = await resolveProfile('aws')
     assert.equal(after.profile.backend, 'local')
     assert.match(after.profile.store, /^file:\/\//)
@@ -235,8 +252,8 @@ describe('outputs → profile', () => {
   })
 
   test('up, outputs --save, destroy and preview through the wrapper produce their documented --json shapes', async () => {
-    const {deps, opened, calls} = fakeDeps({...OUTPUTS, queues: {...OUTPUTS.queues, multiNode: 'arn:mn'}})
-    const config = infraConfigSchema.parse({region: 'eu-west-1', allowMultiNode: true})
+    const {deps, opened, calls} = fakeDeps(OUTPUTS)
+    const config = infraConfigSchema.parse({region: 'eu-west-1'})
     const streamed: string[] = []
     const preview = await runInfra({action: 'preview', stack: 'aws', profile: 'aws', config, onOutput: (t) => streamed.push(t)}, deps)
     assertSchema('infra-preview', JSON.parse(JSON.stringify(preview)))
@@ -246,7 +263,7 @@ describe('outputs → profile', () => {
 
     const up = await runInfra({action: 'up', stack: 'aws', profile: 'aws', config}, deps)
     assertSchema('infra-up', JSON.parse(JSON.stringify(up)))
-    assert.equal((await resolveProfile('aws')).profile.queues?.multiNode, 'arn:mn')
+    assert.deepEqual((await resolveProfile('aws')).profile.queues, OUTPUTS.queues)
     assert.deepEqual((await readSavedStack('aws'))?.config, config)
 
     const outputs = await runInfra({action: 'outputs', stack: 'aws', profile: 'copy', save: true}, deps)

@@ -148,11 +148,12 @@ describe('local backend, real processes', () => {
     await gone(pid)
   })
 
-  test('an attempt past its timeout is stopped and retried', async () => {
+  test('an attempt past its timeout is stopped and not retried, as on AWS Batch', async () => {
     const marks = markDir()
     const result = await rfmJson([...trainerArgs(marks, {SUCCEED_ON: 2}), '--set', 'timeout=1s', '--set', 'retries.attempts=2', '--follow'], {home})
-    assert.equal(result.json.run.state, 'succeeded')
-    assert.match(result.json.run.attempts[0].reason, /^timed out after 1s; .*retrying/)
+    assert.equal(result.json.run.state, 'failed')
+    assert.equal(result.json.run.attempts.length, 1, 'attempts were left, but a timeout ends the run')
+    assert.match(result.json.run.attempts[0].reason, /^timed out after 1s; .*times out is not retried/)
     assert.ok(existsSync(`${marks}/term-1`), 'a timed-out attempt gets SIGTERM first')
   })
 

@@ -47,6 +47,11 @@ export interface Backend {
    * Follows until the run ends when `follow` is set; returns the last record seen.
    */
   streamLogs?(run: RunRecord, runs: RunStore, options: {follow: boolean; attempt?: number; onChunk(chunk: LogChunk): void}): Promise<RunRecord>
+  /**
+   * `--dry-run`: the requests submit would send, as they would be sent (optional; aws-batch:
+   * submitJob, and registerJobDefinition when a job definition revision would be registered).
+   */
+  planRequests?(run: RunRecord): Promise<Record<string, unknown>>
   /** Jobs in the backend's queues (optional). */
   queueJobs?(): Promise<QueueJob[]>
 }

@@ -3,7 +3,7 @@
  * flags, and the human rendering of results. Commands import this lazily (it reaches the program's
  * config schema); Pulumi itself is only loaded by run.ts once the CLI is known to exist.
  */
-import type {InfraConfig, InfraConfigInput, InfraOutputs} from '../../infra/config'
+import {kindsFor, type InfraConfig, type InfraConfigInput, type InfraOutputs} from '../../infra/config'
 import {loadConfigFile} from '../config/load'
 import {parseOverride} from '../config/overrides'
 import {listProfiles, resolveProfile, type Profile} from '../config/profiles'
@@ -47,9 +47,7 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
     ...parseMaxVcpus(flags['max-vcpus']),
     onDemandMaxVcpus: flags['on-demand-max-vcpus'],
     onDemandFallback: flags['on-demand-fallback'],
-    allowMultiNode: flags['multi-node'],
     logRetentionDays: flags['log-retention-days'],
-    checkpointExpiryDays: flags['checkpoint-expiry-days'],
     secrets: flags.secret ? parseSecrets(flags.secret) : undefined,
     budget: budgetGiven
       ? ({...previousBudget, ...(flags['budget-usd'] === undefined ? {} : {monthlyUsd: flags['budget-usd']}), ...(flags['budget-email'] ? {emails: flags['budget-email']} : {})} as InfraConfigInput['budget'])
@@ -64,6 +62,12 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
     overrides: (flags.set ?? []).map(parseOverride),
     profile: target.profile,
   })
+}
+
+/** Adds a job definition for each registered kind the config does not list yet (and default). */
+export function withRegisteredKinds(config: InfraConfig, registered: string[]): InfraConfig {
+  const listed = new Set(config.kinds.map((k) => k.name))
+  return {...config, kinds: [...config.kinds, ...kindsFor(registered).filter((k) => !listed.has(k.name))]}
 }
 
 export function renderChanges(changes: Record<string, number> = {}): string {
@@ -84,9 +88,9 @@ export function renderConfig(config: InfraConfig): string {
   return [
     `  region        ${config.region}`,
     `  spot          ${spot}`,
-    `  on-demand     ≤${config.onDemandMaxVcpus} vCPUs${config.onDemandFallback ? ', fallback of the spot queue' : ', not a fallback'}${config.allowMultiNode ? ', multi-node queue' : ''}`,
+    `  on-demand     ≤${config.onDemandMaxVcpus} vCPUs${config.onDemandFallback ? ', fallback of the spot queue' : ', not a fallback'}`,
     `  job kinds     ${config.kinds.map((k) => k.name).join(', ')}`,
-    `  logs          ${config.logRetentionDays} days${config.checkpointExpiryDays ? `; intermediate checkpoints expire after ${config.checkpointExpiryDays} days` : ''}`,
+    `  logs          ${config.logRetentionDays} days`,
     ...(config.secrets.length > 0 ? [`  secrets       ${config.secrets.map((s) => s.name).join(', ')} (by reference)`] : []),
     ...(config.budget ? [`  budget        $${config.budget.monthlyUsd}/month → ${config.budget.emails.join(', ')}`] : []),
   ].join('\n')
@@ -96,7 +100,7 @@ export function renderOutputs(outputs: InfraOutputs): string {
   const lines = [`  bucket        ${outputs.bucket} (${outputs.region})`]
   for (const [name, arn] of Object.entries(outputs.queues)) lines.push(`  queue         ${name.padEnd(10)} ${arn}`)
   for (const [kind, arn] of Object.entries(outputs.jobDefinitions)) lines.push(`  job def       ${kind.padEnd(10)} ${arn}`)
-  for (const [image, url] of Object.entries(outputs.repositories)) lines.push(`  repository    ${image.padEnd(10)} ${url}`)
+  lines.push(`  images        ${outputs.imageRepository}`)
   lines.push(`  log group     ${outputs.logGroup}`, `  job role      ${outputs.jobRoleArn}`)
   return lines.join('\n')
 }
@@ -117,9 +121,10 @@ export async function executeInfra(
   action: InfraAction,
   flags: StackFlagValues & ConfigFlagValues & {save?: boolean},
   json: boolean,
+  registeredKinds: string[] = [],
 ): Promise<InfraResult> {
   const target = await resolveTarget(flags)
-  const config = action === 'preview' || action === 'up' ? await stackConfigFromFlags(target, flags) : undefined
+  const config = action === 'preview' || action === 'up' ? withRegisteredKinds(await stackConfigFromFlags(target, flags), registeredKinds) : undefined
   const stream = json ? process.stderr : process.stdout
   return runInfra({
     action,

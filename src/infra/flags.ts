@@ -24,9 +24,7 @@ export const configFlags = {
   'max-vcpus': Flags.string({description: 'Max vCPUs of each spot environment (N), or of one family (FAMILY=N); repeatable.', helpValue: 'N|FAMILY=N', multiple: true}),
   'on-demand-max-vcpus': Flags.integer({description: 'Max vCPUs of the on-demand environment.', helpValue: 'N'}),
   'on-demand-fallback': Flags.boolean({description: 'Let the spot queue fall back to on-demand instances (--no-on-demand-fallback: spot only).', allowNo: true}),
-  'multi-node': Flags.boolean({description: 'Create the on-demand queue for multi-node jobs.', allowNo: true}),
   'log-retention-days': Flags.integer({description: 'Retention of the job log group (a CloudWatch retention value, e.g. 30).', helpValue: 'DAYS'}),
-  'checkpoint-expiry-days': Flags.integer({description: 'Expire intermediate (non-final) checkpoints after this many days.', helpValue: 'DAYS'}),
   secret: Flags.string({
     description: 'Environment variable every job gets from Secrets Manager or SSM: NAME=ARN or NAME=/ssm/parameter (repeatable). Never the value itself.',
     helpValue: 'NAME=REF',
@@ -45,9 +43,7 @@ export type ConfigFlagValues = {
   'max-vcpus'?: string[]
   'on-demand-max-vcpus'?: number
   'on-demand-fallback'?: boolean
-  'multi-node'?: boolean
   'log-retention-days'?: number
-  'checkpoint-expiry-days'?: number
   secret?: string[]
   'budget-usd'?: number
   'budget-email'?: string[]

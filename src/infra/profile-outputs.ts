@@ -9,13 +9,14 @@ import {resolveProfile, setProfileValues, type Profile} from '../config/profiles
 import {BackendError} from '../errors'
 
 /** Profile keys that hold stack outputs (removed again by `rfm infra destroy`). */
-export const INFRA_PROFILE_KEYS = ['bucket', 'queues', 'jobDefinitions', 'repositories', 'logGroup', 'jobRoleArn'] as const
+export const INFRA_PROFILE_KEYS = ['bucket', 'queues', 'jobDefinitions', 'imageRepository', 'repositories', 'logGroup', 'jobRoleArn'] as const
 
 const outputsSchema = z.object({
   region: z.string().min(1),
   bucket: z.string().min(1),
-  queues: z.object({spot: z.string().min(1), onDemand: z.string().min(1), multiNode: z.string().min(1).optional()}),
+  queues: z.object({spot: z.string().min(1), onDemand: z.string().min(1)}),
   jobDefinitions: z.record(z.string(), z.string()),
+  imageRepository: z.string().min(1),
   repositories: z.record(z.string(), z.string()),
   logGroup: z.string().min(1),
   jobRoleArn: z.string().min(1),
@@ -37,14 +38,16 @@ export function outputsFromStack(map: Record<string, {value: unknown; secret?: b
 
 /** The profile values a stack's outputs imply (pure). */
 export function profileValuesFromOutputs(outputs: InfraOutputs): Partial<Profile> {
-  const {spot, onDemand, multiNode} = outputs.queues
+  const {spot, onDemand} = outputs.queues
   return {
     backend: 'aws-batch',
     store: `s3://${outputs.bucket}`,
     region: outputs.region,
     bucket: outputs.bucket,
-    queues: multiNode ? {spot, onDemand, multiNode} : {spot, onDemand},
+    queues: {spot, onDemand},
     jobDefinitions: {...outputs.jobDefinitions},
+    // where rfm build and rfm cloud launch push and find the images (src/containers/ensure.ts)
+    imageRepository: outputs.imageRepository,
     repositories: {...outputs.repositories},
     logGroup: outputs.logGroup,
     jobRoleArn: outputs.jobRoleArn,
@@ -61,7 +64,7 @@ export interface ProfileChange {
 
 export async function writeOutputsToProfile(name: string, outputs: InfraOutputs): Promise<ProfileChange> {
   const values = profileValuesFromOutputs(outputs)
-  // A stack without a multi-node queue must not leave an old one behind.
+  // Replaces the queues as a whole: a multi-node queue of an older rfm must not stay behind.
   await setProfileValues(name, {...values, queues: values.queues})
   return {name, set: Object.keys(values)}
 }

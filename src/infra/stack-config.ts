@@ -30,7 +30,10 @@ export interface StackConfigSources {
 
 export function resolveStackConfig(sources: StackConfigSources): InfraConfig {
   const defined = (values: Record<string, unknown> = {}) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
-  let merged: Record<string, unknown> = {...defined(sources.previous), ...defined(sources.file), ...defined(sources.flags)}
+  // Keys of stacks applied by an older rfm whose features are gone (multi-node jobs, checkpoint
+  // expiry that nothing tagged for): ignored, so those stacks still load.
+  const {allowMultiNode: _multiNode, checkpointExpiryDays: _expiry, ...previous} = sources.previous ?? {}
+  let merged: Record<string, unknown> = {...defined(previous), ...defined(sources.file), ...defined(sources.flags)}
   merged = applyOverrides(merged, sources.overrides ?? [])
   const env = sources.env ?? process.env
   merged.region ??= sources.profile?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION

@@ -51,6 +51,9 @@ export function commandKind(api: PluginApi): JobKind {
     name: 'command',
     summary: 'Run any command line as the trainer, with its working directory and environment.',
     schema,
+    // A command's needs are unknown: a launch asks Batch only for what the core `resources` key names
+    // (requestedResources); this placeholder is for `rfm cloud plan`, with `resources` applied over it.
+    resourcesFromConfigOnly: true,
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1}),
     datasetFields: ['data'],
     prepare(config, baseDir) {

@@ -2,6 +2,15 @@ import {z} from 'zod'
 
 import {parseDuration} from '../config/duration'
 
+const MEMORY = /^\s*(\d+(?:\.\d+)?)\s*(GiB|Gi|G|GB|MiB|Mi|M|MB)?\s*$/
+
+/** A memory size in GiB: a number is GiB; strings take GiB/Gi/G or MiB/Mi/M. */
+function memoryGiB(value: number | string): number {
+  if (typeof value === 'number') return value
+  const [, amount, unit = 'GiB'] = MEMORY.exec(value) ?? []
+  return /^M/.test(unit) ? Number(amount) / 1024 : Number(amount)
+}
+
 const retryRule = z
   .object({
     on_exit_code: z
@@ -24,7 +33,13 @@ export const coreJobShape = {
   name: z.string().min(1).max(100).optional().describe('A display name for the run.'),
   retries: z
     .object({
-      attempts: z.number().int().min(1).max(10).default(1).describe('Total attempts, 1–10, as in AWS Batch retryStrategy.attempts.'),
+      attempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .optional()
+        .describe('Total attempts, 1–10, as in AWS Batch retryStrategy.attempts; default 5 on an AWS Batch spot queue (each reclaim uses an attempt), else 1.'),
       evaluate_on_exit: z
         .array(retryRule)
         .max(5)
@@ -46,12 +61,16 @@ export const coreJobShape = {
   resources: z
     .object({
       gpus: z.number().int().min(0).max(64).optional().describe('GPUs of the job (default: the launcher\'s count, e.g. torchrun --nproc_per_node, else the kind\'s estimate).'),
-      cpus: z.number().int().min(1).optional(),
-      memory_gib: z.number().positive().optional(),
+      cpus: z.number().positive().max(192).optional().describe('vCPUs of the job.'),
+      memory: z
+        .union([z.number().positive(), z.string().regex(MEMORY, 'a size such as 30GiB, 30000MiB or 30 (GiB)')])
+        .transform(memoryGiB)
+        .optional()
+        .describe('Memory of the job in GiB (a number) or with a unit (30GiB, 30000MiB): a hard limit on AWS Batch, the container is killed above it.'),
     })
     .strict()
     .optional()
-    .describe('Overrides of the resource estimate: {gpus, cpus, memory_gib}; sizes the AWS Batch request and rfm cloud plan.'),
+    .describe('What the job needs, over the kind\'s estimate: {gpus, cpus, memory}; sizes the AWS Batch request and rfm cloud plan. The command kind asks Batch only for the values given (else the job definition\'s apply).'),
 } satisfies z.ZodRawShape
 
 export const CORE_KEYS = Object.keys(coreJobShape)

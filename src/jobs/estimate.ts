@@ -11,6 +11,6 @@ export function jobEstimate(job: Pick<ResolvedJob, 'kind' | 'config' | 'resource
     ...base,
     ...(r.gpus !== undefined ? {gpus: r.gpus, gpusFixed: true} : {}),
     ...(r.cpus !== undefined ? {cpus: r.cpus} : {}),
-    ...(r.memory_gib !== undefined ? {memoryGiB: r.memory_gib} : {}),
+    ...(r.memory !== undefined ? {memoryGiB: r.memory} : {}),
   }
 }

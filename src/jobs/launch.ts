@@ -7,6 +7,7 @@ import type {ExternalCommand} from '../plugin-api'
 import {UsageError} from '../errors'
 import type {ChaosPlan, RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
+import {DEFAULT_ATTEMPTS, DEFAULT_SPOT_ATTEMPTS} from '../runtime/protocol'
 import type {RunStore} from '../runs/run-store'
 import type {StagedField} from '../staging/config-paths'
 import type {ProgressMode} from '../staging/progress'
@@ -21,12 +22,14 @@ export interface LaunchTarget {
 export interface LaunchOptions {
   /** local backend only: interrupt the job at random moments */
   chaos?: ChaosPlan
-  /** aws-batch only: queue, array size, nodes and resources of the Batch job */
-  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; nodes?: number; resources?: {gpus: number; cpus: number; memoryGiB: number}}
+  /** aws-batch only: queue, array size and resources of the Batch job */
+  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; resources?: {gpus?: number; cpus?: number; memoryGiB?: number}}
   /** progress display for dataset staging (default silent) */
   progress?: ProgressMode
-  /** told about each dataset field that was staged */
+  /** told about each dataset field (and a staged workdir) */
   onStaged?(staged: StagedField): void
+  /** told what the user should know before the job runs (a large workdir, a spot job without retries) */
+  onWarning?(message: string): void
 }
 
 export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}, now = new Date()): RunRecord {
@@ -52,10 +55,25 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
     },
     config: job.config,
     source: job.source,
-    retries: job.retries,
+    retries: {...job.retries, attempts: job.retries.attempts ?? defaultAttempts(target.backend.name, options)},
     ...(job.timeoutSeconds ? {timeoutSeconds: job.timeoutSeconds} : {}),
     attempts: [],
   }
+}
+
+/** Attempts when the config sets none: enough on a spot queue to survive reclaims, else one. */
+export function defaultAttempts(backend: string, options: LaunchOptions): number {
+  const spot = backend === 'aws-batch' && (options.batch?.queue ?? 'spot') === 'spot'
+  return spot ? DEFAULT_SPOT_ATTEMPTS : DEFAULT_ATTEMPTS
+}
+
+/** What the user should know about a run before it is submitted. */
+export function launchWarnings(run: RunRecord): string[] {
+  const request = run.backend.request as {queue?: string} | undefined
+  if (run.backend.name === 'aws-batch' && request?.queue === 'spot' && run.retries.attempts === 1) {
+    return ['retries.attempts is 1 on the spot queue: the first spot reclaim fails the run (its checkpoints stay in the store, but nothing resumes them). Set retries.attempts to 3 or more, or leave it unset (default 5 on spot).']
+  }
+  return []
 }
 
 /**
@@ -73,13 +91,14 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   if (options.chaos && target.backend.name !== 'local') {
     throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
   }
-  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.nodes !== undefined || options.batch.queue !== undefined)
+  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.queue !== undefined)
   if (batchOnly && target.backend.name !== 'aws-batch') {
-    throw new UsageError('--array, --nodes and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
+    throw new UsageError('--array and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
   }
   // A backend refuses what it cannot run before anything is staged or recorded.
   await target.backend.check?.(newRunRecord(job, target, options))
-  const record = newRunRecord(await stageDatasets(job, target, options), target, options)
+  const record = newRunRecord(await stageWorkdir(await stageDatasets(job, target, options), target, options), target, options)
+  for (const warning of launchWarnings(record)) options.onWarning?.(warning)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
@@ -90,6 +109,17 @@ export function planLaunch(job: ResolvedJob, target: LaunchTarget, options: Laun
   const run = newRunRecord(job, target, options)
   const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store, given: job.source.given})
   return {run, command}
+}
+
+/**
+ * On a backend whose jobs run on other machines (AWS Batch), the config's workdir is staged and
+ * recorded by reference, so no path of this machine reaches the job. The local backend runs the
+ * command in the folder itself.
+ */
+async function stageWorkdir(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions): Promise<ResolvedJob> {
+  if (target.backend.name === 'local') return job
+  const {stageWorkdir: stage} = await import('./workdir.js')
+  return {...job, config: await stage(job.config, target.runs.store, options)}
 }
 
 /**

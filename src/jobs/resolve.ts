@@ -16,10 +16,11 @@ export interface ResolvedJob {
   /** the kind's own keys, validated, with defaults and absolute paths */
   config: Record<string, unknown>
   name?: string
-  retries: {attempts: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
+  /** attempts unset: the backend's default (see defaultAttempts) */
+  retries: {attempts?: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
   timeoutSeconds?: number
   /** the config's resources key: overrides of the kind's estimate */
-  resources?: {gpus?: number; cpus?: number; memory_gib?: number}
+  resources?: {gpus?: number; cpus?: number; memory?: number}
   source: {file?: string; overrides: string[]; given?: GivenKeys}
   /** one line each: keys passed through to the script as written, possible typos */
   notices?: string[]

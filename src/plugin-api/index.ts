@@ -85,6 +85,8 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
   /** The name used on the command line: `rfm cloud launch <name>`. */
   name: string
   summary: string
+  /** The kind cannot estimate its job's needs: a launch asks AWS Batch only for what the config's `resources` key names. */
+  resourcesFromConfigOnly?: boolean
   /**
    * zod object schema of the kind's own config keys, with defaults. Core keys shared by every kind
    * (name, retries, timeout) are added by rfm; a kind must not declare them.
@@ -245,8 +247,8 @@ export interface TrainerContext {
   listRunCheckpoints?(runId: string): Promise<number[]>
 }
 
-/** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it. */
-export const EXIT_RETRY = 75
+/** The runtime's "interrupted, retry me" exit code (EX_TEMPFAIL); backends retry on it (see src/runtime/protocol). */
+export {EXIT_RETRY} from '../runtime/protocol'
 
 /** Types of the built-in trainer core (src/trainer), for plugins that train their own tasks with it. */
 export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig, HeadKind, SpatialSample, SpatialTask, SceneObject} from '../trainer'

@@ -4,11 +4,10 @@
  * runs the trainer (built in, or an external command), uploads its checkpoints, and on SIGTERM or a
  * spot interruption notice has the trainer checkpoint and exits with EXIT_RETRY so the backend
  * retries the job.
- * Environment: RFM_STORE (store URL), RFM_RUN_ID, RFM_ATTEMPT; RFM_SPOT_ENDPOINT (instance metadata
- * base URL, e.g. http://169.254.169.254) turns on the spot-notice watch.
+ * Environment and exit codes: src/runtime/protocol.ts.
  */
 import {loadKindForRun} from '../jobs/registry'
-import {EXIT_RETRY} from '../plugin-api'
+import {BATCH_ENV, EXIT_RETRY, EXIT_USAGE, RUNTIME_ENV} from './protocol'
 import {openStore} from '../store/open'
 import {loggedOutagePolicy, OutageTolerantStore} from '../store/outage'
 import {runBuiltin} from './builtin'
@@ -17,20 +16,22 @@ import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, ty
 import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
+import {materializeWorkdir} from './workdir'
 
 const SPOT_WINDOW_SECONDS = 120
 
 async function main(): Promise<number> {
-  const {RFM_STORE: storeUrl, RFM_RUN_ID: runId} = process.env
+  const storeUrl = process.env[RUNTIME_ENV.store]
+  const runId = process.env[RUNTIME_ENV.runId]
   // AWS Batch numbers attempts itself (the job's environment is the same for every attempt).
-  const attempt = Number(process.env.RFM_ATTEMPT ?? process.env.AWS_BATCH_JOB_ATTEMPT ?? '1')
+  const attempt = Number(process.env[RUNTIME_ENV.attempt] ?? process.env[BATCH_ENV.attempt] ?? '1')
   // A child of a Batch array job: its events say which, and its checkpoints live apart.
-  const arrayIndex = process.env.AWS_BATCH_JOB_ARRAY_INDEX
+  const arrayIndex = process.env[BATCH_ENV.arrayIndex]
   if (arrayIndex !== undefined) process.env.RFM_ARRAY_INDEX = arrayIndex
   const log = runtimeLogger()
   if (!storeUrl || !runId) {
-    log('the runtime needs RFM_STORE and RFM_RUN_ID in its environment')
-    return 2
+    log(`the runtime needs ${RUNTIME_ENV.store} and ${RUNTIME_ENV.runId} in its environment`)
+    return EXIT_USAGE
   }
   // The trainer keeps running through a store outage; uploads and events wait and catch up.
   const store = new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm]'))
@@ -61,16 +62,18 @@ async function main(): Promise<number> {
     if (cause === 'spot-notice') noticeAt = Date.now()
     track(event('interrupted', {cause}))
   })
-  interruptions.start({spotEndpoint: process.env.RFM_SPOT_ENDPOINT, pollMs: Number(process.env.RFM_SPOT_POLL_MS ?? 5000)})
+  const spotEndpoint = process.env[RUNTIME_ENV.spotEndpoint]
+  interruptions.start({spotEndpoint, pollMs: Number(process.env.RFM_SPOT_POLL_MS ?? 5000)})
   // On EC2, record where this attempt runs (instance type, zone, spot or on-demand) for the cost report.
-  if (process.env.RFM_SPOT_ENDPOINT) {
-    const host = await hostMetadata(process.env.RFM_SPOT_ENDPOINT)
+  if (spotEndpoint) {
+    const host = await hostMetadata(spotEndpoint)
     if (host) await event('host', {...host})
   }
   const kind = await loadKindForRun(run.plugin, run.kind)
   const recorded: RuntimeContext = {run, kind, attempt, storeUrl, runs, checkpoints, interruptions, log, event}
-  // The trainer sees local copies of the staged datasets; run.json keeps their references.
-  const ctx: RuntimeContext = {...recorded, run: {...run, config: await materializeDatasets(recorded, run.config)}}
+  // The trainer sees local copies of the staged datasets and workdir; run.json keeps their references.
+  const local = await materializeWorkdir(recorded, await materializeDatasets(recorded, run.config))
+  const ctx: RuntimeContext = {...recorded, run: {...run, config: local}}
 
   // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.
   const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl, given: run.source.given})
@@ -81,7 +84,7 @@ async function main(): Promise<number> {
   }
   if (!command) {
     log(`job kind ${run.kind} has no trainer to run`)
-    return 2
+    return EXIT_USAGE
   }
   const exit = await runExternal(ctx, command)
   interruptions.stop()

@@ -19,7 +19,7 @@ import {HashCache} from './hash-cache'
 import {formatRef, hashOfObjectKey, checkName, manifestKey, nameKey, nameFromPath, objectKey, OBJECTS_PREFIX} from './layout'
 import {manifestBytes, sha256, type Manifest} from './manifest'
 import {Progress, type ProgressMode} from './progress'
-import {stampOf, walkTree, type LocalFile, type LocalTree} from './walk'
+import {stampOf, walkTree, type LocalFile, type LocalTree, type TreeFilter} from './walk'
 
 export interface StageOptions {
   name?: string
@@ -37,6 +37,8 @@ export interface StageOptions {
   full?: boolean
   /** files at or below this count are checked with HEAD requests instead of listing the pool */
   headCheckMax?: number
+  /** paths left out of a staged folder (e.g. a workdir's .gitignore rules) */
+  ignore?: TreeFilter
 }
 
 export interface NameEntry {
@@ -77,7 +79,7 @@ export async function stageTree(given: ObjectStore, source: string, options: Sta
 
 async function stageWithLease(store: ObjectStore, source: string, options: StageOptions, started: number): Promise<StageResult> {
   const name = checkName(options.name ?? nameFromPath(source))
-  const tree = await walkTree(source)
+  const tree = await walkTree(source, options.ignore)
   const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
   const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})

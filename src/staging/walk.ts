@@ -37,7 +37,10 @@ function toFile(rel: string, abs: string, stat: BigIntStats): LocalFile {
   return {path: rel, abs, size: Number(stat.size), mode: Number(stat.mode) & 0o777, stamp: stampOf(stat), mtimeMs: Number(stat.mtimeMs)}
 }
 
-export async function walkTree(source: string): Promise<LocalTree> {
+/** Leaves a path out of the tree (relative, '/'-separated; folders are asked with isDir true). */
+export type TreeFilter = (rel: string, isDir: boolean) => boolean
+
+export async function walkTree(source: string, ignored?: TreeFilter): Promise<LocalTree> {
   let stat: BigIntStats
   try {
     stat = await fs.stat(source, {bigint: true})
@@ -61,6 +64,7 @@ export async function walkTree(source: string): Promise<LocalTree> {
       entries.map(async (entry) => {
         const rel = relDir ? `${relDir}/${entry.name}` : entry.name
         const abs = path.join(absDir, entry.name)
+        if (ignored?.(rel, entry.isDirectory())) return
         if (entry.name.includes('\\')) throw new UsageError(`Cannot stage ${abs}: backslashes in file names are not portable.`)
         if (entry.isDirectory()) subdirs.push(rel)
         else if (entry.isFile()) tree.files.push(toFile(rel, abs, await fs.lstat(abs, {bigint: true})))

@@ -8,7 +8,7 @@ import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
 import type {Backend, LiveView, LogChunk, QueueJob} from '../types'
 import {batchClient, logsClient} from './clients'
-import {definitionWithImage} from './definitions'
+import {definitionWithImage, planDefinition} from './definitions'
 import {aws} from './errors'
 import {DEFAULT_LOG_GROUP, LogStreamReader} from './logs'
 import {checkRequest, chooseJobDefinition, chooseQueue, requestOptions, submitJobInput} from './request'
@@ -84,6 +84,19 @@ export class BatchBackend implements Backend {
     }
   }
 
+  async planRequests(run: RunRecord): Promise<Record<string, unknown>> {
+    const profile = await this.profileOf(run)
+    const options = requestOptions(run)
+    // Tags from content hashes only: nothing is built or pushed.
+    const image = options.image ?? (await (this.options.resolveImage ?? planImage)(run, profile))
+    const input = submitJobInput(run, profile, {...options, image, user: options.user ?? userName()})
+    if (!image) return {submitJob: input}
+    const plan = await planDefinition(await this.client(profile), input.jobDefinition as string, image)
+    if (!plan.register) return {submitJob: {...input, jobDefinition: plan.arn}}
+    // The new revision's ARN is known only once it is registered.
+    return {registerJobDefinition: plan.register, submitJob: {...input, jobDefinition: `${plan.register.jobDefinitionName}:<revision registered at launch>`}}
+  }
+
   private async submitJob(run: RunRecord, runs: RunStore, submitted: {jobId?: string}): Promise<void> {
     const profile = await this.profileOf(run)
     const options = requestOptions(run)
@@ -91,8 +104,8 @@ export class BatchBackend implements Backend {
     const input = submitJobInput(run, profile, {...options, image, user: options.user ?? userName()})
     const {SubmitJobCommand} = await import('@aws-sdk/client-batch')
     const client = await this.client(profile)
-    // Batch takes the image from the job definition; a multi-node definition is used as is.
-    if (image && !input.nodeOverrides) {
+    // Batch takes the image from the job definition.
+    if (image) {
       const {arn, registered} = await definitionWithImage(client, input.jobDefinition as string, image)
       input.jobDefinition = arn
       if (registered) await runs.appendEvent(run.id, {type: 'job_definition_registered', time: new Date().toISOString(), jobDefinition: arn, image})
@@ -240,6 +253,13 @@ export class BatchBackend implements Backend {
     }
     return jobs
   }
+}
+
+/** The image a launch would use, from content hashes only (no docker, no ECR). */
+async function planImage(run: RunRecord, profile: Profile): Promise<string | undefined> {
+  if (!profile.imageRepository) return undefined
+  const {ensureImage} = await import('../../containers/ensure.js')
+  return (await ensureImage({kind: {name: run.kind}, plugin: run.plugin}, profile, {external: requestOptions(run).externalTrainer, dryRun: true})).ref
 }
 
 async function defaultResolveImage(run: RunRecord, profile: Profile): Promise<string | undefined> {

@@ -1,19 +1,15 @@
 /**
  * The SubmitJob request for a run: queue, job definition, container overrides (image, vCPUs,
- * memory, GPUs, environment), retry strategy, attempt timeout, tags, array or multi-node shape.
+ * memory, GPUs, environment), retry strategy, attempt timeout, tags, array shape. Multi-node
+ * parallel jobs are not supported (no `type: multinode` job definitions exist).
  * Pure functions, so the request shape is tested exactly.
  */
 import type {SubmitJobCommandInput} from '@aws-sdk/client-batch'
 
 import type {Profile} from '../../config/profiles'
 import {ConfigError, UsageError} from '../../errors'
-import {EXIT_RETRY} from '../../plugin-api'
 import type {RetryRule, RunRecord} from '../../runs/record'
-
-/** Exit code of a config or usage error: retrying cannot help. */
-export const EXIT_USAGE = 2
-/** Batch takes at most this many evaluateOnExit entries. */
-const MAX_EVALUATE_ON_EXIT = 5
+import {BUILTIN_RETRY_RULES, MAX_EVALUATE_ON_EXIT, RUNTIME_ENV} from '../../runtime/protocol'
 /** Where the runtime reads instance metadata and the spot notice on an EC2 host. */
 export const IMDS_ENDPOINT = 'http://169.254.169.254'
 
@@ -24,9 +20,8 @@ export interface BatchRequestOptions {
   queue: QueueChoice
   /** array job size (≥ 2) */
   arraySize?: number
-  /** nodes of a multi-node parallel job (> 1) */
-  nodes?: number
-  resources?: {gpus: number; cpus: number; memoryGiB: number}
+  /** what the config (or the kind's real estimate) asks for; unset: the job definition's values */
+  resources?: {gpus?: number; cpus?: number; memoryGiB?: number}
   /** the image the job runs in, resolved at submit */
   image?: string
   /** set when this config trains through the kind's external command: it runs in the external (Python) image */
@@ -41,13 +36,8 @@ export function requestOptions(run: RunRecord): BatchRequestOptions {
 
 /** Refuses what Batch cannot run, before anything is submitted or recorded. */
 export function checkRequest(options: BatchRequestOptions): void {
-  if (options.nodes !== undefined && options.nodes > 1 && options.queue === 'spot') {
-    throw new UsageError(`--nodes ${options.nodes}: AWS Batch does not run multi-node parallel jobs on Spot compute environments, so the spot queue cannot take this job.`, {
-      hint: 'Use the on-demand queue: add --queue on-demand (it uses the profile\'s queues.multiNode when set). Several GPUs on one node (--nodes 1) work on spot.',
-    })
-  }
-  if (options.nodes !== undefined && options.nodes > 1 && options.arraySize !== undefined) {
-    throw new UsageError('--array and --nodes cannot be combined: Batch has no array jobs of multi-node parallel jobs.', {hint: 'Submit one multi-node job per configuration instead.'})
+  if (options.arraySize !== undefined && (options.arraySize < 2 || options.arraySize > 10_000)) {
+    throw new UsageError(`--array ${options.arraySize}: AWS Batch array jobs have 2 to 10000 children.`, {hint: 'Use --array N with 2 ≤ N ≤ 10000, or no --array for a single job.'})
   }
 }
 
@@ -58,18 +48,15 @@ export function chooseQueue(profile: Profile, options: BatchRequestOptions): str
       hint: 'Create the stack with rfm infra up (it writes them to the profile), or set them by hand: rfm config set queues \'{"spot":"ARN","onDemand":"ARN"}\'.',
     })
   }
-  if (options.nodes !== undefined && options.nodes > 1) return queues.multiNode ?? queues.onDemand
   return options.queue === 'on-demand' ? queues.onDemand : queues.spot
 }
 
 export function chooseJobDefinition(profile: Profile, run: RunRecord, options: BatchRequestOptions): string {
   const definitions = profile.jobDefinitions ?? {}
-  const multiNode = options.nodes !== undefined && options.nodes > 1
-  const key = multiNode ? `${run.kind}-multinode` : run.kind
-  const found = definitions[key] ?? (multiNode ? undefined : definitions.default)
+  const found = definitions[run.kind] ?? definitions.default
   if (!found) {
-    throw new ConfigError(`The profile has no Batch job definition for ${multiNode ? 'multi-node ' : ''}job kind "${run.kind}" (jobDefinitions.${key}).`, {
-      hint: `rfm infra up creates one per kind; or set it by hand: rfm config set jobDefinitions '{"${key}":"ARN"}'.`,
+    throw new ConfigError(`The profile has no Batch job definition for job kind "${run.kind}" (jobDefinitions.${run.kind}) and no default.`, {
+      hint: `rfm infra up creates one per registered kind plus default (run it again after installing a plugin); or set one by hand: rfm config set jobDefinitions '{"${run.kind}":"ARN"}'.`,
     })
   }
   return found
@@ -88,22 +75,34 @@ function batchExitCodePattern(rule: RetryRule): string | undefined {
 }
 
 /**
- * The run's retries as a Batch retryStrategy: a spot reclaim (status reason "Host EC2…") and the
- * runtime's "interrupted, retry me" exit code retry; a config/usage error exits; the config's own
- * rules follow. With no rule matching, Batch retries while attempts remain — as the local backend.
+ * The run's retries as a Batch retryStrategy: the protocol's built-in rules (a reclaimed host and
+ * the runtime's exit 75 retry, exit 2 ends the job), then the config's own. With no rule matching,
+ * Batch retries while attempts remain, as the local backend does. A SubmitJob retryStrategy replaces
+ * the job definition's, so this is the whole policy of an rfm job.
  */
 export function batchRetryStrategy(retries: RunRecord['retries']): NonNullable<SubmitJobCommandInput['retryStrategy']> {
   const own = retries.evaluate_on_exit.map((rule) => ({onExitCode: batchExitCodePattern(rule), action: rule.action === 'retry' ? 'RETRY' : 'EXIT'}) as const)
-  const evaluateOnExit = [
-    {onStatusReason: 'Host EC2*', action: 'RETRY' as const},
-    {onExitCode: String(EXIT_RETRY), action: 'RETRY' as const},
-    {onExitCode: String(EXIT_USAGE), action: 'EXIT' as const},
-    ...own,
-  ]
+  const builtin = BUILTIN_RETRY_RULES.map((rule) => ({
+    ...(rule.onStatusReason ? {onStatusReason: rule.onStatusReason} : {}),
+    ...(rule.onExitCode ? {onExitCode: rule.onExitCode} : {}),
+    action: rule.action === 'retry' ? ('RETRY' as const) : ('EXIT' as const),
+  }))
+  const evaluateOnExit = [...builtin, ...own]
   if (evaluateOnExit.length > MAX_EVALUATE_ON_EXIT) {
-    throw new UsageError(`retries.evaluate_on_exit has ${own.length} rules; AWS Batch takes ${MAX_EVALUATE_ON_EXIT} in all and rfm uses 3 (spot reclaim, exit ${EXIT_RETRY}, exit ${EXIT_USAGE}).`, {hint: `Keep at most ${MAX_EVALUATE_ON_EXIT - 3} rules of your own.`})
+    throw new UsageError(`retries.evaluate_on_exit has ${own.length} rules; AWS Batch takes ${MAX_EVALUATE_ON_EXIT} in all and rfm uses ${builtin.length} (${BUILTIN_RETRY_RULES.map((r) => r.onStatusReason ?? `exit ${r.onExitCode}`).join(', ')}).`, {hint: `Keep at most ${MAX_EVALUATE_ON_EXIT - builtin.length} rules of your own.`})
   }
   return {attempts: retries.attempts, evaluateOnExit}
+}
+
+/** Batch resourceRequirements for what was asked; only the values given override the job definition's. */
+export function resourceRequirements(resources: BatchRequestOptions['resources']): Array<{type: 'VCPU' | 'MEMORY' | 'GPU'; value: string}> {
+  if (!resources) return []
+  return [
+    ...(resources.cpus !== undefined ? [{type: 'VCPU' as const, value: String(Math.max(1, Math.ceil(resources.cpus)))}] : []),
+    // Batch memory is MiB.
+    ...(resources.memoryGiB !== undefined ? [{type: 'MEMORY' as const, value: String(Math.max(512, Math.ceil(resources.memoryGiB * 1024)))}] : []),
+    ...(resources.gpus ? [{type: 'GPU' as const, value: String(resources.gpus)}] : []),
+  ]
 }
 
 /** Batch job names: letters, digits, hyphens and underscores, at most 128. */
@@ -113,56 +112,30 @@ function jobName(run: RunRecord): string {
 
 export function submitJobInput(run: RunRecord, profile: Profile, options: BatchRequestOptions): SubmitJobCommandInput {
   checkRequest(options)
+  // Only what the runtime reads (src/runtime/protocol.ts); the image comes with the job definition.
   const environment = [
-    {name: 'RFM_STORE', value: run.store},
-    {name: 'RFM_RUN_ID', value: run.id},
-    {name: 'RFM_MAX_ATTEMPTS', value: String(run.retries.attempts)},
-    {name: 'RFM_SPOT_ENDPOINT', value: IMDS_ENDPOINT},
+    {name: RUNTIME_ENV.store, value: run.store},
+    {name: RUNTIME_ENV.runId, value: run.id},
+    {name: RUNTIME_ENV.spotEndpoint, value: IMDS_ENDPOINT},
     ...(profile.region ? [{name: 'AWS_REGION', value: profile.region}] : []),
-    ...(profile.endpoint ? [{name: 'RFM_S3_ENDPOINT', value: profile.endpoint}] : []),
+    ...(profile.endpoint ? [{name: RUNTIME_ENV.s3Endpoint, value: profile.endpoint}] : []),
     // Batch tells a child its index only; a job that splits work over the children needs the count
-    ...(options.arraySize ? [{name: 'RFM_ARRAY_SIZE', value: String(options.arraySize)}] : []),
-    ...datasetRefs(run.config),
+    ...(options.arraySize ? [{name: RUNTIME_ENV.arraySize, value: String(options.arraySize)}] : []),
   ]
-  const resources = options.resources
-  const resourceRequirements = resources
-    ? [
-        {type: 'VCPU' as const, value: String(Math.max(1, Math.ceil(resources.cpus)))},
-        // Batch memory is MiB.
-        {type: 'MEMORY' as const, value: String(Math.max(512, Math.ceil(resources.memoryGiB * 1024)))},
-        ...(resources.gpus > 0 ? [{type: 'GPU' as const, value: String(resources.gpus)}] : []),
-      ]
-    : undefined
+  const requirements = resourceRequirements(options.resources)
   const containerOverrides = {
     environment,
-    ...(resourceRequirements ? {resourceRequirements} : {}),
+    ...(requirements.length > 0 ? {resourceRequirements: requirements} : {}),
   }
-  // The image itself is set through the job definition (see definitions.ts); the runtime reports it.
-  if (options.image) environment.push({name: 'RFM_IMAGE', value: options.image})
-  const multiNode = options.nodes !== undefined && options.nodes > 1
   return {
     jobName: jobName(run),
     jobQueue: chooseQueue(profile, options),
     jobDefinition: chooseJobDefinition(profile, run, options),
-    ...(multiNode
-      ? {nodeOverrides: {numNodes: options.nodes, nodePropertyOverrides: [{targetNodes: '0:', containerOverrides}]}}
-      : {containerOverrides}),
+    containerOverrides,
     retryStrategy: batchRetryStrategy(run.retries),
     ...(run.timeoutSeconds ? {timeout: {attemptDurationSeconds: Math.max(60, run.timeoutSeconds)}} : {}),
     ...(options.arraySize ? {arrayProperties: {size: options.arraySize}} : {}),
     tags: {'rfm:run-id': run.id, 'rfm:kind': run.kind, 'rfm:user': options.user ?? 'unknown'},
     propagateTags: true,
   }
-}
-
-/** Store URLs the config names (datasets staged by rfm), passed so the job can read them. */
-function datasetRefs(config: Record<string, unknown>): Array<{name: string; value: string}> {
-  const refs = new Set<string>()
-  const visit = (value: unknown) => {
-    if (typeof value === 'string' && /^(s3|file):\/\//.test(value)) refs.add(value)
-    else if (Array.isArray(value)) value.forEach(visit)
-    else if (value && typeof value === 'object') Object.values(value).forEach(visit)
-  }
-  visit(config.data ?? config.dataset ?? config.datasets)
-  return refs.size > 0 ? [{name: 'RFM_DATASETS', value: [...refs].join(',')}] : []
 }

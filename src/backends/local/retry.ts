@@ -1,6 +1,6 @@
 import {constants} from 'node:os'
 
-import {EXIT_RETRY} from '../../plugin-api'
+import {batchGlob, BUILTIN_RETRY_RULES, EXIT_OK} from '../../runtime/protocol'
 import type {RetryRule} from '../../runs/record'
 
 export interface AttemptExit {
@@ -31,23 +31,26 @@ export function describeExit(exit: AttemptExit): string {
 }
 
 /**
- * AWS Batch's retry semantics, so a job behaves the same on both backends: the runtime's "retry me"
- * code (an interruption it checkpointed for) retries; otherwise the first rule that matches decides,
- * and with no rule matching, a failed attempt is retried while attempts remain.
+ * AWS Batch's retry semantics, so a job behaves the same on both backends: an attempt that timed out
+ * is not retried (Batch: "If a job is terminated due to a timeout, it isn't retried"); otherwise the
+ * built-in rules of the runtime protocol (exit 75 retries, exit 2 ends the job), then the config's
+ * rules, in order: the first that matches decides, and with none matching a failed attempt is
+ * retried while attempts remain. A retry always needs an attempt left.
  */
-export function decideRetry(rules: RetryRule[], exit: AttemptExit, attempt: number, maxAttempts: number): RetryDecision {
+export function decideRetry(rules: RetryRule[], exit: AttemptExit, attempt: number, maxAttempts: number, options: {timedOut?: boolean} = {}): RetryDecision {
   const what = describeExit(exit)
-  if (exit.exitCode === 0) return {action: 'exit', reason: 'exit code 0'}
-  if (exit.exitCode === EXIT_RETRY && attempt < maxAttempts) {
-    return {action: 'retry', reason: `interrupted after checkpointing (exit ${EXIT_RETRY}); retrying (attempt ${attempt + 1} of ${maxAttempts})`}
-  }
+  if (exit.exitCode === EXIT_OK) return {action: 'exit', reason: 'exit code 0'}
+  if (options.timedOut) return {action: 'exit', reason: `${what}; an attempt that times out is not retried (as on AWS Batch)`}
   const code = reportedExitCode(exit)
+  const builtin = BUILTIN_RETRY_RULES.find((r) => r.onExitCode !== undefined && code !== null && batchGlob(r.onExitCode, String(code)))
   const rule = rules.find((r) => {
     const codeOk = r.on_exit_code === undefined || matchesCode(r.on_exit_code, code)
     const signalOk = r.on_signal === undefined || r.on_signal === exit.signal
     return codeOk && signalOk
   })
-  if (rule?.action === 'exit') return {action: 'exit', reason: `${what}; a retry rule says exit`}
+  const action = builtin?.action ?? rule?.action
+  if (action === 'exit') return {action: 'exit', reason: builtin ? `${what}: ${builtin.why}` : `${what}; a retry rule says exit`}
   if (attempt >= maxAttempts) return {action: 'exit', reason: `${what}; no attempts left (${attempt} of ${maxAttempts})`}
-  return {action: 'retry', reason: `${what}; retrying (attempt ${attempt + 1} of ${maxAttempts})`}
+  const why = builtin ? builtin.why : what
+  return {action: 'retry', reason: `${why}; retrying (attempt ${attempt + 1} of ${maxAttempts})`}
 }

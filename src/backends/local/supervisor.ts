@@ -14,6 +14,7 @@ import {loggedOutagePolicy, OutageTolerantStore} from '../../store/outage'
 import {seededRandom} from './chaos'
 import {LogAppender} from './log-appender'
 import {signalGroup, signalProcess} from './processes'
+import {RUNTIME_ENV} from '../../runtime/protocol'
 import {decideRetry, describeExit, type AttemptExit} from './retry'
 import {summarizeAttempt} from './summary'
 
@@ -69,7 +70,7 @@ class Supervisor {
       last = exit
       if (chaosSignal) chaosDelivered++
       else budgetUsed++
-      let decision = decideRetry(record.retries.evaluate_on_exit, exit, budgetUsed, record.retries.attempts)
+      let decision = decideRetry(record.retries.evaluate_on_exit, exit, budgetUsed, record.retries.attempts, {timedOut: timedOut && !chaosSignal})
       if (this.cancelled) decision = {action: 'exit', reason: `cancelled (${describeExit(exit)})`}
       else if (chaosSignal && exit.exitCode !== 0) decision = {action: 'retry', reason: `chaos ${chaosSignal} ${chaosDelivered} of ${chaos?.kills}; ${describeExit(exit)}; retrying`}
       else if (timedOut) decision = {...decision, reason: `timed out after ${record.timeoutSeconds}s; ${decision.reason}`}
@@ -118,11 +119,10 @@ class Supervisor {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        RFM_STORE: this.storeUrl,
-        RFM_RUN_ID: this.runId,
-        RFM_ATTEMPT: String(attempt),
-        RFM_MAX_ATTEMPTS: String(record.retries.attempts),
-        RFM_PROCESS_GROUP_LEADER: '1',
+        [RUNTIME_ENV.store]: this.storeUrl,
+        [RUNTIME_ENV.runId]: this.runId,
+        [RUNTIME_ENV.attempt]: String(attempt),
+        [RUNTIME_ENV.processGroupLeader]: '1',
       },
     })
     this.child = child

@@ -8,7 +8,8 @@ import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
 import {jobEstimate} from '../../jobs/estimate'
-import {launchRun, planLaunch} from '../../jobs/launch'
+import {launchRun, launchWarnings, planLaunch} from '../../jobs/launch'
+import {requestedResources} from '../../jobs/resources'
 import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
 import {describeProvenance, quoteArg} from '../../jobs/provenance'
@@ -23,10 +24,15 @@ export interface LaunchResult {
   command?: ExternalCommand
   /** keys passed through to the script as written, possible typos */
   notices?: string[]
+  /** --dry-run on aws-batch: the SubmitJob input as it would be sent */
+  submitJob?: unknown
+  /** --dry-run on aws-batch: the RegisterJobDefinition input, when a revision would be registered */
+  registerJobDefinition?: unknown
+  warnings?: string[]
 }
 
 /** Flags of this command that take a value (to find the kind argument before parsing). */
-const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'nodes', 'queue', 'profile'])
+const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'queue', 'profile'])
 
 export default class Launch extends RfmCommand {
   static override summary = 'Launch a training run of a job kind on the active backend.'
@@ -50,7 +56,6 @@ export default class Launch extends RfmCommand {
       helpValue: 'kills=N,seed=S',
     }),
     array: Flags.integer({description: 'AWS Batch: submit an array job of N children (2–10000); each gets its index in AWS_BATCH_JOB_ARRAY_INDEX and RFM_ARRAY_INDEX.', min: 2, max: 10_000, helpValue: 'N'}),
-    nodes: Flags.integer({description: 'AWS Batch: nodes of a multi-node parallel job (on-demand queues only; Batch has no multi-node jobs on Spot).', min: 1, helpValue: 'N'}),
     queue: Flags.string({description: 'AWS Batch: the queue to submit to (default spot).', options: ['spot', 'on-demand']}),
     profile: profileFlag,
   }
@@ -71,11 +76,11 @@ export default class Launch extends RfmCommand {
     for (const notice of job.notices ?? []) this.logToStderr(notice)
     const ctx = await this.context(flags.profile)
     const estimate = jobEstimate(job)
+    const resources = ctx.backend.name === 'aws-batch' ? requestedResources(job) : undefined
     const batch = {
       ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
       ...(flags.array ? {arraySize: flags.array} : {}),
-      ...(flags.nodes ? {nodes: flags.nodes} : {}),
-      ...(estimate && ctx.backend.name === 'aws-batch' ? {resources: {gpus: estimate.gpus, cpus: estimate.cpus, memoryGiB: estimate.memoryGiB}} : {}),
+      ...(resources ? {resources} : {}),
     }
     const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined, ...(Object.keys(batch).length > 0 ? {batch} : {})}
     // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
@@ -93,24 +98,35 @@ export default class Launch extends RfmCommand {
         this.log(`\nWould run: ${command.argv.map(quoteArg).join(' ')}\n       in: ${command.cwd}`)
         for (const line of describeProvenance(command, job.source.given)) this.log(line)
       }
-      return {dryRun: true, run, ...(command ? {command} : {}), notices: job.notices}
+      const warnings = launchWarnings(run)
+      for (const warning of warnings) this.warn(warning)
+      const requests = ctx.backend.planRequests ? await ctx.backend.planRequests(run) : undefined
+      if (requests) this.log(`\nWould send to AWS Batch (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
+      return {dryRun: true, run, ...(command ? {command} : {}), notices: job.notices, ...requests, ...(warnings.length > 0 ? {warnings} : {})}
     }
 
+    // On AWS Batch: the queues and the kind's job definition are checked before anything is staged.
+    if (ctx.backend.name === 'aws-batch') await (await import('../../doctor/preflight.js')).preflight(ctx.profile.profile, job.kind.name)
+    const warnings: string[] = []
     const run = await launchRun(job, ctx, {
       ...options,
       progress: progressMode(this.jsonEnabled()),
-      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)})`),
+      onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)} of ${formatBytes(s.bytes)})`),
+      onWarning: (message) => {
+        warnings.push(message)
+        this.warn(message)
+      },
     })
     this.log(`Launched ${run.id} (${run.kind}) on the ${run.backend.name} backend.`)
     if (!flags.follow) {
       this.log(`Follow it with: rfm cloud logs ${run.id} -f`)
-      return {dryRun: false, run}
+      return {dryRun: false, run, ...(warnings.length > 0 ? {warnings} : {})}
     }
     const {run: final, lost} = await streamRun(ctx, run.id, this.jsonEnabled())
     const state = lost ? 'lost' : final.state
     const why = lost ?? (state === 'succeeded' ? undefined : final.reason)
     this.log(`Run ${final.id} ${paint(state, STATE_COLOR[state], this.color)}${why ? `: ${why}` : ''}.`)
     if (state !== 'succeeded') process.exitCode = 1
-    return {dryRun: false, run: final}
+    return {dryRun: false, run: final, ...(warnings.length > 0 ? {warnings} : {})}
   }
 }

@@ -14,7 +14,10 @@ export default class Preview extends RfmCommand {
   async run(): Promise<InfraResult> {
     const {flags} = await this.parse(Preview)
     const {executeInfra, renderResult} = await import('../../infra/command.js')
-    const result = await executeInfra('preview', flags, this.jsonEnabled())
+    // A job definition per registered kind (rfm's own and the installed plugins'), plus default.
+    const {loadKinds} = await import('../../jobs/registry.js')
+    const kinds = [...(await loadKinds(this.config.getPluginsList())).keys()]
+    const result = await executeInfra('preview', flags, this.jsonEnabled(), kinds)
     this.log(renderResult(result))
     return result
   }
