@@ -73,6 +73,8 @@ export async function readHfDataset(dir: string, options: {split?: string} = {})
     } catch (error) {
       throw new FormatError(full, `not an Arrow IPC file: ${(error as Error).message}`)
     }
+    // an empty or zeroed shard reads as a table without columns: name the shard, not a missing column
+    if (tables.at(-1)!.schema.fields.length === 0) throw new FormatError(full, 'not an Arrow IPC file: no schema (the shard is empty or damaged)', {hint: 'Write the dataset again (datasets save_to_disk, or rfm sft dataset generate).'})
   }
   let features: HfFeatures | undefined
   if (existsSync(path.join(dir, 'dataset_info.json'))) features = (await readJson(path.join(dir, 'dataset_info.json'))).features

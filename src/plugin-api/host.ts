@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
+import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
@@ -16,5 +17,13 @@ export const pluginApi: PluginApi = {
   loadFormats: () => import('../formats/index.js'),
   errors,
   configError: configErrorAt,
+  checkBuiltinModel(m, prefix) {
+    const at = (key: string, value: number) => ({key: `${prefix}.${key}`, value})
+    const vision =
+      m.image_size !== undefined && m.patch_size !== undefined && m.vision_width !== undefined
+        ? {image_size: at('image_size', m.image_size), patch_size: at('patch_size', m.patch_size), width: at('vision_width', m.vision_width), heads: at('heads', m.heads)}
+        : undefined
+    checkModelShape({width: at('width', m.width), heads: at('heads', m.heads), ...(vision ? {vision} : {})})
+  },
   commands: pluginCommandSupport,
 }

@@ -68,6 +68,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
     } else {
       checkTrainConfig(api, c)
+      api.checkBuiltinModel(c.builtin.model, 'builtin.model')
       // bad records fail the launch (naming file:line or row), not the job
       if (c.dataset_path !== 'generated' && existsSync(path.resolve(baseDir, c.dataset_path))) {
         const {readPreferenceRecords} = await import('./records.js')

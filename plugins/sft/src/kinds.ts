@@ -5,6 +5,7 @@ import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
 import {checkBuiltin, isExternal, SftConfig, sftConfigSchema} from './config'
 import {estimate} from './estimate'
+import {checkSftData} from './launch-checks'
 import {externalCommand} from './external'
 
 /** Job kinds of @rfm/plugin-sft. rfm calls this with its plugin API when a job kind is needed. */
@@ -21,13 +22,16 @@ export default function kinds(api: PluginApi): JobKind[] {
         'sft-checkpoint': {path: 'sft_checkpoint', type: 'string', description: 'DPO: the SFT model, RUN[@step|best|final|latest] (config key sft_checkpoint).'},
       },
       datasetFields: ['dataset_path', 'eval_dataset_path'],
+      checkpointFields: ['sft_checkpoint'],
       estimate: (config) => estimate(config),
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
-      prepare(config, baseDir) {
+      async prepare(config, baseDir) {
         const c = schema.parse(config)
         const e = c.trainer.external
         if (!e) {
           checkBuiltin(api, c)
+          if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
+          await checkSftData(api, c, baseDir)
           return config
         }
         const workdir = path.resolve(baseDir, e.workdir)
