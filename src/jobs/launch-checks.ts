@@ -82,9 +82,38 @@ export async function checkCheckpointRefs(job: ResolvedJob, target: LaunchTarget
   }
 }
 
+/** Linux: one argument or environment string holds at most 128 KiB (MAX_ARG_STRLEN), all of them about 2 MiB (ARG_MAX). */
+export const MAX_ARG_BYTES = 128 * 1024
+export const MAX_ARGV_ENV_BYTES = 1024 * 1024
+
+/** The trainer's command line and environment must fit what exec accepts, or the attempt dies on spawn E2BIG. */
+export function checkCommandSize(job: ResolvedJob): void {
+  const command = job.kind.external?.(job.config, {runId: 'check', attempt: 1, storeUrl: ''})
+  if (!command) return
+  const entries = [...command.argv.map((a, i) => ({what: `argument ${i + 1} of the command`, text: a})), ...Object.entries(command.env).map(([k, v]) => ({what: `env.${k}`, text: `${k}=${v}`}))]
+  let total = 0
+  for (const {what, text} of entries) {
+    const bytes = Buffer.byteLength(text) + 1
+    total += bytes
+    if (bytes > MAX_ARG_BYTES) {
+      throw new ConfigError(`Config error: ${what} is ${(bytes / 1024).toFixed(0)} KiB; an argument or environment variable may hold at most ${MAX_ARG_BYTES / 1024} KiB (the operating system refuses to start the command).`, {
+        code: 'CONFIG_TOO_LARGE',
+        hint: 'Pass large values in a file (in workdir or a dataset) and give the command its path.',
+      })
+    }
+  }
+  if (total > MAX_ARGV_ENV_BYTES) {
+    throw new ConfigError(`Config error: the command line and environment add up to ${(total / 1024).toFixed(0)} KiB; at most ${MAX_ARGV_ENV_BYTES / 1024} KiB start reliably.`, {
+      code: 'CONFIG_TOO_LARGE',
+      hint: 'Pass large values in a file (in workdir or a dataset) and give the command its path.',
+    })
+  }
+}
+
 /** Every check of a launch that needs no upload: the real launch and --dry-run both run it. */
 export async function checkLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions, record: RunRecord): Promise<void> {
   checkBackendFlags(target, options)
+  checkCommandSize(job)
   // A backend refuses what it cannot run before anything is staged or recorded.
   await target.backend.check?.(record)
   await checkDatasets(job, target)

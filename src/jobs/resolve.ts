@@ -2,7 +2,7 @@ import * as path from 'node:path'
 import {z} from 'zod'
 
 import {applyOverrides, parseOverride} from '../config/overrides'
-import {loadConfigFile} from '../config/load'
+import {checkResolvedSize, loadConfigFile} from '../config/load'
 import {validateConfig} from '../config/validate'
 import {ConfigError, NotBuiltError} from '../errors'
 import type {JobKind} from '../plugin-api'
@@ -34,7 +34,10 @@ export async function resolveJob(entry: KindEntry, options: {file?: string; sets
   const raw = applyOverrides(file ? await loadConfigFile(file) : {}, overrides)
   const schema = kind.schema.extend(coreJobShape).strict()
   const where = options.file ?? '--set flags'
-  const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where) as z.infer<typeof schema>
+  checkResolvedSize(raw, overrides.length > 0 ? `The config (with --set)` : `Config file ${where}`)
+  const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where, {
+    reference: `See the keys of the ${kind.name} kind: rfm cloud launch ${kind.name} --help, or its examples/ configs.`,
+  }) as z.infer<typeof schema>
   const {name, retries, timeout, ...own} = valid as Record<string, unknown> & {
     name?: string
     retries: ResolvedJob['retries']

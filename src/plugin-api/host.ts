@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
+import {validateConfig} from '../config/validate'
 import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
@@ -17,6 +18,15 @@ export const pluginApi: PluginApi = {
   loadFormats: () => import('../formats/index.js'),
   errors,
   configError: configErrorAt,
+  validate(schema, data) {
+    try {
+      return validateConfig(schema, data, 'config')
+    } catch (error) {
+      const first = (error as errors.ConfigError).details?.problems as Array<{path: string; message: string}> | undefined
+      if (!(error instanceof errors.ConfigError) || !first?.[0]) throw error
+      throw configErrorAt(first[0].path, first[0].message, error.hint)
+    }
+  },
   checkBuiltinModel(m, prefix) {
     const at = (key: string, value: number) => ({key: `${prefix}.${key}`, value})
     const vision =

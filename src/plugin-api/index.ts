@@ -124,6 +124,11 @@ export interface PluginApi {
   /** An error that names a config key (dotted path), rendered like schema errors. */
   configError(path: string, message: string, hint?: string): Error
   /**
+   * Parses `data` with a schema built from `api.z`; the first problem becomes a config error that
+   * names its key in rfm's words (what was expected, what was given, did-you-mean), never raw zod text.
+   */
+  validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, data: unknown): T
+  /**
    * The built-in trainer core (src/trainer: backends, VLM blocks, tokenizers, the training loop,
    * safetensors), loaded on first use so that tfjs never loads at CLI start-up.
    */

@@ -31,10 +31,7 @@ function isEval(config: Record<string, unknown>): boolean {
 
 /** Parses `config` with `schema`; the first issue becomes a config error naming its key. */
 function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}, config: unknown): T {
-  const parsed = schema.safeParse(config)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]
-  throw api.configError(issue.path.join('.') || '(root)', issue.message, 'See the keys in examples/rm-eval/.')
+  return api.validate(schema as never, config) as T
 }
 
 const RUN_ID = /^[a-z][a-z0-9-]*-\d{8}-\d{6}-[0-9a-f]{4}$/
