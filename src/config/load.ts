@@ -32,7 +32,7 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
   if (duplicate) throw syntaxError(duplicate.line, duplicate.column, `the key ${JSON.stringify(duplicate.key)} appears twice in one mapping`, 'Keep one of them.')
   const comment = isJson ? /(^|[,{[])[ \t]*(\/\/|\/\*)/m.exec(text) : null
   if (comment) {
-    const at = lineColumn(text, comment.index + comment[1].length)
+    const at = lineColumn(text, comment.index + comment[0].length - 2)
     throw syntaxError(at.line, at.column, 'JSON has no comments', 'Remove the // or /* */ comments, or write the config as YAML (comments start with #).')
   }
   let data: unknown
