@@ -81,6 +81,19 @@ test('D10 (B14, B15): grpo data is read at launch; a lone .jsonl naming images i
   assert.equal(noRuns(), 0)
 })
 
+test('D10: an rm-eval job on a lone .jsonl naming images is refused at launch', async () => {
+  const dir = path.join(scratch, 'rm')
+  mkdirSync(path.join(dir, 'images'), {recursive: true})
+  writeFileSync(path.join(dir, 'images', '0.png'), png())
+  const record = JSON.stringify({prompt: 'q', chosen: 'a', rejected: 'b', images: ['images/0.png']})
+  writeFileSync(path.join(dir, 'prefs.jsonl'), `${record}\n${record}\n`)
+  const config = write('rm.yaml', 'dataset_path: rm/prefs.jsonl\n')
+  await refused(['cloud', 'launch', 'rm-eval', '-c', config, '--dry-run'], /dataset_path: .*prefs\.jsonl is a single \.jsonl file whose records name image files .*a job stages only the file/)
+  const folder = write('rm-folder.yaml', 'dataset_path: rm\n')
+  const ok = await rfm(['cloud', 'launch', 'rm-eval', '-c', folder, '--dry-run'], {home})
+  assert.equal(ok.code, 0, ok.stderr)
+})
+
 test('D10, D15 (B6): an sft dataset with an empty Arrow shard fails the launch, naming the shard', async () => {
   const dir = path.join(scratch, 'vqa')
   await formats.writeHfDataset(dir, [{sample_type: 'progress'}], {sample_type: {_type: 'Value', dtype: 'string'}})

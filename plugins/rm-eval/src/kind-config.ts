@@ -69,7 +69,18 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       // bad records fail the launch (naming file:line or row), not the job
       if (c.dataset_path !== 'generated' && existsSync(path.resolve(baseDir, c.dataset_path))) {
         const {readPreferenceRecords} = await import('./records.js')
-        await readPreferenceRecords(api, path.resolve(baseDir, c.dataset_path), {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+        const file = path.resolve(baseDir, c.dataset_path)
+        await readPreferenceRecords(api, file, {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+        // a job stages only the file it is given: images named beside a lone .jsonl would be missing at run time
+        if (statSync(file).isFile()) {
+          const formats = await api.loadFormats()
+          for await (const {record} of formats.readJsonl(file)) {
+            const r = record as {images?: unknown; image?: unknown}
+            const first = Array.isArray(r.images) ? r.images[0] : r.image
+            const named = typeof first === 'string' ? first : (first as {path?: unknown; bytes?: unknown} | undefined)?.bytes ? undefined : (first as {path?: unknown} | undefined)?.path
+            if (typeof named === 'string') throw api.configError('dataset_path', `${file} is a single .jsonl file whose records name image files (${JSON.stringify(named)}); a job stages only the file, not the images beside it`, `Give the folder that holds ${path.basename(file)} and its images: dataset_path: ${path.dirname(c.dataset_path) || '.'}`)
+          }
+        }
       }
     }
   }
