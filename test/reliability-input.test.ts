@@ -91,7 +91,7 @@ test('D16 (P8): a profile name cannot be a path', async () => {
   assert.match(result.stderr, /Invalid profile name "..\/..\/x"/)
 })
 
-test('D17 (C53): -c FIFO with no writer is refused at once; a FIFO with a writer is read', async () => {
+test('D17 (C53): -c FIFO with no writer is refused at once; a FIFO with a writer is read', {timeout: 20_000}, async () => {
   const fifo = path.join(scratch, 'fifo.yaml')
   execFileSync('mkfifo', [fifo])
   await assert.rejects(loadConfigFile(fifo), exit2(/fifo\.yaml is a FIFO with no writer/))
