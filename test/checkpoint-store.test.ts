@@ -81,6 +81,6 @@ test('pull writes only inside the target folder, even for a crafted manifest', a
   const crafted = {schemaVersion: 1, step: 2, createdAt: '', files: [{path: '../../escape.txt', size: 1, sha256: 'x'}]}
   await store.put(`runs/${RUN}/checkpoints/step-2/manifest.json`, JSON.stringify(crafted))
   const evil = (await checkpoints.list()).find((c) => c.step === 2)!
-  await assert.rejects(pullCheckpoint(checkpoints, evil, dir), /invalid checkpoint file path/)
+  await assert.rejects(pullCheckpoint(checkpoints, evil, dir), /unsafe path "..\/..\/escape.txt"/)
   await assert.rejects(checkpoints.commit(3, [['../x', bytes('x')]]), /invalid checkpoint file path/)
 })

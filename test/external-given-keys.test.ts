@@ -17,6 +17,9 @@ import {rfm, rfmJson, tempHome} from './helpers/cli'
 const home = tempHome()
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-given-'))
 mkdirSync(path.join(dir, 'pipeline'))
+// dry runs check dataset paths as launches do: the datasets the configs name exist
+const DATA = path.join(dir, 'data')
+for (const d of ['vqa', 'prefs']) mkdirSync(path.join(DATA, d), {recursive: true})
 
 function config(name: string, text: string): string {
   const file = path.join(dir, name)
@@ -39,7 +42,7 @@ function flagsOf(argv: string[]): Record<string, string | true> {
 test('sft: every key the user set reaches train_vqa_sft.py, defaults included; unset keys do not; unknown HF keys pass through with a notice', async () => {
   const file = config(
     'sft.yaml',
-    `dataset_path: /data/vqa
+    `dataset_path: ${DATA}/vqa
 learning_rate: 2.0e-5
 per_device_train_batch_size: 4
 lr_scheduler_type: linear
@@ -55,7 +58,7 @@ trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}
   assert.equal(code, 0, stderr + JSON.stringify(json))
   const argv = json.command.argv as string[]
   assert.deepEqual(flagsOf(argv), {
-    '--dataset_path': '/data/vqa',
+    '--dataset_path': `${DATA}/vqa`,
     '--learning_rate': '0.00002',
     '--lr_scheduler_type': 'linear',
     '--save_total_limit': '2',
@@ -96,7 +99,7 @@ test('grpo: values equal to rfm\'s defaults, report_to, logging_dir and use_vllm
   const file = config(
     'grpo.yaml',
     `model_name_or_path: Qwen/Qwen2-VL-7B-Instruct
-dataset_name: /data/vqa
+dataset_name: ${DATA}/vqa
 reward_funcs: [format, accuracy]
 num_generations: 4
 max_completion_length: 64
@@ -117,7 +120,7 @@ external: {enabled: true, workdir: pipeline, script: grpo_rec.py, launcher: [acc
   assert.deepEqual(argv.slice(0, 4), ['accelerate', 'launch', '--num_processes=4', 'grpo_rec.py'])
   assert.deepEqual(flagsOf(argv.slice(4)), {
     '--model_name_or_path': 'Qwen/Qwen2-VL-7B-Instruct',
-    '--dataset_name': '/data/vqa',
+    '--dataset_name': `${DATA}/vqa`,
     '--use_huggingface_dataset': true,
     '--task_type': 'vqa',
     '--reward_funcs': 'format accuracy',
@@ -150,7 +153,7 @@ test('grpo refuses coerced values with exit 2 (D13): "false", {enabled: "no"}, "
 })
 
 test('rm-eval: HF keys rfm does not know go into train_rm.py\'s YAML as written; the dry run shows that file', async () => {
-  const file = config('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: /data/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\nexternal: {workdir: pipeline}\n`)
+  const file = config('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${DATA}/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\nexternal: {workdir: pipeline}\n`)
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, '--dry-run'], {home})
   assert.equal(code, 0, stderr + JSON.stringify(json))
   const written = json.command.files[0].content as string

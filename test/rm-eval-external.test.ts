@@ -12,6 +12,9 @@ import {rmEval} from './helpers/rm-eval-plugin'
 import {assertSchema} from './helpers/schema'
 
 const home = tempHome()
+// the dry run checks dataset paths like the launch: the seed's /data/… folders stand here
+const DATA = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-data-'))
+for (const d of ['preference', 'eval']) mkdirSync(path.join(DATA, d))
 const rmEvalKind = (rmEval.kinds(rmEval.api) as JobKind[])[0]
 
 /** A folder standing for the pipeline's checkout, and a config in it. */
@@ -28,7 +31,7 @@ const SEED_7B = [
   'attn_implementation: flash_attention_2',
   'min_pixels: 6272',
   'max_pixels: 1605632',
-  'dataset_path: /data/preference',
+  `dataset_path: ${DATA}/preference`,
   'max_seq_length: 3072',
   'use_irrelevant_queries: true',
   'num_irrelevant_pairs: 1',
@@ -84,13 +87,13 @@ test('external mode with --eval: eval_rm.py on one GPU with the eval keys; its r
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
   mkdirSync(path.join(dir, 'pipeline'))
   const file = path.join(dir, 'eval.yaml')
-  writeFileSync(file, 'model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: /data/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\nexternal: {workdir: pipeline}\n')
+  writeFileSync(file, `model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: ${DATA}/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\nexternal: {workdir: pipeline}\n`)
   const out = await dryRun(file, ['--eval'])
   const configFile = out.command.argv[2]
   assert.deepEqual(out.command.argv, ['python', 'eval_rm.py', configFile])
   const written = parse(out.command.files!.find((f) => f.path === configFile)!.content) as Record<string, unknown>
   const outputDir = path.join(path.dirname(configFile), 'output')
-  assert.deepEqual(written, {model_dirs: ['/ckpts/vlm_reward_model_7b'], dataset_path: '/data/eval', base_model_path: '/models/Qwen2.5-VL-7B-Instruct', checkpoint_pattern: 'checkpoint-*', eval_batch_size: 2, output_file: path.join(outputDir, 'evaluation_results.csv')})
+  assert.deepEqual(written, {model_dirs: ['/ckpts/vlm_reward_model_7b'], dataset_path: `${DATA}/eval`, base_model_path: '/models/Qwen2.5-VL-7B-Instruct', checkpoint_pattern: 'checkpoint-*', eval_batch_size: 2, output_file: path.join(outputDir, 'evaluation_results.csv')})
   assert.equal(out.run.config.mode, 'eval')
   assert.deepEqual(out.command.checkpoints, {dir: outputDir, layout: 'file', file: 'evaluation_results.json', completeMarker: 'trainer_state.json', resumeArgs: [], retention: {}})
 })
@@ -192,7 +195,7 @@ const tick = () => {
   fs.mkdirSync(dir, {recursive: true})
   fs.writeFileSync(path.join(dir, 'model.safetensors'), 'weights ' + value)
   fs.writeFileSync(path.join(dir, 'trainer_state.json'), JSON.stringify({global_step: step, value}))
-  setTimeout(tick, 20)
+  setTimeout(tick, 150)
 }
 tick()
 `
@@ -213,7 +216,14 @@ test('external mode runs under the runtime: checkpoints synced to the store; a k
   assert.equal(reference.step, 12)
   const broken = await run(3, true)
   assert.equal(broken.run.state, 'succeeded')
-  assert.deepEqual(broken.run.attempts.map((a: {resumedFromStep?: number}) => a.resumedFromStep ?? null), [null, 5, 9])
+  const resumed = broken.run.attempts.map((a: {resumedFromStep?: number}) => a.resumedFromStep ?? null)
+  // step 5 is written 150 ms before the SIGKILL: a folder is committed only once seen stable at two
+  // polls (and after a SIGKILL it may be torn), so on a loaded machine the resume may be from an
+  // earlier committed step — never from nothing, never past the kill
+  assert.equal(resumed.length, 3)
+  assert.equal(resumed[0], null)
+  assert.ok(resumed[1] >= 1 && resumed[1] <= 5, String(resumed))
+  assert.equal(resumed[2], 9)
   assert.match(broken.logs, /train_rm\.js \S+train_config\.yaml --resume_from_checkpoint True/)
   assert.match(broken.logs, /resumed at 9/)
   assert.equal(broken.step, 12)

@@ -20,6 +20,8 @@ const parse = (config: Record<string, unknown>) => sftKind.schema.parse(config) 
 test('external mode: the seed-000 config becomes train_vqa_sft.py flags, with checkpoints synced from output_dir (dry run)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-sft-ext-'))
   copyFileSync(path.join(ROOT, 'examples', 'sft', 'qwen3-vl-4b-external.yaml'), path.join(dir, 'job.yaml'))
+  // the dry run checks dataset paths like the launch does
+  for (const d of ['rfm_train_10epochs', 'rfm_val_0.1epoch']) mkdirSync(path.join(dir, 'vqa_datasets', d), {recursive: true})
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'job.yaml'), '--dry-run', '--set', 'resume_from_checkpoint=./outputs/vqa_training/checkpoint-1000'], {home})
   assert.equal(code, 0, stderr)
   assertSchema('cloud-launch', json)
@@ -64,6 +66,7 @@ test('a built-in config has no command to run, and DPO flags map onto the DPO sc
   assert.equal(builtin.json.run.config.stage, 'sft')
 
   mkdirSync(path.join(dir, 'pipeline'))
+  mkdirSync(path.join(dir, 'pairs'))
   writeFileSync(path.join(dir, 'dpo.yaml'), 'stage: dpo\nsft_checkpoint: ./outputs/sft\nbeta: 0.2\ndataset_path: ./pairs\ntrainer: {external: {command: [python, scripts/train_dpo.py], workdir: pipeline}}\n')
   const dpo = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'dpo.yaml'), '--dry-run'], {home})
   assert.equal(dpo.code, 0, dpo.stderr)
@@ -106,7 +109,10 @@ test('estimate: the seed\'s memory table for Qwen3-VL-4B by method, and a GPU-fr
   // the workload the scheduler sizes GPUs from: method, frames, samples
   const w = workloadSchema.parse(gib({freeze_vision_tower: true}).workload)
   assert.equal(w.method, 'frozen_vision')
-  assert.equal(w.frames, 64)
+  // the seed's table holds for its default frame budget (max_frames 32): vision tokens scale with max_frames from there
+  assert.equal(w.frames, 1)
+  assert.equal(w.vision_tokens_per_frame, 256)
+  assert.equal(workloadSchema.parse(gib({freeze_vision_tower: true, max_frames: 64}).workload).vision_tokens_per_frame, 512)
   assert.equal(w.samples, 43_000)
   assert.ok(estimateMemory(w).totalGiB > 10)
   const builtin = sftKind.estimate!(parse({spatial: {train_size: 512}}))
@@ -138,7 +144,12 @@ fs.writeFileSync('argv.json', JSON.stringify(process.argv.slice(2)));\n`,
 test('the example configs validate (dry run)', async () => {
   for (const [file, extra] of [['spatial-sft.yaml', []], ['robot-vqa-sft.yaml', []], ['spatial-dpo.yaml', ['--sft-checkpoint', 'sft-20260101-000000-abcd']]] as const) {
     const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(ROOT, 'examples', 'sft', file), '--dry-run', ...extra], {home})
-    assert.equal(code, 0, `${file}: ${stderr}`)
-    assert.equal(json.command, undefined, `${file} trains with the built-in trainer`)
+    // the dry run makes the launch's checks after the config validated: the generated dataset and the SFT run do not exist here
+    if (file === 'robot-vqa-sft.yaml') assert.match(json.error?.message ?? '', /dataset_path: the dataset path .*examples\/sft\/vqa\/train does not exist/, file)
+    else if (file === 'spatial-dpo.yaml') assert.match(json.error?.message ?? '', /sft_checkpoint: Run sft-20260101-000000-abcd has no committed checkpoint/, file)
+    else {
+      assert.equal(code, 0, `${file}: ${stderr}`)
+      assert.equal(json.command, undefined, `${file} trains with the built-in trainer`)
+    }
   }
 })

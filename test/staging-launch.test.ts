@@ -14,7 +14,7 @@ import type {ResolvedJob} from '../src/jobs/resolve'
 import {pluginApi} from '../src/plugin-api/host'
 import type {RunRecord} from '../src/runs/record'
 import {RunStore} from '../src/runs/run-store'
-import {resolveRef} from '../src/staging'
+import {resolveRef, stageTree} from '../src/staging'
 import {FileStore} from '../src/store/file-store'
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-launch-stage-'))
@@ -46,13 +46,18 @@ test('launch stages local dataset paths and records their references', async () 
     observe: async () => ({}),
   }
   const store = new FileStore(path.join(scratch, 'store'))
+  // a reference is left as it is, but it must exist at launch (reliability D10)
+  mkdirSync(path.join(scratch, 'held-out'))
+  writeFileSync(path.join(scratch, 'held-out', 'x.npz'), 'held out')
+  const heldOut = (await stageTree(store, path.join(scratch, 'held-out'), {name: 'held-out'})).ref
+  ;(job.config.data as {eval: string}).eval = heldOut
   const runs = new RunStore(store)
   const staged: string[] = []
   const run = await launchRun(job, {profile: {name: 'default', profile: {backend: 'local', store: store.url}, defaults: []}, runs, backend}, {onStaged: (s) => staged.push(`${s.field} ${s.path} ${s.ref}`)})
 
   const train = (run.config.data as {train: string}).train
   assert.match(train, /^ds:train@[0-9a-f]{12}$/)
-  assert.equal((run.config.data as {eval: string}).eval, 'ds:held-out@0123456789ab')
+  assert.equal((run.config.data as {eval: string}).eval, heldOut)
   assert.deepEqual(staged, [`data.train ${path.join(configDir, 'data', 'train')} ${train}`])
   assert.equal((await runs.get(run.id)).config.data && ((await runs.get(run.id)).config.data as {train: string}).train, train, 'the recorded config holds the reference')
   assert.equal(submitted.length, 1)

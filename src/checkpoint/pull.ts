@@ -1,7 +1,5 @@
-import {promises as fs} from 'node:fs'
-import * as path from 'node:path'
-
-import {NotFoundError} from '../errors'
+import {NotFoundError, UsageError} from '../errors'
+import {SafeTree} from '../paths'
 import {checkRelativePath} from './manifest'
 import type {CheckpointStore, CommittedCheckpoint} from './store'
 
@@ -26,14 +24,27 @@ export async function chooseCheckpoint(checkpoints: CheckpointStore, choice: Che
 
 /** Downloads a checkpoint into `dir`, verifying every file against the manifest first. */
 export async function pullCheckpoint(checkpoints: CheckpointStore, checkpoint: CommittedCheckpoint, dir: string): Promise<string[]> {
+  for (const entry of checkpoint.manifest.files ?? []) checkedPath(checkpoints.runId, checkpoint.step, entry.path)
   const files = await checkpoints.read(checkpoint)
   if (!files) throw new NotFoundError(`Checkpoint step ${checkpoint.step} of run ${checkpoints.runId} is damaged: its files do not match its manifest.`, {hint: 'Pull another step with --step.'})
+  // Symlinks already in DIR are replaced, never written through (a file is renamed into place).
+  const tree = await SafeTree.open(dir)
   const written: string[] = []
   for (const [file, data] of files) {
-    const target = path.join(dir, checkRelativePath(file))
-    await fs.mkdir(path.dirname(target), {recursive: true})
-    await fs.writeFile(target, data)
+    await tree.writeFile(checkedPath(checkpoints.runId, checkpoint.step, file), data)
     written.push(file)
   }
   return written
+}
+
+/** A manifest path that could leave DIR is a crafted or damaged checkpoint, not a bug in rfm. */
+function checkedPath(runId: string, step: number, file: string): string {
+  try {
+    return checkRelativePath(file)
+  } catch {
+    throw new UsageError(`Refusing checkpoint step ${step} of run ${runId}: its manifest names the unsafe path ${JSON.stringify(file)}.`, {
+      code: 'UNSAFE_MANIFEST',
+      hint: 'The manifest is crafted or damaged; pull another step with --step.',
+    })
+  }
 }

@@ -1,6 +1,7 @@
 import {parse as parseYaml} from 'yaml'
 
 import {UsageError} from '../errors'
+import {checkResolvedSize} from './load'
 
 export interface Override {
   path: string[]
@@ -10,6 +11,9 @@ export interface Override {
 }
 
 const KEY_PATH = /^[A-Za-z_][\w-]*(\.[\w-]+)*$/
+/** Keys that would reach Object.prototype through plain objects (prototype pollution). */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+const MAX_OVERRIDE_CHARS = 64 * 1024
 
 /**
  * Parses `--set a.b=c`. Values are YAML scalars or flow collections, so `3` is a number, `true` a
@@ -24,16 +28,31 @@ export function parseOverride(flag: string): Override {
       details: {flag: '--set', given: flag},
     })
   }
+  const forbidden = key.split('.').find((part) => FORBIDDEN_KEYS.has(part))
+  if (forbidden) {
+    throw new UsageError(`--set ${flag}: "${forbidden}" is not a config key.`, {
+      hint: 'Keys are the names shown by rfm cloud launch KIND --dry-run; __proto__, constructor and prototype are never among them.',
+      details: {flag: '--set', given: flag},
+    })
+  }
+  if (flag.length > MAX_OVERRIDE_CHARS) {
+    throw new UsageError(`--set ${key}=…: the value is ${flag.length} characters long; a --set flag may have at most ${MAX_OVERRIDE_CHARS}.`, {hint: 'Put long values in the config file.', details: {flag: '--set', given: key}})
+  }
   const raw = flag.slice(eq + 1)
   let value: unknown
   try {
-    value = raw === '' ? '' : parseYaml(raw)
+    value = raw === '' ? '' : parseYaml(raw, {maxAliasCount: 1000})
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
     throw new UsageError(`--set ${flag}: the value ${JSON.stringify(raw)} does not parse (${reason}).`, {
       hint: 'Values are YAML: lists as [a, b], strings with special characters in quotes.',
       details: {flag: '--set', given: flag},
     })
+  }
+  try {
+    checkResolvedSize(value, `--set ${key}`)
+  } catch (error) {
+    throw new UsageError((error as Error).message, {hint: (error as {hint?: string}).hint, details: {flag: '--set', given: key}})
   }
   return {path: key.split('.'), value, source: flag}
 }

@@ -123,8 +123,19 @@ export async function setProfileKey(name: string, key: string, value: string | u
   return setProfileValues(name, {[key]: value} as {[K in keyof Profile]?: Profile[K]})
 }
 
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+/** A profile name is a plain word: it appears in run records and paths, so no "/", "..", spaces or control characters. */
+export function checkProfileName(name: string): string {
+  if (!PROFILE_NAME.test(name) || name.includes('..')) {
+    throw new UsageError(`Invalid profile name ${JSON.stringify(name)}.`, {hint: 'Profile names start with a letter or digit and use letters, digits, ".", "_" and "-" (at most 64), e.g. cloud or s3-dev.'})
+  }
+  return name
+}
+
 /** Sets several keys of a profile at once (undefined removes a key), validating the result first. */
 export async function setProfileValues(name: string, values: {[K in keyof Profile]?: Profile[K] | undefined}): Promise<ResolvedProfile> {
+  checkProfileName(name)
   const content = await readFile()
   const updated = {...content.profiles[name]} as Record<string, unknown>
   for (const [key, value] of Object.entries(values)) {

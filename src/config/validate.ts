@@ -18,17 +18,20 @@ export interface ConfigProblem {
  * is one paragraph about the first problem (dotted path, what was expected, what was given) and whose
  * details list every problem as data.
  */
-export function validateConfig<S extends z.ZodTypeAny>(schema: S, data: unknown, source: string): z.output<S> {
+export function validateConfig<S extends z.ZodTypeAny>(schema: S, data: unknown, source: string, options: {reference?: string} = {}): z.output<S> {
   const parsed = schema.safeParse(data)
   if (parsed.success) return parsed.data
   const problems = parsed.error.issues.flatMap((issue) => describeIssue(schema, data, issue))
+  // A misspelt key shows as "X is required" plus "unknown key Y": lead with the one that has a did-you-mean.
+  const suggested = problems.findIndex((p) => p.suggestion)
+  if (suggested > 0) problems.unshift(...problems.splice(suggested, 1))
   const first = problems[0]
   const more = problems.length > 1 ? ` (${problems.length - 1} more: ${problems.slice(1).map((p) => p.path).join(', ')})` : ''
   const hint = first.suggestion
     ? `Did you mean "${first.suggestion}"?`
     : first.known
       ? first.known.length > 0 ? `Keys allowed here: ${first.known.join(', ')}.` : 'No keys are allowed here.'
-      : fieldDescription(schema, first.path) ?? 'See the kind\'s config reference with `rfm cloud launch KIND --dry-run`.'
+      : fieldDescription(schema, first.path) ?? options.reference ?? 'Check the value against the documented keys.'
   throw new ConfigError(`Config error in ${source} at ${first.path}: ${first.message}.${more}`, {
     hint,
     details: {source, problems},
@@ -73,10 +76,29 @@ function describeIssue(schema: z.ZodTypeAny, data: unknown, issue: z.ZodIssue): 
     case 'invalid_literal':
       return [problem(JSON.stringify(issue.expected))]
     case 'invalid_union':
+      return [problem(unionExpected(issue) ?? 'a different kind of value')]
+    case 'invalid_string':
+      if (issue.validation === 'url') return [problem('a URL such as http://127.0.0.1:9000')]
+      return [problem(issue.message.startsWith('Invalid') ? `a ${typeof issue.validation === 'string' ? issue.validation : 'differently formed'} string` : issue.message)]
     case 'custom':
     default:
       return [problem(issue.message === 'Invalid input' ? 'a different kind of value' : issue.message)]
   }
+}
+
+/** What the members of a union take, from each member's first issue: "a string, a number or a boolean". */
+function unionExpected(issue: z.ZodInvalidUnionIssue): string | undefined {
+  const options = new Set<string>()
+  for (const error of issue.unionErrors) {
+    const first = error.issues[0]
+    if (!first) continue
+    if (first.code === 'invalid_type' && first.path.length === issue.path.length) options.add(expectedOf(first.expected))
+    else if (first.code === 'invalid_enum_value') for (const o of first.options) options.add(JSON.stringify(o))
+    else if (first.code === 'invalid_literal') options.add(JSON.stringify(first.expected))
+    else return undefined
+  }
+  const list = [...options]
+  return list.length === 0 ? undefined : list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} or ${list.at(-1)}`
 }
 
 function expectedOf(type: string): string {

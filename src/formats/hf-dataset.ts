@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import type * as ArrowModule from 'apache-arrow'
 
 import {FormatError} from './errors'
+import {resolveInside} from '../paths'
 
 type Arrow = typeof ArrowModule
 const loadArrow = (): Arrow => require('apache-arrow')
@@ -60,12 +61,20 @@ export async function readHfDataset(dir: string, options: {split?: string} = {})
   const A = loadArrow()
   const tables: ArrowModule.Table[] = []
   for (const file of files) {
-    const full = path.join(dir, file)
+    // state.json is data too: a shard name like ../../etc/passwd must not open a file outside dir.
+    let full: string
+    try {
+      full = resolveInside(dir, dir, String(file))
+    } catch {
+      throw new FormatError(statePath, `the data file ${JSON.stringify(file)} lies outside the dataset folder`, {hint: 'state.json _data_files names .arrow files inside the save_to_disk folder.'})
+    }
     try {
       tables.push(A.tableFromIPC(await readFile(full)))
     } catch (error) {
       throw new FormatError(full, `not an Arrow IPC file: ${(error as Error).message}`)
     }
+    // an empty or zeroed shard reads as a table without columns: name the shard, not a missing column
+    if (tables.at(-1)!.schema.fields.length === 0) throw new FormatError(full, 'not an Arrow IPC file: no schema (the shard is empty or damaged)', {hint: 'Write the dataset again (datasets save_to_disk, or rfm sft dataset generate).'})
   }
   let features: HfFeatures | undefined
   if (existsSync(path.join(dir, 'dataset_info.json'))) features = (await readJson(path.join(dir, 'dataset_info.json'))).features

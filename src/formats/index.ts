@@ -13,3 +13,5 @@ export {readHfDataset, writeHfDataset, writeHfDatasetDict} from './hf-dataset'
 export type {HfDataset, HfFeature, HfFeatures} from './hf-dataset'
 export {readJsonl} from './jsonl'
 export {atomicWriteFile} from './atomic'
+/** Path safety for readers: a path taken from a record must stay inside the dataset folder. */
+export {resolveInside, PathEscapeError} from '../paths'

@@ -1,3 +1,4 @@
+import {constants} from 'node:os'
 import {z} from 'zod'
 
 import {parseDuration} from '../config/duration'
@@ -21,16 +22,29 @@ const retryRule = z
     on_signal: z
       .string()
       .transform((v) => (v.startsWith('SIG') ? v : `SIG${v}`).toUpperCase())
-      .refine((v) => /^SIG[A-Z0-9]+$/.test(v), 'a signal name such as SIGKILL or TERM')
+      .refine((v) => v in constants.signals, 'a signal name such as SIGKILL or TERM')
       .optional(),
     action: z.enum(['retry', 'exit']),
   })
   .strict()
   .refine((rule) => rule.on_exit_code !== undefined || rule.on_signal !== undefined, 'a rule with on_exit_code or on_signal')
 
+/**
+ * The longest attempt timeout: Node's timers hold at most 2^31-1 ms (24.8 days; a longer one fires
+ * at once), so a timeout is at most 24 days. AWS Batch's attemptDurationSeconds takes this too.
+ */
+export const MAX_TIMEOUT_SECONDS = 24 * 86400
+
 /** Keys every job kind has. A kind's own schema is merged with this one. */
 export const coreJobShape = {
-  name: z.string().min(1).max(100).optional().describe('A display name for the run.'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/[\u0000-\u001f\u007f\ufffd]/.test(v), 'a name without control characters (newline, NUL, ...) or undecodable bytes')
+    .optional()
+    .describe('A display name for the run.'),
   retries: z
     .object({
       attempts: z
@@ -54,6 +68,7 @@ export const coreJobShape = {
     .transform((v, ctx) => {
       const seconds = parseDuration(v)
       if (seconds === undefined) ctx.addIssue({code: z.ZodIssueCode.custom, message: 'a duration such as 90s, 30m or 2h'})
+      else if (seconds > MAX_TIMEOUT_SECONDS) ctx.addIssue({code: z.ZodIssueCode.custom, message: `a duration of at most ${MAX_TIMEOUT_SECONDS / 86400}d (the longest timer rfm can set)`})
       return seconds ?? 0
     })
     .optional()

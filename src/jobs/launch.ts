@@ -4,13 +4,13 @@ import * as path from 'node:path'
 import type {Backend} from '../backends/types'
 import type {ResolvedProfile} from '../config/profiles'
 import type {ExternalCommand} from '../plugin-api'
-import {UsageError} from '../errors'
 import type {ChaosPlan, RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
 import {DEFAULT_ATTEMPTS, DEFAULT_SPOT_ATTEMPTS} from '../runtime/protocol'
 import type {RunStore} from '../runs/run-store'
 import type {StagedField} from '../staging/config-paths'
 import type {ProgressMode} from '../staging/progress'
+import {checkLaunch} from './launch-checks'
 import type {ResolvedJob} from './resolve'
 
 export interface LaunchTarget {
@@ -88,15 +88,7 @@ function trainsExternally(job: ResolvedJob): boolean {
 
 /** Stages the datasets the job names by local path (see JobKind.datasetFields), records the run (state queued), then hands it to the backend. */
 export async function launchRun(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<RunRecord> {
-  if (options.chaos && target.backend.name !== 'local') {
-    throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
-  }
-  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.queue !== undefined)
-  if (batchOnly && target.backend.name !== 'aws-batch') {
-    throw new UsageError('--array and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
-  }
-  // A backend refuses what it cannot run before anything is staged or recorded.
-  await target.backend.check?.(newRunRecord(job, target, options))
+  await checkLaunch(job, target, options, newRunRecord(job, target, options))
   const record = newRunRecord(await stageWorkdir(await stageDatasets(job, target, options), target, options), target, options)
   for (const warning of launchWarnings(record)) options.onWarning?.(warning)
   await target.runs.create(record)
@@ -104,9 +96,10 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
   return record
 }
 
-/** What a launch would run, without running it (`--dry-run`). */
-export function planLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): {run: RunRecord; command?: ExternalCommand} {
+/** What a launch would run, without running it (`--dry-run`); it makes every check the launch makes. */
+export async function planLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<{run: RunRecord; command?: ExternalCommand}> {
   const run = newRunRecord(job, target, options)
+  await checkLaunch(job, target, options, run)
   const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store, given: job.source.given})
   return {run, command}
 }

@@ -2,7 +2,7 @@ import * as path from 'node:path'
 import {z} from 'zod'
 
 import {applyOverrides, parseOverride} from '../config/overrides'
-import {loadConfigFile} from '../config/load'
+import {checkResolvedSize, loadConfigFile} from '../config/load'
 import {validateConfig} from '../config/validate'
 import {ConfigError, NotBuiltError} from '../errors'
 import type {GivenKeys, JobKind} from '../plugin-api'
@@ -48,7 +48,10 @@ export async function resolveJob(entry: KindEntry, options: {file?: string; sets
   // external mode: keys rfm does not know go to the script as written (with a notice), not refused
   if (kind.passesUnknownKeys?.(raw)) ({config: raw, extra, notices} = splitUnknownKeys(raw, Object.keys(schema.shape), kind.name))
   const where = options.file ?? '--set flags'
-  const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where) as z.infer<typeof schema>
+  checkResolvedSize(raw, overrides.length > 0 ? `The config (with --set)` : `Config file ${where}`)
+  const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where, {
+    reference: `See the keys of the ${kind.name} kind: rfm cloud launch ${kind.name} --help, or its examples/ configs.`,
+  }) as z.infer<typeof schema>
   const {name, retries, timeout, resources, ...own} = valid as Record<string, unknown> & {
     name?: string
     resources?: ResolvedJob['resources']

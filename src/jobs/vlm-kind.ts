@@ -1,4 +1,5 @@
 import type {JobKind, PluginApi} from '../plugin-api'
+import {checkModelShape} from './model-shape'
 import {modelSchema, taskSchema, tokenizerSchema, trainerSchema} from '../trainer/config'
 
 /**
@@ -20,6 +21,16 @@ export function vlmKind(api: PluginApi): JobKind {
     summary: 'Train rfm\'s built-in compact VLM on a generated visual-QA task (built-in TensorFlow.js trainer).',
     schema,
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2}),
+    prepare(config) {
+      const m = (config as {model: {width: number; heads: number; vision: null | {image_size: number; patch_size: number; width: number; heads: number}}}).model
+      const at = (key: string, value: number) => ({key: `model.${key}`, value})
+      checkModelShape({
+        width: at('width', m.width),
+        heads: at('heads', m.heads),
+        ...(m.vision ? {vision: {image_size: at('vision.image_size', m.vision.image_size), patch_size: at('vision.patch_size', m.vision.patch_size), width: at('vision.width', m.vision.width), heads: at('vision.heads', m.vision.heads)}} : {}),
+      })
+      return config
+    },
     async train(ctx) {
       // tfjs and the model code load only inside the job, never at CLI start-up.
       const {runTraining} = await import('../trainer/index.js')

@@ -4,10 +4,9 @@
  * for user mistakes), and running rfm's own CLI. Plugins reach it as `api.commands`.
  */
 import {execFile} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import {ConfigError, NotFoundError} from '../errors'
+import {ConfigError} from '../errors'
 
 /** The part of a zod schema this needs (a plugin's zod is the host's). */
 export interface SafeParser<T> {
@@ -37,21 +36,14 @@ export function configErrorAt(where: string, message: string, hint?: string): Co
 export const pluginCommandSupport: PluginCommandSupport = {
   async readConfigFile(file, schema, hint) {
     const full = path.resolve(file)
-    let text: string
-    try {
-      text = readFileSync(full, 'utf8')
-    } catch {
-      throw new NotFoundError(`Config file ${full} not found.`, {hint: 'Pass the path of a YAML config.'})
-    }
-    const {parse} = await import('yaml')
-    let raw: unknown
-    try {
-      raw = parse(text)
-    } catch (error) {
-      throw new ConfigError(`Config file ${full} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, {hint: 'Check the indentation and quoting.'})
-    }
-    const parsed = schema.safeParse(raw ?? {})
+    // the same reading as rfm's own configs: size limits, UTF-8, FIFOs, YAML bombs, duplicate keys
+    const {loadConfigFile} = await import('../config/load.js')
+    const raw = await loadConfigFile(full)
+    const parsed = schema.safeParse(raw)
     if (!parsed.success) {
+      // described in rfm's words (expected/got, did-you-mean), not zod's
+      const {validateConfig} = await import('../config/validate.js')
+      validateConfig(schema as never, raw, full, {reference: hint})
       const issue = parsed.error.issues[0]
       throw configErrorAt(issue.path.join('.') || '(root)', issue.message, hint)
     }

@@ -1,7 +1,9 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
+import {validateConfig} from '../config/validate'
 import {launcherGpus} from '../jobs/launcher-gpus'
+import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
@@ -18,6 +20,23 @@ export const pluginApi: PluginApi = {
   loadGrader: () => import('../grader/index.js'),
   errors,
   configError: configErrorAt,
+  validate(schema, data) {
+    try {
+      return validateConfig(schema, data, 'config')
+    } catch (error) {
+      const first = (error as errors.ConfigError).details?.problems as Array<{path: string; message: string}> | undefined
+      if (!(error instanceof errors.ConfigError) || !first?.[0]) throw error
+      throw configErrorAt(first[0].path, first[0].message, error.hint)
+    }
+  },
+  checkBuiltinModel(m, prefix) {
+    const at = (key: string, value: number) => ({key: `${prefix}.${key}`, value})
+    const vision =
+      m.image_size !== undefined && m.patch_size !== undefined && m.vision_width !== undefined
+        ? {image_size: at('image_size', m.image_size), patch_size: at('patch_size', m.patch_size), width: at('vision_width', m.vision_width), heads: at('heads', m.heads)}
+        : undefined
+    checkModelShape({width: at('width', m.width), heads: at('heads', m.heads), ...(vision ? {vision} : {})})
+  },
   commands: pluginCommandSupport,
   launcherGpus,
 }

@@ -109,6 +109,12 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    */
   datasetFields?: string[]
   /**
+   * Dotted config paths that hold another run's checkpoint (RUN[@step|best|final|latest]). At launch
+   * (and --dry-run) rfm checks that the run has that committed checkpoint; a value with a "/" or
+   * naming an existing local folder (external trainers take one) is left alone.
+   */
+  checkpointFields?: string[]
+  /**
    * How this kind trains as a command line (bring your own trainer, or a plugin's external mode).
    * A kind with both modes returns undefined when this config trains with the built-in `train`.
    */
@@ -176,8 +182,19 @@ export interface PluginApi {
   apiVersion: 1
   z: typeof z
   defineJobKind<Config extends Record<string, unknown>>(kind: JobKind<Config>): JobKind<Config>
+  /**
+   * Launch check of the compact VLM's sizes: width and vision width divisible by heads, image_size
+   * by patch_size. `prefix` is the dotted path of the model keys (e.g. "builtin.model"); keys are
+   * the plugins' flat `builtin.model` keys (vision heads = heads).
+   */
+  checkBuiltinModel(model: {width: number; heads: number; image_size?: number; patch_size?: number; vision_width?: number}, prefix: string): void
   /** An error that names a config key (dotted path), rendered like schema errors. */
   configError(path: string, message: string, hint?: string): Error
+  /**
+   * Parses `data` with a schema built from `api.z`; the first problem becomes a config error that
+   * names its key in rfm's words (what was expected, what was given, did-you-mean), never raw zod text.
+   */
+  validate<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, data: unknown): T
   /**
    * The built-in trainer core (src/trainer: backends, VLM blocks, tokenizers, the training loop,
    * safetensors), loaded on first use so that tfjs never loads at CLI start-up.

@@ -12,6 +12,7 @@ import {pipeline} from 'node:stream/promises'
 import {Transform} from 'node:stream'
 
 import {BackendError, UsageError} from '../errors'
+import {linkLeadsInside, SafeTree} from '../paths'
 import {getStream} from '../store/transfer'
 import type {ObjectStore} from '../store/types'
 import {resolveRef, readManifest} from './catalog'
@@ -44,8 +45,7 @@ export async function pullDataset(store: ObjectStore, ref: string, dir: string, 
   const resolved = await resolveRef(store, ref)
   const manifest = await readManifest(store, resolved.hash)
   const root = path.resolve(dir)
-  await fs.mkdir(root, {recursive: true})
-  const safe = new SafeDirs(await fs.realpath(root))
+  const safe = await SafeTree.open(root)
 
   const todo: ManifestFile[] = []
   let unchanged = 0
@@ -74,6 +74,18 @@ export async function pullDataset(store: ObjectStore, ref: string, dir: string, 
     if (existing?.isDirectory()) throw new UsageError(`Cannot create the link ${link.path}: ${target} is a directory.`, {hint: 'Pull into an empty folder.'})
     if (existing) await fs.rm(target)
     await fs.symlink(link.target, target)
+  }
+  // Links were checked one by one when the manifest was parsed, but links combine (a -> d/up/..
+  // with d/up -> ..) and DIR may hold links of its own: check where each leads on disk, now.
+  for (const link of manifest.links) {
+    const target = path.join(safe.root, ...link.path.split('/'))
+    if (!linkLeadsInside(safe.root, target)) {
+      for (const made of manifest.links) await fs.rm(path.join(safe.root, ...made.path.split('/')), {force: true})
+      throw new UsageError(`Refusing a crafted or damaged manifest: the link ${JSON.stringify(link.path)} (-> ${JSON.stringify(link.target)}) leads outside ${safe.root} through other links.`, {
+        code: 'UNSAFE_MANIFEST',
+        hint: 'The links of the dataset were removed again; links must stay inside the dataset.',
+      })
+    }
   }
 
   return {
@@ -127,36 +139,4 @@ async function downloadVerified(store: ObjectStore, file: ManifestFile, target: 
       throw error
     }
   }, retry)
-}
-
-/** Creates parent folders under root one level at a time, refusing any that is not a real directory. */
-class SafeDirs {
-  private readonly checked = new Map<string, Promise<void>>()
-
-  constructor(private readonly root: string) {}
-
-  async target(rel: string): Promise<string> {
-    const target = path.join(this.root, ...rel.split('/'))
-    if (!target.startsWith(this.root + path.sep)) throw new UsageError(`Refusing to write ${JSON.stringify(rel)}: it is outside ${this.root}.`, {code: 'UNSAFE_PATH'})
-    const parts = rel.split('/').slice(0, -1)
-    for (let i = 1; i <= parts.length; i++) await this.ensure(parts.slice(0, i).join('/'))
-    return target
-  }
-
-  private ensure(relDir: string): Promise<void> {
-    let pending = this.checked.get(relDir)
-    if (!pending) {
-      pending = (async () => {
-        const dir = path.join(this.root, ...relDir.split('/'))
-        const stat = await fs.lstat(dir).catch(() => undefined)
-        if (!stat) await fs.mkdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)))
-        const now = stat ?? (await fs.lstat(dir))
-        if (!now.isDirectory()) {
-          throw new UsageError(`Refusing to write into ${dir}: it is ${now.isSymbolicLink() ? 'a symlink' : 'not a directory'}.`, {code: 'UNSAFE_PATH', hint: 'Pull into an empty folder.'})
-        }
-      })()
-      this.checked.set(relDir, pending)
-    }
-    return pending
-  }
 }

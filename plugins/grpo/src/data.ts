@@ -102,7 +102,13 @@ export async function loadDatasetRows(formats: Formats, location: string, split:
         const r = record as Record<string, unknown>
         const image = r.image ?? r.image_path
         if (typeof image !== 'string' || image === '') throw new DatasetRowError('image (a path) is missing')
-        const file = path.resolve(imageRoot, image)
+        let file: string
+        try {
+          // a row names its image relative to the dataset; it may not lead outside it
+          file = formats.resolveInside(imageRoot, imageRoot, image)
+        } catch {
+          throw new DatasetRowError(`image ${JSON.stringify(image)} leads outside the dataset folder ${imageRoot}`)
+        }
         let bytes: Uint8Array
         try {
           bytes = readFileSync(file)
@@ -123,8 +129,14 @@ export async function loadDatasetRows(formats: Formats, location: string, split:
         if (!img) throw new DatasetRowError('image is missing')
         let bytes = img.bytes ?? undefined
         if (!bytes && img.path) {
+          let file: string
           try {
-            bytes = readFileSync(path.resolve(location, img.path))
+            file = formats.resolveInside(location, location, img.path)
+          } catch {
+            throw new DatasetRowError(`image path ${JSON.stringify(img.path)} leads outside the dataset folder ${location}`)
+          }
+          try {
+            bytes = readFileSync(file)
           } catch {
             throw new DatasetRowError(`image has no bytes and its path ${img.path} cannot be read`)
           }

@@ -6,6 +6,7 @@ import type {JobKind, PluginApi} from 'rfm/plugin-api'
 import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
 import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
+import {checkGrpoData} from './launch-checks'
 
 const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
 
@@ -25,6 +26,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         const e = raw.external as {enabled?: unknown} | undefined
         return typeof e === 'object' && e !== null && e.enabled === true
       },
+      checkpointFields: ['sft_checkpoint'],
       estimate(config) {
         const c = schema.parse(config)
         if (c.external.enabled) {
@@ -64,11 +66,15 @@ export default function kinds(api: PluginApi): JobKind[] {
         return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2, work: {samples: c.builtin.data.train_size, epochs: c.num_train_epochs, notes: `${c.num_generations} completions per prompt`}}
       },
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
-      prepare(config, baseDir) {
+      async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys
         const c = schema.parse({...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
+        if (!c.external.enabled) {
+          if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
+          await checkGrpoData(api, c, baseDir)
+        }
         if (c.external.enabled) {
           checkExternal(api, c)
           const workdir = path.resolve(baseDir, c.external.workdir)

@@ -34,10 +34,7 @@ function isEval(config: Record<string, unknown>): boolean {
 
 /** Parses `config` with `schema`; the first issue becomes a config error naming its key. */
 function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}, config: unknown): T {
-  const parsed = schema.safeParse(config)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]
-  throw api.configError(issue.path.join('.') || '(root)', issue.message, 'See the keys in examples/rm-eval/.')
+  return api.validate(schema as never, config) as T
 }
 
 /** The outputs key is rfm's (what to upload), not one of the scripts' keys. */
@@ -77,10 +74,22 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
     } else {
       checkTrainConfig(api, c)
+      api.checkBuiltinModel(c.builtin.model, 'builtin.model')
       // bad records fail the launch (naming file:line or row), not the job
       if (c.dataset_path !== 'generated' && existsSync(path.resolve(baseDir, c.dataset_path))) {
         const {readPreferenceRecords} = await import('./records.js')
-        await readPreferenceRecords(api, path.resolve(baseDir, c.dataset_path), {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+        const file = path.resolve(baseDir, c.dataset_path)
+        await readPreferenceRecords(api, file, {minPixels: c.min_pixels, maxPixels: c.max_pixels})
+        // a job stages only the file it is given: images named beside a lone .jsonl would be missing at run time
+        if (statSync(file).isFile()) {
+          const formats = await api.loadFormats()
+          for await (const {record} of formats.readJsonl(file)) {
+            const r = record as {images?: unknown; image?: unknown}
+            const first = Array.isArray(r.images) ? r.images[0] : r.image
+            const named = typeof first === 'string' ? first : (first as {path?: unknown; bytes?: unknown} | undefined)?.bytes ? undefined : (first as {path?: unknown} | undefined)?.path
+            if (typeof named === 'string') throw api.configError('dataset_path', `${file} is a single .jsonl file whose records name image files (${JSON.stringify(named)}); a job stages only the file, not the images beside it`, `Give the folder that holds ${path.basename(file)} and its images: dataset_path: ${path.dirname(c.dataset_path) || '.'}`)
+          }
+        }
       }
     }
   }

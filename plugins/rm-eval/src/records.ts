@@ -78,18 +78,29 @@ function splitConversation(value: unknown, fail: (why: string) => never): {prefi
   return {prefix: messages.slice(0, -1).map((m) => m.text).filter(Boolean).join(' '), response: last.text}
 }
 
-/** Bytes of an image entry: an HF Image {bytes, path}, or a path (relative to baseDir). */
-function imageBytes(entry: unknown, baseDir: string | undefined, fail: (why: string) => never): Uint8Array {
+/** Where a record's image paths resolve: relative to `base`, and never outside `root` (the dataset). */
+export interface RecordDirs {
+  root: string
+  base: string
+}
+
+/** Bytes of an image entry: an HF Image {bytes, path}, or a path (relative to dirs.base, inside dirs.root). */
+function imageBytes(formats: Formats, entry: unknown, dirs: RecordDirs, fail: (why: string) => never): Uint8Array {
   if (entry && typeof entry === 'object' && (entry as {bytes?: unknown}).bytes instanceof Uint8Array) return (entry as {bytes: Uint8Array}).bytes
   const file = typeof entry === 'string' ? entry : entry && typeof entry === 'object' ? (entry as {path?: unknown}).path : undefined
   if (typeof file !== 'string' || !file) return fail('an image is neither a path nor {bytes, path}')
-  const full = baseDir ? path.resolve(baseDir, file) : file
+  let full: string
+  try {
+    full = formats.resolveInside(dirs.root, dirs.base, file)
+  } catch {
+    return fail(`the image path ${JSON.stringify(file)} leads outside the dataset folder ${dirs.root}`)
+  }
   if (!existsSync(full)) return fail(`image file ${full} does not exist`)
   return readFileSync(full)
 }
 
 /** One record → its query, responses and decoded image. */
-export function parseRecord(formats: Formats, raw: unknown, where: {source: string; row?: number}, baseDir: string | undefined, options: RecordOptions): PreferenceRecord {
+export function parseRecord(formats: Formats, raw: unknown, where: {source: string; row?: number}, dirs: RecordDirs, options: RecordOptions): PreferenceRecord {
   const failAt = (field: string | undefined) => (why: string): never => {
     throw new formats.FormatError(where.source, why, {row: where.row, field, hint: 'A record is {chosen, rejected, images} (optionally prompt); chosen/rejected are strings or chat-message lists.'})
   }
@@ -109,7 +120,7 @@ export function parseRecord(formats: Formats, raw: unknown, where: {source: stri
   if ((images as unknown[]).length > 1) failAt('images')(`the built-in model reads one image per record; this one has ${(images as unknown[]).length}`)
   let image: RgbImage
   try {
-    image = formats.decodeImage(imageBytes((images as unknown[])[0], baseDir, failAt('images')), where.source)
+    image = formats.decodeImage(imageBytes(formats, (images as unknown[])[0], dirs, failAt('images')), where.source)
   } catch (error) {
     if (error instanceof formats.FormatError && error.field) throw error
     return failAt('images')((error as Error).message.replace(/^[^:]*: /, ''))
@@ -129,15 +140,16 @@ export async function readPreferenceRecords(api: PluginApi, datasetPath: string,
     let row = 0
     for await (const record of ds.rows()) {
       if (out.length >= limit) break
-      out.push(parseRecord(formats, record, {source: ds.dir, row}, undefined, options))
+      out.push(parseRecord(formats, record, {source: ds.dir, row}, {root: datasetPath, base: ds.dir}, options))
       row++
     }
     return out
   }
   const file = jsonlFile(datasetPath, formats)
+  const dirs = {root: file === datasetPath ? path.dirname(file) : datasetPath, base: path.dirname(file)}
   for await (const {line, record} of formats.readJsonl(file)) {
     if (out.length >= limit) break
-    out.push(parseRecord(formats, record, {source: `${file}:${line}`}, path.dirname(file), options))
+    out.push(parseRecord(formats, record, {source: `${file}:${line}`}, dirs, options))
   }
   if (out.length === 0) throw new formats.FormatError(file, 'no records')
   return out

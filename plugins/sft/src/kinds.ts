@@ -5,6 +5,7 @@ import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
 import {checkBuiltin, isExternal, SftConfig, sftConfigSchema} from './config'
 import {estimate} from './estimate'
+import {checkSftData} from './launch-checks'
 import {externalCommand} from './external'
 import {flatFromSeedBlocks} from './seed-config'
 
@@ -30,13 +31,16 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       estimate: (config) => estimate(config, api.launcherGpus),
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
-      prepare(config, baseDir) {
+      checkpointFields: ['sft_checkpoint'],
+      async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
         const c = schema.parse({...config, ...flatFromSeedBlocks(config as SftConfig)})
         config = c
         const e = c.trainer.external
         if (!e) {
           checkBuiltin(api, c)
+          if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
+          await checkSftData(api, c, baseDir)
           return config
         }
         const workdir = path.resolve(baseDir, e.workdir)

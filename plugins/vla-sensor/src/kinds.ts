@@ -1,9 +1,12 @@
+import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
 import {checkVlaConfig, isExternal, VlaConfig, vlaConfigSchema} from './config'
 import {externalCommand} from './external'
+import {loadFormats} from './formats'
+import {directoryDataset} from './sessions'
 
 /** The seed's numeric and choice flags (--lr, --sensor-lr, --grad-accum-steps, ...) as launch flags writing the same-named keys. */
 function seedFlags(): NonNullable<JobKind['launchFlags']> {
@@ -27,6 +30,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       datasetFields: ['data.sessions_dir', 'vl_cache'],
       // the script gets keys rfm does not know as written (external, train or cache mode)
       passesUnknownKeys: (raw) => raw.mode === 'external' || raw.mode === 'train' || raw.mode === 'cache',
+      checkpointFields: ['stage1_checkpoint'],
       launchFlags: {
         'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
         'fusion-strategy': {path: 'fusion_strategy', type: 'string', options: ['concat', 'cross_attention', 'gated', 'none'], description: 'How VL and sensor features combine.'},
@@ -67,9 +71,20 @@ export default function kinds(api: PluginApi): JobKind[] {
           },
         }
       },
-      prepare(config, baseDir) {
+      async prepare(config, baseDir) {
         const c = schema.parse(config)
         checkVlaConfig(api, c)
+        // a local sessions folder is read at launch (meta.json, actions), so a bad file exits 2 before any attempt
+        const sessions = c.data.source === 'dir' && c.data.sessions_dir && !/^(ds:|[a-z][a-z0-9+.-]*:\/\/)/i.test(c.data.sessions_dir) ? path.resolve(baseDir, c.data.sessions_dir) : undefined
+        if (sessions && existsSync(sessions)) {
+          const formats = await loadFormats(api)
+          try {
+            await directoryDataset(formats, sessions, c.data.val_ratio, {t: c.sensor_temporal_length, c: c.sensor_input_channels})
+          } catch (error) {
+            if (error instanceof formats.FormatError) throw error
+            throw api.configError('data.sessions_dir', (error as Error).message)
+          }
+        }
         const resolved = {...config}
         if (isExternal(c)) resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
         return resolved

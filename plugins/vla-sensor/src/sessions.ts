@@ -124,7 +124,16 @@ export async function directoryDataset(formats: Formats, dir: string, valRatio: 
     const values = formats.toFloat32(actions)
     const sensorDir = path.join(folder, 'sensor')
     const hasSensor = existsSync(sensorDir)
-    const viewFiles = (meta.views as string[]).map((v) => numbered(path.join(folder, 'images', v), /\.(png|jpe?g)$/i))
+    const viewFiles = (meta.views as unknown[]).map((v) => {
+      // a view names a folder under images/; meta.json is data and may not lead outside the session
+      let viewDir: string
+      try {
+        viewDir = formats.resolveInside(path.join(folder, 'images'), path.join(folder, 'images'), String(v))
+      } catch {
+        throw new formats.FormatError(metaFile, `the view ${JSON.stringify(v)} leads outside ${path.join(folder, 'images')}`)
+      }
+      return numbered(viewDir, /\.(png|jpe?g)$/i)
+    })
     for (const [v, files] of viewFiles.entries()) {
       if (files.length !== steps) throw new formats.FormatError(folder, `view ${(meta.views as string[])[v]} has ${files.length} images for ${steps} action steps`)
     }

@@ -1,6 +1,8 @@
 import {UsageError} from '../../errors'
 import type {ChaosPlan} from '../../runs/record'
 
+export const MAX_CHAOS_KILLS = 1000
+
 /** Parses `--chaos kills=N,seed=S[,signal=TERM|KILL|mixed][,min=SECONDS][,max=SECONDS]`. */
 export function parseChaos(flag: string): ChaosPlan {
   const plan: ChaosPlan = {kills: 0, seed: 1, signal: 'mixed', minSeconds: 0.3, maxSeconds: 3}
@@ -29,6 +31,9 @@ export function parseChaos(flag: string): ChaosPlan {
     }
   }
   if (plan.kills === 0) throw fail('kills=N is required')
+  // each kill is one more attempt with its own log and record entry: a test needs tens, not billions
+  if (plan.kills > MAX_CHAOS_KILLS) throw fail(`kills must be at most ${MAX_CHAOS_KILLS}`)
+  if (plan.maxSeconds > 86_400) throw fail('max must be at most 86400 seconds (a day)')
   if (plan.maxSeconds < plan.minSeconds) throw fail('max must be ≥ min')
   return plan
 }

@@ -91,7 +91,7 @@ export default class Launch extends RfmCommand {
     }
 
     if (flags['dry-run']) {
-      const {run, command} = planLaunch(job, ctx, options)
+      const {run, command} = await planLaunch(job, ctx, options)
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
       if (command) {
