@@ -2,6 +2,7 @@
  * Checkpoint protocol costs, measured in one run on this machine's disk (file store):
  *  1. save+commit (files, sha256, manifest last) ÷ a raw write of the same bytes to the same store;
  *  2. runtime start → first step after resuming from a 100 MB checkpoint, ÷ the same start with none;
+ *  0. a multi-GB file on the file store and on s3rver (./_checkpoint-large.ts);
  *  3. goodput (useful steps ÷ executed steps) of chaos runs with SIGTERM and with SIGKILL.
  */
 import {execFileSync, spawn} from 'node:child_process'
@@ -11,6 +12,7 @@ import * as path from 'node:path'
 
 import {CheckpointStore} from '../src/checkpoint/store'
 import {FileStore} from '../src/store/file-store'
+import {largeCheckpoint} from './_checkpoint-large'
 import {median, ratioLine, timeMs} from './_stats'
 
 const ROOT = path.resolve(__dirname, '..', '..')
@@ -19,6 +21,7 @@ const BIN = path.join(ROOT, 'bin', 'run.js')
 const MB = 1024 * 1024
 
 export default async function checkpoint(): Promise<void> {
+  await largeCheckpoint()
   await commitOverhead()
   await restartToFirstStep()
   goodput()

@@ -55,7 +55,7 @@ describe('local backend, real processes', () => {
     const example = path.join(ROOT, 'examples', 'command', 'hello.yaml')
     const result = await rfm(['cloud', 'launch', 'command', '-c', example, '--set', 'env.STEPS=2', '--follow'], {home})
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, /^Launched command-\d{8}-\d{6}-[0-9a-f]{4} \(command\) on the local backend\.$/m)
+    assert.match(result.stdout, /^Launched command-\d{8}-\d{6}-[0-9a-f]{8} \(command\) on the local backend\.$/m)
     assert.match(result.stdout, /--- attempt 1 ---\n\[rfm\] run .* attempt 1: node train\.js/)
     assert.match(result.stdout, /hello from rfm[\s\S]*step 2\/2 loss 0\.6400\ndone\n/)
     assert.match(result.stdout, /Run command-\S+ succeeded/)

@@ -255,8 +255,13 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise, nothing when
 
   const plain = sink()
   const lines = new Progress({label: 'Staging', totalBytes: 10, totalFiles: 1, mode: 'plain', stream: plain.stream, intervalMs: 60_000})
+  lines.addBytes(10)
+  lines.fileDone()
   lines.finish()
-  assert.deepEqual(plain.chunks, ['Staging: 0%  0 B/10 B  0/1 files  0 B/s  ETA ?\n'])
+  // One line at the start, and one with the final figures at the end (#19 D19: not a stale 0%).
+  assert.equal(plain.chunks.length, 2)
+  assert.equal(plain.chunks[0], 'Staging: 0%  0 B/10 B  0/1 files  0 B/s  ETA ?\n')
+  assert.match(plain.chunks[1], /^Staging: 100%  10 B\/10 B  1\/1 files  .*ETA 0s\n$/)
 
   const quiet = sink()
   const silent = new Progress({label: 'Staging', totalBytes: 10, totalFiles: 1, mode: 'silent', stream: quiet.stream})

@@ -1,3 +1,7 @@
+import {promises as fs} from 'node:fs'
+import * as path from 'node:path'
+
+import {downloadFile, fileSignature, UnstableFileError, uploadFile} from '../store/transfer'
 import type {ObjectStore} from '../store/types'
 import {checkRelativePath, type CheckpointManifest, parseStepPrefix, sha256, sha256Async, stepPrefix} from './manifest'
 
@@ -51,6 +55,41 @@ export class CheckpointStore {
         return {path: file, size: data.byteLength, sha256: digest}
       }),
     )
+    return this.writeManifest(step, entries, options)
+  }
+
+  /**
+   * Commits a checkpoint from files on disk, streaming each (bounded memory, any size) and hashing it
+   * in the same read. Every file must be stable across its read, and still unchanged once all are
+   * sent; otherwise UnstableFileError, nothing is committed, and the caller tries again later.
+   * Up to `parallel` files go up at once.
+   */
+  async commitFiles(step: number, folder: string, files: string[], options: {attempt?: number; metrics?: Record<string, number>; parallel?: number} = {}): Promise<CheckpointManifest> {
+    const prefix = stepPrefix(this.runId, step)
+    await this.store.delete(prefix + 'manifest.json')
+    const signatures = new Map<string, string>()
+    const entries: CheckpointManifest['files'] = []
+    const queue = [...files]
+    const worker = async () => {
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+        checkRelativePath(file)
+        const local = path.join(folder, ...file.split('/'))
+        signatures.set(file, fileSignature(await fs.stat(local)))
+        const {size, sha256: digest} = await uploadFile(this.store, prefix + file, local)
+        entries.push({path: file, size, sha256: digest})
+      }
+    }
+    await Promise.all(Array.from({length: Math.max(1, Math.min(options.parallel ?? 4, files.length))}, worker))
+    // A file sent first may have been rewritten while later ones were read: check all of them again.
+    for (const [file, signature] of signatures) {
+      const local = path.join(folder, ...file.split('/'))
+      const now = await fs.stat(local).catch(() => undefined)
+      if (!now || fileSignature(now) !== signature) throw new UnstableFileError(local, 'it changed while the checkpoint was sent')
+    }
+    return this.writeManifest(step, entries, options)
+  }
+
+  private async writeManifest(step: number, entries: CheckpointManifest['files'], options: {attempt?: number; metrics?: Record<string, number>}): Promise<CheckpointManifest> {
     const manifest: CheckpointManifest = {
       schemaVersion: 1,
       step,
@@ -60,8 +99,26 @@ export class CheckpointStore {
       ...(options.metrics ? {metrics: options.metrics} : {}),
     }
     if (this.pauseBeforeManifestMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pauseBeforeManifestMs))
-    await this.store.put(prefix + 'manifest.json', JSON.stringify(manifest, null, 2) + '\n')
+    await this.store.put(stepPrefix(this.runId, step) + 'manifest.json', JSON.stringify(manifest, null, 2) + '\n')
     return manifest
+  }
+
+  /**
+   * Streams a checkpoint's files into `dir` (bounded memory), checking each against the manifest.
+   * Returns false, leaving no partial file behind, when any file is missing or differs.
+   */
+  async restoreTo(checkpoint: CommittedCheckpoint, dir: string): Promise<boolean> {
+    const prefix = stepPrefix(this.runId, checkpoint.step)
+    for (const entry of checkpoint.manifest.files) {
+      const local = path.join(dir, ...checkRelativePath(entry.path).split('/'))
+      const got = await downloadFile(this.store, prefix + entry.path, local)
+      if (!got || got.size !== entry.size || got.sha256 !== entry.sha256) {
+        await fs.rm(local, {force: true})
+        this.warn(`checkpoint step ${checkpoint.step} is damaged (${entry.path} ${got ? 'does not match its manifest' : 'is missing'}); skipping it`)
+        return false
+      }
+    }
+    return true
   }
 
   /** Committed checkpoints (those with a readable manifest), oldest first. Files are not verified here. */
@@ -113,6 +170,18 @@ export class CheckpointStore {
     return undefined
   }
 
+  /**
+   * Streams the newest committed checkpoint that verifies into `dirFor(step)` (bounded memory);
+   * damaged ones are skipped (their partial files removed by the caller's next restore).
+   */
+  async restoreLatestTo(dirFor: (step: number) => string): Promise<CommittedCheckpoint | undefined> {
+    const all = await this.list()
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (await this.restoreTo(all[i], dirFor(all[i].step))) return all[i]
+    }
+    return undefined
+  }
+
   async pointer(name: 'final' | 'best'): Promise<Pointer | undefined> {
     const bytes = await this.store.get(this.root + `${name}.json`)
     return bytes ? (JSON.parse(bytes.toString('utf8')) as Pointer) : undefined
@@ -149,6 +218,25 @@ export class CheckpointStore {
       if (keep.has(checkpoint.step) || newest.includes(checkpoint.step)) continue
       await this.delete(checkpoint.step)
       removed.push(checkpoint.step)
+    }
+    return removed
+  }
+
+  /**
+   * Removes step folders without a manifest whose newest object is older than `graceMs`: what a
+   * commit killed midway left behind (a commit in progress writes its files first, so its folder
+   * is fresh). Returns the steps removed.
+   */
+  async removeAbandoned(graceMs = 10 * 60_000, now = Date.now()): Promise<number[]> {
+    const {prefixes} = await this.store.list(this.root, {delimited: true})
+    const removed: number[] = []
+    for (const prefix of prefixes) {
+      const step = parseStepPrefix(prefix)
+      if (step === undefined || (await this.store.head(prefix + 'manifest.json'))) continue
+      const {objects} = await this.store.list(prefix)
+      if (objects.some((o) => now - o.modified.getTime() < graceMs)) continue
+      for (const object of objects) await this.store.delete(object.key)
+      removed.push(step)
     }
     return removed
   }

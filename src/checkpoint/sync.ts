@@ -1,6 +1,8 @@
 import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
+import {UnstableFileError} from '../store/transfer'
+import type {CheckpointManifest} from './manifest'
 import type {CheckpointStore, RetentionPolicy} from './store'
 
 /** Where an external trainer writes checkpoints, and how rfm tells one is complete. */
@@ -27,7 +29,12 @@ const HF_FOLDER = /^checkpoint-(\d+)$/
  * local checkpoint is uploaded once.
  */
 export class CheckpointSync {
-  private uploaded = new Set<string>()
+  /** hf folders committed, with the signature (sizes and mtimes) of what was committed */
+  private uploaded = new Map<string, string>()
+  /** hf folders seen complete once, with their signature: committed when the next poll sees the same */
+  private pendingFolders = new Map<string, string>()
+  private failures = 0
+  private retryAt = 0
   private fileSignature: string | undefined
   private pendingSignature: string | undefined
   private nextFileStep = 1
@@ -41,33 +48,33 @@ export class CheckpointSync {
     private readonly checkpoints: CheckpointStore,
     private readonly attempt: number,
     private readonly onCommit: (step: number, bytes: number, files: number) => Promise<void> | void,
+    /** a commit failed (not: a file was still being written); `failures` counts them in a row */
+    private readonly onFailure: (failure: {step: number | undefined; reason: string; failures: number; retryInSeconds: number}) => Promise<void> | void = () => {},
   ) {}
+
+  /** Consecutive failed commits (0 after a success). */
+  get consecutiveFailures(): number {
+    return this.failures
+  }
 
   async restore(): Promise<number | undefined> {
     await fs.mkdir(this.spec.dir, {recursive: true})
-    const latest = await this.checkpoints.latest()
+    let latest: {step: number} | undefined
     if (this.spec.layout === 'hf') {
       for (const entry of await fs.readdir(this.spec.dir)) {
         if (HF_FOLDER.test(entry)) await fs.rm(path.join(this.spec.dir, entry), {recursive: true, force: true})
       }
+      // Streamed to disk file by file (a checkpoint may hold files of many GB).
+      latest = await this.checkpoints.restoreLatestTo((step) => path.join(this.spec.dir, `checkpoint-${step}`))
       if (latest) {
-        const folder = path.join(this.spec.dir, `checkpoint-${latest.step}`)
-        for (const [file, data] of latest.files) {
-          await fs.mkdir(path.dirname(path.join(folder, file)), {recursive: true})
-          await fs.writeFile(path.join(folder, file), data)
-        }
-        this.uploaded.add(`checkpoint-${latest.step}`)
+        const entry = `checkpoint-${latest.step}`
+        this.uploaded.set(entry, await folderSignature(path.join(this.spec.dir, entry)))
       }
     } else {
       const target = path.join(this.spec.dir, this.fileName())
       await fs.rm(target, {force: true})
-      if (latest) {
-        const data = latest.files.get(this.fileName())
-        if (data) {
-          await fs.writeFile(target, data)
-          this.fileSignature = await this.signature(target)
-        }
-      }
+      latest = await this.checkpoints.restoreLatestTo(() => this.spec.dir)
+      if (latest) this.fileSignature = await this.signature(target)
       this.nextFileStep = (latest?.step ?? 0) + 1
     }
     this.restoredStep = latest?.step
@@ -86,32 +93,102 @@ export class CheckpointSync {
   async stop(options: {trainerExited?: boolean} = {}): Promise<void> {
     clearInterval(this.timer)
     if (options.trainerExited) this.settled = true
+    this.retryAt = 0
     await this.syncOnce()
   }
 
-  /** One pass; passes never overlap. */
+  /**
+   * One pass; passes never overlap. A failed commit is retried with exponential backoff (1 s
+   * doubling to 60 s), not at every poll, and reported through onFailure; a file still being
+   * written is not a failure, only a reason to look again at the next poll.
+   */
   syncOnce(): Promise<void> {
-    this.running = this.running.then(() => (this.spec.layout === 'hf' ? this.syncFolders() : this.syncFile())).catch((error: Error) => {
-      process.stderr.write(`[rfm] checkpoint upload failed, will retry: ${error.message}\n`)
+    this.running = this.running.then(async () => {
+      if (Date.now() < this.retryAt) return
+      this.attemptedStep = undefined
+      try {
+        await (this.spec.layout === 'hf' ? this.syncFolders() : this.syncFile())
+      } catch (error) {
+        if (error instanceof UnstableFileError) return
+        this.failures++
+        const retryInSeconds = Math.min(60, 2 ** (this.failures - 1))
+        this.retryAt = Date.now() + retryInSeconds * 1000
+        const reason = (error as Error).message
+        process.stderr.write(`[rfm] checkpoint${this.attemptedStep === undefined ? '' : ` step ${this.attemptedStep}`} could not be committed (failure ${this.failures} in a row; retrying in ${retryInSeconds}s): ${reason}\n`)
+        await Promise.resolve(this.onFailure({step: this.attemptedStep, reason, failures: this.failures, retryInSeconds})).catch(() => undefined)
+      }
     })
     return this.running
   }
 
+  private attemptedStep: number | undefined
+
+  /** true while a complete local checkpoint has not been committed (after a failure, or not yet seen stable) */
+  async hasUncommitted(): Promise<boolean> {
+    if (this.spec.layout === 'file') {
+      const signature = await this.signature(path.join(this.spec.dir, this.fileName()))
+      return signature !== undefined && signature !== this.fileSignature
+    }
+    for (const entry of await fs.readdir(this.spec.dir).catch(() => [] as string[])) {
+      if (!HF_FOLDER.test(entry)) continue
+      const folder = path.join(this.spec.dir, entry)
+      if (!(await fs.stat(path.join(folder, this.spec.completeMarker)).catch(() => undefined))) continue
+      if (this.uploaded.get(entry) !== (await folderSignature(folder).catch(() => undefined))) return true
+    }
+    return false
+  }
+
+  /**
+   * After the trainer exited: keeps trying (with the same backoff) until every complete checkpoint
+   * is committed or `deadline` passes. Returns true when nothing is left uncommitted.
+   */
+  async drain(deadline: number): Promise<boolean> {
+    this.settled = true
+    for (;;) {
+      this.retryAt = 0
+      await this.syncOnce()
+      if (!(await this.hasUncommitted())) return true
+      const wait = Math.min(60_000, 1000 * 2 ** Math.max(0, this.failures - 1))
+      if (Date.now() + wait > deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+
+  /** Commit the newest complete checkpoint first (under a spot notice the window is 2 minutes). */
+  newestFirst = false
+
+  /**
+   * A folder is committed once its marker exists and its files' sizes and mtimes are the same at two
+   * polls in a row (or the trainer has exited), and each file is stable across its own read
+   * (CheckpointStore.commitFiles). A folder rewritten after its commit (a second save of the same
+   * step, e.g. on SIGTERM) is committed again once it is stable.
+   */
   private async syncFolders(): Promise<void> {
     const entries = await fs.readdir(this.spec.dir).catch(() => [] as string[])
-    const complete: Array<[number, string]> = []
+    const ready: Array<[number, string, string]> = []
     for (const entry of entries) {
       const match = HF_FOLDER.exec(entry)
-      if (!match || this.uploaded.has(entry)) continue
-      const marker = await fs.stat(path.join(this.spec.dir, entry, this.spec.completeMarker)).catch(() => undefined)
-      if (marker) complete.push([Number(match[1]), entry])
-    }
-    for (const [step, entry] of complete.sort((a, b) => a[0] - b[0])) {
+      if (!match) continue
       const folder = path.join(this.spec.dir, entry)
-      const files: Array<[string, Buffer]> = []
-      for (const file of await listFiles(folder)) files.push([file, await fs.readFile(path.join(folder, file))])
-      await this.commit(step, files, await readHfMetrics(folder))
-      this.uploaded.add(entry)
+      const marker = await fs.stat(path.join(folder, this.spec.completeMarker)).catch(() => undefined)
+      if (!marker) continue
+      const signature = await folderSignature(folder).catch(() => undefined)
+      if (!signature || this.uploaded.get(entry) === signature) continue
+      if (!this.settled && this.pendingFolders.get(entry) !== signature) {
+        this.pendingFolders.set(entry, signature)
+        continue
+      }
+      ready.push([Number(match[1]), entry, signature])
+    }
+    ready.sort((a, b) => (this.newestFirst ? b[0] - a[0] : a[0] - b[0]))
+    for (const [step, entry, signature] of ready) {
+      const folder = path.join(this.spec.dir, entry)
+      this.attemptedStep = step
+      const files = await listFiles(folder)
+      const manifest = await this.checkpoints.commitFiles(step, folder, files, {attempt: this.attempt, metrics: await readHfMetrics(folder)})
+      this.uploaded.set(entry, signature)
+      this.pendingFolders.delete(entry)
+      await this.afterCommit(step, manifest)
     }
   }
 
@@ -125,19 +202,19 @@ export class CheckpointSync {
       this.pendingSignature = signature
       return
     }
-    const data = await fs.readFile(target)
-    if ((await this.signature(target)) !== signature) return
-    await this.commit(this.nextFileStep, [[this.fileName(), data]], undefined)
+    this.attemptedStep = this.nextFileStep
+    const manifest = await this.checkpoints.commitFiles(this.nextFileStep, this.spec.dir, [this.fileName()], {attempt: this.attempt})
+    await this.afterCommit(this.nextFileStep, manifest)
     this.nextFileStep++
     this.fileSignature = signature
   }
 
-  private async commit(step: number, files: Array<[string, Buffer]>, metrics: Record<string, number> | undefined): Promise<void> {
-    const manifest = await this.checkpoints.commit(step, files, {attempt: this.attempt, metrics})
+  private async afterCommit(step: number, manifest: CheckpointManifest): Promise<void> {
+    this.failures = 0
     await this.checkpoints.updateBest({step, manifest}, this.spec.retention)
     const protect = [step, ...(this.restoredStep === undefined ? [] : [this.restoredStep])]
     await this.checkpoints.applyRetention(this.spec.retention, protect)
-    await this.onCommit(step, files.reduce((sum, [, d]) => sum + d.length, 0), files.length)
+    await this.onCommit(step, manifest.files.reduce((sum, f) => sum + f.size, 0), manifest.files.length)
   }
 
   private fileName(): string {
@@ -148,6 +225,16 @@ export class CheckpointSync {
     const stat = await fs.stat(file).catch(() => undefined)
     return stat ? `${stat.size}:${stat.mtimeMs}` : undefined
   }
+}
+
+/** Sizes and mtimes of every file in a folder: equal signatures at two polls mean nothing is writing. */
+async function folderSignature(folder: string): Promise<string> {
+  const parts: string[] = []
+  for (const file of await listFiles(folder)) {
+    const stat = await fs.stat(path.join(folder, file))
+    parts.push(`${file}=${stat.size}:${stat.mtimeMs}`)
+  }
+  return parts.join('|')
 }
 
 async function listFiles(folder: string, prefix = ''): Promise<string[]> {

@@ -44,12 +44,14 @@ export function describeRun(run: RunRecord, live: LiveView, color: boolean): str
         a.startedAt.replace('T', ' ').slice(0, 19),
         a.endedAt ? a.endedAt.replace('T', ' ').slice(11, 19) : '-',
         a.resumedFromStep === undefined ? '-' : `step ${a.resumedFromStep}`,
-        a.checkpointsCommitted ? `${a.checkpointsCommitted} (last ${a.lastCheckpointStep})` : '-',
+        (a.checkpointsCommitted ? `${a.checkpointsCommitted} (last ${a.lastCheckpointStep})` : '-') + (a.checkpointFailures ? `, ${a.checkpointFailures} FAILED` : ''),
         a.endedAt ? `${a.signal ? a.signal : `exit ${a.exitCode}`}${a.chaos ? ' (chaos)' : a.interruptedBy ? ` (${a.interruptedBy})` : ''}` : 'running',
         a.action ?? '',
       ]),
     ))
   }
+  const failing = run.attempts.filter((a) => a.checkpointFailures)
+  for (const a of failing) lines.push(`Attempt ${a.index}: ${a.checkpointFailures} checkpoint commit(s) failed; last: ${a.lastCheckpointError}`)
   return lines.join('\n')
 }
 

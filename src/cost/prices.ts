@@ -34,6 +34,10 @@ export class AwsPriceSource implements PriceSource {
     return points
   }
 
+  async instanceGpus(instanceType: string): Promise<number | undefined> {
+    return (await loadCatalog()).instances.find((i) => i.type === instanceType)?.gpus
+  }
+
   async onDemandPrice(instanceType: string, region: string): Promise<number | undefined> {
     const catalog = await loadCatalog()
     return catalog.instances.find((i) => i.type === instanceType)?.onDemand[region]

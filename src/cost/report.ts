@@ -16,6 +16,8 @@ export interface PriceSource {
   /** Spot price history of a type in a zone, covering [start, end] (the price in force at start included). */
   spotHistory(instanceType: string, availabilityZone: string, start: Date, end: Date): Promise<PricePoint[]>
   onDemandPrice(instanceType: string, region: string): Promise<number | undefined>
+  /** GPUs of an instance type (catalog), for the share of a multi-GPU instance a job is charged */
+  instanceGpus?(instanceType: string): Promise<number | undefined>
 }
 
 export interface AttemptCost {
@@ -35,6 +37,11 @@ export interface AttemptCost {
   interrupted: boolean
   /** seconds of work since the last committed checkpoint, lost to the interruption */
   lostSeconds: number
+  /**
+   * the share of the instance charged to this attempt: GPUs requested ÷ the instance's GPUs, when
+   * Batch packed a smaller job onto a multi-GPU instance (1 when the job has the whole instance)
+   */
+  share?: number
   note?: string
 }
 
@@ -92,7 +99,9 @@ export function notApplicable(run: RunRecord, note: string): RunCost {
 
 export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceSource, now = Date.now()): Promise<RunCost> {
   if (run.backend.name === 'local') return notApplicable(run, 'runs on this machine: no cloud cost')
-  const queue = (run.backend.request as {queue?: string} | undefined)?.queue
+  const request = run.backend.request as {queue?: string; resources?: {gpus?: number}} | undefined
+  const queue = request?.queue
+  const gpusRequested = request?.resources?.gpus
   const attempts: AttemptCost[] = []
   for (const a of run.attempts as AttemptLike[]) {
     const start = Date.parse(a.startedAt)
@@ -123,17 +132,23 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
       attempts.push(row)
       continue
     }
-    const onDemand = await prices.onDemandPrice(a.instanceType, regionOf(a.availabilityZone))
-    if (onDemand !== undefined) row.onDemandCost = round((onDemand * seconds) / 3600)
+    // Batch packs several small jobs onto one multi-GPU instance; each is charged its GPUs' share.
+    const instanceGpus = await prices.instanceGpus?.(a.instanceType)
+    const share = gpusRequested && instanceGpus && gpusRequested < instanceGpus ? gpusRequested / instanceGpus : 1
+    if (share < 1) row.share = round(share)
+    const onDemand = (await prices.onDemandPrice(a.instanceType, regionOf(a.availabilityZone))) ?? undefined
+    const charged = (price: number) => price * share
+    if (onDemand !== undefined) row.onDemandCost = round((charged(onDemand) * seconds) / 3600)
     let cost: number | undefined
     if (market === 'spot') {
       const history = await prices.spotHistory(a.instanceType, a.availabilityZone, new Date(start), new Date(end))
-      cost = integrate(history, start, end)
+      const whole = integrate(history, start, end)
+      cost = whole === undefined ? undefined : charged(whole)
       if (cost === undefined) row.note = 'no spot price history for this type and zone'
       else row.pricePerHour = seconds > 0 ? round((cost * 3600) / seconds) : (history.at(-1)?.price ?? null)
     } else if (onDemand !== undefined) {
-      cost = (onDemand * seconds) / 3600
-      row.pricePerHour = onDemand
+      cost = (charged(onDemand) * seconds) / 3600
+      row.pricePerHour = round(charged(onDemand))
     } else row.note = `no on-demand price for ${a.instanceType} in ${regionOf(a.availabilityZone)} in the catalog`
     if (cost !== undefined) row.cost = round(cost)
     attempts.push(row)

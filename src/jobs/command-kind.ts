@@ -42,6 +42,7 @@ export function commandKind(api: PluginApi): JobKind {
           save_total_limit: z.number().int().min(1).optional().describe('Keep this many newest checkpoints in the store (plus best and final).'),
           metric_for_best_model: z.string().optional().describe('Metric (from trainer_state.json log_history) that picks the best checkpoint.'),
           greater_is_better: z.boolean().default(false),
+          save_on_sigterm: z.boolean().default(false).describe('The command saves a checkpoint when it gets SIGTERM; the planner then credits a spot notice with a checkpoint.'),
         })
         .strict()
         .refine((c) => c.layout !== 'file' || c.file !== undefined, 'with layout file, a file name in checkpoints.file')

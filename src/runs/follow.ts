@@ -1,3 +1,4 @@
+import {loggedOutagePolicy, OutageTolerantStore} from '../store/outage'
 import {FINAL_STATES, type RunRecord} from './record'
 import {RunStore} from './run-store'
 
@@ -14,7 +15,9 @@ export interface FollowOptions {
 }
 
 /** Streams a run's logs across attempts until it reaches a final state; returns the final record. */
-export async function followRun(runs: RunStore, id: string, options: FollowOptions): Promise<{run: RunRecord; lost?: string}> {
+export async function followRun(given: RunStore, id: string, options: FollowOptions): Promise<{run: RunRecord; lost?: string}> {
+  // `--follow` waits out a store outage as the run itself does, instead of exiting 1.
+  const runs = given.store instanceof OutageTolerantStore ? given : new RunStore(new OutageTolerantStore(given.store, loggedOutagePolicy('[rfm]')))
   const pollMs = options.pollMs ?? 200
   let attempt = options.fromAttempt ?? 1
   let offset = 0

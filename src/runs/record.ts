@@ -22,6 +22,9 @@ export interface Attempt {
   trainerBackend?: string
   checkpointsCommitted?: number
   lastCheckpointStep?: number
+  /** checkpoint commits that failed in this attempt (each retried with backoff), and the last reason */
+  checkpointFailures?: number
+  lastCheckpointError?: string
 }
 
 /** The local backend's chaos mode: interrupt the job N times at random moments, as a spot fleet would. */

@@ -1,10 +1,21 @@
+import {randomBytes} from 'node:crypto'
+
 import {BackendError, NotFoundError} from '../errors'
+import {putIfAbsentByHead} from '../store/outage'
 import type {ObjectStore} from '../store/types'
 import type {RunEvent, RunRecord} from './record'
-import {checkRunId} from './run-id'
+import {checkRunId, newRunId} from './run-id'
 
 /** Reads and writes the run layout of DESIGN.md: run.json, events.jsonl and logs/ under runs/<id>/. */
 export class RunStore {
+  /**
+   * This process's own event segment, on stores without an atomic append (S3): many processes write
+   * a run's events (the supervisor or Batch, each array child's runtime, the CLI's cancel and
+   * refresh), and a read-modify-write append by one would drop another's. One segment per writer,
+   * read back merged by time, loses nothing.
+   */
+  private readonly writer = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`
+
   constructor(readonly store: ObjectStore) {}
 
   static runKey(id: string, file: string): string {
@@ -15,8 +26,20 @@ export class RunStore {
     return `runs/${id}/logs/attempt-${attempt}.log`
   }
 
+  /**
+   * Records a new run without ever replacing another run's record: run.json is a conditional write
+   * (create-if-absent). Should the id be taken (a same-second launch drew the same random part),
+   * the record gets a fresh id, in place, and is written again.
+   */
   async create(record: RunRecord): Promise<void> {
-    await this.store.put(RunStore.runKey(record.id, 'run.json'), JSON.stringify(record, null, 2) + '\n')
+    for (let tries = 1; ; tries++) {
+      const body = JSON.stringify(record, null, 2) + '\n'
+      const key = RunStore.runKey(record.id, 'run.json')
+      const created = this.store.putIfAbsent ? await this.store.putIfAbsent(key, body) : await putIfAbsentByHead(this.store, key, body)
+      if (created) break
+      if (tries >= 5) throw new BackendError(`Could not find a free run id for ${record.kind} (run ${record.id} exists).`)
+      record.id = newRunId(record.kind, new Date(record.createdAt))
+    }
     await this.appendEvent(record.id, {type: 'run_created', time: record.createdAt})
   }
 
@@ -56,24 +79,29 @@ export class RunStore {
   }
 
   async appendEvent(id: string, event: RunEvent): Promise<void> {
-    await this.store.append(RunStore.runKey(id, 'events.jsonl'), JSON.stringify(event) + '\n')
+    const key = this.store.atomicAppend ? RunStore.runKey(id, 'events.jsonl') : RunStore.runKey(id, `events/${this.writer}.jsonl`)
+    await this.store.append(key, JSON.stringify(event) + '\n')
   }
 
+  /** events.jsonl and every writer's segment, merged in time order (a writer's own order kept on ties). */
   async events(id: string): Promise<RunEvent[]> {
-    const bytes = await this.store.get(RunStore.runKey(id, 'events.jsonl'))
-    if (!bytes) return []
-    // A torn last line (a writer killed mid-append) is skipped rather than failing the reader.
-    return bytes
-      .toString('utf8')
-      .split('\n')
-      .flatMap((line) => {
-        if (!line.trim()) return []
+    const keys = [RunStore.runKey(id, 'events.jsonl'), ...(await this.store.list(RunStore.runKey(id, 'events/'))).objects.map((o) => o.key).filter((k) => k.endsWith('.jsonl'))]
+    const segments = await Promise.all(keys.map((key) => this.store.get(key)))
+    const all: Array<{event: RunEvent; order: number}> = []
+    for (const bytes of segments) {
+      if (!bytes) continue
+      // A torn last line (a writer killed mid-append) is skipped rather than failing the reader.
+      for (const line of bytes.toString('utf8').split('\n')) {
+        if (!line.trim()) continue
         try {
-          return [JSON.parse(line) as RunEvent]
+          all.push({event: JSON.parse(line) as RunEvent, order: all.length})
         } catch {
-          return []
+          // skipped
         }
-      })
+      }
+    }
+    const time = (e: RunEvent) => (typeof e.time === 'string' ? e.time : '')
+    return all.sort((a, b) => (time(a.event) < time(b.event) ? -1 : time(a.event) > time(b.event) ? 1 : a.order - b.order)).map((x) => x.event)
   }
 
   /** All runs, newest first. */

@@ -17,6 +17,7 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
   })
   const metrics = new LogAppender(ctx.runs.store, `runs/${run.id}/metrics.jsonl`, 1000)
   let stop = ctx.interruptions.cause !== undefined
+  let announced = false
   ctx.interruptions.onStop.push((cause) => {
     stop = true
     ctx.log(`interrupted (${cause}): the trainer checkpoints at the next step and stops`)
@@ -35,7 +36,9 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         },
         loadLatest: async () => {
           const latest = await io.loadLatest()
-          if (latest) {
+          // A trainer may ask more than once (e.g. to size its model, then to resume): say it once.
+          if (latest && !announced) {
+            announced = true
             ctx.log(`resuming from checkpoint step ${latest.step}`)
             await ctx.event('resumed', {step: latest.step})
           }

@@ -21,10 +21,18 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
   let argv = command.argv
   let sync: CheckpointSync | undefined
   if (command.checkpoints) {
-    sync = new CheckpointSync(command.checkpoints, ctx.checkpoints, ctx.attempt, async (step, bytes, files) => {
-      ctx.log(`checkpoint step ${step} committed (${files} files, ${bytes} bytes)`)
-      await ctx.event('checkpoint_committed', {step, bytes, files})
-    })
+    sync = new CheckpointSync(
+      command.checkpoints,
+      ctx.checkpoints,
+      ctx.attempt,
+      async (step, bytes, files) => {
+        ctx.log(`checkpoint step ${step} committed (${files} files, ${bytes} bytes)`)
+        await ctx.event('checkpoint_committed', {step, bytes, files})
+      },
+      async (failure) => {
+        await ctx.event('checkpoint_failed', {...(failure.step === undefined ? {} : {step: failure.step}), reason: failure.reason, failures: failure.failures, retryInSeconds: failure.retryInSeconds})
+      },
+    )
     const step = await sync.restore()
     if (step !== undefined) {
       // {checkpoint} names the restored checkpoint (HF: the checkpoint-<step> folder), for scripts that want a path
@@ -55,6 +63,7 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     interrupted = true
     const signal = cause === 'spot-notice' ? 'SIGTERM' : cause
     ctx.log(`interrupted (${cause}): asking the trainer to checkpoint and stop`)
+    if (sync) sync.newestFirst = true
     relay(signal, () => child.kill(signal))
   })
   sync?.start(Number(process.env.RFM_CHECKPOINT_POLL_MS ?? 200))
@@ -67,6 +76,19 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
   })
   await sync?.stop({trainerExited: exit.signal !== 'SIGKILL'})
+  if (sync && exit.signal !== 'SIGKILL' && (await sync.hasUncommitted())) {
+    // Decision (README "Checkpoints and resume"): an attempt does not end while a checkpoint its
+    // trainer finished is uncommitted; it keeps retrying for RFM_CHECKPOINT_COMMIT_WAIT_SECONDS
+    // (default 600), and if the commit still fails a trainer's exit 0 becomes exit 1, so the run
+    // cannot end as a clean `succeeded` with its last checkpoint lost.
+    const waitSeconds = Number(process.env.RFM_CHECKPOINT_COMMIT_WAIT_SECONDS ?? 600)
+    ctx.log(`waiting up to ${waitSeconds}s for the last checkpoint to commit`)
+    if (!(await sync.drain(Date.now() + waitSeconds * 1000))) {
+      ctx.log('the last checkpoint could not be committed; this attempt fails so that it is not reported as a clean success')
+      await ctx.event('checkpoint_uncommitted', {failures: sync.consecutiveFailures})
+      if (exit.exitCode === 0) return {...exit, exitCode: 1}
+    }
+  }
   if (exit.exitCode === 0 && sync) {
     const latest = (await ctx.checkpoints.list()).at(-1)
     if (latest) await ctx.checkpoints.setPointer('final', {step: latest.step})

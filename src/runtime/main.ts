@@ -9,6 +9,7 @@
 import {loadKindForRun} from '../jobs/registry'
 import {BATCH_ENV, EXIT_RETRY, EXIT_USAGE, RUNTIME_ENV} from './protocol'
 import {openStore} from '../store/open'
+import {loggedOutagePolicy, OutageTolerantStore} from '../store/outage'
 import {runBuiltin} from './builtin'
 import {materializeDatasets} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
@@ -16,6 +17,8 @@ import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
 import {materializeWorkdir} from './workdir'
+
+const SPOT_WINDOW_SECONDS = 120
 
 async function main(): Promise<number> {
   const storeUrl = process.env[RUNTIME_ENV.store]
@@ -30,16 +33,33 @@ async function main(): Promise<number> {
     log(`the runtime needs ${RUNTIME_ENV.store} and ${RUNTIME_ENV.runId} in its environment`)
     return EXIT_USAGE
   }
-  const store = await openStore(storeUrl)
+  // The trainer keeps running through a store outage; uploads and events wait and catch up.
+  const store = new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm]'))
   const runs = new RunStore(store)
   const run = await runs.get(runId)
-  const event = (type: string, data: Record<string, unknown> = {}) =>
+  const append = (type: string, data: Record<string, unknown> = {}) =>
     runs.appendEvent(runId, {type, time: new Date().toISOString(), attempt, ...(arrayIndex !== undefined ? {arrayIndex: Number(arrayIndex)} : {}), ...data})
+  // EC2 gives a spot notice two minutes before it stops the instance: the first commit after one
+  // says whether the newest checkpoint made it in that window.
+  let noticeAt: number | undefined
+  const event = async (type: string, data: Record<string, unknown> = {}) => {
+    await append(type, data)
+    if (type === 'checkpoint_committed' && noticeAt !== undefined) {
+      const seconds = Math.round((Date.now() - noticeAt) / 100) / 10
+      const withinWindow = seconds <= SPOT_WINDOW_SECONDS
+      noticeAt = undefined
+      log(`checkpoint step ${String(data.step)} committed ${seconds}s after the spot notice (${withinWindow ? 'within' : 'PAST'} the ${SPOT_WINDOW_SECONDS}s window)`)
+      await append('spot_notice_checkpoint', {step: data.step, seconds, withinWindow})
+    }
+  }
   const checkpoints = new CheckpointStore(store, arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId, (warning) => {
     log(`warning: ${warning}`)
     track(event('checkpoint_skipped', {warning}))
   }, faultPauseBeforeManifestMs())
+  // Step folders of commits killed midway (no manifest, nothing written for 10 min) are removed.
+  track(checkpoints.removeAbandoned().then((steps) => (steps.length > 0 ? log(`removed ${steps.length} abandoned checkpoint folder(s) without a manifest: step ${steps.join(', ')}`) : undefined)))
   const interruptions = new InterruptionWatcher((cause) => {
+    if (cause === 'spot-notice') noticeAt = Date.now()
     track(event('interrupted', {cause}))
   })
   const spotEndpoint = process.env[RUNTIME_ENV.spotEndpoint]
@@ -70,7 +90,9 @@ async function main(): Promise<number> {
   interruptions.stop()
   // Exit 0 means the trainer finished, even if a stop signal raced with its last step.
   if (exit.interrupted && exit.exitCode !== 0) {
-    log(`checkpoints are saved; exiting with ${EXIT_RETRY} so the backend retries this job`)
+    // A cancel is a SIGTERM too; the backend then does not retry, so do not say it will.
+    const cancelled = (await runs.events(runId).catch(() => [])).some((e) => e.type === 'cancel_requested')
+    log(cancelled ? 'checkpoints are saved; stopping because the run was cancelled' : `checkpoints are saved; exiting with ${EXIT_RETRY} so the backend retries this job`)
     return EXIT_RETRY
   }
   if (exit.signal) {

@@ -40,5 +40,10 @@ export async function workloadFromKind(entry: KindEntry, file?: string, sets: st
       hint: 'Pass the model-level description with --workload FILE (see examples/plan/).',
     })
   }
-  return {source, resources, workload: validateConfig(workloadSchema, resources.workload, `the ${entry.kind.name} kind's estimate`)}
+  // A spot notice becomes a checkpoint only for trainers that save on SIGTERM: rfm's built-in ones,
+  // or an external one whose config says so (checkpoints.save_on_sigterm: true).
+  const external = entry.kind.external?.(job.config, {runId: 'plan', attempt: 1, storeUrl: ''}) !== undefined || !entry.kind.train
+  const declared = (job.config as {checkpoints?: {save_on_sigterm?: unknown}}).checkpoints?.save_on_sigterm === true
+  const workload = {...resources.workload, save_on_sigterm: external ? declared : true}
+  return {source, resources, workload: validateConfig(workloadSchema, workload, `the ${entry.kind.name} kind's estimate`)}
 }

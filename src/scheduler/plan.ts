@@ -24,7 +24,11 @@ export const JOB_OVERHEADS = {
   /** AWS's spot interruption notice, and the margin the runtime keeps for exiting */
   noticeSeconds: 120,
   noticeMarginSeconds: 20,
-  /** share of notices that reach the job in time (the rest act as hard interruptions) */
+  /**
+   * share of notices that reach a trainer that saves on SIGTERM in time (the rest act as hard
+   * interruptions). A trainer that does not save on SIGTERM (save_on_sigterm false: an external
+   * trainer such as HF transformers' Trainer, which installs no handler) gets no credit at all.
+   */
   noticeHonoured: 0.9,
 }
 
@@ -121,7 +125,7 @@ function evaluate(w: Workload, catalog: Catalog, interruptions: InterruptionData
     checkpointHours: ckptSeconds / 3600,
     restartHours: (o.restartFixedSeconds + (ckptGiB + (w.model.params_b * 2e9) / 2 ** 30) / o.storeGiBPerSecond) / 3600,
     provisionHours: o.provisionSeconds / 3600,
-    noticeFraction: graceful ? o.noticeHonoured : 0,
+    noticeFraction: graceful && w.save_on_sigterm ? o.noticeHonoured : 0,
   }
   const steps = totalSteps(fitted, n)
   const stepHours = W / steps

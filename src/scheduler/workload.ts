@@ -40,6 +40,10 @@ export const workloadSchema = z
     learning_rate: z.number().positive().optional(),
     lr_tuned_for_gpus: z.number().int().positive().default(1).describe('GPU count the learning rate was chosen for.'),
     save_steps: z.number().int().positive().optional().describe('Current checkpoint interval in optimizer steps, if set.'),
+    save_on_sigterm: z
+      .boolean()
+      .default(false)
+      .describe('The trainer saves a checkpoint when it gets SIGTERM (rfm\'s built-in trainers do; HF transformers\' Trainer does not). Only then does a spot notice become a checkpoint in the plan.'),
   })
   .strict()
 

@@ -7,6 +7,7 @@ import {BackendError, NotFoundError, UsageError} from '../errors'
 import type {ObjectStore} from '../store/types'
 import {forEachLimit, retryingStore} from './concurrency'
 import {DATASETS_PREFIX, formatRef, hashOfObjectKey, manifestKey, nameKey, NAMES_PREFIX, OBJECTS_PREFIX, parseRef, SHORT_HASH} from './layout'
+import {readLeases} from './lease'
 import {parseManifest, type Manifest} from './manifest'
 import type {NameEntry} from './stage'
 
@@ -187,6 +188,13 @@ export interface GcResult {
   kept: number
   /** unreferenced but younger than the grace period (maybe a stage in progress) */
   tooYoung: number
+  /** stages in progress (fresh leases): while there is one, no unreferenced object is deleted */
+  stagingInProgress: number
+  /** unreferenced objects kept because a stage is in progress */
+  keptForStaging: number
+  /** leftovers of killed writes: temp files (file store) and stale staging leases removed */
+  leftovers: number
+  leftoverBytes: number
 }
 
 /**
@@ -206,8 +214,9 @@ export async function collectGarbage(given: ObjectStore, options: {dryRun?: bool
   }
   const {objects} = await store.list(OBJECTS_PREFIX)
   const cutoff = (options.now ?? Date.now()) - (options.minAgeMs ?? 3600_000)
-  const result: GcResult = {dryRun: Boolean(options.dryRun), manifests: hashes.length, objects: objects.length, deleted: 0, deletedBytes: 0, kept: 0, tooYoung: 0}
-  const doomed = objects.filter((object) => {
+  const leases = await readLeases(store, options.now)
+  const result: GcResult = {dryRun: Boolean(options.dryRun), manifests: hashes.length, objects: objects.length, deleted: 0, deletedBytes: 0, kept: 0, tooYoung: 0, stagingInProgress: leases.fresh.length, keptForStaging: 0, leftovers: 0, leftoverBytes: 0}
+  let doomed = objects.filter((object) => {
     const hash = hashOfObjectKey(object.key)
     if (!hash || referenced.has(hash)) {
       result.kept++
@@ -219,7 +228,21 @@ export async function collectGarbage(given: ObjectStore, options: {dryRun?: bool
     }
     return true
   })
+  // A stage in progress may rely on any unreferenced object (uploaded, or found present): keep all.
+  if (leases.fresh.length > 0) {
+    result.keptForStaging = doomed.length
+    doomed = []
+  }
   if (!options.dryRun) await forEachLimit(doomed, 16, (object) => store.delete(object.key))
+  // Leftovers of killed writers: stale leases, and the file store's temp files of killed writes.
+  result.leftovers += leases.stale.length
+  if (!options.dryRun) for (const key of leases.stale) await store.delete(key)
+  const temp = given as {removeStaleTempFiles?(olderThanMs: number, dryRun: boolean): Promise<{files: number; bytes: number}>}
+  if (temp.removeStaleTempFiles) {
+    const removed = await temp.removeStaleTempFiles(options.minAgeMs ?? 3600_000, Boolean(options.dryRun))
+    result.leftovers += removed.files
+    result.leftoverBytes += removed.bytes
+  }
   result.deleted = doomed.length
   result.deletedBytes = doomed.reduce((sum, o) => sum + o.size, 0)
   return result

@@ -47,9 +47,10 @@ export class Progress {
     this.draw()
   }
 
-  /** Stops the display; a terminal's progress line is cleared. */
+  /** Stops the display; a terminal's progress line is cleared, a plain one ends with the final figures. */
   finish(): void {
     if (this.timer) clearInterval(this.timer)
+    if (this.options.mode === 'plain' && this.options.totalFiles > 0) this.stream.write(this.line() + '\n')
     if (this.options.mode === 'tty' && this.lastDraw > 0) this.stream.write('\r\u001B[2K')
   }
 

@@ -10,9 +10,11 @@ import {createReadStream, promises as fs} from 'node:fs'
 import * as os from 'node:os'
 
 import {UsageError} from '../errors'
-import {putFile} from '../store/transfer'
+import {OutageTolerantStore} from '../store/outage'
+import {getStream, putFile} from '../store/transfer'
 import type {ObjectStore} from '../store/types'
 import {forEachLimit, Semaphore, withRetry, type RetryOptions} from './concurrency'
+import {startLease} from './lease'
 import {HashCache} from './hash-cache'
 import {formatRef, hashOfObjectKey, checkName, manifestKey, nameKey, nameFromPath, objectKey, OBJECTS_PREFIX} from './layout'
 import {manifestBytes, sha256, type Manifest} from './manifest'
@@ -29,7 +31,8 @@ export interface StageOptions {
   retry?: RetryOptions
   /**
    * check every object against the store even when the tree is unchanged and its manifest is
-   * already stored (repairs a pool that lost objects outside rfm)
+   * already stored, and verify the content (sha256) of every object the store has: repairs a pool
+   * that lost objects or holds damaged ones. Without it, an object of the right size counts as present.
    */
   full?: boolean
   /** files at or below this count are checked with HEAD requests instead of listing the pool */
@@ -61,8 +64,20 @@ export interface StageResult extends NameEntry {
 /** Files above this size take a slot of the large-file semaphore (multipart uploads buffer parts). */
 const LARGE = 16 * 1024 * 1024
 
-export async function stageTree(store: ObjectStore, source: string, options: StageOptions = {}): Promise<StageResult> {
+export async function stageTree(given: ObjectStore, source: string, options: StageOptions = {}): Promise<StageResult> {
+  // Every store call rides out outages (RFM_STORE_OUTAGE_SECONDS) on top of the per-file retry.
+  const store = given instanceof OutageTolerantStore ? given : new OutageTolerantStore(given)
   const started = Date.now()
+  // gc deletes no unreferenced object while this lease is fresh (objects go up before the manifest).
+  const lease = await startLease(store)
+  try {
+    return await stageWithLease(store, source, options, started)
+  } finally {
+    await lease.end()
+  }
+}
+
+async function stageWithLease(store: ObjectStore, source: string, options: StageOptions, started: number): Promise<StageResult> {
   const name = checkName(options.name ?? nameFromPath(source))
   const tree = await walkTree(source, options.ignore)
   const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
@@ -83,7 +98,7 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
 
   const upload = (hash: string, file: LocalFile) => async (): Promise<boolean> => {
     if (failed) return false
-    if ((await sizeInStore(hash)) === file.size) return false
+    if ((await sizeInStore(hash)) === file.size && !(options.full && !(await objectMatches(store, hash)))) return false
     const send = () =>
       withRetry(async () => {
         let sent = 0
@@ -140,7 +155,10 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
     const settled = await Promise.allSettled(waiting)
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (rejected) throw rejected.reason
-    if (complete) progress.addBytes(treeBytes)
+    if (complete) {
+      progress.files = tree.files.length
+      progress.addBytes(treeBytes)
+    }
   } finally {
     progress.finish()
     await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
@@ -158,6 +176,22 @@ export async function stageTree(store: ObjectStore, source: string, options: Sta
     source: tree.root === 'file' ? tree.files[0].abs : tree.base,
     host: os.hostname(),
   }
+  // Right before the manifest: every object it lists must exist now (a gc, or a removal outside
+  // rfm, may have deleted one since it was found or sent); missing ones are sent again. (An
+  // unchanged tree whose manifest is stored already writes no manifest: it trusts the stored one.)
+  const distinct = new Map<string, LocalFile>()
+  if (!complete) tree.files.forEach((file, i) => distinct.set(hashes[i], file))
+  const pool = distinct.size > (options.headCheckMax ?? 64) ? await listPool(store) : undefined
+  await forEachLimit([...distinct], 16, async ([objectHash, file]) => {
+    const size = pool ? pool.get(objectHash) : (await store.head(objectKey(objectHash)))?.size
+    if (size === file.size) return
+    await withRetry(async () => {
+      await putFile(store, objectKey(objectHash), file.abs)
+      await checkUnchanged(store, file, objectHash)
+    }, options.retry)
+    uploadedFiles++
+    uploadedBytes += file.size
+  })
   await withRetry(async () => {
     if (!(await store.head(manifestKey(hash)))) await store.put(manifestKey(hash), bytes)
     await store.put(nameKey(name, hash), JSON.stringify(entry, null, 2) + '\n')
@@ -180,6 +214,15 @@ function manifestOf(tree: LocalTree, hashes: string[]): Manifest {
     files: tree.files.map((f, i) => ({path: f.path, size: f.size, sha256: hashes[i], mode: f.mode})),
     links: tree.links,
   }
+}
+
+/** Whether the stored object's content hashes to its name (for --full: a damaged object is sent again). */
+async function objectMatches(store: ObjectStore, hash: string): Promise<boolean> {
+  const stream = await getStream(store, objectKey(hash))
+  if (!stream) return false
+  const digest = createHash('sha256')
+  for await (const chunk of stream) digest.update(chunk as Buffer)
+  return digest.digest('hex') === hash
 }
 
 /** An object must hold the bytes its name promises: a file edited while staging is not stored. */

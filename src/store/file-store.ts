@@ -1,10 +1,12 @@
 import {randomBytes} from 'node:crypto'
-import {promises as fs} from 'node:fs'
+import {createReadStream, createWriteStream, promises as fs} from 'node:fs'
 import * as path from 'node:path'
+import {pipeline} from 'node:stream/promises'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {checkKey} from './keys'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions} from './types'
+import {checkStable, fsyncFile, hashingStream} from './transfer'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, Transferred} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
 
@@ -12,6 +14,8 @@ const TMP_MARK = '.rfm-tmp-'
 export class FileStore implements ObjectStore {
   readonly url: string
   readonly root: string
+  /** O_APPEND writes of one small buffer land whole, whatever the number of writers. */
+  readonly atomicAppend = true
 
   constructor(rootOrUrl: string) {
     this.root = rootOrUrl.startsWith('file:') ? fileURLToPath(rootOrUrl) : path.resolve(rootOrUrl)
@@ -66,6 +70,29 @@ export class FileStore implements ObjectStore {
     }
   }
 
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    try {
+      const handle = await fs.open(tmp, 'w')
+      try {
+        await handle.writeFile(body)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      // link(2) fails with EEXIST when the name is taken: an atomic create-if-absent.
+      await fs.link(tmp, file)
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw error
+    } finally {
+      await fs.rm(tmp, {force: true})
+    }
+  }
+
   /** Copies the file in (copy_file_range or a reflink where the disk offers one), then renames it into place. */
   async putFile(key: string, source: string, options: PutFileOptions = {}): Promise<void> {
     const file = this.pathOf(key)
@@ -81,9 +108,57 @@ export class FileStore implements ObjectStore {
     options.onProgress?.((await fs.stat(file)).size)
   }
 
+  /**
+   * Copies, hashes and checks stability in one read of the source (no second pass for the hash), into
+   * a temp file that is fsynced and renamed into place; memory stays at one 1 MiB chunk in flight.
+   */
+  async uploadFile(key: string, source: string, options: PutFileOptions = {}): Promise<Transferred> {
+    const file = this.pathOf(key)
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    const before = await fs.stat(source)
+    const hashing = hashingStream(options.onProgress)
+    try {
+      await pipeline(createReadStream(source, {highWaterMark: 1 << 20}), hashing, createWriteStream(tmp, {highWaterMark: 1 << 20}))
+      const result = hashing.digest()
+      await checkStable(source, before, result.size)
+      await fsyncFile(tmp)
+      await fs.rename(tmp, file)
+      return result
+    } catch (error) {
+      await fs.rm(tmp, {force: true})
+      throw error
+    }
+  }
+
+  /**
+   * Temp files of writes killed before their rename (`.rfm-tmp-*`, `*.rfm-part-*`), older than
+   * `olderThanMs` (a write in progress has a fresh one): found by `rfm data gc`.
+   */
+  async removeStaleTempFiles(olderThanMs: number, dryRun = false): Promise<{files: number; bytes: number}> {
+    const cutoff = Date.now() - olderThanMs
+    const found = {files: 0, bytes: 0}
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of (await ignoreMissing(fs.readdir(dir, {withFileTypes: true}))) ?? []) {
+        const full = path.join(dir, entry.name)
+        if (entry.isDirectory()) await walk(full)
+        else if (entry.name.startsWith(TMP_MARK) || entry.name.includes('.rfm-part-')) {
+          const stat = await ignoreMissing(fs.stat(full))
+          if (!stat || stat.mtimeMs > cutoff) continue
+          found.files++
+          found.bytes += stat.size
+          if (!dryRun) await fs.rm(full, {force: true})
+        }
+      }
+    }
+    await walk(this.root)
+    return found
+  }
+
   async getStream(key: string): Promise<NodeJS.ReadableStream | undefined> {
     const handle = await ignoreMissing(fs.open(this.pathOf(key), 'r'))
-    return handle?.createReadStream()
+    // autoClose (the default) closes the handle at the end of the stream or on an error.
+    return handle?.createReadStream({highWaterMark: 1 << 20})
   }
 
   async append(key: string, body: Uint8Array | string): Promise<void> {

@@ -26,6 +26,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>
   /** Replaces the object atomically and durably: readers see the old or the new bytes, never a mix. */
   put(key: string, body: Uint8Array | string): Promise<void>
+  /**
+   * Creates the object only if no object has the key; false when one exists (then nothing is
+   * written). File store: link(2) of a temp file, atomic. S3: PutObject with If-None-Match: *.
+   */
+  putIfAbsent?(key: string, body: Uint8Array | string): Promise<boolean>
   /** Appends to an object (creating it), for logs and event streams with a single writer per key. */
   append(key: string, body: Uint8Array | string): Promise<void>
   delete(key: string): Promise<void>
@@ -38,6 +43,24 @@ export interface ObjectStore {
   putFile?(key: string, file: string, options?: PutFileOptions): Promise<void>
   /** The object as a stream, or undefined when it does not exist. */
   getStream?(key: string): Promise<NodeJS.ReadableStream | undefined>
+  /**
+   * Uploads a local file in one streaming pass that also hashes it (sha256), with bounded memory
+   * whatever the size. Fails with UnstableFileError when the file changed while it was read (size or
+   * mtime differ before and after, or fewer bytes came than its size): the caller tries again later.
+   */
+  uploadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred>
+  /** Downloads an object into `file` (a temp name renamed into place), hashing while streaming; undefined when missing. */
+  downloadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred | undefined>
+  /**
+   * true when concurrent `append`s from several processes never lose each other's bytes (O_APPEND on
+   * a local disk). S3 has no append (rfm's is read-modify-write), so writers there keep their own segments.
+   */
+  readonly atomicAppend?: boolean
+}
+
+export interface Transferred {
+  size: number
+  sha256: string
 }
 
 export interface PutFileOptions {

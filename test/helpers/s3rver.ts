@@ -21,24 +21,43 @@ export interface S3rverHandle {
   /** Environment for a child `rfm` so the SDK's default credential chain finds s3rver's keys. */
   env: NodeJS.ProcessEnv
   stop(): Promise<void>
+  /** An outage: the server process is killed (connections refused); its data stays. */
+  kill(): Promise<void>
+  /** The end of the outage: a new server on the same port, with the same data. */
+  restart(): Promise<void>
+}
+
+function spawnServer(directory: string, bucket: string, port: number): Promise<{child: ChildProcess; port: number}> {
+  const child: ChildProcess = spawn(process.execPath, [__filename, directory, bucket, String(port)], {
+    env: {...process.env, RFM_S3RVER_CHILD: '1', NODE_OPTIONS: '--openssl-legacy-provider'},
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({input: child.stdout!})
+    lines.once('line', (line) => resolve({child, port: Number(JSON.parse(line).port)}))
+    child.once('exit', (code) => reject(new Error(`s3rver exited early (code ${code})`)))
+  })
 }
 
 export async function startS3rver(bucket = 'rfm-test'): Promise<S3rverHandle> {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'rfm-s3rver-'))
-  const child: ChildProcess = spawn(process.execPath, [__filename, directory, bucket], {
-    env: {...process.env, RFM_S3RVER_CHILD: '1', NODE_OPTIONS: '--openssl-legacy-provider'},
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({input: child.stdout!})
-    lines.once('line', (line) => resolve(Number(JSON.parse(line).port)))
-    child.once('exit', (code) => reject(new Error(`s3rver exited early (code ${code})`)))
-  })
+  let {child, port} = await spawnServer(directory, bucket, 0)
   const endpoint = `http://127.0.0.1:${port}`
   return {
     endpoint,
     bucket,
-    pid: child.pid!,
+    get pid() {
+      return child.pid!
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    },
+    async restart() {
+      ;({child, port} = await spawnServer(directory, bucket, port))
+    },
     env: {
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
@@ -56,10 +75,10 @@ export async function startS3rver(bucket = 'rfm-test'): Promise<S3rverHandle> {
   }
 }
 
-async function childMain(directory: string, bucket: string): Promise<void> {
+async function childMain(directory: string, bucket: string, wanted: number): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {run(): Promise<{port: number}>; close(): Promise<void>}
-  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{name: bucket}]})
+  const server = new S3rver({address: '127.0.0.1', port: wanted, silent: true, directory, configureBuckets: [{name: bucket}]})
   const {port} = await server.run()
   process.stdout.write(JSON.stringify({port}) + '\n')
   process.stdin.resume()
@@ -67,7 +86,7 @@ async function childMain(directory: string, bucket: string): Promise<void> {
 }
 
 if (require.main === module && process.env.RFM_S3RVER_CHILD === '1') {
-  childMain(process.argv[2], process.argv[3]).catch((error: Error) => {
+  childMain(process.argv[2], process.argv[3], Number(process.argv[4] ?? 0)).catch((error: Error) => {
     console.error(error.stack)
     process.exit(1)
   })

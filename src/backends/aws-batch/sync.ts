@@ -122,7 +122,7 @@ export function runnableForMs(job: JobDetail, now = Date.now()): number {
   return Math.max(0, now - since)
 }
 
-const RUN_ID_PREFIX = /^[a-z][a-z0-9-]*?-\d{8}-\d{6}-[0-9a-f]{4}/
+const RUN_ID_PREFIX = /^[a-z][a-z0-9-]*?-\d{8}-\d{6}-[0-9a-f]{4}(?:[0-9a-f]{4})?/
 
 export function isRfmJob(summary: JobSummary): boolean {
   return RUN_ID_PREFIX.test(summary.jobName ?? '')

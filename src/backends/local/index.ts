@@ -9,6 +9,7 @@ import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
 import type {Backend, LiveView} from '../types'
 import {isAlive, signalGroup, signalProcess, sleep} from './processes'
+import {summarizeAttempt} from './summary'
 
 const SUPERVISOR = path.join(__dirname, 'supervisor.js')
 
@@ -77,6 +78,20 @@ export class LocalBackend implements Backend {
     })
     await runs.appendEvent(run.id, {type: 'run_finished', time, state: 'cancelled', reason: record.reason})
     return record
+  }
+
+  /**
+   * The supervisor writes an attempt's summary when the attempt ends; a running (or lost) attempt's
+   * checkpoints and checkpoint failures come from the events meanwhile. For a lost run (its
+   * supervisor is dead) the record is shown as of its last event, so its duration stops counting.
+   * Nothing is written: the supervisor owns run.json while it lives.
+   */
+  async refresh(run: RunRecord, runs: RunStore): Promise<RunRecord> {
+    if (FINAL_STATES.has(run.state) || !run.attempts.some((a) => !a.endedAt)) return run
+    const events = await runs.events(run.id)
+    for (const attempt of run.attempts) if (!attempt.endedAt) Object.assign(attempt, summarizeAttempt(events, attempt.index))
+    if ((await this.observe(run)).state === 'lost') run.endedAt ??= events.at(-1)?.time ?? run.updatedAt
+    return run
   }
 
   async observe(run: RunRecord): Promise<LiveView> {

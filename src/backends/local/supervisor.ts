@@ -10,11 +10,13 @@ import * as path from 'node:path'
 import type {Attempt, ChaosPlan, RunEvent, RunRecord, RunState} from '../../runs/record'
 import {RunStore} from '../../runs/run-store'
 import {openStore} from '../../store/open'
+import {loggedOutagePolicy, OutageTolerantStore} from '../../store/outage'
 import {seededRandom} from './chaos'
 import {LogAppender} from './log-appender'
 import {signalGroup, signalProcess} from './processes'
 import {RUNTIME_ENV} from '../../runtime/protocol'
 import {decideRetry, describeExit, type AttemptExit} from './retry'
+import {summarizeAttempt} from './summary'
 
 const RUNTIME = path.join(__dirname, '..', '..', 'runtime', 'main.js')
 const DEFAULT_GRACE_SECONDS = 10
@@ -25,7 +27,8 @@ async function main(): Promise<void> {
     console.error('usage: supervisor.js STORE_URL RUN_ID')
     process.exit(2)
   }
-  const runs = new RunStore(await openStore(storeUrl))
+  // Every store operation rides out outages (RFM_STORE_OUTAGE_SECONDS): the supervisor must outlive them.
+  const runs = new RunStore(new OutageTolerantStore(await openStore(storeUrl), loggedOutagePolicy('[rfm supervisor]')))
   const supervisor = new Supervisor(runs, runId, storeUrl)
   await supervisor.run()
 }
@@ -191,21 +194,6 @@ class Supervisor {
     signalProcess(pid, 'SIGTERM')
     clearTimeout(this.killTimer)
     this.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceSeconds * 1000)
-  }
-}
-
-/** What the runtime reported about one attempt, for its line in run.json. */
-function summarizeAttempt(events: RunEvent[], attempt: number): Partial<Attempt> {
-  const mine = events.filter((e) => e.attempt === attempt)
-  const resumed = mine.find((e) => e.type === 'resumed')
-  const interrupted = mine.find((e) => e.type === 'interrupted')
-  const commits = mine.filter((e) => e.type === 'checkpoint_committed')
-  const trainer = mine.find((e) => e.type === 'trainer_returned')
-  return {
-    ...(typeof trainer?.backend === 'string' ? {trainerBackend: trainer.backend} : {}),
-    ...(typeof resumed?.step === 'number' ? {resumedFromStep: resumed.step} : {}),
-    ...(typeof interrupted?.cause === 'string' ? {interruptedBy: interrupted.cause} : {}),
-    ...(commits.length > 0 ? {checkpointsCommitted: commits.length, lastCheckpointStep: Number(commits.at(-1)?.step)} : {}),
   }
 }
 

@@ -25,7 +25,9 @@ export default class Gc extends RfmCommand {
     this.log(
       `${result.dryRun ? 'Would delete' : 'Deleted'} ${result.deleted} object${result.deleted === 1 ? '' : 's'} (${formatBytes(result.deletedBytes)}); ` +
         `${result.kept} in use by ${result.manifests} dataset${result.manifests === 1 ? '' : 's'}` +
-        (result.tooYoung ? `; ${result.tooYoung} unreferenced but younger than ${flags['min-age']} kept` : '') + '.',
+        (result.tooYoung ? `; ${result.tooYoung} unreferenced but younger than ${flags['min-age']} kept` : '') +
+        (result.stagingInProgress ? `; ${result.keptForStaging} unreferenced kept because ${result.stagingInProgress} staging run(s) are in progress` : '') +
+        (result.leftovers ? `; ${result.dryRun ? 'would remove' : 'removed'} ${result.leftovers} leftover(s) of killed writes (${formatBytes(result.leftoverBytes)})` : '') + '.',
     )
     return result
   }
