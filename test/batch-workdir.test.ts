@@ -119,8 +119,8 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
     const kinds = await loadKinds([])
     const job = (lines: string[]) => resolveJob(findKind(kinds, 'command'), {file: world.config(lines)})
     assert.equal(requestedResources(await job([`command: [${node}, -e, "0"]`])), undefined)
-    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {gpus: 1, cpus: 8, memory: 30GiB}'])), {gpus: 1, cpus: 8, memoryGiB: 30})
-    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {memory: 15000MiB}'])), {memoryGiB: 15000 / 1024})
+    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {gpus: 1, cpus: 8, memory_gib: 30}'])), {gpus: 1, cpus: 8, memoryGiB: 30})
+    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {memory_gib: 15}'])), {memoryGiB: 15})
   })
 })
 
@@ -166,7 +166,7 @@ describe('rfm cloud launch --dry-run --json on an aws-batch profile', () => {
   })
 
   test('resources in the config become resourceRequirements; one attempt on spot is warned about', async () => {
-    const {json} = await dryRun([`command: [python, train.py]`, 'resources: {gpus: 1, cpus: 8, memory: 30GiB}', 'retries: {attempts: 1}'])
+    const {json} = await dryRun([`command: [python, train.py]`, 'resources: {gpus: 1, cpus: 8, memory_gib: 30}', 'retries: {attempts: 1}'])
     assert.deepEqual(json.submitJob.containerOverrides.resourceRequirements, [
       {type: 'VCPU', value: '8'},
       {type: 'MEMORY', value: '30720'},

@@ -47,7 +47,7 @@ async function dryRun(file: string, extra: string[] = []) {
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, '--dry-run', ...extra], {home})
   assert.equal(code, 0, stderr)
   assertSchema('cloud-launch', json)
-  return json as {run: {id: string; config: Record<string, unknown>}; command: {argv: string[]; cwd: string; checkpoints: Record<string, unknown>}}
+  return json as {run: {id: string; config: Record<string, unknown>}; command: {argv: string[]; cwd: string; checkpoints: Record<string, unknown>; files?: Array<{path: string; content: string}>}}
 }
 
 test('external mode: the seed\'s 7B config runs train_rm.py under torchrun on the preset\'s 8 GPUs, with exactly its keys and hf checkpoint sync', async () => {
@@ -58,7 +58,7 @@ test('external mode: the seed\'s 7B config runs train_rm.py under torchrun on th
   assert.equal(out.command.cwd, path.join(dir, 'pipeline'))
   assert.match(configFile, new RegExp(`${out.run.id}/train_config\\.yaml$`))
   // the script gets the keys the user wrote (no built-in defaults, no rfm blocks) and rfm's output_dir
-  const written = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>
+  const written = parse(out.command.files!.find((f) => f.path === configFile)!.content) as Record<string, unknown>
   const outputDir = path.join(path.dirname(configFile), 'output')
   const expected = parse(SEED_7B.join('\n')) as Record<string, unknown>
   assert.deepEqual(written, {...expected, output_dir: outputDir})
@@ -88,7 +88,7 @@ test('external mode with --eval: eval_rm.py on one GPU with the eval keys; its r
   const out = await dryRun(file, ['--eval'])
   const configFile = out.command.argv[2]
   assert.deepEqual(out.command.argv, ['python', 'eval_rm.py', configFile])
-  const written = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>
+  const written = parse(out.command.files!.find((f) => f.path === configFile)!.content) as Record<string, unknown>
   const outputDir = path.join(path.dirname(configFile), 'output')
   assert.deepEqual(written, {model_dirs: ['/ckpts/vlm_reward_model_7b'], dataset_path: '/data/eval', base_model_path: '/models/Qwen2.5-VL-7B-Instruct', checkpoint_pattern: 'checkpoint-*', eval_batch_size: 2, output_file: path.join(outputDir, 'evaluation_results.csv')})
   assert.equal(out.run.config.mode, 'eval')

@@ -1,9 +1,14 @@
 import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
+import {createReadStream} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {pipeline} from 'node:stream/promises'
+
 import {UnstableFileError} from '../store/transfer'
+import {completeHfFolders, HF_FOLDER, setAside} from './adopt'
 import type {CheckpointManifest} from './manifest'
-import type {CheckpointStore, RetentionPolicy} from './store'
+import type {CheckpointStore, CommittedCheckpoint, RetentionPolicy} from './store'
 
 /** Where an external trainer writes checkpoints, and how rfm tells one is complete. */
 export interface ExternalCheckpointSpec {
@@ -20,12 +25,12 @@ export interface ExternalCheckpointSpec {
   retention: RetentionPolicy
 }
 
-const HF_FOLDER = /^checkpoint-(\d+)$/
 
 /**
- * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, the local folder
- * is made to match the store (the store is the truth: a local checkpoint that never committed may be
- * torn) and the newest committed checkpoint is restored into place. While it runs, each complete
+ * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, checkpoints
+ * already on disk at the run's first start are adopted; on a restart the newest committed
+ * checkpoint is restored into place (the store is the truth: a local checkpoint that never
+ * committed may be torn, so it is moved aside, never deleted). While it runs, each complete
  * local checkpoint is uploaded once.
  */
 export class CheckpointSync {
@@ -42,6 +47,8 @@ export class CheckpointSync {
   private running: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   restoredStep: number | undefined
+  /** the restored step was adopted from checkpoints already on disk at the run's first start */
+  adopted = false
 
   constructor(
     private readonly spec: ExternalCheckpointSpec,
@@ -57,28 +64,100 @@ export class CheckpointSync {
     return this.failures
   }
 
+  /**
+   * Before the trainer starts: on the run's first start, adopts the complete checkpoints already in
+   * dir (see ./adopt); on a restart, restores the newest committed checkpoint into place, streamed
+   * file by file (a checkpoint may hold files of many GB), and moves aside the local ones the store
+   * does not hold. Nothing local is ever deleted.
+   */
   async restore(): Promise<number | undefined> {
     await fs.mkdir(this.spec.dir, {recursive: true})
-    let latest: {step: number} | undefined
-    if (this.spec.layout === 'hf') {
-      for (const entry of await fs.readdir(this.spec.dir)) {
-        if (HF_FOLDER.test(entry)) await fs.rm(path.join(this.spec.dir, entry), {recursive: true, force: true})
-      }
-      // Streamed to disk file by file (a checkpoint may hold files of many GB).
-      latest = await this.checkpoints.restoreLatestTo((step) => path.join(this.spec.dir, `checkpoint-${step}`))
-      if (latest) {
-        const entry = `checkpoint-${latest.step}`
-        this.uploaded.set(entry, await folderSignature(path.join(this.spec.dir, entry)))
-      }
-    } else {
-      const target = path.join(this.spec.dir, this.fileName())
-      await fs.rm(target, {force: true})
-      latest = await this.checkpoints.restoreLatestTo(() => this.spec.dir)
-      if (latest) this.fileSignature = await this.signature(target)
-      this.nextFileStep = (latest?.step ?? 0) + 1
+    const committed = await this.checkpoints.list()
+    if (committed.length === 0 && this.attempt === 1) {
+      // first start: what is on disk is the user's (adopted if complete, else left as it is)
+      const step = await this.adoptLocal()
+      this.adopted = step !== undefined
+      this.restoredStep = step
+      return step
     }
+    const latest = this.spec.layout === 'hf' ? await this.restoreFolder(committed) : await this.restoreFile(committed)
     this.restoredStep = latest?.step
+    if (this.spec.layout === 'file') this.nextFileStep = (committed.at(-1)?.step ?? 0) + 1
     return latest?.step
+  }
+
+  /** Commits the checkpoints found on disk at the first start; the newest step, or undefined if none. */
+  private async adoptLocal(): Promise<number | undefined> {
+    if (this.spec.layout === 'hf') {
+      const found = await completeHfFolders(this.spec.dir, this.spec.completeMarker)
+      for (const {step, name} of found) {
+        const folder = path.join(this.spec.dir, name)
+        const signature = await folderSignature(folder)
+        const manifest = await this.checkpoints.commitFiles(step, folder, await listFiles(folder), {attempt: this.attempt, metrics: await readHfMetrics(folder)})
+        this.uploaded.set(name, signature)
+        await this.afterCommit(step, manifest)
+      }
+      return found.at(-1)?.step
+    }
+    const target = path.join(this.spec.dir, this.fileName())
+    const signature = await this.signature(target)
+    if (!signature) return undefined
+    const manifest = await this.checkpoints.commitFiles(1, this.spec.dir, [this.fileName()], {attempt: this.attempt})
+    await this.afterCommit(1, manifest)
+    this.fileSignature = signature
+    this.nextFileStep = 2
+    return 1
+  }
+
+  /** The newest committed checkpoint that restores intact, into `checkpoint-<step>/`; other local folders are set aside. */
+  private async restoreFolder(committed: CommittedCheckpoint[]): Promise<CommittedCheckpoint | undefined> {
+    for (let i = committed.length - 1; i >= 0; i--) {
+      const checkpoint = committed[i]
+      const keep = `checkpoint-${checkpoint.step}`
+      for (const entry of await fs.readdir(this.spec.dir)) {
+        if (HF_FOLDER.test(entry) && entry !== keep) await setAside(this.spec.dir, entry, this.attempt)
+      }
+      const folder = path.join(this.spec.dir, keep)
+      // a local copy that differs from the committed one (a re-save cut short) is kept aside; the store's replaces it
+      if (await fs.stat(folder).catch(() => undefined)) {
+        if (await matchesManifest(folder, checkpoint.manifest)) {
+          this.uploaded.set(keep, await folderSignature(folder))
+          return checkpoint
+        }
+        await setAside(this.spec.dir, keep, this.attempt)
+      }
+      if (await this.checkpoints.restoreTo(checkpoint, folder)) {
+        this.uploaded.set(keep, await folderSignature(folder))
+        return checkpoint
+      }
+      await fs.rm(folder, {recursive: true, force: true}) // only what restoreTo just wrote
+    }
+    // nothing committed restores: no local checkpoint-N may be resumed from (it may be torn)
+    for (const entry of await fs.readdir(this.spec.dir)) {
+      if (HF_FOLDER.test(entry)) await setAside(this.spec.dir, entry, this.attempt)
+    }
+    return undefined
+  }
+
+  /** The newest committed checkpoint that restores intact, into the checkpoint file; a differing local file is set aside. */
+  private async restoreFile(committed: CommittedCheckpoint[]): Promise<CommittedCheckpoint | undefined> {
+    const target = path.join(this.spec.dir, this.fileName())
+    for (let i = committed.length - 1; i >= 0; i--) {
+      const checkpoint = committed[i]
+      if (await this.signature(target)) {
+        if (await matchesManifest(this.spec.dir, checkpoint.manifest)) {
+          this.fileSignature = await this.signature(target)
+          return checkpoint
+        }
+        await setAside(this.spec.dir, this.fileName(), this.attempt)
+      }
+      if (await this.checkpoints.restoreTo(checkpoint, this.spec.dir)) {
+        this.fileSignature = await this.signature(target)
+        return checkpoint
+      }
+    }
+    if (await this.signature(target)) await setAside(this.spec.dir, this.fileName(), this.attempt)
+    return undefined
   }
 
   start(intervalMs = 500): void {
@@ -235,6 +314,19 @@ async function folderSignature(folder: string): Promise<string> {
     parts.push(`${file}=${stat.size}:${stat.mtimeMs}`)
   }
   return parts.join('|')
+}
+
+/** Whether folder holds exactly the manifest's files (sizes, then sha256 streamed). */
+async function matchesManifest(folder: string, manifest: CheckpointManifest): Promise<boolean> {
+  for (const entry of manifest.files) {
+    const file = path.join(folder, ...entry.path.split('/'))
+    const stat = await fs.stat(file).catch(() => undefined)
+    if (!stat?.isFile() || stat.size !== entry.size) return false
+    const hash = createHash('sha256')
+    await pipeline(createReadStream(file), hash)
+    if (hash.digest('hex') !== entry.sha256) return false
+  }
+  return true
 }
 
 async function listFiles(folder: string, prefix = ''): Promise<string[]> {

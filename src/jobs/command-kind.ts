@@ -3,15 +3,6 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from '../plugin-api'
 
-const MEMORY = /^\s*(\d+(?:\.\d+)?)\s*(GiB|Gi|G|GB|MiB|Mi|M|MB)?\s*$/
-
-/** A memory size in GiB: a number is GiB; strings take GiB/Gi/G or MiB/Mi/M. */
-function memoryGiB(value: number | string): number {
-  if (typeof value === 'number') return value
-  const [, amount, unit = 'GiB'] = MEMORY.exec(value) ?? []
-  return /^M/.test(unit) ? Number(amount) / 1024 : Number(amount)
-}
-
 /** The built-in `command` kind: any command line as the trainer ("bring your own trainer"). */
 export function commandKind(api: PluginApi): JobKind {
   const {z} = api
@@ -32,6 +23,10 @@ export function commandKind(api: PluginApi): JobKind {
         .min(1)
         .optional()
         .describe('A dataset: a local folder (staged to the store at launch) or a ds:NAME@HASH reference; the command finds it at $RFM_DATA_DIR.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to workdir, inside it'))
+        .default([])
+        .describe('Files or folders (relative to workdir) uploaded to the run\'s store at the end of every attempt: the final model, logs, TensorBoard. rfm cloud outputs RUN pulls them.'),
       checkpoints: z
         .object({
           dir: z.string().min(1).describe('Folder the trainer writes checkpoints to, relative to workdir.'),
@@ -48,19 +43,6 @@ export function commandKind(api: PluginApi): JobKind {
         .refine((c) => c.layout !== 'file' || c.file !== undefined, 'with layout file, a file name in checkpoints.file')
         .optional()
         .describe('Where the command writes checkpoints, so rfm can upload them and resume after an interruption.'),
-      resources: z
-        .object({
-          gpus: z.number().int().min(0).max(16).optional().describe('GPUs of the job.'),
-          cpus: z.number().positive().max(192).optional().describe('vCPUs of the job.'),
-          memory: z
-            .union([z.number().positive(), z.string().regex(MEMORY, 'a size such as 30GiB, 30000MiB or 30 (GiB)')])
-            .transform(memoryGiB)
-            .optional()
-            .describe('Memory of the job: a hard limit on AWS Batch (the container is killed above it). A number is GiB.'),
-        })
-        .strict()
-        .optional()
-        .describe('AWS Batch: what the job needs, overriding the job definition (default: the definition\'s vCPUs, memory and GPUs). Only the values given are sent.'),
     })
     .strict()
   type Config = import('zod').infer<typeof schema>
@@ -69,8 +51,9 @@ export function commandKind(api: PluginApi): JobKind {
     name: 'command',
     summary: 'Run any command line as the trainer, with its working directory and environment.',
     schema,
-    // For `rfm cloud plan` only: a launch sends just what `resources` asks for (requestedResources).
-    estimate: (config) => ({gpus: config.resources?.gpus ?? 0, gpuMemoryGiB: 0, cpus: config.resources?.cpus ?? 1, memoryGiB: config.resources?.memory ?? 1}),
+    // For `rfm cloud plan` only, not a real estimate: a launch sends just what the core `resources`
+    // key asks for (src/jobs/resources.ts).
+    estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1}),
     datasetFields: ['data'],
     prepare(config, baseDir) {
       const workdir = path.resolve(baseDir, config.workdir)
@@ -93,7 +76,7 @@ export function commandKind(api: PluginApi): JobKind {
         retention: {saveTotalLimit: c.save_total_limit, bestMetric: c.metric_for_best_model, greaterIsBetter: c.greater_is_better},
       }
       const env = config.data ? {...config.env, RFM_DATA_DIR: config.data} : config.env
-      return {argv, cwd: config.workdir, env, ...(checkpoints ? {checkpoints} : {})}
+      return {argv, cwd: config.workdir, env, ...(config.outputs.length > 0 ? {outputs: config.outputs} : {}), ...(checkpoints ? {checkpoints} : {})}
     },
   })
 }

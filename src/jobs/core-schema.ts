@@ -49,6 +49,15 @@ export const coreJobShape = {
     })
     .optional()
     .describe('Wall-clock limit of one attempt (e.g. 30m, 2h); the attempt is stopped when it runs out.'),
+  resources: z
+    .object({
+      gpus: z.number().int().min(0).max(64).optional().describe('GPUs of the job (default: the launcher\'s count, e.g. torchrun --nproc_per_node, else the kind\'s estimate).'),
+      cpus: z.number().int().min(1).optional(),
+      memory_gib: z.number().positive().optional(),
+    })
+    .strict()
+    .optional()
+    .describe('Overrides of the resource estimate: {gpus, cpus, memory_gib}; sizes the AWS Batch request and rfm cloud plan.'),
 } satisfies z.ZodRawShape
 
 export const CORE_KEYS = Object.keys(coreJobShape)

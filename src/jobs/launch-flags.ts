@@ -57,11 +57,15 @@ export function extractLaunchFlags(argv: string[], kindName: string, flags: Reco
       value = !negated
     } else {
       if (negated) throw usage(`takes a value; --no-${name} is not a flag`, name)
-      if (flag.type === 'string') {
+      if (flag.type === 'string' || flag.type === 'number') {
         const next = inline ?? argv[i + 1]
         if (next === undefined || (inline === undefined && next.startsWith('--'))) throw usage('expects a value', name)
         if (inline === undefined) i++
         value = next
+        if (flag.type === 'number') {
+          value = Number(next)
+          if (next.trim() === '' || !Number.isFinite(value)) throw usage(`expects a number, got "${next}"`, name)
+        }
       } else {
         const values: string[] = inline === undefined ? [] : inline.split(',').filter(Boolean)
         while (inline === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) values.push(argv[++i])
@@ -69,7 +73,7 @@ export function extractLaunchFlags(argv: string[], kindName: string, flags: Reco
         value = values
       }
       const allowed = flag.options
-      const given = Array.isArray(value) ? value : [value as string]
+      const given = Array.isArray(value) ? value : [String(value)]
       const bad = allowed ? given.find((v) => !allowed.includes(v)) : undefined
       if (bad !== undefined) throw usage(`"${bad}" is not one of ${allowed!.join(', ')}`, name)
     }

@@ -83,7 +83,7 @@ export function launchWarnings(run: RunRecord): string[] {
 function trainsExternally(job: ResolvedJob): boolean {
   if (!job.kind.external) return false
   if (!job.kind.train) return true
-  return job.kind.external(job.config, {runId: 'plan', attempt: 1, storeUrl: ''}) !== undefined
+  return job.kind.external(job.config, {runId: 'plan', attempt: 1, storeUrl: '', given: job.source.given}) !== undefined
 }
 
 /** Stages the datasets the job names by local path (see JobKind.datasetFields), records the run (state queued), then hands it to the backend. */
@@ -107,7 +107,7 @@ export async function launchRun(job: ResolvedJob, target: LaunchTarget, options:
 /** What a launch would run, without running it (`--dry-run`). */
 export function planLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): {run: RunRecord; command?: ExternalCommand} {
   const run = newRunRecord(job, target, options)
-  const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store})
+  const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store, given: job.source.given})
   return {run, command}
 }
 

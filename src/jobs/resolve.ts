@@ -5,7 +5,8 @@ import {applyOverrides, parseOverride} from '../config/overrides'
 import {loadConfigFile} from '../config/load'
 import {validateConfig} from '../config/validate'
 import {ConfigError, NotBuiltError} from '../errors'
-import type {JobKind} from '../plugin-api'
+import type {GivenKeys, JobKind} from '../plugin-api'
+import {givenKeys, splitUnknownKeys} from './given-keys'
 import {coreJobShape} from './core-schema'
 import type {KindEntry} from './registry'
 
@@ -18,11 +19,15 @@ export interface ResolvedJob {
   /** attempts unset: the backend's default (see defaultAttempts) */
   retries: {attempts?: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
   timeoutSeconds?: number
-  source: {file?: string; overrides: string[]}
+  /** the config's resources key: overrides of the kind's estimate */
+  resources?: {gpus?: number; cpus?: number; memory_gib?: number}
+  source: {file?: string; overrides: string[]; given?: GivenKeys}
+  /** one line each: keys passed through to the script as written, possible typos */
+  notices?: string[]
 }
 
 /** Config file + `--set` overrides → the kind's schema merged with the core keys → a typed job. */
-export async function resolveJob(entry: KindEntry, options: {file?: string; sets?: string[]; cwd?: string}): Promise<ResolvedJob> {
+export async function resolveJob(entry: KindEntry, options: {file?: string; sets?: string[]; flagSets?: string[]; cwd?: string}): Promise<ResolvedJob> {
   const {kind} = entry
   if (kind.notBuilt) {
     throw new NotBuiltError(`The ${kind.name} job kind is not built yet: ${kind.notBuilt}`, {
@@ -30,14 +35,23 @@ export async function resolveJob(entry: KindEntry, options: {file?: string; sets
     })
   }
   const cwd = options.cwd ?? process.cwd()
-  const overrides = (options.sets ?? []).map(parseOverride)
+  const flagOverrides = (options.flagSets ?? []).map(parseOverride)
+  const setOverrides = (options.sets ?? []).map(parseOverride)
+  const overrides = [...flagOverrides, ...setOverrides]
   const file = options.file ? path.resolve(cwd, options.file) : undefined
-  const raw = applyOverrides(file ? await loadConfigFile(file) : {}, overrides)
+  const fileConfig = file ? await loadConfigFile(file) : {}
+  let raw = applyOverrides(fileConfig, overrides)
   const schema = kind.schema.extend(coreJobShape).strict()
+  const origins = givenKeys(fileConfig, flagOverrides, setOverrides)
+  let extra: Record<string, unknown> = {}
+  let notices: string[] = []
+  // external mode: keys rfm does not know go to the script as written (with a notice), not refused
+  if (kind.passesUnknownKeys?.(raw)) ({config: raw, extra, notices} = splitUnknownKeys(raw, Object.keys(schema.shape), kind.name))
   const where = options.file ?? '--set flags'
   const valid = validateConfig(schema, raw, overrides.length > 0 && options.file ? `${where} (with --set)` : where) as z.infer<typeof schema>
-  const {name, retries, timeout, ...own} = valid as Record<string, unknown> & {
+  const {name, retries, timeout, resources, ...own} = valid as Record<string, unknown> & {
     name?: string
+    resources?: ResolvedJob['resources']
     retries: ResolvedJob['retries']
     timeout?: number
   }
@@ -62,6 +76,8 @@ export async function resolveJob(entry: KindEntry, options: {file?: string; sets
     name,
     retries,
     timeoutSeconds: timeout,
-    source: {file, overrides: overrides.map((o) => o.source)},
+    ...(resources ? {resources} : {}),
+    source: {file, overrides: overrides.map((o) => o.source), given: {keys: origins, extra}},
+    notices,
   }
 }

@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import * as errors from '../errors'
+import {launcherGpus} from '../jobs/launcher-gpus'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
@@ -18,4 +19,5 @@ export const pluginApi: PluginApi = {
   errors,
   configError: configErrorAt,
   commands: pluginCommandSupport,
+  launcherGpus,
 }

@@ -25,6 +25,11 @@ export interface ResourceEstimate {
    * model size, method, batch, sequence, samples. Needed for kinds that use GPUs.
    */
   workload?: WorkloadInput
+  /**
+   * The job runs exactly `gpus` processes (a launcher's count, or the config's resources.gpus):
+   * the planner then considers only instances with that many GPUs.
+   */
+  gpusFixed?: boolean
 }
 
 /** A trainer run as a command line: "bring your own trainer", or a plugin's external mode. */
@@ -39,6 +44,29 @@ export interface ExternalCommand {
    * committed one into place before a restart, and then adds `resumeArgs` to argv.
    */
   checkpoints?: ExternalCheckpointSpec
+  /**
+   * For `--dry-run`: which config key each script flag came from (`--learning_rate` →
+   * `learning_rate`), so rfm can say whether the user set it (file, flag, --set) or rfm added it.
+   */
+  flagKeys?: Record<string, string>
+  /** Flags rfm adds itself, with why (e.g. `--output_dir`: checkpoint sync). */
+  addedFlags?: Record<string, string>
+  /** Files written for the script before it starts (e.g. its YAML config), shown by `--dry-run`. */
+  files?: Array<{path: string; content: string}>
+  /**
+   * Paths relative to cwd (files or folders) uploaded to the run's store at the end of every
+   * attempt and on interruption: the final model, logs, TensorBoard dirs, eval results.
+   */
+  outputs?: string[]
+}
+
+/** Where a config key the user set came from. */
+export type KeyOrigin = 'file' | 'flag' | 'set'
+
+/** What the user set: top-level keys with their origin, and the keys rfm does not know (external mode passes them through). */
+export interface GivenKeys {
+  keys: Record<string, KeyOrigin>
+  extra: Record<string, unknown>
 }
 
 export interface JobContext {
@@ -46,6 +74,11 @@ export interface JobContext {
   attempt: number
   /** URL of the run's object store. */
   storeUrl: string
+  /**
+   * The keys the user set (absent for runs recorded before rfm kept them: then treat every key of
+   * the config as set). The external mode passes exactly these to the script.
+   */
+  given?: GivenKeys
 }
 
 export interface JobKind<Config extends Record<string, unknown> = Record<string, unknown>> {
@@ -78,6 +111,12 @@ export interface JobKind<Config extends Record<string, unknown> = Record<string,
    * A kind with both modes returns undefined when this config trains with the built-in `train`.
    */
   external?(config: Config, context: JobContext): ExternalCommand | undefined
+  /**
+   * Whether this raw config (file + overrides, before validation) runs the pipeline's own script,
+   * so that top-level keys the schema does not know are passed to it (with a notice) instead of
+   * being refused.
+   */
+  passesUnknownKeys?(raw: Record<string, unknown>): boolean
   /** Retention of a built-in trainer's checkpoints (save_total_limit, best metric). */
   retention?(config: Config): RetentionPolicy
   /** How this kind trains with a built-in trainer, run inside the rfm runtime. */
@@ -125,8 +164,8 @@ export interface LaunchFlag {
   /** dotted config path the value is written to (validated by the kind's schema, like --set) */
   path: string
   description: string
-  /** boolean: --x → true, --no-x → false; string: one value; list: the values up to the next flag */
-  type: 'boolean' | 'string' | 'list'
+  /** boolean: --x → true, --no-x → false; string: one value; number: one numeric value; list: the values up to the next flag */
+  type: 'boolean' | 'string' | 'number' | 'list'
   /** allowed values of a string or list flag */
   options?: string[]
 }
@@ -156,6 +195,11 @@ export interface PluginApi {
   commands: import('./commands').PluginCommandSupport
   /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
   errors: typeof import('../errors/index')
+  /**
+   * The GPU count a launcher command line names (torchrun --nproc_per_node N, accelerate launch
+   * --num_processes N, deepspeed --num_gpus N, as `--x N` or `--x=N`), or undefined.
+   */
+  launcherGpus(argv: readonly string[]): number | undefined
 }
 
 /** The default export of a plugin's job-kinds module. */

@@ -59,7 +59,8 @@ export interface RunRecord {
   backend: {name: 'local' | 'aws-batch'; host?: string; supervisorPid?: number; chaos?: ChaosPlan; [key: string]: unknown}
   /** the validated config, with defaults filled in and paths made absolute */
   config: Record<string, unknown>
-  source: {file?: string; overrides: string[]}
+  /** the config file, the overrides as given, and the keys the user set (external mode passes exactly those) */
+  source: {file?: string; overrides: string[]; given?: import('../plugin-api').GivenKeys}
   retries: {attempts: number; evaluate_on_exit: RetryRule[]}
   timeoutSeconds?: number
   attempts: Attempt[]

@@ -6,6 +6,7 @@ import {loadRunCheckpoint} from '../checkpoint/run-ref'
 import {CheckpointStore} from '../checkpoint/store'
 import {StoreCheckpointIO} from '../checkpoint/store-io'
 import {LogAppender} from '../backends/local/log-appender'
+import {uploadOutputs} from '../outputs/upload'
 import type {RuntimeContext} from './context'
 
 /** Runs a kind's built-in trainer inside the runtime, with checkpoints in the run's store. */
@@ -22,6 +23,8 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
     stop = true
     ctx.log(`interrupted (${cause}): the trainer checkpoints at the next step and stops`)
   })
+  // the trainer's scratch folder holds its TensorBoard event files and debug logs: uploaded as outputs
+  const workDir = mkdtempSync(path.join(os.tmpdir(), `rfm-${run.id}-`))
   try {
     const outcome = await kind.train?.({
       runId: run.id,
@@ -62,11 +65,12 @@ export async function runBuiltin(ctx: RuntimeContext): Promise<void> {
         if (step % 10 === 0 || Object.keys(values).some((k) => k.startsWith('eval_'))) process.stdout.write(`${formatMetrics(step, values)}\n`)
       },
       log: (message) => process.stdout.write(`${message}\n`),
-      workDir: mkdtempSync(path.join(os.tmpdir(), `rfm-${run.id}-`)),
+      workDir,
     })
     if (outcome) await ctx.event('trainer_returned', {...outcome})
   } finally {
     await metrics.flush()
+    await uploadOutputs(ctx.runs.store, run.id, ctx.attempt, workDir, ['.'], ctx.log)
   }
 }
 

@@ -1,7 +1,9 @@
 import {spawn} from 'node:child_process'
+import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
 import {CheckpointSync} from '../checkpoint/sync'
+import {uploadOutputs} from '../outputs/upload'
 import type {ExternalCommand} from '../plugin-api'
 import type {RuntimeContext} from './context'
 
@@ -19,6 +21,11 @@ export type TrainerExit = {
  */
 export async function runExternal(ctx: RuntimeContext, command: ExternalCommand): Promise<TrainerExit> {
   let argv = command.argv
+  // files the kind writes for the script (e.g. its YAML config), written afresh by every attempt
+  for (const file of command.files ?? []) {
+    await fs.mkdir(path.dirname(file.path), {recursive: true})
+    await fs.writeFile(file.path, file.content)
+  }
   let sync: CheckpointSync | undefined
   if (command.checkpoints) {
     sync = new CheckpointSync(
@@ -34,14 +41,17 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
       },
     )
     const step = await sync.restore()
-    if (step !== undefined) {
+    const c = command.checkpoints
+    // adopted at the first start while the user's own command already names a checkpoint to resume from: theirs applies
+    const userResume = sync.adopted && c.resumeArgs.length > 0 && argv.includes(c.resumeArgs[0])
+    if (step !== undefined && !userResume) {
       // {checkpoint} names the restored checkpoint (HF: the checkpoint-<step> folder), for scripts that want a path
-      const c = command.checkpoints
       const restored = c.layout === 'hf' ? path.join(c.dir, `checkpoint-${step}`) : path.join(c.dir, c.file ?? '')
       argv = [...argv, ...c.resumeArgs.map((a) => a.split('{checkpoint}').join(restored))]
       ctx.log(`resuming from checkpoint step ${step}`)
-      await ctx.event('resumed', {step})
     }
+    if (step !== undefined && sync.adopted) ctx.log(`adopted the checkpoints already in ${c.dir} (newest: step ${step}) as this run's starting checkpoints`)
+    if (step !== undefined) await ctx.event('resumed', {step, ...(sync.adopted ? {adopted: true} : {})})
   }
   // Stopped while restoring: do not start a trainer that would ignore the stop.
   if (ctx.interruptions.cause) {
@@ -76,6 +86,8 @@ export async function runExternal(ctx: RuntimeContext, command: ExternalCommand)
     child.once('exit', (exitCode, signal) => resolve({exitCode, signal, interrupted}))
   })
   await sync?.stop({trainerExited: exit.signal !== 'SIGKILL'})
+  // what the trainer wrote besides checkpoints (final model, logs, TensorBoard), at the end of every attempt
+  if (command.outputs?.length) await uploadOutputs(ctx.runs.store, ctx.run.id, ctx.attempt, command.cwd, command.outputs, ctx.log)
   if (sync && exit.signal !== 'SIGKILL' && (await sync.hasUncommitted())) {
     // Decision (README "Checkpoints and resume"): an attempt does not end while a checkpoint its
     // trainer finished is uncommitted; it keeps retrying for RFM_CHECKPOINT_COMMIT_WAIT_SECONDS

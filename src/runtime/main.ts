@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   const ctx: RuntimeContext = {...recorded, run: {...run, config: local}}
 
   // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.
-  const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl})
+  const command = kind.external?.(ctx.run.config, {runId, attempt, storeUrl, given: run.source.given})
   if (kind.train && !command) {
     await runBuiltin(ctx)
     interruptions.stop()

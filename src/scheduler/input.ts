@@ -6,6 +6,7 @@ import {applyOverrides, parseOverride} from '../config/overrides'
 import {validateConfig} from '../config/validate'
 import {UsageError} from '../errors'
 import type {KindEntry} from '../jobs/registry'
+import {jobEstimate} from '../jobs/estimate'
 import {resolveJob} from '../jobs/resolve'
 import type {ResourceEstimate} from '../plugin-api'
 import {type Workload, workloadSchema} from './workload'
@@ -33,7 +34,7 @@ export async function workloadFromKind(entry: KindEntry, file?: string, sets: st
       hint: 'Describe the training as a workload file instead: rfm cloud plan --workload workload.yaml (see examples/plan/).',
     })
   }
-  const resources = entry.kind.estimate(job.config)
+  const resources = jobEstimate(job)!
   if (resources.gpus === 0) return {source, resources}
   if (!resources.workload) {
     throw new UsageError(`The ${entry.kind.name} job kind estimates ${resources.gpus} GPU(s) but describes no workload to size them.`, {

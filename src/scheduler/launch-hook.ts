@@ -4,6 +4,7 @@
  * backend runs where it is); a workload that fits nowhere is reported as a warning.
  */
 import {isRfmError} from '../errors'
+import {jobEstimate} from '../jobs/estimate'
 import type {ResolvedJob} from '../jobs/resolve'
 import {loadCatalog} from './catalog'
 import {loadInterruptions} from './interruptions'
@@ -16,12 +17,12 @@ export interface LaunchPlanNote {
 }
 
 export async function launchPlanNote(job: ResolvedJob): Promise<LaunchPlanNote | undefined> {
-  const estimate = job.kind.estimate?.(job.config)
+  const estimate = jobEstimate(job)
   if (!estimate || estimate.gpus === 0 || !estimate.workload) return undefined
   try {
     const workload = workloadSchema.parse(estimate.workload)
     const [catalog, interruptions] = await Promise.all([loadCatalog(), loadInterruptions()])
-    const result = planWorkload(workload, catalog, interruptions)
+    const result = planWorkload(workload, catalog, interruptions, estimate.gpusFixed ? {gpus: estimate.gpus} : {})
     const c = result.chosen
     if (!c) return {chosen: null, line: `Plan: no instance meets every constraint (${result.warnings.join('; ')}).`}
     const stale = result.warnings.find((w) => w.startsWith('prices are from'))

@@ -23,10 +23,12 @@ export const LAUNCH_FLAGS = {
   stage: {path: 'builtin.stage', type: 'string', options: ['grpo', 'warmup'], description: 'grpo (default) or warmup: a supervised stand-in SFT run whose checkpoint --sft-checkpoint takes.'},
   'use-peft': {path: 'use_peft', type: 'boolean', description: 'Train LoRA adapters (lora_r, lora_alpha, lora_dropout, target_modules).'},
   external: {path: 'external.enabled', type: 'boolean', description: 'Run the pipeline\'s own grpo_rec.py instead of the built-in trainer.'},
+  'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: at most N prompts (external: the script\'s --max_samples N).'},
 } as const
 
 export function grpoConfigSchema(z: PluginApi['z']) {
-  const num = z.coerce.number()
+  // no coercion: "" is not 0, [60] is not 60 and "false" is not true (a typed config error instead)
+  const num = z.number()
   return z
     .object({
       model_name_or_path: z.string().default('builtin').describe('"builtin": the compact VLM (or the --sft-checkpoint run\'s model); a Hugging Face model needs external mode.'),
@@ -37,7 +39,7 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       use_huggingface_dataset: z.boolean().default(true),
       task_type: z.literal('vqa').default('vqa'),
       image_root: z.string().nullable().default(null).describe('Folder relative image paths of a .jsonl dataset are read from (default: the file\'s folder).'),
-      skip_invalid: z.coerce.boolean().default(false),
+      skip_invalid: z.boolean().default(false),
       min_pixels: num.int().min(1).default(3136),
       max_pixels: num.int().min(1).default(12845056),
       reward_funcs: z.array(z.enum(REWARD_FUNCS)).min(1).default(['format', 'accuracy']),
@@ -57,17 +59,17 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       scale_rewards: z.enum(['group', 'batch', 'none']).default('group'),
       loss_type: z.enum(['grpo', 'bnpo', 'dr_grpo']).default('grpo'),
       mask_truncated_completions: z.boolean().default(false),
-      use_peft: z.coerce.boolean().default(false),
+      use_peft: z.boolean().default(false),
       lora_r: num.int().min(1).default(16),
       lora_alpha: num.positive().default(32),
       lora_dropout: num.min(0).max(1).default(0.05),
       target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj']),
-      num_train_epochs: num.int().min(1).default(1),
+      num_train_epochs: num.positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number (0.5).'),
       max_steps: num.int().min(0).default(0).describe('Optimizer steps; overrides num_train_epochs when > 0.'),
       per_device_train_batch_size: num.int().min(1).default(8).describe('Completions per micro-batch; × gradient_accumulation_steps must be a multiple of num_generations.'),
       gradient_accumulation_steps: num.int().min(1).default(1),
       learning_rate: num.positive().default(1e-5),
-      lr_scheduler_type: z.enum(['constant', 'cosine']).default('constant'),
+      lr_scheduler_type: z.string().min(1).default('constant').describe('Built-in trainer: constant or cosine; external mode: any of TRL\'s (linear, cosine_with_min_lr, ...).'),
       warmup_steps: num.int().min(0).default(0),
       weight_decay: num.min(0).default(0),
       max_grad_norm: num.min(0).default(1),
@@ -84,6 +86,14 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       report_to: z.union([z.string(), z.array(z.string())]).optional(),
       logging_dir: z.string().optional(),
       use_vllm: z.boolean().optional(),
+      model: z.record(z.unknown()).optional().describe('Seed 003\'s model block: {name, use_lora, use_4bit, lora: {r, alpha, dropout}} (mapped onto model_name_or_path, use_peft, lora_*).'),
+      training: z.record(z.unknown()).optional().describe('Seed 003\'s training block: {num_epochs, batch_size, gradient_accumulation_steps, learning_rate, gradient_checkpointing}.'),
+      hardware: z.record(z.unknown()).optional().describe('Seed 003\'s hardware block: {bf16, use_vllm, vllm_gpu_memory_utilization}.'),
+      max_samples: num.int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer uses at most N prompts.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default output_dir, logging_dir and debug_log. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
           stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),
@@ -122,7 +132,7 @@ export function grpoConfigSchema(z: PluginApi['z']) {
         .default({}),
       external: z
         .object({
-          enabled: z.coerce.boolean().default(false),
+          enabled: z.boolean().default(false),
           script: z.string().default('src/open-r1-multimodal/src/open_r1/grpo_rec.py'),
           workdir: z.string().default('.').describe('The pipeline\'s checkout, relative to the config file.'),
           python: z.string().default('python'),
@@ -144,18 +154,49 @@ export type GrpoConfig = ReturnType<ReturnType<typeof grpoConfigSchema>['parse']
 
 /** Semantic checks the schema cannot express; returns notes to print (not-applicable keys). */
 export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConfig): string[] {
+  if (c.min_pixels > c.max_pixels) throw api.configError('min_pixels', `min_pixels ${c.min_pixels} > max_pixels ${c.max_pixels}`)
+  // the checks below are the built-in trainer's; the pipeline's script checks its own config
+  if (c.external.enabled) return []
+  if (c.lr_scheduler_type !== 'constant' && c.lr_scheduler_type !== 'cosine')
+    throw api.configError('lr_scheduler_type', `the built-in trainer has constant and cosine schedules, not "${c.lr_scheduler_type}"`, 'Other schedules are for the pipeline\'s own script (external.enabled).')
+  if (!Number.isInteger(c.num_train_epochs)) throw api.configError('num_train_epochs', `the built-in trainer trains whole epochs, not ${c.num_train_epochs}`, 'Use max_steps for a partial epoch.')
   const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
   if (perStep % c.num_generations !== 0)
     throw api.configError('per_device_train_batch_size', `per_device_train_batch_size × gradient_accumulation_steps (${perStep}) is not a multiple of num_generations (${c.num_generations})`, 'Each prompt gets num_generations completions; a step holds whole groups.')
   if (c.reward_weights && c.reward_weights.length !== c.reward_funcs.length)
     throw api.configError('reward_weights', `${c.reward_weights.length} weights for ${c.reward_funcs.length} reward_funcs (${c.reward_funcs.join(', ')})`)
-  if (c.min_pixels > c.max_pixels) throw api.configError('min_pixels', `min_pixels ${c.min_pixels} > max_pixels ${c.max_pixels}`)
-  if (!c.external.enabled && c.model_name_or_path !== 'builtin')
+  if (c.model_name_or_path !== 'builtin')
     throw api.configError('model_name_or_path', `"${c.model_name_or_path}" can only be trained by the pipeline's own script`, 'Set external.enabled: true (or --external), or use model_name_or_path: builtin with --sft-checkpoint RUN.')
   const m = c.builtin.model
   if (!c.sft_checkpoint && m.image_size % m.patch_size !== 0) throw api.configError('builtin.model.image_size', `${m.image_size} is not a multiple of patch_size ${m.patch_size}`)
-  if (c.external.enabled) return []
   return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
+}
+
+/**
+ * Seed 003's nested blocks → the flat keys they stand for (only those given). model.name names a
+ * Hugging Face model: it maps to model_name_or_path in external mode only (the built-in trainer
+ * trains its compact VLM or the --sft-checkpoint run's).
+ */
+export function flatFromSeedBlocks(c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; external?: {enabled?: unknown}}): Record<string, unknown> {
+  const m = c.model ?? {}
+  const lora = (m.lora ?? {}) as Record<string, unknown>
+  const t = c.training ?? {}
+  const h = c.hardware ?? {}
+  const out: Record<string, unknown> = {
+    model_name_or_path: c.external?.enabled === true ? m.name : undefined,
+    use_peft: m.use_lora,
+    lora_r: lora.r,
+    lora_alpha: lora.alpha,
+    lora_dropout: lora.dropout,
+    num_train_epochs: t.num_epochs,
+    per_device_train_batch_size: t.batch_size,
+    gradient_accumulation_steps: t.gradient_accumulation_steps,
+    learning_rate: t.learning_rate,
+    gradient_checkpointing: t.gradient_checkpointing,
+    bf16: h.bf16,
+    use_vllm: h.use_vllm,
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined))
 }
 
 /** LoRA target names of the pipeline (q_proj, ...) → the compact model's module names (q, ...). */

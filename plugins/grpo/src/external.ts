@@ -1,61 +1,78 @@
 /**
  * External mode: the pipeline's own grpo_rec.py (VLM-R1 / open-r1-multimodal) run by the rfm
- * runtime, with the config's keys mapped onto the script's flags, its output_dir/checkpoint-*
- * folders synced to the store, and `--resume_from_checkpoint <restored checkpoint-N>` added after a restore (the script passes it to trainer.train).
+ * runtime. Exactly the keys the user set (config file, launch flags, --set) become the script's flags
+ * (a key left unset is not passed: TRL's default applies), keys rfm does not know are passed as
+ * written, the output_dir/checkpoint-* folders are synced to the store, and
+ * `--resume_from_checkpoint <restored checkpoint-N>` is added after a restore.
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand, JobContext, PluginApi} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys, JobContext, PluginApi} from 'rfm/plugin-api'
 
-import {builtinTargetModules, GrpoConfig, grpoConfigSchema} from './config'
+import {GrpoConfig, grpoConfigSchema} from './config'
 
 /** The reward functions grpo_rec.py knows (spatial, counting and combined are rfm's built-in ones). */
 export const SCRIPT_REWARDS = ['format', 'accuracy', 'reasoning']
 
-/** GRPO keys passed only when they differ from their default, so older scripts that lack them still parse. */
-const OPTIONAL_FLAGS = ['num_generations', 'temperature', 'top_p', 'max_completion_length', 'beta', 'epsilon', 'epsilon_high', 'num_iterations', 'scale_rewards', 'loss_type', 'mask_truncated_completions', 'reward_weights', 'max_steps', 'lr_scheduler_type', 'warmup_steps', 'weight_decay', 'max_grad_norm', 'eval_steps'] as const
+/** rfm's own keys: never the script's flags (debug_log becomes DEBUG_MODE/LOG_PATH, sft_checkpoint the model path). */
+const RFM_KEYS = new Set(['builtin', 'external', 'outputs', 'model', 'training', 'hardware', 'debug_log', 'skip_invalid', 'image_root', 'eval_split', 'dataset_split', 'reasoning_threshold', 'sft_checkpoint'])
+
+/** Flags grpo_rec.py needs in VQA mode (the seed marks them required): rfm adds them when unset. */
+const REQUIRED: Record<string, string[]> = {use_huggingface_dataset: ['--use_huggingface_dataset'], task_type: ['--task_type', 'vqa']}
 
 export function checkExternal(api: Pick<PluginApi, 'configError'>, c: GrpoConfig): void {
   const unknown = c.reward_funcs.filter((f) => !SCRIPT_REWARDS.includes(f))
   if (unknown.length > 0) throw api.configError('reward_funcs', `grpo_rec.py has no ${unknown.join(', ')} reward`, `In external mode use ${SCRIPT_REWARDS.join(', ')}; spatial, counting and combined are built-in rewards.`)
   if (c.dataset_name === null || c.dataset_name === 'generated') throw api.configError('dataset_name', 'external mode needs a dataset folder (generated data is for the built-in trainer)')
   if (c.sft_checkpoint && !c.sft_checkpoint.includes('/')) throw api.configError('sft_checkpoint', `"${c.sft_checkpoint}" looks like a run id; external mode takes a model folder`, 'Pull the run first (rfm ckpt pull RUN DIR) and give that folder, or set model_name_or_path.')
+  if (c.model_name_or_path === 'builtin' && !c.sft_checkpoint) throw api.configError('model_name_or_path', 'external mode trains a Hugging Face model: set model_name_or_path', 'e.g. model_name_or_path: Qwen/Qwen2-VL-7B-Instruct')
 }
 
-export function externalCommand(api: Pick<PluginApi, 'z'>, config: Record<string, unknown>, _context: JobContext): ExternalCommand {
-  const c = grpoConfigSchema(api.z).parse(config)
-  const defaults = grpoConfigSchema(api.z).parse({}) as Record<string, unknown>
-  const e = c.external
-  const flags: string[] = [
-    '--model_name_or_path', c.sft_checkpoint ?? c.model_name_or_path,
-    '--dataset_name', String(c.dataset_name),
-    ...(c.use_huggingface_dataset ? ['--use_huggingface_dataset'] : []),
-    '--task_type', c.task_type,
-    '--reward_funcs', ...c.reward_funcs,
-    '--output_dir', c.output_dir,
-    '--num_train_epochs', String(c.num_train_epochs),
-    '--per_device_train_batch_size', String(c.per_device_train_batch_size),
-    '--gradient_accumulation_steps', String(c.gradient_accumulation_steps),
-    '--learning_rate', String(c.learning_rate),
-    '--logging_steps', String(c.logging_steps),
-    '--save_steps', String(c.save_steps),
-    '--max_pixels', String(c.max_pixels),
-    '--min_pixels', String(c.min_pixels),
-    '--seed', String(c.seed),
-  ]
-  if (c.save_total_limit !== null) flags.push('--save_total_limit', String(c.save_total_limit))
-  for (const key of OPTIONAL_FLAGS) {
-    const value = (c as Record<string, unknown>)[key]
-    if (value === null || value === undefined || JSON.stringify(value) === JSON.stringify(defaults[key])) continue
-    if (typeof value === 'boolean') flags.push(`--${key}`, value ? 'True' : 'False')
-    else if (Array.isArray(value)) flags.push(`--${key}`, ...value.map(String))
-    else flags.push(`--${key}`, String(value))
+/** `--name value`: true → `--name`; false of a known switch → nothing (the script's default), else `--name False`. */
+function flagArgs(name: string, value: unknown, knownSwitch: boolean): string[] {
+  if (value === undefined || value === null) return []
+  if (value === true) return [`--${name}`]
+  if (value === false) return knownSwitch ? [] : [`--${name}`, 'False']
+  if (Array.isArray(value)) return [`--${name}`, ...value.map(String)]
+  if (typeof value === 'object') return [`--${name}`, JSON.stringify(value)]
+  return [`--${name}`, String(value)]
+}
+
+/** The script's flags: the keys the user set (schema order), then the ones rfm does not know, as written. */
+export function scriptFlags(api: Pick<PluginApi, 'z'>, c: GrpoConfig, given: GivenKeys | undefined): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
+  const set = new Set(given ? Object.keys(given.keys) : Object.keys(c))
+  const args: string[] = []
+  const flagKeys: Record<string, string> = {}
+  const addedFlags: Record<string, string> = {}
+  const values = c as unknown as Record<string, unknown>
+  const push = (flag: string, key: string, part: string[]) => {
+    if (part.length === 0) return
+    flagKeys[flag] = key
+    args.push(...part)
   }
-  if (c.use_peft) flags.push('--use_peft', '--lora_r', String(c.lora_r), '--lora_alpha', String(c.lora_alpha), '--lora_dropout', String(c.lora_dropout), '--target_modules', ...c.target_modules)
-  if (c.bf16) flags.push('--bf16')
-  if (c.fp16) flags.push('--fp16')
-  if (c.gradient_checkpointing) flags.push('--gradient_checkpointing', 'True')
-  if (c.deepspeed) flags.push('--deepspeed', c.deepspeed)
+  if (c.sft_checkpoint) push('--model_name_or_path', 'sft_checkpoint', ['--model_name_or_path', c.sft_checkpoint])
+  for (const key of Object.keys(grpoConfigSchema(api.z).shape)) {
+    if (RFM_KEYS.has(key) || (key === 'model_name_or_path' && c.sft_checkpoint)) continue
+    if (!set.has(key)) {
+      if (REQUIRED[key]) {
+        args.push(...REQUIRED[key])
+        addedFlags[REQUIRED[key][0]] = 'grpo_rec.py requires it in VQA mode'
+      } else if (key === 'output_dir') {
+        args.push('--output_dir', c.output_dir)
+        addedFlags['--output_dir'] = 'checkpoints are synced from output_dir (rfm\'s default when unset)'
+      }
+      continue
+    }
+    push(`--${key}`, key, flagArgs(key, values[key], true))
+  }
+  for (const [key, value] of Object.entries(given?.extra ?? {})) push(`--${key}`, key, flagArgs(key, value, false))
+  return {args, flagKeys, addedFlags}
+}
+
+export function externalCommand(api: Pick<PluginApi, 'z'>, config: Record<string, unknown>, context: JobContext): ExternalCommand {
+  const c = grpoConfigSchema(api.z).parse(config)
+  const e = c.external
+  const {args, flagKeys, addedFlags} = scriptFlags(api, c, context.given)
   const launcher = e.launcher.length > 0 ? e.launcher : [e.python]
   const env: Record<string, string> = {...e.env}
   if (c.debug_log) {
@@ -64,9 +81,12 @@ export function externalCommand(api: Pick<PluginApi, 'z'>, config: Record<string
     env.LOG_PATH = path.join(path.resolve(e.workdir, c.debug_log), 'training_debug.txt')
   }
   return {
-    argv: [...launcher, e.script, ...flags, ...e.extra_args],
+    argv: [...launcher, e.script, ...args, ...e.extra_args],
     cwd: e.workdir,
     env,
+    flagKeys,
+    addedFlags,
+    outputs: c.outputs ?? [c.output_dir, ...(c.logging_dir ? [c.logging_dir] : []), ...(c.debug_log ? [c.debug_log] : [])],
     checkpoints: {
       dir: path.resolve(e.workdir, c.output_dir),
       layout: 'hf',

@@ -83,7 +83,8 @@ export function tokenLogp(tf: Tf, model: Vlm, rows: LossRow[], lay: Layout, trai
   const flat = new Float32Array(b * per)
   rows.forEach((r, i) => flat.set(r.patches, i * per))
   const patches = tf.tensor3d(flat, [b, per / patchLen, patchLen])
-  const logits = model.forward({tokens, patches}, training, rng).logits!
+  // the prompt is the prefix (a prompt-FiLM model from sft modulates its image tokens by it)
+  const logits = model.forward({tokens, patches, promptLengths: rows.map((r) => r.prefix.length)}, training, rng).logits!
   const vocab = logits.shape[2]!
   const logp = tf.logSoftmax(tf.reshape(logits, [-1, vocab]))
   const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(lay.targets, 'int32'), vocab)), -1)

@@ -3,7 +3,7 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {checkGrpoConfig, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
 import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
 
@@ -20,6 +20,11 @@ export default function kinds(api: PluginApi): JobKind[] {
       launchFlags: LAUNCH_FLAGS as unknown as NonNullable<JobKind['launchFlags']>,
       datasetFields: ['dataset_name'],
       evaluation: grpoEvaluation(api, (config) => schema.parse(config)),
+      // external mode hands grpo_rec.py keys rfm does not know (TRL's GRPOConfig has many) as written
+      passesUnknownKeys: (raw) => {
+        const e = raw.external as {enabled?: unknown} | undefined
+        return typeof e === 'object' && e !== null && e.enabled === true
+      },
       estimate(config) {
         const c = schema.parse(config)
         if (c.external.enabled) {
@@ -27,11 +32,15 @@ export default function kinds(api: PluginApi): JobKind[] {
           const e = c.external
           const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
           const paramsB = e.params_b ?? (named ? Number(named[1]) : 7)
+          // accelerate launch --num_processes N / deepspeed --num_gpus N / torchrun --nproc_per_node N
+          const launched = api.launcherGpus(e.launcher)
+          const gpus = launched ?? 1
           return {
-            gpus: 1,
+            gpus,
+            ...(launched === undefined ? {} : {gpusFixed: true}),
             gpuMemoryGiB: c.use_peft ? 24 : 80,
-            cpus: 8,
-            memoryGiB: 64,
+            cpus: 8 * gpus,
+            memoryGiB: 64 * gpus,
             workload: {
               name: c.model_name_or_path,
               kind: 'grpo',
@@ -46,6 +55,8 @@ export default function kinds(api: PluginApi): JobKind[] {
               epochs: c.num_train_epochs,
               num_generations: c.num_generations,
               learning_rate: c.learning_rate,
+              // the recipe's learning rate goes with its launcher's GPU count
+              lr_tuned_for_gpus: gpus,
               save_steps: c.save_steps > 0 ? c.save_steps : undefined,
             },
           }
@@ -54,7 +65,8 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       prepare(config, baseDir) {
-        const c = schema.parse(config)
+        // seed 003's model/training/hardware blocks stand for flat keys
+        const c = schema.parse({...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
         if (c.external.enabled) {

@@ -125,7 +125,7 @@ export function trainerKeys(trainer: TrainerModule, c: GrpoConfig, totalSteps: n
     max_grad_norm: c.max_grad_norm,
     lora: c.use_peft ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout, target_modules: builtinTargetModules(c.target_modules)} : {rank: 0},
     epochs: c.num_train_epochs,
-    scheduler: {kind: c.lr_scheduler_type, warmup_steps: c.warmup_steps},
+    scheduler: {kind: c.lr_scheduler_type as 'constant' | 'cosine', warmup_steps: c.warmup_steps},
     logging_steps: c.logging_steps,
     eval_steps: 0,
     save_steps: 0,
@@ -180,7 +180,8 @@ export async function resolveStart(api: PluginApi, trainer: TrainerModule, ctx: 
 export async function loadRows(api: PluginApi, trainer: TrainerModule, c: GrpoConfig, imageSize: number, log: (m: string) => void): Promise<{train: VqaRow[]; eval: VqaRow[]}> {
   if (c.dataset_name === null || c.dataset_name === 'generated') {
     const d = c.builtin.data
-    return {train: generatedRows(trainer, c, imageSize, 0, d.train_size), eval: generatedRows(trainer, c, imageSize, d.train_size, Math.min(d.eval_size, c.builtin.eval_size))}
+    const size = Math.min(d.train_size, c.max_samples ?? Infinity)
+    return {train: generatedRows(trainer, c, imageSize, 0, size), eval: generatedRows(trainer, c, imageSize, d.train_size, Math.min(d.eval_size, c.builtin.eval_size))}
   }
   if (!api.loadFormats) throw new Error('this rfm has no dataset formats module')
   const formats = await api.loadFormats()
@@ -193,7 +194,8 @@ export async function loadRows(api: PluginApi, trainer: TrainerModule, c: GrpoCo
     const evalLocation = c.eval_split.endsWith('.jsonl') ? path.resolve(path.dirname(location), c.eval_split) : resolveDatasetLocation(c.dataset_name, c.eval_split)
     held = (await loadDatasetRows(formats, evalLocation, c.eval_split, c, imageSize, c.builtin.eval_size)).rows
   }
-  return {train: train.rows, eval: held}
+  // --max-samples N: a quick validation run on the first N prompts
+  return {train: c.max_samples ? train.rows.slice(0, c.max_samples) : train.rows, eval: held}
 }
 
 export function corpusOf(rows: VqaRow[], extra: string[] = []): string[] {

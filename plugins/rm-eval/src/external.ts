@@ -5,7 +5,6 @@
  * scratch folder whose checkpoint-<step>/ folders are synced to the store, and adds resume_args when
  * a checkpoint was restored there.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
@@ -15,7 +14,7 @@ import {externalSchema} from './config'
 import {findPreset, type Family, type Size} from './presets'
 
 /** rfm's own keys: never passed to the pipeline's scripts. */
-const RFM_KEYS = ['mode', 'external', 'builtin']
+const RFM_KEYS = ['mode', 'external', 'builtin', 'outputs']
 
 export type ExternalKeys = ReturnType<ReturnType<typeof externalSchema>['parse']>
 
@@ -46,6 +45,11 @@ export function scratchDir(runId: string): string {
   return path.join(process.env.RFM_RM_EVAL_SCRATCH ?? path.join(os.tmpdir(), 'rfm-rm-eval'), runId)
 }
 
+/** The config's outputs key: more files or folders, relative to external.workdir. */
+function userOutputs(config: Record<string, unknown>): string[] {
+  return Array.isArray(config.outputs) ? config.outputs.map(String) : []
+}
+
 /** The pipeline's keys of a recorded config, as the script's YAML. */
 export function pipelineKeys(config: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).filter(([key, value]) => !RFM_KEYS.includes(key) && value !== undefined))
@@ -62,18 +66,22 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
   const evalMode = config.mode === true || config.mode === 'eval'
   const dir = scratchDir(context.runId)
   const outputDir = path.join(dir, 'output')
-  const keys = {...pipelineKeys(config), ...x.extra_keys}
+  // keys rfm does not know (save_total_limit, report_to, lr_scheduler_type, ...) go to the script as written
+  const keys = {...pipelineKeys(config), ...(context.given?.extra ?? {}), ...x.extra_keys}
   if (evalMode) keys.output_file = path.join(outputDir, path.basename(String(config.output_file ?? 'evaluation_results.csv')))
   else keys.output_dir = outputDir
   const configFile = path.join(dir, evalMode ? 'eval_config.yaml' : 'train_config.yaml')
-  mkdirSync(outputDir, {recursive: true})
-  writeFileSync(configFile, `# written by rfm for run ${context.runId} (the pipeline's keys of the job's config)\n${stringify(keys)}`)
+  // the runtime writes it before the script starts (a dry run only shows it)
+  const files = [{path: configFile, content: `# written by rfm for run ${context.runId} (the pipeline's keys of the job's config)\n${stringify(keys)}`}]
   if (evalMode) {
     // run_eval.sh: one process on one GPU; its CSV and JSON twin are stored like a checkpoint
     return {
       argv: [x.python, x.eval_script, configFile, ...x.extra_args],
       cwd: x.workdir,
       env: {},
+      files,
+      // the CSV, the JSON and logs/ of eval_rm.py
+      outputs: [outputDir, ...userOutputs(config)],
       checkpoints: {dir: outputDir, layout: 'file', file: path.basename(String(keys.output_file)).replace(/\.csv$/i, '') + '.json', completeMarker: x.complete_marker, resumeArgs: [], retention: {}},
     }
   }
@@ -83,6 +91,9 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
     argv: [...launcherArgv(x, gpus, x.train_script), configFile, ...x.extra_args],
     cwd: x.workdir,
     env: {},
+    files,
+    // the final model save_model writes at output_dir's root (checkpoint-N/ are stored apart)
+    outputs: [outputDir, ...userOutputs(config)],
     checkpoints: {
       dir: outputDir,
       layout: 'hf',

@@ -20,6 +20,9 @@ export function kindSchema(z: PluginApi['z']) {
       ...trainConfigSchema(z).shape,
       ...evalConfigSchema(z).shape,
       builtin: z.record(z.unknown()).describe('Built-in trainer only: model size, seed, generated data (see examples/rm-eval/).'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to external.workdir, inside it'))
+        .describe('External mode: more files or folders uploaded at the end of every attempt (the script\'s output folder always is).'),
     })
     .partial()
     .strict()
@@ -37,6 +40,12 @@ function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true
   throw api.configError(issue.path.join('.') || '(root)', issue.message, 'See the keys in examples/rm-eval/.')
 }
 
+/** The outputs key is rfm's (what to upload), not one of the scripts' keys. */
+function withoutOutputs(config: Record<string, unknown>): Record<string, unknown> {
+  const {outputs: _outputs, ...rest} = config
+  return rest
+}
+
 const RUN_ID = /^[a-z][a-z0-9-]*-\d{8}-\d{6}-[0-9a-f]{4}$/
 
 export async function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, baseDir: string): Promise<Record<string, unknown>> {
@@ -51,7 +60,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
     config.external = x
   }
   if (isEval(config)) {
-    const c = check(api, evalConfigSchema(api.z), config)
+    const c = check(api, evalConfigSchema(api.z), withoutOutputs(config))
     // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
     if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
       const local = path.resolve(baseDir, dir)
@@ -60,7 +69,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
     })
   } else {
-    const c = check(api, trainConfigSchema(api.z), config)
+    const c = check(api, trainConfigSchema(api.z), withoutOutputs(config))
     if (isExternal(config)) {
       if (!c.external) throw api.configError('external', `model_name_or_path "${c.model_name_or_path}" runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)`, 'Or use model_name_or_path: builtin for the built-in trainer.')
       const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')

@@ -1,6 +1,6 @@
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {externalCommand} from './external'
+import {externalCommand, isExternal} from './external'
 import {estimateKind, kindSchema, prepareKindConfig} from './kind-config'
 
 /** Job kinds of @rfm/plugin-rm-eval. rfm calls this with its plugin API when a job kind is needed. */
@@ -14,8 +14,11 @@ export default function kinds(api: PluginApi): JobKind[] {
       estimate: (config) => estimateKind(api, config),
       prepare: (config, baseDir) => prepareKindConfig(api, config, baseDir),
       datasetFields: ['dataset_path', 'external.workdir'],
+      // external mode: HF / TRL keys rfm does not know (save_total_limit, report_to, ...) go into the script's YAML as written
+      passesUnknownKeys: (raw) => isExternal(raw),
       launchFlags: {
         eval: {path: 'mode', type: 'boolean', description: 'Evaluate every checkpoint of model_dirs (mode: eval) instead of training; with --array N on AWS Batch, N children share the checkpoints.'},
+        'max-samples': {path: 'max_train_samples', type: 'number', description: 'Quick validation: train on at most N records (the seed\'s max_train_samples key).'},
       },
       // undefined: the config trains with the built-in trainer (train below)
       external: (config, context) => externalCommand(api, config, context),

@@ -6,6 +6,8 @@
  */
 import type {PluginApi} from 'rfm/plugin-api'
 
+import {seedBlockSchemas} from './seed-config'
+
 type Z = PluginApi['z']
 
 /** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted and reported as such. */
@@ -43,12 +45,12 @@ export function sftConfigSchema(z: Z) {
       lora_rank: z.number().int().min(0).default(0).describe('LoRA rank; 0 = full fine-tuning.'),
       lora_alpha: z.number().positive().default(16),
       learning_rate: z.number().positive().default(2e-5),
-      lr_scheduler_type: z.enum(['cosine', 'constant']).default('cosine'),
+      lr_scheduler_type: z.string().min(1).default('cosine').describe('Built-in trainer: cosine or constant; external mode: any of the script\'s (linear, cosine_with_restarts, ...).'),
       warmup_ratio: z.number().min(0).max(1).default(0.1),
       per_device_train_batch_size: z.number().int().min(1).default(4),
       per_device_eval_batch_size: z.number().int().min(1).default(8),
       gradient_accumulation_steps: z.number().int().min(1).default(2),
-      num_train_epochs: z.number().int().min(1).default(1),
+      num_train_epochs: z.number().positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number the script takes (0.5).'),
       max_steps: z.number().int().default(-1).describe('Overrides num_train_epochs when > 0.'),
       max_frames: z.number().int().min(1).default(32).describe('Frames per trajectory the model sees (evenly subsampled).'),
       save_strategy: z.enum(['steps', 'epoch', 'no']).default('steps'),
@@ -66,7 +68,13 @@ export function sftConfigSchema(z: Z) {
       gradient_checkpointing: z.boolean().optional(),
       bf16: z.boolean().optional(),
       seed: z.number().int().default(42),
+      max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max_samples N to the script; the built-in trainer trains and evaluates on at most N samples.'),
+      ...seedBlockSchemas(z),
       dataset_size: z.number().int().min(1).optional().describe('Training samples per epoch, for the estimate when the dataset is not local (default: read from the dataset, else 43000).'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to the workdir) uploaded to the run\'s store at the end of every attempt; default [output_dir] (the final model at its root, its TensorBoard runs/; checkpoint-N/ folders are stored apart). rfm cloud outputs RUN pulls them.'),
       trainer: z
         .object({
           external: z
@@ -75,6 +83,11 @@ export function sftConfigSchema(z: Z) {
               workdir: z.string().default('.').describe('Working directory, relative to the config file.'),
               env: z.record(z.string()).default({}),
               pass_config: z.boolean().default(true).describe('Append the config\'s keys as the script\'s flags (--dataset_path ..., --learning_rate ...).'),
+              config_arg: z
+                .string()
+                .min(1)
+                .optional()
+                .describe('A config-file script (seed 003\'s train_sft.py --config F): rfm writes the keys you set, as you wrote them (model/training/hardware blocks included), to a YAML file and passes "<config_arg> FILE" instead of flags.'),
             })
             .strict()
             .optional(),
@@ -136,6 +149,9 @@ export function checkBuiltin(api: Pick<PluginApi, 'configError'>, c: SftConfig):
     throw api.configError('dataset_path', 'DPO needs preference pairs: give dataset_path or spatial.train_size', 'Pairs come from the VQA data (right vs wrong answer) or from the spatial scenes (answer vs wrong answers).')
   if (c.stage === 'dpo' && !c.sft_checkpoint && !c.resume_from_checkpoint)
     throw api.configError('sft_checkpoint', 'the DPO stage starts from an SFT model', 'Give --sft-checkpoint RUN[@step] (an sft run of this store).')
+  if (c.lr_scheduler_type !== 'cosine' && c.lr_scheduler_type !== 'constant')
+    throw api.configError('lr_scheduler_type', `the built-in trainer has cosine and constant schedules, not "${c.lr_scheduler_type}"`, 'Other schedules are for the pipeline\'s own script (trainer.external).')
+  if (!Number.isInteger(c.num_train_epochs)) throw api.configError('num_train_epochs', `the built-in trainer trains whole epochs, not ${c.num_train_epochs}`, 'Use max_steps for a partial epoch.')
   const m = c.builtin.model
   if (m.image_size % m.patch_size) throw api.configError('builtin.model.patch_size', `image_size ${m.image_size} is not divisible by patch_size ${m.patch_size}`)
   const notes = NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== false).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)

@@ -52,11 +52,12 @@ export function workload(c: SftConfig): WorkloadInput | undefined {
     ...(c.lora_rank > 0 ? {lora_rank: c.lora_rank} : {}),
     per_device_train_batch_size: c.per_device_train_batch_size,
     gradient_accumulation_steps: c.gradient_accumulation_steps,
-    // a VQA prompt with the task text and a short answer
-    seq_len: 256,
-    // two trajectories of max_frames frames at most
-    frames: 2 * c.max_frames,
-    vision_tokens_per_frame: 64,
+    // Calibrated on seed 000's memory table, which is for its own default run (max_frames 32): the
+    // scheduler's memory model is fitted at 1024 text tokens + one 256-token image at batch 4, so
+    // that run maps onto the fitted point and other frame budgets scale its vision tokens linearly.
+    seq_len: 1024,
+    frames: 1,
+    vision_tokens_per_frame: Math.max(1, Math.round((256 * c.max_frames) / SEED_MAX_FRAMES)),
     samples: c.dataset_size ?? localRows(c.dataset_path) ?? 43_000,
     epochs: c.num_train_epochs,
     unsloth: c.use_unsloth ?? false,
@@ -64,6 +65,9 @@ export function workload(c: SftConfig): WorkloadInput | undefined {
     save_steps: c.save_strategy === 'steps' ? c.save_steps : undefined,
   }
 }
+
+/** The frame budget of seed 000's runs (its examples' --max_frames), at which its memory table holds. */
+const SEED_MAX_FRAMES = 32
 
 /** Seed 000's "Memory (Qwen3-VL-4B per GPU)" table, GB, by method. */
 export const SEED_MEMORY_TABLE = {full: 40, frozen_vision: 25, lora: 20, qlora4: 15} as const
@@ -77,14 +81,23 @@ export function gpuMemoryGiB(w: WorkloadInput): number {
   return Math.round((scaled + reference) * 10) / 10
 }
 
-export function estimate(c: SftConfig): ResourceEstimate {
+/** The GPU count of the external command's launcher (accelerate launch --num_processes N, torchrun, deepspeed), else 1. */
+export function externalGpus(c: SftConfig, launcherGpus: (argv: readonly string[]) => number | undefined): {gpus: number; gpusFixed?: boolean} {
+  const n = c.trainer.external ? launcherGpus(c.trainer.external.command) : undefined
+  return n === undefined ? {gpus: 1} : {gpus: n, gpusFixed: true}
+}
+
+export function estimate(c: SftConfig, launcherGpus: (argv: readonly string[]) => number | undefined = () => undefined): ResourceEstimate {
   if (!isExternal(c)) {
     const samples = c.spatial.train_size + (c.dataset_size ?? localRows(c.dataset_path) ?? 0)
     return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4, work: {samples, epochs: c.num_train_epochs, notes: 'built-in compact VLM (TensorFlow.js)'}}
   }
   const w = workload(c)
-  if (!w) return {gpus: 1, gpuMemoryGiB: 24, cpus: 8, memoryGiB: 32}
+  const g = externalGpus(c, launcherGpus)
+  // the recipe's learning rate goes with its launcher's GPU count
+  if (w && g.gpusFixed) w.lr_tuned_for_gpus = g.gpus
+  if (!w) return {...g, gpuMemoryGiB: 24, cpus: 8 * g.gpus, memoryGiB: 32 * g.gpus}
   // host memory: the weights twice (loading, saving) plus data loading
   const hostGiB = Math.ceil(((w.model.params_b * 2e9) / 2 ** 30) * 2 + 8)
-  return {gpus: 1, gpuMemoryGiB: gpuMemoryGiB(w), cpus: 8, memoryGiB: hostGiB, work: {samples: w.samples, epochs: c.num_train_epochs}, workload: w}
+  return {...g, gpuMemoryGiB: gpuMemoryGiB(w), cpus: 8 * g.gpus, memoryGiB: hostGiB * g.gpus, work: {samples: w.samples, epochs: c.num_train_epochs}, workload: w}
 }

@@ -6,6 +6,7 @@ import type {JobKind, PluginApi} from 'rfm/plugin-api'
 import {checkBuiltin, isExternal, SftConfig, sftConfigSchema} from './config'
 import {estimate} from './estimate'
 import {externalCommand} from './external'
+import {flatFromSeedBlocks} from './seed-config'
 
 /** Job kinds of @rfm/plugin-sft. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
@@ -19,12 +20,20 @@ export default function kinds(api: PluginApi): JobKind[] {
       launchFlags: {
         stage: {path: 'stage', type: 'string', options: ['sft', 'dpo'], description: 'sft, or dpo from an SFT checkpoint (config key stage).'},
         'sft-checkpoint': {path: 'sft_checkpoint', type: 'string', description: 'DPO: the SFT model, RUN[@step|best|final|latest] (config key sft_checkpoint).'},
+        'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: at most N samples (external: the script\'s --max_samples N).'},
       },
       datasetFields: ['dataset_path', 'eval_dataset_path'],
-      estimate: (config) => estimate(config),
+      // external mode hands the script keys rfm does not know (optim, dataloader_num_workers, ...) as written
+      passesUnknownKeys: (raw) => {
+        const e = (raw.trainer as {external?: {pass_config?: unknown}} | undefined)?.external
+        return typeof e === 'object' && e !== null && e.pass_config !== false
+      },
+      estimate: (config) => estimate(config, api.launcherGpus),
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
       prepare(config, baseDir) {
-        const c = schema.parse(config)
+        // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
+        const c = schema.parse({...config, ...flatFromSeedBlocks(config as SftConfig)})
+        config = c
         const e = c.trainer.external
         if (!e) {
           checkBuiltin(api, c)
@@ -38,7 +47,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         if (!isDir) throw api.configError('trainer.external.workdir', `${workdir} is not a directory`, 'workdir is resolved relative to the config file\'s folder.')
         return {...config, trainer: {...c.trainer, external: {...e, workdir}}}
       },
-      external: (config) => externalCommand(schema.parse(config)),
+      external: (config, context) => externalCommand(schema.parse(config), context.given, context.runId),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
         const c = schema.parse(ctx.config)

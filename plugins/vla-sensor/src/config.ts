@@ -10,7 +10,10 @@ import {SENSOR_C, SENSOR_T} from './synthetic'
 export function vlaConfigSchema(z: PluginApi['z']) {
   return z
     .object({
-      mode: z.enum(['builtin', 'external']).default('builtin').describe('builtin: the TensorFlow.js trainer; external: the pipeline\'s own training script.'),
+      mode: z
+        .enum(['builtin', 'external', 'train', 'cache'])
+        .default('builtin')
+        .describe('builtin: the TensorFlow.js trainer; external (or the seed\'s train): the pipeline\'s own script with --mode train; cache: the script\'s --mode cache step (builds its VL feature cache) as a job.'),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
@@ -38,7 +41,7 @@ export function vlaConfigSchema(z: PluginApi['z']) {
       sensor_enabled: z.boolean().default(false),
       sensor_input_channels: z.number().int().min(2).default(SENSOR_C),
       sensor_temporal_length: z.number().int().min(1).default(SENSOR_T),
-      sensor_output_dim: z.number().int().min(1).default(64).describe('The seed uses 3072 (its VL width); fusion none needs it equal to model.width.'),
+      sensor_output_dim: z.number().int().min(1).default(64).describe('Built-in trainer: 64 (its VL width); the seed\'s script defaults to 3072 (its VL width) and gets this only when set. Fusion none needs it equal to model.width (built-in).'),
       fusion_strategy: z.enum(['concat', 'cross_attention', 'gated', 'none']).default('concat'),
       sensor_loss_weight: z.number().min(0).default(2),
       sampler: z.enum(['random', 'balanced']).default('random').describe('balanced: each sensor sample appears round(without ÷ with) times per epoch.'),
@@ -62,6 +65,11 @@ export function vlaConfigSchema(z: PluginApi['z']) {
       num_workers: z.number().int().min(0).default(4).describe('Accepted for the external script; the built-in trainer loads in-process.'),
       epochs: z.number().int().min(1).default(20),
       save_total_limit: z.number().int().min(1).default(3),
+      max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max-samples N to the script; the built-in trainer uses at most N training samples.'),
+      outputs: z
+        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .optional()
+        .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default the script\'s _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
           seed: z.number().int().default(42),
@@ -102,7 +110,14 @@ export function vlaConfigSchema(z: PluginApi['z']) {
 export type VlaConfig = ReturnType<ReturnType<typeof vlaConfigSchema>['parse']>
 
 /** Semantic checks the schema cannot express. */
+/** Whether the pipeline's own script runs (train or cache step) rather than the built-in trainer. */
+export function isExternal(c: Pick<VlaConfig, 'mode'>): boolean {
+  return c.mode !== 'builtin'
+}
+
 export function checkVlaConfig(api: Pick<PluginApi, 'configError'>, c: VlaConfig): void {
+  // the checks below are the built-in model's; the seed's script checks its own flags
+  if (isExternal(c)) return
   if (c.data.source === 'dir' && !c.data.sessions_dir) throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
   const m = c.builtin.model
   if (m.width % m.heads) throw api.configError('builtin.model.heads', `width ${m.width} is not divisible by heads ${m.heads}`)

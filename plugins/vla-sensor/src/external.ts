@@ -1,60 +1,85 @@
 /**
- * External mode: the pipeline's own training script (5st_VLA_TRAIN_VL_Lora_with_sensor.py) under
- * the rfm runtime. The script keeps its latest checkpoint in ./checkpoints/qwen_vla_sensor.pt and
- * resumes from it by itself, so rfm syncs that one file (layout `file`) and restores it before a
- * restart; no resume flag is added.
+ * External mode: the pipeline's own script (5st_VLA_TRAIN_VL_Lora_with_sensor.py) under the rfm
+ * runtime. Exactly the keys the user set (config file, launch flags such as the seed's --sensor-lr,
+ * --set) become its dashed flags; an unset key is not passed, so the script's own default applies
+ * (its --sensor-output-dim is 3072, rfm's built-in 64). Keys rfm does not know are passed as
+ * written. `mode: cache` runs the script's `--mode cache` step as a job. The script keeps its latest
+ * checkpoint in ./checkpoints/qwen_vla_sensor.pt and resumes from it by itself, so rfm syncs that one
+ * file (layout `file`) and restores it before a restart; no resume flag is added.
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys} from 'rfm/plugin-api'
 
 import type {VlaConfig} from './config'
 
-/** The script's flags, from the config keys that share its names. */
-export function scriptArgs(c: VlaConfig): string[] {
-  const args = ['--mode', 'train']
-  if (c.sensor_enabled) args.push('--sensor-enabled')
-  const pairs: [string, string | number][] = [
-    ['--fusion-strategy', c.fusion_strategy],
-    ['--lr', c.lr],
-    ['--min-lr', c.min_lr],
-    ['--sensor-lr', c.sensor_lr],
-    ['--vl-lr', c.vl_lr],
-    ['--vision-lr', c.vision_lr],
-    ['--warmup-ratio', c.warmup_ratio],
-    ['--hold-ratio', c.hold_ratio],
-    ['--sched-on', c.sched_on],
-    ['--grad-accum-steps', c.grad_accum_steps],
-    ['--batch-size', c.batch_size],
-    ['--num-workers', c.num_workers],
-    ['--finetune-vl', c.finetune_vl],
-    ['--lora-r', c.lora_r],
-    ['--lora-alpha', c.lora_alpha],
-    ['--lora-dropout', c.lora_dropout],
-    ['--unfreeze-last-n', c.unfreeze_last_n],
-    ['--sensor-input-channels', c.sensor_input_channels],
-    ['--sensor-temporal-length', c.sensor_temporal_length],
-    ['--sensor-output-dim', c.sensor_output_dim],
-    ['--sensor-loss-weight', c.sensor_loss_weight],
-  ]
-  for (const [flag, value] of pairs) args.push(flag, String(value))
-  return args
+/** Config keys that are the script's flags (key with dashes), in the seed's README order. */
+export const SCRIPT_KEYS = [
+  'sensor_enabled', 'fusion_strategy', 'lr', 'min_lr', 'sensor_lr', 'vl_lr', 'vision_lr', 'warmup_ratio', 'hold_ratio', 'sched_on',
+  'grad_accum_steps', 'batch_size', 'num_workers', 'finetune_vl', 'lora_r', 'lora_alpha', 'lora_dropout', 'unfreeze_last_n',
+  'sensor_input_channels', 'sensor_temporal_length', 'sensor_output_dim', 'sensor_loss_weight', 'epochs', 'max_samples',
+] as const
+
+function flagArgs(flag: string, value: unknown, knownSwitch: boolean): string[] {
+  if (value === undefined || value === null) return []
+  if (value === true) return [flag]
+  if (value === false) return knownSwitch ? [] : [flag, 'False']
+  if (Array.isArray(value)) return [flag, ...value.map(String)]
+  if (typeof value === 'object') return [flag, JSON.stringify(value)]
+  return [flag, String(value)]
 }
 
-export function externalCommand(c: VlaConfig, runId: string): ExternalCommand {
+const dashed = (key: string) => `--${key.replace(/_/g, '-')}`
+
+/** The script's flags: `--mode`, then the keys the user set, then the ones rfm does not know. */
+export function scriptFlags(c: VlaConfig, given?: GivenKeys): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
+  const set = new Set(given ? Object.keys(given.keys) : Object.keys(c))
+  const args = ['--mode', c.mode === 'cache' ? 'cache' : 'train']
+  const flagKeys: Record<string, string> = {}
+  const addedFlags: Record<string, string> = {}
+  if (given?.keys.mode) flagKeys['--mode'] = 'mode'
+  else addedFlags['--mode'] = 'the script requires it (external mode trains)'
+  const values = c as unknown as Record<string, unknown>
+  const push = (key: string, part: string[]) => {
+    if (part.length === 0) return
+    flagKeys[part[0]] = key
+    args.push(...part)
+  }
+  for (const key of SCRIPT_KEYS) if (set.has(key)) push(key, flagArgs(dashed(key), values[key], true))
+  for (const [key, value] of Object.entries(given?.extra ?? {})) push(key, flagArgs(dashed(key), value, false))
+  return {args, flagKeys, addedFlags}
+}
+
+/** The seed's best and final weights beside its checkpoint (qwen_vla_sensor_best.pt, _final.pt) and its logs. */
+function defaultOutputs(c: VlaConfig): string[] {
+  const e = c.external
+  const stem = e.checkpoint_file.replace(/\.pt$/, '')
+  return [path.join(e.checkpoint_dir, `${stem}_best.pt`), path.join(e.checkpoint_dir, `${stem}_final.pt`), 'logs']
+}
+
+export function externalCommand(c: VlaConfig, runId: string, given?: GivenKeys): ExternalCommand {
   const e = c.external
   const program = e.launcher.length ? e.launcher : [e.python]
+  const {args, flagKeys, addedFlags} = scriptFlags(c, given)
   return {
-    argv: [...program, e.script, ...scriptArgs(c)],
+    argv: [...program, e.script, ...args],
     cwd: e.workdir,
     env: {RFM_RUN_ID: runId, PYTHONUNBUFFERED: '1'},
-    checkpoints: {
-      dir: path.resolve(e.workdir, e.checkpoint_dir),
-      layout: 'file',
-      file: e.checkpoint_file,
-      completeMarker: e.checkpoint_file,
-      resumeArgs: [],
-      retention: {saveTotalLimit: c.save_total_limit},
-    },
+    flagKeys,
+    addedFlags,
+    outputs: c.outputs ?? defaultOutputs(c),
+    // the cache step writes features, not checkpoints
+    ...(c.mode === 'cache'
+      ? {}
+      : {
+          checkpoints: {
+            dir: path.resolve(e.workdir, e.checkpoint_dir),
+            layout: 'file' as const,
+            file: e.checkpoint_file,
+            completeMarker: e.checkpoint_file,
+            resumeArgs: [],
+            retention: {saveTotalLimit: c.save_total_limit},
+          },
+        }),
   }
 }

@@ -2,8 +2,16 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {checkVlaConfig, VlaConfig, vlaConfigSchema} from './config'
+import {checkVlaConfig, isExternal, VlaConfig, vlaConfigSchema} from './config'
 import {externalCommand} from './external'
+
+/** The seed's numeric and choice flags (--lr, --sensor-lr, --grad-accum-steps, ...) as launch flags writing the same-named keys. */
+function seedFlags(): NonNullable<JobKind['launchFlags']> {
+  const numbers = ['lr', 'min_lr', 'sensor_lr', 'vl_lr', 'vision_lr', 'warmup_ratio', 'hold_ratio', 'grad_accum_steps', 'batch_size', 'num_workers', 'lora_r', 'lora_alpha', 'lora_dropout', 'unfreeze_last_n', 'sensor_input_channels', 'sensor_temporal_length', 'sensor_output_dim', 'sensor_loss_weight', 'epochs', 'max_samples']
+  const flags: NonNullable<JobKind['launchFlags']> = Object.fromEntries(numbers.map((key) => [key.replace(/_/g, '-'), {path: key, type: 'number' as const, description: `The seed's --${key.replace(/_/g, '-')} (config key ${key}).`}]))
+  flags['sched-on'] = {path: 'sched_on', type: 'string', options: ['step', 'epoch'], description: 'The seed\'s --sched-on step|epoch.'}
+  return flags
+}
 
 /** Job kinds of @rfm/plugin-vla-sensor. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
@@ -17,21 +25,27 @@ export default function kinds(api: PluginApi): JobKind[] {
       schema: schema as never,
       image: 'vla-sensor',
       datasetFields: ['data.sessions_dir', 'vl_cache'],
+      // the script gets keys rfm does not know as written (external, train or cache mode)
+      passesUnknownKeys: (raw) => raw.mode === 'external' || raw.mode === 'train' || raw.mode === 'cache',
       launchFlags: {
         'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
         'fusion-strategy': {path: 'fusion_strategy', type: 'string', options: ['concat', 'cross_attention', 'gated', 'none'], description: 'How VL and sensor features combine.'},
         sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
         'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
         'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
-        mode: {path: 'mode', type: 'string', options: ['builtin', 'external'], description: 'builtin trainer or the pipeline\'s own script.'},
+        mode: {path: 'mode', type: 'string', options: ['builtin', 'external', 'train', 'cache'], description: 'builtin trainer, or the pipeline\'s own script: external (= the seed\'s --mode train) or cache (its --mode cache step).'},
+        // the seed's own flag names (5st_VLA_TRAIN_VL_Lora_with_sensor.py)
+        ...seedFlags(),
       },
       estimate(config) {
         const c = schema.parse(config)
-        if (c.mode === 'builtin') return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}
+        if (!isExternal(c)) return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}
         // the pipeline's script: Qwen2.5-VL-3B (+ a small sensor encoder), one process per GPU under torchrun
-        const gpus = Number(/--nproc[_-]per[_-]node=(\d+)/.exec(c.external.launcher.join(' '))?.[1] ?? 1)
+        const launched = api.launcherGpus(c.external.launcher)
+        const gpus = launched ?? 1
         return {
           gpus,
+          ...(launched === undefined ? {} : {gpusFixed: true}),
           gpuMemoryGiB: c.finetune_vl === 'full' ? 40 : 24,
           cpus: Math.max(4, (c.num_workers + 1) * gpus),
           memoryGiB: 32 * gpus,
@@ -57,13 +71,13 @@ export default function kinds(api: PluginApi): JobKind[] {
         const c = schema.parse(config)
         checkVlaConfig(api, c)
         const resolved = {...config}
-        if (c.mode === 'external') resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
+        if (isExternal(c)) resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
         return resolved
       },
       retention: (config) => ({saveTotalLimit: schema.parse(config).save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
       external(config, context) {
         const c = schema.parse(config)
-        return c.mode === 'external' ? externalCommand(c, context.runId) : undefined
+        return isExternal(c) ? externalCommand(c, context.runId, context.given) : undefined
       },
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up

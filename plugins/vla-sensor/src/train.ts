@@ -24,6 +24,16 @@ export function encoderSpec(c: VlaConfig): EncoderSpec {
 }
 
 export async function loadDataset(api: PluginApi, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
+  const all = await loadAllSamples(api, trainer, c)
+  if (c.max_samples === undefined) return all
+  // --max-samples N: a quick validation run on at most N training and N held-out samples
+  let train = 0
+  let val = 0
+  const samples = all.samples.filter((s) => (all.valSessions.has(s.session) ? val++ < c.max_samples! : train++ < c.max_samples!))
+  return {...all, samples}
+}
+
+async function loadAllSamples(api: PluginApi, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
   const sensorShape = {t: c.sensor_temporal_length, c: c.sensor_input_channels}
   if (c.data.source === 'dir') return directoryDataset(await loadFormats(api), c.data.sessions_dir!, c.data.val_ratio, sensorShape)
   const g = c.data.generated

@@ -7,10 +7,12 @@ import {streamRun} from '../../cli/follow-output'
 import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
+import {jobEstimate} from '../../jobs/estimate'
 import {launchRun, launchWarnings, planLaunch} from '../../jobs/launch'
 import {requestedResources} from '../../jobs/resources'
 import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
+import {describeProvenance, quoteArg} from '../../jobs/provenance'
 import {resolveJob} from '../../jobs/resolve'
 import type {ExternalCommand} from '../../plugin-api'
 import type {RunRecord} from '../../runs/record'
@@ -25,6 +27,8 @@ export interface LaunchResult {
   /** --dry-run on aws-batch: the RegisterJobDefinition input, when a revision would be registered */
   registerJobDefinition?: unknown
   warnings?: string[]
+  /** keys passed through to the script as written, possible typos */
+  notices?: string[]
 }
 
 /** Flags of this command that take a value (to find the kind argument before parsing). */
@@ -68,9 +72,10 @@ export default class Launch extends RfmCommand {
       const usage = toRfmError(error, this.id)
       throw new UsageError(usage.message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(own)}; see rfm cloud launch --help for the rest.`})
     })
-    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, sets: [...kindFlags.sets, ...(flags.set ?? [])]})
+    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, flagSets: kindFlags.sets, sets: flags.set ?? []})
+    for (const notice of job.notices ?? []) this.logToStderr(notice)
     const ctx = await this.context(flags.profile)
-    const estimate = job.kind.estimate?.(job.config)
+    const estimate = jobEstimate(job)
     const resources = ctx.backend.name === 'aws-batch' ? requestedResources(job) : undefined
     const batch = {
       ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
@@ -89,12 +94,15 @@ export default class Launch extends RfmCommand {
       const {run, command} = planLaunch(job, ctx, options)
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
-      if (command) this.log(`\nWould run: ${command.argv.map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n       in: ${command.cwd}`)
+      if (command) {
+        this.log(`\nWould run: ${command.argv.map(quoteArg).join(' ')}\n       in: ${command.cwd}`)
+        for (const line of describeProvenance(command, job.source.given)) this.log(line)
+      }
       const warnings = launchWarnings(run)
       for (const warning of warnings) this.warn(warning)
       const requests = ctx.backend.planRequests ? await ctx.backend.planRequests(run) : undefined
       if (requests) this.log(`\nWould send to AWS Batch (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
-      return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {})}
+      return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {}), notices: job.notices}
     }
 
     const warnings: string[] = []

@@ -63,7 +63,8 @@ export default class Plan extends RfmCommand {
     const result = planWorkload(input.workload, catalog, interruptions, {
       regions: list(flags.regions),
       families: list(flags.families),
-      gpus: flags.gpus,
+      // the launcher's GPU count (or resources.gpus) fixes the instance's; --gpus overrides both
+      gpus: flags.gpus ?? (input.resources?.gpusFixed ? input.resources.gpus : undefined),
       maxPrice,
       deadlineHours: deadlineSeconds === undefined ? undefined : deadlineSeconds / 3600,
       markets: flags.market === 'any' ? ['spot', 'on-demand'] : [flags.market as Market],

@@ -196,7 +196,8 @@ export class Vlm {
     promptLengths.forEach((len, row) => keep.fill(1, row * t, row * t + Math.min(len, t)))
     // positions past the prompt (answer, padding) are zeroed: the answer must not leak into the image
     const prompt = tf.mul(layerNorm(f, 'vision.film.ln', embedded), tf.tensor3d(keep, [b, t, 1]))
-    const padded = t < this.config.contextLength ? tf.pad(prompt, [[0, 0], [0, this.config.contextLength - t], [0, 0]]) : prompt
+    // zeros concatenated, not tf.pad: wasm has no gradient for PadV2 (GRPO trains on shorter rows than the context)
+    const padded = t < this.config.contextLength ? tf.concat([prompt, tf.zeros([b, this.config.contextLength - t, d])], 1) : prompt
     const gb = tf.add(tf.matMul(tf.reshape(padded, [b, -1]), this.store.get('vision.film.weight')), this.store.get('vision.film.bias'))
     const gamma = tf.reshape(tf.slice(gb, [0, 0], [b, v.width]), [b, 1, 1, v.width])
     const beta = tf.reshape(tf.slice(gb, [0, v.width], [b, v.width]), [b, 1, 1, v.width])

@@ -120,14 +120,23 @@ async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig,
   }
   const s = c.spatial
   const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks, maxObjects: s.max_objects}) : undefined)
-  const train = [await robot(c.dataset_path, c.builtin.max_train_samples), spatial(0, s.train_size)].filter((x): x is ItemSource => x !== undefined)
-  const held = [await robot(c.eval_dataset_path, c.builtin.max_eval_samples), spatial(s.train_size, s.train_size > 0 ? s.eval_size : 0)].filter((x): x is ItemSource => x !== undefined)
+  // --max-samples N: a quick validation run on at most N samples of each source
+  const cap = (n: number | undefined) => (c.max_samples === undefined ? n : Math.min(n ?? Infinity, c.max_samples))
+  const train = [await robot(c.dataset_path, cap(c.builtin.max_train_samples)), spatial(0, cap(s.train_size)!)].filter((x): x is ItemSource => x !== undefined)
+  const held = [await robot(c.eval_dataset_path, cap(c.builtin.max_eval_samples)), spatial(s.train_size, s.train_size > 0 ? cap(s.eval_size)! : 0)].filter((x): x is ItemSource => x !== undefined)
   return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
 }
 
-/** The word vocabulary of a fresh model: every training text as spelled for the model, plus every digit and answer letter. */
+/**
+ * The JSON answer format of the GRPO stage (pipeline 003's SFT → DPO → GRPO chain), spaced as grpo
+ * writes it: in the vocabulary so a model started from this one can spell `{ "reasoning_steps" : [ … ] ,
+ * "answer" : " … " }` (without it every format reward is structurally 0).
+ */
+export const GRPO_FORMAT_WORDS = '{ "reasoning_steps" : [ ] , "answer" : " } \' reply as json {"reasoning_steps": [...], "answer": "..."}'
+
+/** The word vocabulary of a fresh model: every training text as spelled for the model, every digit and answer letter, and GRPO's JSON format. */
 export function fitTokenizer(trainer: TrainerModule, train: ItemSource) {
-  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced))
+  return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced).concat(GRPO_FORMAT_WORDS))
 }
 
 export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch: number) {
@@ -144,7 +153,7 @@ export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch:
     max_grad_norm: c.builtin.max_grad_norm,
     freeze_vision_tower: c.freeze_vision_tower,
     lora: {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, target_modules: LORA_TARGETS, modules_to_save: LORA_MODULES_TO_SAVE},
-    scheduler: {kind: c.lr_scheduler_type, warmup_ratio: c.warmup_ratio},
+    scheduler: {kind: c.lr_scheduler_type as 'cosine' | 'constant', warmup_ratio: c.warmup_ratio},
     logging_steps: c.logging_steps,
     eval_steps: every(c.eval_strategy, c.eval_steps),
     save_steps: every(c.save_strategy, c.save_steps),
