@@ -120,7 +120,7 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
     const job = (lines: string[]) => resolveJob(findKind(kinds, 'command'), {file: world.config(lines)})
     assert.equal(requestedResources(await job([`command: [${node}, -e, "0"]`])), undefined)
     assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {gpus: 1, cpus: 8, memory: 30GiB}'])), {gpus: 1, cpus: 8, memoryGiB: 30})
-    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {memory: 15000MiB}'])), {memoryGiB: 15000 / 1024})
+    assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {memory: 15360MiB}'])), {memoryGiB: 15})
   })
 })
 

@@ -17,7 +17,8 @@ export function requestedResources(job: Pick<ResolvedJob, 'kind' | 'config' | 'r
   if (job.kind.resourcesFromConfigOnly) {
     const own = job.resources
     if (!own) return undefined
-    return {...(own.gpus !== undefined ? {gpus: own.gpus} : {}), ...(own.cpus !== undefined ? {cpus: own.cpus} : {}), ...(own.memory !== undefined ? {memoryGiB: own.memory} : {})}
+    const asked = {...(own.gpus !== undefined ? {gpus: own.gpus} : {}), ...(own.cpus !== undefined ? {cpus: own.cpus} : {}), ...(own.memory !== undefined ? {memoryGiB: own.memory} : {})}
+    return Object.keys(asked).length > 0 ? asked : undefined
   }
   const estimate = jobEstimate(job)
   return estimate && {gpus: estimate.gpus, cpus: estimate.cpus, memoryGiB: estimate.memoryGiB}

@@ -100,9 +100,17 @@ export default class Launch extends RfmCommand {
       }
       const warnings = launchWarnings(run)
       for (const warning of warnings) this.warn(warning)
-      const requests = ctx.backend.planRequests ? await ctx.backend.planRequests(run) : undefined
+      // What the profile lacks to submit (no job definition for the kind, no queues) is shown, not fatal:
+      // the launch itself fails with the same error and its hint.
+      const requests = ctx.backend.planRequests
+        ? await ctx.backend.planRequests(run).catch((error: Error & {hint?: string}) => {
+            warnings.push(`Not submittable as configured: ${error.message}${error.hint ? ` (${error.hint})` : ''}`)
+            this.warn(warnings.at(-1)!)
+            return undefined
+          })
+        : undefined
       if (requests) this.log(`\nWould send to AWS Batch (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
-      return {dryRun: true, run, ...(command ? {command} : {}), notices: job.notices, ...requests, ...(warnings.length > 0 ? {warnings} : {})}
+      return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {}), notices: job.notices}
     }
 
     // On AWS Batch: the queues and the kind's job definition are checked before anything is staged.
