@@ -19,6 +19,8 @@ export const trainerSchema = z.object({
    * single-threaded loop, bitwise. Needs a task the trainer can rebuild in a worker (a replica recipe).
    */
   workers: workersSchema,
+  /** attention's products: batched matmuls (the original numerics) or per-head rank-2 products (faster on wasm; see nn/layers.ts) */
+  attention: z.enum(['batched', 'per_head']).default('batched'),
   seed: z.number().int().default(42),
   max_steps: z.number().int().min(0).default(0),
   epochs: z.number().int().min(1).default(1),

@@ -109,6 +109,7 @@ export class Trainer {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
+    parts.model.attention = t.attention
     this.workers = resolveWorkers(t.workers)
     if (this.workers > 1 && !parts.replica) {
       ctx.log(`trainer.workers ${t.workers}: this task cannot be rebuilt in a worker thread (no replica recipe), so it trains on one thread`)

@@ -8,6 +8,7 @@ import {parentPort} from 'node:worker_threads'
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import type {BackendName} from '../backend'
+import type {AttentionProducts} from '../nn/layers'
 import type {SafeTensor} from '../formats/safetensors'
 import type {Replica, ReplicaFactory, ReplicaSpec} from './replica'
 import {shardGradients, shardRng} from './shard'
@@ -17,6 +18,7 @@ export interface InitMessage {
   backend: BackendName
   spec: ReplicaSpec
   names: string[]
+  attention: AttentionProducts
   weights: Record<string, SafeTensor>
 }
 
@@ -47,6 +49,7 @@ async function init(msg: InitMessage): Promise<void> {
   if (typeof factory !== 'function') throw new Error(`replica: ${msg.spec.module} has no export ${msg.spec.export}`)
   replica = await factory(msg.spec.args, {backend, trainer})
   replica.model.store.load(msg.weights)
+  replica.model.attention = msg.attention
   names = msg.names
 }
 
