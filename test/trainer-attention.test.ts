@@ -22,3 +22,18 @@ test("per_head attention products: the same loss and gradients as batched ones, 
   a.grads.forEach((g, i) => g.forEach((x, j) => assert.ok(Math.abs(x - b.grads[i][j]) < 1e-5 + 1e-4 * Math.abs(x), `gradient ${i}[${j}]: ${x} vs ${b.grads[i][j]}`)))
   model.dispose()
 })
+
+test('wasm SplitV (copies the input once): the same pieces as slices, any axis, equal and given sizes', async () => {
+  const {tf} = await selectBackend('wasm')
+  const x = tf.tensor3d(Float32Array.from({length: 4 * 6 * 5}, (_, i) => i * 0.5 - 7), [4, 6, 5])
+  for (const [splits, axis] of [[2, 0], [3, 1], [[1, 3, 1], 2], [[2, -1], 1]] as [number | number[], number][]) {
+    const pieces = tf.split(x, splits, axis)
+    let at = 0
+    for (const p of pieces) {
+      const begin = [0, 0, 0]
+      begin[axis] = at
+      assert.deepEqual(Array.from(p.dataSync()), Array.from(tf.slice(x, begin, p.shape).dataSync()), `split ${JSON.stringify(splits)} on axis ${axis}`)
+      at += p.shape[axis]
+    }
+  }
+})
