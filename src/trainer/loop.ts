@@ -110,9 +110,15 @@ export class Trainer {
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
     parts.model.attention = t.attention
-    this.workers = resolveWorkers(t.workers)
+    // more threads than samples per micro-batch would idle
+    this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)
     if (this.workers > 1 && !parts.replica) {
       ctx.log(`trainer.workers ${t.workers}: this task cannot be rebuilt in a worker thread (no replica recipe), so it trains on one thread`)
+      this.workers = 1
+    }
+    if (this.workers > 1 && parts.backend.name === 'tensorflow') {
+      // libtensorflow already runs its kernels on every core
+      ctx.log(`trainer.workers ${t.workers}: the tensorflow backend uses every core itself; training on one thread`)
       this.workers = 1
     }
   }
