@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- trainer [--backend wasm|cpu|tensorflow] [--steps N] [--no-torch]`
+ * `npm run bench -- trainer [--backend wasm|cpu|tensorflow] [--steps N] [--no-torch] [--profile [--attention batched|per_head]]`
  * Reference model: a 4-layer, width-256, 4-head pre-norm transformer LM (QuickGELU MLP ×4, vocab 256)
  * on 128-token sequences, batch 16. Prints steps/s, achieved training FLOP/s ÷ the same backend's large-matmul
  * FLOP/s, and — where python3 has torch — steps/s ÷ PyTorch on the same architecture and batch,
@@ -13,7 +13,8 @@ import * as path from 'node:path'
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import {describeBackend, Rng, selectBackend, trainableNames, Trainer, Vlm} from '../src/trainer'
-import {BackendPreference} from '../src/trainer/backend'
+import {BackendPreference, SelectedBackend} from '../src/trainer/backend'
+import {ReplicaFactory, resolveWorkers} from '../src/trainer/parallel/replica'
 import {trainerSchema} from '../src/trainer/config'
 import {tokenCrossEntropy, TrainingTask} from '../src/trainer/task'
 import {median, ratioLine} from './_stats'
@@ -47,6 +48,84 @@ class SyntheticLm implements TrainingTask {
     const out = model.forward({tokens}, true)
     return tokenCrossEntropy(tf, out.logits!, targets, tf.ones(targets.shape, 'float32'))
   }
+}
+
+const modelConfig = () => ({vocabSize: REF.vocab, width: REF.width, depth: REF.layers, heads: REF.heads, mlpRatio: REF.mlpRatio, contextLength: REF.seq, dropout: 0, outputs: ['lm' as const]})
+
+/** The worker threads' copy of the bench model and task (trainer.workers > 1). */
+export const syntheticReplica: ReplicaFactory = (_args, {backend}) => {
+  const model = new Vlm(backend.tf, modelConfig(), new Rng(0))
+  return {model, task: new SyntheticLm(backend.tf)}
+}
+
+/** Median steps/s of the reference model with this many worker threads (2 warm-up steps). */
+async function stepsPerSecondWith(backend: SelectedBackend, workers: number, steps: number, attention: 'batched' | 'per_head'): Promise<{stepsPerSecond: number; params: number}> {
+  const tf = backend.tf
+  const trainer = trainerSchema.parse({backend: backend.name, workers, attention, batch_size: REF.batch, max_steps: 1_000_000, lr: 1e-3, tensorboard: false})
+  const model = new Vlm(tf, modelConfig(), new Rng(0))
+  const ctx = {
+    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
+    checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
+  }
+  const replica = {module: __filename, export: 'syntheticReplica', args: {}}
+  const loop = new Trainer(ctx, {backend, model, task: new SyntheticLm(tf), trainer, replica})
+  const step = () => (workers > 1 ? loop.trainStepParallel() : Promise.resolve(loop.trainStep()))
+  try {
+    for (let i = 0; i < 2; i++) await step()
+    const times: number[] = []
+    for (let i = 0; i < steps; i++) {
+      const t0 = process.hrtime.bigint()
+      await step()
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9)
+    }
+    return {stepsPerSecond: 1 / median(times), params: model.store.count(trainableNames(model, trainer))}
+  } finally {
+    loop.dispose()
+    model.dispose()
+  }
+}
+
+/**
+ * tfjs's profiler over one training step (after a warm-up step): kernel calls and kernel time by
+ * kernel name, biggest first. `--profile` prints it instead of the throughput figures.
+ */
+async function profileStep(backend: SelectedBackend, attention: 'batched' | 'per_head'): Promise<void> {
+  const tf = backend.tf
+  const trainer = trainerSchema.parse({backend: backend.name, attention, batch_size: REF.batch, max_steps: 1_000_000, lr: 1e-3, tensorboard: false})
+  const model = new Vlm(tf, modelConfig(), new Rng(0))
+  console.log(`attention products: ${attention}`)
+  const ctx = {
+    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
+    checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
+  }
+  const loop = new Trainer(ctx, {backend, model, task: new SyntheticLm(tf), trainer})
+  loop.trainStep()
+  const info = await tf.profile(() => {
+    loop.trainStep()
+  })
+  const byName = new Map<string, {calls: number; ms: number}>()
+  for (const k of info.kernels) {
+    const e = byName.get(k.name) ?? {calls: 0, ms: 0}
+    e.calls += 1
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
+    byName.set(k.name, e)
+  }
+  const total = [...byName.values()].reduce((a, e) => a + e.ms, 0)
+  console.log(`one training step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels, ${info.newTensors} tensors left, peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
+  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${name.padEnd(22)} ${String(e.calls).padStart(5)} calls  ${e.ms.toFixed(0).padStart(6)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %`)
+  const matmuls = info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul')
+  const byShape = new Map<string, {calls: number; ms: number}>()
+  for (const k of matmuls) {
+    const key = k.inputShapes.map((s) => `[${s}]`).join('×')
+    const e = byShape.get(key) ?? {calls: 0, ms: 0}
+    e.calls += 1
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
+    byShape.set(key, e)
+  }
+  console.log('matmuls by input shapes:')
+  for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`  ${key.padEnd(40)} ${String(e.calls).padStart(4)} calls  ${e.ms.toFixed(0).padStart(6)} ms`)
+  loop.dispose()
+  model.dispose()
 }
 
 /** FLOP/s of a product of these shapes (median of 5 after a warm-up). */
@@ -132,46 +211,47 @@ export default async function main(args: string[]): Promise<void> {
   console.log(`trainer bench: ${REF.layers}-layer width-${REF.width} LM, ${REF.seq}-token sequences, batch ${REF.batch}; backend ${describeBackend(backend)}; ${os.cpus().length} CPU cores`)
   console.log('GPU: none available in this environment; the tensorflow (tfjs-node-gpu) backend was not measured')
 
-  const trainer = trainerSchema.parse({backend: backend.name, batch_size: REF.batch, max_steps: 1_000_000, lr: 1e-3, tensorboard: false})
-  const model = new Vlm(tf, {vocabSize: REF.vocab, width: REF.width, depth: REF.layers, heads: REF.heads, mlpRatio: REF.mlpRatio, contextLength: REF.seq, dropout: 0, outputs: ['lm']}, new Rng(0))
-  const ctx = {
-    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
-    checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
-  }
-  const loop = new Trainer(ctx, {backend, model, task: new SyntheticLm(tf), trainer})
-  console.log(`parameters: ${(model.store.count(trainableNames(model, trainer)) / 1e6).toFixed(2)} M; training FLOPs per step (matmuls): ${(trainingFlops() / 1e9).toFixed(1)} G`)
-  for (let i = 0; i < 2; i++) loop.trainStep()
-  const times: number[] = []
-  for (let i = 0; i < steps; i++) {
-    const t0 = process.hrtime.bigint()
-    loop.trainStep()
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9)
-  }
-  const stepsPerSecond = 1 / median(times)
+  if (args.includes('--profile')) return profileStep(backend, (arg(args, '--attention') ?? 'per_head') as 'batched' | 'per_head')
+  const auto = resolveWorkers('auto')
+  const line = (label: string, r: {stepsPerSecond: number}) => console.log(`steps/s, ${label}: ${r.stepsPerSecond.toFixed(3)}   (median of ${steps}; ${(1000 / r.stepsPerSecond).toFixed(0)} ms/step)`)
+  // trainer.attention: batched is the default (the original numerics), per_head the fast option on wasm
+  const batched = await stepsPerSecondWith(backend, 1, steps, 'batched')
+  console.log(`parameters: ${(batched.params / 1e6).toFixed(2)} M; training FLOPs per step (matmuls): ${(trainingFlops() / 1e9).toFixed(1)} G`)
+  line('1 worker, attention batched (default)', batched)
+  const single = await stepsPerSecondWith(backend, 1, steps, 'per_head')
+  line('1 worker, attention per_head', single)
+  console.log(ratioLine('steps/s attention per_head ÷ batched (1 worker)', single.stepsPerSecond / batched.stepsPerSecond))
+  const parallel = auto > 1 ? await stepsPerSecondWith(backend, auto, steps, 'per_head') : single
+  if (auto > 1) line(`${auto} workers (auto), attention per_head`, parallel)
+  console.log(ratioLine(`steps/s ${auto} workers ÷ 1 worker (per_head)`, parallel.stepsPerSecond / single.stepsPerSecond))
+  const stepsPerSecond = single.stepsPerSecond
   const achieved = trainingFlops() * stepsPerSecond
   const peak = matmulFlops(tf)
-  console.log(`steps/s: ${stepsPerSecond.toFixed(3)}   (median of ${steps}; ${(median(times) * 1000).toFixed(0)} ms/step)`)
-  console.log(`achieved training FLOP/s: ${(achieved / 1e9).toFixed(1)} G; large-matmul (1024³) FLOP/s on ${backend.name}: ${(peak / 1e9).toFixed(1)} G`)
-  console.log(ratioLine('achieved training FLOP/s ÷ large-matmul FLOP/s', achieved / peak, '≥ 0.6'))
+  console.log(`achieved training FLOP/s (1 worker, per_head): ${(achieved / 1e9).toFixed(1)} G; large-matmul (1024³) FLOP/s on ${backend.name}, one thread: ${(peak / 1e9).toFixed(1)} G`)
+  console.log(ratioLine('achieved training FLOP/s ÷ large-matmul FLOP/s (1 worker, one thread each)', achieved / peak, '≥ 0.6'))
   // what bounds it: attention's per-head products are batched matmuls, which tfjs-wasm runs outside XNNPACK
   const heads = REF.batch * REF.heads
   const dh = REF.width / REF.heads
-  const batched = matmulFlops(tf, [heads, REF.seq, dh], [heads, dh, REF.seq])
+  const batchedFlops = matmulFlops(tf, [heads, REF.seq, dh], [heads, dh, REF.seq])
   const attentionShare = (3 * REF.batch * REF.seq * REF.layers * 2 * 2 * REF.seq * REF.width) / trainingFlops()
-  console.log(`attention products: ${(100 * attentionShare).toFixed(0)} % of the FLOPs, as batched matmuls at ${(batched / 1e9).toFixed(1)} GFLOP/s`)
-  console.log(ratioLine('batched (attention) matmul FLOP/s ÷ large-matmul FLOP/s', batched / peak))
-  loop.dispose()
-  model.dispose()
+  console.log(`attention products: ${(100 * attentionShare).toFixed(0)} % of the FLOPs, as batched matmuls at ${(batchedFlops / 1e9).toFixed(1)} GFLOP/s`)
+  console.log(ratioLine('batched (attention) matmul FLOP/s ÷ large-matmul FLOP/s', batchedFlops / peak))
 
   if (args.includes('--no-torch')) return
-  for (const threads of [1, os.cpus().length]) {
+  let best: {steps_per_s: number; threads: number} | undefined
+  for (const threads of [...new Set([1, auto])]) {
     const torch = torchStepsPerSecond(threads, Math.max(4, steps))
     if (typeof torch === 'string') {
       console.log(`PyTorch comparison skipped: ${torch}`)
-      break
+      return
     }
-    console.log(`PyTorch ${torch.version} (${torch.threads} thread${torch.threads === 1 ? '' : 's'}): ${torch.steps_per_s.toFixed(3)} steps/s`)
-    console.log(ratioLine(`tfjs ${backend.name} steps/s ÷ PyTorch (${torch.threads} thread${torch.threads === 1 ? '' : 's'})`, stepsPerSecond / torch.steps_per_s))
-    if (os.cpus().length === 1) break
+    const label = `PyTorch ${torch.threads} thread${torch.threads === 1 ? '' : 's'}`
+    console.log(`${label} (torch ${torch.version}): ${torch.steps_per_s.toFixed(3)} steps/s`)
+    console.log(ratioLine(`rfm steps/s 1 worker (batched) ÷ ${label}`, batched.stepsPerSecond / torch.steps_per_s))
+    console.log(ratioLine(`rfm steps/s 1 worker (per_head) ÷ ${label}`, single.stepsPerSecond / torch.steps_per_s))
+    console.log(ratioLine(`rfm steps/s ${auto} workers (per_head) ÷ ${label}`, parallel.stepsPerSecond / torch.steps_per_s))
+    if (!best || torch.steps_per_s > best.steps_per_s) best = torch
   }
+  console.log(`reference: PyTorch's best configuration here is ${best!.threads} thread${best!.threads === 1 ? '' : 's'} (${best!.steps_per_s.toFixed(3)} steps/s)`)
+  console.log(ratioLine(`rfm steps/s ${auto} workers (auto, per_head) ÷ PyTorch best`, parallel.stepsPerSecond / best!.steps_per_s, '≥ 0.35'))
 }

@@ -55,15 +55,15 @@ function attempt(dir: string, kill?: {signal: NodeJS.Signals; after: number}): P
   })
 }
 
-function setup(): string {
+function setup(config: typeof CONFIG = CONFIG): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-chaos-'))
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(CONFIG))
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
   return dir
 }
 
-async function finalFiles(dir: string) {
+async function finalFiles(dir: string, steps = 120) {
   const latest = (await new DirCheckpoints(path.join(dir, 'ckpt')).loadLatest())!
-  assert.equal(latest.step, 120)
+  assert.equal(latest.step, steps)
   return latest.files
 }
 
@@ -95,6 +95,29 @@ test('real processes killed with SIGTERM and SIGKILL, 10 times, end bitwise equa
   const got = await finalFiles(dir)
   for (const name of Object.keys(expected)) assert.ok(Buffer.from(got[name]).equals(Buffer.from(expected[name])), `${name} is bitwise equal`)
   // every logged step's loss matches the uninterrupted run's (steps re-run after a SIGKILL log the same values)
+  const curve = (d: string) => readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => 'loss' in m)
+  const ref = new Map(curve(reference).map((m) => [m.step, m.loss]))
+  for (const m of curve(dir)) assert.equal(m.loss, ref.get(m.step), `loss at step ${m.step}`)
+})
+
+test('with 2 worker threads: SIGTERM and SIGKILL, 4 times, end bitwise equal to an uninterrupted 2-worker run', async () => {
+  const config = {...CONFIG, trainer: {...CONFIG.trainer, workers: 2, max_steps: 40}} as unknown as typeof CONFIG
+  const reference = setup(config)
+  assert.equal(await attempt(reference), 0)
+  const expected = await finalFiles(reference, 40)
+  const dir = setup(config)
+  const plan: {signal: NodeJS.Signals; after: number}[] = [{signal: 'SIGKILL', after: 13}, {signal: 'SIGTERM', after: 6}, {signal: 'SIGKILL', after: 8}, {signal: 'SIGTERM', after: 4}]
+  const outcomes: (number | NodeJS.Signals)[] = []
+  for (const kill of plan) {
+    outcomes.push(await attempt(dir, kill))
+    if (outcomes.at(-1) === 0) break
+  }
+  let retries = 0
+  while (outcomes.at(-1) !== 0 && retries++ < 5) outcomes.push(await attempt(dir))
+  assert.equal(outcomes.at(-1), 0, `finished: ${outcomes.join(', ')}`)
+  assert.ok(outcomes.length >= 4, `most attempts were interrupted: ${outcomes.join(', ')}`)
+  const got = await finalFiles(dir, 40)
+  for (const name of Object.keys(expected)) assert.ok(Buffer.from(got[name]).equals(Buffer.from(expected[name])), `${name} is bitwise equal`)
   const curve = (d: string) => readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => 'loss' in m)
   const ref = new Map(curve(reference).map((m) => [m.step, m.loss]))
   for (const m of curve(dir)) assert.equal(m.loss, ref.get(m.step), `loss at step ${m.step}`)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {builtinTrainingSchema, selectBackend, trainWith, Vlm, Rng, WordTokenizer, generate} from '../src/trainer'
+import {builtinTrainingSchema, selectBackend, trainWith, Vlm, Rng, WordTokenizer, generate, vqaReplicaSpec} from '../src/trainer'
 import {loraConfig, modelConfig} from '../src/trainer/config'
 import {makeVqaSample, vqaCorpus} from '../src/trainer/tasks/shapes-vqa'
 import {VqaTask} from '../src/trainer/tasks/vqa-task'
@@ -11,7 +11,7 @@ import {MemoryCheckpoints, trainerContext} from './helpers/trainer-context'
 
 test('a compact VLM learns generated visual questions from chance to high held-out accuracy', async () => {
   const cfg = builtinTrainingSchema.parse({
-    trainer: {backend: 'auto', seed: 5, max_steps: 180, batch_size: 32, lr: 1e-3, weight_decay: 0, scheduler: {kind: 'cosine', warmup_ratio: 0.1}, tensorboard: false},
+    trainer: {backend: 'auto', workers: process.env.RFM_TEST_WORKERS ? Number(process.env.RFM_TEST_WORKERS) : 'auto', seed: 5, max_steps: 180, batch_size: 32, lr: 1e-3, weight_decay: 0, scheduler: {kind: 'cosine', warmup_ratio: 0.1}, tensorboard: false},
     model: {width: 64, depth: 2, heads: 4, context_length: 8, vision: {image_size: 16, patch_size: 4, width: 64, depth: 1, heads: 4}},
     task: {train_size: 4096, eval_size: 200, seed: 9},
   })
@@ -20,7 +20,7 @@ test('a compact VLM learns generated visual questions from chance to high held-o
   const model = new Vlm(backend.tf, modelConfig(cfg.model, tokenizer.vocabSize, ['lm']), new Rng(cfg.trainer.seed), loraConfig(cfg.trainer))
   const task = new VqaTask(tokenizer, model, {seed: cfg.task.seed, trainSize: cfg.task.train_size, evalSize: cfg.task.eval_size})
   const before = task.evaluate(model)
-  const result = await trainWith(trainerContext(cfg, new MemoryCheckpoints()), {backend, model, task, tokenizer, trainer: cfg.trainer})
+  const result = await trainWith(trainerContext(cfg, new MemoryCheckpoints()), {backend, model, task, tokenizer, trainer: cfg.trainer, replica: vqaReplicaSpec(cfg, tokenizer)})
   const after = result.evalMetrics!
   // four answers per question type: chance is 25 %
   assert.ok(before.eval_accuracy < 0.45, `untrained accuracy ${before.eval_accuracy}`)

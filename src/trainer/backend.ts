@@ -18,6 +18,7 @@ export interface SelectedBackend {
 }
 
 import {registerGradients} from './gradients'
+import {patchWasmSplit} from './wasm-split'
 
 type Tf = typeof tfTypes
 
@@ -70,6 +71,7 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
       if (await quietly(() => tf.setBackend('wasm'))) {
         await tf.ready()
+        patchWasmSplit(tf)
         return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), tf}
       }
     } catch (error) {

@@ -8,8 +8,19 @@ import {LoraConfig} from './lora'
 import {ModelConfig} from './nn/vlm'
 import {ScheduleConfig} from './schedule'
 
+/** `trainer.workers`: a count, or `auto` (os.availableParallelism()). */
+export const workersSchema = z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1)
+
 export const trainerSchema = z.object({
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Data parallel over worker threads, each with its own backend: each batch is split over them and
+   * their gradients averaged in a fixed order. `auto` = the cores this process may use. 1 = today's
+   * single-threaded loop, bitwise. Needs a task the trainer can rebuild in a worker (a replica recipe).
+   */
+  workers: workersSchema,
+  /** attention's products: batched matmuls (the original numerics) or per-head rank-2 products (faster on wasm; see nn/layers.ts) */
+  attention: z.enum(['batched', 'per_head']).default('batched'),
   seed: z.number().int().default(42),
   max_steps: z.number().int().min(0).default(0),
   epochs: z.number().int().min(1).default(1),

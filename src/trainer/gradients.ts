@@ -127,6 +127,11 @@ export function registerGradients(tf: Tf): string[] {
       },
     },
     {
+      // multi-output: dy is one gradient per piece (zeros where a piece was unused)
+      kernelName: 'SplitV',
+      gradFunc: (dy: T[], _s: T[], attrs: Attrs) => ({x: () => tf.concat(dy, attrs.axis as number)}),
+    },
+    {
       kernelName: 'AddN',
       saveAllInputs: true,
       gradFunc: (dy: T, saved: T[]) => Object.fromEntries(saved.map((_, i) => [String(i), () => tf.clone(dy)])),

@@ -8,6 +8,8 @@ import {builtinTrainingSchema, loraConfig, modelConfig, TrainerKeys} from './con
 import {Trainer, TrainResult} from './loop'
 import {Vlm} from './nn/vlm'
 import {Rng} from './rng'
+import {ReplicaSpec} from './parallel/replica'
+import {vqaReplicaSpec} from './replicas'
 import {TrainingTask} from './task'
 import {vqaCorpus} from './tasks/shapes-vqa'
 import {VqaTask} from './tasks/vqa-task'
@@ -30,6 +32,9 @@ export {makeSpatialSample, spatialCorpus, SPATIAL_TASKS} from './tasks/spatial-s
 export {drawSquare, COLORS, QUADRANTS} from './tasks/shapes-vqa'
 export type {SpatialSample, SpatialTask, SceneObject, ShapeName} from './tasks/spatial-scenes'
 export {encodeSafetensors, decodeSafetensors} from './formats/safetensors'
+export {resolveWorkers} from './parallel/replica'
+export type {ReplicaSpec, ReplicaFactory, Replica} from './parallel/replica'
+export {vqaReplicaSpec} from './replicas'
 export {TensorBoardWriter} from './formats/tensorboard'
 
 export interface TrainWithOptions {
@@ -38,6 +43,8 @@ export interface TrainWithOptions {
   task: TrainingTask
   tokenizer?: Tokenizer
   trainer: TrainerKeys
+  /** how a worker thread rebuilds model and task, for `trainer.workers` > 1 (see parallel/replica.ts) */
+  replica?: ReplicaSpec
 }
 
 /** Runs (or resumes) a training loop for any task; the runtime's contract: save and return when asked to stop. */
@@ -67,7 +74,8 @@ export async function runTraining(ctx: TrainerContext): Promise<TrainResult> {
   const model = new Vlm(backend.tf, modelConfig(cfg.model, tokenizer.vocabSize, ['lm']), new Rng(cfg.trainer.seed), loraConfig(cfg.trainer))
   try {
     const task = new VqaTask(tokenizer, model, {seed: cfg.task.seed, trainSize: cfg.task.train_size, evalSize: cfg.task.eval_size})
-    return await trainWith(ctx, {backend, model, task, tokenizer, trainer: cfg.trainer})
+    const replica = vqaReplicaSpec(ctx.config, tokenizer)
+    return await trainWith(ctx, {backend, model, task, tokenizer, trainer: cfg.trainer, replica})
   } finally {
     model.dispose()
   }

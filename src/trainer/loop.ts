@@ -16,6 +16,8 @@ import {decodeSafetensors, encodeSafetensors, f32Tensor} from './formats/safeten
 import {TensorBoardWriter} from './formats/tensorboard'
 import {isLoraParam, mergedWeights} from './lora'
 import {Vlm} from './nn/vlm'
+import {WorkerPool} from './parallel/pool'
+import {ReplicaSpec, resolveWorkers} from './parallel/replica'
 import {matchesAny} from './params'
 import {Rng, RngState} from './rng'
 import {lrFactor, ScheduleState} from './schedule'
@@ -70,6 +72,8 @@ export interface TrainerParts {
   task: TrainingTask
   tokenizer?: Tokenizer
   trainer: TrainerKeys
+  /** how a worker thread rebuilds model and task; without it `trainer.workers` > 1 runs on one thread */
+  replica?: ReplicaSpec
 }
 
 export class Trainer {
@@ -86,6 +90,9 @@ export class Trainer {
   readonly totalSteps: number
   private tb?: TensorBoardWriter
   private resumedFinished = false
+  /** data-parallel threads, the main one included (1 = the single-threaded loop) */
+  readonly workers: number
+  private pool?: WorkerPool
 
   constructor(private readonly ctx: TrainerContext, private readonly parts: TrainerParts) {
     const t = parts.trainer
@@ -102,6 +109,18 @@ export class Trainer {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
+    parts.model.attention = t.attention
+    // more threads than samples per micro-batch would idle
+    this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)
+    if (this.workers > 1 && !parts.replica) {
+      ctx.log(`trainer.workers ${t.workers}: this task cannot be rebuilt in a worker thread (no replica recipe), so it trains on one thread`)
+      this.workers = 1
+    }
+    if (this.workers > 1 && parts.backend.name === 'tensorflow') {
+      // libtensorflow already runs its kernels on every core
+      ctx.log(`trainer.workers ${t.workers}: the tensorflow backend uses every core itself; training on one thread`)
+      this.workers = 1
+    }
   }
 
   get globalStep(): number {
@@ -189,7 +208,46 @@ export class Trainer {
         }
       }
     }
-    const grads = acc!
+    return this.finishStep(acc!, loss)
+  }
+
+  /**
+   * One optimizer step over grad_accum micro-batches, each split over `workers` threads (pool.ts).
+   * A micro-batch's shard RNGs derive from one draw of the run's RNG, so the RNG state saved in a
+   * checkpoint is all a resume needs, with any number of workers.
+   */
+  async trainStepParallel(): Promise<{loss: number; gradNorm: number}> {
+    const {backend, model, task, trainer: t} = this.parts
+    const tf = backend.tf as typeof tfTypes
+    if (this.position + t.batch_size * t.grad_accum > task.trainSize) {
+      this.epoch += 1
+      this.position = 0
+    }
+    this.pool ??= await WorkerPool.start(this.workers, backend, this.parts.replica!, model, this.names)
+    const params = this.names.map((n) => model.store.get(n).dataSync() as Float32Array)
+    let acc: Map<string, tfTypes.Tensor> | undefined
+    let loss = 0
+    for (let micro = 0; micro < t.grad_accum; micro++) {
+      const seed = this.rng.nextUint32()
+      const r = await this.pool.microBatch(tf, model, task, this.names, this.nextIndices(), seed, 1 / t.grad_accum, micro === 0 ? params : undefined)
+      loss += r.loss
+      if (!acc) acc = r.grads
+      else for (const [name, g] of r.grads) {
+        const prev = acc.get(name)
+        acc.set(name, prev ? tf.add(prev, g) : g)
+        if (prev) {
+          prev.dispose()
+          g.dispose()
+        }
+      }
+    }
+    return this.finishStep(acc!, loss)
+  }
+
+  /** Global-norm clipping and the optimizer update; returns the mean loss and the pre-clip gradient norm. */
+  private finishStep(grads: Map<string, tfTypes.Tensor>, loss: number): {loss: number; gradNorm: number} {
+    const tf = this.parts.backend.tf as typeof tfTypes
+    const t = this.parts.trainer
     const normT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))))
     const gradNorm = normT.dataSync()[0]
     normT.dispose()
@@ -258,7 +316,7 @@ export class Trainer {
     if (this.state().finished && this.resumedFinished) return {backend: this.parts.backend.name, step: this.step, finished: true, stopped: false}
     while (this.step < this.totalSteps) {
       const lrs = this.learningRates(this.step)
-      const {loss, gradNorm} = this.trainStep()
+      const {loss, gradNorm} = this.workers > 1 ? await this.trainStepParallel() : this.trainStep()
       lastLoss = loss
       if (this.step % t.logging_steps === 0 || this.step === this.totalSteps) {
         this.log({loss, grad_norm: gradNorm, ...lrs, epoch: this.epoch + this.position / task.trainSize})
@@ -290,6 +348,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    void this.pool?.terminate()
+    this.pool = undefined
     this.optimizer.dispose()
   }
 }

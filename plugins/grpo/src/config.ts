@@ -98,6 +98,7 @@ export function grpoConfigSchema(z: PluginApi['z']) {
         .object({
           stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),
           backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
           tensorboard: z.boolean().default(false),
           model: z
             .object({

@@ -116,6 +116,7 @@ function meanStd(xs: number[]): {mean: number; std: number} {
 export function trainerKeys(trainer: TrainerModule, c: GrpoConfig, totalSteps: number) {
   return trainer.trainerSchema.parse({
     backend: c.builtin.backend,
+    workers: c.builtin.workers,
     seed: c.seed,
     max_steps: totalSteps,
     batch_size: 1,

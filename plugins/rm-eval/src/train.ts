@@ -12,6 +12,7 @@ export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {
   const b = c.builtin
   return trainer.trainerSchema.parse({
     backend: b.backend,
+    workers: b.workers,
     seed: b.seed,
     max_steps: b.max_steps,
     epochs: c.num_train_epochs,

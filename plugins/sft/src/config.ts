@@ -97,6 +97,7 @@ export function sftConfigSchema(z: Z) {
       builtin: z
         .object({
           backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
           weight_decay: z.number().min(0).default(0),
           max_grad_norm: z.number().min(0).default(1),
           max_train_samples: z.number().int().min(1).optional(),

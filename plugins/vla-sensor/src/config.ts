@@ -74,6 +74,7 @@ export function vlaConfigSchema(z: PluginApi['z']) {
         .object({
           seed: z.number().int().default(42),
           backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
           max_steps: z.number().int().min(0).default(0).describe('Overrides epochs when > 0.'),
           weight_decay: z.number().min(0).default(0.01),
           max_grad_norm: z.number().min(0).default(1),

@@ -76,6 +76,7 @@ export function trainerKeys(trainer: TrainerModule, c: VlaConfig, stepsPerEpochH
         : []
   return trainer.trainerSchema.parse({
     backend: c.builtin.backend,
+    workers: c.builtin.workers,
     seed: c.builtin.seed,
     max_steps: c.builtin.max_steps,
     epochs: c.epochs,

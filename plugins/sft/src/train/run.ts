@@ -143,6 +143,7 @@ export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch:
   const every = (strategy: 'steps' | 'epoch' | 'no', steps: number) => (strategy === 'steps' ? steps : strategy === 'epoch' ? stepsPerEpoch : 0)
   return trainer.trainerSchema.parse({
     backend: c.builtin.backend,
+    workers: c.builtin.workers,
     seed: c.seed,
     max_steps: c.max_steps > 0 ? c.max_steps : 0,
     epochs: c.num_train_epochs,
