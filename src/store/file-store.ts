@@ -6,7 +6,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {checkKey} from './keys'
 import {checkStable, fsyncFile, hashingStream} from './transfer'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, Transferred} from './types'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
 
@@ -50,7 +50,7 @@ export class FileStore implements ObjectStore {
     return stat?.isFile() ? {key, size: stat.size, modified: stat.mtime} : undefined
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const file = this.pathOf(key)
     await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
@@ -59,7 +59,7 @@ export class FileStore implements ObjectStore {
       const handle = await fs.open(tmp, 'w')
       try {
         await handle.writeFile(body)
-        await handle.sync()
+        if (options.durable !== false) await handle.sync()
       } finally {
         await handle.close()
       }
@@ -123,6 +123,30 @@ export class FileStore implements ObjectStore {
       const result = hashing.digest()
       await checkStable(source, before, result.size)
       await fsyncFile(tmp)
+      await fs.rename(tmp, file)
+      return result
+    } catch (error) {
+      await fs.rm(tmp, {force: true})
+      throw error
+    }
+  }
+
+  /**
+   * Copies and hashes in one read into a temp file at the store's root, then renames it to the key
+   * its sha256 names (replacing an existing object of that key, which holds the same bytes).
+   */
+  async ingestFile(source: string, keyOf: (sha256: string) => string, options: PutFileOptions & PutOptions = {}): Promise<Transferred> {
+    await fs.mkdir(this.root, {recursive: true})
+    const tmp = path.join(this.root, `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    const before = await fs.stat(source)
+    const hashing = hashingStream(options.onProgress)
+    try {
+      await pipeline(createReadStream(source, {highWaterMark: 1 << 20}), hashing, createWriteStream(tmp, {highWaterMark: 1 << 20}))
+      const result = hashing.digest()
+      await checkStable(source, before, result.size)
+      if (options.durable !== false) await fsyncFile(tmp)
+      const file = this.pathOf(keyOf(result.sha256))
+      await fs.mkdir(path.dirname(file), {recursive: true})
       await fs.rename(tmp, file)
       return result
     } catch (error) {

@@ -148,7 +148,7 @@ export class S3Store implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
-      return {key, size: out.ContentLength ?? 0, modified: out.LastModified ?? new Date(0)}
+      return {key, size: out.ContentLength ?? 0, modified: out.LastModified ?? new Date(0), ...(out.ETag ? {etag: out.ETag} : {})}
     } catch (error) {
       if (isNotFound(error)) return undefined
       throw this.failure('inspect', key, error)
@@ -417,7 +417,7 @@ export class S3Store implements ObjectStore {
         )
         for (const object of page.Contents ?? []) {
           if (!object.Key) continue
-          result.objects.push({key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0)})
+          result.objects.push({key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0), ...(object.ETag ? {etag: object.ETag} : {})})
         }
         for (const common of page.CommonPrefixes ?? []) if (common.Prefix) result.prefixes.push(common.Prefix.slice(this.prefix.length))
         token = page.IsTruncated ? page.NextContinuationToken : undefined
