@@ -203,18 +203,21 @@ export class FileStore implements ObjectStore {
     const walk = async (relFolder: string, recurse: boolean): Promise<void> => {
       const dir = relFolder ? this.pathOf(relFolder.replace(/\/$/, '')) : this.root
       const entries = await ignoreMissing(fs.readdir(dir, {withFileTypes: true}))
-      for (const entry of entries ?? []) {
-        if (entry.name.startsWith(TMP_MARK)) continue
-        const key = relFolder + entry.name
-        if (!key.startsWith(prefix) && !prefix.startsWith(key + '/')) continue
-        if (entry.isDirectory()) {
-          if (recurse) await walk(key + '/', true)
-          else if (key.startsWith(prefix)) result.prefixes.push(key + '/')
-        } else if (entry.isFile() && key.startsWith(prefix)) {
-          const stat = await ignoreMissing(fs.stat(path.join(dir, entry.name)))
-          if (stat) result.objects.push({key, size: stat.size, modified: stat.mtime})
-        }
-      }
+      // stat calls in parallel (the thread pool overlaps them): a pool of many objects lists fast
+      await Promise.all(
+        (entries ?? []).map(async (entry) => {
+          if (entry.name.startsWith(TMP_MARK)) return
+          const key = relFolder + entry.name
+          if (!key.startsWith(prefix) && !prefix.startsWith(key + '/')) return
+          if (entry.isDirectory()) {
+            if (recurse) await walk(key + '/', true)
+            else if (key.startsWith(prefix)) result.prefixes.push(key + '/')
+          } else if (entry.isFile() && key.startsWith(prefix)) {
+            const stat = await ignoreMissing(fs.stat(path.join(dir, entry.name)))
+            if (stat) result.objects.push({key, size: stat.size, modified: stat.mtime})
+          }
+        }),
+      )
     }
     if (folder) checkKey(folder)
     await walk(folder, !options.delimited)
