@@ -110,7 +110,7 @@ async function stageWithLease(store: ObjectStore, source: string, options: Stage
       if (await objectMatches(store, hash)) return void checked.add(hash)
     }
     await withRetry(async () => {
-      if (bytes) await store.put(objectKey(hash), bytes, {durable: false})
+      if (bytes) await store.put(objectKey(hash), bytes, {durable: false, sha256: hash})
       else {
         await putFile(store, objectKey(hash), file.abs)
         await checkUnchanged(store, file, hash)

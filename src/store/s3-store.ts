@@ -22,7 +22,7 @@ import {checkKey} from './keys'
 import {outagePolicyFromEnv, withOutageRetry} from './outage'
 import {isRetryable} from './retryable'
 import {checkStable, streamToFile, UnstableFileError} from './transfer'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, Transferred} from './types'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 export interface S3StoreOptions {
   region?: string
@@ -155,10 +155,23 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
     try {
-      await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length}))
+      const command = new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length})
+      const sha256 = options.sha256
+      if (sha256) {
+        // SigV4 takes a payload hash already in x-amz-content-sha256 rather than hashing the body again.
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as {headers?: Record<string, string>}
+            if (request.headers) request.headers['x-amz-content-sha256'] = sha256
+            return next(args)
+          },
+          {step: 'build', name: 'rfmKnownPayloadHash'},
+        )
+      }
+      await this.client.send(command)
     } catch (error) {
       throw this.failure('write', key, error)
     }
@@ -272,7 +285,7 @@ export class S3Store implements ObjectStore {
         const bytes = await readPart(0, size)
         await checkStable(file, before, size)
         const sha256 = hash.update(bytes).digest('hex')
-        await this.put(key, bytes)
+        await this.put(key, bytes, {sha256})
         options.onProgress?.(size)
         return {size, sha256}
       }

@@ -77,6 +77,11 @@ export interface PutOptions {
    * objects, verified before their manifest is written): the file store skips its fsync. Default true.
    */
   durable?: boolean
+  /**
+   * the body's sha256 (hex) when the caller computed it already: S3 signs the request with it
+   * instead of hashing the body again, and AWS S3 rejects a body that does not match it
+   */
+  sha256?: string
 }
 
 export interface PutFileOptions {
