@@ -72,17 +72,19 @@ export async function stageTree(given: ObjectStore, source: string, options: Sta
   const store = given instanceof OutageTolerantStore ? given : new OutageTolerantStore(given)
   const started = Date.now()
   // gc deletes no unreferenced object while this lease is fresh (objects go up before the manifest).
-  const lease = await startLease(store)
+  // The tree is walked meanwhile; nothing is written before the lease is held.
+  const name = checkName(options.name ?? nameFromPath(source))
+  const [leased, walked] = await Promise.allSettled([startLease(store), walkTree(source)])
+  if (leased.status === 'rejected') throw leased.reason
   try {
-    return await stageWithLease(store, source, options, started)
+    if (walked.status === 'rejected') throw walked.reason
+    return await stageWithLease(store, name, walked.value, options, started)
   } finally {
-    await lease.end()
+    await leased.value.end()
   }
 }
 
-async function stageWithLease(store: ObjectStore, source: string, options: StageOptions, started: number): Promise<StageResult> {
-  const name = checkName(options.name ?? nameFromPath(source))
-  const tree = await walkTree(source)
+async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree, options: StageOptions, started: number): Promise<StageResult> {
   const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
   const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})
