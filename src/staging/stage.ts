@@ -38,7 +38,7 @@ export interface StageOptions {
    * while its listed version is one recorded as verified; any other is read back and checked.
    */
   full?: boolean
-  /** files at or below this count are checked with HEAD requests instead of listing the pool */
+  /** files at or below this count are checked with HEAD requests instead of listing the pool (default: 64 on S3, all on a file store) */
   headCheckMax?: number
 }
 
@@ -88,7 +88,9 @@ async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree,
   const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
   const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})
-  const headCheckMax = options.headCheckMax ?? 64
+  // A file store's HEAD is a local stat, what its listing does per object anyway: it scales with the
+  // tree, not the pool. On S3 one listing beats a HEAD per object once a tree has more than a few.
+  const headCheckMax = options.headCheckMax ?? (store.url.startsWith('s3:') ? 64 : Infinity)
 
   // Each file is read once: hashed from the buffer it is uploaded from (or, on the file store,
   // copied and hashed in one stream). The pool listing and the verified index load meanwhile.

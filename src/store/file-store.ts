@@ -52,11 +52,10 @@ export class FileStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const file = this.pathOf(key)
-    await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
     try {
       // fsync before the rename: a checkpoint's manifest must never reach the disk before its files.
-      const handle = await fs.open(tmp, 'w')
+      const handle = await openCreating(tmp)
       try {
         await handle.writeFile(body)
         if (options.durable !== false) await handle.sync()
@@ -224,6 +223,17 @@ export class FileStore implements ObjectStore {
     result.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     result.prefixes.sort()
     return result
+  }
+}
+
+/** Opens a new file for writing, making its folder only when it is missing (one syscall in the usual case). */
+async function openCreating(file: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(file, 'w')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    return fs.open(file, 'w')
   }
 }
 
