@@ -168,6 +168,8 @@ describe('local backend, real processes', () => {
       return s.live.state === 'lost' ? s : undefined
     })
     assert.match(view.live.reason, /supervisor \(pid \d+\) is no longer running/)
+    assert.equal(view.run.state, 'lost', 'the run record shown agrees with live.state (D19)')
+    assertSchema('cloud-status', view)
     const cancel = await rfmJson(['cloud', 'cancel', json.run.id], {home})
     assert.equal(cancel.json.run.state, 'cancelled')
     await gone(trainer)

@@ -1,5 +1,6 @@
 /** The shape of runs/<id>/run.json. Its --json rendering is documented in src/schemas/run.schema.json. */
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+/** 'lost' is never recorded: status shows it for a run whose supervisor died without recording an end (D19). */
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost'
 export const FINAL_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled'])
 
 export interface Attempt {

@@ -80,11 +80,12 @@ export function retryingStore(store: ObjectStore, options: RetryOptions = {}): O
     get: (key) => withRetry(() => store.get(key), options),
     getFrom: (key, start) => withRetry(() => store.getFrom(key, start), options),
     head: (key) => withRetry(() => store.head(key), options),
-    put: (key, body) => withRetry(() => store.put(key, body), options),
+    put: (key, body, putOptions) => withRetry(() => store.put(key, body, putOptions), options),
     append: (key, body) => store.append(key, body),
     delete: (key) => withRetry(() => store.delete(key), options),
     list: (prefix, listOptions) => withRetry(() => store.list(prefix, listOptions), options),
     ...(store.putFile ? {putFile: store.putFile.bind(store)} : {}),
+    ...(store.ingestFile ? {ingestFile: store.ingestFile.bind(store)} : {}),
     ...(store.getStream ? {getStream: (key: string) => withRetry(() => store.getStream!(key), options)} : {}),
   }
   return wrapped

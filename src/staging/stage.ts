@@ -1,9 +1,11 @@
 /**
  * `rfm data stage`: a local tree → content-addressed objects + a manifest (layout in ./layout.ts).
- * Order of work: walk and hash (reusing cached hashes), find which objects the store already has
- * (one listing of the object pool for large trees, HEADs for small ones), upload only the missing
- * ones with bounded concurrency, then write the manifest and name entry LAST. A run killed at any
- * point leaves only complete objects behind; running it again uploads just what is still missing.
+ * Each file is read once: hashed from the buffer it is uploaded from (or, on the file store, copied
+ * and hashed in one stream), with bounded concurrency. Which objects the store has comes from one
+ * listing of the pool (HEADs for small trees); a stored object is trusted only while its version
+ * (ETag, or size and mtime) is one recorded as verified (./verified.ts), otherwise it is read back
+ * and, if damaged, sent again. The manifest and name entry are written LAST: a run killed at any
+ * point leaves only complete objects behind; running it again sends just what is still missing.
  */
 import {createHash} from 'node:crypto'
 import {createReadStream, promises as fs} from 'node:fs'
@@ -12,12 +14,13 @@ import * as os from 'node:os'
 import {UsageError} from '../errors'
 import {OutageTolerantStore} from '../store/outage'
 import {getStream, putFile} from '../store/transfer'
-import type {ObjectStore} from '../store/types'
+import type {ObjectInfo, ObjectStore} from '../store/types'
 import {forEachLimit, Semaphore, withRetry, type RetryOptions} from './concurrency'
 import {startLease} from './lease'
 import {HashCache} from './hash-cache'
 import {formatRef, hashOfObjectKey, checkName, manifestKey, nameKey, nameFromPath, objectKey, OBJECTS_PREFIX} from './layout'
 import {manifestBytes, sha256, type Manifest} from './manifest'
+import {VerifiedIndex} from './verified'
 import {Progress, type ProgressMode} from './progress'
 import {stampOf, walkTree, type LocalFile, type LocalTree, type TreeFilter} from './walk'
 
@@ -30,12 +33,12 @@ export interface StageOptions {
   hashCache?: boolean
   retry?: RetryOptions
   /**
-   * check every object against the store even when the tree is unchanged and its manifest is
-   * already stored, and verify the content (sha256) of every object the store has: repairs a pool
-   * that lost objects or holds damaged ones. Without it, an object of the right size counts as present.
+   * read back and hash every stored object the tree uses, even those recorded as verified (repairs
+   * damage that kept an object's version, e.g. bit rot). Without it, an object counts as present
+   * while its listed version is one recorded as verified; any other is read back and checked.
    */
   full?: boolean
-  /** files at or below this count are checked with HEAD requests instead of listing the pool */
+  /** files at or below this count are checked with HEAD requests instead of listing the pool (default: 64 on S3, all on a file store) */
   headCheckMax?: number
   /** paths left out of a staged folder (e.g. a workdir's .gitignore rules) */
   ignore?: TreeFilter
@@ -61,104 +64,100 @@ export interface StageResult extends NameEntry {
   seconds: number
 }
 
-/** Files above this size take a slot of the large-file semaphore (multipart uploads buffer parts). */
-const LARGE = 16 * 1024 * 1024
+/** Files up to this size are read into memory once (hash and upload from the same buffer). */
+const SMALL = 4 * 1024 * 1024
+/** Larger files up to this size too on stores without `ingestFile` (S3: one PUT), 2 at a time. */
+const BUFFER_MAX = 64 * 1024 * 1024
 
 export async function stageTree(given: ObjectStore, source: string, options: StageOptions = {}): Promise<StageResult> {
   // Every store call rides out outages (RFM_STORE_OUTAGE_SECONDS) on top of the per-file retry.
   const store = given instanceof OutageTolerantStore ? given : new OutageTolerantStore(given)
   const started = Date.now()
   // gc deletes no unreferenced object while this lease is fresh (objects go up before the manifest).
-  const lease = await startLease(store)
+  // The tree is walked meanwhile; nothing is written before the lease is held.
+  const name = checkName(options.name ?? nameFromPath(source))
+  const [leased, walked] = await Promise.allSettled([startLease(store), walkTree(source, options.ignore)])
+  if (leased.status === 'rejected') throw leased.reason
   try {
-    return await stageWithLease(store, source, options, started)
+    if (walked.status === 'rejected') throw walked.reason
+    return await stageWithLease(store, name, walked.value, options, started)
   } finally {
-    await lease.end()
+    await leased.value.end()
   }
 }
 
-async function stageWithLease(store: ObjectStore, source: string, options: StageOptions, started: number): Promise<StageResult> {
-  const name = checkName(options.name ?? nameFromPath(source))
-  const tree = await walkTree(source, options.ignore)
+async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree, options: StageOptions, started: number): Promise<StageResult> {
   const concurrency = options.concurrency ?? (store.url.startsWith('s3:') ? 32 : 16)
   const treeBytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   const progress = new Progress({label: 'Staging', totalBytes: treeBytes, totalFiles: tree.files.length, mode: options.progress ?? 'silent'})
+  // A file store's HEAD is a local stat, what its listing does per object anyway: it scales with the
+  // tree, not the pool. On S3 one listing beats a HEAD per object once a tree has more than a few.
+  const headCheckMax = options.headCheckMax ?? (store.url.startsWith('s3:') ? 64 : Infinity)
 
-  // Hashing, the presence check and uploads overlap: a file goes up as soon as its hash is known
-  // to be missing, while later files are still being hashed.
+  // Each file is read once: hashed from the buffer it is uploaded from (or, on the file store,
+  // copied and hashed in one stream). The pool listing and the verified index load meanwhile.
   const cache = await HashCache.open(tree.base, options.hashCache ?? true)
+  const lookup = presenceCheck(store, tree.files.length > headCheckMax)
+  const verified = VerifiedIndex.load(store)
+  verified.catch(() => undefined) // awaited where needed
   const hashes: string[] = new Array(tree.files.length)
-  const uploads = new Map<string, Promise<boolean>>() // one upload per distinct content
-  const waiting: Array<Promise<unknown>> = []
-  const slots = new Semaphore(concurrency)
+  const decided = new Map<string, Promise<void>>() // one decision (and upload) per distinct content
+  const sent = new Set<string>() // contents written by this run
+  const checked = new Set<string>() // stored contents this run read and found intact
   const large = new Semaphore(2)
-  let failed = false
   let uploadedFiles = 0
   let uploadedBytes = 0
 
-  const upload = (hash: string, file: LocalFile) => async (): Promise<boolean> => {
-    if (failed) return false
-    if ((await sizeInStore(hash)) === file.size && !(options.full && !(await objectMatches(store, hash)))) return false
-    const send = () =>
-      withRetry(async () => {
-        let sent = 0
-        try {
-          await putFile(store, objectKey(hash), file.abs, {onProgress: (n) => ((sent += n), progress.addBytes(n))})
-          await checkUnchanged(store, file, hash)
-        } catch (error) {
-          progress.addBytes(-sent) // this file starts again from zero
-          throw error
-        }
-      }, options.retry)
-    await slots.use(() => (file.size > LARGE ? large.use(send) : send()))
+  /** Makes sure the store holds `hash` intact; `bytes` are the file's content when already read. */
+  const ensureStored = async (hash: string, file: LocalFile, bytes?: Buffer): Promise<void> => {
+    const present = await lookup(hash)
+    if (present && present.size === file.size) {
+      if (!options.full && (await verified).trusts(hash, present)) return
+      if (await objectMatches(store, hash)) return void checked.add(hash)
+    }
+    await withRetry(async () => {
+      if (bytes) await store.put(objectKey(hash), bytes, {durable: false, sha256: hash})
+      else {
+        await putFile(store, objectKey(hash), file.abs)
+        await checkUnchanged(store, file, hash)
+      }
+    }, options.retry)
+    sent.add(hash)
     uploadedFiles++
     uploadedBytes += file.size
-    return true
   }
 
-  // Unchanged tree, all hashes cached, and its manifest already stored: the manifest is written
-  // only after every object it lists, so there is nothing to check or upload.
-  const cached = tree.files.map((f) => cache.lookup(f.path, f.stamp, f.mtimeMs))
-  const complete = !options.full && cached.every((h): h is string => h !== undefined) && (await withRetry(() => store.head(manifestKey(sha256(manifestBytes(manifestOf(tree, cached as string[])))))))
-  if (complete) cached.forEach((h, i) => (hashes[i] = h!))
-  const sizeInStore = complete ? async () => undefined : presenceCheck(store, tree.files.length > (options.headCheckMax ?? 64))
+  const stageFile = async (file: LocalFile, index: number): Promise<void> => {
+    let hash = cache.lookup(file.path, file.stamp, file.mtimeMs)
+    let bytes: Buffer | undefined
+    if (!hash) {
+      const hashedAt = Date.now()
+      if (store.ingestFile && file.size > SMALL) {
+        // File store: copy and hash in one stream straight into place (whatever was stored there
+        // under that name is replaced by bytes that hash to it).
+        const copied = await withRetry(() => store.ingestFile!(file.abs, objectKey, {durable: false}), options.retry)
+        await checkStamp(file)
+        hash = copied.sha256
+        if (!sent.has(hash)) (sent.add(hash), uploadedFiles++, (uploadedBytes += file.size))
+      } else if (file.size <= BUFFER_MAX) {
+        bytes = await fs.readFile(file.abs)
+        await checkStamp(file, bytes.length)
+        hash = createHash('sha256').update(bytes).digest('hex')
+      } else {
+        hash = await hashFile(file.abs, file.size) // S3, over 64 MiB: a hash pass, then a streamed multipart upload
+      }
+      cache.record(file.path, file.stamp, hash, hashedAt)
+    }
+    hashes[index] = hash
+    let decision = decided.get(hash)
+    if (!decision) decided.set(hash, (decision = sent.has(hash) ? Promise.resolve() : ensureStored(hash, file, bytes)))
+    await decision
+    progress.addBytes(file.size)
+    progress.fileDone()
+  }
 
   try {
-    if (!complete) await forEachLimit(tree.files, 4, async (file, i) => {
-      if (failed) return
-      let hash = cache.lookup(file.path, file.stamp, file.mtimeMs)
-      if (!hash) {
-        const hashedAt = Date.now()
-        hash = await hashFile(file.abs, file.size)
-        cache.record(file.path, file.stamp, hash, hashedAt)
-      }
-      hashes[i] = hash
-      let job = uploads.get(hash)
-      const uploader = !job
-      if (!job) {
-        job = upload(hash, file)()
-        uploads.set(hash, job)
-      }
-      waiting.push(
-        job.then(
-          (sent) => {
-            if (!(uploader && sent)) progress.addBytes(file.size)
-            progress.fileDone()
-          },
-          (error: unknown) => {
-            failed = true
-            throw error
-          },
-        ),
-      )
-    })
-    const settled = await Promise.allSettled(waiting)
-    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (rejected) throw rejected.reason
-    if (complete) {
-      progress.files = tree.files.length
-      progress.addBytes(treeBytes)
-    }
+    await forEachLimit(tree.files, concurrency, (file, i) => (file.size > SMALL ? large.use(() => stageFile(file, i)) : stageFile(file, i)))
   } finally {
     progress.finish()
     await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
@@ -177,23 +176,31 @@ async function stageWithLease(store: ObjectStore, source: string, options: Stage
     host: os.hostname(),
   }
   // Right before the manifest: every object it lists must exist now (a gc, or a removal outside
-  // rfm, may have deleted one since it was found or sent); missing ones are sent again. (An
-  // unchanged tree whose manifest is stored already writes no manifest: it trusts the stored one.)
+  // rfm, may have deleted one since it was found or sent); missing ones are sent again. A manifest
+  // that is already stored protects its objects from gc, so then the check above suffices.
+  const index = await verified
+  const manifestStored = await withRetry(() => store.head(manifestKey(hash)))
   const distinct = new Map<string, LocalFile>()
-  if (!complete) tree.files.forEach((file, i) => distinct.set(hashes[i], file))
-  const pool = distinct.size > (options.headCheckMax ?? 64) ? await listPool(store) : undefined
-  await forEachLimit([...distinct], 16, async ([objectHash, file]) => {
-    const size = pool ? pool.get(objectHash) : (await store.head(objectKey(objectHash)))?.size
-    if (size === file.size) return
-    await withRetry(async () => {
-      await putFile(store, objectKey(objectHash), file.abs)
-      await checkUnchanged(store, file, objectHash)
-    }, options.retry)
-    uploadedFiles++
-    uploadedBytes += file.size
+  tree.files.forEach((file, i) => distinct.set(hashes[i], file))
+  const recheck = manifestStored ? [...distinct].filter(([h]) => sent.has(h) || checked.has(h)) : [...distinct]
+  const pool = recheck.length > headCheckMax ? await listPool(store) : undefined
+  await forEachLimit(recheck, 16, async ([objectHash, file]) => {
+    let info = pool ? pool.get(objectHash) : await store.head(objectKey(objectHash))
+    if (info?.size !== file.size) {
+      await withRetry(async () => {
+        await putFile(store, objectKey(objectHash), file.abs)
+        await checkUnchanged(store, file, objectHash)
+      }, options.retry)
+      if (!sent.has(objectHash)) (uploadedFiles++, (uploadedBytes += file.size))
+      sent.add(objectHash)
+      info = await store.head(objectKey(objectHash))
+    }
+    // What this run wrote or read back intact is trusted by later stages while it stays as listed now.
+    if (info && (sent.has(objectHash) || checked.has(objectHash))) index.record(objectHash, info)
   })
+  await withRetry(() => index.save(store), options.retry)
   await withRetry(async () => {
-    if (!(await store.head(manifestKey(hash)))) await store.put(manifestKey(hash), bytes)
+    if (!manifestStored) await store.put(manifestKey(hash), bytes)
     await store.put(nameKey(name, hash), JSON.stringify(entry, null, 2) + '\n')
   }, options.retry)
   return {
@@ -233,6 +240,13 @@ async function checkUnchanged(store: ObjectStore, file: LocalFile, hash: string)
   throw new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
 }
 
+/** The file must still be as the walk saw it (and `read` bytes long): its hash names what the manifest records. */
+async function checkStamp(file: LocalFile, read = file.size): Promise<void> {
+  const now = await fs.lstat(file.abs, {bigint: true}).catch(() => undefined)
+  if (now && stampOf(now) === file.stamp && read === file.size) return
+  throw new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
+}
+
 export async function hashFile(file: string, size: number, onBytes?: (n: number) => void): Promise<string> {
   const hash = createHash('sha256')
   if (size < 1024 * 1024) {
@@ -247,12 +261,12 @@ export async function hashFile(file: string, size: number, onBytes?: (n: number)
   return hash.digest('hex')
 }
 
-/** hash → size of every object in the pool, from one (paged) listing. */
-export async function listPool(store: ObjectStore): Promise<Map<string, number>> {
-  const present = new Map<string, number>()
+/** hash → listing entry of every object in the pool, from one (paged) listing. */
+export async function listPool(store: ObjectStore): Promise<Map<string, ObjectInfo>> {
+  const present = new Map<string, ObjectInfo>()
   for (const object of (await withRetry(() => store.list(OBJECTS_PREFIX))).objects) {
     const hash = hashOfObjectKey(object.key)
-    if (hash) present.set(hash, object.size)
+    if (hash) present.set(hash, object)
   }
   return present
 }
@@ -260,10 +274,10 @@ export async function listPool(store: ObjectStore): Promise<Map<string, number>>
 /**
  * How the store is asked which contents it has: one (paged) listing of the object pool for large
  * trees — started at once, while files are hashed — or a HEAD per content for small ones.
- * Answers the stored size, or undefined when the object is missing.
+ * Answers the stored object's size and version, or undefined when it is missing.
  */
-function presenceCheck(store: ObjectStore, listWholePool: boolean): (hash: string) => Promise<number | undefined> {
-  if (!listWholePool) return async (hash) => (await withRetry(() => store.head(objectKey(hash))))?.size
+function presenceCheck(store: ObjectStore, listWholePool: boolean): (hash: string) => Promise<ObjectInfo | undefined> {
+  if (!listWholePool) return async (hash) => withRetry(() => store.head(objectKey(hash)))
   const listing = listPool(store)
   listing.catch(() => undefined) // awaited by the first file that needs it
   return async (hash) => (await listing).get(hash)

@@ -6,7 +6,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {checkKey} from './keys'
 import {checkStable, fsyncFile, hashingStream} from './transfer'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, Transferred} from './types'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
 
@@ -50,16 +50,15 @@ export class FileStore implements ObjectStore {
     return stat?.isFile() ? {key, size: stat.size, modified: stat.mtime} : undefined
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const file = this.pathOf(key)
-    await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
     try {
       // fsync before the rename: a checkpoint's manifest must never reach the disk before its files.
-      const handle = await fs.open(tmp, 'w')
+      const handle = await openCreating(tmp)
       try {
         await handle.writeFile(body)
-        await handle.sync()
+        if (options.durable !== false) await handle.sync()
       } finally {
         await handle.close()
       }
@@ -132,6 +131,30 @@ export class FileStore implements ObjectStore {
   }
 
   /**
+   * Copies and hashes in one read into a temp file at the store's root, then renames it to the key
+   * its sha256 names (replacing an existing object of that key, which holds the same bytes).
+   */
+  async ingestFile(source: string, keyOf: (sha256: string) => string, options: PutFileOptions & PutOptions = {}): Promise<Transferred> {
+    await fs.mkdir(this.root, {recursive: true})
+    const tmp = path.join(this.root, `${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`)
+    const before = await fs.stat(source)
+    const hashing = hashingStream(options.onProgress)
+    try {
+      await pipeline(createReadStream(source, {highWaterMark: 1 << 20}), hashing, createWriteStream(tmp, {highWaterMark: 1 << 20}))
+      const result = hashing.digest()
+      await checkStable(source, before, result.size)
+      if (options.durable !== false) await fsyncFile(tmp)
+      const file = this.pathOf(keyOf(result.sha256))
+      await fs.mkdir(path.dirname(file), {recursive: true})
+      await fs.rename(tmp, file)
+      return result
+    } catch (error) {
+      await fs.rm(tmp, {force: true})
+      throw error
+    }
+  }
+
+  /**
    * Temp files of writes killed before their rename (`.rfm-tmp-*`, `*.rfm-part-*`), older than
    * `olderThanMs` (a write in progress has a fresh one): found by `rfm data gc`.
    */
@@ -179,24 +202,38 @@ export class FileStore implements ObjectStore {
     const walk = async (relFolder: string, recurse: boolean): Promise<void> => {
       const dir = relFolder ? this.pathOf(relFolder.replace(/\/$/, '')) : this.root
       const entries = await ignoreMissing(fs.readdir(dir, {withFileTypes: true}))
-      for (const entry of entries ?? []) {
-        if (entry.name.startsWith(TMP_MARK)) continue
-        const key = relFolder + entry.name
-        if (!key.startsWith(prefix) && !prefix.startsWith(key + '/')) continue
-        if (entry.isDirectory()) {
-          if (recurse) await walk(key + '/', true)
-          else if (key.startsWith(prefix)) result.prefixes.push(key + '/')
-        } else if (entry.isFile() && key.startsWith(prefix)) {
-          const stat = await ignoreMissing(fs.stat(path.join(dir, entry.name)))
-          if (stat) result.objects.push({key, size: stat.size, modified: stat.mtime})
-        }
-      }
+      // stat calls in parallel (the thread pool overlaps them): a pool of many objects lists fast
+      await Promise.all(
+        (entries ?? []).map(async (entry) => {
+          if (entry.name.startsWith(TMP_MARK)) return
+          const key = relFolder + entry.name
+          if (!key.startsWith(prefix) && !prefix.startsWith(key + '/')) return
+          if (entry.isDirectory()) {
+            if (recurse) await walk(key + '/', true)
+            else if (key.startsWith(prefix)) result.prefixes.push(key + '/')
+          } else if (entry.isFile() && key.startsWith(prefix)) {
+            const stat = await ignoreMissing(fs.stat(path.join(dir, entry.name)))
+            if (stat) result.objects.push({key, size: stat.size, modified: stat.mtime})
+          }
+        }),
+      )
     }
     if (folder) checkKey(folder)
     await walk(folder, !options.delimited)
     result.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     result.prefixes.sort()
     return result
+  }
+}
+
+/** Opens a new file for writing, making its folder only when it is missing (one syscall in the usual case). */
+async function openCreating(file: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(file, 'w')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    await fs.mkdir(path.dirname(file), {recursive: true})
+    return fs.open(file, 'w')
   }
 }
 

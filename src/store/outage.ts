@@ -1,5 +1,5 @@
 import {isRetryable} from './retryable'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions} from './types'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions} from './types'
 
 /**
  * How long the long-lived processes of a run (supervisor, runtime, checkpoint sync, staging) keep
@@ -72,6 +72,7 @@ export class OutageTolerantStore implements ObjectStore {
   getStream?: ObjectStore['getStream']
   uploadFile?: ObjectStore['uploadFile']
   downloadFile?: ObjectStore['downloadFile']
+  ingestFile?: ObjectStore['ingestFile']
 
   constructor(
     readonly inner: ObjectStore,
@@ -83,6 +84,7 @@ export class OutageTolerantStore implements ObjectStore {
     if (inner.getStream) this.getStream = (key: string) => this.retry('read', key, () => inner.getStream!(key))
     // Without these two, transfer.uploadFile/downloadFile would fall back to whole-file buffers.
     if (inner.uploadFile) this.uploadFile = (key: string, file: string, options?: PutFileOptions) => this.retry('upload', key, () => inner.uploadFile!(key, file, options))
+    if (inner.ingestFile) this.ingestFile = (file, keyOf, options) => this.retry('upload', file, () => inner.ingestFile!(file, keyOf, options))
     if (inner.downloadFile) this.downloadFile = (key: string, file: string, options?: PutFileOptions) => this.retry('download', key, () => inner.downloadFile!(key, file, options))
   }
 
@@ -102,8 +104,8 @@ export class OutageTolerantStore implements ObjectStore {
     return this.retry('inspect', key, () => this.inner.head(key))
   }
 
-  put(key: string, body: Uint8Array | string): Promise<void> {
-    return this.retry('write', key, () => this.inner.put(key, body))
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
+    return this.retry('write', key, () => this.inner.put(key, body, options))
   }
 
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {

@@ -10,19 +10,17 @@
  *   Logs have one writer each; a run's events, which many processes write, go to one segment per
  *   writer (RunStore.appendEvent).
  */
-import {createHash} from 'node:crypto'
-import {createReadStream, promises as fs} from 'node:fs'
-import * as path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import {BackendError, UsageError} from '../errors'
 import {checkKey} from './keys'
-import {outagePolicyFromEnv, withOutageRetry} from './outage'
 import {isRetryable} from './retryable'
-import {checkStable, streamToFile, UnstableFileError} from './transfer'
-import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, Transferred} from './types'
+import {putFileMultipart, uploadFileMultipart} from './s3-multipart'
+import {isNotFound, status} from './s3-errors'
+import {downloadFileRanged} from './s3-ranged'
+import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 export interface S3StoreOptions {
   region?: string
@@ -66,11 +64,12 @@ export class S3Store implements ObjectStore {
   readonly bucket: string
   readonly prefix: string
   readonly client: S3Client
-  private readonly sdk: typeof import('@aws-sdk/client-s3')
+  /** (this and the transfer settings below are read by ./s3-multipart.ts and ./s3-ranged.ts) */
+  readonly sdk: typeof import('@aws-sdk/client-s3')
   private readonly pageSize: number
-  private readonly multipartThreshold: number
-  private readonly partSize: number
-  private readonly rangedDownloads: boolean
+  readonly multipartThreshold: number
+  readonly partSize: number
+  readonly rangedDownloads: boolean
 
   private constructor(url: string, sdk: typeof import('@aws-sdk/client-s3'), options: S3StoreOptions) {
     const {bucket, prefix} = parseS3Url(url)
@@ -108,7 +107,7 @@ export class S3Store implements ObjectStore {
     return new S3Store(url, sdk, options)
   }
 
-  private fullKey(key: string): string {
+  fullKey(key: string): string {
     return this.prefix + checkKey(key)
   }
 
@@ -148,17 +147,30 @@ export class S3Store implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
-      return {key, size: out.ContentLength ?? 0, modified: out.LastModified ?? new Date(0)}
+      return {key, size: out.ContentLength ?? 0, modified: out.LastModified ?? new Date(0), ...(out.ETag ? {etag: out.ETag} : {})}
     } catch (error) {
       if (isNotFound(error)) return undefined
       throw this.failure('inspect', key, error)
     }
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<void> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
     try {
-      await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length}))
+      const command = new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length})
+      const sha256 = options.sha256
+      if (sha256) {
+        // SigV4 takes a payload hash already in x-amz-content-sha256 rather than hashing the body again.
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            const request = args.request as {headers?: Record<string, string>}
+            if (request.headers) request.headers['x-amz-content-sha256'] = sha256
+            return next(args)
+          },
+          {step: 'build', name: 'rfmKnownPayloadHash'},
+        )
+      }
+      await this.client.send(command)
     } catch (error) {
       throw this.failure('write', key, error)
     }
@@ -201,194 +213,19 @@ export class S3Store implements ObjectStore {
     return next
   }
 
+  /** Streams a local file up: one PUT up to the multipart threshold, else a multipart upload (./s3-multipart.ts). */
   async putFile(key: string, file: string, options: PutFileOptions = {}): Promise<void> {
-    const {size} = await fs.stat(file)
-    try {
-      if (size <= this.multipartThreshold) {
-        // A buffer body (not a stream) lets the SDK resend it on a retry.
-        const bytes = await fs.readFile(file)
-        await this.client.send(new this.sdk.PutObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Body: bytes, ContentLength: bytes.length}))
-        options.onProgress?.(bytes.length)
-        return
-      }
-      const {Upload} = await import('@aws-sdk/lib-storage')
-      // Parts are buffered by lib-storage, so each one is retried on its own; S3 allows 10,000 parts.
-      const partSize = Math.max(this.partSize, Math.ceil(size / 9000))
-      const upload = new Upload({
-        client: this.client,
-        params: {Bucket: this.bucket, Key: this.fullKey(key), Body: createReadStream(file, {highWaterMark: MiB}), ContentLength: size},
-        partSize,
-        queueSize: 4,
-        // We abort ourselves below: lib-storage would let a failed abort (some S3-compatible
-        // servers answer 405) replace the error that actually stopped the upload.
-        leavePartsOnError: true,
-      })
-      let sent = 0
-      upload.on('httpUploadProgress', (progress) => {
-        const loaded = progress.loaded ?? 0
-        if (loaded > sent) {
-          options.onProgress?.(loaded - sent)
-          sent = loaded
-        }
-      })
-      try {
-        await upload.done()
-      } catch (error) {
-        const uploadId = (upload as unknown as {uploadId?: string}).uploadId
-        if (uploadId) {
-          await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.bucket, Key: this.fullKey(key), UploadId: uploadId})).catch(() => undefined)
-        }
-        throw error
-      }
-      if (size > sent) options.onProgress?.(size - sent)
-    } catch (error) {
-      throw this.failure('upload', key, error)
-    }
+    return putFileMultipart(this, key, file, options)
   }
 
-  /**
-   * One read of the file feeds both the sha256 and the upload. Above the multipart threshold, parts
-   * (sized so a file stays under S3's 10,000 parts) go up 4 at a time, so memory is about 5 parts
-   * whatever the file size; a part that fails is retried on its own with backoff (the upload resumes
-   * with the parts S3 already has) until the outage budget is spent, then the upload is aborted.
-   */
+  /** One read hashes and uploads (parallel parts above the multipart threshold): ./s3-multipart.ts. */
   async uploadFile(key: string, file: string, options: PutFileOptions = {}): Promise<Transferred> {
-    const before = await fs.stat(file)
-    const size = before.size
-    const handle = await fs.open(file, 'r')
-    const hash = createHash('sha256')
-    const readPart = async (offset: number, length: number): Promise<Buffer> => {
-      const buffer = Buffer.allocUnsafe(length)
-      let filled = 0
-      while (filled < length) {
-        const {bytesRead} = await handle.read(buffer, filled, length - filled, offset + filled)
-        if (bytesRead === 0) throw new UnstableFileError(file, `${offset + filled} bytes read of ${size}`)
-        filled += bytesRead
-      }
-      return buffer
-    }
-    try {
-      if (size <= this.multipartThreshold) {
-        const bytes = await readPart(0, size)
-        await checkStable(file, before, size)
-        const sha256 = hash.update(bytes).digest('hex')
-        await this.put(key, bytes)
-        options.onProgress?.(size)
-        return {size, sha256}
-      }
-      const partSize = Math.max(this.partSize, Math.ceil(size / 9000))
-      const Key = this.fullKey(key)
-      const created = await this.client
-        .send(new this.sdk.CreateMultipartUploadCommand({Bucket: this.bucket, Key}))
-        .catch((error) => {
-          throw this.failure('upload', key, error)
-        })
-      const UploadId = created.UploadId as string
-      const parts: Array<{ETag: string; PartNumber: number}> = []
-      const inFlight = new Set<Promise<void>>()
-      let failed: unknown
-      const policy = outagePolicyFromEnv()
-      try {
-        for (let offset = 0, number = 1; offset < size; offset += partSize, number++) {
-          const body = await readPart(offset, Math.min(partSize, size - offset))
-          hash.update(body)
-          const PartNumber = number
-          const sending: Promise<void> = withOutageRetry(policy, 'upload part of', key, () =>
-            this.client.send(new this.sdk.UploadPartCommand({Bucket: this.bucket, Key, UploadId, PartNumber, Body: body, ContentLength: body.length})),
-          ).then(
-            (out) => {
-              parts.push({ETag: out.ETag as string, PartNumber})
-              options.onProgress?.(body.length)
-              inFlight.delete(sending)
-            },
-            (error) => {
-              failed ??= error
-              inFlight.delete(sending)
-            },
-          )
-          inFlight.add(sending)
-          while (inFlight.size >= 4) await Promise.race(inFlight)
-          if (failed) throw failed
-        }
-        await Promise.all(inFlight)
-        if (failed) throw failed
-        await checkStable(file, before, size)
-        parts.sort((a, b) => a.PartNumber - b.PartNumber)
-        await withOutageRetry(policy, 'complete', key, () =>
-          this.client.send(new this.sdk.CompleteMultipartUploadCommand({Bucket: this.bucket, Key, UploadId, MultipartUpload: {Parts: parts}})),
-        )
-        return {size, sha256: hash.digest('hex')}
-      } catch (error) {
-        await Promise.allSettled(inFlight)
-        await this.client.send(new this.sdk.AbortMultipartUploadCommand({Bucket: this.bucket, Key, UploadId})).catch(() => undefined)
-        throw error instanceof UnstableFileError ? error : this.failure('upload', key, error)
-      }
-    } finally {
-      await handle.close()
-    }
+    return uploadFileMultipart(this, key, file, options)
   }
 
-  /**
-   * Large objects come down as parallel ranged GETs (4 in flight, each pinned to the object's ETag
-   * so a replaced object fails rather than mixing), hashed and written in order; small ones stream.
-   */
+  /** Downloads into `file`, as parallel ranged GETs for large objects on AWS: ./s3-ranged.ts. */
   async downloadFile(key: string, file: string, options: PutFileOptions = {}): Promise<Transferred | undefined> {
-    let info: {size: number; etag?: string}
-    try {
-      const out = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
-      info = {size: out.ContentLength ?? 0, etag: out.ETag}
-    } catch (error) {
-      if (isNotFound(error)) return undefined
-      throw this.failure('inspect', key, error)
-    }
-    if (info.size <= this.multipartThreshold || !this.rangedDownloads) {
-      const stream = await this.getStream(key)
-      return stream ? streamToFile(stream, file, options) : undefined
-    }
-    await fs.mkdir(path.dirname(file), {recursive: true})
-    const tmp = `${file}.rfm-part-${process.pid}`
-    const handle = await fs.open(tmp, 'w')
-    const hash = createHash('sha256')
-    const policy = outagePolicyFromEnv()
-    const fetchRange = (start: number, end: number): Promise<Buffer> =>
-      withOutageRetry(policy, 'read', key, async () => {
-        const out = await this.client.send(
-          new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end}`, ...(info.etag ? {IfMatch: info.etag} : {})}),
-        )
-        return Buffer.from(await out.Body!.transformToByteArray())
-      })
-    try {
-      const partSize = Math.max(this.partSize, Math.ceil(info.size / 9000))
-      const ranges: Array<[number, number]> = []
-      for (let start = 0; start < info.size; start += partSize) ranges.push([start, Math.min(info.size, start + partSize) - 1])
-      const pending: Array<Promise<Buffer>> = []
-      let next = 0
-      const fill = () => {
-        while (next < ranges.length && pending.length < 4) {
-          const [start, end] = ranges[next++]
-          const promise = fetchRange(start, end)
-          promise.catch(() => undefined)
-          pending.push(promise)
-        }
-      }
-      fill()
-      for (const [start, end] of ranges) {
-        const body = await (pending.shift() as Promise<Buffer>)
-        fill()
-        if (body.length !== end - start + 1) throw new Error(`short range ${start}-${end}: ${body.length} bytes`)
-        hash.update(body)
-        await handle.write(body, 0, body.length, start)
-        options.onProgress?.(body.length)
-      }
-      await handle.sync()
-      await handle.close()
-      await fs.rename(tmp, file)
-      return {size: info.size, sha256: hash.digest('hex')}
-    } catch (error) {
-      await handle.close().catch(() => undefined)
-      await fs.rm(tmp, {force: true})
-      throw this.failure('download', key, error)
-    }
+    return downloadFileRanged(this, key, file, options)
   }
 
   async delete(key: string): Promise<void> {
@@ -417,7 +254,7 @@ export class S3Store implements ObjectStore {
         )
         for (const object of page.Contents ?? []) {
           if (!object.Key) continue
-          result.objects.push({key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0)})
+          result.objects.push({key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, modified: object.LastModified ?? new Date(0), ...(object.ETag ? {etag: object.ETag} : {})})
         }
         for (const common of page.CommonPrefixes ?? []) if (common.Prefix) result.prefixes.push(common.Prefix.slice(this.prefix.length))
         token = page.IsTruncated ? page.NextContinuationToken : undefined
@@ -430,7 +267,7 @@ export class S3Store implements ObjectStore {
     return result
   }
 
-  private failure(action: string, key: string, error: unknown): BackendError {
+  failure(action: string, key: string, error: unknown): BackendError {
     const e = error as {name?: string; message?: string; code?: string}
     const where = `s3://${this.bucket}/${this.prefix}${key}`
     const credentials = e.name === 'CredentialsProviderError' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch'
@@ -444,13 +281,4 @@ export class S3Store implements ObjectStore {
       details: {retryable: isRetryable(error), ...(e.name ? {awsError: e.name} : {}), ...(status(error) ? {status: status(error)} : {})},
     })
   }
-}
-
-function status(error: unknown): number | undefined {
-  return (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
-}
-
-function isNotFound(error: unknown): boolean {
-  const name = (error as {name?: string}).name
-  return name === 'NoSuchKey' || name === 'NotFound' || (status(error) === 404 && name !== 'NoSuchBucket')
 }

@@ -7,6 +7,8 @@ export interface ObjectInfo {
   key: string
   size: number
   modified: Date
+  /** S3's ETag (changes whenever the object is written with other bytes); absent on the file store */
+  etag?: string
 }
 
 export interface ListResult {
@@ -25,7 +27,7 @@ export interface ObjectStore {
   getFrom(key: string, start: number): Promise<Buffer | undefined>
   head(key: string): Promise<ObjectInfo | undefined>
   /** Replaces the object atomically and durably: readers see the old or the new bytes, never a mix. */
-  put(key: string, body: Uint8Array | string): Promise<void>
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>
   /**
    * Creates the object only if no object has the key; false when one exists (then nothing is
    * written). File store: link(2) of a temp file, atomic. S3: PutObject with If-None-Match: *.
@@ -49,6 +51,12 @@ export interface ObjectStore {
    * mtime differ before and after, or fewer bytes came than its size): the caller tries again later.
    */
   uploadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred>
+  /**
+   * Streams a local file into the store in one read that also hashes it, under the key `keyOf`
+   * derives from its sha256 (content-addressed staging: the key is known only at the end). File
+   * store only: S3 needs the key before the first byte of a multipart upload.
+   */
+  ingestFile?(file: string, keyOf: (sha256: string) => string, options?: PutFileOptions & PutOptions): Promise<Transferred>
   /** Downloads an object into `file` (a temp name renamed into place), hashing while streaming; undefined when missing. */
   downloadFile?(key: string, file: string, options?: PutFileOptions): Promise<Transferred | undefined>
   /**
@@ -61,6 +69,19 @@ export interface ObjectStore {
 export interface Transferred {
   size: number
   sha256: string
+}
+
+export interface PutOptions {
+  /**
+   * false: the caller makes the write durable later or can detect and repair its loss (staged
+   * objects, verified before their manifest is written): the file store skips its fsync. Default true.
+   */
+  durable?: boolean
+  /**
+   * the body's sha256 (hex) when the caller computed it already: S3 signs the request with it
+   * instead of hashing the body again, and AWS S3 rejects a body that does not match it
+   */
+  sha256?: string
 }
 
 export interface PutFileOptions {

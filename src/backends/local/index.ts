@@ -84,13 +84,14 @@ export class LocalBackend implements Backend {
    * The supervisor writes an attempt's summary when the attempt ends; a running (or lost) attempt's
    * checkpoints and checkpoint failures come from the events meanwhile. For a lost run (its
    * supervisor is dead) the record is shown as of its last event, so its duration stops counting.
-   * Nothing is written: the supervisor owns run.json while it lives.
+   * Its state reads 'lost', as `live.state` does. Nothing is written: the supervisor owns run.json while it lives.
    */
   async refresh(run: RunRecord, runs: RunStore): Promise<RunRecord> {
     if (FINAL_STATES.has(run.state) || !run.attempts.some((a) => !a.endedAt)) return run
     const events = await runs.events(run.id)
     for (const attempt of run.attempts) if (!attempt.endedAt) Object.assign(attempt, summarizeAttempt(events, attempt.index))
-    if ((await this.observe(run)).state === 'lost') run.endedAt ??= events.at(-1)?.time ?? run.updatedAt
+    // The returned state agrees with `live.state` (the record on disk keeps the last state written).
+    if ((await this.observe(run)).state === 'lost') Object.assign(run, {state: 'lost', endedAt: run.endedAt ?? events.at(-1)?.time ?? run.updatedAt})
     return run
   }
 
