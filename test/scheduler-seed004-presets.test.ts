@@ -2,8 +2,8 @@
  * `rfm cloud plan rm-eval` agrees with seed 004's presets: the seed trains the Qwen2.5-VL reward
  * model at 3B on 4 GPUs and 7B on 8 (`run_distributed.sh --gpus N`, deepspeed zero2.json, bf16,
  * gradient checkpointing, batch 1, max_seq_length 3072, max_pixels 1605632) and ships 32B/72B configs
- * for ZeRO-3. Before this the plan said a 7B needed 76.9 GiB per GPU (optimizer state sharded, but
- * activations without checkpointing), and earlier 158 GiB.
+ * for ZeRO-3. Before this the plan said a 7B needed 76.9 GiB per GPU (12 B of Adam state sharded,
+ * weights whole, activations as if nothing were recomputed; the issue saw 158 GiB before that).
  *
  * The expected figures are computed here from the ZeRO paper's accounting (Rajbhandari et al., SC'20,
  * §3.1 and §5: mixed-precision Adam holds 2Ψ bf16 weights + 2Ψ gradients + 12Ψ fp32 master/m/v;
