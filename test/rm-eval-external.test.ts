@@ -143,8 +143,8 @@ test('size presets → the scheduler\'s workload (params by size, pairs, ZeRO sh
   assert.equal(estimate('/m/qwen-7b', {freeze_vit: true}).workload!.method, 'frozen_vision')
   const zero2 = estimate('/m/qwen-7b', {deepspeed: 'zero2.json', external: {workdir: '/w', gpus: 4}})
   assert.equal(zero2.gpus, 4)
-  assert.equal(zero2.workload!.sharding, 'none')
-  assert.equal(zero2.workload!.optimizer_bytes_per_param, 12 / 4, 'ZeRO-2 shards gradients and Adam state over the GPUs')
+  assert.equal(zero2.workload!.sharding, 'zero2', 'ZeRO-2 shards gradients and Adam state over the GPUs')
+  assert.equal(zero2.workload!.optimizer_bytes_per_param, 14, 'bf16 gradient + fp32 Adam master/m/v')
   assert.equal(estimate('/m/qwen-7b', {external: {workdir: '/w', preset: '32B'}}).workload!.model.params_b, 33.5, 'an explicit preset wins')
 
   // the scheduler plans from it: a 7B with ZeRO-3 fits 8 × 80 GB; a 72B with full Adam state does not, and says so

@@ -9,7 +9,18 @@
  * 7B GRPO figure of seed 001 (24 GB GPU → batch 2 × accumulation 8), see test/scheduler-estimators.
  * The fitted optimizer bytes (≈1.5 B per trainable parameter) are far below textbook AdamW (12–16 B):
  * the table implies 8-bit/paged optimizers and offload. Trainers that keep full Adam state on the
- * GPU should set `optimizer_bytes_per_param: 12` in the workload.
+ * GPU should set `optimizer_bytes_per_param: 14` in the workload (2 B bf16 gradient + 12 B fp32
+ * Adam master weight, momentum and variance: K = 12 in Rajbhandari et al., "ZeRO: Memory
+ * Optimizations Toward Training Trillion Parameter Models", SC'20, §3.1).
+ *
+ * Sharding follows the same paper's §5: ZeRO-2 (P_os+g) keeps the weights whole and splits gradients
+ * and optimizer state over the N data-parallel GPUs, 2Ψ + 14Ψ/N; ZeRO-3 (P_os+g+p) splits the weights
+ * too, 16Ψ/N, and gathers at most stage3_max_live_parameters (DeepSpeed's default 1e9) at a time.
+ * Gradient checkpointing, when the workload names the architecture, follows Korthikanti et al.,
+ * "Reducing Activation Recomputation in Large Transformer Models" (2022), §4: a transformer layer
+ * stores s·b·h·34 bytes of activations (the 5·a·s²·b attention-score term is not materialised with
+ * flash attention); with full recomputation only each layer's bf16 input (2·s·b·h bytes) is kept, and
+ * one layer's activations are rebuilt at a time in the backward pass.
  */
 import type {Workload} from './workload'
 
@@ -34,6 +45,12 @@ export const MEMORY_CONSTANTS = {
   llmActivationGiB: 0.473,
   /** Vision-tower activations when it is trained, GiB per (frame × 1e9 vision params × sequence) (fitted). */
   visionActivationGiB: 8.59,
+  /** Activation bytes per token × hidden of one transformer layer (Korthikanti et al. §4, flash attention). */
+  layerActivationBytes: 34,
+  /** Bytes per token × hidden a checkpointed layer keeps: its bf16 input. */
+  checkpointBytes: 2,
+  /** DeepSpeed ZeRO-3's stage3_max_live_parameters default: parameters gathered at once. */
+  zero3LiveParamsB: 1,
 }
 
 export interface MemoryBreakdown {
@@ -77,18 +94,41 @@ export function estimateMemory(w: Workload, gpus = 1, batch = w.per_device_train
   const referenceModelGiB = needsReference ? gib(total, k.weightBytes) : 0
   // DPO and reward models push a chosen and a rejected sequence per sample.
   const pair = w.kind === 'dpo' || w.kind === 'rm' ? 2 : 1
-  let activationsGiB = k.llmActivationGiB * (tokensPerSequence(w) / 1000) * llm * batch * pair
-  if (w.method === 'full') activationsGiB += k.visionActivationGiB * w.frames * vision * batch * pair
-  // ZeRO-3 / FSDP shard everything but activations across the GPUs of the instance.
-  const shard = w.sharding === 'zero3' ? gpus : 1
+  const activationsGiB = activations(w, batch * pair)
+  // ZeRO-2 splits gradients + optimizer state over the GPUs; ZeRO-3 / FSDP the weights too, and
+  // gathers up to stage3_max_live_parameters of them (bf16) for the layer being computed.
+  const stateShard = w.sharding === 'none' ? 1 : gpus
+  const weightShard = w.sharding === 'zero3' ? gpus : 1
+  const gathered = w.sharding === 'zero3' && gpus > 1 ? gib(Math.min(k.zero3LiveParamsB, total), k.weightBytes) : 0
   const parts = {
-    weightsGiB: weightsGiB / shard,
-    optimizerGiB: optimizerGiB / shard,
-    referenceModelGiB: referenceModelGiB / shard,
+    weightsGiB: weightsGiB / weightShard + gathered,
+    optimizerGiB: optimizerGiB / stateShard,
+    referenceModelGiB: referenceModelGiB / weightShard,
     activationsGiB,
     overheadGiB: k.overheadGiB,
   }
   return {...parts, totalGiB: Object.values(parts).reduce((a, b) => a + b, 0)}
+}
+
+/** Activations of `sequences` sequences per GPU (batch × 2 for chosen/rejected pairs). */
+function activations(w: Workload, sequences: number): number {
+  const k = MEMORY_CONSTANTS
+  const {params_b: total, vision_params_b: vision, layers, hidden_size: hidden} = w.model
+  const llm = total - vision
+  const trainVision = w.method === 'full'
+  if (w.gradient_checkpointing && layers && hidden) {
+    // Korthikanti et al. §4: each layer keeps its input, one layer at a time is recomputed.
+    const perToken = (l: number, h: number) => h * (k.checkpointBytes * l + k.layerActivationBytes)
+    let bytes = tokensPerSequence(w) * sequences * perToken(layers, hidden)
+    const {vision_layers: vl, vision_hidden_size: vh, vision_patches_per_token: merge} = w.model
+    // A frozen vision tower runs without autograd: nothing of it is stored for the backward pass.
+    if (trainVision && vl && vh) bytes += w.frames * w.vision_tokens_per_frame * merge * sequences * perToken(vl, vh)
+    else if (trainVision) bytes += k.visionActivationGiB * w.frames * vision * sequences * GIB
+    return bytes / GIB
+  }
+  let gibs = k.llmActivationGiB * (tokensPerSequence(w) / 1000) * llm * sequences
+  if (trainVision) gibs += k.visionActivationGiB * w.frames * vision * sequences
+  return gibs
 }
 
 export interface BatchFit {

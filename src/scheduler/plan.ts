@@ -233,7 +233,8 @@ export function planWorkload(w: Workload, catalog: Catalog, interruptions: Inter
   }
   return {
     workload: w,
-    memory: estimateMemory(w),
+    // sharded state depends on the GPU count: the chosen plan's, else the workload's tuned count
+    memory: estimateMemory(w, chosen?.gpus ?? w.lr_tuned_for_gpus),
     catalog: {retrievedAt: catalog.retrievedAt, source: catalog.source, ageDays: Math.floor(age), stale: age > limit, maxAgeDays: limit},
     plans: [...feasible, ...infeasible],
     chosen,
@@ -274,12 +275,14 @@ export function fitAlternatives(w: Workload, catalog: Catalog, all: Candidate[])
 }
 
 function noFitError(w: Workload, catalog: Catalog, all: Candidate[]): ConfigError {
-  const need = estimateMemory(w, 1, 1).totalGiB
   const largest = Math.max(...all.map((c) => c.instance.gpuMemoryGiB))
+  // with ZeRO sharding the need shrinks with the GPU count: say it for the most GPUs allowed
+  const gpus = w.sharding === 'none' ? 1 : Math.max(...all.map((c) => c.instance.gpus))
+  const need = estimateMemory(w, gpus, 1).totalGiB
   const alternatives = fitAlternatives(w, catalog, all)
   const model = w.model.name ?? `${w.model.params_b}B model`
   return new ConfigError(
-    `${model} with ${METHOD_NAMES[w.method]} does not fit any allowed instance: it needs ${round(need, 1)} GiB per GPU at batch 1, the largest allowed GPU has ${largest} GiB.` +
+    `${model} with ${METHOD_NAMES[w.method]} does not fit any allowed instance: it needs ${round(need, 1)} GiB per GPU at batch 1${gpus > 1 ? ` with ${w.sharding === 'zero3' ? 'ZeRO-3' : 'ZeRO-2'} on ${gpus} GPUs` : ''}, the largest allowed GPU has ${largest} GiB.` +
       (alternatives.length ? ` Would fit: ${alternatives.join('; ')}.` : ' Nothing lighter fits either.'),
     {
       code: 'PLAN_NO_FIT',

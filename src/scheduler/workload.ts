@@ -18,11 +18,23 @@ export const workloadSchema = z
         name: z.string().optional(),
         params_b: z.number().positive().describe('Total parameters, billions (vision tower included).'),
         vision_params_b: z.number().nonnegative().default(0).describe('Parameters of the vision tower, billions.'),
+        layers: z.number().int().positive().optional().describe('LLM decoder layers (config.json num_hidden_layers); with hidden_size, sizes activations under gradient checkpointing.'),
+        hidden_size: z.number().int().positive().optional().describe('LLM hidden size (config.json hidden_size).'),
+        vision_layers: z.number().int().positive().optional().describe('Vision tower blocks (vision_config.depth).'),
+        vision_hidden_size: z.number().int().positive().optional().describe('Vision tower hidden size (vision_config.hidden_size).'),
+        vision_patches_per_token: z.number().int().positive().default(1).describe('Vision patches merged into one LLM token (Qwen2.5-VL: 2×2 = 4).'),
       })
       .strict(),
     method: z.enum(METHODS).default('lora').describe('full, frozen_vision (train LLM + projector), lora, or qlora4 (LoRA on a 4-bit base).'),
     lora_rank: z.number().int().positive().default(16),
-    sharding: z.enum(['none', 'zero3']).default('none').describe('zero3 (DeepSpeed ZeRO-3 / FSDP) splits weights, gradients and optimizer state across the GPUs.'),
+    sharding: z
+      .enum(['none', 'zero2', 'zero3'])
+      .default('none')
+      .describe('zero2 (DeepSpeed ZeRO-2) splits gradients and optimizer state across the GPUs; zero3 (ZeRO-3 / FSDP) the weights too.'),
+    gradient_checkpointing: z
+      .boolean()
+      .default(false)
+      .describe('Activations are recomputed in the backward pass; needs model.layers and model.hidden_size to be counted, otherwise activations are estimated without it.'),
     optimizer_bytes_per_param: z
       .number()
       .positive()

@@ -2,7 +2,9 @@
  * Size presets of the pipeline's models (Qwen2.5-VL 3B/7B/32B/72B, MiMo-VL 7B) and what they mean
  * for the scheduler: the workload it sizes GPUs from, and the machine a Batch job asks for.
  * Parameter counts are the published model sizes (vision tower included); the vision tower of both
- * families is the ≈0.67B Qwen2.5-ViT.
+ * families is the ≈0.67B Qwen2.5-ViT. Layers and hidden sizes are the models' config.json values
+ * (num_hidden_layers, hidden_size; vision_config depth 32, hidden_size 1280, spatial_merge_size 2);
+ * MiMo-VL-7B's LLM is MiMo-7B (a Qwen2 architecture, 36 × 4096).
  */
 import type {ResourceEstimate, WorkloadInput} from 'rfm/plugin-api'
 
@@ -21,14 +23,19 @@ export interface Preset {
   gpus: number
   /** whether the size needs ZeRO-3 sharding to fit 80 GB GPUs with full fine-tuning */
   zero3: boolean
+  layers: number
+  hidden: number
 }
 
+/** Qwen2.5-ViT, shared by both families: 32 blocks of 1280, 2×2 patches per LLM token. */
+const VIT = {vision_layers: 32, vision_hidden_size: 1280, vision_patches_per_token: 4}
+
 const PRESETS: Preset[] = [
-  {family: 'qwen2.5-vl', size: '3B', name: 'Qwen2.5-VL-3B-Instruct', paramsB: 3.75, visionParamsB: 0.67, gpus: 4, zero3: false},
-  {family: 'qwen2.5-vl', size: '7B', name: 'Qwen2.5-VL-7B-Instruct', paramsB: 8.29, visionParamsB: 0.67, gpus: 8, zero3: false},
-  {family: 'qwen2.5-vl', size: '32B', name: 'Qwen2.5-VL-32B-Instruct', paramsB: 33.5, visionParamsB: 0.67, gpus: 8, zero3: true},
-  {family: 'qwen2.5-vl', size: '72B', name: 'Qwen2.5-VL-72B-Instruct', paramsB: 73.4, visionParamsB: 0.67, gpus: 8, zero3: true},
-  {family: 'mimo-vl', size: '7B', name: 'MiMo-VL-7B', paramsB: 8.31, visionParamsB: 0.67, gpus: 8, zero3: false},
+  {family: 'qwen2.5-vl', size: '3B', name: 'Qwen2.5-VL-3B-Instruct', paramsB: 3.75, visionParamsB: 0.67, gpus: 4, zero3: false, layers: 36, hidden: 2048},
+  {family: 'qwen2.5-vl', size: '7B', name: 'Qwen2.5-VL-7B-Instruct', paramsB: 8.29, visionParamsB: 0.67, gpus: 8, zero3: false, layers: 28, hidden: 3584},
+  {family: 'qwen2.5-vl', size: '32B', name: 'Qwen2.5-VL-32B-Instruct', paramsB: 33.5, visionParamsB: 0.67, gpus: 8, zero3: true, layers: 64, hidden: 5120},
+  {family: 'qwen2.5-vl', size: '72B', name: 'Qwen2.5-VL-72B-Instruct', paramsB: 73.4, visionParamsB: 0.67, gpus: 8, zero3: true, layers: 80, hidden: 8192},
+  {family: 'mimo-vl', size: '7B', name: 'MiMo-VL-7B', paramsB: 8.31, visionParamsB: 0.67, gpus: 8, zero3: false, layers: 36, hidden: 4096},
 ]
 
 export function presetNames(): string[] {
@@ -58,6 +65,7 @@ export interface EstimateInput {
   model_name_or_path?: string
   freeze_vit?: boolean
   deepspeed?: string | null
+  gradient_checkpointing?: boolean
   per_device_train_batch_size?: number
   gradient_accumulation_steps?: number
   max_seq_length?: number
@@ -74,17 +82,20 @@ const PIXELS_PER_TOKEN = 28 * 28
 
 /** The scheduler's workload for an external-mode training run on `preset`. */
 export function workloadFor(c: EstimateInput, preset: Preset, gpus: number): WorkloadInput {
+  // the deepspeed file's name says the stage (zero2.json, ds_zero3.json); a size that needs ZeRO-3
+  // gets it when the config names no file
   const zero3 = /zero_?3/i.test(c.deepspeed ?? '') || (preset.zero3 && !c.deepspeed)
-  // ZeRO-2 shards gradients and optimizer state (not the weights) across the GPUs
   const zero2 = /zero_?2/i.test(c.deepspeed ?? '')
   return {
     name: `rm-eval ${preset.name}`,
     kind: 'rm',
-    model: {name: preset.name, params_b: preset.paramsB, vision_params_b: preset.visionParamsB},
+    model: {name: preset.name, params_b: preset.paramsB, vision_params_b: preset.visionParamsB, layers: preset.layers, hidden_size: preset.hidden, ...VIT},
     method: c.freeze_vit ? 'frozen_vision' : 'full',
-    sharding: zero3 ? 'zero3' : 'none',
-    // the pipeline trains with AdamW in fp32 state (TRL RewardTrainer), not an 8-bit optimizer
-    optimizer_bytes_per_param: zero2 ? 12 / gpus : 12,
+    sharding: zero3 ? 'zero3' : zero2 ? 'zero2' : 'none',
+    gradient_checkpointing: c.gradient_checkpointing ?? false,
+    // bf16 AdamW as TRL's RewardTrainer runs it: 2 B gradient + 12 B fp32 master/m/v per trainable
+    // parameter (ZeRO paper §3.1, K = 12), not the 8-bit optimizers seed 000's table implies
+    optimizer_bytes_per_param: 14,
     per_device_train_batch_size: c.per_device_train_batch_size ?? 1,
     gradient_accumulation_steps: c.gradient_accumulation_steps ?? 8,
     seq_len: c.max_seq_length ?? 3072,
