@@ -87,6 +87,8 @@ describe('a 5 s S3 outage during a Batch job', {skip: NEEDS_ROOT}, () => {
     assert.equal(job.attempts.length, 1, 'no retry was needed')
     // The runtime saw the outage and said so, then carried on.
     assert.ok(lines.some((l) => /store unreachable/.test(l)), 'the runtime reported the outage')
+    // … and nothing failed for it: no commit gave up, no event was dropped.
+    assert.deepEqual(lines.filter((l) => /could not record an event|runtime failed/.test(l)), [])
     // Every line the trainer printed during the outage reached the log stream.
     for (let step = stepAtOutage; step <= stepAfterOutage; step++) assert.ok(lines.some((l) => l === `step ${step}`), `log line "step ${step}"`)
     assert.ok(lines.includes('trained'))
@@ -98,6 +100,7 @@ describe('a 5 s S3 outage during a Batch job', {skip: NEEDS_ROOT}, () => {
     assert.ok(await checkpoints.read((await checkpoints.list()).at(-1)!), 'the final checkpoint verifies')
     // The commits made after the outage are in the run's events too (they are written to the store).
     const events = await world.runs.events(run.id)
+    assert.deepEqual(events.filter((e) => e.type === 'checkpoint_failed'), [], 'no commit failed during the outage')
     const committedEvents = events.filter((e) => e.type === 'checkpoint_committed').map((e) => e.step as number)
     assert.ok(committedEvents.includes(stepAfterOutage), `a checkpoint_committed event for step ${stepAfterOutage}`)
     assert.deepEqual(proxy.denied.map((r) => `${r.method} ${r.url}`), [], 'the job role allowed every request')
