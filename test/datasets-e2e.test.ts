@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import {rfm, rfmJson, tempHome} from './helpers/cli'
+import {assertSchema} from './helpers/schema'
 
 test('a local dataset is staged at launch, recorded as a ref, pulled and verified by the runtime, and read by the trainer', async () => {
   const home = tempHome()
@@ -26,6 +27,9 @@ test('a local dataset is staged at launch, recorded as a ref, pulled and verifie
   // The record keeps the reference; launching again uploads nothing and reuses the pulled copy.
   const again = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(dir, 'job.yaml'), '--follow'], {home, env})
   assert.match(again.json.run.config.data, /^ds:data@[0-9a-f]{12}$/)
+  // … and where it was staged from, as the config gave it (the runtime's messages name it so).
+  assert.deepEqual(again.json.run.source.stagedFrom, {[again.json.run.config.data]: 'data'})
+  assertSchema('run', again.json.run)
   const events = readFileSync(path.join(home, 'store', 'runs', again.json.run.id, 'events.jsonl'), 'utf8')
   assert.match(events, /"type":"dataset_pulled","time":"[^"]+","attempt":1,"field":"data","ref":"ds:data@[0-9a-f]{12}","files":2,"downloadedBytes":0/)
 })

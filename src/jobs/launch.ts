@@ -124,6 +124,7 @@ export async function stageDatasets(job: ResolvedJob, target: LaunchTarget, opti
   if (fields.length === 0) return job
   const {stageConfigPaths} = await import('../staging/config-paths.js')
   const baseDir = job.source.file ? path.dirname(job.source.file) : process.cwd()
-  const {config} = await stageConfigPaths(job.config, fields, target.runs.store, {baseDir, stage: {progress: options.progress}, onStaged: options.onStaged})
-  return {...job, config}
+  const {config, staged} = await stageConfigPaths(job.config, fields, target.runs.store, {baseDir, stage: {progress: options.progress}, onStaged: options.onStaged})
+  if (staged.length === 0) return {...job, config}
+  return {...job, config, source: {...job.source, stagedFrom: Object.fromEntries(staged.map((s) => [s.ref, s.given]))}}
 }

@@ -21,7 +21,8 @@ export interface ResolvedJob {
   timeoutSeconds?: number
   /** the config's resources key: overrides of the kind's estimate */
   resources?: {gpus?: number; cpus?: number; memory?: number}
-  source: {file?: string; overrides: string[]; given?: GivenKeys}
+  /** stagedFrom: each staged dataset's ref → its path as the config gave it (for the runtime's messages) */
+  source: {file?: string; overrides: string[]; given?: GivenKeys; stagedFrom?: Record<string, string>}
   /** one line each: keys passed through to the script as written, possible typos */
   notices?: string[]
 }

@@ -82,6 +82,6 @@ export async function stageWorkdir(config: Record<string, unknown>, store: Objec
     )
   }
   const staged = await stageTree(store, workdir, {name: `workdir-${nameFromPath(workdir)}`, ignore: filter, progress: options.progress})
-  options.onStaged?.({field: 'workdir', path: workdir, ref: staged.ref, uploadedFiles: staged.uploadedFiles, uploadedBytes: staged.uploadedBytes, files: staged.files, bytes: staged.bytes})
+  options.onStaged?.({field: 'workdir', given: workdir, path: workdir, ref: staged.ref, uploadedFiles: staged.uploadedFiles, uploadedBytes: staged.uploadedBytes, files: staged.files, bytes: staged.bytes})
   return {...config, workdir: staged.ref}
 }

@@ -61,7 +61,7 @@ export interface RunRecord {
   /** the validated config, with defaults filled in and paths made absolute */
   config: Record<string, unknown>
   /** the config file, the overrides as given, and the keys the user set (external mode passes exactly those) */
-  source: {file?: string; overrides: string[]; given?: import('../plugin-api').GivenKeys}
+  source: {file?: string; overrides: string[]; given?: import('../plugin-api').GivenKeys; stagedFrom?: Record<string, string>}
   retries: {attempts: number; evaluate_on_exit: RetryRule[]}
   timeoutSeconds?: number
   attempts: Attempt[]

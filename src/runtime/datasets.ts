@@ -8,6 +8,28 @@ function cacheRoot(): string {
   return process.env.RFM_DATA_CACHE ?? path.join(os.tmpdir(), 'rfm-datasets')
 }
 
+/** Each pulled copy's folder → the dataset as the user named it, for messages. */
+const pulledCopies = new Map<string, string>()
+
+/** The dataset as the user knows it: its reference, and the path it was staged from at launch. */
+export function datasetLabel(ref: string, stagedFrom?: string): string {
+  return stagedFrom === undefined ? `dataset ${ref}` : `dataset ${ref} (staged from ${stagedFrom})`
+}
+
+/**
+ * A message that names a file of a pulled copy ($RFM_DATA_CACHE/<hash>/train.jsonl:3) names it as
+ * the user knows it instead ("train.jsonl:3 of dataset ds:pairs@… (staged from ./data)"): the cache
+ * path means nothing to them.
+ */
+export function nameDatasetsIn(message: string, copies: ReadonlyMap<string, string> = pulledCopies): string {
+  let result = message
+  for (const [dir, label] of copies) {
+    result = result.split(`${dir}${path.sep}`).join('\u0000').replace(/\u0000(\S*?)(?=:\s|,\s|\s|$)/g, (_, rest: string) => `${rest} of ${label}`)
+    result = result.split(dir).join(label)
+  }
+  return result
+}
+
 /**
  * Replaces the `ds:` references in the kind's dataset fields with local copies: pulled from the
  * store once per machine and verified file by file (a file already present is re-hashed, not
@@ -29,6 +51,7 @@ export async function materializeDatasets(ctx: RuntimeContext, config: Record<st
     const pulled = await pullDataset(ctx.runs.store, value, dir)
     ctx.log(`dataset ${field}: ${value} → ${dir} (${pulled.files} files verified, ${pulled.downloadedFiles} downloaded)`)
     await ctx.event('dataset_pulled', {field, ref: value, files: pulled.files, downloadedBytes: pulled.downloadedBytes})
+    pulledCopies.set(dir, datasetLabel(value, ctx.run.source.stagedFrom?.[value]))
     ;(parent as Record<string, unknown>)[key] = dir
   }
   return result

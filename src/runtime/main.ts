@@ -11,7 +11,7 @@ import {BATCH_ENV, EXIT_RETRY, EXIT_USAGE, RUNTIME_ENV} from './protocol'
 import {openStore} from '../store/open'
 import {loggedOutagePolicy, OutageTolerantStore} from '../store/outage'
 import {runBuiltin} from './builtin'
-import {materializeDatasets} from './datasets'
+import {materializeDatasets, nameDatasetsIn} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
 import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
@@ -125,7 +125,7 @@ main().then(
     process.exit(code)
   },
   (error: Error) => {
-    process.stderr.write(`[rfm] runtime failed: ${error.message}\n`)
+    process.stderr.write(`[rfm] runtime failed: ${nameDatasetsIn(error.message)}\n`)
     process.exit(1)
   },
 )

@@ -13,6 +13,8 @@ import {stageTree, type StageOptions, type StageResult} from './stage'
 
 export interface StagedField {
   field: string
+  /** the path as the config gave it */
+  given: string
   path: string
   ref: string
   uploadedFiles: number
@@ -47,7 +49,7 @@ export async function stageConfigPaths(
       }
       done.set(abs, outcome)
     }
-    const entry: StagedField = {field, path: abs, ref: outcome.ref, uploadedFiles: outcome.uploadedFiles, uploadedBytes: outcome.uploadedBytes, files: outcome.files, bytes: outcome.bytes}
+    const entry: StagedField = {field, given: value, path: abs, ref: outcome.ref, uploadedFiles: outcome.uploadedFiles, uploadedBytes: outcome.uploadedBytes, files: outcome.files, bytes: outcome.bytes}
     staged.push(entry)
     options.onStaged?.(entry)
     return outcome.ref

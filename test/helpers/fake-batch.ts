@@ -57,7 +57,7 @@ export interface BatchWorld {
  * A store (file:// by default, or an S3 bucket on s3rver), an aws-batch profile and a backend whose
  * image resolution is stubbed.
  */
-export async function batchWorld(s3?: {endpoint: string; bucket: string}): Promise<BatchWorld> {
+export async function batchWorld(s3?: {endpoint: string; bucket: string; atBucketRoot?: boolean}): Promise<BatchWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-batch-'))
   // The catalog and profiles read RFM_HOME; keep them away from the user's.
   process.env.RFM_HOME ??= path.join(dir, 'home')
@@ -65,7 +65,8 @@ export async function batchWorld(s3?: {endpoint: string; bucket: string}): Promi
   const storeDir = path.join(dir, 'store')
   const profile: Profile = {
     backend: 'aws-batch',
-    store: s3 ? `s3://${s3.bucket}/${path.basename(dir)}` : pathToFileURL(storeDir).href,
+    // At the bucket's root when the job role's policy (which names runs/, datasets/ …) is enforced.
+    store: s3 ? (s3.atBucketRoot ? `s3://${s3.bucket}` : `s3://${s3.bucket}/${path.basename(dir)}`) : pathToFileURL(storeDir).href,
     ...(s3 ? {endpoint: s3.endpoint} : {}),
     region: 'us-east-1',
     queues: QUEUES,
