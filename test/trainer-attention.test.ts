@@ -11,7 +11,7 @@ test("per_head attention products: the same loss and gradients as batched ones, 
   const targets = tf.tensor2d(Int32Array.from({length: 3 * 12}, (_, i) => (i * 5 + 1) % 20), [3, 12], 'int32')
   const names = model.store.names()
   const run = (attention: 'batched' | 'per_head') => {
-    model.attention = attention
+    model.attentionProducts = attention
     const {value, grads} = tf.variableGrads(() => tf.tidy(() => tokenCrossEntropy(tf, model.forward({tokens}, true).logits!, targets, tf.ones([3, 12]))), names.map((n) => model.store.get(n)))
     return {loss: value.dataSync()[0], grads: Object.values(grads).map((g) => g.dataSync() as Float32Array)}
   }

@@ -109,7 +109,8 @@ export class Trainer {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
-    parts.model.attention = t.attention
+    // only rfm's Vlm has the switch; a plugin's own model (typed as Vlm for the store) may not
+    if ('attentionProducts' in parts.model) parts.model.attentionProducts = t.attention
     // more threads than samples per micro-batch would idle
     this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)
     if (this.workers > 1 && !parts.replica) {

@@ -94,7 +94,7 @@ export class Vlm {
   readonly store: ParamStore
   private readonly masks = new Map<number, Tensor>()
   /** how attention's products run (trainer.attention sets it; see AttentionProducts) */
-  attention: AttentionProducts = 'batched'
+  attentionProducts: AttentionProducts = 'batched'
 
   constructor(readonly tf: typeof tfTypes, readonly config: ModelConfig, rng: Rng, readonly lora?: LoraConfig) {
     const c = config
@@ -135,7 +135,7 @@ export class Vlm {
   forward(inputs: ModelInputs, training: boolean, rng?: Rng): ModelOutputs {
     const tf = this.tf
     const c = this.config
-    const f: Forward = {store: this.store, training, rng, lora: this.lora, masks: this.masks, attention: this.attention}
+    const f: Forward = {store: this.store, training, rng, lora: this.lora, masks: this.masks, attention: this.attentionProducts}
     const [b, t] = inputs.tokens.shape
     let x = tf.reshape(tf.gather(this.store.get('text.embed.weight'), tf.reshape(inputs.tokens, [-1])), [b, t, c.width])
     let prefix = 0

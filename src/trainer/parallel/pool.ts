@@ -72,7 +72,7 @@ export class WorkerPool {
           }
           thread.on('message', onMessage)
           thread.once('error', reject)
-          thread.postMessage({type: 'init', backend: backend.name, spec, names, attention: model.attention, weights} satisfies InitMessage)
+          thread.postMessage({type: 'init', backend: backend.name, spec, names, attention: model.attentionProducts, weights} satisfies InitMessage)
         })
       }),
     )

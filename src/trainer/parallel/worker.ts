@@ -49,7 +49,7 @@ async function init(msg: InitMessage): Promise<void> {
   if (typeof factory !== 'function') throw new Error(`replica: ${msg.spec.module} has no export ${msg.spec.export}`)
   replica = await factory(msg.spec.args, {backend, trainer})
   replica.model.store.load(msg.weights)
-  replica.model.attention = msg.attention
+  replica.model.attentionProducts = msg.attention
   names = msg.names
 }
 
