@@ -59,6 +59,9 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
     name: 'eval',
     summary: 'Evaluate a run\'s checkpoints on CV-Bench, VSR and a VQA set (rfm eval as a resumable job; --array N splits the checkpoints on AWS Batch).',
     schema,
+    launchFlags: {
+      'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: only the first N rows of each benchmark (external: {max_samples} in the command).'},
+    },
     estimate: (c) => (c.external ? {gpus: 1, gpuMemoryGiB: 24, cpus: 8, memoryGiB: 32} : {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}),
     datasetFields: ['model_dir', 'benchmarks.cv_bench', 'benchmarks.vsr', 'benchmarks.vqa', 'images', 'external.workdir'],
     prepare(config, baseDir) {

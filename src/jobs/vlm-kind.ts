@@ -20,6 +20,9 @@ export function vlmKind(api: PluginApi): JobKind {
     name: 'vlm',
     summary: 'Train rfm\'s built-in compact VLM on a generated visual-QA task (built-in TensorFlow.js trainer).',
     schema,
+    launchFlags: {
+      'max-samples': {path: 'task.train_size', type: 'number', description: 'Quick validation: train on N generated samples (config key task.train_size).'},
+    },
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 2}),
     prepare(config) {
       const m = (config as {model: {width: number; heads: number; vision: null | {image_size: number; patch_size: number; width: number; heads: number}}}).model
