@@ -20,9 +20,10 @@ const CHROMIUM = '/usr/bin/chromium'
 const home = tempHome('rfm-ui-')
 const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-ui-job-'))
 
-// A tiny built-in VLM run (it writes metrics.jsonl), stopped once by chaos SIGTERM 2–3 s in.
+// A tiny built-in VLM run (it writes metrics.jsonl), stopped once by chaos SIGTERM 2–3 s in (240 steps: an
+// idle machine finished 60 before the kill was due)
 const VLM = `name: tiny-vlm
-trainer: {seed: 1, max_steps: 60, batch_size: 8, lr: 2.0e-3, save_steps: 10, eval_steps: 20, scheduler: {kind: cosine, warmup_ratio: 0.1}}
+trainer: {seed: 1, max_steps: 240, batch_size: 8, lr: 2.0e-3, save_steps: 20, eval_steps: 60, scheduler: {kind: cosine, warmup_ratio: 0.1}}
 model: {width: 32, depth: 1, heads: 2, context_length: 8, vision: {image_size: 16, patch_size: 8, width: 32, depth: 1, heads: 2}}
 task: {train_size: 256, eval_size: 32, seed: 3}
 retries: {attempts: 3}
@@ -116,7 +117,7 @@ describe('rfm ui', () => {
     const logs = await json(ui.url, `/api/runs/${run.id}/logs`)
     assertSchema('cloud-logs', logs)
     // the last attempt trained to the end, or (when the interruption came after the last save) found nothing left to train
-    assert.match(logs.attempts.at(-1).log, /training finished at step 60|resumed from checkpoint at step 60 of 60/)
+    assert.match(logs.attempts.at(-1).log, /training finished at step 240|resumed from checkpoint at step 240 of 240/)
     assertSchema('ckpt-ls', await json(ui.url, `/api/runs/${run.id}/checkpoints`))
     assertSchema('ui-results', await json(ui.url, `/api/runs/${run.id}/results`))
     const metrics = await json(ui.url, `/api/runs/${run.id}/metrics`)
@@ -210,7 +211,7 @@ describe('rfm ui', () => {
       assert.ok(pixels.red > 20, `the interruption marker is drawn (${pixels.red} marker pixels)`)
       assert.match(await page.locator('#marker-list').innerText(), /attempt 1 interrupted: chaos SIGTERM/)
       assert.match(await page.locator('#cost').innerText(), /Cost not applicable — runs on this machine/)
-      assert.match(await page.locator('#checkpoints').innerText(), new RegExp(`rfm ckpt pull ${run.id} \\S+ --step 60`))
+      assert.match(await page.locator('#checkpoints').innerText(), new RegExp(`rfm ckpt pull ${run.id} \\S+ --step 240`))
       const shot = path.join(mkdtempSync(path.join(os.tmpdir(), 'rfm-ui-artifacts-')), 'run-page.png')
       await page.screenshot({path: shot, fullPage: true})
       console.log(`screenshot of the run page: ${shot}`)
