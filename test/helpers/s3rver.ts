@@ -21,7 +21,12 @@ export interface S3rverHandle {
   /** Environment for a child `rfm` so the SDK's default credential chain finds s3rver's keys. */
   env: NodeJS.ProcessEnv
   stop(): Promise<void>
-  /** An outage: the server process is killed (connections refused); its data stays. */
+  /**
+   * An outage: the server stops listening and drops every connection, then exits; its data stays.
+   * It is not SIGKILLed: S3 applies a PUT whole or not at all, while s3rver (object, md5 and
+   * metadata.json as separate files) killed mid-write leaves a torn metadata.json that makes every
+   * later listing of its folder a 500.
+   */
   kill(): Promise<void>
   /** The end of the outage: a new server on the same port, with the same data. */
   restart(): Promise<void>
@@ -52,7 +57,7 @@ export async function startS3rver(bucket = 'rfm-test'): Promise<S3rverHandle> {
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
+      child.kill('SIGTERM')
       await exited
     },
     async restart() {
@@ -83,6 +88,15 @@ async function childMain(directory: string, bucket: string, wanted: number): Pro
   process.stdout.write(JSON.stringify({port}) + '\n')
   process.stdin.resume()
   process.stdin.on('end', () => process.exit(0))
+  // an outage (kill()): stop listening and drop every connection at once (clients see refused and
+  // reset connections), then give handlers already past their socket a moment to finish their file
+  // writes before the process goes, so no object's files are left half-written
+  process.once('SIGTERM', () => {
+    const http = (server as unknown as {httpServer?: import('node:http').Server}).httpServer
+    http?.close()
+    http?.closeAllConnections()
+    setTimeout(() => process.exit(0), 1000)
+  })
 }
 
 if (require.main === module && process.env.RFM_S3RVER_CHILD === '1') {
