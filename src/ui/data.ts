@@ -10,19 +10,9 @@ import {runDuration} from '../cli/render'
 import {costTotal, runCost, type CostTotal, type PriceSource, type RunCost} from '../cost/report'
 import {FINAL_STATES, type RunRecord} from '../runs/record'
 import {RunStore} from '../runs/run-store'
+import {runSummary, type RunSummary} from '../runs/summary'
 import {interruptionCause, markers, MetricsCache, seriesOut, type Marker, type SeriesOut} from './metrics'
 import {findResults, type ResultsTable} from './results'
-
-export interface RunSummary {
-  id: string
-  kind: string
-  name?: string
-  state: string
-  createdAt: string
-  endedAt?: string
-  attempts: number
-  backend: string
-}
 
 export interface DashboardRow extends RunSummary {
   duration: string
@@ -100,14 +90,7 @@ export class DashboardData {
       const run = (await this.record(listed.id, listed))!
       const state = (await this.backend.observe(run)).state ?? run.state
       rows.push({
-        id: run.id,
-        kind: run.kind,
-        ...(run.name ? {name: run.name} : {}),
-        state,
-        createdAt: run.createdAt,
-        ...(run.endedAt ? {endedAt: run.endedAt} : {}),
-        attempts: run.attempts.length,
-        backend: run.backend.name,
+        ...runSummary(run, state),
         duration: runDuration(run),
         interruptions: run.attempts.filter((a) => interruptionCause(a) !== undefined).length,
         cost: await this.costCell(run),

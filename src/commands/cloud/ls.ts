@@ -4,17 +4,7 @@ import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {paint, runDuration, STATE_COLOR, table} from '../../cli/render'
 import type {QueueJob} from '../../backends/types'
 import {FINAL_STATES} from '../../runs/record'
-
-export interface RunSummary {
-  id: string
-  kind: string
-  name?: string
-  state: string
-  createdAt: string
-  endedAt?: string
-  attempts: number
-  backend: string
-}
+import {runSummary, type RunSummary} from '../../runs/summary'
 
 export default class Ls extends RfmCommand {
   static override summary = 'List runs in the profile\'s store, newest first.'
@@ -38,16 +28,7 @@ export default class Ls extends RfmCommand {
       if (ctx.backend.refresh && run.backend.name === ctx.backend.name && !FINAL_STATES.has(run.state)) run = await ctx.backend.refresh(run, ctx.runs)
       const state = (await ctx.backend.observe(run)).state ?? run.state
       if (flags.state && state !== flags.state) continue
-      summaries.push({
-        id: run.id,
-        kind: run.kind,
-        ...(run.name ? {name: run.name} : {}),
-        state,
-        createdAt: run.createdAt,
-        ...(run.endedAt ? {endedAt: run.endedAt} : {}),
-        attempts: run.attempts.length,
-        backend: run.backend.name,
-      })
+      summaries.push(runSummary(run, state))
       durations.push(runDuration(run))
       if (summaries.length >= flags.limit) break
     }
