@@ -20,6 +20,7 @@ export function runDuration(run: RunRecord): string {
 
 /** A plain text table: columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes
   const strip = (s: string) => s.replace(/\u001B\[\d+m/g, '')
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => strip(r[i] ?? '').length)))
   const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i] - strip(c).length)).join('  ').trimEnd()

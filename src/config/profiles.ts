@@ -30,7 +30,7 @@ export const profileSchema = z
     // containers (issue 9): where `rfm build` pushes images
     imageRepository: z
       .string()
-      .regex(/^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._\/-]*$/, 'an ECR repository URI: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME')
+      .regex(/^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._/-]*$/, 'an ECR repository URI: ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME')
       .optional()
       .describe('ECR repository URI that rfm build pushes images to (tags: <image>-<content hash>).'),
   })

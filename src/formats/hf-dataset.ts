@@ -15,6 +15,7 @@ import {FormatError} from './errors'
 import {resolveInside} from '../paths'
 
 type Arrow = typeof ArrowModule
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadArrow = (): Arrow => require('apache-arrow')
 
 /** A `datasets` feature description, as in dataset_info.json. */

@@ -27,11 +27,13 @@ function rgbaToRgb(rgba: Uint8Array, width: number, height: number): RgbImage {
 export function decodeImage(bytes: Uint8Array, source = '<image>'): RgbImage {
   try {
     if (isPng(bytes)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const {PNG} = require('pngjs') as typeof import('pngjs')
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
       return rgbaToRgb(png.data, png.width, png.height)
     }
     if (isJpeg(bytes)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const jpeg = require('jpeg-js') as typeof import('jpeg-js')
       const image = jpeg.decode(bytes, {useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024})
       return rgbaToRgb(image.data, image.width, image.height)
@@ -43,6 +45,7 @@ export function decodeImage(bytes: Uint8Array, source = '<image>'): RgbImage {
 }
 
 export function encodePng(image: RgbImage): Uint8Array {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {PNG} = require('pngjs') as typeof import('pngjs')
   const png = new PNG({width: image.width, height: image.height, colorType: 2, inputColorType: 2, inputHasAlpha: false})
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength)

@@ -46,8 +46,14 @@ export function readZipEntries(bytes: Uint8Array, source: string): Map<string, U
       const length = view.getUint16(e + 2, true)
       if (id === 0x0001) {
         let p = e + 4
-        if (size === 0xffffffff) (size = Number(view.getBigUint64(p, true))), (p += 8)
-        if (compressed === 0xffffffff) (compressed = Number(view.getBigUint64(p, true))), (p += 8)
+        if (size === 0xffffffff) {
+          size = Number(view.getBigUint64(p, true))
+          p += 8
+        }
+        if (compressed === 0xffffffff) {
+          compressed = Number(view.getBigUint64(p, true))
+          p += 8
+        }
         if (local === 0xffffffff) local = Number(view.getBigUint64(p, true))
       }
       e += 4 + length

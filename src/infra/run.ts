@@ -181,6 +181,7 @@ export const automationDeps: InfraDeps = {
     const stack = args.create ? await auto.LocalWorkspace.createOrSelectStack(inline, options) : await auto.LocalWorkspace.selectStack(inline, options)
     if (args.create) {
       // Inline programs do not install their provider plugin; pin it to the @pulumi/aws in use.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const awsVersion = (require('@pulumi/aws/package.json') as {version: string}).version
       await stack.workspace.installPlugin('aws', `v${awsVersion}`)
     }

@@ -138,7 +138,11 @@ async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree,
         const copied = await withRetry(() => store.ingestFile!(file.abs, objectKey, {durable: false}), options.retry)
         await checkStamp(file)
         hash = copied.sha256
-        if (!sent.has(hash)) (sent.add(hash), uploadedFiles++, (uploadedBytes += file.size))
+        if (!sent.has(hash)) {
+          sent.add(hash)
+          uploadedFiles++
+          uploadedBytes += file.size
+        }
       } else if (file.size <= BUFFER_MAX) {
         bytes = await fs.readFile(file.abs)
         await checkStamp(file, bytes.length)
@@ -191,7 +195,10 @@ async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree,
         await putFile(store, objectKey(objectHash), file.abs)
         await checkUnchanged(store, file, objectHash)
       }, options.retry)
-      if (!sent.has(objectHash)) (uploadedFiles++, (uploadedBytes += file.size))
+      if (!sent.has(objectHash)) {
+        uploadedFiles++
+        uploadedBytes += file.size
+      }
       sent.add(objectHash)
       info = await store.head(objectKey(objectHash))
     }

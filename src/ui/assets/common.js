@@ -19,7 +19,10 @@ window.rfm = (() => {
   function bytes(n) {
     const units = ['B', 'KB', 'MB', 'GB', 'TB']
     let i = 0
-    while (n >= 1024 && i < units.length - 1) (n /= 1024), i++
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024
+      i++
+    }
     return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`
   }
   const when = (iso) => (iso ? iso.replace('T', ' ').slice(0, 19) : '-')
