@@ -9,10 +9,15 @@ const Module = require('node:module')
 
 function enable() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return
-  if (typeof Module.enableCompileCache === 'function') {
-    Module.enableCompileCache()
-    return
+  try {
+    if (typeof Module.enableCompileCache === 'function') Module.enableCompileCache()
+    else install()
+  } catch {
+    // no home folder, an unreadable cache…: start without the cache
   }
+}
+
+function install() {
   const vm = require('node:vm')
   const crypto = require('node:crypto')
   const fs = require('node:fs')
@@ -29,7 +34,7 @@ function enable() {
   Module.prototype._compile = function (content, filename, format) {
     // import() in a script made from a code cache loses its loader on Node 20 (the script's
     // host-defined options are not restored): such files are compiled by Node itself.
-    if (format === 'module' || content.includes('import(')) return compile.call(this, content, filename, format)
+    if (format === 'module' || /\bimport\s*\(/.test(content)) return compile.call(this, content, filename, format)
     const hash = crypto.createHash('sha1').update(content).digest('base64')
     used.add(filename)
     const entry = cached.get(filename)
