@@ -81,7 +81,9 @@ async function measure(label: string, store: ObjectStore, url: string, env: Node
   rmSync(restoredDir, {recursive: true, force: true})
   await checkpoints.delete(1)
   const gb = (bytes / 1e9).toFixed(1)
-  console.log(`${label}: ${gb} GB checkpoint file: raw write ${(raw / 1000).toFixed(1)} s, save+commit ${(commit / 1000).toFixed(1)} s, raw read ${(rawRead / 1000).toFixed(1)} s, restore ${(restore / 1000).toFixed(1)} s (verified: ${ok}); runtime peak RSS while committing ${report.peakRssMiB} MiB`)
+  console.log(
+    `${label}: ${gb} GB checkpoint file: raw write ${(raw / 1000).toFixed(1)} s, save+commit ${(commit / 1000).toFixed(1)} s, raw read ${(rawRead / 1000).toFixed(1)} s, restore ${(restore / 1000).toFixed(1)} s (verified: ${ok}); runtime peak RSS while committing ${report.peakRssMiB} MiB`,
+  )
   console.log(ratioLine(`${label}: save+commit ÷ raw write (${gb} GB)`, commit / raw, '≤ 1.5×'))
   console.log(ratioLine(`${label}: restore ÷ raw read (${gb} GB)`, restore / rawRead, '≤ 1.5×'))
 }

@@ -40,7 +40,10 @@ class PriceTrace {
   private prices: number[] = []
   private cumulative: number[] = [0]
   private x: number
-  constructor(private readonly job: SimJob, private readonly random: () => number) {
+  constructor(
+    private readonly job: SimJob,
+    private readonly random: () => number,
+  ) {
     this.x = normal(random) * job.priceVolatility
   }
   private extend(hours: number): void {

@@ -41,9 +41,11 @@ async function commitOverhead(): Promise<void> {
   const raws: number[] = []
   const commits: number[] = []
   for (let round = 1; round <= 6; round++) {
-    raws.push(await timeMs(async () => {
-      for (const [name, data] of files) await store.put(`raw-${round}/${name}`, data)
-    }))
+    raws.push(
+      await timeMs(async () => {
+        for (const [name, data] of files) await store.put(`raw-${round}/${name}`, data)
+      }),
+    )
     commits.push(await timeMs(() => checkpoints.commit(round, files)))
     for (const object of (await store.list(`raw-${round}/`)).objects) await store.delete(object.key)
     await checkpoints.delete(round)
@@ -60,11 +62,14 @@ async function timeToFirstStep(ckptBytes: number): Promise<number> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'rfm-bench-home-'))
   const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-bench-work-'))
   const config = path.join(work, 'job.yaml')
-  writeFileSync(config, [
-    `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, out, --max_steps, "2", --save_steps, "1"]`,
-    `env: {STEP_MS: 1, CKPT_BYTES: ${ckptBytes}}`,
-    'checkpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}',
-  ].join('\n'))
+  writeFileSync(
+    config,
+    [
+      `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, out, --max_steps, "2", --save_steps, "1"]`,
+      `env: {STEP_MS: 1, CKPT_BYTES: ${ckptBytes}}`,
+      'checkpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}',
+    ].join('\n'),
+  )
   const env = {...process.env, RFM_HOME: home}
   const launched = JSON.parse(execFileSync(process.execPath, [BIN, 'cloud', 'launch', 'command', '-c', config, '--dry-run', '--json'], {env, encoding: 'utf8'})) as {run: {id: string}}
   // Record the run as launch would, with one committed checkpoint (step 1) when asked for.
@@ -118,11 +123,14 @@ function goodput(): void {
     const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-bench-work-'))
     const stepLog = path.join(work, 'steps.log')
     const steps = 150
-    writeFileSync(path.join(work, 'job.yaml'), [
-      `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, out, --max_steps, "${steps}", --save_steps, "10"]`,
-      `env: {STEP_MS: 30, STEP_LOG: ${JSON.stringify(stepLog)}}`,
-      'checkpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"], save_total_limit: 2}',
-    ].join('\n'))
+    writeFileSync(
+      path.join(work, 'job.yaml'),
+      [
+        `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(TRAINER)}, --output_dir, out, --max_steps, "${steps}", --save_steps, "10"]`,
+        `env: {STEP_MS: 30, STEP_LOG: ${JSON.stringify(stepLog)}}`,
+        'checkpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"], save_total_limit: 2}',
+      ].join('\n'),
+    )
     execFileSync(process.execPath, [BIN, 'cloud', 'launch', 'command', '-c', path.join(work, 'job.yaml'), '--chaos', `kills=10,seed=4,signal=${signal},min=0.5,max=1`, '--follow', '--json'], {
       env: {...process.env, RFM_HOME: home},
       stdio: 'ignore',

@@ -46,6 +46,6 @@ export default async function (args: string[]): Promise<void> {
   console.log(`baseline: rfm --help, median of ${repeats} runs = 1.00×`)
   console.log(ratioLine('rfm infra preview, no pulumi CLI (config + error)', preview / help, '≤ 1.3×: no @pulumi import'))
   console.log(ratioLine('node -e 0', nodeOnly / help))
-  console.log(ratioLine("node -e \"require('@pulumi/aws')\" (what laziness saves)", awsImport / help))
+  console.log(ratioLine('node -e "require(\'@pulumi/aws\')" (what laziness saves)', awsImport / help))
   console.log(ratioLine('build the program under setMocks (5 GPU families)', program / help))
 }

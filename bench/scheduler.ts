@@ -32,14 +32,19 @@ function modelVersusSimulation(runs: number): number[] {
   let seed = 1
   for (const W of [3, 20]) {
     for (const λ of [0.02, 0.15, 0.5, 1.5]) {
-      for (const [C, g] of [[16 / 3600, 0.9], [180 / 3600, 0]] as const) {
+      for (const [C, g] of [
+        [16 / 3600, 0.9],
+        [180 / 3600, 0],
+      ] as const) {
         for (const τ of [0.25, 1]) {
           const inputs: CostInputs = {computeHours: W, pricePerHour: 1.5, ratePerHour: λ, checkpointHours: C, restartHours: 0.06, provisionHours: 0.07, noticeFraction: g, intervalHours: τ}
           const model = expectedCost(inputs)
           const sim = simulateMean(simJob(inputs), runs, seed++)
           const ratio = model.cost / sim.cost
           ratios.push(ratio)
-          console.log(`   W=${String(W).padStart(2)}h λ=${λ.toFixed(2)}/h C=${Math.round(C * 3600)}s g=${g} τ=${τ}h  model $${model.cost.toFixed(2)} sim $${sim.cost.toFixed(2)}±${sim.costStdErr.toFixed(2)}  ${ratio.toFixed(3)}`)
+          console.log(
+            `   W=${String(W).padStart(2)}h λ=${λ.toFixed(2)}/h C=${Math.round(C * 3600)}s g=${g} τ=${τ}h  model $${model.cost.toFixed(2)} sim $${sim.cost.toFixed(2)}±${sim.costStdErr.toFixed(2)}  ${ratio.toFixed(3)}`,
+          )
         }
       }
     }
@@ -50,7 +55,16 @@ function modelVersusSimulation(runs: number): number[] {
 const WORKLOADS: Workload[] = [
   workloadSchema.parse({name: '4B LoRA SFT', model: {params_b: 4.44, vision_params_b: 0.42}, method: 'lora', samples: 43_000, gradient_accumulation_steps: 4, unsloth: true}),
   workloadSchema.parse({name: '4B full SFT', model: {params_b: 4.44, vision_params_b: 0.42}, method: 'full', samples: 43_000, gradient_accumulation_steps: 4}),
-  workloadSchema.parse({name: '7B GRPO LoRA', kind: 'grpo', model: {params_b: 8.29, vision_params_b: 0.675}, method: 'lora', seq_len: 320, samples: 1500, per_device_train_batch_size: 4, gradient_accumulation_steps: 4}),
+  workloadSchema.parse({
+    name: '7B GRPO LoRA',
+    kind: 'grpo',
+    model: {params_b: 8.29, vision_params_b: 0.675},
+    method: 'lora',
+    seq_len: 320,
+    samples: 1500,
+    per_device_train_batch_size: 4,
+    gradient_accumulation_steps: 4,
+  }),
 ]
 
 /**
@@ -78,9 +92,11 @@ function scenario(seed: number, base: InterruptionData, equalWorkPrice = false) 
 }
 
 async function choices(runs: number, scenarios: number, equalWorkPrice: boolean): Promise<{vsPrice: number[]; vsBlind: number[]; saveSteps: number[]}> {
-  console.log(equalWorkPrice
-    ? '\n3. The same, with every spot price equal per unit of work: only interruption rates differ'
-    : '\n2. Simulated cost of rfm\'s pick ÷ other picks (spot market, generated prices and interruption rates)')
+  console.log(
+    equalWorkPrice
+      ? '\n3. The same, with every spot price equal per unit of work: only interruption rates differ'
+      : "\n2. Simulated cost of rfm's pick ÷ other picks (spot market, generated prices and interruption rates)",
+  )
   const base = await loadInterruptions()
   const vsPrice: number[] = []
   const vsBlind: number[] = []
@@ -106,7 +122,9 @@ async function choices(runs: number, scenarios: number, equalWorkPrice: boolean)
       vsBlind.push(b)
       perWorkload.push([a, b])
     }
-    console.log(`   ${w.name!.padEnd(14)} ÷ price-only ${geomean(perWorkload.map((x) => x[0])).toFixed(3)}   ÷ interruption-blind ${geomean(perWorkload.map((x) => x[1])).toFixed(3)}  (${scenarios} scenarios)`)
+    console.log(
+      `   ${w.name!.padEnd(14)} ÷ price-only ${geomean(perWorkload.map((x) => x[0])).toFixed(3)}   ÷ interruption-blind ${geomean(perWorkload.map((x) => x[1])).toFixed(3)}  (${scenarios} scenarios)`,
+    )
   }
   return {vsPrice, vsBlind, saveSteps}
 }

@@ -19,7 +19,12 @@ export default async function (args: string[]): Promise<void> {
   // best of three: on a shared, loaded machine the fastest run is the least disturbed one
   const run = async (name: string, numWorkers: number, extra: Record<string, unknown> = {}) => {
     const times: number[] = []
-    for (let k = 0; k < 3; k++) times.push(await timeMs(() => sft.generateVqaDataset({output: path.join(dir, name), numEpochs: samples / trajectories, numWorkers, saveBatchSize: 1000, overwrite: true, data: {...data, ...extra}}, formats)))
+    for (let k = 0; k < 3; k++)
+      times.push(
+        await timeMs(() =>
+          sft.generateVqaDataset({output: path.join(dir, name), numEpochs: samples / trajectories, numWorkers, saveBatchSize: 1000, overwrite: true, data: {...data, ...extra}}, formats),
+        ),
+      )
     return samples / (Math.min(...times) / 1000)
   }
   await run('warmup', 0)
@@ -35,7 +40,11 @@ export default async function (args: string[]): Promise<void> {
   mkdirSync(npzDir)
   for (let i = 0; i < trajectories; i++) {
     const t = sft.syntheticTrajectory('bench', i, 32)
-    await formats.writeNpz(path.join(npzDir, `traj_${String(i).padStart(5, '0')}.npz`), {frames: {dtype: 'u1', shape: [t.length, 32, 32, 3], data: t.frames}, task: {dtype: 'U', shape: [], data: [t.task]}, progress: {dtype: 'f4', shape: [t.length], data: t.progress}}, {compress: true})
+    await formats.writeNpz(
+      path.join(npzDir, `traj_${String(i).padStart(5, '0')}.npz`),
+      {frames: {dtype: 'u1', shape: [t.length, 32, 32, 3], data: t.frames}, task: {dtype: 'U', shape: [], data: [t.task]}, progress: {dtype: 'f4', shape: [t.length], data: t.progress}},
+      {compress: true},
+    )
   }
   const npz = await run('from-npz', 0, {train_datasets: [npzDir]})
   console.log(ratioLine('from .npz (deflated) vs synthetic, one thread', npz / one))

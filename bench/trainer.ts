@@ -64,7 +64,13 @@ async function stepsPerSecondWith(backend: SelectedBackend, workers: number, ste
   const trainer = trainerSchema.parse({backend: backend.name, workers, attention, batch_size: REF.batch, max_steps: 1_000_000, lr: 1e-3, tensorboard: false})
   const model = new Vlm(tf, modelConfig(), new Rng(0))
   const ctx = {
-    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
+    runId: 'bench',
+    attempt: 1,
+    config: {},
+    workDir: os.tmpdir(),
+    stopRequested: () => false,
+    logMetrics: () => undefined,
+    log: () => undefined,
     checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
   }
   const replica = {module: __filename, export: 'syntheticReplica', args: {}}
@@ -95,7 +101,13 @@ async function profileStep(backend: SelectedBackend, attention: 'batched' | 'per
   const model = new Vlm(tf, modelConfig(), new Rng(0))
   console.log(`attention products: ${attention}`)
   const ctx = {
-    runId: 'bench', attempt: 1, config: {}, workDir: os.tmpdir(), stopRequested: () => false, logMetrics: () => undefined, log: () => undefined,
+    runId: 'bench',
+    attempt: 1,
+    config: {},
+    workDir: os.tmpdir(),
+    stopRequested: () => false,
+    logMetrics: () => undefined,
+    log: () => undefined,
     checkpoints: {save: async () => undefined, loadLatest: async () => undefined},
   }
   const loop = new Trainer(ctx, {backend, model, task: new SyntheticLm(tf), trainer})
@@ -112,7 +124,8 @@ async function profileStep(backend: SelectedBackend, attention: 'batched' | 'per
   }
   const total = [...byName.values()].reduce((a, e) => a + e.ms, 0)
   console.log(`one training step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels, ${info.newTensors} tensors left, peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
-  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${name.padEnd(22)} ${String(e.calls).padStart(5)} calls  ${e.ms.toFixed(0).padStart(6)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %`)
+  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms))
+    console.log(`  ${name.padEnd(22)} ${String(e.calls).padStart(5)} calls  ${e.ms.toFixed(0).padStart(6)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %`)
   const matmuls = info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul')
   const byShape = new Map<string, {calls: number; ms: number}>()
   for (const k of matmuls) {
@@ -133,9 +146,10 @@ function matmulFlops(tf: typeof tfTypes, aShape = [1024, 1024], bShape = [1024, 
   const a = tf.randomNormal(aShape)
   const b = tf.randomNormal(bShape)
   const flops = 2 * aShape.slice(0, -1).reduce((x, y) => x * y, 1) * aShape[aShape.length - 1] * bShape[bShape.length - 1]
-  const run = () => tf.tidy(() => {
-    tf.matMul(a, b).dataSync()
-  })
+  const run = () =>
+    tf.tidy(() => {
+      tf.matMul(a, b).dataSync()
+    })
   run()
   const times: number[] = []
   for (let i = 0; i < 5; i++) {

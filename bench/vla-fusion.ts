@@ -51,6 +51,8 @@ export default async function (args: string[]): Promise<void> {
   console.log('| fusion | MAE, sensor-dependent steps | ÷ baseline | MAE, sessions without sensor | val loss | trainable params | train time ÷ baseline |')
   console.log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.dep.toFixed(4)} | ${(r.dep / base.dep).toFixed(2)} | ${r.plain.toFixed(4)} | ${r.val.toFixed(4)} | ${(r.params * 1e3).toFixed(1)} k | ${(r.ms / base.ms).toFixed(2)} |`)
+    console.log(
+      `| ${r.name} | ${r.dep.toFixed(4)} | ${(r.dep / base.dep).toFixed(2)} | ${r.plain.toFixed(4)} | ${r.val.toFixed(4)} | ${(r.params * 1e3).toFixed(1)} k | ${(r.ms / base.ms).toFixed(2)} |`,
+    )
   }
 }

@@ -23,7 +23,11 @@ export function table(headers: string[], rows: string[][]): string {
   // eslint-disable-next-line no-control-regex -- ANSI colour codes
   const strip = (s: string) => s.replace(/\u001B\[\d+m/g, '')
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => strip(r[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i] - strip(c).length)).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c + ' '.repeat(widths[i] - strip(c).length))
+      .join('  ')
+      .trimEnd()
   return [line(headers), ...rows.map(line)].join('\n')
 }
 
@@ -38,18 +42,21 @@ export function describeRun(run: RunRecord, live: LiveView, color: boolean): str
     `Duration  ${runDuration(run)}`,
   ]
   if (run.attempts.length > 0) {
-    lines.push('', table(
-      ['ATTEMPT', 'STARTED', 'ENDED', 'RESUMED', 'CHECKPOINTS', 'RESULT', 'NEXT'],
-      run.attempts.map((a) => [
-        String(a.index),
-        a.startedAt.replace('T', ' ').slice(0, 19),
-        a.endedAt ? a.endedAt.replace('T', ' ').slice(11, 19) : '-',
-        a.resumedFromStep === undefined ? '-' : `step ${a.resumedFromStep}`,
-        (a.checkpointsCommitted ? `${a.checkpointsCommitted} (last ${a.lastCheckpointStep})` : '-') + (a.checkpointFailures ? `, ${a.checkpointFailures} FAILED` : ''),
-        a.endedAt ? `${a.signal ? a.signal : `exit ${a.exitCode}`}${a.chaos ? ' (chaos)' : a.interruptedBy ? ` (${a.interruptedBy})` : ''}` : 'running',
-        a.action ?? '',
-      ]),
-    ))
+    lines.push(
+      '',
+      table(
+        ['ATTEMPT', 'STARTED', 'ENDED', 'RESUMED', 'CHECKPOINTS', 'RESULT', 'NEXT'],
+        run.attempts.map((a) => [
+          String(a.index),
+          a.startedAt.replace('T', ' ').slice(0, 19),
+          a.endedAt ? a.endedAt.replace('T', ' ').slice(11, 19) : '-',
+          a.resumedFromStep === undefined ? '-' : `step ${a.resumedFromStep}`,
+          (a.checkpointsCommitted ? `${a.checkpointsCommitted} (last ${a.lastCheckpointStep})` : '-') + (a.checkpointFailures ? `, ${a.checkpointFailures} FAILED` : ''),
+          a.endedAt ? `${a.signal ? a.signal : `exit ${a.exitCode}`}${a.chaos ? ' (chaos)' : a.interruptedBy ? ` (${a.interruptedBy})` : ''}` : 'running',
+          a.action ?? '',
+        ]),
+      ),
+    )
   }
   const failing = run.attempts.filter((a) => a.checkpointFailures)
   for (const a of failing) lines.push(`Attempt ${a.index}: ${a.checkpointFailures} checkpoint commit(s) failed; last: ${a.lastCheckpointError}`)
