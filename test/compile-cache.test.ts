@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import * as nodeModule from 'node:module'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -48,6 +48,27 @@ test('a damaged cache file is ignored and replaced', {skip: !enabled && 'Node â‰
   writeFileSync(file, Buffer.from([255, 255, 255, 255, 1, 2, 3]))
   assert.equal(run(), 'ok')
   assert.equal(run(), 'ok')
+})
+
+test('a relative require that moves between a file and a folder follows it (resolutions are cached only for files of rfm)', {skip: !enabled && 'Node â‰¥ 22 uses its own cache'}, () => {
+  const dir = mkdtempSync(path.join(ROOT, 'dist', 'rfm-resolve-cache-'))
+  try {
+    const cacheHome = path.join(dir, 'cache')
+    const main = path.join(dir, 'main.js')
+    writeFileSync(main, `require(${JSON.stringify(path.join(ROOT, 'bin', 'compile-cache.js'))}).enable()\nrequire('./lib').print()\n`)
+    const run = () => execFileSync(process.execPath, [main], {env: {...process.env, XDG_CACHE_HOME: cacheHome, NODE_DISABLE_COMPILE_CACHE: ''}, encoding: 'utf8'}).trim()
+    writeFileSync(path.join(dir, 'lib.js'), "exports.print = () => console.log('file')\n")
+    assert.equal(run(), 'file')
+    assert.equal(run(), 'file')
+    rmSync(path.join(dir, 'lib.js'))
+    mkdirSync(path.join(dir, 'lib'))
+    writeFileSync(path.join(dir, 'lib', 'index.js'), "exports.print = () => console.log('folder')\n")
+    assert.equal(run(), 'folder')
+    writeFileSync(path.join(dir, 'lib.js'), "exports.print = () => console.log('file again')\n")
+    assert.equal(run(), 'file again', 'lib.js shadows lib/index.js, as in Node')
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
 })
 
 test('the CLI prints the same with and without the cache', () => {
