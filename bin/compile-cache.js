@@ -33,7 +33,9 @@ function install() {
   const root = path.resolve(__dirname, '..')
   const mtime = (f) => fs.statSync(f, {throwIfNoEntry: false})?.mtimeMs ?? 0
   const installStamp = `${mtime(path.join(root, 'package.json'))}:${mtime(path.join(root, 'node_modules', '.package-lock.json'))}`
-  const {code: cached, resolved} = readCache(fs, file, installStamp)
+  const {code: cached, resolvedByRoot} = readCache(fs, file)
+  const mine = resolvedByRoot[root]
+  const resolved = new Map(mine && mine.stamp === installStamp ? mine.entries : [])
   const fresh = new Map()
   const used = new Set()
   let resolvedAdded = false
@@ -89,13 +91,14 @@ function install() {
     if (fresh.size === 0 && !resolvedAdded) return
     try {
       for (const [filename, {hash, script}] of fresh) cached.set(filename, {hash, data: script.createCachedData()})
-      // Entries of other checkouts or old builds pile up: past 64 MB only this run's are kept.
+      // Entries of other checkouts or old builds pile up: past 64 MB (or 16 checkouts) only this run's are kept.
       let bytes = 0
       for (const entry of cached.values()) bytes += entry.data.length
+      const others = bytes > 64 * 2 ** 20 || Object.keys(resolvedByRoot).length > 16 ? {} : resolvedByRoot
       if (bytes > 64 * 2 ** 20) for (const filename of cached.keys()) if (!used.has(filename)) cached.delete(filename)
       fs.mkdirSync(dir, {recursive: true, mode: 0o700})
       const temporary = `${file}.${process.pid}.tmp`
-      fs.writeFileSync(temporary, serialize(installStamp, cached, resolved), {mode: 0o600})
+      fs.writeFileSync(temporary, serialize(cached, {...others, [root]: {stamp: installStamp, entries: [...resolved]}}), {mode: 0o600})
       fs.renameSync(temporary, file) // atomic: concurrent CLIs never read half a file
     } catch {
       // a cache that cannot be written only costs speed
@@ -114,29 +117,30 @@ function makeRequire(mod) {
   return require
 }
 
-// Layout: uint32 length of a JSON index {install, resolved: [[key, path], …], code: [[filename,
-// hash, byteLength], …]}, the index, then the code caches in the index's order.
-function readCache(fs, file, installStamp) {
+// Layout: uint32 length of a JSON index {resolvedByRoot: {[rfm root]: {stamp, entries: [[key,
+// path], …]}}, code: [[filename, hash, byteLength], …]}, the index, then the code caches in order.
+// Resolutions are kept per checkout, so two checkouts on one machine do not evict each other's.
+function readCache(fs, file) {
   const code = new Map()
-  let resolved = new Map()
+  let resolvedByRoot = {}
   try {
     const buffer = fs.readFileSync(file)
     const length = buffer.readUInt32LE(0)
     let offset = 4 + length
     const index = JSON.parse(buffer.toString('utf8', 4, offset))
-    if (index.install === installStamp) resolved = new Map(index.resolved)
     for (const [filename, hash, size] of index.code) {
       code.set(filename, {hash, data: buffer.subarray(offset, offset + size)})
       offset += size
     }
+    resolvedByRoot = index.resolvedByRoot ?? {}
   } catch {
     code.clear() // missing or damaged: start over
   }
-  return {code, resolved}
+  return {code, resolvedByRoot}
 }
 
-function serialize(install, code, resolved) {
-  const index = Buffer.from(JSON.stringify({install, resolved: [...resolved], code: [...code].map(([filename, {hash, data}]) => [filename, hash, data.length])}))
+function serialize(code, resolvedByRoot) {
+  const index = Buffer.from(JSON.stringify({resolvedByRoot, code: [...code].map(([filename, {hash, data}]) => [filename, hash, data.length])}))
   const length = Buffer.alloc(4)
   length.writeUInt32LE(index.length, 0)
   return Buffer.concat([length, index, ...[...code.values()].map((entry) => entry.data)])
