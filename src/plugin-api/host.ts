@@ -5,11 +5,13 @@ import {validateConfig} from '../config/validate'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
+import {pluginCheckpoints, pluginRuns} from './runs'
 import type {PluginApi} from './index'
 
 /**
  * The API object handed to every plugin's job-kinds module. A plugin's oclif commands get the same
- * object from the host CLI: `require(path.join(this.config.root, 'dist/src/plugin-api/host.js')).pluginApi`.
+ * object through the command base of `@rfm/plugin-kit`, which resolves this module as `rfm/plugin-host`
+ * (an `exports` entry of the host's package.json), never by a path into dist/.
  */
 export const pluginApi: PluginApi = {
   apiVersion: 1,
@@ -38,5 +40,7 @@ export const pluginApi: PluginApi = {
     checkModelShape({width: at('width', m.width), heads: at('heads', m.heads), ...(vision ? {vision} : {})})
   },
   commands: pluginCommandSupport,
+  runs: pluginRuns,
+  checkpoints: pluginCheckpoints,
   launcherGpus,
 }

@@ -211,7 +211,11 @@ export interface PluginApi {
    */
   loadGrader(): Promise<typeof import('../grader/index')>
   /** For plugin commands: config files read and errors rendered the way rfm's own commands do. */
-  commands: import('./commands').PluginCommandSupport
+  commands: PluginCommandSupport
+  /** Runs of a profile's store, as `rfm cloud status` shows them. */
+  runs: PluginRuns
+  /** Committed checkpoints of runs (`rfm ckpt ls`/`pull`), and checkpoint-<step>/ folders on local disk. */
+  checkpoints: PluginCheckpoints
   /** Typed user errors (UsageError, ConfigError, NotFoundError, ...), for plugin commands. */
   errors: typeof import('../errors/index')
   /**
@@ -240,4 +244,78 @@ export type {TrainingTask, TrainResult, TrainerState, ModelConfig, VisionConfig,
 
 /** Types of the data formats (src/formats), for plugins that read datasets with `api.loadFormats()`. */
 export type {NdArray, NpyDtype, RgbImage, HfDataset, HfFeature, HfFeatures} from '../formats'
-export type {SafeParser, PluginCommandSupport} from './commands'
+
+/** The part of a zod schema a config reader needs (a plugin's zod is the host's). */
+export interface SafeParser<T> {
+  safeParse(value: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}
+}
+
+/** The part of an oclif command error rendering needs (`logJson` is protected there, so it is passed in). */
+export interface ErrorRenderingCommand {
+  readonly id: string | undefined
+  jsonEnabled(): boolean
+  exit(code?: number): never
+}
+
+export interface PluginCommandSupport {
+  /** Parses a YAML/JSON config file against `schema`; errors name the file or the key (`hint` says where the keys are documented). */
+  readConfigFile<T>(file: string, schema: SafeParser<T>, hint: string): Promise<{config: T; baseDir: string}>
+  /**
+   * A config as `rfm cloud launch` reads one: the file (optional), then each `--set key=value`
+   * (YAML value) in order; validated against `schema`. baseDir: the file's folder, else `cwd`.
+   */
+  readConfig<T>(source: {file?: string; sets?: string[]; cwd?: string}, schema: SafeParser<T>, hint: string): Promise<{config: T; baseDir: string}>
+  /** The body of a plugin command's `catch`: renders the error like rfm's own commands and sets the exit code. */
+  handleError(command: ErrorRenderingCommand, logJson: (json: unknown) => void, error: Error): unknown
+}
+
+/** Which store (a profile's; default the active one) and, for array jobs, which child. */
+export interface RunLookup {
+  profile?: string
+  /** a child of an array job (AWS Batch --array): its checkpoints are kept apart, under the run */
+  arrayIndex?: number
+}
+
+/** A run as `rfm cloud status --json` shows it (the fields plugins may rely on; the record has more). */
+export interface RunView {
+  id: string
+  kind: string
+  state: string
+  config: Record<string, unknown>
+  backend: {name: string; request?: {arraySize?: number}}
+}
+
+export interface PluginRuns {
+  /** The run's record (a cloud backend's view merged in, like `rfm cloud status`); a NotFoundError when there is none. */
+  get(runId: string, options?: Pick<RunLookup, 'profile'>): Promise<RunView>
+}
+
+export interface PluginCheckpoints {
+  /** `rfm ckpt ls`: the run's committed checkpoints, oldest first, best and final tagged. */
+  list(runId: string, options?: RunLookup): Promise<{run: string; checkpoints: CheckpointRow[]}>
+  /**
+   * `rfm ckpt pull`: `ref` is RUN (final if the run finished, else latest), RUN@<step>, RUN@best,
+   * RUN@final or RUN@latest; every file is verified against the manifest before it is written.
+   */
+  pull(ref: string, dir: string, options?: RunLookup): Promise<{run: string; step: number; dir: string; files: string[]}>
+  /** Checkpoints as `checkpoint-<step>/` folders in a local directory (Hugging Face's layout), for commands that train outside a run. */
+  local(dir: string): LocalCheckpoints
+}
+
+/** One committed checkpoint as `rfm ckpt ls` lists it. */
+export interface CheckpointRow {
+  step: number
+  createdAt: string
+  attempt?: number
+  files: number
+  bytes: number
+  metrics?: Record<string, number>
+  tags: string[]
+}
+
+/** `checkpoint-<step>/` folders in a local directory (api.checkpoints.local). */
+export interface LocalCheckpoints extends CheckpointIO {
+  readonly dir: string
+  /** the complete checkpoints' steps, oldest first */
+  steps(): number[]
+}

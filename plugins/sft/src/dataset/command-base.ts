@@ -1,27 +1,17 @@
 /**
- * Base of the dataset commands: the host's plugin API and formats module, and errors rendered the
- * way rfm renders them (message + hint, exit 2 for user mistakes; {"error"} under --json).
+ * What the dataset commands add to the kit's command base (host API, config flags, errors rendered
+ * like rfm's): the host's formats module and its file, integer flags, progress lines.
  */
-import * as path from 'node:path'
-
-import {Command} from '@oclif/core'
-import type {PluginApi} from 'rfm/plugin-api'
+import {hostModuleFile, RfmPluginCommand} from '@rfm/plugin-kit'
 
 import {usageError} from './errors'
 import type {Formats} from './formats'
 
-export abstract class SftDatasetCommand extends Command {
-  static override enableJsonFlag = true
-
-  protected get api(): PluginApi {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(this.config.root, 'dist/src/plugin-api/host.js')).pluginApi as PluginApi
-  }
-
-  /** The host's formats module, and its file (worker threads load it by path). */
+export abstract class SftDatasetCommand extends RfmPluginCommand {
+  /** The host's formats module, and its file (worker threads load it themselves): the host's `rfm/formats` export. */
   protected async formats(): Promise<{formats: Formats; file: string}> {
     const formats: Formats = await this.api.loadFormats()
-    return {formats, file: path.join(this.config.root, 'dist/src/formats/index.js')}
+    return {formats, file: hostModuleFile(this.config.root, 'rfm/formats')}
   }
 
   /** A flag value that must be an integer ≥ min; the error names the flag. */
@@ -47,9 +37,5 @@ export abstract class SftDatasetCommand extends Command {
       if (tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`)
       else process.stderr.write(`${line}\n`)
     }
-  }
-
-  protected override async catch(error: Error): Promise<unknown> {
-    return this.api.commands.handleError(this, (json) => this.logJson(json), error)
   }
 }

@@ -31,7 +31,7 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     'num-workers': Flags.string({aliases: ['num_workers'], description: 'Worker threads rendering samples (default 4; 0 or 1 = this thread). The output does not depend on it.'}),
     'batch-size': Flags.string({aliases: ['batch_size'], description: 'Samples per unit of work handed to a worker (default 100).'}),
     set: Flags.string({multiple: true, aliases: ['config_overrides', 'config-overrides'], description: 'Config override data.<key>=<value> (YAML value), e.g. data.sample_type_ratio=[0.7,0.3,0.0].'}),
-    config: Flags.string({description: 'YAML file whose `data:` mapping sets data.* keys (--set wins).'}),
+    config: Flags.string({char: 'c', helpValue: 'FILE', description: 'YAML file whose `data:` mapping sets data.* keys (--set wins).'}),
     overwrite: Flags.boolean({default: false, description: 'Replace an existing dataset at --output.'}),
   }
 
