@@ -6,7 +6,7 @@ import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import {pluginCheckpoints, pluginRuns} from './runs'
-import type {PluginApi} from './index'
+import type {ErrorsCore, FormatsCore, GraderCore, PluginApi, TrainerCore} from './index'
 
 /**
  * The API object handed to every plugin's job-kinds module. A plugin's oclif commands get the same
@@ -17,10 +17,11 @@ export const pluginApi: PluginApi = {
   apiVersion: 1,
   z,
   defineJobKind: (kind) => kind,
-  loadTrainer: () => import('../trainer/index.js'),
-  loadFormats: () => import('../formats/index.js'),
-  loadGrader: () => import('../grader/index.js'),
-  errors,
+  // each module implements its contract interface: conformance.ts proves it at compile time
+  loadTrainer: () => import('../trainer/index.js') as Promise<unknown> as Promise<TrainerCore>,
+  loadFormats: () => import('../formats/index.js') as Promise<unknown> as Promise<FormatsCore>,
+  loadGrader: () => import('../grader/index.js') as Promise<unknown> as Promise<GraderCore>,
+  errors: errors as unknown as ErrorsCore,
   configError: configErrorAt,
   validate(schema, data) {
     try {

@@ -10,7 +10,7 @@ import {createRequire} from 'node:module'
 import * as path from 'node:path'
 
 import {Command, Flags} from '@oclif/core'
-import type {PluginApi, SafeParser} from 'rfm/plugin-api'
+import type {PluginApi, SafeParser} from '@rfm/plugin-api'
 
 /** The host's plugin API: `rfm/plugin-host` resolved as the host package itself sees it (package self-reference). */
 export function hostApi(root: string): PluginApi {
