@@ -56,6 +56,7 @@ export interface PluginApi {
    * --num_processes N, deepspeed --num_gpus N, as `--x N` or `--x=N`), or undefined.
    */
   launcherGpus(argv: readonly string[]): number | undefined
+  // --- new members of the API object go below this line (the contract only grows within a major version) ---
 }
 
 /** The default export of a plugin's job-kinds module. */

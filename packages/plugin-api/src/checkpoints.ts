@@ -1,4 +1,4 @@
-/** Checkpoint shapes of the contract (the host's src/checkpoint/{types,store,sync}.ts satisfy them; host.ts checks). */
+/** Checkpoint shapes of the contract (the host's src/checkpoint/{types,store,sync}.ts satisfy them; src/plugin-api/conformance.ts checks). */
 
 export type CheckpointFiles = Record<string, Uint8Array>
 

@@ -1,4 +1,4 @@
-/** rfm's typed user errors as plugins see them (`api.errors`; the host's src/errors satisfies this, host.ts checks). */
+/** rfm's typed user errors as plugins see them (`api.errors`; the host's src/errors satisfies this, src/plugin-api/conformance.ts checks). */
 
 /** An rfm error as `--json` prints it. */
 export interface ErrorData {

@@ -1,6 +1,6 @@
 /**
  * The host's data formats module as plugins see it (`api.loadFormats()`): numpy .npy/.npz, PNG/JPEG,
- * Hugging Face `save_to_disk` datasets, JSON lines. The host's src/formats satisfies it (host.ts checks).
+ * Hugging Face `save_to_disk` datasets, JSON lines. The host's src/formats satisfies it (src/plugin-api/conformance.ts checks).
  */
 import type {RfmError} from './errors'
 

@@ -1,6 +1,6 @@
 /**
  * The host's OpenAI-compatible scoring helpers as plugins see them (`api.loadGrader()`): the LLM
- * accuracy grader and /embeddings similarity. The host's src/grader satisfies it (host.ts checks).
+ * accuracy grader and /embeddings similarity. The host's src/grader satisfies it (src/plugin-api/conformance.ts checks).
  */
 export interface LlmGraderConfig {
   baseUrl: string

@@ -1,6 +1,6 @@
 /**
  * @rfm/plugin-api: the contract between rfm and its plugins, as types (plus the `apiVersion`
- * constant). It imports nothing of rfm's internals; the host (src/plugin-api/host.ts) type-checks
+ * constant). It imports nothing of rfm's internals; the host (src/plugin-api/conformance.ts) type-checks
  * that its real modules satisfy these interfaces. See README.md for how a plugin is built.
  */
 export {apiVersion} from './version'

@@ -1,4 +1,4 @@
-/** What the runtime gives a built-in trainer (the host's src/trainer/context.ts declares the same; host.ts checks). */
+/** What the runtime gives a built-in trainer (the host's src/trainer/context.ts declares the same; src/plugin-api/conformance.ts checks). */
 import type {CheckpointIO, SavedCheckpoint} from './checkpoints'
 
 /** What a built-in trainer reports when it returns; recorded in the run's events and run.json. */

@@ -1,7 +1,7 @@
 /**
  * The built-in trainer core as plugins see it (`api.loadTrainer()`): tfjs backends, the compact VLM,
  * tokenizers, the training loop, safetensors and the synthetic spatial tasks. Only what plugins may
- * use is declared; the host's src/trainer satisfies it (src/plugin-api/host.ts checks, so a change
+ * use is declared; the host's src/trainer satisfies it (src/plugin-api/conformance.ts checks, so a change
  * there that breaks this contract breaks the build).
  */
 import type * as tf from '@tensorflow/tfjs-core'

@@ -1,4 +1,4 @@
-/** The model-level workload description the scheduler sizes GPUs from (input of src/scheduler/workload.ts's schema; host.ts checks). */
+/** The model-level workload description the scheduler sizes GPUs from (input of src/scheduler/workload.ts's schema; src/plugin-api/conformance.ts checks). */
 export interface WorkloadInput {
   /** A label for the workload, shown in the plan. */
   name?: string
