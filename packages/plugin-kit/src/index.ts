@@ -53,6 +53,36 @@ export abstract class RfmPluginCommand extends Command {
     return this.api.commands.readConfig(source, schema, hint)
   }
 
+  /** The file of a module the host's package.json exports (e.g. `rfm/formats`), for worker threads that load it themselves. */
+  hostModuleFile(specifier: string): string {
+    return hostModuleFile(this.config.root, specifier)
+  }
+
+  /** A flag value (a string flag, so seed-script spellings pass through) that must be an integer ≥ min; the error names the flag. */
+  integerFlag(flag: string, raw: string | undefined, fallback: number, min: number): number {
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (raw.trim() === '' || !Number.isInteger(value) || value < min) throw new this.api.errors.UsageError(`--${flag} must be an integer ≥ ${min} (got '${raw}').`)
+    return value
+  }
+
+  /** Progress of a long run: one updating line on a terminal, a line every few seconds otherwise; nothing under --json. */
+  progressReporter(what: string): (p: {done: number; total: number}) => void {
+    if (this.jsonEnabled()) return () => undefined
+    const started = Date.now()
+    let lastPrinted = 0
+    const tty = process.stderr.isTTY
+    return ({done, total}) => {
+      const now = Date.now()
+      if (done < total && now - lastPrinted < (tty ? 200 : 5000)) return
+      lastPrinted = now
+      const rate = done / Math.max(0.001, (now - started) / 1000)
+      const line = `${what}: ${done}/${total} (${((100 * done) / total).toFixed(0)}%), ${rate.toFixed(0)}/s`
+      if (tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`)
+      else process.stderr.write(`${line}\n`)
+    }
+  }
+
   protected override async catch(error: Error): Promise<unknown> {
     return this.api.commands.handleError(this, (json) => this.logJson(json), error)
   }
