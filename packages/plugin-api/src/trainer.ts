@@ -8,6 +8,9 @@ import type * as tf from '@tensorflow/tfjs-core'
 
 import type {CheckpointFiles} from './checkpoints'
 import type {TrainerContext} from './trainer-context'
+import type {DecodedSafetensors, SafeTensor, SamplingConfig, SpatialSample, SpatialTask, Tokenizer, WordTokenizerClass} from './trainer-data'
+
+export type * from './trainer-data'
 
 export type Tf = typeof tf
 export type Tensor = tf.Tensor
@@ -103,18 +106,6 @@ export interface ModelOutputs {
   hidden: Tensor
 }
 
-export type SafeDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL'
-export interface SafeTensor {
-  dtype: SafeDType
-  shape: number[]
-  /** little-endian bytes */
-  bytes: Uint8Array
-}
-export interface DecodedSafetensors {
-  tensors: Record<string, SafeTensor>
-  metadata: Record<string, string>
-}
-
 /** Named parameters as tfjs variables (Hugging Face-style names; linear weights [in, out]). */
 export interface ParamStore {
   readonly tf: Tf
@@ -142,20 +133,6 @@ export interface Vlm {
   dispose(): void
 }
 export type VlmClass = new (tf: Tf, config: ModelConfig, rng: Rng, lora?: LoraConfig) => Vlm
-
-export interface Tokenizer {
-  readonly kind: 'word' | 'bpe'
-  readonly vocabSize: number
-  encode(text: string): number[]
-  decode(ids: number[]): string
-  /** id of a whole word/piece if it is one token */
-  tokenId(piece: string): number | undefined
-  toJSON(): Record<string, unknown>
-}
-export interface WordTokenizerClass {
-  new (vocab: string[]): Tokenizer & {readonly vocab: string[]}
-  fit(texts: string[], maxVocab?: number): Tokenizer & {readonly vocab: string[]}
-}
 
 /** What the training loop needs from a task. */
 export interface TrainingTask {
@@ -246,14 +223,6 @@ export interface Trainer {
 }
 export type TrainerClass = new (ctx: TrainerContext, parts: TrainerParts) => Trainer
 
-export interface SamplingConfig {
-  maxNewTokens: number
-  /** 0 = greedy */
-  temperature: number
-  topP: number
-  rng?: Rng
-}
-
 /** The compact VLM of a plugin's `builtin.model` keys. */
 export interface BuiltinModelKeys {
   width: number
@@ -265,29 +234,6 @@ export interface BuiltinModelKeys {
   patch_size: number
   vision_width: number
   vision_depth: number
-}
-
-export type SpatialTask = 'relation' | 'count' | 'color' | 'multiple_choice'
-export type ShapeName = 'square' | 'circle' | 'triangle'
-export interface SceneObject {
-  shape: ShapeName
-  color: string
-  /** centre, pixels */
-  x: number
-  y: number
-  /** side / diameter, pixels */
-  size: number
-}
-export interface SpatialSample {
-  /** HWC in [0,1], imageSize × imageSize × 3 */
-  image: Float32Array
-  objects: SceneObject[]
-  task: SpatialTask
-  question: string
-  answer: string
-  wrongAnswers: string[]
-  choices?: string[]
-  reasoningSteps: string[]
 }
 
 /** The trainer core's functions and classes that plugins may use. */
