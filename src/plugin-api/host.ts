@@ -4,6 +4,7 @@ import * as errors from '../errors'
 import {validateConfig} from '../config/validate'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
+import {trainerConfigKit} from '../trainer/builtin-config'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import type {PluginApi} from './index'
 
@@ -39,4 +40,7 @@ export const pluginApi: PluginApi = {
   },
   commands: pluginCommandSupport,
   launcherGpus,
+  // --- trainer-facing config the core owns (issue 22 item 2) ---
+  trainerConfig: trainerConfigKit,
+  // --- end trainer-facing config ---
 }

@@ -219,6 +219,14 @@ export interface PluginApi {
    * --num_processes N, deepspeed --num_gpus N, as `--x N` or `--x=N`), or undefined.
    */
   launcherGpus(argv: readonly string[]): number | undefined
+  // --- trainer-facing config the core owns (issue 22 item 2; src/trainer/builtin-config.ts) ---
+  /**
+   * Zod fragments and mappers for kinds that train with the built-in trainer: the top-level
+   * `max_steps`, the `builtin` block's trainer keys and compact-VLM model keys, the error for a key
+   * that moved, and `fromHfTrainingArgs` (Hugging Face TrainingArguments names → trainer keys).
+   */
+  trainerConfig: import('../trainer/builtin-config').TrainerConfigKit
+  // --- end trainer-facing config ---
 }
 
 /** The default export of a plugin's job-kinds module. */

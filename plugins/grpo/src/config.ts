@@ -26,7 +26,7 @@ export const LAUNCH_FLAGS = {
   'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: at most N prompts (external: the script\'s --max_samples N).'},
 } as const
 
-export function grpoConfigSchema(z: PluginApi['z']) {
+export function grpoConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   // no coercion: "" is not 0, [60] is not 60 and "false" is not true (a typed config error instead)
   const num = z.number()
   return z
@@ -65,7 +65,7 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       lora_dropout: num.min(0).max(1).default(0.05),
       target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj']),
       num_train_epochs: num.positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number (0.5).'),
-      max_steps: num.int().min(0).default(0).describe('Optimizer steps; overrides num_train_epochs when > 0.'),
+      max_steps: tc.maxStepsSchema(),
       per_device_train_batch_size: num.int().min(1).default(8).describe('Completions per micro-batch; × gradient_accumulation_steps must be a multiple of num_generations.'),
       gradient_accumulation_steps: num.int().min(1).default(1),
       learning_rate: num.positive().default(1e-5),
@@ -97,22 +97,9 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       builtin: z
         .object({
           stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          tensorboard: z.boolean().default(false),
-          model: z
-            .object({
-              width: num.int().min(8).default(64),
-              depth: num.int().min(1).default(2),
-              heads: num.int().min(1).default(4),
-              context_length: num.int().min(8).default(96),
-              image_size: num.int().min(4).default(16),
-              patch_size: num.int().min(1).default(4),
-              vision_width: num.int().min(8).default(64),
-              vision_depth: num.int().min(1).default(1),
-              dropout: num.min(0).max(1).default(0),
-            })
-            .strict()
+          ...tc.builtinTrainerShape(['tensorboard']),
+          model: tc
+            .builtinModelSchema({context_length: 96})
             .default({})
             .describe('The compact VLM when there is no --sft-checkpoint (a checkpoint brings its own).'),
           data: z

@@ -12,7 +12,7 @@ const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
 
 /** Job kinds of @rfm/plugin-grpo. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
-  const schema = grpoConfigSchema(api.z)
+  const schema = grpoConfigSchema(api.z, api.trainerConfig)
   return [
     api.defineJobKind<GrpoConfig>({
       name: 'grpo',
@@ -28,7 +28,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       checkpointFields: ['sft_checkpoint'],
       estimate(config) {
-        const c = schema.parse(config)
+        const c = config
         if (c.external.enabled) {
           // the pipeline's models: sized by the scheduler from a model-level workload
           const e = c.external
@@ -68,7 +68,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys
-        const c = schema.parse({...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
         if (!c.external.enabled) {
@@ -88,11 +88,11 @@ export default function kinds(api: PluginApi): JobKind[] {
         return out
       },
       // External mode only: returning undefined runs the built-in trainer.
-      external: (config, context) => (schema.parse(config).external.enabled ? externalCommand(api, config, context) : undefined),
+      // hooks get the validated config (the host parses it once per process)
+      external: (config, context) => (config.external.enabled ? externalCommand(api, config, context) : undefined),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
-        const c = schema.parse(ctx.config)
-        if (c.builtin.stage === 'warmup') {
+        if (ctx.config.builtin.stage === 'warmup') {
           const {trainWarmup} = await import('./warmup.js')
           return trainWarmup(api, ctx)
         }

@@ -14,10 +14,10 @@ import {evalConfigSchema} from './evaluate'
 import {isExternal} from './external'
 import {externalEstimate, findPreset, presetNames, type EstimateInput, type Family, type Size} from './presets'
 
-export function kindSchema(z: PluginApi['z']) {
+export function kindSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
-      ...trainConfigSchema(z).shape,
+      ...trainConfigSchema(z, tc).shape,
       ...evalConfigSchema(z).shape,
       builtin: z.record(z.unknown()).describe('Built-in trainer only: model size, seed, generated data (see examples/rm-eval/).'),
       outputs: z
@@ -66,7 +66,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
     })
   } else {
-    const c = check(api, trainConfigSchema(api.z), withoutOutputs(config))
+    const c = check(api, trainConfigSchema(api.z, api.trainerConfig), withoutOutputs(config))
     if (isExternal(config)) {
       if (!c.external) throw api.configError('external', `model_name_or_path "${c.model_name_or_path}" runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)`, 'Or use model_name_or_path: builtin for the built-in trainer.')
       const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')

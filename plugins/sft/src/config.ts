@@ -9,13 +9,14 @@ import type {PluginApi} from 'rfm/plugin-api'
 import {seedBlockSchemas} from './seed-config'
 
 type Z = PluginApi['z']
+type TrainerConfig = PluginApi['trainerConfig']
 
 /** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted and reported as such. */
 export const NOT_APPLICABLE = ['use_unsloth', 'quantization', 'gradient_checkpointing', 'bf16', 'wandb_project', 'wandb_entity'] as const
 
 export const SPATIAL_TASKS = ['relation', 'count', 'color', 'multiple_choice'] as const
 
-export function sftConfigSchema(z: Z) {
+export function sftConfigSchema(z: Z, tc: TrainerConfig) {
   const resume = z
     .union([z.boolean(), z.number().int().min(0), z.string().min(1)])
     .transform((v) => (v === 'True' || v === 'true' ? true : v === 'False' || v === 'false' ? false : v))
@@ -51,7 +52,7 @@ export function sftConfigSchema(z: Z) {
       per_device_eval_batch_size: z.number().int().min(1).default(8),
       gradient_accumulation_steps: z.number().int().min(1).default(2),
       num_train_epochs: z.number().positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number the script takes (0.5).'),
-      max_steps: z.number().int().default(-1).describe('Overrides num_train_epochs when > 0.'),
+      max_steps: tc.maxStepsSchema(),
       max_frames: z.number().int().min(1).default(32).describe('Frames per trajectory the model sees (evenly subsampled).'),
       save_strategy: z.enum(['steps', 'epoch', 'no']).default('steps'),
       save_steps: z.number().int().min(1).default(500),
@@ -96,24 +97,13 @@ export function sftConfigSchema(z: Z) {
         .default({}),
       builtin: z
         .object({
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          weight_decay: z.number().min(0).default(0),
-          max_grad_norm: z.number().min(0).default(1),
+          ...tc.builtinTrainerShape(['weight_decay', 'max_grad_norm']),
           max_train_samples: z.number().int().min(1).optional(),
           max_eval_samples: z.number().int().min(1).optional(),
           max_new_tokens: z.number().int().min(1).default(8).describe('Greedy decoding length of the eval answers.'),
-          model: z
-            .object({
-              width: z.number().int().min(8).default(64),
-              depth: z.number().int().min(1).default(2),
-              heads: z.number().int().min(1).default(4),
-              context_length: z.number().int().min(4).default(48).describe('Text tokens (question + answer).'),
-              dropout: z.number().min(0).max(1).default(0),
-              image_size: z.number().int().min(4).default(16),
-              patch_size: z.number().int().min(1).default(4),
-              vision_width: z.number().int().min(8).default(64),
-              vision_depth: z.number().int().min(1).default(1),
+          model: tc
+            .builtinModelSchema({context_length: 48})
+            .extend({
               prompt_film: z
                 .boolean()
                 .default(true)
@@ -123,7 +113,6 @@ export function sftConfigSchema(z: Z) {
                 .default('fan_in')
                 .describe("How a fresh model's linear weights start: N(0, 1/fan_in), or GPT-2's N(0, 0.02), with which this small model learns region-dependent answers far more slowly."),
             })
-            .strict()
             .default({}),
         })
         .strict()

@@ -11,7 +11,7 @@ import {flatFromSeedBlocks} from './seed-config'
 
 /** Job kinds of @rfm/plugin-sft. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
-  const schema = sftConfigSchema(api.z)
+  const schema = sftConfigSchema(api.z, api.trainerConfig)
   return [
     api.defineJobKind<SftConfig>({
       name: 'sft',
@@ -34,7 +34,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       checkpointFields: ['sft_checkpoint'],
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
-        const c = schema.parse({...config, ...flatFromSeedBlocks(config as SftConfig)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
         config = c
         const e = c.trainer.external
         if (!e) {
@@ -51,10 +51,11 @@ export default function kinds(api: PluginApi): JobKind[] {
         if (!isDir) throw api.configError('trainer.external.workdir', `${workdir} is not a directory`, 'workdir is resolved relative to the config file\'s folder.')
         return {...config, trainer: {...c.trainer, external: {...e, workdir}}}
       },
-      external: (config, context) => externalCommand(schema.parse(config), context.given, context.runId),
+      // hooks get the validated config (the host parses it once per process)
+      external: (config, context) => externalCommand(config, context.given, context.runId),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
-        const c = schema.parse(ctx.config)
+        const c = ctx.config
         if (isExternal(c)) throw new Error('an external-mode config is run by the runtime as a command, not by the built-in trainer')
         const {trainSft} = await import('./train/run.js')
         const result = await trainSft(api, ctx, c)

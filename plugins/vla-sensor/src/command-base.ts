@@ -32,7 +32,7 @@ export abstract class VlaCommand extends Command {
 /** Parses a vla-sensor config file with its semantic checks. */
 export async function readVlaConfig(command: VlaCommand, file: string) {
   const {checkVlaConfig, vlaConfigSchema} = await import('./config.js')
-  const {config, baseDir} = await command.readConfigFile(file, vlaConfigSchema(command.pluginApi.z))
+  const {config, baseDir} = await command.readConfigFile(file, vlaConfigSchema(command.pluginApi.z, command.pluginApi.trainerConfig))
   checkVlaConfig(command.pluginApi, config)
   const resolve = (p: string | null | undefined) => (p && !p.startsWith('ds:') ? path.resolve(baseDir, p) : p)
   return {config: {...config, vl_cache: resolve(config.vl_cache) ?? null, data: {...config.data, sessions_dir: resolve(config.data.sessions_dir) ?? undefined}}, baseDir}

@@ -7,7 +7,7 @@ import type {PluginApi} from 'rfm/plugin-api'
 
 import {SENSOR_C, SENSOR_T} from './synthetic'
 
-export function vlaConfigSchema(z: PluginApi['z']) {
+export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
       mode: z
@@ -64,6 +64,7 @@ export function vlaConfigSchema(z: PluginApi['z']) {
       batch_size: z.number().int().min(1).default(1),
       num_workers: z.number().int().min(0).default(4).describe('Accepted for the external script; the built-in trainer loads in-process.'),
       epochs: z.number().int().min(1).default(20),
+      max_steps: tc.maxStepsSchema(),
       save_total_limit: z.number().int().min(1).default(3),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max-samples N to the script; the built-in trainer uses at most N training samples.'),
       outputs: z
@@ -72,13 +73,10 @@ export function vlaConfigSchema(z: PluginApi['z']) {
         .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default the script\'s _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
-          seed: z.number().int().default(42),
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          max_steps: z.number().int().min(0).default(0).describe('Overrides epochs when > 0.'),
-          weight_decay: z.number().min(0).default(0.01),
-          max_grad_norm: z.number().min(0).default(1),
-          tensorboard: z.boolean().default(false),
+          // the seed script's AdamW weight decay (torch's default 0.01), not HF's 0
+          ...tc.builtinTrainerShape(['seed', 'weight_decay', 'max_grad_norm', 'tensorboard'], {weight_decay: 0.01}),
+          // max_steps is top level in every kind (issue 22)
+          max_steps: tc.movedMaxSteps(),
           model: z
             .object({
               width: z.number().int().min(8).default(64),

@@ -18,14 +18,14 @@ function seedFlags(): NonNullable<JobKind['launchFlags']> {
 
 /** Job kinds of @rfm/plugin-vla-sensor. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
-  const schema = vlaConfigSchema(api.z)
+  const schema = vlaConfigSchema(api.z, api.trainerConfig)
   return [
     api.defineJobKind<VlaConfig>({
       name: 'vla-sensor',
       summary:
         'Vision-language-action training with optional force/OCT sensor fusion (pipeline 002). Launch flags: --sensor-enabled/--no-sensor-enabled, ' +
         '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --mode builtin|external.',
-      schema: schema as never,
+      schema,
       image: 'vla-sensor',
       datasetFields: ['data.sessions_dir', 'vl_cache'],
       // the script gets keys rfm does not know as written (external, train or cache mode)
@@ -41,8 +41,8 @@ export default function kinds(api: PluginApi): JobKind[] {
         // the seed's own flag names (5st_VLA_TRAIN_VL_Lora_with_sensor.py)
         ...seedFlags(),
       },
-      estimate(config) {
-        const c = schema.parse(config)
+      // hooks get the validated config (the host parses it once per process)
+      estimate(c) {
         if (!isExternal(c)) return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}
         // the pipeline's script: Qwen2.5-VL-3B (+ a small sensor encoder), one process per GPU under torchrun
         const launched = api.launcherGpus(c.external.launcher)
@@ -72,7 +72,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         }
       },
       async prepare(config, baseDir) {
-        const c = schema.parse(config)
+        const c = config
         checkVlaConfig(api, c)
         // a local sessions folder is read at launch (meta.json, actions), so a bad file exits 2 before any attempt
         const sessions = c.data.source === 'dir' && c.data.sessions_dir && !/^(ds:|[a-z][a-z0-9+.-]*:\/\/)/i.test(c.data.sessions_dir) ? path.resolve(baseDir, c.data.sessions_dir) : undefined
@@ -89,9 +89,8 @@ export default function kinds(api: PluginApi): JobKind[] {
         if (isExternal(c)) resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
         return resolved
       },
-      retention: (config) => ({saveTotalLimit: schema.parse(config).save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
-      external(config, context) {
-        const c = schema.parse(config)
+      retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
+      external(c, context) {
         return isExternal(c) ? externalCommand(c, context.runId, context.given) : undefined
       },
       async train(ctx) {

@@ -14,7 +14,7 @@ export default class RmEvalTrain extends RmEvalCommand {
 
   async run(): Promise<{output_dir: string; step: number; finished: boolean; backend: string; eval: Record<string, number>}> {
     const {args} = await this.parse(RmEvalTrain)
-    const {config, baseDir} = await this.readConfig(args.config, trainConfigSchema(this.api.z))
+    const {config, baseDir} = await this.readConfig(args.config, trainConfigSchema(this.api.z, this.api.trainerConfig))
     const outputDir = path.resolve(baseDir, config.output_dir ?? 'rm_output')
     if (config.dataset_path !== 'generated') config.dataset_path = path.resolve(baseDir, config.dataset_path)
     const checkpoints = new LocalCheckpoints(outputDir)
