@@ -161,7 +161,7 @@ test('size presets → the scheduler\'s workload (params by size, pairs, ZeRO sh
 
 test('the built-in mode estimates no GPU and runs no command', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
-  writeFileSync(path.join(dir, 'b.yaml'), 'builtin: {max_steps: 2}\n')
+  writeFileSync(path.join(dir, 'b.yaml'), 'max_steps: 2\n')
   const out = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(dir, 'b.yaml'), '--dry-run'], {home})
   assert.equal(out.code, 0, out.stderr)
   assert.equal(out.json.command, undefined)

@@ -54,7 +54,7 @@ test('vla-sensor cache builds the VL feature cache once; launches stage it conte
   assert.equal(trained.state, 'succeeded')
   assert.match(String(trained.config.vl_cache), /^ds:/)
   assert.equal(trained.config.sensor_enabled, true)
-  const second = await rfm(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'train.yaml'), '--no-sensor-enabled', '--set', 'builtin.max_steps=3', '--follow'], {home, timeoutMs: 120_000})
+  const second = await rfm(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'train.yaml'), '--no-sensor-enabled', '--set', 'max_steps=3', '--follow'], {home, timeoutMs: 120_000})
   assert.equal(second.code, 0, second.stderr)
   assert.match(second.stdout, /Staged vl_cache: .* \(0 of 2 files uploaded/)
   const logs = await rfm(['cloud', 'logs', trained.id], {home})
