@@ -36,7 +36,7 @@ export function movedKey(to: string, example: string) {
   return z
     .unknown()
     .superRefine((value, ctx) => {
-      if (value !== undefined) ctx.addIssue({code: z.ZodIssueCode.custom, message: `this key moved: use the top-level ${to} key`})
+      if (value !== undefined) ctx.addIssue({code: z.ZodIssueCode.custom, message: `nothing here (${to} is a top-level key now)`})
     })
     .describe(`One address for every kind: ${example}.`)
 }
