@@ -32,11 +32,6 @@ function isEval(config: Record<string, unknown>): boolean {
   return config.mode === true || config.mode === 'eval'
 }
 
-/** Parses `config` with `schema`; the first issue becomes a config error naming its key. */
-function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}, config: unknown): T {
-  return api.validate(schema as never, config) as T
-}
-
 /** The outputs key is rfm's (what to upload), not one of the scripts' keys. */
 function withoutOutputs(config: Record<string, unknown>): Record<string, unknown> {
   const {outputs: _outputs, ...rest} = config
@@ -57,7 +52,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
     config.external = x
   }
   if (isEval(config)) {
-    const c = check(api, evalConfigSchema(api.z), withoutOutputs(config))
+    const c = api.validate(evalConfigSchema(api.z), withoutOutputs(config))
     // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
     if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
       const local = path.resolve(baseDir, dir)
@@ -66,7 +61,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
     })
   } else {
-    const c = check(api, trainConfigSchema(api.z, api.trainerConfig), withoutOutputs(config))
+    const c = api.validate(trainConfigSchema(api.z, api.trainerConfig), withoutOutputs(config))
     if (isExternal(config)) {
       if (!c.external) throw api.configError('external', `model_name_or_path "${c.model_name_or_path}" runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)`, 'Or use model_name_or_path: builtin for the built-in trainer.')
       const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')

@@ -112,7 +112,7 @@ export async function buildParts(api: PluginApi, c: VlaConfig, log: (line: strin
     log('VL features: no vl_cache given, computed in the job (build one with `rfm vla-sensor cache` to share it between runs)')
   }
   const lora = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
-  const model = new VlaModel(backendTf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
+  const model = new VlaModel(trainer, backendTf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
   const task = new VlaTask(data, features, model, {sensorEnabled: c.sensor_enabled, sensorLossWeight: c.sensor_loss_weight, sampler: c.sampler})
   return {trainer, data, features, model, task}
 }
