@@ -2,6 +2,7 @@ import {z} from 'zod'
 
 import * as errors from '../errors'
 import {validateConfig} from '../config/validate'
+import {trainerModeShape, trainsExternally} from '../jobs/core-schema'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
 import {trainerConfigKit} from '../trainer/builtin-config'
@@ -41,6 +42,6 @@ export const pluginApi: PluginApi = {
   commands: pluginCommandSupport,
   launcherGpus,
   // --- trainer-facing config the core owns (issue 22 item 2) ---
-  trainerConfig: trainerConfigKit,
+  trainerConfig: {...trainerConfigKit, trainerModeShape, trainsExternally},
   // --- end trainer-facing config ---
 }

@@ -225,7 +225,11 @@ export interface PluginApi {
    * `max_steps`, the `builtin` block's trainer keys and compact-VLM model keys, the error for a key
    * that moved, and `fromHfTrainingArgs` (Hugging Face TrainingArguments names → trainer keys).
    */
-  trainerConfig: import('../trainer/builtin-config').TrainerConfigKit
+  trainerConfig: import('../trainer/builtin-config').TrainerConfigKit & {
+    /** the one external-mode switch (`trainer_mode: builtin | external`, src/jobs/core-schema.ts): spread into a two-trainer kind's schema */
+    trainerModeShape: typeof import('../jobs/core-schema').trainerModeShape
+    trainsExternally: typeof import('../jobs/core-schema').trainsExternally
+  }
   // --- end trainer-facing config ---
 }
 

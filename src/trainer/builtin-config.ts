@@ -30,13 +30,13 @@ export function stepCap(maxSteps: number | undefined): number {
 
 /**
  * A key that moved: any value is a config error (exit 2) naming the new key; the description
- * becomes the error's hint.
+ * becomes the error's hint. `accept` lets through values that still mean something here.
  */
-export function movedKey(to: string, example: string) {
+export function movedKey(to: string, example: string, accept: (value: unknown) => boolean = () => false) {
   return z
     .unknown()
     .superRefine((value, ctx) => {
-      if (value !== undefined) ctx.addIssue({code: z.ZodIssueCode.custom, message: `nothing here (${to} is a top-level key now)`})
+      if (value !== undefined && !accept(value)) ctx.addIssue({code: z.ZodIssueCode.custom, message: `nothing here (${to} is a top-level key now)`})
     })
     .describe(`One address for every kind: ${example}.`)
 }

@@ -15,7 +15,7 @@ import {GrpoConfig, grpoConfigSchema} from './config'
 export const SCRIPT_REWARDS = ['format', 'accuracy', 'reasoning']
 
 /** rfm's own keys: never the script's flags (debug_log becomes DEBUG_MODE/LOG_PATH, sft_checkpoint the model path). */
-const RFM_KEYS = new Set(['builtin', 'external', 'outputs', 'model', 'training', 'hardware', 'debug_log', 'skip_invalid', 'image_root', 'eval_split', 'dataset_split', 'reasoning_threshold', 'sft_checkpoint'])
+const RFM_KEYS = new Set(['trainer_mode', 'builtin', 'external', 'outputs', 'model', 'training', 'hardware', 'debug_log', 'skip_invalid', 'image_root', 'eval_split', 'dataset_split', 'reasoning_threshold', 'sft_checkpoint'])
 
 /** Flags grpo_rec.py needs in VQA mode (the seed marks them required): rfm adds them when unset. */
 const REQUIRED: Record<string, string[]> = {use_huggingface_dataset: ['--use_huggingface_dataset'], task_type: ['--task_type', 'vqa']}

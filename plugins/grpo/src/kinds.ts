@@ -3,7 +3,7 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, isExternal, LAUNCH_FLAGS} from './config'
 import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
 import {checkGrpoData} from './launch-checks'
@@ -22,14 +22,11 @@ export default function kinds(api: PluginApi): JobKind[] {
       datasetFields: ['dataset_name'],
       evaluation: grpoEvaluation(api, (config) => schema.parse(config)),
       // external mode hands grpo_rec.py keys rfm does not know (TRL's GRPOConfig has many) as written
-      passesUnknownKeys: (raw) => {
-        const e = raw.external as {enabled?: unknown} | undefined
-        return typeof e === 'object' && e !== null && e.enabled === true
-      },
+      passesUnknownKeys: (raw) => api.trainerConfig.trainsExternally(raw),
       checkpointFields: ['sft_checkpoint'],
       estimate(config) {
         const c = config
-        if (c.external.enabled) {
+        if (isExternal(c)) {
           // the pipeline's models: sized by the scheduler from a model-level workload
           const e = c.external
           const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
@@ -71,11 +68,11 @@ export default function kinds(api: PluginApi): JobKind[] {
         const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
-        if (!c.external.enabled) {
+        if (!isExternal(c)) {
           if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
           await checkGrpoData(api, c, baseDir)
         }
-        if (c.external.enabled) {
+        if (isExternal(c)) {
           checkExternal(api, c)
           const workdir = path.resolve(baseDir, c.external.workdir)
           let isDir = false
@@ -89,7 +86,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       // External mode only: returning undefined runs the built-in trainer.
       // hooks get the validated config (the host parses it once per process)
-      external: (config, context) => (config.external.enabled ? externalCommand(api, config, context) : undefined),
+      external: (config, context) => (isExternal(config) ? externalCommand(api, config, context) : undefined),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
         if (ctx.config.builtin.stage === 'warmup') {

@@ -40,6 +40,7 @@ export function externalSchema(z: PluginApi['z']) {
 export function trainConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
+      ...tc.trainerModeShape,
       mode: modeSchema(z),
       external: externalSchema(z).optional(),
       model_name_or_path: z.string().default('builtin').describe('"builtin" (the compact VLM with a scalar head), or a model path / hub id for the external mode (external block).'),
@@ -98,7 +99,7 @@ export type TrainConfig = ReturnType<ReturnType<typeof trainConfigSchema>['parse
 /** Semantic checks the schema cannot express; returns the notes to print (not-applicable keys). */
 export function checkTrainConfig(api: Pick<PluginApi, 'configError'>, c: TrainConfig): string[] {
   if (c.model_name_or_path !== 'builtin')
-    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Launch it with rfm cloud launch rm-eval -c CONFIG (and an external: {workdir} block), or use model_name_or_path: builtin here.')
+    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Set trainer_mode: external (with an external: {workdir} block) and launch it with rfm cloud launch rm-eval -c CONFIG, or use model_name_or_path: builtin here.')
   const pixels = c.builtin.model.image_size ** 2
   // generated images are drawn at the model's size; records are fitted to min/max_pixels first
   const generated = c.dataset_path === 'generated'

@@ -2,7 +2,8 @@
  * Config keys of the sft kind: the pipeline's own flags (seed 000's train_vqa_sft.py, seed 003's
  * SFT/DPO stages), snake_case as the scripts spell them, so one config serves the built-in trainer
  * and the external mode. What only the built-in trainer has lives under `builtin`; the generated
- * spatial-reasoning data under `spatial`; the external command under `trainer.external`.
+ * spatial-reasoning data under `spatial`; `trainer_mode: external` (rfm's one switch) runs the pipeline
+ * script that `trainer.external` describes.
  */
 import type {PluginApi} from 'rfm/plugin-api'
 
@@ -22,6 +23,7 @@ export function sftConfigSchema(z: Z, tc: TrainerConfig) {
     .transform((v) => (v === 'True' || v === 'true' ? true : v === 'False' || v === 'false' ? false : v))
   return z
     .object({
+      ...tc.trainerModeShape,
       stage: z.enum(['sft', 'dpo']).default('sft').describe('sft (supervised, loss on answer tokens) or dpo (sigmoid DPO from an SFT checkpoint).'),
       sft_checkpoint: z.string().min(1).optional().describe('DPO: the SFT model, RUN[@step|best|final|latest] (built-in) or a checkpoint folder (external mode).'),
       beta: z.number().positive().default(0.1).describe('DPO: strength β of the implicit KL penalty.'),
@@ -123,8 +125,17 @@ export function sftConfigSchema(z: Z, tc: TrainerConfig) {
 
 export type SftConfig = ReturnType<ReturnType<typeof sftConfigSchema>['parse']>
 
-export function isExternal(c: SftConfig): boolean {
-  return c.trainer.external !== undefined
+/** trainer_mode: external (the one switch of every two-trainer kind) runs the script trainer.external describes. */
+export function isExternal(c: Pick<SftConfig, 'trainer_mode'>): boolean {
+  return c.trainer_mode === 'external'
+}
+
+/** The switch and the external settings agree (launch check; exit 2 with a hint otherwise). */
+export function checkTrainerMode(api: Pick<PluginApi, 'configError'>, c: SftConfig): void {
+  if (!isExternal(c) && c.trainer.external)
+    throw api.configError('trainer.external', 'the pipeline script\'s settings are given, but trainer_mode is builtin', 'One switch for every kind: add trainer_mode: external (or --set trainer_mode=external) to run the script; trainer.external only says how.')
+  if (isExternal(c) && !c.trainer.external)
+    throw api.configError('trainer.external', 'trainer_mode external runs the pipeline\'s script: say which', 'e.g. trainer: {external: {command: [python, scripts/train_vqa_sft.py], workdir: .}}')
 }
 
 export function reportTargets(c: SftConfig): string[] {

@@ -3,7 +3,7 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from 'rfm/plugin-api'
 
-import {checkBuiltin, isExternal, SftConfig, sftConfigSchema} from './config'
+import {checkBuiltin, checkTrainerMode, isExternal, SftConfig, sftConfigSchema} from './config'
 import {estimate} from './estimate'
 import {checkSftData} from './launch-checks'
 import {externalCommand} from './external'
@@ -16,7 +16,7 @@ export default function kinds(api: PluginApi): JobKind[] {
     api.defineJobKind<SftConfig>({
       name: 'sft',
       summary:
-        'SFT and DPO of VLMs on robot-reward VQA and spatial scenes (pipelines 000, 003): the built-in compact VLM, or the pipeline script (trainer.external). Flags: --stage sft|dpo, --sft-checkpoint RUN[@step].',
+        'SFT and DPO of VLMs on robot-reward VQA and spatial scenes (pipelines 000, 003): the built-in compact VLM, or the pipeline script (trainer_mode: external, trainer.external). Flags: --stage sft|dpo, --sft-checkpoint RUN[@step].',
       schema,
       launchFlags: {
         stage: {path: 'stage', type: 'string', options: ['sft', 'dpo'], description: 'sft, or dpo from an SFT checkpoint (config key stage).'},
@@ -27,7 +27,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       // external mode hands the script keys rfm does not know (optim, dataloader_num_workers, ...) as written
       passesUnknownKeys: (raw) => {
         const e = (raw.trainer as {external?: {pass_config?: unknown}} | undefined)?.external
-        return typeof e === 'object' && e !== null && e.pass_config !== false
+        return api.trainerConfig.trainsExternally(raw) && typeof e === 'object' && e !== null && e.pass_config !== false
       },
       estimate: (config) => estimate(config, api.launcherGpus),
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
@@ -36,8 +36,9 @@ export default function kinds(api: PluginApi): JobKind[] {
         // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
         const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
         config = c
+        checkTrainerMode(api, c)
         const e = c.trainer.external
-        if (!e) {
+        if (!isExternal(c) || !e) {
           checkBuiltin(api, c)
           if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
           await checkSftData(api, c, baseDir)
@@ -52,7 +53,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         return {...config, trainer: {...c.trainer, external: {...e, workdir}}}
       },
       // hooks get the validated config (the host parses it once per process)
-      external: (config, context) => externalCommand(config, context.given, context.runId),
+      external: (config, context) => (isExternal(config) ? externalCommand(config, context.given, context.runId) : undefined),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
         const c = ctx.config

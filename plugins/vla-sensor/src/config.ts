@@ -10,10 +10,13 @@ import {SENSOR_C, SENSOR_T} from './synthetic'
 export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
+      ...tc.trainerModeShape,
       mode: z
         .enum(['builtin', 'external', 'train', 'cache'])
-        .default('builtin')
-        .describe('builtin: the TensorFlow.js trainer; external (or the seed\'s train): the pipeline\'s own script with --mode train; cache: the script\'s --mode cache step (builds its VL feature cache) as a job.'),
+        .default('train')
+        // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode
+        .refine((v) => v === 'train' || v === 'cache', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
+        .describe('External mode: the script\'s --mode, train or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin | external.'),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
@@ -108,15 +111,16 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
 
 export type VlaConfig = ReturnType<ReturnType<typeof vlaConfigSchema>['parse']>
 
-/** Semantic checks the schema cannot express. */
-/** Whether the pipeline's own script runs (train or cache step) rather than the built-in trainer. */
-export function isExternal(c: Pick<VlaConfig, 'mode'>): boolean {
-  return c.mode !== 'builtin'
+/** Whether the pipeline's own script runs (train or cache step): trainer_mode: external, the one switch of every two-trainer kind. */
+export function isExternal(c: Pick<VlaConfig, 'trainer_mode'>): boolean {
+  return c.trainer_mode === 'external'
 }
 
+/** Semantic checks the schema cannot express. */
 export function checkVlaConfig(api: Pick<PluginApi, 'configError'>, c: VlaConfig): void {
   // the checks below are the built-in model's; the seed's script checks its own flags
   if (isExternal(c)) return
+  if (c.mode === 'cache') throw api.configError('mode', 'mode cache is a step of the pipeline\'s script', 'Add trainer_mode: external (or --external) to run it as a job; rfm vla-sensor cache builds the built-in trainer\'s cache.')
   if (c.data.source === 'dir' && !c.data.sessions_dir) throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
   const m = c.builtin.model
   if (m.width % m.heads) throw api.configError('builtin.model.heads', `width ${m.width} is not divisible by heads ${m.heads}`)

@@ -24,12 +24,12 @@ export default function kinds(api: PluginApi): JobKind[] {
       name: 'vla-sensor',
       summary:
         'Vision-language-action training with optional force/OCT sensor fusion (pipeline 002). Launch flags: --sensor-enabled/--no-sensor-enabled, ' +
-        '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --mode builtin|external.',
+        '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --external (trainer_mode: external), --mode train|cache.',
       schema,
       image: 'vla-sensor',
       datasetFields: ['data.sessions_dir', 'vl_cache'],
       // the script gets keys rfm does not know as written (external, train or cache mode)
-      passesUnknownKeys: (raw) => raw.mode === 'external' || raw.mode === 'train' || raw.mode === 'cache',
+      passesUnknownKeys: (raw) => api.trainerConfig.trainsExternally(raw),
       checkpointFields: ['stage1_checkpoint'],
       launchFlags: {
         'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
@@ -37,7 +37,8 @@ export default function kinds(api: PluginApi): JobKind[] {
         sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
         'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
         'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
-        mode: {path: 'mode', type: 'string', options: ['builtin', 'external', 'train', 'cache'], description: 'builtin trainer, or the pipeline\'s own script: external (= the seed\'s --mode train) or cache (its --mode cache step).'},
+        external: {path: 'trainer_mode', type: 'boolean', description: 'Run the pipeline\'s own script instead of the built-in trainer (config key trainer_mode: external).'},
+        mode: {path: 'mode', type: 'string', options: ['train', 'cache'], description: 'External mode: the script\'s --mode, train (default) or cache (its VL feature cache step).'},
         // the seed's own flag names (5st_VLA_TRAIN_VL_Lora_with_sensor.py)
         ...seedFlags(),
       },
