@@ -123,7 +123,7 @@ for e in range(epoch, 3):
     time.sleep(0.3)
 `,
   )
-  writeFileSync(path.join(dir, 'external.yaml'), `mode: external\nretries: {attempts: 3}\nexternal: {script: train.py, workdir: pipeline}\nfinetune_vl: lora\n`)
+  writeFileSync(path.join(dir, 'external.yaml'), `trainer_mode: external\nretries: {attempts: 3}\nexternal: {script: train.py, workdir: pipeline}\nfinetune_vl: lora\n`)
   const dry = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'external.yaml'), '--sensor-enabled', '--fusion-strategy', 'gated', '--dry-run'], {home})
   assert.equal(dry.code, 0, dry.stderr)
   const command = dry.json.command as {argv: string[]; cwd: string; checkpoints: {dir: string; layout: string; file: string; resumeArgs: string[]}}

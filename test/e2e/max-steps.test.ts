@@ -65,13 +65,13 @@ test('external mode hands max_steps to the script when set: --max_steps (sft, gr
     assert.equal(code, 0, stderr + JSON.stringify(json))
     return json.command as {argv: string[]; files?: {content: string}[]}
   }
-  const sft = await argvOf('sft', write('sft.yaml', 'trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}\n'))
+  const sft = await argvOf('sft', write('sft.yaml', 'trainer_mode: external\ntrainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}\n'))
   assert.match(sft.argv.join(' '), / --max_steps 7( |$)/)
-  const grpo = await argvOf('grpo', write('grpo.yaml', `model_name_or_path: Qwen/Qwen2-VL-2B-Instruct\ndataset_name: ${dir}/data/vqa\nexternal: {enabled: true, workdir: pipeline, script: grpo_rec.py}\n`))
+  const grpo = await argvOf('grpo', write('grpo.yaml', `model_name_or_path: Qwen/Qwen2-VL-2B-Instruct\ndataset_name: ${dir}/data/vqa\ntrainer_mode: external\nexternal: {workdir: pipeline, script: grpo_rec.py}\n`))
   assert.match(grpo.argv.join(' '), / --max_steps 7( |$)/)
-  const vla = await argvOf('vla-sensor', write('vla.yaml', 'mode: external\nexternal: {workdir: pipeline}\n'))
+  const vla = await argvOf('vla-sensor', write('vla.yaml', 'trainer_mode: external\nexternal: {workdir: pipeline}\n'))
   assert.match(vla.argv.join(' '), / --max-steps 7( |$)/)
-  const rm = await argvOf('rm-eval', write('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${dir}/data/prefs\nexternal: {workdir: pipeline}\n`))
+  const rm = await argvOf('rm-eval', write('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${dir}/data/prefs\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`))
   assert.match(rm.files![0].content, /^max_steps: 7$/m)
   // unset, it is not passed: the script's own default applies
   const unset = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'sft.yaml'), '--dry-run'], {home})
