@@ -16,7 +16,7 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
         .default('train')
         // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode
         .refine((v) => v === 'train' || v === 'cache', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
-        .describe('External mode: the script\'s --mode, train or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin | external.'),
+        .describe('External mode: the script\'s --mode, train or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).'),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
