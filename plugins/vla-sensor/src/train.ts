@@ -151,7 +151,7 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     }
 
     let epochLoss: [number, number] = restored.vla_epoch_loss ?? [0, 0]
-    const trainable = trainer.trainableNames(model as never, keys)
+    const trainable = trainer.trainableNames(model, keys)
     const total = model.store.count()
     const trainableCount = model.store.count(trainable)
     const memory = () => ({'system/cpu_mem_%': (100 * (os.totalmem() - os.freemem())) / os.totalmem(), 'system/rss_GB': process.memoryUsage().rss / 2 ** 30})
@@ -209,12 +209,12 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     // ReWarm: a stage-2 run ramps every rate up again from the stage-1 weights. A pure function of the
     // step, so a spot interruption and exact resume inside this run change nothing (bitwise).
     const rewarm = (step: number) => (c.stage1_checkpoint && c.rewarm_steps > 0 ? Math.min(1, (step + 1) / c.rewarm_steps) : 1)
-    class VlaTrainer extends trainer.Trainer {
+    class VlaTrainer extends trainer.Trainer<VlaModel> {
       override lrOf(name: string, step: number): number {
         return super.lrOf(name, step) * rewarm(step)
       }
     }
-    const loop = new VlaTrainer(wrapped, {backend, model: model as never, task: task as never, trainer: keys})
+    const loop = new VlaTrainer(wrapped, {backend, model, task, trainer: keys})
     try {
       const resumed = await loop.resume()
       if (resumed === undefined) wrapped.logMetrics(0, {'params/trainable_M': trainableCount / 1e6, 'params/frozen_M': (total - trainableCount) / 1e6})
