@@ -41,8 +41,11 @@ export function movedKey(to: string, example: string, accept: (value: unknown) =
     .describe(`One address for every kind: ${example}.`)
 }
 
-/** `max_steps` at an old address (`trainer.max_steps`, `builtin.max_steps`). */
-export const movedMaxSteps = () => movedKey('max_steps', 'max_steps: N at the top level of the config, or --set max_steps=N')
+/**
+ * `max_steps` at an old address (`trainer.max_steps`, `builtin.max_steps`). 0, the old default that
+ * every run recorded before the move holds, still parses (it caps nothing), so such a run resumes.
+ */
+export const movedMaxSteps = () => movedKey('max_steps', 'max_steps: N at the top level of the config, or --set max_steps=N', (value) => value === 0)
 
 const backendSchema = () => z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('TensorFlow.js backend of the built-in trainer: auto (tensorflow if installed, else wasm), tensorflow, wasm or cpu.')
 

@@ -52,6 +52,7 @@ test('the old switches are config errors (exit 2) whose hint names trainer_mode;
     ['sft', 'trainer: {external: {command: [python, train.py], workdir: pipeline}}\n', /at trainer\.external: the pipeline script's settings are given, but trainer_mode is builtin/],
     ['grpo', 'external: {enabled: true, workdir: pipeline}\n', /at external\.enabled: expected nothing here \(trainer_mode is a top-level key now\)/],
     ['vla-sensor', 'mode: external\n', /at mode: expected "train" or "cache" \(the script's --mode; builtin \/ external is the top-level trainer_mode now\)/],
+    ['vla-sensor', 'mode: train\n', /at mode: mode train is the pipeline script's --mode, but trainer_mode is builtin/],
     ['rm-eval', 'model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\nexternal: {workdir: pipeline}\n', /at external: the pipeline scripts' settings are given, but trainer_mode is builtin/],
     ['rm-eval', 'model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\n', /at model_name_or_path: .* but trainer_mode is builtin/],
   ]

@@ -122,8 +122,8 @@ export function grpoConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig
         .default({}),
       external: z
         .object({
-          // the switch is the top-level trainer_mode, as in every kind (issue 22)
-          enabled: tc.movedKey('trainer_mode', 'trainer_mode: external at the top level of the config (or --external)'),
+          // the switch is the top-level trainer_mode, as in every kind (issue 22); false, the old default every recorded run holds, still parses
+          enabled: tc.movedKey('trainer_mode', 'trainer_mode: external at the top level of the config (or --external)', (value) => value === false),
           script: z.string().default('src/open-r1-multimodal/src/open_r1/grpo_rec.py'),
           workdir: z.string().default('.').describe('The pipeline\'s checkout, relative to the config file.'),
           python: z.string().default('python'),

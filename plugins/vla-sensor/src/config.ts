@@ -13,10 +13,11 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
       ...tc.trainerModeShape,
       mode: z
         .enum(['builtin', 'external', 'train', 'cache'])
-        .default('train')
-        // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode
-        .refine((v) => v === 'train' || v === 'cache', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
-        .describe('External mode: the script\'s --mode, train or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).'),
+        .optional()
+        // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode.
+        // builtin, the old default every recorded run holds, still parses (it means train to the script)
+        .refine((v) => v !== 'external', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
+        .describe('External mode: the script\'s --mode, train (default) or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).'),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
@@ -120,7 +121,9 @@ export function isExternal(c: Pick<VlaConfig, 'trainer_mode'>): boolean {
 export function checkVlaConfig(api: Pick<PluginApi, 'configError'>, c: VlaConfig): void {
   // the checks below are the built-in model's; the seed's script checks its own flags
   if (isExternal(c)) return
-  if (c.mode === 'cache') throw api.configError('mode', 'mode cache is a step of the pipeline\'s script', 'Add trainer_mode: external (or --external) to run it as a job; rfm vla-sensor cache builds the built-in trainer\'s cache.')
+  // mode train (the seed's name, which used to switch to the script) and cache are the script's --mode
+  if (c.mode === 'train' || c.mode === 'cache')
+    throw api.configError('mode', `mode ${c.mode} is the pipeline script's --mode, but trainer_mode is builtin`, 'One switch for every kind: add trainer_mode: external (or --external) to run the script; rfm vla-sensor cache builds the built-in trainer\'s cache.')
   if (c.data.source === 'dir' && !c.data.sessions_dir) throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
   const m = c.builtin.model
   if (m.width % m.heads) throw api.configError('builtin.model.heads', `width ${m.width} is not divisible by heads ${m.heads}`)

@@ -86,7 +86,9 @@ export default function kinds(api: PluginApi): JobKind[] {
             throw api.configError('data.sessions_dir', (error as Error).message)
           }
         }
+        // mode builtin, the old default, says nothing trainer_mode does not (it picks the trainer)
         const resolved = {...config}
+        if (resolved.mode === 'builtin') delete resolved.mode
         if (isExternal(c)) resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
         return resolved
       },
