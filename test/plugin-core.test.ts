@@ -40,7 +40,7 @@ async function parseLaunch(argv: string[], kindName: string, kindFlags: Record<s
   const base = {config: Flags.string({char: 'c'}), set: Flags.string({multiple: true}), follow: Flags.boolean({char: 'f'})}
   const input = {args: {kind: Args.string({required: true})}, strict: true, flags: {...base, ...launchFlagsForOclif(kindName, kindFlags)}}
   const parsed = await Parser.parse(argv, input).catch((error: Error) => {
-    throw launchFlagParseError(error, kindName, kindFlags, (e) => toRfmError(e, 'cloud:launch') as UsageError)
+    throw launchFlagParseError(error, kindName, kindFlags, (e) => toRfmError(e, 'cloud:launch'))
   })
   const values = Object.fromEntries(Object.keys(kindFlags ?? {}).filter((k) => parsed.flags[k] !== undefined).map((k) => [k, parsed.flags[k]]))
   return {sets: launchFlagOverrides(kindFlags, parsed.flags, parsed.raw), values, kind: parsed.args.kind as string}

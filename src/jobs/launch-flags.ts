@@ -85,7 +85,7 @@ export function launchFlagOverrides(flags: Record<string, LaunchFlag> | undefine
 }
 
 /** A parse error where kind flags are in play → a usage error naming the flag, with the kind's flags as the hint. */
-export function launchFlagParseError(error: Error, kindName: string, flags: Record<string, LaunchFlag> | undefined, toUsage: (error: Error) => UsageError): Error {
+export function launchFlagParseError(error: Error, kindName: string, flags: Record<string, LaunchFlag> | undefined, toUsage: (error: Error) => {message: string}): Error {
   if (error instanceof LaunchFlagValueError) return error.usage
   if (!flags || Object.keys(flags).length === 0) return error
   const named = /--([a-z0-9][a-z0-9-]*)/i.exec(error.message)?.[1]
