@@ -6,7 +6,7 @@ import {resolveProfile, type Profile} from '../../config/profiles'
 import {BackendError} from '../../errors'
 import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
-import type {Backend, BackendOptions, BackendRequest, JobNeeds, LiveView, LogChunk, QueueJob} from '../types'
+import type {Backend, LiveView, LogChunk, QueueJob} from '../types'
 import {batchClient, logsClient} from './clients'
 import {definitionWithImage, planDefinition} from './definitions'
 import {aws} from './errors'
@@ -57,13 +57,8 @@ export class BatchBackend implements Backend {
     return this.batch
   }
 
-  requestFor(job: JobNeeds, options: BackendOptions): BackendRequest {
-    return batchRequestFor(job, options)
-  }
-
-  launchWarnings(run: RunRecord): string[] {
-    return batchLaunchWarnings(run)
-  }
+  readonly requestFor = batchRequestFor
+  readonly launchWarnings = batchLaunchWarnings
 
   /** The queues and the kind's job definition, asked of AWS before anything is staged. */
   async preflight(run: RunRecord, profile: Profile): Promise<void> {
