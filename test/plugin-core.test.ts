@@ -15,7 +15,8 @@ import {CheckpointStore} from '../src/checkpoint/store'
 import {StoreCheckpointIO} from '../src/checkpoint/store-io'
 import {toRfmError} from '../src/cli/errors'
 import {UsageError} from '../src/errors'
-import {newRunRecord} from '../src/jobs/launch'
+import {jobEstimate} from '../src/jobs/estimate'
+import {newRunRecord, planRun} from '../src/jobs/launch'
 import {firstPositional, launchFlagOverrides, launchFlagParseError, launchFlagsForOclif, valueFlagNames} from '../src/jobs/launch-flags'
 import type {LaunchFlag} from '../src/plugin-api'
 import {FileStore} from '../src/store/file-store'
@@ -70,6 +71,26 @@ test('bad launch flag values are usage errors naming the flag and listing the ki
   await bad(['sft', '--no-stage'], /Nonexistent flag: --no-stage/)
   await bad(['sft', '--bogus'], /Nonexistent flag: --bogus/)
   await assert.rejects(parseLaunch(['x', '--steps', 'many'], 'vla', {steps: {path: 's', type: 'number', description: ''}}), /--steps: expects a number, got "many"/)
+})
+
+test('a launch asks the kind\'s hooks once: one external() and one estimate() for the planned run record', () => {
+  const calls = {external: 0, estimate: 0}
+  const kind = {
+    name: 'counted',
+    summary: '',
+    schema: {} as any,
+    train: async () => {},
+    estimate: () => (calls.estimate++, {gpus: 1, gpuMemoryGiB: 8, cpus: 2, memoryGiB: 4}),
+    external: () => (calls.external++, {argv: ['python3', 'train.py'], cwd: '/w', env: {}}),
+  }
+  const job = {kind, plugin: {name: 'x'}, config: {}, retries: {evaluate_on_exit: []}, source: {overrides: []}} as any
+  jobEstimate(job) // the command's plan note asks first
+  const {run, command} = planRun(job, {profile: {name: 'p'}, runs: {store: {url: 'file:///s'}}, backend: new BatchBackend()} as any)
+  assert.deepEqual(calls, {external: 1, estimate: 1})
+  assert.ok(run.backend.name === 'aws-batch')
+  assert.deepEqual(run.backend.request, {queue: 'spot', resources: {gpus: 1, cpus: 2, memoryGiB: 4}, externalTrainer: true})
+  assert.equal(run.retries.attempts, 5, 'the spot queue\'s default attempts')
+  assert.deepEqual(command?.argv, ['python3', 'train.py'])
 })
 
 test('another run\'s checkpoint by RUN, RUN@step, RUN@best, RUN@final, RUN@latest', async () => {
