@@ -34,6 +34,8 @@ export const rmEval = {
   },
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   kinds: (require(path.join(dist, 'kinds.js')) as {default: (api: typeof pluginApi) => unknown[]}).default,
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  local: require(path.join(dist, 'local-checkpoints.js')) as {LocalCheckpoints: new (dir: string) => import('../../src/plugin-api').CheckpointIO & {steps(): number[]}},
+  /** `rfm rm-eval train`'s checkpoint folders: the host's api.checkpoints.local(dir) */
+  local: {LocalCheckpoints: function (dir: string) {
+    return pluginApi.checkpoints.local(dir)
+  } as unknown as new (dir: string) => ReturnType<typeof pluginApi.checkpoints.local>},
 }

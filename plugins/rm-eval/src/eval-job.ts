@@ -10,7 +10,7 @@
 import {existsSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi, TrainerContext, TrainOutcome} from 'rfm/plugin-api'
+import type {PluginApi, TrainerContext, TrainOutcome} from '@rfm/plugin-api'
 
 import {bestRow, CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
 
@@ -73,7 +73,9 @@ export async function collectItems(modelDirs: string[], pattern: string, runSour
 }
 
 export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSources?: RunSources, now = new Date()): Promise<TrainOutcome> {
-  const c = evalConfigSchema(api.z).parse(ctx.config)
+  // trainer_mode is rfm's switch (builtin here), not one of eval_rm.py's keys
+  const {trainer_mode: _mode, ...keys} = ctx.config
+  const c = evalConfigSchema(api.z).parse(keys)
   const {lines, note} = evalLog(ctx.log)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend('auto')

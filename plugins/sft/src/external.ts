@@ -8,7 +8,7 @@
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys} from '@rfm/plugin-api'
 
 import {SftConfig} from './config'
 
@@ -61,7 +61,7 @@ export function scriptFlags(c: SftConfig, given?: GivenKeys): {args: string[]; f
 }
 
 /** rfm's own keys: never in the script's config file. */
-const RFM_KEYS = new Set(['trainer', 'builtin', 'spatial', 'outputs', 'dataset_size', 'stage', 'max_samples'])
+const RFM_KEYS = new Set(['trainer_mode', 'trainer', 'builtin', 'spatial', 'outputs', 'dataset_size', 'stage', 'max_samples'])
 
 /** A config-file script's YAML: the keys the user set, as written (seed 003's nested blocks included), then unknown ones. */
 export function scriptConfigFile(c: SftConfig, given: GivenKeys | undefined): Record<string, unknown> {
@@ -78,6 +78,7 @@ export function externalCommand(c: SftConfig, given?: GivenKeys, runId = 'run'):
   const e = c.trainer.external
   if (!e) return undefined
   if (e.config_arg) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const {stringify} = require('yaml') as typeof import('yaml')
     const file = path.join(process.env.RFM_SCRATCH ?? os.tmpdir(), 'rfm-sft', runId, 'config.yaml')
     const maxSamples = c.max_samples === undefined ? [] : ['--max_samples', String(c.max_samples)]

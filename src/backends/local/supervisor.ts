@@ -7,7 +7,7 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import * as path from 'node:path'
 
-import type {Attempt, ChaosPlan, RunEvent, RunRecord, RunState} from '../../runs/record'
+import type {Attempt, ChaosPlan, RunRecord, RunState} from '../../runs/record'
 import {RunStore} from '../../runs/run-store'
 import {openStore} from '../../store/open'
 import {loggedOutagePolicy, OutageTolerantStore} from '../../store/outage'
@@ -59,7 +59,7 @@ class Supervisor {
     let finalState: RunState = 'failed'
     let last: AttemptExit = {exitCode: null, signal: null}
     let reason = 'no attempt ran'
-    const chaos = record.backend.chaos
+    const chaos = record.backend.name === 'local' ? record.backend.chaos : undefined
     const random = seededRandom(chaos?.seed ?? 0)
     let chaosDelivered = record.attempts.filter((a) => a.chaos).length
     // Attempts stopped by chaos do not use up retries.attempts, as reclaimed spot capacity would not.

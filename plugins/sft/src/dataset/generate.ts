@@ -9,9 +9,10 @@ import {existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync} fr
 import * as path from 'node:path'
 import {Worker} from 'node:worker_threads'
 
-import {type DataConfig, resolveDataConfig, SAMPLE_TYPES, type SampleType} from './config'
+import {type DataConfig, resolveDataConfig, type SampleType} from './config'
 import {DatasetError, usageError} from './errors'
 import type {Formats} from './formats'
+import type {HfFeatures} from '@rfm/plugin-api'
 import {planContext, renderRange, type VqaRow} from './samples'
 import {buildCatalogue, type SourceSummary, TrajectoryLoader} from './sources'
 import type {WorkerInput} from './worker'
@@ -20,7 +21,7 @@ import type {WorkerInput} from './worker'
  * The dataset's columns, as Python's `datasets` declares them. Frame lists are declared `Sequence`
  * (read as a list by datasets < 4 and as `List` by datasets ≥ 4; `List` alone is unknown before 4).
  */
-export const VQA_FEATURES = {
+export const VQA_FEATURES: HfFeatures = {
   sample_type: {_type: 'Value', dtype: 'string'},
   task: {_type: 'Value', dtype: 'string'},
   question: {_type: 'Value', dtype: 'string'},
@@ -81,7 +82,6 @@ function checkInteger(flag: string, value: number, min: number): void {
 
 /** The file a loaded module object came from (worker threads load it again by path). */
 function moduleFile(exports: object): string | undefined {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cache = require.cache as Record<string, {exports?: unknown; filename: string} | undefined>
   return Object.values(cache).find((m) => m?.exports === exports)?.filename
 }
