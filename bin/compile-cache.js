@@ -29,7 +29,13 @@ function install() {
   const path = require('node:path')
 
   const dir = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'rfm')
-  const file = path.join(dir, `v8-code-${process.version}-${process.arch}.bin`)
+  // V8 rejects code cached under other flags: one file per set of Node options, so they do not thrash.
+  const options = crypto
+    .createHash('sha1')
+    .update(JSON.stringify([process.execArgv, process.env.NODE_OPTIONS ?? '']))
+    .digest('hex')
+    .slice(0, 8)
+  const file = path.join(dir, `v8-code-${process.version}-${process.arch}-${options}.bin`)
   const root = path.resolve(__dirname, '..')
   const mtime = (f) => fs.statSync(f, {throwIfNoEntry: false})?.mtimeMs ?? 0
   const installStamp = `${mtime(path.join(root, 'package.json'))}:${mtime(path.join(root, 'node_modules', '.package-lock.json'))}`
