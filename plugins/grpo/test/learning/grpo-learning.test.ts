@@ -10,7 +10,7 @@ import {test} from 'node:test'
 
 import {pluginApi} from '../../../../dist/src/plugin-api/host'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
-import {grpoTrain} from '../../../../dist/test/fixtures/grpo/plugin'
+import {grpoTrain} from '../plugin'
 
 // CPU budget (wasm, one thread): warm-up 60 supervised steps (≈ 7 s) + 60 GRPO steps of 4 prompts ×
 // 8 completions (≈ 40 s) for a 2-layer width-32 VLM on 16×16 images. Measured: held-out mean reward

@@ -11,7 +11,7 @@ import {test} from 'node:test'
 
 import * as formats from '../../../../dist/src/formats'
 import {pluginApi} from '../../../../dist/src/plugin-api/host'
-import {grpoData, grpoTrain} from '../../../../dist/test/fixtures/grpo/plugin'
+import {grpoData, grpoTrain} from '../plugin'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 const features: formats.HfFeatures = {

@@ -13,7 +13,7 @@ import {test} from 'node:test'
 import * as formats from '../../../../dist/src/formats'
 import {LlmGrader, parseVerdict} from '../../../../dist/src/grader'
 import {pluginApi} from '../../../../dist/src/plugin-api/host'
-import {grpoTrain} from '../../../../dist/test/fixtures/grpo/plugin'
+import {grpoTrain} from '../plugin'
 import {closedPort, gradedFields, startOpenAiServer} from '../../../../dist/test/helpers/openai-server'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import {Rng, selectBackend, Vlm} from '../../../../dist/src/trainer'
-import {grpoLoss, grpoTrain, LossOptions, LossRow, LossStats} from '../../../../dist/test/fixtures/grpo/plugin'
+import {grpoLoss, grpoTrain, LossOptions, LossRow, LossStats} from '../plugin'
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`)
 

@@ -8,7 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {grpo, RewardSample} from '../../../../dist/test/fixtures/grpo/plugin'
+import {grpo, RewardSample} from '../plugin'
 
 const {rewards} = grpo
 

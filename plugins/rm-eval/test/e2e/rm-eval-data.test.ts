@@ -7,7 +7,7 @@ import {before, test} from 'node:test'
 import * as formats from '../../../../dist/src/formats'
 import * as trainerCore from '../../../../dist/src/trainer'
 import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {EvalRow, rmEval} from '../../../../dist/test/helpers/rm-eval-plugin'
+import {EvalRow, rmEval} from '../plugin'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 
 const home = tempHome()

@@ -14,7 +14,7 @@ import {RunStore} from '../../../../dist/src/runs/run-store'
 import {openStore} from '../../../../dist/src/store/open'
 import {ROOT, rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
 import {FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../../../../dist/test/helpers/fake-batch'
-import {EvalRow, rmEval} from '../../../../dist/test/helpers/rm-eval-plugin'
+import {EvalRow, rmEval} from '../plugin'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 import {trainerContext} from '../../../../dist/test/helpers/trainer-context'
 

@@ -8,7 +8,7 @@ import {decodeSafetensors, patchifyHost, Rng, selectBackend, tokenizerFromJSON, 
 import type {ModelConfig} from '../../../../dist/src/trainer'
 import * as trainerCore from '../../../../dist/src/trainer'
 import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {EvalRow, rmEval} from '../../../../dist/test/helpers/rm-eval-plugin'
+import {EvalRow, rmEval} from '../plugin'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 import {trainerContext} from '../../../../dist/test/helpers/trainer-context'
 

@@ -8,7 +8,7 @@ import {parse} from 'yaml'
 
 import type {JobKind} from '../../../../dist/src/plugin-api'
 import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {rmEval} from '../../../../dist/test/helpers/rm-eval-plugin'
+import {rmEval} from '../plugin'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 
 const home = tempHome()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import * as trainerCore from '../../../../dist/src/trainer'
-import {rmEval} from '../../../../dist/test/helpers/rm-eval-plugin'
+import {rmEval} from '../plugin'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 // CPU budget (wasm backend, one thread): 260 steps of batch 16 with one irrelevant-query pair per sample

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import * as formats from '../../../../dist/src/formats'
-import {sft} from '../../../../dist/test/fixtures/sft/dataset-plugin'
+import {sft} from '../dataset-plugin'
 import {BIN, rfm, rfmJson, tempHome, waitFor} from '../../../../dist/test/helpers/cli'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 

@@ -7,7 +7,7 @@ import {test} from 'node:test'
 import type {RunRecord} from '../../../../dist/src/runs/record'
 import {decodeSafetensors} from '../../../../dist/src/trainer'
 import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {sft} from '../../../../dist/test/helpers/sft-plugin'
+import {sft} from '../plugin'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 const home = tempHome()

@@ -9,7 +9,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import * as formats from '../../../../dist/src/formats'
-import {sft} from '../../../../dist/test/helpers/sft-plugin'
+import {sft} from '../plugin'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 const SFT_STEPS = Number(process.env.RFM_SFT_LEARN_STEPS ?? 800)

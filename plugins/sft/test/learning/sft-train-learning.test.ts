@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import * as formats from '../../../../dist/src/formats'
-import {sft} from '../../../../dist/test/helpers/sft-plugin'
+import {sft} from '../plugin'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 test('numbers are spelled digit by digit for the tokenizer and read back from generated answers', () => {

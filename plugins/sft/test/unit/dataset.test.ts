@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import * as formats from '../../../../dist/src/formats'
-import {sft} from '../../../../dist/test/fixtures/sft/dataset-plugin'
+import {sft} from '../dataset-plugin'
 
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `rfm-sft-${prefix}-`))

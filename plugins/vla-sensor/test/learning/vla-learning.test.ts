@@ -3,7 +3,7 @@ import {test} from 'node:test'
 
 import type {SavedCheckpoint} from '../../../../dist/src/plugin-api'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
-import {api, smallConfig, vla} from '../../../../dist/test/fixtures/vla/plugin'
+import {api, smallConfig, vla} from '../plugin'
 
 // CPU budget (wasm, one thread): 144 generated sessions (8 with sensor) × 16 steps, a 100 × 129 sensor
 // window, width 32; 6 epochs (648 steps of batch 32) ≈ 10 s with the sensor, ≈ 5 s without; the other

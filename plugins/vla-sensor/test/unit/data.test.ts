@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import {Rng, selectBackend} from '../../../../dist/src/trainer'
-import {api, smallConfig, vla} from '../../../../dist/test/fixtures/vla/plugin'
+import {api, smallConfig, vla} from '../plugin'
 
 const FULL = {seed: 3, sessions: 36, sensorEvery: 18, stepsPerSession: 12, views: 2, imageSize: 16, sensorT: 650, sensorC: 1026}
 
@@ -16,7 +16,7 @@ test('generated sessions: 1 sensor session per 17 without; sensor windows are 65
   assert.equal(withSensor, 4)
   assert.equal((sessions.size - withSensor) / withSensor, 17)
   const i = data.samples.findIndex((s: any) => s.hasSensor && s.step === 10)
-  const window: Float32Array = data.sensor(i)
+  const window: Float32Array = data.sensor(i)!
   assert.equal(window.length, 650 * 1026)
   assert.equal(vla.synthetic.SENSOR_T * vla.synthetic.SENSOR_C, 650 * 1026)
   assert.ok(window.every(Number.isFinite))
@@ -60,8 +60,8 @@ test('mixed batches: zero windows and mask 0 without a sensor; a batch with no s
   // the full-size window through the model (default strides 5·5·2 → 13 temporal tokens)
   const backend = await selectBackend('wasm')
   const tf = backend.tf
-  const config = {views: 2, featureDim: 8, width: 16, vlDepth: 1, heads: 2, sensorEnabled: true, sensorT: 650, sensorC: 1026, sensorChannels: 8, sensorOutputDim: 16, sensorStrides: [5, 5, 2], fusion: 'concat', hidden: 16, horizon: 8, actionDim: 7}
-  for (const fusion of ['concat', 'cross_attention', 'gated', 'none']) {
+  const config = {views: 2, featureDim: 8, width: 16, vlDepth: 1, heads: 2, sensorEnabled: true, sensorT: 650, sensorC: 1026, sensorChannels: 8, sensorOutputDim: 16, sensorStrides: [5, 5, 2] as [number, number, number], fusion: 'concat', hidden: 16, horizon: 8, actionDim: 7}
+  for (const fusion of ['concat', 'cross_attention', 'gated', 'none'] as const) {
     const model = new vla.model.VlaModel(tf, {...config, fusion}, new Rng(1))
     try {
       const vl = tf.tensor(Float32Array.from({length: 3 * 3 * 8}, (_, k) => Math.sin(k)), [3, 3, 8])
@@ -118,7 +118,7 @@ test('a sessions directory (npy actions, PNG views, per-step sensor .npy) reads 
       assert.ok(a.every((x: number, k: number) => Math.abs(x - b[k]) <= 0.5 / 255 + 1e-6))
     })
     // the VL cache: written once, read back only for the same data and encoder
-    const spec = {kind: 'random-features-v1', seed: 1, featureDim: 8, grid: 4}
+    const spec = {kind: 'random-features-v1' as const, seed: 1, featureDim: 8, grid: 4}
     const features = vla.cache.buildFeatures(Rng, read, spec)
     vla.cache.writeCache(formats, path.join(dir, 'cache'), read, spec, features)
     assert.deepEqual(vla.cache.readCache(formats, path.join(dir, 'cache'), read, spec), features)
@@ -144,7 +144,7 @@ test('config: fusion none needs sensor_output_dim = width; finetune_vl picks the
     const lora = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
     const model = new vla.model.VlaModel(backend.tf, vla.train.modelConfigOf(c, 2), new Rng(1), lora)
     const keys = vla.train.trainerKeys(trainer, c, 10)
-    const out = trainer.trainableNames(model, keys)
+    const out = trainer.trainableNames(model as never, keys) // as train.ts does: the trainer's names walk takes a Vlm
     model.dispose()
     return {out, keys}
   }
