@@ -103,7 +103,7 @@ test('launch flags and config errors exit 2 naming the flag or key', async () =>
   assert.match(none.stderr, /sensor_output_dim/)
 })
 
-test('external mode: the pipeline\'s script with its flags; ./checkpoints/qwen_vla_sensor.pt is synced, and restored on a restart', async () => {
+test('external mode: the pipeline\'s script with its flags; ./checkpoints/qwen_vla_sensor.pt is synced, and restored on a restart', async (t) => {
   const work = path.join(dir, 'pipeline')
   mkdirSync(work)
   // a stand-in for 5st_VLA_TRAIN_VL_Lora_with_sensor.py: auto-resumes from its checkpoint file, saves each epoch
@@ -141,7 +141,8 @@ for e in range(epoch, 3):
   } catch {
     python = false
   }
-  if (!python) return
+  // without python3 the dry run above is all that was checked: say so (a skip), not a silent pass
+  if (!python) return t.skip('python3 is not installed: the external run itself was not tried')
   const run = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'external.yaml'), '--sensor-enabled', '--follow'], {home, timeoutMs: 60_000})
   assert.equal(run.code, 0, run.stderr)
   const logs = await rfm(['cloud', 'logs', run.json.run.id], {home})

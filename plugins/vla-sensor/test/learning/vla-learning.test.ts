@@ -18,13 +18,16 @@ async function train(config: Record<string, unknown>, extra: {loadRunCheckpoint?
   return {result, ctx, checkpoints, last: evals.at(-1)!.values, evals}
 }
 
-let baseline: Awaited<ReturnType<typeof train>>
+// The no-sensor baseline: test 1 compares against it, test 3 starts stage 2 from its last checkpoint.
+// Trained once, by whichever test needs it first, so each test also runs alone (--test-name-pattern).
+let baselineRun: ReturnType<typeof train> | undefined
+const baseline = () => (baselineRun ??= train(smallConfig({sensor_enabled: false, epochs: EPOCHS})))
 
 test('concat fusion with the sensor beats the no-sensor baseline by ≥ 30 % action MAE on sensor-dependent steps', async (t) => {
-  baseline = await train(smallConfig({sensor_enabled: false, epochs: EPOCHS}))
+  const base = await baseline()
   const fused = await train(smallConfig({sensor_enabled: true, fusion_strategy: 'concat', epochs: EPOCHS}))
-  const [b, f] = [baseline.last['val/mae_sensor_dependent'], fused.last['val/mae_sensor_dependent']]
-  t.diagnostic(`sensor-dependent MAE: baseline ${b.toFixed(4)}, concat ${f.toFixed(4)} (${(100 * (1 - f / b)).toFixed(1)} % lower); no-sensor sessions: ${baseline.last['val/mae_no_sensor'].toFixed(4)} vs ${fused.last['val/mae_no_sensor'].toFixed(4)}`)
+  const [b, f] = [base.last['val/mae_sensor_dependent'], fused.last['val/mae_sensor_dependent']]
+  t.diagnostic(`sensor-dependent MAE: baseline ${b.toFixed(4)}, concat ${f.toFixed(4)} (${(100 * (1 - f / b)).toFixed(1)} % lower); no-sensor sessions: ${base.last['val/mae_no_sensor'].toFixed(4)} vs ${fused.last['val/mae_no_sensor'].toFixed(4)}`)
   assert.ok(f <= 0.7 * b, `concat ${f} vs baseline ${b}`)
   // the balanced sampler: half of every epoch comes from the 5 % of samples that carry a sensor
   for (const e of fused.evals) assert.ok(Math.abs(e.values['train/sensor_ratio'] - 0.5) < 0.02, `epoch sensor ratio ${e.values['train/sensor_ratio']}`)
@@ -56,7 +59,7 @@ test('cross_attention, gated and none fusion train without error; the random sam
 })
 
 test('two-stage: stage 2 starts from the stage-1 weights with the sensor enabled, and ReWarm ramps every rate up', async () => {
-  const stage1 = baseline.checkpoints.saved.at(-1)!
+  const stage1 = (await baseline()).checkpoints.saved.at(-1)!
   const refs: string[] = []
   const loadRunCheckpoint = async (ref: string) => {
     refs.push(ref)
