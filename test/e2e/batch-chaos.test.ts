@@ -1,5 +1,5 @@
 /**
- * The end-to-end scenario the local backend passes under chaos (test/chaos.test.ts), on the
+ * The end-to-end scenario the local backend passes under chaos (test/e2e/command-chaos.test.ts), on the
  * aws-batch backend: the fake Batch runs the real runtime for each attempt and reclaims attempts as
  * spot interruptions at seeded random moments; Batch's retryStrategy (the one the backend sent)
  * brings the job back and the runtime resumes from the committed checkpoint.

@@ -1,6 +1,6 @@
 /**
  * A store outage in the middle of a job on the Batch path (issue #19 D1; the local backend's case is
- * test/store-outage.test.ts). The emulated job runs the real runtime as the image's user, and its
+ * test/e2e/store-outage.test.ts). The emulated job runs the real runtime as the image's user, and its
  * S3 requests go through the IAM-evaluating proxy to s3rver. s3rver is killed for 5 s while the
  * trainer runs and checkpoints: the proxy then answers 502 to every request, as a front end does
  * when what is behind it is down. The runtime must ride it out: the trainer keeps running, the
