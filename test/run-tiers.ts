@@ -29,11 +29,22 @@ function testFiles(dir: string, sourceDir: string): string[] {
   return files.filter((file) => !stale.includes(file)).map((file) => path.join(dir, file))
 }
 
+/** Tests compiled from test/*.test.ts (in no tier): run with e2e, the tier that assumes least, and named. */
+function strayFiles(): string[] {
+  const dir = path.join(ROOT, 'dist', 'test')
+  const strays = readdirSync(dir)
+    .filter((file) => file.endsWith('.test.js') && statSync(path.join(ROOT, 'test', file.replace(/\.js$/, '.ts')), {throwIfNoEntry: false}))
+    .sort()
+  for (const file of strays) console.error(`test/${file.replace(/\.js$/, '.ts')} is in no tier: run with e2e; move it to test/unit/<src-folder>/, test/e2e/ or test/learning/`)
+  return strays.map((file) => path.join(dir, file))
+}
+
 function tierFiles(tier: string): string[] {
   const plugins = readdirSync(path.join(ROOT, 'plugins')).sort()
   const dirs = [[path.join(ROOT, 'dist', 'test', tier), path.join(ROOT, 'test', tier)]]
   for (const p of plugins) dirs.push([path.join(ROOT, 'plugins', p, 'dist-test', tier), path.join(ROOT, 'plugins', p, 'test', tier)])
-  return dirs.flatMap(([dir, sourceDir]) => testFiles(dir, sourceDir)).sort(longestFirst)
+  const files = dirs.flatMap(([dir, sourceDir]) => testFiles(dir, sourceDir))
+  return [...files, ...(tier === 'e2e' ? strayFiles() : [])].sort(longestFirst)
 }
 
 const args = process.argv.slice(2)
