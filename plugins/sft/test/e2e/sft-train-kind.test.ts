@@ -4,18 +4,15 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {pluginApi} from '../../../../dist/src/plugin-api/host'
-import type {JobKind} from '../../../../dist/src/plugin-api'
 import type {RunRecord} from '../../../../dist/src/runs/record'
 import {estimateMemory} from '../../../../dist/src/scheduler/memory'
 import {workloadSchema} from '../../../../dist/src/scheduler/workload'
 import {ROOT, rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
+import {sft} from '../plugin'
 
 const home = tempHome()
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sftKind = (require(path.join(ROOT, 'plugins', 'sft', 'dist', 'kinds.js')).default(pluginApi) as JobKind[])[0]
-const parse = (config: Record<string, unknown>) => sftKind.schema.parse(config) as Record<string, unknown>
+const {kind: sftKind} = sft
 
 test('external mode: the seed-000 config becomes train_vqa_sft.py flags, with checkpoints synced from output_dir (dry run)', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-sft-ext-'))
@@ -98,7 +95,7 @@ test('config errors name the key: unknown keys, a missing workdir, no data, DPO 
 
 test('estimate: the seed\'s memory table for Qwen3-VL-4B by method, and a GPU-free built-in run', () => {
   const ext = {trainer: {external: {command: ['python', 'train.py'], workdir: '/tmp'}}, per_device_train_batch_size: 4, dataset_size: 43_000}
-  const gib = (extra: Record<string, unknown>) => sftKind.estimate!(parse({...ext, ...extra}))
+  const gib = (extra: Record<string, unknown>) => sftKind.estimate!(sft.parse({...ext, ...extra}))
   assert.equal(gib({}).gpuMemoryGiB, 40)
   assert.equal(gib({freeze_vision_tower: true}).gpuMemoryGiB, 25)
   assert.equal(gib({lora_rank: 16}).gpuMemoryGiB, 20)
@@ -115,7 +112,7 @@ test('estimate: the seed\'s memory table for Qwen3-VL-4B by method, and a GPU-fr
   assert.equal(workloadSchema.parse(gib({freeze_vision_tower: true, max_frames: 64}).workload).vision_tokens_per_frame, 512)
   assert.equal(w.samples, 43_000)
   assert.ok(estimateMemory(w).totalGiB > 10)
-  const builtin = sftKind.estimate!(parse({spatial: {train_size: 512}}))
+  const builtin = sftKind.estimate!(sft.parse({spatial: {train_size: 512}}))
   assert.equal(builtin.gpus, 0)
   assert.equal(builtin.work?.samples, 512)
 })
