@@ -1,9 +1,10 @@
-import {BackendError, RfmError, UsageError} from '../errors'
+import {asRfmError, BackendError, isRfmError, RfmError, UsageError} from '../errors'
 
 /** Any thrown value → an RfmError: oclif's parse errors become usage errors, the rest internal. */
 export function toRfmError(error: unknown, commandId?: string): RfmError {
   const command = commandId?.replaceAll(':', ' ')
-  if (error instanceof RfmError) return error
+  // the host's errors and those of a plugin's copy of src/errors (branded, see ERROR_BRAND)
+  if (isRfmError(error)) return asRfmError(error)
   const err = error as Error & {oclif?: {exit?: number}; code?: string}
   if (err?.oclif?.exit === 2 || /Error$/.test(err?.constructor?.name ?? '') && err?.name?.includes('Parse')) {
     const message = (err.message ?? String(error)).split('\n').filter((line) => !/^See more help/.test(line)).join(' ').trim()

@@ -20,7 +20,25 @@ export interface RfmErrorOptions {
   cause?: unknown
 }
 
+/**
+ * The brand of an rfm error: `error[Symbol.for('rfm.error')]` is its kind (UsageError, ConfigError,
+ * NotFoundError, NotBuiltError, BackendError or RfmError). `Symbol.for` is one symbol per process,
+ * so an error made by another copy of this module (a plugin's bundle, a second install of rfm) is
+ * still recognised and rendered by the host's one handler (src/cli/errors.ts) — `instanceof` is not.
+ */
+export const ERROR_BRAND: unique symbol = Symbol.for('rfm.error') as never
+
+/** The fields a branded error carries (see ERROR_BRAND). */
+export interface BrandedError extends Error {
+  [ERROR_BRAND]: string
+  code?: string
+  hint?: string
+  exitCode?: number
+  details?: Record<string, unknown>
+}
+
 export class RfmError extends Error {
+  [ERROR_BRAND]: string
   readonly code: string
   readonly hint?: string
   readonly exitCode: number
@@ -29,6 +47,7 @@ export class RfmError extends Error {
   constructor(message: string, options: RfmErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = new.target.name
+    this[ERROR_BRAND] = new.target.name
     this.code = options.code ?? 'RFM_ERROR'
     this.hint = options.hint
     this.exitCode = options.exitCode ?? 1
@@ -78,6 +97,23 @@ export class BackendError extends RfmError {
   }
 }
 
-export function isRfmError(error: unknown): error is RfmError {
-  return error instanceof RfmError
+/** True for an rfm error of any copy of this module (see ERROR_BRAND). */
+export function isRfmError(error: unknown): error is BrandedError {
+  return error instanceof RfmError || (typeof error === 'object' && error !== null && typeof (error as Partial<BrandedError>)[ERROR_BRAND] === 'string')
+}
+
+/** A branded error of another copy as this copy's RfmError, its kind as its name (what --json prints). */
+export function asRfmError(error: BrandedError): RfmError {
+  if (error instanceof RfmError) return error
+  const copy = new RfmError(error.message, {
+    code: error.code,
+    hint: error.hint,
+    exitCode: typeof error.exitCode === 'number' ? error.exitCode : 1,
+    details: error.details,
+    cause: error.cause,
+  })
+  copy.name = error[ERROR_BRAND]
+  copy[ERROR_BRAND] = error[ERROR_BRAND]
+  copy.stack = error.stack
+  return copy
 }

@@ -5,20 +5,23 @@ import {validateConfig} from '../config/validate'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
 import {configErrorAt, pluginCommandSupport} from './commands'
-import type {PluginApi} from './index'
+import {pluginCheckpoints, pluginRuns} from './runs'
+import type {ErrorsCore, FormatsCore, GraderCore, PluginApi, TrainerCore} from './index'
 
 /**
  * The API object handed to every plugin's job-kinds module. A plugin's oclif commands get the same
- * object from the host CLI: `require(path.join(this.config.root, 'dist/src/plugin-api/host.js')).pluginApi`.
+ * object through the command base of `@rfm/plugin-kit`, which resolves this module as `rfm/plugin-host`
+ * (an `exports` entry of the host's package.json), never by a path into dist/.
  */
 export const pluginApi: PluginApi = {
   apiVersion: 1,
   z,
   defineJobKind: (kind) => kind,
-  loadTrainer: () => import('../trainer/index.js'),
-  loadFormats: () => import('../formats/index.js'),
-  loadGrader: () => import('../grader/index.js'),
-  errors,
+  // each module implements its contract interface: conformance.ts proves it at compile time
+  loadTrainer: () => import('../trainer/index.js') as Promise<unknown> as Promise<TrainerCore>,
+  loadFormats: () => import('../formats/index.js') as Promise<unknown> as Promise<FormatsCore>,
+  loadGrader: () => import('../grader/index.js') as Promise<unknown> as Promise<GraderCore>,
+  errors: errors as unknown as ErrorsCore,
   configError: configErrorAt,
   validate(schema, data) {
     try {
@@ -38,5 +41,7 @@ export const pluginApi: PluginApi = {
     checkModelShape({width: at('width', m.width), heads: at('heads', m.heads), ...(vision ? {vision} : {})})
   },
   commands: pluginCommandSupport,
+  runs: pluginRuns,
+  checkpoints: pluginCheckpoints,
   launcherGpus,
 }

@@ -2,7 +2,7 @@
  * The built-in trainer core. `runTraining(ctx)` trains the built-in compact VLM on a generated task
  * from `ctx.config` (see config.ts); plugins build their own TrainingTask and call `trainWith`.
  */
-import type {TrainerContext} from '../plugin-api'
+import type {TrainerContext} from './context'
 import {describeBackend, selectBackend, SelectedBackend} from './backend'
 import {builtinTrainingSchema, loraConfig, modelConfig, TrainerKeys} from './config'
 import {Trainer, TrainResult} from './loop'

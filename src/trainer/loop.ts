@@ -8,7 +8,8 @@ import * as path from 'node:path'
 
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
-import type {CheckpointFiles, TrainerContext} from '../plugin-api'
+import type {CheckpointFiles} from '../checkpoint/types'
+import type {TrainerContext} from './context'
 import {AdamW} from './adamw'
 import {describeBackend, SelectedBackend} from './backend'
 import {scheduleConfig, TrainerKeys} from './config'

@@ -3,7 +3,7 @@
  * config serves the built-in trainer and the external mode), plus `builtin` for what only the
  * built-in trainer has (model size, seed, generated data) and `external` for the script's mode.
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {llmGraderSchema, reasoningEmbeddingsSchema} from './rewards/services'
 

@@ -5,7 +5,7 @@
  * and scores it with the accuracy reward's rules. rfm reaches these rules only through
  * `JobKind.evaluation` of the public plugin API.
  */
-import type {EvalQuestion, KindEvaluation, PluginApi} from 'rfm/plugin-api'
+import type {EvalQuestion, KindEvaluation, PluginApi} from '@rfm/plugin-api'
 
 import type {GrpoConfig} from './config'
 import {promptFor} from './prompt'

@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys, JobContext, PluginApi} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys, JobContext, PluginApi} from '@rfm/plugin-api'
 
 import {GrpoConfig, grpoConfigSchema} from './config'
 

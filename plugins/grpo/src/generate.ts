@@ -5,7 +5,7 @@
  * new token for the whole batch instead of one per prompt length.
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
-import type {PluginApi, TrainingTask} from 'rfm/plugin-api'
+import type {PluginApi, TrainingTask} from '@rfm/plugin-api'
 
 type TrainerModule = Awaited<ReturnType<PluginApi['loadTrainer']>>
 type Vlm = Parameters<TrainingTask['loss']>[0]

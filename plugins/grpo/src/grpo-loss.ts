@@ -8,7 +8,7 @@
  * With one iteration per generation batch logp_old is the current logp, detached.
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
-import type {TrainingTask} from 'rfm/plugin-api'
+import type {TrainingTask} from '@rfm/plugin-api'
 
 type Tf = typeof tfTypes
 type Vlm = Parameters<TrainingTask['loss']>[0]

@@ -6,7 +6,7 @@
 import {existsSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import type {GrpoConfig} from './config'
 import {DatasetRowError, loadDatasetRows, resolveDatasetLocation} from './data'

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
-import type {ModelConfig, PluginApi, TrainerContext, TrainingTask} from 'rfm/plugin-api'
+import type {ModelConfig, PluginApi, TrainerContext, TrainingTask} from '@rfm/plugin-api'
 
 import {builtinTargetModules, checkGrpoConfig, GrpoConfig, grpoConfigSchema} from './config'
 import {generatedRows, loadDatasetRows, resolveDatasetLocation, VqaRow} from './data'

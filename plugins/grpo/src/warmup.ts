@@ -4,7 +4,7 @@
  * for the SFT stage, so GRPO can start from a model that already writes the format. Its checkpoints
  * are ordinary core checkpoints (model.safetensors, model_config.json, tokenizer.json).
  */
-import type {PluginApi, TrainerContext, TrainingTask} from 'rfm/plugin-api'
+import type {PluginApi, TrainerContext, TrainingTask} from '@rfm/plugin-api'
 
 import {GrpoConfig, grpoConfigSchema} from './config'
 import type {VqaRow} from './data'

@@ -2,7 +2,7 @@
  * Config keys of the rm-eval kind: the pipeline's own keys (train_rm.py's YAML), kept as they are,
  * plus a `builtin` block for what only the built-in trainer has (model size, seed, generated data).
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {FAMILIES, SIZES} from './presets'
 

@@ -10,7 +10,7 @@
 import {existsSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi, TrainerContext, TrainOutcome} from 'rfm/plugin-api'
+import type {PluginApi, TrainerContext, TrainOutcome} from '@rfm/plugin-api'
 
 import {bestRow, CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchema, evalLog, evalPairs, folderSources, reportJson, scoreSource, toCsv} from './evaluate'
 

@@ -7,13 +7,13 @@
 import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {externalSchema, modeSchema} from './config'
 import {generatedSource, PreferencePair} from './preference-data'
 import {PairSource, readPreferenceRecords, recordSource} from './records'
 import {preferenceMetrics, scorePairs} from './reward-task'
-import type {Tf, TrainerModule} from './trainer-types'
+import type {Tf, TrainerCore as TrainerModule} from '@rfm/plugin-api'
 
 export function evalConfigSchema(z: PluginApi['z']) {
   return z

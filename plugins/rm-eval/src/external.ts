@@ -8,7 +8,7 @@
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import type {ExternalCommand, JobContext, PluginApi} from 'rfm/plugin-api'
+import type {ExternalCommand, JobContext, PluginApi} from '@rfm/plugin-api'
 
 import {externalSchema} from './config'
 import {findPreset, type Family, type Size} from './presets'

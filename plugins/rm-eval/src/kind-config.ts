@@ -7,7 +7,7 @@
 import {existsSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi, ResourceEstimate} from 'rfm/plugin-api'
+import type {PluginApi, ResourceEstimate} from '@rfm/plugin-api'
 
 import {checkTrainConfig, externalSchema, trainConfigSchema} from './config'
 import {evalConfigSchema} from './evaluate'

@@ -1,4 +1,4 @@
-import type {JobKind, PluginApi} from 'rfm/plugin-api'
+import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {externalCommand, isExternal} from './external'
 import {estimateKind, kindSchema, prepareKindConfig} from './kind-config'

@@ -6,7 +6,7 @@
  * answer that would be right for the image the query was written for. Every pair is a pure function
  * of (seed, index[, k]), so nothing is stored and a resumed run regenerates exactly the same data.
  */
-import type {TrainerModule} from './trainer-types'
+import type {TrainerCore as TrainerModule} from '@rfm/plugin-api'
 
 /** What the generator uses of the trainer core: its RNG and its coloured-square scenes (shapes VQA's). */
 export type GeneratorCore = Pick<TrainerModule, 'Rng' | 'drawSquare' | 'COLORS' | 'QUADRANTS'>

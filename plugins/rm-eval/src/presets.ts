@@ -6,7 +6,7 @@
  * (num_hidden_layers, hidden_size; vision_config depth 32, hidden_size 1280, spatial_merge_size 2);
  * MiMo-VL-7B's LLM is MiMo-7B (a Qwen2 architecture, 36 × 4096).
  */
-import type {ResourceEstimate, WorkloadInput} from 'rfm/plugin-api'
+import type {ResourceEstimate, WorkloadInput} from '@rfm/plugin-api'
 
 export const SIZES = ['3B', '7B', '32B', '72B'] as const
 export type Size = (typeof SIZES)[number]

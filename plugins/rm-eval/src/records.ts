@@ -10,10 +10,10 @@
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi, RgbImage} from 'rfm/plugin-api'
+import type {PluginApi, RgbImage} from '@rfm/plugin-api'
 
 import {NO_MATCH, PreferencePair} from './preference-data'
-import type {RngCtor} from './trainer-types'
+import type {RngClass as RngCtor} from '@rfm/plugin-api'
 
 type Formats = Awaited<ReturnType<PluginApi['loadFormats']>>
 

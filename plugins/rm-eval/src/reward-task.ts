@@ -7,11 +7,11 @@
  *        + irrelevant_loss_weight · mean_irrelevant softplus(-(r_c - r_r - margin))
  *        + center_rewards_coefficient · mean_all (r_c + r_r)²
  */
-import type {TrainingTask} from 'rfm/plugin-api'
+import type {TrainingTask} from '@rfm/plugin-api'
 
 import {generatedSource, PreferencePair} from './preference-data'
 import type {PairSource} from './records'
-import type {Rng, Tensor, Tokenizer, TrainerModule, Vlm} from './trainer-types'
+import type {Rng, Tensor, Tokenizer, TrainerCore as TrainerModule, Vlm} from '@rfm/plugin-api'
 
 // the trainer's special token ids (src/trainer/tokenizer.ts)
 const PAD = 0

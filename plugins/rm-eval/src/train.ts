@@ -1,11 +1,11 @@
 /** Trains the built-in reward model from an rm-eval config through the trainer core's loop (exact resume). */
-import type {ModelConfig, PluginApi, TrainerContext} from 'rfm/plugin-api'
+import type {ModelConfig, PluginApi, TrainerContext} from '@rfm/plugin-api'
 
 import {checkTrainConfig, TrainConfig, trainConfigSchema} from './config'
 import {preferenceCorpus} from './preference-data'
 import {PairSource, readPreferenceRecords, recordCorpus, recordSource} from './records'
 import {RewardTask} from './reward-task'
-import type {TrainerModule} from './trainer-types'
+import type {TrainerCore as TrainerModule} from '@rfm/plugin-api'
 
 /** The trainer core's keys, from the pipeline's keys. */
 export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {

@@ -5,11 +5,17 @@
  */
 import {pluginApi} from '../../../dist/src/plugin-api/host'
 import kinds from '../dist/kinds'
-import * as local from '../dist/local-checkpoints'
 import * as data from '../dist/preference-data'
 import * as records from '../dist/records'
 import * as train from '../dist/train'
 
 export type {EvalRow} from '../dist/evaluate'
+
+/** `rfm rm-eval train`'s checkpoint folders: the host's api.checkpoints.local(dir) */
+const local = {
+  LocalCheckpoints: function (dir: string) {
+    return pluginApi.checkpoints.local(dir)
+  } as unknown as new (dir: string) => ReturnType<typeof pluginApi.checkpoints.local>,
+}
 
 export const rmEval = {api: pluginApi, train, data, records, kinds, local}

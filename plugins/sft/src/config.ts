@@ -4,7 +4,7 @@
  * and the external mode. What only the built-in trainer has lives under `builtin`; the generated
  * spatial-reasoning data under `spatial`; the external command under `trainer.external`.
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {seedBlockSchemas} from './seed-config'
 

@@ -7,7 +7,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {ResourceEstimate, WorkloadInput} from 'rfm/plugin-api'
+import type {ResourceEstimate, WorkloadInput} from '@rfm/plugin-api'
 
 import {isExternal, SftConfig} from './config'
 

@@ -8,7 +8,7 @@
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys} from '@rfm/plugin-api'
 
 import {SftConfig} from './config'
 

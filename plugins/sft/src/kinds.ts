@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {JobKind, PluginApi} from 'rfm/plugin-api'
+import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {checkBuiltin, isExternal, SftConfig, sftConfigSchema} from './config'
 import {estimate} from './estimate'

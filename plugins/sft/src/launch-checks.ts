@@ -5,7 +5,7 @@
 import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import type {SftConfig} from './config'
 import {openVqaDataset} from './dataset/open'

@@ -5,7 +5,7 @@
  * vllm_gpu_memory_utilization}`. The blocks are kept as written (a config-file script gets them back
  * in its YAML) and mapped onto the flat keys the built-in trainer and the planner read.
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 export const SEED_BLOCKS = ['model', 'training', 'hardware'] as const
 

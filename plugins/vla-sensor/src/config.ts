@@ -3,7 +3,7 @@
  * (5st_VLA_TRAIN_VL_Lora_with_sensor.py), plus what only the built-in trainer has (data source,
  * model sizes, seed) and the external mode.
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {SENSOR_C, SENSOR_T} from './synthetic'
 

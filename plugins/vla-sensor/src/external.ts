@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys} from 'rfm/plugin-api'
+import type {ExternalCommand, GivenKeys} from '@rfm/plugin-api'
 
 import type {VlaConfig} from './config'
 

@@ -1,5 +1,5 @@
 /** The core formats module (numpy, images), reached through the plugin API (loaded lazily). */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 export type Formats = Awaited<ReturnType<PluginApi['loadFormats']>>
 

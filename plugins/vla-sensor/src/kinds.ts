@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {JobKind, PluginApi} from 'rfm/plugin-api'
+import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {checkVlaConfig, isExternal, VlaConfig, vlaConfigSchema} from './config'
 import {externalCommand} from './external'

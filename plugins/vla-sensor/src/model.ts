@@ -9,7 +9,7 @@
  * early and needs no Conv2D gradient kernels (the wasm backend lacks the filter gradient).
  */
 import {ParamStore} from './param-store'
-import type {Rng, Tensor, Tf} from './trainer-types'
+import type {Rng, Tensor, Tf} from '@rfm/plugin-api'
 
 export type Fusion = 'concat' | 'cross_attention' | 'gated' | 'none'
 

@@ -3,7 +3,7 @@
  * core training loop, AdamW and the safetensors checkpoint use by name): the VLA model is not a
  * core Vlm, so it brings its own store. Values are drawn from the run's seeded RNG.
  */
-import type {Rng, Tf, Variable} from './trainer-types'
+import type {Rng, Tf, Variable} from '@rfm/plugin-api'
 
 export interface SafeF32 {
   dtype: 'F32'

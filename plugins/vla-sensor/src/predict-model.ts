@@ -2,7 +2,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {LoraSpec, VlaModel, VlaModelConfig} from './model'
 import {EncoderSpec, FrozenVlEncoder} from './vl-encoder'

@@ -15,7 +15,7 @@ import * as path from 'node:path'
 
 import type {Formats} from './formats'
 import {actionChunk, ACTION_DIM, GeneratorOptions, HORIZON, INSTRUCTIONS, isSensorDependent, renderView, SessionSpec, sessionSpec, sensorWindow} from './synthetic'
-import type {RngCtor} from './trainer-types'
+import type {RngClass as RngCtor} from '@rfm/plugin-api'
 
 export interface VlaSample {
   /** "<session>/<step>" */

@@ -7,7 +7,7 @@
  *
  * Action chunk: HORIZON (8) future steps × ACTION_DIM (7): [dx, dy, dz, rx, ry, rz, inject].
  */
-import type {RngCtor} from './trainer-types'
+import type {RngClass as RngCtor} from '@rfm/plugin-api'
 
 export const HORIZON = 8
 export const ACTION_DIM = 7

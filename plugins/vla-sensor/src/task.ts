@@ -6,7 +6,7 @@
  */
 import {VlaModel} from './model'
 import {sensorBatch, VlaDataset} from './sessions'
-import type {Rng, Tensor} from './trainer-types'
+import type {Rng, Tensor} from '@rfm/plugin-api'
 
 export type Sampler = 'random' | 'balanced'
 

@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os'
 
-import type {PluginApi, TrainerContext} from 'rfm/plugin-api'
+import type {PluginApi, TrainerContext} from '@rfm/plugin-api'
 
 import {checkVlaConfig, VlaConfig, vlaConfigSchema} from './config'
 import {loadFormats} from './formats'
@@ -15,7 +15,7 @@ import {VlaModel, VlaModelConfig} from './model'
 import {directoryDataset, generatedDataset, VlaDataset} from './sessions'
 import {ACTION_DIM, HORIZON} from './synthetic'
 import {VlaTask} from './task'
-import type {TrainerModule} from './trainer-types'
+import type {TrainerCore as TrainerModule} from '@rfm/plugin-api'
 import {buildFeatures, readCache} from './vl-cache'
 import {EncoderSpec} from './vl-encoder'
 

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import type {Formats} from './formats'
 import type {VlaDataset} from './sessions'
 import {cacheKey, EncoderSpec, FrozenVlEncoder} from './vl-encoder'
-import type {RngCtor} from './trainer-types'
+import type {RngClass as RngCtor} from '@rfm/plugin-api'
 
 export const FEATURES_FILE = 'vl_features.npy'
 export const INDEX_FILE = 'cache.json'

@@ -9,7 +9,7 @@
 import {createHash} from 'node:crypto'
 
 import type {VlaDataset} from './sessions'
-import type {RngCtor} from './trainer-types'
+import type {RngClass as RngCtor} from '@rfm/plugin-api'
 
 export interface EncoderSpec {
   kind: 'random-features-v1'

@@ -7,7 +7,7 @@
  * keeps the trigram score, counted in embeddings/fallbacks). The clients come from rfm's
  * `api.loadGrader()`; the `openai` SDK loads only when one of these keys is set.
  */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 import {extractAnswer, parseCompletion} from './parse'
 import {DEFAULT_THRESHOLD, matchF1With} from './reasoning'

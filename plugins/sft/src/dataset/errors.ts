@@ -1,22 +1,24 @@
 /**
- * Errors of dataset generation, shaped like rfm's typed errors (message, hint, exitCode, toJSON) so
- * the commands render them the same way, without the library needing the host's classes.
+ * Errors of dataset generation. They carry rfm's error brand (`Symbol.for('rfm.error')`, whose value
+ * is the kind of rfm error they are: UsageError, ConfigError, BackendError), so the host renders
+ * them like its own (message + hint, exit code, `{"error"}` under --json) without the library
+ * needing the host's classes.
  */
+const ERROR_BRAND: unique symbol = Symbol.for('rfm.error') as never
+
 export class DatasetError extends Error {
+  readonly [ERROR_BRAND]: string
   readonly code: string
   readonly hint?: string
   readonly exitCode: number
 
   constructor(message: string, options: {code?: string; hint?: string; exitCode?: number; cause?: unknown} = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
-    this.name = options.exitCode === 1 ? 'BackendError' : options.code === 'USAGE' ? 'UsageError' : 'ConfigError'
+    this.name = 'DatasetError'
+    this[ERROR_BRAND] = options.exitCode === 1 ? 'BackendError' : options.code === 'USAGE' ? 'UsageError' : 'ConfigError'
     this.code = options.code ?? 'CONFIG_INVALID'
     this.hint = options.hint
     this.exitCode = options.exitCode ?? 2
-  }
-
-  toJSON(): {name: string; code: string; message: string; hint?: string; exitCode: number} {
-    return {name: this.name, code: this.code, message: this.message, exitCode: this.exitCode, ...(this.hint ? {hint: this.hint} : {})}
   }
 }
 

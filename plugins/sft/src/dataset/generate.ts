@@ -12,6 +12,7 @@ import {Worker} from 'node:worker_threads'
 import {type DataConfig, resolveDataConfig, SAMPLE_TYPES, type SampleType} from './config'
 import {DatasetError, usageError} from './errors'
 import type {Formats} from './formats'
+import type {HfFeatures} from '@rfm/plugin-api'
 import {planContext, renderRange, type VqaRow} from './samples'
 import {buildCatalogue, type SourceSummary, TrajectoryLoader} from './sources'
 import type {WorkerInput} from './worker'
@@ -20,7 +21,7 @@ import type {WorkerInput} from './worker'
  * The dataset's columns, as Python's `datasets` declares them. Frame lists are declared `Sequence`
  * (read as a list by datasets < 4 and as `List` by datasets ≥ 4; `List` alone is unknown before 4).
  */
-export const VQA_FEATURES = {
+export const VQA_FEATURES: HfFeatures = {
   sample_type: {_type: 'Value', dtype: 'string'},
   task: {_type: 'Value', dtype: 'string'},
   question: {_type: 'Value', dtype: 'string'},

@@ -6,7 +6,7 @@
  * rewards/chosen = β(log π_c − log ref_c), rewards/rejected likewise, margins = their difference,
  * accuracies = share of pairs with chosen reward > rejected reward.
  */
-import type {TrainingTask} from 'rfm/plugin-api'
+import type {TrainingTask} from '@rfm/plugin-api'
 
 import {batchTensors, FrameLayout, sequenceLogProbs, Slots, slotsOf, TextRow, textRow} from './encode'
 import {answerMetrics, generateAnswers} from './evaluate'

@@ -11,7 +11,7 @@
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {CheckpointFiles, CheckpointIO, ModelConfig, PluginApi, SavedCheckpoint, TrainerContext, TrainResult} from 'rfm/plugin-api'
+import type {CheckpointFiles, CheckpointIO, ModelConfig, PluginApi, SavedCheckpoint, TrainerContext, TrainResult} from '@rfm/plugin-api'
 
 import {checkBuiltin, reportTargets, SftConfig} from '../config'
 import {openVqaDataset} from '../dataset'

@@ -1,5 +1,5 @@
 /** Supervised fine-tuning: next-token loss on the answer tokens (and EOS) only; held-out metrics from generated answers. */
-import type {TrainingTask} from 'rfm/plugin-api'
+import type {TrainingTask} from '@rfm/plugin-api'
 
 import {batchTensors, FrameLayout, Slots, slotsOf, TextRow, textRow} from './encode'
 import {answerMetrics, evalLoss, generateAnswers} from './evaluate'

@@ -1,5 +1,5 @@
 /** Types of the host's trainer core and formats, reached only through the plugin API (a plugin imports no core code). */
-import type {PluginApi} from 'rfm/plugin-api'
+import type {PluginApi} from '@rfm/plugin-api'
 
 export type TrainerModule = Awaited<ReturnType<PluginApi['loadTrainer']>>
 export type Rng = InstanceType<TrainerModule['Rng']>

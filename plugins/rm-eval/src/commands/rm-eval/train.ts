@@ -2,22 +2,23 @@ import * as path from 'node:path'
 import {mkdtempSync} from 'node:fs'
 import * as os from 'node:os'
 import {Args} from '@oclif/core'
+import {configFlags, RfmPluginCommand} from '@rfm/plugin-kit'
 
-import {RmEvalCommand} from '../../command-base'
 import {trainConfigSchema} from '../../config'
-import {LocalCheckpoints} from '../../local-checkpoints'
 
-export default class RmEvalTrain extends RmEvalCommand {
+export default class RmEvalTrain extends RfmPluginCommand {
   static override summary = 'Train the built-in reward model here, writing checkpoint-<step> folders into output_dir (resumes from the newest).'
   static override examples = ['<%= config.bin %> rm-eval train examples/rm-eval/train.yaml']
-  static override args = {config: Args.string({required: true, description: 'Training config (YAML, the pipeline\'s keys).'})}
+  static override args = {config: Args.string({required: false, description: 'Training config (YAML, the pipeline\'s keys); or -c FILE.'})}
+  static override flags = {...configFlags}
 
   async run(): Promise<{output_dir: string; step: number; finished: boolean; backend: string; eval: Record<string, number>}> {
-    const {args} = await this.parse(RmEvalTrain)
-    const {config, baseDir} = await this.readConfig(args.config, trainConfigSchema(this.api.z))
+    const {args, flags} = await this.parse(RmEvalTrain)
+    if (args.config && flags.config) throw new this.api.errors.UsageError('Give the config once: as the argument or as -c FILE.', {hint: 'rfm rm-eval train CONFIG [--set KEY=VALUE ...]'})
+    const {config, baseDir} = await this.readConfig({file: args.config ?? flags.config, sets: flags.set}, trainConfigSchema(this.api.z), 'See the keys in examples/rm-eval/.')
     const outputDir = path.resolve(baseDir, config.output_dir ?? 'rm_output')
     if (config.dataset_path !== 'generated') config.dataset_path = path.resolve(baseDir, config.dataset_path)
-    const checkpoints = new LocalCheckpoints(outputDir)
+    const checkpoints = this.api.checkpoints.local(outputDir)
     let stop = false
     const onSignal = () => (stop = true)
     process.once('SIGINT', onSignal)

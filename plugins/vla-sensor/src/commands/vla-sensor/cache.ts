@@ -2,25 +2,27 @@ import {existsSync, readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {Flags} from '@oclif/core'
+import {configFlags, RfmPluginCommand} from '@rfm/plugin-kit'
 
-import {readVlaConfig, VlaCommand} from '../../command-base'
+import {readVlaConfig} from '../../read-config'
 
-export default class VlaSensorCache extends VlaCommand {
+export default class VlaSensorCache extends RfmPluginCommand {
   static override summary = 'Build the VL feature cache once: frozen-encoder features of every image and instruction of the config\'s sessions.'
   static override description =
     'Writes vl_features.npy + cache.json into --out (default: vl_cache/<key> next to the config). Point `vl_cache` at it: ' +
     '`rfm cloud launch vla-sensor` stages it into the store content-addressed, so every run that shares it pulls the same verified copy and an unchanged cache uploads nothing.'
   static override examples = ['<%= config.bin %> vla-sensor cache -c examples/vla-sensor/train.yaml']
   static override flags = {
-    config: Flags.string({char: 'c', required: true, description: 'A vla-sensor config (YAML): its data and vl_encoder keys define the cache.'}),
+    config: Flags.string({char: 'c', required: true, helpValue: 'FILE', description: 'A vla-sensor config (YAML): its data and vl_encoder keys define the cache.'}),
+    set: configFlags.set,
     out: Flags.string({description: 'Cache folder (default: vl_cache/<key> next to the config).'}),
     force: Flags.boolean({description: 'Rebuild even when the folder already holds this cache.'}),
   }
 
   async run(): Promise<{cache_dir: string; key: string; built: boolean; samples: number; sensor_samples: number; views: number; feature_dim: number}> {
     const {flags} = await this.parse(VlaSensorCache)
-    const {config, baseDir} = await readVlaConfig(this, flags.config)
-    const api = this.pluginApi
+    const {config, baseDir} = await readVlaConfig(this, {file: flags.config, sets: flags.set})
+    const api = this.api
     const trainer = await api.loadTrainer()
     const formats = await api.loadFormats()
     const {encoderSpec, loadDataset} = await import('../../train.js')

@@ -2,12 +2,12 @@ import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {Flags} from '@oclif/core'
+import {RfmPluginCommand} from '@rfm/plugin-kit'
 
-import {SftDatasetCommand} from '../../../dataset/command-base'
 import {configError, usageError} from '../../../dataset/errors'
 import type {GenerateResult} from '../../../dataset/generate'
 
-export default class SftDatasetGenerate extends SftDatasetCommand {
+export default class SftDatasetGenerate extends RfmPluginCommand {
   static override summary = 'Turn robot trajectories (.npz folders or synthetic:<name>) into preference / progress / similarity VQA samples, written as a Hugging Face dataset.'
   static override description = [
     'Writes num_epochs × (number of trajectories) samples, one Arrow shard per --save-batch-size rows, with the columns',
@@ -31,7 +31,7 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
     'num-workers': Flags.string({aliases: ['num_workers'], description: 'Worker threads rendering samples (default 4; 0 or 1 = this thread). The output does not depend on it.'}),
     'batch-size': Flags.string({aliases: ['batch_size'], description: 'Samples per unit of work handed to a worker (default 100).'}),
     set: Flags.string({multiple: true, aliases: ['config_overrides', 'config-overrides'], description: 'Config override data.<key>=<value> (YAML value), e.g. data.sample_type_ratio=[0.7,0.3,0.0].'}),
-    config: Flags.string({description: 'YAML file whose `data:` mapping sets data.* keys (--set wins).'}),
+    config: Flags.string({char: 'c', helpValue: 'FILE', description: 'YAML file whose `data:` mapping sets data.* keys (--set wins).'}),
     overwrite: Flags.boolean({default: false, description: 'Replace an existing dataset at --output.'}),
   }
 
@@ -64,15 +64,17 @@ export default class SftDatasetGenerate extends SftDatasetCommand {
       output: flags.output,
       numEpochs,
       evalMode: flags['eval-mode'],
-      seed: this.integer('seed', flags.seed, 42, 0),
-      saveBatchSize: this.integer('save-batch-size', flags['save-batch-size'], 50_000, 1),
-      numWorkers: this.integer('num-workers', flags['num-workers'], 4, 0),
-      batchSize: this.integer('batch-size', flags['batch-size'], 100, 1),
+      seed: this.integerFlag('seed', flags.seed, 42, 0),
+      saveBatchSize: this.integerFlag('save-batch-size', flags['save-batch-size'], 50_000, 1),
+      numWorkers: this.integerFlag('num-workers', flags['num-workers'], 4, 0),
+      batchSize: this.integerFlag('batch-size', flags['batch-size'], 100, 1),
       data,
       overwrite: flags.overwrite,
       baseDir: process.cwd(),
     }
-    const {formats, file} = await this.formats()
+    const formats = await this.api.loadFormats()
+    // worker threads load the host's formats module themselves: its file, from the host's exports
+    const file = this.hostModuleFile('rfm/formats')
     const {generateVqaDataset} = await import('../../../dataset/generate.js')
     const result = await generateVqaDataset({...options, formatsModule: file}, formats, this.progressReporter('samples'))
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')

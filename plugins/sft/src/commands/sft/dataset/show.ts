@@ -2,12 +2,12 @@ import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
 import {Args, Flags} from '@oclif/core'
+import {RfmPluginCommand} from '@rfm/plugin-kit'
 
-import {SftDatasetCommand} from '../../../dataset/command-base'
 import {configError} from '../../../dataset/errors'
 import type {VqaSummary} from '../../../dataset/open'
 
-export default class SftDatasetShow extends SftDatasetCommand {
+export default class SftDatasetShow extends RfmPluginCommand {
   static override summary = 'Show a generated VQA dataset: rows by sample type, and a few samples (question, answer, frame counts, progress).'
   static override examples = ['<%= config.bin %> sft dataset show ./vqa/train', '<%= config.bin %> sft dataset show ./vqa/train --start 100 --limit 5 --json']
   static override args = {dir: Args.string({required: true, description: 'Folder written by `rfm sft dataset generate`.'})}
@@ -18,11 +18,11 @@ export default class SftDatasetShow extends SftDatasetCommand {
 
   async run(): Promise<VqaSummary> {
     const {args, flags} = await this.parse(SftDatasetShow)
-    const start = this.integer('start', flags.start, 0, 0)
-    const limit = this.integer('limit', flags.limit, 3, 0)
+    const start = this.integerFlag('start', flags.start, 0, 0)
+    const limit = this.integerFlag('limit', flags.limit, 3, 0)
     const dir = path.resolve(args.dir)
     if (!existsSync(path.join(dir, 'state.json'))) throw configError(`${dir} is not a saved Hugging Face dataset (no state.json).`, 'Pass the --output folder of `rfm sft dataset generate`.')
-    const {formats} = await this.formats()
+    const formats = await this.api.loadFormats()
     const {summarizeVqaDataset} = await import('../../../dataset/open.js')
     let summary: VqaSummary
     try {

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
+import {RfmPluginCommand} from '@rfm/plugin-kit'
 
-import {SftDatasetCommand} from '../../../dataset/command-base'
 import type {ExportResult} from '../../../dataset/export'
 
-export default class SftTrajectoriesGenerate extends SftDatasetCommand {
+export default class SftTrajectoriesGenerate extends RfmPluginCommand {
   static override summary = 'Write synthetic manipulation trajectories (a gripper carrying a block to a goal corner; some succeed, some stop part way, some fail) as .npz files.'
   static override description = 'One file per trajectory with keys frames (uint8 [T, H, W, 3]), task (str) and progress (float32 [T] in [0, 1]) — the layout `rfm sft dataset generate` reads. The same --name and index always give the same trajectory (synthetic:<name> in data.train_datasets).'
   static override examples = ['<%= config.bin %> sft trajectories generate --count 200 --output ./trajectories/train', '<%= config.bin %> sft trajectories generate --count 50 --name val --output ./trajectories/val --compress']
@@ -19,10 +19,10 @@ export default class SftTrajectoriesGenerate extends SftDatasetCommand {
 
   async run(): Promise<ExportResult> {
     const {flags} = await this.parse(SftTrajectoriesGenerate)
-    const count = this.integer('count', flags.count, 0, 1)
-    const imageSize = this.integer('image-size', flags['image-size'], 32, 8)
-    const start = this.integer('start', flags.start, 0, 0)
-    const {formats} = await this.formats()
+    const count = this.integerFlag('count', flags.count, 0, 1)
+    const imageSize = this.integerFlag('image-size', flags['image-size'], 32, 8)
+    const start = this.integerFlag('start', flags.start, 0, 0)
+    const formats = await this.api.loadFormats()
     const {writeSyntheticTrajectories} = await import('../../../dataset/export.js')
     const result = await writeSyntheticTrajectories(formats, {output: flags.output, name: flags.name, count, start, imageSize, compress: flags.compress, overwrite: flags.overwrite}, this.progressReporter('trajectories'))
     const outcomes = Object.entries(result.outcomes).map(([k, v]) => `${v} ${k}`).join(', ')

@@ -1,15 +1,15 @@
 /**
- * Checkpoints of `rfm rm-eval train` in a local output_dir, laid out like the pipeline's
- * (`checkpoint-<step>/` folders, the same files `rfm ckpt pull` writes), so `rfm rm-eval eval`
- * reads either. A checkpoint is written into a temporary folder and renamed into place: a killed
+ * Checkpoints in a local folder, laid out like Hugging Face's Trainer (`checkpoint-<step>/` folders,
+ * the same files `rfm ckpt pull` writes), for plugin commands that train outside a run (`rfm rm-eval
+ * train`; plugins get it as `api.checkpoints.local(dir)`), so `rfm rm-eval eval` reads either. A checkpoint is written into a temporary folder and renamed into place: a killed
  * process never leaves a half-written `checkpoint-<step>`.
  */
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {CheckpointFiles, CheckpointIO, SavedCheckpoint} from 'rfm/plugin-api'
+import type {CheckpointFiles, CheckpointIO, SavedCheckpoint} from './types'
 
-export class LocalCheckpoints implements CheckpointIO {
+export class DirectoryCheckpoints implements CheckpointIO {
   constructor(readonly dir: string) {
     mkdirSync(dir, {recursive: true})
   }

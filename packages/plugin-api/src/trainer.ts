@@ -1,0 +1,272 @@
+/**
+ * The built-in trainer core as plugins see it (`api.loadTrainer()`): tfjs backends, the compact VLM,
+ * tokenizers, the training loop, safetensors and the synthetic spatial tasks. Only what plugins may
+ * use is declared; the host's src/trainer satisfies it (src/plugin-api/conformance.ts checks, so a change
+ * there that breaks this contract breaks the build).
+ */
+import type * as tf from '@tensorflow/tfjs-core'
+
+import type {CheckpointFiles} from './checkpoints'
+import type {TrainerContext} from './trainer-context'
+import type {DecodedSafetensors, SafeTensor, SamplingConfig, SpatialSample, SpatialTask, Tokenizer, WordTokenizerClass} from './trainer-data'
+
+export type * from './trainer-data'
+
+export type Tf = typeof tf
+export type Tensor = tf.Tensor
+export type Variable = tf.Variable
+
+/** A seeded xoshiro128** PRNG; its state (four integers) goes into checkpoints. Never Math.random. */
+export type RngState = [number, number, number, number]
+export interface Rng {
+  state(): RngState
+  nextUint32(): number
+  /** uniform in [0, 1) */
+  next(): number
+  int(n: number): number
+  /** standard normal */
+  normal(): number
+  shuffle<T>(items: T[]): T[]
+}
+export interface RngClass {
+  new (seed: number | RngState): Rng
+  /** A generator whose stream depends only on this seed and `salt`. */
+  derive(seed: number, ...salt: number[]): Rng
+}
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
+export type BackendPreference = BackendName | 'auto'
+export interface SelectedBackend {
+  name: BackendName
+  /** which package provides it, e.g. "@tensorflow/tfjs-node-gpu" */
+  provider: string
+  /** wasm only: worker threads in use */
+  threads?: number
+  tf: Tf
+}
+
+export interface VisionConfig {
+  imageSize: number
+  channels: number
+  patchSize: number
+  width: number
+  depth: number
+  heads: number
+  /** images per sample (default 1): video frames or several views */
+  frames?: number
+  /** the image tokens are modulated by the prompt (FiLM); forward then needs promptLengths */
+  promptFilm?: boolean
+}
+export type HeadKind = 'lm' | 'reward' | 'regression' | 'action'
+/** how linear weights start: 'gpt2' N(0, 0.02), 'fan_in' N(0, 1/in) */
+export type LinearInit = 'gpt2' | 'fan_in'
+export interface ModelConfig {
+  vocabSize: number
+  width: number
+  depth: number
+  heads: number
+  mlpRatio: number
+  /** maximum text tokens */
+  contextLength: number
+  dropout: number
+  vision?: VisionConfig
+  outputs: HeadKind[]
+  regressionDim?: number
+  actionChunk?: number
+  actionDim?: number
+  linearInit?: LinearInit
+}
+export interface LoraConfig {
+  rank: number
+  alpha: number
+  dropout: number
+  targetModules: string[]
+  modulesToSave: string[]
+}
+export interface ModelInputs {
+  /** [B, T] int32 token ids */
+  tokens: Tensor
+  /** [B, F·P, patch·patch·C] float32 patches (see patchifyHost) */
+  patches?: Tensor
+  /** [B·F] 1 where a frame slot holds an image, 0 where it is empty */
+  frameMask?: number[]
+  /** tokens of each row that are prompt */
+  promptLengths?: number[]
+}
+export interface ModelOutputs {
+  /** [B, T, V] */
+  logits?: Tensor
+  /** [B] */
+  reward?: Tensor
+  /** [B, regressionDim] */
+  regression?: Tensor
+  /** [B, actionChunk, actionDim] */
+  actions?: Tensor
+  /** [B, T_total, D] */
+  hidden: Tensor
+}
+
+/** Named parameters as tfjs variables (Hugging Face-style names; linear weights [in, out]). */
+export interface ParamStore {
+  readonly tf: Tf
+  readonly vars: Map<string, Variable>
+  add(name: string, shape: number[], init: {kind: 'normal'; std: number} | {kind: 'zeros'} | {kind: 'ones'}): Variable
+  get(name: string): Variable
+  has(name: string): boolean
+  names(): string[]
+  count(names?: string[]): number
+  /** every parameter as safetensors-ready F32 tensors (exact bytes) */
+  toSafe(): Record<string, SafeTensor>
+  /** assigns exact values; every stored parameter must be present with the same shape */
+  load(tensors: Record<string, SafeTensor>): void
+  dispose(): void
+}
+
+/** The compact vision-language model. */
+export interface Vlm {
+  readonly tf: Tf
+  readonly config: ModelConfig
+  readonly lora?: LoraConfig
+  readonly store: ParamStore
+  attentionProducts: 'batched' | 'per_head'
+  forward(inputs: ModelInputs, training: boolean, rng?: Rng): ModelOutputs
+  dispose(): void
+}
+export type VlmClass = new (tf: Tf, config: ModelConfig, rng: Rng, lora?: LoraConfig) => Vlm
+
+/** What the training loop needs from a task. */
+export interface TrainingTask {
+  trainSize: number
+  /** scalar loss for these samples, built from tfjs ops on model.forward; `rng` is the run's RNG */
+  loss(model: Vlm, indices: number[], rng: Rng): tf.Scalar
+  /** held-out metrics, named eval_*; must not use the run's RNG */
+  evaluate?(model: Vlm): Record<string, number>
+}
+
+/** The built-in trainer's keys (the `trainer` block), validated with defaults. */
+export interface TrainerKeys {
+  backend: BackendPreference
+  workers: 'auto' | number
+  attention: 'batched' | 'per_head'
+  seed: number
+  max_steps: number
+  epochs: number
+  batch_size: number
+  grad_accum: number
+  lr: number
+  weight_decay: number
+  beta1: number
+  beta2: number
+  eps: number
+  max_grad_norm: number
+  param_groups: {name: string; patterns: string[]; lr: number}[]
+  freeze: string[]
+  freeze_vision_tower: boolean
+  lora: {rank: number; alpha: number; dropout: number; target_modules: string[]; modules_to_save: string[]}
+  scheduler: {kind: 'constant' | 'cosine' | 'warmup_hold_cosine'; warmup_ratio: number; warmup_steps: number; hold_ratio: number; min_lr: number; per: 'step' | 'epoch'; rewarm_steps: number}
+  logging_steps: number
+  eval_steps: number
+  save_steps: number
+  tensorboard: boolean
+}
+
+export interface TrainResult {
+  /** the tfjs backend that ran */
+  backend: string
+  step: number
+  finished: boolean
+  /** true when it returned because the runtime asked it to stop */
+  stopped: boolean
+  lastLoss?: number
+  evalMetrics?: Record<string, number>
+}
+
+export interface TrainerState {
+  version: number
+  global_step: number
+  epoch: number
+  /** samples of this epoch's shuffled order already consumed */
+  epoch_position: number
+  rng: RngState
+  scheduler: {resumedAt: number[]}
+  best_metric?: number
+  backend: string
+  finished?: boolean
+}
+
+export interface TrainerParts {
+  backend: SelectedBackend
+  model: Vlm
+  task: TrainingTask
+  tokenizer?: Tokenizer
+  trainer: TrainerKeys
+}
+
+/** The training loop (AdamW, accumulation, clipping, schedules, eval, checkpoints, exact resume). */
+export interface Trainer {
+  readonly names: string[]
+  readonly stepsPerEpoch: number
+  readonly totalSteps: number
+  readonly workers: number
+  readonly globalStep: number
+  /** restores from the newest checkpoint, if any; returns its step */
+  resume(): Promise<number | undefined>
+  /** the learning rate of parameter `name` at `step` (a subclass may scale it) */
+  lrOf(name: string, step: number): number
+  learningRates(step: number): Record<string, number>
+  trainStep(): {loss: number; gradNorm: number}
+  state(): TrainerState
+  checkpointFiles(final: boolean): CheckpointFiles
+  /** runs until the last step or until the runtime asks to stop (then saves and returns) */
+  train(): Promise<TrainResult>
+  dispose(): void
+}
+export type TrainerClass = new (ctx: TrainerContext, parts: TrainerParts) => Trainer
+
+/** The compact VLM of a plugin's `builtin.model` keys. */
+export interface BuiltinModelKeys {
+  width: number
+  depth: number
+  heads: number
+  context_length?: number
+  dropout: number
+  image_size: number
+  patch_size: number
+  vision_width: number
+  vision_depth: number
+}
+
+/** The trainer core's functions and classes that plugins may use. */
+export interface TrainerCore {
+  Rng: RngClass
+  Vlm: VlmClass
+  Trainer: TrainerClass
+  WordTokenizer: WordTokenizerClass
+  selectBackend(preference?: BackendPreference): Promise<SelectedBackend>
+  describeBackend(b: SelectedBackend): string
+  tokenizerFromJSON(json: Record<string, unknown>): Tokenizer
+  encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?: Record<string, string>): Uint8Array
+  decodeSafetensors(file: Uint8Array): DecodedSafetensors
+  /** zod schema of the trainer block: parse() validates and fills defaults */
+  trainerSchema: {parse(value: unknown): TrainerKeys}
+  builtinModelConfig(m: BuiltinModelKeys, vocabSize: number, outputs: HeadKind[], extra?: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: LinearInit}): ModelConfig
+  /** host-side patch extraction: images [B][H·W·C] → Float32Array [B, P, p·p·C] */
+  patchifyHost(images: Float32Array[], v: VisionConfig): Float32Array
+  /** masked mean token cross-entropy: logits [B, T, V], targets [B, T] int32, weights [B, T] */
+  tokenCrossEntropy(tf: Tf, logits: Tensor, targets: Tensor, weights: Tensor): tf.Scalar
+  /** runs (or resumes) the training loop for any task; saves and returns when asked to stop */
+  trainWith(ctx: TrainerContext, options: TrainerParts): Promise<TrainResult>
+  /** which parameters train (LoRA adapters + modules_to_save under LoRA, else all; minus frozen) */
+  trainableNames(model: Vlm, t: TrainerKeys): string[]
+  /** shuffled sample order of one epoch: a pure function of (seed, epoch) */
+  epochOrder(seed: number, epoch: number, size: number): number[]
+  sampleToken(logits: Float32Array, s: SamplingConfig): number
+  generate(model: Vlm, prompts: number[][], patches: Float32Array | undefined, s: SamplingConfig, frameMask?: number[]): number[][]
+  makeSpatialSample(seed: number, index: number, imageSize: number, options?: {tasks?: SpatialTask[]; maxObjects?: number}): SpatialSample
+  /** every word a spatial sample can contain, for fitting a word tokenizer */
+  spatialCorpus(): string[]
+  /** a coloured square on a noisy dark image, drawn from `rng`: its colour and quadrant (0 top-left … 3 bottom-right) */
+  drawSquare(rng: Rng, imageSize: number): {image: Float32Array; color: string; quadrant: number}
+  COLORS: Record<string, [number, number, number]>
+  QUADRANTS: string[]
+}
