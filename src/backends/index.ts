@@ -6,4 +6,4 @@ export async function backendFor(name: 'local' | 'aws-batch'): Promise<Backend> 
   return new (await import('./aws-batch/index.js')).BatchBackend()
 }
 
-export type {Backend, LiveView, LogChunk, QueueJob} from './types'
+export type {Backend, BackendOptions, BackendRequest, JobNeeds, LiveView, LogChunk, QueueJob} from './types'

@@ -1,4 +1,5 @@
-import type {RunRecord} from '../runs/record'
+import type {Profile} from '../config/profiles'
+import type {BackendRecord, ChaosPlan, RunRecord} from '../runs/record'
 import type {RunStore} from '../runs/run-store'
 
 /** What a backend knows about a run beyond its record (a dead supervisor, a cloud job state). */
@@ -28,10 +29,44 @@ export interface LogChunk {
   text: string
 }
 
+/** What a launch needs of any backend, found by the core from the kind's hooks (asked once). */
+export interface JobNeeds {
+  /** the kind's estimate with the config's `resources` over it; undefined: the kind cannot know */
+  resources?: {gpus?: number; cpus?: number; memoryGiB?: number}
+  /** the config trains through the kind's external command (not the built-in trainer) */
+  externalTrainer: boolean
+}
+
+/** The launch's backend flags; each backend refuses those it cannot honour. */
+export interface BackendOptions {
+  /** local backend only: interrupt the job at random moments */
+  chaos?: ChaosPlan
+  /** aws-batch only: queue, array size and (overriding the job's needs) resources of the Batch job */
+  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; resources?: {gpus?: number; cpus?: number; memoryGiB?: number}}
+}
+
+/** A backend's part of a new run record. */
+export interface BackendRequest {
+  /** run.backend (the core adds the launching host) */
+  record: BackendRecord
+  /** attempts a run gets when its config sets no retries.attempts */
+  defaultAttempts: number
+}
+
 export interface Backend {
   readonly name: 'local' | 'aws-batch'
+  /** how messages name where this backend's jobs go ("AWS Batch") */
+  readonly title: string
+  /** jobs run on this machine, so a config may name its folders as they are (else the workdir is staged) */
+  readonly runsJobsHere: boolean
+  /** What this backend records for a launch; refuses (UsageError, exit 2) flags it cannot honour. */
+  requestFor(job: JobNeeds, options: BackendOptions): BackendRequest
   /** Refuses, before anything is recorded, a run this backend cannot run (optional). */
   check?(run: RunRecord): Promise<void>
+  /** Asks the live backend whether it can take the run, before anything is staged (optional; rfm cloud launch). */
+  preflight?(run: RunRecord, profile: Profile): Promise<void>
+  /** What the user should know about a run before it is submitted (optional). */
+  launchWarnings?(run: RunRecord): string[]
   /** Starts the run recorded (state queued) in the store; returns once it is handed off. */
   submit(run: RunRecord, runs: RunStore): Promise<void>
   /** Stops a run (gracefully, then forcibly after the grace period) and returns its final record. */

@@ -3,7 +3,7 @@
  * instance type and zone over [start, stop] (or on-demand), the total, the time lost to
  * interruptions (from the last committed checkpoint to each reclaim), and savings vs on-demand.
  */
-import type {RunEvent, RunRecord} from '../runs/record'
+import type {BatchRequest, RunEvent, RunRecord} from '../runs/record'
 
 export interface PricePoint {
   /** ms since the epoch */
@@ -99,7 +99,7 @@ export function notApplicable(run: RunRecord, note: string): RunCost {
 
 export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceSource, now = Date.now()): Promise<RunCost> {
   if (run.backend.name === 'local') return notApplicable(run, 'runs on this machine: no cloud cost')
-  const request = run.backend.request as {queue?: string; resources?: {gpus?: number}} | undefined
+  const request: BatchRequest | undefined = run.backend.request
   const queue = request?.queue
   const gpusRequested = request?.resources?.gpus
   const attempts: AttemptCost[] = []

@@ -89,3 +89,22 @@ export const coreJobShape = {
 } satisfies z.ZodRawShape
 
 export const CORE_KEYS = Object.keys(coreJobShape)
+
+/**
+ * The one switch between a kind's two trainers, for every kind that has both (sft, grpo, rm-eval,
+ * vla-sensor): `builtin` (rfm's TensorFlow.js trainer, in the runtime) or `external` (the pipeline's
+ * own script; the kind's external settings say how to run it). Such a kind spreads this into its
+ * schema (`api.trainerConfig.trainerModeShape`), so kinds with one trainer refuse the key. A boolean
+ * is a launch flag's value (`--external` / `--no-external`).
+ */
+export const trainerModeShape = {
+  trainer_mode: z
+    .preprocess((v) => (v === true ? 'external' : v === false ? 'builtin' : v), z.enum(['builtin', 'external']))
+    .optional()
+    .describe('Which trainer runs the job: builtin (default; rfm\'s TensorFlow.js trainer) or external (the pipeline\'s own script).'),
+}
+
+/** Whether a config (validated or raw) trains with the external trainer. */
+export function trainsExternally(config: {trainer_mode?: unknown}): boolean {
+  return config.trainer_mode === 'external' || config.trainer_mode === true
+}

@@ -82,7 +82,8 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
     async train(ctx) {
       // tfjs, the parquet reader and the model load only inside the job
       const {evaluateInJob} = await import('../eval/job.js')
-      return evaluateInJob(ctx, schema.parse(ctx.config), evaluations)
+      // ctx.config is parsed once by the runtime (src/runtime/recorded-config.ts)
+      return evaluateInJob(ctx, ctx.config, evaluations)
     },
   })
 }

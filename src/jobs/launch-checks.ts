@@ -1,15 +1,15 @@
 /**
  * Everything a launch can check before it stages, records or submits anything, shared by the real
- * launch and `--dry-run` so that the two refuse the same mistakes: flags the backend cannot honour,
- * dataset paths that do not exist, `ds:` references and run checkpoints that are not in the store.
+ * launch and `--dry-run` so that the two refuse the same mistakes: a command line too long to exec,
+ * what the backend cannot run, dataset paths that do not exist, `ds:` references and run checkpoints that are not in the store.
  * A config mistake found here exits 2 at once instead of failing (and being retried) at run time.
  */
 import {existsSync} from 'node:fs'
 import * as path from 'node:path'
 
-import {ConfigError, UsageError} from '../errors'
-import type {RunRecord} from '../runs/record'
-import type {LaunchOptions, LaunchTarget} from './launch'
+import {ConfigError} from '../errors'
+import type {ExternalCommand} from '../plugin-api'
+import type {LaunchTarget, PlannedRun} from './launch'
 import type {ResolvedJob} from './resolve'
 
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i
@@ -22,16 +22,6 @@ function valuesAt(config: Record<string, unknown>, field: string): Array<{field:
   if (typeof node === 'string') return [{field, value: node}]
   if (Array.isArray(node)) return node.flatMap((v, i) => (typeof v === 'string' ? [{field: `${field}.${i}`, value: v}] : []))
   return []
-}
-
-export function checkBackendFlags(target: LaunchTarget, options: LaunchOptions): void {
-  if (options.chaos && target.backend.name !== 'local') {
-    throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
-  }
-  const batchOnly = options.batch && (options.batch.arraySize !== undefined || options.batch.queue !== undefined)
-  if (batchOnly && target.backend.name !== 'aws-batch') {
-    throw new UsageError('--array and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
-  }
 }
 
 /** Dataset fields: a local path must exist; a ds: reference must name a dataset in the run's store. */
@@ -87,8 +77,7 @@ export const MAX_ARG_BYTES = 128 * 1024
 export const MAX_ARGV_ENV_BYTES = 1024 * 1024
 
 /** The trainer's command line and environment must fit what exec accepts, or the attempt dies on spawn E2BIG. */
-export function checkCommandSize(job: ResolvedJob): void {
-  const command = job.kind.external?.(job.config, {runId: 'check', attempt: 1, storeUrl: ''})
+export function checkCommandSize(command: ExternalCommand | undefined): void {
   if (!command) return
   const entries = [...command.argv.map((a, i) => ({what: `argument ${i + 1} of the command`, text: a})), ...Object.entries(command.env).map(([k, v]) => ({what: `env.${k}`, text: `${k}=${v}`}))]
   let total = 0
@@ -111,11 +100,10 @@ export function checkCommandSize(job: ResolvedJob): void {
 }
 
 /** Every check of a launch that needs no upload: the real launch and --dry-run both run it. */
-export async function checkLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions, record: RunRecord): Promise<void> {
-  checkBackendFlags(target, options)
-  checkCommandSize(job)
+export async function checkLaunch(job: ResolvedJob, target: LaunchTarget, planned: PlannedRun): Promise<void> {
+  checkCommandSize(planned.command)
   // A backend refuses what it cannot run before anything is staged or recorded.
-  await target.backend.check?.(record)
+  await target.backend.check?.(planned.run)
   await checkDatasets(job, target)
   await checkCheckpointRefs(job, target)
 }

@@ -1,8 +1,10 @@
 /**
  * Kind-specific flags of `rfm cloud launch <kind>` (`--stage dpo`, `--reward-funcs a b`,
- * `--sensor-enabled`). oclif knows a command's flags before it knows the kind, so these are taken
- * out of argv first and turned into config overrides placed before the user's `--set`s.
+ * `--sensor-enabled`): oclif flags built at run time from the kind's `launchFlags` once the kind
+ * argument is known, and the config overrides their values become (placed before the user's `--set`s).
  */
+import {Flags, type Interfaces} from '@oclif/core'
+
 import {UsageError} from '../errors'
 import type {LaunchFlag} from '../plugin-api'
 
@@ -22,65 +24,76 @@ export function firstPositional(argv: string[], valueFlags: Set<string>): string
   return undefined
 }
 
-export interface ExtractedLaunchFlags {
-  /** argv without the kind's flags, for oclif */
-  rest: string[]
-  /** `key=value` overrides (value as YAML), in argv order */
-  sets: string[]
-  /** flag → value, for display */
-  values: Record<string, unknown>
+/** Long names and chars of the flags that take a value, from a command's oclif flag table. */
+export function valueFlagNames(flags: Record<string, {type: string; char?: string}>): Set<string> {
+  const names = new Set<string>()
+  for (const [name, flag] of Object.entries(flags)) {
+    if (flag.type !== 'option') continue
+    names.add(name)
+    if (flag.char) names.add(flag.char)
+  }
+  return names
 }
 
-export function extractLaunchFlags(argv: string[], kindName: string, flags: Record<string, LaunchFlag> | undefined): ExtractedLaunchFlags {
-  const out: ExtractedLaunchFlags = {rest: [], sets: [], values: {}}
-  if (!flags || Object.keys(flags).length === 0) return {...out, rest: [...argv]}
-  const usage = (message: string, name: string) =>
-    new UsageError(`--${name}: ${message}`, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(flags)}.`, details: {flag: name}})
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]
-    if (token === '--') {
-      out.rest.push(...argv.slice(i))
-      break
+/** A kind flag's bad value: thrown from an oclif parse function, which rewrites a thrown error's message. */
+class LaunchFlagValueError extends Error {
+  constructor(readonly usage: UsageError) {
+    super(usage.message)
+  }
+}
+
+function usage(kindName: string, flags: Record<string, LaunchFlag>, name: string, message: string): UsageError {
+  return new UsageError(`--${name}: ${message}`, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(flags)}.`, details: {flag: name}})
+}
+
+/** oclif flags for a kind's launch flags; values are checked here so errors name the flag and list the kind's flags. */
+export function launchFlagsForOclif(kindName: string, flags: Record<string, LaunchFlag> | undefined) {
+  const out: Interfaces.FlagInput = {}
+  for (const [name, flag] of Object.entries(flags ?? {})) {
+    const fail = (message: string) => new LaunchFlagValueError(usage(kindName, flags!, name, message))
+    const allowed = (value: string) => {
+      if (flag.options && !flag.options.includes(value)) throw fail(`"${value}" is not one of ${flag.options.join(', ')}`)
+      return value
     }
-    const match = /^--(no-)?([a-z0-9][a-z0-9-]*)(?:=(.*))?$/s.exec(token)
-    const name = match?.[2]
-    const flag = name ? flags[name] : undefined
-    if (!match || !name || !flag) {
-      out.rest.push(token)
-      continue
-    }
-    const negated = Boolean(match[1])
-    const inline = match[3]
-    let value: unknown
-    if (flag.type === 'boolean') {
-      if (inline !== undefined) throw usage('is a switch and takes no value', name)
-      value = !negated
-    } else {
-      if (negated) throw usage(`takes a value; --no-${name} is not a flag`, name)
-      if (flag.type === 'string' || flag.type === 'number') {
-        const next = inline ?? argv[i + 1]
-        if (next === undefined || (inline === undefined && next.startsWith('--'))) throw usage('expects a value', name)
-        if (inline === undefined) i++
-        value = next
-        if (flag.type === 'number') {
-          value = Number(next)
-          if (next.trim() === '' || !Number.isFinite(value)) throw usage(`expects a number, got "${next}"`, name)
-        }
-      } else {
-        const values: string[] = inline === undefined ? [] : inline.split(',').filter(Boolean)
-        while (inline === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) values.push(argv[++i])
-        if (values.length === 0) throw usage('expects one or more values', name)
-        value = values
-      }
-      const allowed = flag.options
-      const given = Array.isArray(value) ? value : [String(value)]
-      const bad = allowed ? given.find((v) => !allowed.includes(v)) : undefined
-      if (bad !== undefined) throw usage(`"${bad}" is not one of ${allowed!.join(', ')}`, name)
-    }
-    out.values[name] = value
-    out.sets.push(`${flag.path}=${JSON.stringify(value)}`)
+    const description = flag.description
+    if (flag.type === 'boolean') out[name] = Flags.boolean({description, allowNo: true})
+    else if (flag.type === 'list') out[name] = Flags.string({description, multiple: true, delimiter: ',', parse: async (value) => allowed(value)})
+    else if (flag.type === 'number') {
+      out[name] = Flags.string({
+        description,
+        parse: async (value) => {
+          if (value.trim() === '' || !Number.isFinite(Number(value))) throw fail(`expects a number, got "${value}"`)
+          return value
+        },
+      })
+    } else out[name] = Flags.string({description, parse: async (value) => allowed(value)})
   }
   return out
+}
+
+/**
+ * The `key=value` overrides (value as YAML) of the kind flags given, in argv order. `raw` is oclif's
+ * parse output, which keeps that order.
+ */
+export function launchFlagOverrides(flags: Record<string, LaunchFlag> | undefined, values: Record<string, unknown>, raw: ReadonlyArray<{type: string; flag?: string}>): string[] {
+  if (!flags) return []
+  const given = [...new Set(raw.flatMap((token) => (token.type === 'flag' && token.flag && flags[token.flag] && values[token.flag] !== undefined ? [token.flag] : [])))]
+  return given.map((name) => {
+    const value = values[name]
+    return `${flags[name].path}=${JSON.stringify(flags[name].type === 'number' ? Number(value) : value)}`
+  })
+}
+
+/** A parse error where kind flags are in play → a usage error naming the flag, with the kind's flags as the hint. */
+export function launchFlagParseError(error: Error, kindName: string, flags: Record<string, LaunchFlag> | undefined, toUsage: (error: Error) => {message: string}): Error {
+  if (error instanceof LaunchFlagValueError) return error.usage
+  if (!flags || Object.keys(flags).length === 0) return error
+  const named = /--([a-z0-9][a-z0-9-]*)/i.exec(error.message)?.[1]
+  if (/nonexistent flag/i.test(error.message)) {
+    return new UsageError(toUsage(error).message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(flags)}; see rfm cloud launch --help for the rest.`})
+  }
+  if (named && flags[named]) return new UsageError(toUsage(error).message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(flags)}.`, details: {flag: named}})
+  return error
 }
 
 export function describeLaunchFlags(flags: Record<string, LaunchFlag>): string {

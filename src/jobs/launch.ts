@@ -1,17 +1,17 @@
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import type {Backend} from '../backends/types'
+import type {Backend, BackendOptions} from '../backends/types'
 import type {ResolvedProfile} from '../config/profiles'
 import type {ExternalCommand} from '../plugin-api'
-import type {ChaosPlan, RunRecord} from '../runs/record'
+import type {RunRecord} from '../runs/record'
 import {newRunId} from '../runs/run-id'
-import {DEFAULT_ATTEMPTS, DEFAULT_SPOT_ATTEMPTS} from '../runtime/protocol'
 import type {RunStore} from '../runs/run-store'
 import type {StagedField} from '../staging/config-paths'
 import type {ProgressMode} from '../staging/progress'
 import {checkLaunch} from './launch-checks'
 import type {ResolvedJob} from './resolve'
+import {requestedResources} from './resources'
 
 export interface LaunchTarget {
   profile: ResolvedProfile
@@ -19,11 +19,9 @@ export interface LaunchTarget {
   backend: Backend
 }
 
-export interface LaunchOptions {
-  /** local backend only: interrupt the job at random moments */
-  chaos?: ChaosPlan
-  /** aws-batch only: queue, array size and resources of the Batch job */
-  batch?: {queue?: 'spot' | 'on-demand'; arraySize?: number; resources?: {gpus?: number; cpus?: number; memoryGiB?: number}}
+export interface LaunchOptions extends BackendOptions {
+  /** ask the live backend whether it can take the run before anything is staged (rfm cloud launch) */
+  preflight?: boolean
   /** progress display for dataset staging (default silent) */
   progress?: ProgressMode
   /** told about each dataset field (and a staged workdir) */
@@ -32,11 +30,28 @@ export interface LaunchOptions {
   onWarning?(message: string): void
 }
 
-export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}, now = new Date()): RunRecord {
+/** A run as it would be recorded, with the kind's external command when it trains through one. */
+export interface PlannedRun {
+  run: RunRecord
+  command?: ExternalCommand
+  /** what the user should know before it is submitted */
+  warnings: string[]
+}
+
+/**
+ * The run record for a job, the kind's hooks asked once: its external command (does it train
+ * through one?) and its estimate (what it asks the backend for). The backend adds its own part.
+ */
+export function planRun(job: ResolvedJob, target: LaunchTarget, options: BackendOptions = {}, now = new Date()): PlannedRun {
   const time = now.toISOString()
-  return {
+  const id = newRunId(job.kind.name, now)
+  const command = job.kind.external?.(job.config, {runId: id, attempt: 1, storeUrl: target.runs.store.url, given: job.source.given})
+  // always for a kind without a built-in trainer; for a kind with both, when external() gives a command
+  const externalTrainer = job.kind.external !== undefined && (!job.kind.train || command !== undefined)
+  const request = target.backend.requestFor({resources: requestedResources(job), externalTrainer}, options)
+  const run: RunRecord = {
     schemaVersion: 1,
-    id: newRunId(job.kind.name, now),
+    id,
     kind: job.kind.name,
     plugin: job.plugin,
     ...(job.name ? {name: job.name} : {}),
@@ -45,63 +60,43 @@ export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: La
     updatedAt: time,
     profile: target.profile.name,
     store: target.runs.store.url,
-    backend: {
-      name: target.backend.name,
-      host: os.hostname(),
-      ...(options.chaos ? {chaos: options.chaos} : {}),
-      ...(target.backend.name === 'aws-batch'
-        ? {request: {...options.batch, queue: options.batch?.queue ?? 'spot', ...(trainsExternally(job) ? {externalTrainer: true} : {})}}
-        : {}),
-    },
+    backend: {...request.record, host: os.hostname()},
     config: job.config,
     source: job.source,
-    retries: {...job.retries, attempts: job.retries.attempts ?? defaultAttempts(target.backend.name, options)},
+    retries: {...job.retries, attempts: job.retries.attempts ?? request.defaultAttempts},
     ...(job.timeoutSeconds ? {timeoutSeconds: job.timeoutSeconds} : {}),
     attempts: [],
   }
+  return {run, ...(command ? {command} : {}), warnings: target.backend.launchWarnings?.(run) ?? []}
 }
 
-/** Attempts when the config sets none: enough on a spot queue to survive reclaims, else one. */
-export function defaultAttempts(backend: string, options: LaunchOptions): number {
-  const spot = backend === 'aws-batch' && (options.batch?.queue ?? 'spot') === 'spot'
-  return spot ? DEFAULT_SPOT_ATTEMPTS : DEFAULT_ATTEMPTS
-}
-
-/** What the user should know about a run before it is submitted. */
-export function launchWarnings(run: RunRecord): string[] {
-  const request = run.backend.request as {queue?: string} | undefined
-  if (run.backend.name === 'aws-batch' && request?.queue === 'spot' && run.retries.attempts === 1) {
-    return ['retries.attempts is 1 on the spot queue: the first spot reclaim fails the run (its checkpoints stay in the store, but nothing resumes them). Set retries.attempts to 3 or more, or leave it unset (default 5 on spot).']
-  }
-  return []
+export function newRunRecord(job: ResolvedJob, target: LaunchTarget, options: BackendOptions = {}, now = new Date()): RunRecord {
+  return planRun(job, target, options, now).run
 }
 
 /**
- * Whether this config trains through the kind's external command (so it needs the external image):
- * always for a kind without a built-in trainer; for a kind with both, when external() gives a command.
+ * Stages the datasets the job names by local path (see JobKind.datasetFields), records the run
+ * (state queued), then hands it to the backend. The record is planned once, checked before anything
+ * is staged, and takes the staged config.
  */
-function trainsExternally(job: ResolvedJob): boolean {
-  if (!job.kind.external) return false
-  if (!job.kind.train) return true
-  return job.kind.external(job.config, {runId: 'plan', attempt: 1, storeUrl: '', given: job.source.given}) !== undefined
-}
-
-/** Stages the datasets the job names by local path (see JobKind.datasetFields), records the run (state queued), then hands it to the backend. */
 export async function launchRun(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<RunRecord> {
-  await checkLaunch(job, target, options, newRunRecord(job, target, options))
-  const record = newRunRecord(await stageWorkdir(await stageDatasets(job, target, options), target, options), target, options)
-  for (const warning of launchWarnings(record)) options.onWarning?.(warning)
+  const planned = planRun(job, target, options)
+  if (options.preflight) await target.backend.preflight?.(planned.run, target.profile.profile)
+  await checkLaunch(job, target, planned)
+  const staged = await stageWorkdir(await stageDatasets(job, target, options), target, options)
+  const time = new Date().toISOString()
+  const record: RunRecord = {...planned.run, config: staged.config, source: staged.source, createdAt: time, updatedAt: time}
+  for (const warning of planned.warnings) options.onWarning?.(warning)
   await target.runs.create(record)
   await target.backend.submit(record, target.runs)
   return record
 }
 
 /** What a launch would run, without running it (`--dry-run`); it makes every check the launch makes. */
-export async function planLaunch(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions = {}): Promise<{run: RunRecord; command?: ExternalCommand}> {
-  const run = newRunRecord(job, target, options)
-  await checkLaunch(job, target, options, run)
-  const command = job.kind.external?.(job.config, {runId: run.id, attempt: 1, storeUrl: run.store, given: job.source.given})
-  return {run, command}
+export async function planLaunch(job: ResolvedJob, target: LaunchTarget, options: BackendOptions = {}): Promise<PlannedRun> {
+  const planned = planRun(job, target, options)
+  await checkLaunch(job, target, planned)
+  return planned
 }
 
 /**
@@ -110,7 +105,7 @@ export async function planLaunch(job: ResolvedJob, target: LaunchTarget, options
  * command in the folder itself.
  */
 async function stageWorkdir(job: ResolvedJob, target: LaunchTarget, options: LaunchOptions): Promise<ResolvedJob> {
-  if (target.backend.name === 'local') return job
+  if (target.backend.runsJobsHere) return job
   const {stageWorkdir: stage} = await import('./workdir.js')
   return {...job, config: await stage(job.config, target.runs.store, options)}
 }

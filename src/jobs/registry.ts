@@ -65,16 +65,23 @@ async function loadPluginKinds(plugin: PluginInfo): Promise<JobKind[]> {
   return loaded
 }
 
-/** The kind a run was launched with, from the plugin recorded in run.json (used inside jobs). */
-export async function loadKindForRun(plugin: {name: string; root?: string}, kindName: string): Promise<JobKind> {
-  if (plugin.name === CORE_PLUGIN) return findKind(await loadKinds([]), kindName).kind
+/**
+ * The kind a run was launched with, from the plugin recorded in run.json (used inside jobs), and
+ * the version of the package that provides it here.
+ */
+export async function loadKindForRun(plugin: {name: string; root?: string}, kindName: string): Promise<{kind: JobKind; version?: string}> {
+  if (plugin.name === CORE_PLUGIN) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const {version} = require('../../../package.json') as {version?: string}
+    return {kind: findKind(await loadKinds([]), kindName).kind, version}
+  }
   // The folder recorded at launch exists on the launching machine; in a container, find the plugin
   // by its package name instead.
   const root = plugin.root && existsSync(path.join(plugin.root, 'package.json')) ? plugin.root : path.dirname(require.resolve(`${plugin.name}/package.json`))
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pjson = require(path.join(root, 'package.json')) as object
+  const pjson = require(path.join(root, 'package.json')) as {version?: string}
   const kinds = await loadKinds([{name: plugin.name, root, pjson}])
-  return findKind(kinds, kindName).kind
+  return {kind: findKind(kinds, kindName).kind, version: pjson.version}
 }
 
 export function findKind(kinds: Map<string, KindEntry>, name: string): KindEntry {

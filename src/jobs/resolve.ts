@@ -16,7 +16,7 @@ export interface ResolvedJob {
   /** the kind's own keys, validated, with defaults and absolute paths */
   config: Record<string, unknown>
   name?: string
-  /** attempts unset: the backend's default (see defaultAttempts) */
+  /** attempts unset: the backend's default (Backend.requestFor) */
   retries: {attempts?: number; evaluate_on_exit: Array<{on_exit_code?: string; on_signal?: string; action: 'retry' | 'exit'}>}
   timeoutSeconds?: number
   /** the config's resources key: overrides of the kind's estimate */

@@ -1,5 +1,6 @@
 import type {JobKind, PluginApi} from '../plugin-api'
 import {checkModelShape} from './model-shape'
+import {maxStepsSchema, movedMaxSteps} from '../trainer/builtin-config'
 import {modelSchema, taskSchema, tokenizerSchema, trainerSchema} from '../trainer/config'
 
 /**
@@ -10,7 +11,9 @@ import {modelSchema, taskSchema, tokenizerSchema, trainerSchema} from '../traine
 export function vlmKind(api: PluginApi): JobKind {
   const schema = api.z
     .object({
-      trainer: trainerSchema.strict().default({}).describe('Optimisation keys: max_steps, batch_size, lr, lora, scheduler, save_steps, backend, ...'),
+      max_steps: maxStepsSchema(),
+      // max_steps is top level in every kind (issue 22); trainer.max_steps is refused with that hint
+      trainer: trainerSchema.omit({max_steps: true}).extend({max_steps: movedMaxSteps()}).strict().default({}).describe('Optimisation keys: epochs, batch_size, lr, lora, scheduler, save_steps, backend, ... (max_steps is top level).'),
       model: modelSchema.strict().default({}).describe('Model size: width, depth, heads, context_length, vision {image_size, patch_size, ...}.'),
       tokenizer: tokenizerSchema.strict().default({}).describe('Tokenizer: kind (word | bpe), vocab_size.'),
       task: taskSchema.strict().default({}).describe('The generated task: train_size, eval_size, seed.'),

@@ -2,8 +2,10 @@ import {z} from 'zod'
 
 import * as errors from '../errors'
 import {validateConfig} from '../config/validate'
+import {trainerModeShape, trainsExternally} from '../jobs/core-schema'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
+import {trainerConfigKit} from '../trainer/builtin-config'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import {pluginCheckpoints, pluginRuns} from './runs'
 import type {ErrorsCore, FormatsCore, GraderCore, PluginApi, TrainerCore} from './index'
@@ -44,4 +46,7 @@ export const pluginApi: PluginApi = {
   runs: pluginRuns,
   checkpoints: pluginCheckpoints,
   launcherGpus,
+  // --- trainer-facing config the core owns (issue 22 item 2) ---
+  trainerConfig: {...trainerConfigKit, trainerModeShape, trainsExternally},
+  // --- end trainer-facing config ---
 }

@@ -44,6 +44,43 @@ export interface RetryRule {
   action: 'retry' | 'exit'
 }
 
+/** What `rfm cloud launch` asked of AWS Batch (--queue, --array, the job's resources), kept in run.backend.request. */
+export interface BatchRequest {
+  queue: 'spot' | 'on-demand'
+  /** array job size (≥ 2) */
+  arraySize?: number
+  /** what the config (or the kind's real estimate) asks for; unset: the job definition's values */
+  resources?: {gpus?: number; cpus?: number; memoryGiB?: number}
+  /** the image the job runs in, resolved at submit */
+  image?: string
+  /** set when this config trains through the kind's external command: it runs in the external (Python) image */
+  externalTrainer?: boolean
+  user?: string
+}
+
+/** run.backend: what each backend records, told apart by name. */
+export type BackendRecord = LocalBackendRecord | BatchBackendRecord
+
+export interface LocalBackendRecord {
+  name: 'local'
+  host?: string
+  supervisorPid?: number
+  chaos?: ChaosPlan
+  /** what the backend adds while the run goes on */
+  [key: string]: unknown
+}
+
+export interface BatchBackendRecord {
+  name: 'aws-batch'
+  host?: string
+  request: BatchRequest
+  jobId?: string
+  jobQueue?: string
+  jobDefinition?: string
+  /** what Batch says as the run goes on (status, arrayStatus, ...; src/backends/aws-batch/sync.ts) */
+  [key: string]: unknown
+}
+
 export interface RunRecord {
   schemaVersion: 1
   id: string
@@ -57,7 +94,7 @@ export interface RunRecord {
   endedAt?: string
   profile: string
   store: string
-  backend: {name: 'local' | 'aws-batch'; host?: string; supervisorPid?: number; chaos?: ChaosPlan; [key: string]: unknown}
+  backend: BackendRecord
   /** the validated config, with defaults filled in and paths made absolute */
   config: Record<string, unknown>
   /** the config file, the overrides as given, and the keys the user set (external mode passes exactly those) */
@@ -74,7 +111,8 @@ export interface RunRecord {
  * One line of events.jsonl. Types: run_created; attempt_started {attempt, pid}; attempt_ended
  * {attempt, exitCode, signal, action, reason}; cancel_requested {graceSeconds}; run_finished {state,
  * reason}; and from the runtime, each with {attempt}: resumed {step}, interrupted {cause},
- * checkpoint_committed {step, bytes}, checkpoint_skipped {warning}.
+ * checkpoint_committed {step, bytes}, checkpoint_skipped {warning}, config_rejected {reason} (this image's
+ * plugin version rejects the recorded config: exit 2).
  */
 export interface RunEvent {
   type: string

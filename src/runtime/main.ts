@@ -6,6 +6,7 @@
  * retries the job.
  * Environment and exit codes: src/runtime/protocol.ts.
  */
+import {ConfigError} from '../errors'
 import {loadKindForRun} from '../jobs/registry'
 import {BATCH_ENV, EXIT_RETRY, EXIT_USAGE, RUNTIME_ENV} from './protocol'
 import {openStore} from '../store/open'
@@ -16,6 +17,7 @@ import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, ty
 import {runExternal} from './external'
 import {hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
+import {parseRecordedConfig} from './recorded-config'
 import {materializeWorkdir} from './workdir'
 
 const SPOT_WINDOW_SECONDS = 120
@@ -69,10 +71,20 @@ async function main(): Promise<number> {
     const host = await hostMetadata(spotEndpoint)
     if (host) await event('host', {...host})
   }
-  const kind = await loadKindForRun(run.plugin, run.kind)
+  const {kind, version} = await loadKindForRun(run.plugin, run.kind)
+  // Parsed once here; every hook gets this config. A config this image's plugin rejects cannot run in any attempt.
+  let parsed: Record<string, unknown>
+  try {
+    parsed = parseRecordedConfig(kind, run, version)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    log(`${error.message}\n[rfm] ${error.hint}`)
+    await event('config_rejected', {reason: error.message})
+    return EXIT_USAGE
+  }
   const recorded: RuntimeContext = {run, kind, attempt, storeUrl, runs, checkpoints, interruptions, log, event}
   // The trainer sees local copies of the staged datasets and workdir; run.json keeps their references.
-  const local = await materializeWorkdir(recorded, await materializeDatasets(recorded, run.config))
+  const local = await materializeWorkdir(recorded, await materializeDatasets(recorded, parsed))
   const ctx: RuntimeContext = {...recorded, run: {...run, config: local}}
 
   // A kind with both modes says per config: external() gives a command, or undefined for the built-in trainer.

@@ -94,6 +94,8 @@ export const taskSchema = z.object({
 })
 
 export const builtinTrainingSchema = z.object({
+  /** the vlm kind's top-level max_steps (issue 22: one address for every kind); over trainer.max_steps when > 0 */
+  max_steps: z.number().int().min(-1).optional(),
   trainer: trainerSchema.default({}),
   model: modelSchema.default({}),
   tokenizer: tokenizerSchema.default({}),

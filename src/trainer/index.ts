@@ -19,12 +19,18 @@ export {selectBackend, describeBackend} from './backend'
 export type {SelectedBackend, BackendName, BackendPreference} from './backend'
 export {builtinTrainingSchema, trainerSchema, modelSchema, tokenizerSchema, builtinModelConfig} from './config'
 export type {BuiltinModelKeys} from './config'
+export {fromHfTrainingArgs, builtinTrainerShape, builtinModelSchema, maxStepsSchema, stepCap} from './builtin-config'
+export type {HfTrainingArgs} from './builtin-config'
 export {Trainer, trainableNames, epochOrder} from './loop'
 export type {TrainResult, TrainerState} from './loop'
 export {Vlm, patchifyHost, prefixLength} from './nn/vlm'
 export type {ModelConfig, VisionConfig, HeadKind} from './nn/vlm'
 export {Rng} from './rng'
-export type {TrainingTask} from './task'
+/** building blocks for a plugin's own model (vla-sensor): named parameters and the layers over them */
+export {ParamStore} from './params'
+export type {Init, LinearInit} from './params'
+export * as nn from './nn/layers'
+export type {TrainingTask, TrainableModel} from './task'
 export {tokenCrossEntropy} from './task'
 export {WordTokenizer, BpeTokenizer, tokenizerFromJSON} from './tokenizer'
 export {generate, sampleToken} from './generate'
@@ -61,7 +67,9 @@ export async function trainWith(ctx: TrainerContext, options: TrainWithOptions):
 
 /** The built-in run: compact VLM + shapes-VQA, everything from ctx.config. */
 export async function runTraining(ctx: TrainerContext): Promise<TrainResult> {
-  const cfg = builtinTrainingSchema.parse(ctx.config)
+  const parsed = builtinTrainingSchema.parse(ctx.config)
+  // the kind's top-level max_steps (the vlm kind records 0 = no cap); trainer.max_steps is the in-process form
+  const cfg = (parsed.max_steps ?? 0) > 0 ? {...parsed, trainer: {...parsed.trainer, max_steps: parsed.max_steps!}} : parsed
   const backend = await selectBackend(cfg.trainer.backend)
   ctx.log(`trainer backend: ${describeBackend(backend)}`)
   const latest = await ctx.checkpoints.loadLatest()

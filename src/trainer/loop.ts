@@ -22,7 +22,7 @@ import {ReplicaSpec, resolveWorkers} from './parallel/replica'
 import {matchesAny} from './params'
 import {Rng, RngState} from './rng'
 import {lrFactor, ScheduleState} from './schedule'
-import {TrainingTask} from './task'
+import {TrainableModel, TrainingTask} from './task'
 import {Tokenizer} from './tokenizer'
 
 export const STATE_VERSION = 1
@@ -53,7 +53,7 @@ export interface TrainResult {
 }
 
 /** Which parameters train: LoRA adapters (+ modules_to_save) under LoRA, else everything; minus frozen patterns. */
-export function trainableNames(model: Vlm, t: TrainerKeys): string[] {
+export function trainableNames(model: TrainableModel, t: TrainerKeys): string[] {
   const frozen = [...t.freeze, ...(t.freeze_vision_tower ? ['vision'] : [])]
   return model.store.names().filter((name) => {
     if (matchesAny(name, frozen)) return false
@@ -67,17 +67,17 @@ export function epochOrder(seed: number, epoch: number, size: number): number[] 
   return Rng.derive(seed, 0xe90c, epoch).shuffle(Array.from({length: size}, (_, i) => i))
 }
 
-export interface TrainerParts {
+export interface TrainerParts<M extends TrainableModel = Vlm> {
   backend: SelectedBackend
-  model: Vlm
-  task: TrainingTask
+  model: M
+  task: TrainingTask<M>
   tokenizer?: Tokenizer
   trainer: TrainerKeys
   /** how a worker thread rebuilds model and task; without it `trainer.workers` > 1 runs on one thread */
   replica?: ReplicaSpec
 }
 
-export class Trainer {
+export class Trainer<M extends TrainableModel = Vlm> {
   readonly names: string[]
   readonly optimizer: AdamW
   private readonly groupLr = new Map<string, number>()
@@ -95,7 +95,7 @@ export class Trainer {
   readonly workers: number
   private pool?: WorkerPool
 
-  constructor(private readonly ctx: TrainerContext, private readonly parts: TrainerParts) {
+  constructor(private readonly ctx: TrainerContext, private readonly parts: TrainerParts<M>) {
     const t = parts.trainer
     this.names = trainableNames(parts.model, t)
     if (this.names.length === 0) throw new Error('no trainable parameters: check trainer.freeze and trainer.lora')
@@ -110,7 +110,7 @@ export class Trainer {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
-    // only rfm's Vlm has the switch; a plugin's own model (typed as Vlm for the store) may not
+    // only models built from the core's attention have the switch; a plugin's own model may not
     if ('attentionProducts' in parts.model) parts.model.attentionProducts = t.attention
     // more threads than samples per micro-batch would idle
     this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)

@@ -44,7 +44,7 @@ export function isLoraParam(name: string): boolean {
  * The weights with every adapter merged into its base weight and the adapter tensors dropped —
  * what a user deploys. Computed in float64 on the host so the export does not depend on the backend.
  */
-export function mergedWeights(store: ParamStore, lora: LoraConfig): Map<string, {shape: number[]; values: Float32Array}> {
+export function mergedWeights(store: ParamStore, lora: Pick<LoraConfig, 'rank' | 'alpha'>): Map<string, {shape: number[]; values: Float32Array}> {
   const out = new Map<string, {shape: number[]; values: Float32Array}>()
   const scale = lora.alpha / lora.rank
   for (const name of store.names()) {

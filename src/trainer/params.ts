@@ -80,6 +80,23 @@ export class ParamStore {
     }
   }
 
+  /**
+   * Assigns the parameters the checkpoint has with the same shape and returns the names it lacks
+   * (PyTorch's strict=False): e.g. a stage-2 model that adds modules to a stage-1 checkpoint.
+   */
+  loadMatching(tensors: Record<string, SafeTensor>): string[] {
+    const missing: string[] = []
+    for (const [name, v] of this.vars) {
+      const t = tensors[name]
+      if (!t || t.dtype !== 'F32' || t.shape.join(',') !== v.shape.join(',')) {
+        missing.push(name)
+        continue
+      }
+      this.tf.tidy(() => v.assign(this.tf.tensor(toFloat32(t), v.shape, 'float32')))
+    }
+    return missing
+  }
+
   dispose(): void {
     for (const v of this.vars.values()) v.dispose()
     this.vars.clear()

@@ -5,18 +5,34 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
+import type {AttentionProducts} from './nn/layers'
 import {Vlm} from './nn/vlm'
+import type {ParamStore} from './params'
 import {Rng} from './rng'
 
-export interface TrainingTask {
+/**
+ * What the training loop needs from a model: its named parameters (AdamW, checkpoints by name), the
+ * config written as model_config.json, LoRA's shape for the merged export, and `dispose`. rfm's Vlm
+ * is one; a plugin's own model (vla-sensor's) is another.
+ */
+export interface TrainableModel {
+  store: ParamStore
+  config: unknown
+  lora?: {rank: number; alpha: number}
+  /** only models built from the core's attention have the switch */
+  attentionProducts?: AttentionProducts
+  dispose(): void
+}
+
+export interface TrainingTask<M extends TrainableModel = Vlm> {
   trainSize: number
   /**
    * Scalar loss for these training samples. Called inside tf.variableGrads: build it from tfjs
    * ops on `model.forward(...)`. `rng` is the run's RNG (dropout); use nothing else random.
    */
-  loss(model: Vlm, indices: number[], rng: Rng): tfTypes.Scalar
+  loss(model: M, indices: number[], rng: Rng): tfTypes.Scalar
   /** Held-out metrics, named eval_*; must not use the run's RNG. */
-  evaluate?(model: Vlm): Record<string, number>
+  evaluate?(model: M): Record<string, number>
 }
 
 /** Masked mean token cross-entropy: logits [B, T, V], targets [B, T] int32, weights [B, T]. */

@@ -193,7 +193,7 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     const mock = mockClient(BatchClient)
     mock.onAnyCommand().rejects(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredTokenException'}))
     try {
-      await assert.rejects(world.backend.submit({...run, backend: {name: 'aws-batch'}}, world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
+      await assert.rejects(world.backend.submit({...run, backend: {name: 'aws-batch', request: {queue: 'spot'}}}, world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
     } finally {
       mock.restore()
       fake = await new FakeBatch({runtime: RUNTIME, graceMs: 3000}).start()

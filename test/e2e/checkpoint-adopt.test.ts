@@ -85,7 +85,7 @@ test('sft external: resume_from_checkpoint PATH in output_dir is honoured, every
   hfCheckpoint(path.join(work, 'outputs'), 1000)
   writeFileSync(
     path.join(work, 'job.yaml'),
-    `output_dir: outputs\nresume_from_checkpoint: outputs/checkpoint-500\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`,
+    `output_dir: outputs\nresume_from_checkpoint: outputs/checkpoint-500\ntrainer_mode: external\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`,
   )
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(work, 'job.yaml'), '--follow'], {home, timeoutMs: 60_000})
   assert.equal(code, 0, stderr + JSON.stringify(json))

@@ -31,7 +31,7 @@ let trainRun: string
 
 before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'rfm-eval-job-'))
-  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'trainer.max_steps=6', '--set', 'trainer.save_steps=1', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
+  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=6', '--set', 'trainer.save_steps=1', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
   assert.equal(trained.code, 0, trained.stderr)
   trainRun = trained.json.run.id
   writeVsr(path.join(work, 'vsr'), 40)

@@ -27,7 +27,7 @@ let vsrRecords: ReturnType<typeof writeVsr>
 
 before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'rfm-eval-'))
-  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'trainer.max_steps=4', '--set', 'trainer.save_steps=2', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
+  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=4', '--set', 'trainer.save_steps=2', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
   assert.equal(trained.code, 0, trained.stderr)
   run = trained.json.run.id
   writeCvBenchParquet(path.join(work, 'cvb', 'test_2d.parquet'), cvBenchRows('2D', 8, 1), 'SNAPPY')

@@ -51,6 +51,7 @@ optim: adamw_torch_fused
 save_total_limit: 2
 remove_unused_columns: false
 warmup_ration: 0.05
+trainer_mode: external
 trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}
 `,
   )
@@ -111,7 +112,8 @@ report_to: tensorboard
 logging_dir: out/logs
 use_vllm: true
 vllm_gpu_memory_utilization: 0.7
-external: {enabled: true, workdir: pipeline, script: grpo_rec.py, launcher: [accelerate, launch, --num_processes=4]}
+trainer_mode: external
+external: {workdir: pipeline, script: grpo_rec.py, launcher: [accelerate, launch, --num_processes=4]}
 `,
   )
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'grpo', '-c', file, '--dry-run'], {home})
@@ -138,10 +140,11 @@ external: {enabled: true, workdir: pipeline, script: grpo_rec.py, launcher: [acc
   })
 })
 
-test('grpo refuses coerced values with exit 2 (D13): "false", {enabled: "no"}, "" and [60]', async () => {
+test('grpo refuses coerced values with exit 2 (D13): "false", trainer_mode "no", "" and [60]; the old switch external.enabled names trainer_mode', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--set', 'skip_invalid="false"'], /skip_invalid: expected a boolean/],
-    [['--set', 'external={enabled: "no"}'], /external\.enabled: expected a boolean/],
+    [['--set', 'trainer_mode="no"'], /trainer_mode: expected one of "builtin", "external"/],
+    [['--set', 'external={enabled: true}'], /external\.enabled: expected nothing here \(trainer_mode is a top-level key now\)/],
     [['--set', 'max_steps=""'], /max_steps: expected a number/],
     [['--set', 'max_steps=[60]'], /max_steps: expected a number/],
   ]
@@ -153,7 +156,7 @@ test('grpo refuses coerced values with exit 2 (D13): "false", {enabled: "no"}, "
 })
 
 test('rm-eval: HF keys rfm does not know go into train_rm.py\'s YAML as written; the dry run shows that file', async () => {
-  const file = config('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${DATA}/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\nexternal: {workdir: pipeline}\n`)
+  const file = config('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${DATA}/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`)
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, '--dry-run'], {home})
   assert.equal(code, 0, stderr + JSON.stringify(json))
   const written = json.command.files[0].content as string
@@ -163,7 +166,7 @@ test('rm-eval: HF keys rfm does not know go into train_rm.py\'s YAML as written;
 })
 
 test('vla-sensor: the seed\'s flags are launch flags, unset keys stay the script\'s (sensor-output-dim), --mode cache runs as a job', async () => {
-  const file = config('vla.yaml', `mode: external\nexternal: {workdir: pipeline, launcher: [torchrun, --nproc_per_node, "4"]}\n`)
+  const file = config('vla.yaml', `trainer_mode: external\nexternal: {workdir: pipeline, launcher: [torchrun, --nproc_per_node, "4"]}\n`)
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', file, '--sensor-enabled', '--sensor-lr', '5e-4', '--grad-accum-steps', '8', '--fusion-strategy', 'none', '--set', 'sensor_output_dim=3072', '--dry-run'], {home})
   assert.equal(code, 0, stderr + JSON.stringify(json))
   assert.deepEqual(flagsOf(json.command.argv), {'--nproc_per_node': '4 5st_VLA_TRAIN_VL_Lora_with_sensor.py', '--mode': 'train', '--sensor-enabled': true, '--fusion-strategy': 'none', '--sensor-lr': '0.0005', '--grad-accum-steps': '8', '--sensor-output-dim': '3072'})
@@ -185,7 +188,7 @@ test('the launcher\'s GPU count, in every spelling, sizes the Batch request; res
   const batchHome = tempHome()
   const profile = {backend: 'aws-batch', store: `file://${batchHome}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION, default: JOB_DEFINITION}}
   writeFileSync(path.join(batchHome, 'config.json'), JSON.stringify({active: 'cloud', profiles: {cloud: profile}}))
-  const sft = config('sft4.yaml', `model_name: Qwen/Qwen3-VL-4B-Instruct\nlora_rank: 16\ntrainer: {external: {command: [accelerate, launch, --multi_gpu, --num_processes, "4", train_vqa_sft.py], workdir: pipeline}}\n`)
+  const sft = config('sft4.yaml', `model_name: Qwen/Qwen3-VL-4B-Instruct\nlora_rank: 16\ntrainer_mode: external\ntrainer: {external: {command: [accelerate, launch, --multi_gpu, --num_processes, "4", train_vqa_sft.py], workdir: pipeline}}\n`)
   const four = await rfmJson(['cloud', 'launch', 'sft', '-c', sft, '--dry-run'], {home: batchHome})
   assert.equal(four.code, 0, four.stderr + JSON.stringify(four.json))
   assert.equal(four.json.run.backend.request.resources.gpus, 4)
@@ -220,7 +223,7 @@ test('seed 003\'s nested YAML: accepted by sft and grpo (mapped onto their keys)
   const g = grpo.json.run.config
   assert.deepEqual([g.use_peft, g.lora_r, g.lora_alpha, g.num_train_epochs, g.per_device_train_batch_size, g.gradient_accumulation_steps, g.model_name_or_path], [true, 64, 16, 3, 1, 8, 'builtin'])
 
-  const file = config('s3-ext.yaml', SEED_003 + 'output_dir: ./outputs/sft\ntrainer: {external: {command: [python, scripts/train_sft.py], config_arg: --config, workdir: pipeline}}\n')
+  const file = config('s3-ext.yaml', SEED_003 + 'output_dir: ./outputs/sft\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_sft.py], config_arg: --config, workdir: pipeline}}\n')
   const ext = await rfmJson(['cloud', 'launch', 'sft', '-c', file, '--max-samples', '100', '--dry-run'], {home})
   assert.equal(ext.code, 0, ext.stderr + JSON.stringify(ext.json))
   const argv = ext.json.command.argv as string[]

@@ -37,6 +37,7 @@ function seedConfig(size: string, deepspeed: string): string {
       'gradient_checkpointing: true',
       `deepspeed: ${deepspeed}`,
       'bf16: true',
+      'trainer_mode: external',
       'external: {workdir: ., launcher: torchrun}',
       '',
     ].join('\n'),

@@ -23,7 +23,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-ui-job-'))
 // A tiny built-in VLM run (it writes metrics.jsonl), stopped once by chaos SIGTERM 2–3 s in (240 steps: an
 // idle machine finished 60 before the kill was due)
 const VLM = `name: tiny-vlm
-trainer: {seed: 1, max_steps: 240, batch_size: 8, lr: 2.0e-3, save_steps: 20, eval_steps: 60, scheduler: {kind: cosine, warmup_ratio: 0.1}}
+max_steps: 240
+trainer: {seed: 1, batch_size: 8, lr: 2.0e-3, save_steps: 20, eval_steps: 60, scheduler: {kind: cosine, warmup_ratio: 0.1}}
 model: {width: 32, depth: 1, heads: 2, context_length: 8, vision: {image_size: 16, patch_size: 8, width: 32, depth: 1, heads: 2}}
 task: {train_size: 256, eval_size: 32, seed: 3}
 retries: {attempts: 3}

@@ -12,8 +12,8 @@ const home = tempHome()
 // LM with LoRA and a frozen vision tower, grad accumulation 2, cosine schedule (issue 5's scenario).
 // 250 steps of ~35 ms: more than 10 attempts killed 0.7–1.2 s after they start can do.
 const CONFIG = `
+max_steps: 250
 trainer:
-  max_steps: 250
   batch_size: 4
   grad_accum: 2
   save_steps: 5

@@ -7,6 +7,7 @@ import type {FormatsCore} from './formats'
 import type {GraderCore} from './grader'
 import type {JobKind} from './job-kind'
 import type {TrainerCore} from './trainer'
+import type {TrainerConfigKit} from './trainer-config'
 import type {ApiVersion} from './version'
 
 export interface PluginApi {
@@ -57,6 +58,12 @@ export interface PluginApi {
    */
   launcherGpus(argv: readonly string[]): number | undefined
   // --- new members of the API object go below this line (the contract only grows within a major version) ---
+  /**
+   * The trainer-facing config the core owns (src/trainer/builtin-config.ts): the top-level
+   * `max_steps`, the `builtin` block's keys, the compact VLM's model keys, the error for a moved key,
+   * the HF TrainingArguments mapper and the one external-mode switch (`trainer_mode`).
+   */
+  trainerConfig: TrainerConfigKit
 }
 
 /** The default export of a plugin's job-kinds module. */

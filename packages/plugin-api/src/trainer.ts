@@ -7,6 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 
 import type {CheckpointFiles} from './checkpoints'
+import type {TrainerConfigKit} from './trainer-config'
 import type {TrainerContext} from './trainer-context'
 import type {DecodedSafetensors, SafeTensor, SamplingConfig, SpatialSample, SpatialTask, Tokenizer, WordTokenizerClass} from './trainer-data'
 
@@ -110,7 +111,10 @@ export interface ModelOutputs {
 export interface ParamStore {
   readonly tf: Tf
   readonly vars: Map<string, Variable>
-  add(name: string, shape: number[], init: {kind: 'normal'; std: number} | {kind: 'zeros'} | {kind: 'ones'}): Variable
+  /** how linear weights are initialised: GPT-2's N(0, 0.02) or fan-in N(0, 1/in) */
+  readonly linearInit: LinearInit
+  linearWeightInit(inDim: number): ParamInit
+  add(name: string, shape: number[], init: ParamInit): Variable
   get(name: string): Variable
   has(name: string): boolean
   names(): string[]
@@ -119,6 +123,45 @@ export interface ParamStore {
   toSafe(): Record<string, SafeTensor>
   /** assigns exact values; every stored parameter must be present with the same shape */
   load(tensors: Record<string, SafeTensor>): void
+  /** assigns the stored parameters present in `tensors` (same shape); returns the names assigned */
+  loadMatching(tensors: Record<string, SafeTensor>): string[]
+  dispose(): void
+}
+export type ParamInit = {kind: 'normal'; std: number} | {kind: 'zeros'} | {kind: 'ones'}
+export type ParamStoreClass = new (tf: Tf, rng: Rng, linearInit?: LinearInit) => ParamStore
+
+/** One forward pass's state for the `nn` layers: the parameters, training mode, dropout RNG. */
+export interface Forward {
+  store: ParamStore
+  training: boolean
+  /** RNG for dropout masks; required when training with dropout > 0 */
+  rng?: Rng
+  lora?: LoraConfig
+  /** cached causal masks by sequence length (kept outside tidy) */
+  masks: Map<number, Tensor>
+  /** how attention's products run; default 'batched' */
+  attention?: 'batched' | 'per_head'
+}
+
+/** The core's layers (parameters live in a ParamStore under Hugging Face-style names). */
+export interface NnLayers {
+  defineLinear(store: ParamStore, path: string, inDim: number, outDim: number, lora?: LoraConfig, bias?: boolean): void
+  linear(f: Forward, path: string, x: Tensor): Tensor
+  dropout(f: Forward, x: Tensor, rate: number): Tensor
+  defineLayerNorm(store: ParamStore, path: string, dim: number): void
+  layerNorm(f: Forward, path: string, x: Tensor): Tensor
+  /** multi-head self-attention over x [B, T, D] (causal or bidirectional; keyMask [B, T] of 0/1) */
+  attention(f: Forward, path: string, x: Tensor, heads: number, causal: boolean, keyMask?: Tensor): Tensor
+  gelu(tf: Tf, x: Tensor): Tensor
+}
+
+/** What the training loop needs of a model: its parameters (the compact VLM, or a plugin's own model). */
+export interface TrainableModel {
+  store: ParamStore
+  config: unknown
+  lora?: {rank: number; alpha: number}
+  /** only models built from the core's attention have the switch */
+  attentionProducts?: 'batched' | 'per_head'
   dispose(): void
 }
 
@@ -135,12 +178,12 @@ export interface Vlm {
 export type VlmClass = new (tf: Tf, config: ModelConfig, rng: Rng, lora?: LoraConfig) => Vlm
 
 /** What the training loop needs from a task. */
-export interface TrainingTask {
+export interface TrainingTask<M extends TrainableModel = Vlm> {
   trainSize: number
   /** scalar loss for these samples, built from tfjs ops on model.forward; `rng` is the run's RNG */
-  loss(model: Vlm, indices: number[], rng: Rng): tf.Scalar
+  loss(model: M, indices: number[], rng: Rng): tf.Scalar
   /** held-out metrics, named eval_*; must not use the run's RNG */
-  evaluate?(model: Vlm): Record<string, number>
+  evaluate?(model: M): Record<string, number>
 }
 
 /** The built-in trainer's keys (the `trainer` block), validated with defaults. */
@@ -194,10 +237,10 @@ export interface TrainerState {
   finished?: boolean
 }
 
-export interface TrainerParts {
+export interface TrainerParts<M extends TrainableModel = Vlm> {
   backend: SelectedBackend
-  model: Vlm
-  task: TrainingTask
+  model: M
+  task: TrainingTask<M>
   tokenizer?: Tokenizer
   trainer: TrainerKeys
 }
@@ -221,7 +264,7 @@ export interface Trainer {
   train(): Promise<TrainResult>
   dispose(): void
 }
-export type TrainerClass = new (ctx: TrainerContext, parts: TrainerParts) => Trainer
+export type TrainerClass = new <M extends TrainableModel = Vlm>(ctx: TrainerContext, parts: TrainerParts<M>) => Trainer
 
 /** The compact VLM of a plugin's `builtin.model` keys. */
 export interface BuiltinModelKeys {
@@ -241,6 +284,10 @@ export interface TrainerCore {
   Rng: RngClass
   Vlm: VlmClass
   Trainer: TrainerClass
+  ParamStore: ParamStoreClass
+  nn: NnLayers
+  /** the one Hugging Face TrainingArguments → trainer keys mapping (also `api.trainerConfig.fromHfTrainingArgs`) */
+  fromHfTrainingArgs: TrainerConfigKit['fromHfTrainingArgs']
   WordTokenizer: WordTokenizerClass
   selectBackend(preference?: BackendPreference): Promise<SelectedBackend>
   describeBackend(b: SelectedBackend): string
@@ -257,7 +304,7 @@ export interface TrainerCore {
   /** runs (or resumes) the training loop for any task; saves and returns when asked to stop */
   trainWith(ctx: TrainerContext, options: TrainerParts): Promise<TrainResult>
   /** which parameters train (LoRA adapters + modules_to_save under LoRA, else all; minus frozen) */
-  trainableNames(model: Vlm, t: TrainerKeys): string[]
+  trainableNames(model: TrainableModel, t: TrainerKeys): string[]
   /** shuffled sample order of one epoch: a pure function of (seed, epoch) */
   epochOrder(seed: number, epoch: number, size: number): number[]
   sampleToken(logits: Float32Array, s: SamplingConfig): number

@@ -1,7 +1,8 @@
 /**
  * Config keys of the grpo kind: the pipeline's own (grpo_rec.py / TRL GRPOConfig names, so one
  * config serves the built-in trainer and the external mode), plus `builtin` for what only the
- * built-in trainer has (model size, seed, generated data) and `external` for the script's mode.
+ * built-in trainer has (model size, seed, generated data) and `external` for how the script runs when
+ * `trainer_mode: external` (rfm's one switch) selects it.
  */
 import type {PluginApi} from '@rfm/plugin-api'
 
@@ -22,15 +23,16 @@ export const LAUNCH_FLAGS = {
   'scale-rewards': {path: 'scale_rewards', type: 'string', options: ['group', 'batch', 'none'], description: 'Advantage scaling: group | batch | none.'},
   stage: {path: 'builtin.stage', type: 'string', options: ['grpo', 'warmup'], description: 'grpo (default) or warmup: a supervised stand-in SFT run whose checkpoint --sft-checkpoint takes.'},
   'use-peft': {path: 'use_peft', type: 'boolean', description: 'Train LoRA adapters (lora_r, lora_alpha, lora_dropout, target_modules).'},
-  external: {path: 'external.enabled', type: 'boolean', description: 'Run the pipeline\'s own grpo_rec.py instead of the built-in trainer.'},
+  external: {path: 'trainer_mode', type: 'boolean', description: 'Run the pipeline\'s own grpo_rec.py instead of the built-in trainer (config key trainer_mode: external).'},
   'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: at most N prompts (external: the script\'s --max_samples N).'},
 } as const
 
-export function grpoConfigSchema(z: PluginApi['z']) {
+export function grpoConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   // no coercion: "" is not 0, [60] is not 60 and "false" is not true (a typed config error instead)
   const num = z.number()
   return z
     .object({
+      ...tc.trainerModeShape,
       model_name_or_path: z.string().default('builtin').describe('"builtin": the compact VLM (or the --sft-checkpoint run\'s model); a Hugging Face model needs external mode.'),
       sft_checkpoint: z.string().min(1).nullable().default(null).describe('Start from another run\'s checkpoint: RUN[@step|best|final|latest]; with external mode a local path.'),
       dataset_name: z.string().nullable().default('generated').describe('A Hugging Face save_to_disk folder (Dataset or DatasetDict), a .jsonl file or a folder holding <split>.jsonl (+ images), or "generated" (spatial/counting VQA rfm draws; recorded as null).'),
@@ -65,7 +67,7 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       lora_dropout: num.min(0).max(1).default(0.05),
       target_modules: z.array(z.string()).default(['q_proj', 'k_proj', 'v_proj', 'o_proj']),
       num_train_epochs: num.positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number (0.5).'),
-      max_steps: num.int().min(0).default(0).describe('Optimizer steps; overrides num_train_epochs when > 0.'),
+      max_steps: tc.maxStepsSchema(),
       per_device_train_batch_size: num.int().min(1).default(8).describe('Completions per micro-batch; × gradient_accumulation_steps must be a multiple of num_generations.'),
       gradient_accumulation_steps: num.int().min(1).default(1),
       learning_rate: num.positive().default(1e-5),
@@ -97,22 +99,9 @@ export function grpoConfigSchema(z: PluginApi['z']) {
       builtin: z
         .object({
           stage: z.enum(['grpo', 'warmup']).default('grpo').describe('warmup: a supervised run on the reference completions (max_steps, learning_rate, batch keys) that writes a checkpoint --sft-checkpoint accepts — a stand-in SFT stage.'),
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          tensorboard: z.boolean().default(false),
-          model: z
-            .object({
-              width: num.int().min(8).default(64),
-              depth: num.int().min(1).default(2),
-              heads: num.int().min(1).default(4),
-              context_length: num.int().min(8).default(96),
-              image_size: num.int().min(4).default(16),
-              patch_size: num.int().min(1).default(4),
-              vision_width: num.int().min(8).default(64),
-              vision_depth: num.int().min(1).default(1),
-              dropout: num.min(0).max(1).default(0),
-            })
-            .strict()
+          ...tc.builtinTrainerShape(['tensorboard']),
+          model: tc
+            .builtinModelSchema({context_length: 96})
             .default({})
             .describe('The compact VLM when there is no --sft-checkpoint (a checkpoint brings its own).'),
           data: z
@@ -133,7 +122,8 @@ export function grpoConfigSchema(z: PluginApi['z']) {
         .default({}),
       external: z
         .object({
-          enabled: z.boolean().default(false),
+          // the switch is the top-level trainer_mode, as in every kind (issue 22); false, the old default every recorded run holds, still parses
+          enabled: tc.movedKey('trainer_mode', 'trainer_mode: external at the top level of the config (or --external)', (value) => value === false),
           script: z.string().default('src/open-r1-multimodal/src/open_r1/grpo_rec.py'),
           workdir: z.string().default('.').describe('The pipeline\'s checkout, relative to the config file.'),
           python: z.string().default('python'),
@@ -153,13 +143,18 @@ export function grpoConfigSchema(z: PluginApi['z']) {
 
 export type GrpoConfig = ReturnType<ReturnType<typeof grpoConfigSchema>['parse']>
 
+/** trainer_mode: external (the one switch of every two-trainer kind) runs grpo_rec.py. */
+export function isExternal(c: {trainer_mode?: string}): boolean {
+  return c.trainer_mode === 'external'
+}
+
 /** Semantic checks the schema cannot express; returns notes to print (not-applicable keys). */
 export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConfig): string[] {
   if (c.min_pixels > c.max_pixels) throw api.configError('min_pixels', `min_pixels ${c.min_pixels} > max_pixels ${c.max_pixels}`)
   // the checks below are the built-in trainer's; the pipeline's script checks its own config
-  if (c.external.enabled) return []
+  if (isExternal(c)) return []
   if (c.lr_scheduler_type !== 'constant' && c.lr_scheduler_type !== 'cosine')
-    throw api.configError('lr_scheduler_type', `the built-in trainer has constant and cosine schedules, not "${c.lr_scheduler_type}"`, 'Other schedules are for the pipeline\'s own script (external.enabled).')
+    throw api.configError('lr_scheduler_type', `the built-in trainer has constant and cosine schedules, not "${c.lr_scheduler_type}"`, 'Other schedules are for the pipeline\'s own script (trainer_mode: external).')
   if (!Number.isInteger(c.num_train_epochs)) throw api.configError('num_train_epochs', `the built-in trainer trains whole epochs, not ${c.num_train_epochs}`, 'Use max_steps for a partial epoch.')
   const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
   if (perStep % c.num_generations !== 0)
@@ -167,7 +162,7 @@ export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConf
   if (c.reward_weights && c.reward_weights.length !== c.reward_funcs.length)
     throw api.configError('reward_weights', `${c.reward_weights.length} weights for ${c.reward_funcs.length} reward_funcs (${c.reward_funcs.join(', ')})`)
   if (c.model_name_or_path !== 'builtin')
-    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" can only be trained by the pipeline's own script`, 'Set external.enabled: true (or --external), or use model_name_or_path: builtin with --sft-checkpoint RUN.')
+    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" can only be trained by the pipeline's own script`, 'Set trainer_mode: external (or --external), or use model_name_or_path: builtin with --sft-checkpoint RUN.')
   const m = c.builtin.model
   if (!c.sft_checkpoint && m.image_size % m.patch_size !== 0) throw api.configError('builtin.model.image_size', `${m.image_size} is not a multiple of patch_size ${m.patch_size}`)
   return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
@@ -178,13 +173,13 @@ export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConf
  * Hugging Face model: it maps to model_name_or_path in external mode only (the built-in trainer
  * trains its compact VLM or the --sft-checkpoint run's).
  */
-export function flatFromSeedBlocks(c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; external?: {enabled?: unknown}}): Record<string, unknown> {
+export function flatFromSeedBlocks(c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; trainer_mode?: unknown}): Record<string, unknown> {
   const m = c.model ?? {}
   const lora = (m.lora ?? {}) as Record<string, unknown>
   const t = c.training ?? {}
   const h = c.hardware ?? {}
   const out: Record<string, unknown> = {
-    model_name_or_path: c.external?.enabled === true ? m.name : undefined,
+    model_name_or_path: c.trainer_mode === 'external' || c.trainer_mode === true ? m.name : undefined,
     use_peft: m.use_lora,
     lora_r: lora.r,
     lora_alpha: lora.alpha,

@@ -15,7 +15,7 @@ import {GrpoConfig, grpoConfigSchema} from './config'
 export const SCRIPT_REWARDS = ['format', 'accuracy', 'reasoning']
 
 /** rfm's own keys: never the script's flags (debug_log becomes DEBUG_MODE/LOG_PATH, sft_checkpoint the model path). */
-const RFM_KEYS = new Set(['builtin', 'external', 'outputs', 'model', 'training', 'hardware', 'debug_log', 'skip_invalid', 'image_root', 'eval_split', 'dataset_split', 'reasoning_threshold', 'sft_checkpoint'])
+const RFM_KEYS = new Set(['trainer_mode', 'builtin', 'external', 'outputs', 'model', 'training', 'hardware', 'debug_log', 'skip_invalid', 'image_root', 'eval_split', 'dataset_split', 'reasoning_threshold', 'sft_checkpoint'])
 
 /** Flags grpo_rec.py needs in VQA mode (the seed marks them required): rfm adds them when unset. */
 const REQUIRED: Record<string, string[]> = {use_huggingface_dataset: ['--use_huggingface_dataset'], task_type: ['--task_type', 'vqa']}
@@ -39,7 +39,7 @@ function flagArgs(name: string, value: unknown, knownSwitch: boolean): string[] 
 }
 
 /** The script's flags: the keys the user set (schema order), then the ones rfm does not know, as written. */
-export function scriptFlags(api: Pick<PluginApi, 'z'>, c: GrpoConfig, given: GivenKeys | undefined): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
+export function scriptFlags(api: Pick<PluginApi, 'z' | 'trainerConfig'>, c: GrpoConfig, given: GivenKeys | undefined): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
   const set = new Set(given ? Object.keys(given.keys) : Object.keys(c))
   const args: string[] = []
   const flagKeys: Record<string, string> = {}
@@ -51,7 +51,7 @@ export function scriptFlags(api: Pick<PluginApi, 'z'>, c: GrpoConfig, given: Giv
     args.push(...part)
   }
   if (c.sft_checkpoint) push('--model_name_or_path', 'sft_checkpoint', ['--model_name_or_path', c.sft_checkpoint])
-  for (const key of Object.keys(grpoConfigSchema(api.z).shape)) {
+  for (const key of Object.keys(grpoConfigSchema(api.z, api.trainerConfig).shape)) {
     if (RFM_KEYS.has(key) || (key === 'model_name_or_path' && c.sft_checkpoint)) continue
     if (!set.has(key)) {
       if (REQUIRED[key]) {
@@ -69,8 +69,8 @@ export function scriptFlags(api: Pick<PluginApi, 'z'>, c: GrpoConfig, given: Giv
   return {args, flagKeys, addedFlags}
 }
 
-export function externalCommand(api: Pick<PluginApi, 'z'>, config: Record<string, unknown>, context: JobContext): ExternalCommand {
-  const c = grpoConfigSchema(api.z).parse(config)
+/** The script's command line from the validated config. */
+export function externalCommand(api: Pick<PluginApi, 'z' | 'trainerConfig'>, c: GrpoConfig, context: JobContext): ExternalCommand {
   const e = c.external
   const {args, flagKeys, addedFlags} = scriptFlags(api, c, context.given)
   const launcher = e.launcher.length > 0 ? e.launcher : [e.python]

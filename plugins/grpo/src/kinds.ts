@@ -3,7 +3,7 @@ import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
-import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, LAUNCH_FLAGS} from './config'
+import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, isExternal, LAUNCH_FLAGS} from './config'
 import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
 import {checkGrpoData} from './launch-checks'
@@ -12,7 +12,7 @@ const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
 
 /** Job kinds of @rfm/plugin-grpo. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
-  const schema = grpoConfigSchema(api.z)
+  const schema = grpoConfigSchema(api.z, api.trainerConfig)
   return [
     api.defineJobKind<GrpoConfig>({
       name: 'grpo',
@@ -22,14 +22,11 @@ export default function kinds(api: PluginApi): JobKind[] {
       datasetFields: ['dataset_name'],
       evaluation: grpoEvaluation(api, (config) => schema.parse(config)),
       // external mode hands grpo_rec.py keys rfm does not know (TRL's GRPOConfig has many) as written
-      passesUnknownKeys: (raw) => {
-        const e = raw.external as {enabled?: unknown} | undefined
-        return typeof e === 'object' && e !== null && e.enabled === true
-      },
+      passesUnknownKeys: (raw) => api.trainerConfig.trainsExternally(raw),
       checkpointFields: ['sft_checkpoint'],
       estimate(config) {
-        const c = schema.parse(config)
-        if (c.external.enabled) {
+        const c = config
+        if (isExternal(c)) {
           // the pipeline's models: sized by the scheduler from a model-level workload
           const e = c.external
           const named = /(\d+(?:\.\d+)?)\s*b\b/i.exec(c.model_name_or_path.replace(/[-_]/g, ' '))
@@ -68,14 +65,14 @@ export default function kinds(api: PluginApi): JobKind[] {
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys
-        const c = schema.parse({...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
-        if (!c.external.enabled) {
+        if (!isExternal(c)) {
           if (!c.sft_checkpoint) api.checkBuiltinModel(c.builtin.model, 'builtin.model')
           await checkGrpoData(api, c, baseDir)
         }
-        if (c.external.enabled) {
+        if (isExternal(c)) {
           checkExternal(api, c)
           const workdir = path.resolve(baseDir, c.external.workdir)
           let isDir = false
@@ -88,11 +85,11 @@ export default function kinds(api: PluginApi): JobKind[] {
         return out
       },
       // External mode only: returning undefined runs the built-in trainer.
-      external: (config, context) => (schema.parse(config).external.enabled ? externalCommand(api, config, context) : undefined),
+      // hooks get the validated config (the host parses it once per process)
+      external: (config, context) => (isExternal(config) ? externalCommand(api, config, context) : undefined),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
-        const c = schema.parse(ctx.config)
-        if (c.builtin.stage === 'warmup') {
+        if (ctx.config.builtin.stage === 'warmup') {
           const {trainWarmup} = await import('./warmup.js')
           return trainWarmup(api, ctx)
         }

@@ -112,26 +112,12 @@ function meanStd(xs: number[]): {mean: number; std: number} {
   return {mean, std}
 }
 
-/** The trainer core's keys from the pipeline's keys. */
-export function trainerKeys(trainer: TrainerModule, c: GrpoConfig, totalSteps: number) {
-  return trainer.trainerSchema.parse({
-    backend: c.builtin.backend,
-    workers: c.builtin.workers,
-    seed: c.seed,
-    max_steps: totalSteps,
-    batch_size: 1,
-    grad_accum: c.gradient_accumulation_steps,
-    lr: c.learning_rate,
-    weight_decay: c.weight_decay,
-    max_grad_norm: c.max_grad_norm,
-    lora: c.use_peft ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout, target_modules: builtinTargetModules(c.target_modules)} : {rank: 0},
-    epochs: c.num_train_epochs,
-    scheduler: {kind: c.lr_scheduler_type as 'constant' | 'cosine', warmup_steps: c.warmup_steps},
-    logging_steps: c.logging_steps,
-    eval_steps: 0,
-    save_steps: 0,
-    tensorboard: c.builtin.tensorboard,
-  })
+/** The trainer core's keys from the pipeline's (TRL GRPOConfig) keys, through the core's one mapping; the loop's batch is one micro-batch of queued rows. */
+export function trainerKeys(api: Pick<PluginApi, 'trainerConfig'>, c: GrpoConfig, totalSteps: number) {
+  return api.trainerConfig.fromHfTrainingArgs(
+    {...c, ...c.builtin, max_steps: totalSteps, per_device_train_batch_size: 1, eval_steps: 0, save_steps: 0},
+    {extra: {lora: c.use_peft ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout, target_modules: builtinTargetModules(c.target_modules)} : {rank: 0}}},
+  )
 }
 
 type SafeTensor = ReturnType<TrainerModule['decodeSafetensors']>['tensors'][string]
@@ -221,7 +207,8 @@ class GrpoTask implements TrainingTask {
 }
 
 export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{backend: string; step: number; finished: boolean}> {
-  const c = grpoConfigSchema(api.z).parse(ctx.config)
+  // in-process callers (tests) hand raw configs; the runtime's is already valid
+  const c = grpoConfigSchema(api.z, api.trainerConfig).parse(ctx.config)
   for (const note of checkGrpoConfig(api, c)) ctx.log(note)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend(c.builtin.backend)
@@ -244,7 +231,7 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
   if (promptsPerRound > rows.train.length) throw api.configError('per_device_train_batch_size', `a step needs ${promptsPerRound} prompts, the dataset has ${rows.train.length}`)
   const roundsPerEpoch = Math.floor(rows.train.length / promptsPerRound)
   const totalSteps = c.max_steps > 0 ? c.max_steps : c.num_train_epochs * roundsPerEpoch * c.num_iterations
-  const keys = trainerKeys(trainer, c, totalSteps)
+  const keys = trainerKeys(api, c, totalSteps)
   const lora = keys.lora.rank > 0 ? {rank: keys.lora.rank, alpha: keys.lora.alpha, dropout: keys.lora.dropout, targetModules: keys.lora.target_modules, modulesToSave: keys.lora.modules_to_save} : undefined
 
   const policy = new trainer.Vlm(tf, start.config, new trainer.Rng(c.seed), lora)

@@ -9,7 +9,7 @@ import type {PluginApi, TrainerContext, TrainingTask} from '@rfm/plugin-api'
 import {GrpoConfig, grpoConfigSchema} from './config'
 import type {VqaRow} from './data'
 import {promptFor, renderCompletion} from './prompt'
-import {corpusOf, loadRows, trainerKeys} from './train'
+import {corpusOf, loadRows} from './train'
 
 type TrainerModule = Awaited<ReturnType<PluginApi['loadTrainer']>>
 type Vlm = Parameters<TrainingTask['loss']>[0]
@@ -63,7 +63,7 @@ class SupervisedTask implements TrainingTask {
 }
 
 export async function trainWarmup(api: PluginApi, ctx: TrainerContext): Promise<{backend: string; step: number; finished: boolean}> {
-  const c: GrpoConfig = grpoConfigSchema(api.z).parse(ctx.config)
+  const c: GrpoConfig = grpoConfigSchema(api.z, api.trainerConfig).parse(ctx.config)
   if (c.sft_checkpoint) throw api.configError('sft_checkpoint', 'the warmup stage starts from a fresh model', 'Drop --sft-checkpoint, or use builtin.stage: grpo.')
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend(c.builtin.backend)
@@ -75,7 +75,7 @@ export async function trainWarmup(api: PluginApi, ctx: TrainerContext): Promise<
     : trainer.WordTokenizer.fit(corpusOf(rows.train, trainer.spatialCorpus ? trainer.spatialCorpus() : []))
   const model = new trainer.Vlm(backend.tf, trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, ['lm']), new trainer.Rng(c.seed))
   try {
-    const keys = trainer.trainerSchema.parse({...trainerKeys(trainer, c, c.max_steps), batch_size: c.per_device_train_batch_size, save_steps: c.save_steps, lora: {rank: 0}})
+    const keys = api.trainerConfig.fromHfTrainingArgs({...c, ...c.builtin, eval_steps: 0}, {extra: {lora: {rank: 0}}})
     const task = new SupervisedTask(trainer, rows.train, tokenizer, model)
     const result = await trainer.trainWith(ctx, {backend, model, task, tokenizer, trainer: keys})
     return {backend: result.backend, step: result.step, finished: result.finished}

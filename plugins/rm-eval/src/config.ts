@@ -37,9 +37,10 @@ export function externalSchema(z: PluginApi['z']) {
     .strict()
 }
 
-export function trainConfigSchema(z: PluginApi['z']) {
+export function trainConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
+      ...tc.trainerModeShape,
       mode: modeSchema(z),
       external: externalSchema(z).optional(),
       model_name_or_path: z.string().default('builtin').describe('"builtin" (the compact VLM with a scalar head), or a model path / hub id for the external mode (external block).'),
@@ -54,6 +55,7 @@ export function trainConfigSchema(z: PluginApi['z']) {
       irrelevant_loss_weight: z.number().min(0).default(1),
       freeze_vit: z.boolean().default(false),
       num_train_epochs: z.number().int().min(1).default(1),
+      max_steps: tc.maxStepsSchema(),
       per_device_train_batch_size: z.number().int().min(1).default(16),
       gradient_accumulation_steps: z.number().int().min(1).default(1),
       learning_rate: z.number().positive().default(1e-3),
@@ -70,28 +72,13 @@ export function trainConfigSchema(z: PluginApi['z']) {
       output_dir: z.string().optional().describe('`rfm rm-eval train`: where checkpoint-<step> folders are written.'),
       builtin: z
         .object({
-          seed: z.number().int().default(42),
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          max_steps: z.number().int().min(0).default(0).describe('Overrides num_train_epochs when > 0.'),
-          weight_decay: z.number().min(0).default(0),
-          max_grad_norm: z.number().min(0).default(1),
+          ...tc.builtinTrainerShape(['seed', 'weight_decay', 'max_grad_norm', 'tensorboard']),
+          // max_steps is top level in every kind (issue 22)
+          max_steps: tc.movedMaxSteps(),
           scheduler: z.enum(['constant', 'cosine']).default('cosine'),
-          tensorboard: z.boolean().default(false),
           lm_loss_weight: z.number().min(0).default(1).describe('Weight of a next-token loss on the chosen responses (an LM head trained beside the reward head); 0 = reward head only.'),
-          model: z
-            .object({
-              width: z.number().int().min(8).default(64),
-              depth: z.number().int().min(1).default(2),
-              heads: z.number().int().min(1).default(4),
-              dropout: z.number().min(0).max(1).default(0.1),
-              image_size: z.number().int().min(4).default(16),
-              patch_size: z.number().int().min(1).default(4),
-              vision_width: z.number().int().min(8).default(64),
-              vision_depth: z.number().int().min(1).default(1),
-            })
-            .strict()
-            .default({}),
+          // the context length is max_seq_length's
+          model: tc.builtinModelSchema({dropout: 0.1}).default({}),
           data: z
             .object({
               seed: z.number().int().default(7),
@@ -112,7 +99,7 @@ export type TrainConfig = ReturnType<ReturnType<typeof trainConfigSchema>['parse
 /** Semantic checks the schema cannot express; returns the notes to print (not-applicable keys). */
 export function checkTrainConfig(api: Pick<PluginApi, 'configError'>, c: TrainConfig): string[] {
   if (c.model_name_or_path !== 'builtin')
-    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Launch it with rfm cloud launch rm-eval -c CONFIG (and an external: {workdir} block), or use model_name_or_path: builtin here.')
+    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Set trainer_mode: external (with an external: {workdir} block) and launch it with rfm cloud launch rm-eval -c CONFIG, or use model_name_or_path: builtin here.')
   const pixels = c.builtin.model.image_size ** 2
   // generated images are drawn at the model's size; records are fitted to min/max_pixels first
   const generated = c.dataset_path === 'generated'

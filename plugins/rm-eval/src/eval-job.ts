@@ -73,7 +73,9 @@ export async function collectItems(modelDirs: string[], pattern: string, runSour
 }
 
 export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSources?: RunSources, now = new Date()): Promise<TrainOutcome> {
-  const c = evalConfigSchema(api.z).parse(ctx.config)
+  // trainer_mode is rfm's switch (builtin here), not one of eval_rm.py's keys
+  const {trainer_mode: _mode, ...keys} = ctx.config
+  const c = evalConfigSchema(api.z).parse(keys)
   const {lines, note} = evalLog(ctx.log)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend('auto')

@@ -14,14 +14,13 @@ import {externalSchema} from './config'
 import {findPreset, type Family, type Size} from './presets'
 
 /** rfm's own keys: never passed to the pipeline's scripts. */
-const RFM_KEYS = ['mode', 'external', 'builtin', 'outputs']
+const RFM_KEYS = ['trainer_mode', 'mode', 'external', 'builtin', 'outputs']
 
 export type ExternalKeys = ReturnType<ReturnType<typeof externalSchema>['parse']>
 
-/** Whether a recorded config runs the pipeline's scripts (else the built-in trainer). */
+/** Whether a config runs the pipeline's scripts: trainer_mode: external, the one switch of every two-trainer kind (a boolean is the --external flag's). */
 export function isExternal(config: Record<string, unknown>): boolean {
-  const mode = config.mode === true || config.mode === 'eval' ? 'eval' : 'train'
-  return mode === 'train' ? (config.model_name_or_path ?? 'builtin') !== 'builtin' : config.external !== undefined && config.external !== null
+  return config.trainer_mode === 'external' || config.trainer_mode === true
 }
 
 /** The launcher's argv for `script` on `gpus` processes of one node. */

@@ -14,10 +14,10 @@ import {evalConfigSchema} from './evaluate'
 import {isExternal} from './external'
 import {externalEstimate, findPreset, presetNames, type EstimateInput, type Family, type Size} from './presets'
 
-export function kindSchema(z: PluginApi['z']) {
+export function kindSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
-      ...trainConfigSchema(z).shape,
+      ...trainConfigSchema(z, tc).shape,
       ...evalConfigSchema(z).shape,
       builtin: z.record(z.unknown()).describe('Built-in trainer only: model size, seed, generated data (see examples/rm-eval/).'),
       outputs: z
@@ -32,21 +32,31 @@ function isEval(config: Record<string, unknown>): boolean {
   return config.mode === true || config.mode === 'eval'
 }
 
-/** Parses `config` with `schema`; the first issue becomes a config error naming its key. */
-function check<T>(api: PluginApi, schema: {safeParse(v: unknown): {success: true; data: T} | {success: false; error: {issues: {path: (string | number)[]; message: string}[]}}}, config: unknown): T {
-  return api.validate(schema as never, config) as T
-}
-
-/** The outputs key is rfm's (what to upload), not one of the scripts' keys. */
+/** The outputs key is rfm's (what to upload), not one of the scripts' keys; the eval keys know no trainer_mode. */
 function withoutOutputs(config: Record<string, unknown>): Record<string, unknown> {
   const {outputs: _outputs, ...rest} = config
   return rest
+}
+function evalKeys(config: Record<string, unknown>): Record<string, unknown> {
+  const {trainer_mode: _mode, ...rest} = withoutOutputs(config)
+  return rest
+}
+
+/** The old switches (a non-builtin model, an external block) need trainer_mode: external now (exit 2 with a hint). */
+function checkTrainerMode(api: PluginApi, config: Record<string, unknown>): void {
+  if (isExternal(config)) return
+  const hint = 'One switch for every kind: add trainer_mode: external (or --set trainer_mode=external) to run the pipeline\'s scripts.'
+  if (config.external !== undefined && config.external !== null) throw api.configError('external', 'the pipeline scripts\' settings are given, but trainer_mode is builtin', hint)
+  if (!isEval(config) && config.model_name_or_path !== undefined && config.model_name_or_path !== 'builtin')
+    throw api.configError('model_name_or_path', `"${String(config.model_name_or_path)}" is trained by the pipeline's train_rm.py, but trainer_mode is builtin`, hint)
 }
 
 const RUN_ID = /^[a-z][a-z0-9-]*-\d{8}-\d{6}-[0-9a-f]{4}$/
 
 export async function prepareKindConfig(api: PluginApi, raw: Record<string, unknown>, baseDir: string): Promise<Record<string, unknown>> {
   const config: Record<string, unknown> = {...raw}
+  if (config.trainer_mode === true || config.trainer_mode === false) config.trainer_mode = config.trainer_mode ? 'external' : 'builtin'
+  checkTrainerMode(api, config)
   if (isEval(config)) config.mode = 'eval'
   else if (config.mode !== undefined) config.mode = 'train'
   if (config.external) {
@@ -57,7 +67,8 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
     config.external = x
   }
   if (isEval(config)) {
-    const c = check(api, evalConfigSchema(api.z), withoutOutputs(config))
+    const c = api.validate(evalConfigSchema(api.z), evalKeys(config))
+    if (isExternal(config) && !c.external) throw api.configError('external', 'trainer_mode external runs the pipeline\'s eval_rm.py: add an external block with workdir (the pipeline\'s checkout)')
     // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
     if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
       const local = path.resolve(baseDir, dir)
@@ -66,9 +77,10 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
       throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
     })
   } else {
-    const c = check(api, trainConfigSchema(api.z), withoutOutputs(config))
+    const c = api.validate(trainConfigSchema(api.z, api.trainerConfig), withoutOutputs(config))
     if (isExternal(config)) {
-      if (!c.external) throw api.configError('external', `model_name_or_path "${c.model_name_or_path}" runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)`, 'Or use model_name_or_path: builtin for the built-in trainer.')
+      if (!c.external) throw api.configError('external', 'trainer_mode external runs the pipeline\'s train_rm.py: add an external block with workdir (the pipeline\'s checkout)', 'Or drop trainer_mode: external for the built-in trainer.')
+      if (c.model_name_or_path === 'builtin') throw api.configError('model_name_or_path', 'train_rm.py trains a Hugging Face model: set model_name_or_path', 'e.g. model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct')
       const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')
       if (!preset) throw api.configError('external.preset', `no size preset matches model_name_or_path "${c.model_name_or_path}"`, `Set external.preset (3B, 7B, 32B, 72B) and external.family; presets: ${presetNames().join(', ')}.`)
       if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)

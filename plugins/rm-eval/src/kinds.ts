@@ -10,7 +10,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       name: 'rm-eval',
       summary:
         'Train a VLM reward model (Bradley-Terry, irrelevant-query augmentation) with the built-in trainer or the pipeline\'s train_rm.py (external mode, size presets 3B–72B); mode: eval (launch flag --eval) evaluates every checkpoint (pipeline 004).',
-      schema: kindSchema(api.z),
+      schema: kindSchema(api.z, api.trainerConfig),
       estimate: (config) => estimateKind(api, config),
       prepare: (config, baseDir) => prepareKindConfig(api, config, baseDir),
       datasetFields: ['dataset_path', 'external.workdir'],

@@ -7,31 +7,14 @@ import {PairSource, readPreferenceRecords, recordCorpus, recordSource} from './r
 import {RewardTask} from './reward-task'
 import type {TrainerCore as TrainerModule} from '@rfm/plugin-api'
 
-/** The trainer core's keys, from the pipeline's keys. */
-export function trainerKeys(trainer: TrainerModule, c: TrainConfig) {
-  const b = c.builtin
-  return trainer.trainerSchema.parse({
-    backend: b.backend,
-    workers: b.workers,
-    seed: b.seed,
-    max_steps: b.max_steps,
-    epochs: c.num_train_epochs,
-    batch_size: c.per_device_train_batch_size,
-    grad_accum: c.gradient_accumulation_steps,
-    lr: c.learning_rate,
-    weight_decay: b.weight_decay,
-    max_grad_norm: b.max_grad_norm,
-    freeze_vision_tower: c.freeze_vit,
-    scheduler: {kind: b.scheduler, warmup_steps: c.warmup_steps},
-    logging_steps: c.logging_steps,
-    eval_steps: c.eval_steps,
-    save_steps: c.save_steps,
-    tensorboard: b.tensorboard,
-  })
+/** The trainer core's keys from the pipeline's (HF TrainingArguments) keys, through the core's one mapping. */
+export function trainerKeys(api: Pick<PluginApi, 'trainerConfig'>, c: TrainConfig) {
+  return api.trainerConfig.fromHfTrainingArgs({...c, ...c.builtin, max_steps: c.max_steps, lr_scheduler_type: c.builtin.scheduler}, {extra: {freeze_vision_tower: c.freeze_vit}})
 }
 
 export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
-  const c = trainConfigSchema(api.z).parse(ctx.config)
+  // the recorded config holds only the keys the user wrote (kind-config.ts): this fills the built-in trainer's defaults
+  const c = trainConfigSchema(api.z, api.trainerConfig).parse(ctx.config)
   for (const note of checkTrainConfig(api, c)) ctx.log(note)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend(c.builtin.backend)
@@ -55,7 +38,7 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   const tokenizer = latest?.files['tokenizer.json']
     ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
     : trainer.WordTokenizer.fit(corpus)
-  const keys = trainerKeys(trainer, c)
+  const keys = trainerKeys(api, c)
   const model = new trainer.Vlm(backend.tf, trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'], {
     contextLength: c.max_seq_length,
     dropout: c.disable_dropout ? 0 : c.builtin.model.dropout,

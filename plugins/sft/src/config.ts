@@ -2,25 +2,28 @@
  * Config keys of the sft kind: the pipeline's own flags (seed 000's train_vqa_sft.py, seed 003's
  * SFT/DPO stages), snake_case as the scripts spell them, so one config serves the built-in trainer
  * and the external mode. What only the built-in trainer has lives under `builtin`; the generated
- * spatial-reasoning data under `spatial`; the external command under `trainer.external`.
+ * spatial-reasoning data under `spatial`; `trainer_mode: external` (rfm's one switch) runs the pipeline
+ * script that `trainer.external` describes.
  */
 import type {PluginApi} from '@rfm/plugin-api'
 
 import {seedBlockSchemas} from './seed-config'
 
 type Z = PluginApi['z']
+type TrainerConfig = PluginApi['trainerConfig']
 
 /** Keys the pipeline accepts that mean nothing to the built-in trainer: accepted and reported as such. */
 export const NOT_APPLICABLE = ['use_unsloth', 'quantization', 'gradient_checkpointing', 'bf16', 'wandb_project', 'wandb_entity'] as const
 
 export const SPATIAL_TASKS = ['relation', 'count', 'color', 'multiple_choice'] as const
 
-export function sftConfigSchema(z: Z) {
+export function sftConfigSchema(z: Z, tc: TrainerConfig) {
   const resume = z
     .union([z.boolean(), z.number().int().min(0), z.string().min(1)])
     .transform((v) => (v === 'True' || v === 'true' ? true : v === 'False' || v === 'false' ? false : v))
   return z
     .object({
+      ...tc.trainerModeShape,
       stage: z.enum(['sft', 'dpo']).default('sft').describe('sft (supervised, loss on answer tokens) or dpo (sigmoid DPO from an SFT checkpoint).'),
       sft_checkpoint: z.string().min(1).optional().describe('DPO: the SFT model, RUN[@step|best|final|latest] (built-in) or a checkpoint folder (external mode).'),
       beta: z.number().positive().default(0.1).describe('DPO: strength β of the implicit KL penalty.'),
@@ -51,7 +54,7 @@ export function sftConfigSchema(z: Z) {
       per_device_eval_batch_size: z.number().int().min(1).default(8),
       gradient_accumulation_steps: z.number().int().min(1).default(2),
       num_train_epochs: z.number().positive().default(1).describe('Built-in trainer: whole epochs; external mode: any number the script takes (0.5).'),
-      max_steps: z.number().int().default(-1).describe('Overrides num_train_epochs when > 0.'),
+      max_steps: tc.maxStepsSchema(),
       max_frames: z.number().int().min(1).default(32).describe('Frames per trajectory the model sees (evenly subsampled).'),
       save_strategy: z.enum(['steps', 'epoch', 'no']).default('steps'),
       save_steps: z.number().int().min(1).default(500),
@@ -96,24 +99,13 @@ export function sftConfigSchema(z: Z) {
         .default({}),
       builtin: z
         .object({
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          weight_decay: z.number().min(0).default(0),
-          max_grad_norm: z.number().min(0).default(1),
+          ...tc.builtinTrainerShape(['weight_decay', 'max_grad_norm']),
           max_train_samples: z.number().int().min(1).optional(),
           max_eval_samples: z.number().int().min(1).optional(),
           max_new_tokens: z.number().int().min(1).default(8).describe('Greedy decoding length of the eval answers.'),
-          model: z
-            .object({
-              width: z.number().int().min(8).default(64),
-              depth: z.number().int().min(1).default(2),
-              heads: z.number().int().min(1).default(4),
-              context_length: z.number().int().min(4).default(48).describe('Text tokens (question + answer).'),
-              dropout: z.number().min(0).max(1).default(0),
-              image_size: z.number().int().min(4).default(16),
-              patch_size: z.number().int().min(1).default(4),
-              vision_width: z.number().int().min(8).default(64),
-              vision_depth: z.number().int().min(1).default(1),
+          model: tc
+            .builtinModelSchema({context_length: 48})
+            .extend({
               prompt_film: z
                 .boolean()
                 .default(true)
@@ -123,7 +115,6 @@ export function sftConfigSchema(z: Z) {
                 .default('fan_in')
                 .describe("How a fresh model's linear weights start: N(0, 1/fan_in), or GPT-2's N(0, 0.02), with which this small model learns region-dependent answers far more slowly."),
             })
-            .strict()
             .default({}),
         })
         .strict()
@@ -134,8 +125,17 @@ export function sftConfigSchema(z: Z) {
 
 export type SftConfig = ReturnType<ReturnType<typeof sftConfigSchema>['parse']>
 
-export function isExternal(c: SftConfig): boolean {
-  return c.trainer.external !== undefined
+/** trainer_mode: external (the one switch of every two-trainer kind) runs the script trainer.external describes. */
+export function isExternal(c: Pick<SftConfig, 'trainer_mode'>): boolean {
+  return c.trainer_mode === 'external'
+}
+
+/** The switch and the external settings agree (launch check; exit 2 with a hint otherwise). */
+export function checkTrainerMode(api: Pick<PluginApi, 'configError'>, c: SftConfig): void {
+  if (!isExternal(c) && c.trainer.external)
+    throw api.configError('trainer.external', 'the pipeline script\'s settings are given, but trainer_mode is builtin', 'One switch for every kind: add trainer_mode: external (or --set trainer_mode=external) to run the script; trainer.external only says how.')
+  if (isExternal(c) && !c.trainer.external)
+    throw api.configError('trainer.external', 'trainer_mode external runs the pipeline\'s script: say which', 'e.g. trainer: {external: {command: [python, scripts/train_vqa_sft.py], workdir: .}}')
 }
 
 export function reportTargets(c: SftConfig): string[] {

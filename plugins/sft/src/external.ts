@@ -61,7 +61,7 @@ export function scriptFlags(c: SftConfig, given?: GivenKeys): {args: string[]; f
 }
 
 /** rfm's own keys: never in the script's config file. */
-const RFM_KEYS = new Set(['trainer', 'builtin', 'spatial', 'outputs', 'dataset_size', 'stage', 'max_samples'])
+const RFM_KEYS = new Set(['trainer_mode', 'trainer', 'builtin', 'spatial', 'outputs', 'dataset_size', 'stage', 'max_samples'])
 
 /** A config-file script's YAML: the keys the user set, as written (seed 003's nested blocks included), then unknown ones. */
 export function scriptConfigFile(c: SftConfig, given: GivenKeys | undefined): Record<string, unknown> {

@@ -7,13 +7,17 @@ import type {PluginApi} from '@rfm/plugin-api'
 
 import {SENSOR_C, SENSOR_T} from './synthetic'
 
-export function vlaConfigSchema(z: PluginApi['z']) {
+export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
   return z
     .object({
+      ...tc.trainerModeShape,
       mode: z
         .enum(['builtin', 'external', 'train', 'cache'])
-        .default('builtin')
-        .describe('builtin: the TensorFlow.js trainer; external (or the seed\'s train): the pipeline\'s own script with --mode train; cache: the script\'s --mode cache step (builds its VL feature cache) as a job.'),
+        .optional()
+        // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode.
+        // builtin, the old default every recorded run holds, still parses (it means train to the script)
+        .refine((v) => v !== 'external', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
+        .describe('External mode: the script\'s --mode, train (default) or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).'),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
@@ -64,6 +68,7 @@ export function vlaConfigSchema(z: PluginApi['z']) {
       batch_size: z.number().int().min(1).default(1),
       num_workers: z.number().int().min(0).default(4).describe('Accepted for the external script; the built-in trainer loads in-process.'),
       epochs: z.number().int().min(1).default(20),
+      max_steps: tc.maxStepsSchema(),
       save_total_limit: z.number().int().min(1).default(3),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max-samples N to the script; the built-in trainer uses at most N training samples.'),
       outputs: z
@@ -72,13 +77,10 @@ export function vlaConfigSchema(z: PluginApi['z']) {
         .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default the script\'s _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.'),
       builtin: z
         .object({
-          seed: z.number().int().default(42),
-          backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-          workers: z.union([z.literal('auto'), z.number().int().min(1)]).default(1).describe('Data-parallel worker threads of the built-in trainer (auto = the cores this process may use; 1 = one thread).'),
-          max_steps: z.number().int().min(0).default(0).describe('Overrides epochs when > 0.'),
-          weight_decay: z.number().min(0).default(0.01),
-          max_grad_norm: z.number().min(0).default(1),
-          tensorboard: z.boolean().default(false),
+          // the seed script's AdamW weight decay (torch's default 0.01), not HF's 0
+          ...tc.builtinTrainerShape(['seed', 'weight_decay', 'max_grad_norm', 'tensorboard'], {weight_decay: 0.01}),
+          // max_steps is top level in every kind (issue 22)
+          max_steps: tc.movedMaxSteps(),
           model: z
             .object({
               width: z.number().int().min(8).default(64),
@@ -110,15 +112,18 @@ export function vlaConfigSchema(z: PluginApi['z']) {
 
 export type VlaConfig = ReturnType<ReturnType<typeof vlaConfigSchema>['parse']>
 
-/** Semantic checks the schema cannot express. */
-/** Whether the pipeline's own script runs (train or cache step) rather than the built-in trainer. */
-export function isExternal(c: Pick<VlaConfig, 'mode'>): boolean {
-  return c.mode !== 'builtin'
+/** Whether the pipeline's own script runs (train or cache step): trainer_mode: external, the one switch of every two-trainer kind. */
+export function isExternal(c: Pick<VlaConfig, 'trainer_mode'>): boolean {
+  return c.trainer_mode === 'external'
 }
 
+/** Semantic checks the schema cannot express. */
 export function checkVlaConfig(api: Pick<PluginApi, 'configError'>, c: VlaConfig): void {
   // the checks below are the built-in model's; the seed's script checks its own flags
   if (isExternal(c)) return
+  // mode train (the seed's name, which used to switch to the script) and cache are the script's --mode
+  if (c.mode === 'train' || c.mode === 'cache')
+    throw api.configError('mode', `mode ${c.mode} is the pipeline script's --mode, but trainer_mode is builtin`, 'One switch for every kind: add trainer_mode: external (or --external) to run the script; rfm vla-sensor cache builds the built-in trainer\'s cache.')
   if (c.data.source === 'dir' && !c.data.sessions_dir) throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
   const m = c.builtin.model
   if (m.width % m.heads) throw api.configError('builtin.model.heads', `width ${m.width} is not divisible by heads ${m.heads}`)

@@ -18,18 +18,18 @@ function seedFlags(): NonNullable<JobKind['launchFlags']> {
 
 /** Job kinds of @rfm/plugin-vla-sensor. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
-  const schema = vlaConfigSchema(api.z)
+  const schema = vlaConfigSchema(api.z, api.trainerConfig)
   return [
     api.defineJobKind<VlaConfig>({
       name: 'vla-sensor',
       summary:
         'Vision-language-action training with optional force/OCT sensor fusion (pipeline 002). Launch flags: --sensor-enabled/--no-sensor-enabled, ' +
-        '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --mode builtin|external.',
-      schema: schema as never,
+        '--fusion-strategy concat|cross_attention|gated|none, --sampler random|balanced, --finetune-vl none|lora|full, --stage1-checkpoint RUN[@best], --external (trainer_mode: external), --mode train|cache.',
+      schema,
       image: 'vla-sensor',
       datasetFields: ['data.sessions_dir', 'vl_cache'],
       // the script gets keys rfm does not know as written (external, train or cache mode)
-      passesUnknownKeys: (raw) => raw.mode === 'external' || raw.mode === 'train' || raw.mode === 'cache',
+      passesUnknownKeys: (raw) => api.trainerConfig.trainsExternally(raw),
       checkpointFields: ['stage1_checkpoint'],
       launchFlags: {
         'sensor-enabled': {path: 'sensor_enabled', type: 'boolean', description: 'Train the sensor encoder and fuse its features (off: sensor data is ignored even when present).'},
@@ -37,12 +37,13 @@ export default function kinds(api: PluginApi): JobKind[] {
         sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
         'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
         'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
-        mode: {path: 'mode', type: 'string', options: ['builtin', 'external', 'train', 'cache'], description: 'builtin trainer, or the pipeline\'s own script: external (= the seed\'s --mode train) or cache (its --mode cache step).'},
+        external: {path: 'trainer_mode', type: 'boolean', description: 'Run the pipeline\'s own script instead of the built-in trainer (config key trainer_mode: external).'},
+        mode: {path: 'mode', type: 'string', options: ['train', 'cache'], description: 'External mode: the script\'s --mode, train (default) or cache (its VL feature cache step).'},
         // the seed's own flag names (5st_VLA_TRAIN_VL_Lora_with_sensor.py)
         ...seedFlags(),
       },
-      estimate(config) {
-        const c = schema.parse(config)
+      // hooks get the validated config (the host parses it once per process)
+      estimate(c) {
         if (!isExternal(c)) return {gpus: 0, gpuMemoryGiB: 0, cpus: 2, memoryGiB: 4}
         // the pipeline's script: Qwen2.5-VL-3B (+ a small sensor encoder), one process per GPU under torchrun
         const launched = api.launcherGpus(c.external.launcher)
@@ -72,7 +73,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         }
       },
       async prepare(config, baseDir) {
-        const c = schema.parse(config)
+        const c = config
         checkVlaConfig(api, c)
         // a local sessions folder is read at launch (meta.json, actions), so a bad file exits 2 before any attempt
         const sessions = c.data.source === 'dir' && c.data.sessions_dir && !/^(ds:|[a-z][a-z0-9+.-]*:\/\/)/i.test(c.data.sessions_dir) ? path.resolve(baseDir, c.data.sessions_dir) : undefined
@@ -85,13 +86,14 @@ export default function kinds(api: PluginApi): JobKind[] {
             throw api.configError('data.sessions_dir', (error as Error).message)
           }
         }
+        // mode builtin, the old default, says nothing trainer_mode does not (it picks the trainer)
         const resolved = {...config}
+        if (resolved.mode === 'builtin') delete resolved.mode
         if (isExternal(c)) resolved.external = {...c.external, workdir: path.resolve(baseDir, c.external.workdir)}
         return resolved
       },
-      retention: (config) => ({saveTotalLimit: schema.parse(config).save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
-      external(config, context) {
-        const c = schema.parse(config)
+      retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
+      external(c, context) {
         return isExternal(c) ? externalCommand(c, context.runId, context.given) : undefined
       },
       async train(ctx) {

@@ -7,9 +7,13 @@
  *   fusion(vl, s · has_sensor) → h [B, W] → action expert (MLP) → [B, horizon, action_dim]
  * Convolutions have kernel = stride (a reshape + matmul), which downsamples the 650-step window
  * early and needs no Conv2D gradient kernels (the wasm backend lacks the filter gradient).
+ * Parameters, linear layers (with LoRA), layer norms and attention are the trainer core's
+ * (`trainer.ParamStore`, `trainer.nn`); this file wires them into the VLA model.
  */
-import {ParamStore} from './param-store'
-import type {Rng, Tensor, Tf} from '@rfm/plugin-api'
+import type {Rng, Tensor, Tf, TrainerCore as TrainerModule} from '@rfm/plugin-api'
+
+type ParamStore = InstanceType<TrainerModule['ParamStore']>
+type Forward = Parameters<TrainerModule['nn']['linear']>[0]
 
 export type Fusion = 'concat' | 'cross_attention' | 'gated' | 'none'
 
@@ -43,26 +47,32 @@ const LORA_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2']
 
 export class VlaModel {
   readonly store: ParamStore
+  private readonly nn: TrainerModule['nn']
+  /** the core's LoRA config for the VL blocks' linears (LoRA goes only there) */
+  private readonly loraConfig?: {rank: number; alpha: number; dropout: number; targetModules: string[]; modulesToSave: string[]}
 
-  constructor(readonly tf: Tf, readonly config: VlaModelConfig, rng: Rng, readonly lora?: LoraSpec) {
+  constructor(trainer: TrainerModule, readonly tf: Tf, readonly config: VlaModelConfig, rng: Rng, readonly lora?: LoraSpec) {
     const c = config
     if (c.width % c.heads) throw new Error(`width ${c.width} is not divisible by heads ${c.heads}`)
     if (c.fusion === 'none' && c.sensorEnabled && c.sensorOutputDim !== c.width)
       throw new Error(`fusion none adds the sensor features to the VL features: sensor_output_dim (${c.sensorOutputDim}) must equal the VL width (${c.width})`)
-    this.store = new ParamStore(tf, rng)
+    this.nn = trainer.nn
+    // linear weights N(0, 1/in), as this model always drew them
+    this.store = new trainer.ParamStore(tf, rng, 'fan_in')
+    if (lora && lora.rank > 0) this.loraConfig = {...lora, targetModules: LORA_TARGETS, modulesToSave: []}
     const s = this.store
     this.linear('vision.adapter', c.featureDim, c.width)
     this.linear('vl.instr', c.featureDim, c.width)
     s.add('vl.pos', [c.views + 1, c.width], {kind: 'normal', std: 0.1})
     for (let i = 0; i < c.vlDepth; i++) {
       const p = `vl.blocks.${i}`
-      this.norm(p + '.ln1', c.width)
+      this.nn.defineLayerNorm(s, p + '.ln1', c.width)
       for (const m of ['q', 'k', 'v', 'o']) this.linear(`${p}.attn.${m}`, c.width, c.width, true)
-      this.norm(p + '.ln2', c.width)
+      this.nn.defineLayerNorm(s, p + '.ln2', c.width)
       this.linear(p + '.mlp.fc1', c.width, 2 * c.width, true)
       this.linear(p + '.mlp.fc2', 2 * c.width, c.width, true)
     }
-    this.norm('vl.ln_f', c.width)
+    this.nn.defineLayerNorm(s, 'vl.ln_f', c.width)
     if (c.sensorEnabled) {
       const [, k1, k2] = c.sensorStrides
       this.linear('sensor.in', c.sensorC, c.sensorChannels)
@@ -87,17 +97,12 @@ export class VlaModel {
   }
 
   private linear(path: string, inDim: number, outDim: number, loraTarget = false): void {
-    this.store.add(path + '.weight', [inDim, outDim], {kind: 'normal', std: 1 / Math.sqrt(inDim)})
-    this.store.add(path + '.bias', [outDim], {kind: 'zeros'})
-    if (loraTarget && this.lora && this.lora.rank > 0 && LORA_TARGETS.includes(path.split('.').pop()!)) {
-      this.store.add(path + '.lora_A', [inDim, this.lora.rank], {kind: 'normal', std: 1 / Math.sqrt(inDim)})
-      this.store.add(path + '.lora_B', [this.lora.rank, outDim], {kind: 'zeros'})
-    }
+    this.nn.defineLinear(this.store, path, inDim, outDim, loraTarget ? this.loraConfig : undefined)
   }
 
-  private norm(path: string, dim: number): void {
-    this.store.add(path + '.weight', [dim], {kind: 'ones'})
-    this.store.add(path + '.bias', [dim], {kind: 'zeros'})
+  /** the core layers' forward state: LoRA dropout draws from `rng` while training */
+  private pass(training: boolean, rng?: Rng): Forward {
+    return {store: this.store, training: training && rng !== undefined, rng, lora: this.loraConfig, masks: new Map()}
   }
 
   /**
@@ -108,17 +113,19 @@ export class VlaModel {
     const tf = this.tf
     const c = this.config
     const b = vl.shape[0]
-    const lin = (path: string, x: Tensor) => this.apply(path, x, training, rng)
+    const f = this.pass(training, rng)
+    const lin = (path: string, x: Tensor) => this.nn.linear(f, path, x)
     const views = lin('vision.adapter', tf.slice(vl, [0, 0, 0], [b, c.views, c.featureDim]))
     const instr = lin('vl.instr', tf.slice(vl, [0, c.views, 0], [b, 1, c.featureDim]))
     let x = tf.add(tf.concat([views, instr], 1), this.store.get('vl.pos'))
     for (let i = 0; i < c.vlDepth; i++) {
       const p = `vl.blocks.${i}`
-      x = tf.add(x, this.attention(p + '.attn', this.layerNorm(p + '.ln1', x), training, rng))
-      const h = this.relu(lin(p + '.mlp.fc1', this.layerNorm(p + '.ln2', x)))
+      // bidirectional attention over the view and instruction tokens
+      x = tf.add(x, this.nn.attention(f, p + '.attn', this.nn.layerNorm(f, p + '.ln1', x), c.heads, false))
+      const h = this.relu(lin(p + '.mlp.fc1', this.nn.layerNorm(f, p + '.ln2', x)))
       x = tf.add(x, lin(p + '.mlp.fc2', h))
     }
-    const vlFeat = tf.mean(this.layerNorm('vl.ln_f', x), 1)
+    const vlFeat = tf.mean(this.nn.layerNorm(f, 'vl.ln_f', x), 1)
     let h = vlFeat
     if (c.sensorEnabled) {
       if (!sensor || !mask) throw new Error('the sensor branch is enabled: sensor windows and the has_sensor mask are required')
@@ -152,67 +159,27 @@ export class VlaModel {
     const span = pool * k1 * k2
     const usable = Math.floor(t / span) * span
     if (usable === 0) throw new Error(`sensor window of ${t} steps is shorter than the encoder's total stride ${span}`)
+    // the sensor branch has no LoRA and no dropout
+    const f = this.pass(false)
     let x = usable === t ? sensor : tf.slice(sensor, [0, t - usable, 0], [b, usable, ch])
     x = tf.mean(tf.reshape(x, [b, usable / pool, pool, ch]), 2)
-    x = this.relu(this.apply('sensor.in', x, false))
+    x = this.relu(this.nn.linear(f, 'sensor.in', x))
     const conv = (path: string, input: Tensor, k: number) => {
       const [bb, tt, cc] = input.shape
-      return this.relu(this.apply(path, tf.reshape(input, [bb, tt / k, k * cc]), false))
+      return this.relu(this.nn.linear(f, path, tf.reshape(input, [bb, tt / k, k * cc])))
     }
     x = conv('sensor.conv1', x, k1)
     x = conv('sensor.conv2', x, k2)
     // mean over the window + the newest token (the tip's current state)
     const [bb, tt, cc] = x.shape
     const newest = tf.reshape(tf.slice(x, [0, tt - 1, 0], [bb, 1, cc]), [bb, cc])
-    const pooled = this.apply('sensor.out', tf.concat([tf.mean(x, 1), newest], 1), false)
+    const pooled = this.nn.linear(f, 'sensor.out', tf.concat([tf.mean(x, 1), newest], 1))
     return {pooled, tokens: x}
-  }
-
-  private apply(path: string, x: Tensor, training: boolean, rng?: Rng): Tensor {
-    const tf = this.tf
-    const w = this.store.get(path + '.weight')
-    const [inDim, outDim] = w.shape
-    const lead = x.shape.slice(0, -1)
-    const x2 = tf.reshape(x, [-1, inDim])
-    let y = tf.add(tf.matMul(x2, w), this.store.get(path + '.bias'))
-    if (this.lora && this.store.has(path + '.lora_A')) {
-      let xa = x2
-      if (training && this.lora.dropout > 0 && rng) {
-        const keep = 1 - this.lora.dropout
-        const mask = new Float32Array(x2.size)
-        for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < keep ? 1 / keep : 0
-        xa = tf.mul(x2, tf.tensor(mask, x2.shape, 'float32'))
-      }
-      const delta = tf.matMul(tf.matMul(xa, this.store.get(path + '.lora_A')), this.store.get(path + '.lora_B'))
-      y = tf.add(y, tf.mul(delta, this.lora.alpha / this.lora.rank))
-    }
-    return tf.reshape(y, [...lead, outDim])
   }
 
   /** relu as maximum(x, 0): the trainer core registers gradients for the kernels it uses, Maximum among them */
   private relu(x: Tensor): Tensor {
     return this.tf.maximum(x, 0)
-  }
-
-  private layerNorm(path: string, x: Tensor): Tensor {
-    const tf = this.tf
-    const {mean, variance} = tf.moments(x, -1, true)
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)))
-    return tf.add(tf.mul(normed, this.store.get(path + '.weight')), this.store.get(path + '.bias'))
-  }
-
-  private attention(path: string, x: Tensor, training: boolean, rng?: Rng): Tensor {
-    const tf = this.tf
-    const [b, n, w] = x.shape
-    const heads = this.config.heads
-    const d = w / heads
-    const split = (t: Tensor) => tf.transpose(tf.reshape(t, [b, n, heads, d]), [0, 2, 1, 3])
-    const q = split(this.apply(path + '.q', x, training, rng))
-    const k = split(this.apply(path + '.k', x, training, rng))
-    const v = split(this.apply(path + '.v', x, training, rng))
-    const att = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)))
-    const out = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [b, n, w])
-    return this.apply(path + '.o', out, training, rng)
   }
 
   dispose(): void {

@@ -47,7 +47,7 @@ export async function predictFromCheckpoint(api: PluginApi, dir: string, input: 
   }
   const backend = await trainer.selectBackend('auto')
   const tf = backend.tf as VlaModel['tf']
-  const model = new VlaModel(tf, config, new trainer.Rng(0), vla.lora ?? undefined)
+  const model = new VlaModel(trainer, tf, config, new trainer.Rng(0), vla.lora ?? undefined)
   try {
     model.store.load(trainer.decodeSafetensors(readFileSync(path.join(dir, 'model.safetensors'))).tensors)
     const sensorUsed = config.sensorEnabled && window !== undefined

@@ -74,29 +74,19 @@ export function trainerKeys(trainer: TrainerModule, c: VlaConfig, stepsPerEpochH
       : c.finetune_vl === 'full'
         ? Array.from({length: depth - c.unfreeze_last_n}, (_, i) => `vl.blocks.${i}`)
         : []
-  return trainer.trainerSchema.parse({
-    backend: c.builtin.backend,
-    workers: c.builtin.workers,
-    seed: c.builtin.seed,
-    max_steps: c.builtin.max_steps,
-    epochs: c.epochs,
-    batch_size: c.batch_size,
-    grad_accum: c.grad_accum_steps,
-    lr: c.lr,
-    weight_decay: c.builtin.weight_decay,
-    max_grad_norm: c.builtin.max_grad_norm,
-    param_groups: [
-      {name: 'sensor', patterns: ['sensor'], lr: c.sensor_lr},
-      {name: 'vl', patterns: ['vl'], lr: c.vl_lr},
-      {name: 'vision', patterns: ['vision'], lr: c.vision_lr},
-    ],
-    freeze,
-    lora: c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout, modules_to_save: ['sensor', 'fusion', 'action']} : {rank: 0},
-    scheduler: {kind: 'warmup_hold_cosine', warmup_ratio: c.warmup_ratio, hold_ratio: c.hold_ratio, min_lr: c.min_lr, per: c.sched_on, rewarm_steps: 0},
-    logging_steps: 1,
-    eval_steps: stepsPerEpochHint ?? 0,
-    save_steps: stepsPerEpochHint ?? 0,
-    tensorboard: c.builtin.tensorboard,
+  // the seed's names → Hugging Face's, through the core's one mapping
+  const hf = {...c.builtin, max_steps: c.max_steps, num_train_epochs: c.epochs, per_device_train_batch_size: c.batch_size, gradient_accumulation_steps: c.grad_accum_steps, learning_rate: c.lr, logging_steps: 1, eval_steps: stepsPerEpochHint ?? 0, save_steps: stepsPerEpochHint ?? 0}
+  return trainer.fromHfTrainingArgs(hf, {
+    extra: {
+      param_groups: [
+        {name: 'sensor', patterns: ['sensor'], lr: c.sensor_lr},
+        {name: 'vl', patterns: ['vl'], lr: c.vl_lr},
+        {name: 'vision', patterns: ['vision'], lr: c.vision_lr},
+      ],
+      freeze,
+      lora: c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout, modules_to_save: ['sensor', 'fusion', 'action']} : {rank: 0},
+      scheduler: {kind: 'warmup_hold_cosine', warmup_ratio: c.warmup_ratio, hold_ratio: c.hold_ratio, min_lr: c.min_lr, per: c.sched_on, rewarm_steps: 0},
+    },
   })
 }
 
@@ -122,7 +112,7 @@ export async function buildParts(api: PluginApi, c: VlaConfig, log: (line: strin
     log('VL features: no vl_cache given, computed in the job (build one with `rfm vla-sensor cache` to share it between runs)')
   }
   const lora = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
-  const model = new VlaModel(backendTf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
+  const model = new VlaModel(trainer, backendTf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
   const task = new VlaTask(data, features, model, {sensorEnabled: c.sensor_enabled, sensorLossWeight: c.sensor_loss_weight, sampler: c.sampler})
   return {trainer, data, features, model, task}
 }
@@ -134,7 +124,8 @@ interface VlaState {
 }
 
 export async function trainVla(api: PluginApi, ctx: TrainerContext) {
-  const c = vlaConfigSchema(api.z).parse(ctx.config)
+  // in-process callers (tests) hand raw configs; the runtime's is already valid
+  const c = vlaConfigSchema(api.z, api.trainerConfig).parse(ctx.config)
   checkVlaConfig(api, c)
   const trainer = await api.loadTrainer()
   const backend = await trainer.selectBackend(c.builtin.backend)
@@ -160,7 +151,7 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     }
 
     let epochLoss: [number, number] = restored.vla_epoch_loss ?? [0, 0]
-    const trainable = trainer.trainableNames(model as never, keys)
+    const trainable = trainer.trainableNames(model, keys)
     const total = model.store.count()
     const trainableCount = model.store.count(trainable)
     const memory = () => ({'system/cpu_mem_%': (100 * (os.totalmem() - os.freemem())) / os.totalmem(), 'system/rss_GB': process.memoryUsage().rss / 2 ** 30})
@@ -218,12 +209,12 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     // ReWarm: a stage-2 run ramps every rate up again from the stage-1 weights. A pure function of the
     // step, so a spot interruption and exact resume inside this run change nothing (bitwise).
     const rewarm = (step: number) => (c.stage1_checkpoint && c.rewarm_steps > 0 ? Math.min(1, (step + 1) / c.rewarm_steps) : 1)
-    class VlaTrainer extends trainer.Trainer {
+    class VlaTrainer extends trainer.Trainer<VlaModel> {
       override lrOf(name: string, step: number): number {
         return super.lrOf(name, step) * rewarm(step)
       }
     }
-    const loop = new VlaTrainer(wrapped, {backend, model: model as never, task: task as never, trainer: keys})
+    const loop = new VlaTrainer(wrapped, {backend, model, task, trainer: keys})
     try {
       const resumed = await loop.resume()
       if (resumed === undefined) wrapped.logMetrics(0, {'params/trainable_M': trainableCount / 1e6, 'params/frozen_M': (total - trainableCount) / 1e6})

@@ -11,7 +11,7 @@ import {batchClient, logsClient} from './clients'
 import {definitionWithImage, planDefinition} from './definitions'
 import {aws} from './errors'
 import {DEFAULT_LOG_GROUP, LogStreamReader} from './logs'
-import {checkRequest, chooseJobDefinition, chooseQueue, requestOptions, submitJobInput} from './request'
+import {batchLaunchWarnings, batchRequestFor, checkRequest, chooseJobDefinition, chooseQueue, requestOptions, submitJobInput} from './request'
 import {isRfmJob, mergeJob, runIdOf, runnableForMs} from './sync'
 
 export interface BatchBackendOptions {
@@ -35,6 +35,8 @@ const STATUSES_ACTIVE = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNIN
  */
 export class BatchBackend implements Backend {
   readonly name = 'aws-batch' as const
+  readonly title = 'AWS Batch'
+  readonly runsJobsHere = false
   private batch: BatchClient | undefined
   private readonly pollMs: number
   private readonly runnableWarnMs: number
@@ -53,6 +55,14 @@ export class BatchBackend implements Backend {
   private async client(profile: Profile): Promise<BatchClient> {
     this.batch ??= await batchClient(profile.region)
     return this.batch
+  }
+
+  readonly requestFor = batchRequestFor
+  readonly launchWarnings = batchLaunchWarnings
+
+  /** The queues and the kind's job definition, asked of AWS before anything is staged. */
+  async preflight(run: RunRecord, profile: Profile): Promise<void> {
+    await (await import('../../doctor/preflight.js')).preflight(profile, run.kind)
   }
 
   async check(run: RunRecord): Promise<void> {

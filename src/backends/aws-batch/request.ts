@@ -8,29 +8,44 @@ import type {SubmitJobCommandInput} from '@aws-sdk/client-batch'
 
 import type {Profile} from '../../config/profiles'
 import {ConfigError, UsageError} from '../../errors'
-import type {RetryRule, RunRecord} from '../../runs/record'
-import {BUILTIN_RETRY_RULES, MAX_EVALUATE_ON_EXIT, RUNTIME_ENV} from '../../runtime/protocol'
+import type {BatchRequest, RetryRule, RunRecord} from '../../runs/record'
+import {BUILTIN_RETRY_RULES, DEFAULT_ATTEMPTS, DEFAULT_SPOT_ATTEMPTS, MAX_EVALUATE_ON_EXIT, RUNTIME_ENV} from '../../runtime/protocol'
+import type {BackendOptions, BackendRequest, JobNeeds} from '../types'
 /** Where the runtime reads instance metadata and the spot notice on an EC2 host. */
 export const IMDS_ENDPOINT = 'http://169.254.169.254'
 
 export type QueueChoice = 'spot' | 'on-demand'
 
 /** What the launch asked of the backend, kept in run.backend.request. */
-export interface BatchRequestOptions {
-  queue: QueueChoice
-  /** array job size (≥ 2) */
-  arraySize?: number
-  /** what the config (or the kind's real estimate) asks for; unset: the job definition's values */
-  resources?: {gpus?: number; cpus?: number; memoryGiB?: number}
-  /** the image the job runs in, resolved at submit */
-  image?: string
-  /** set when this config trains through the kind's external command: it runs in the external (Python) image */
-  externalTrainer?: boolean
-  user?: string
+export type BatchRequestOptions = BatchRequest
+
+/** The Batch part of a new run record: the launch's --queue/--array and the job's needs. */
+export function batchRequestFor(job: JobNeeds, options: BackendOptions): BackendRequest {
+  if (options.chaos) {
+    throw new UsageError('--chaos works on the local backend only.', {hint: 'On AWS, spot capacity supplies the interruptions; use --profile with a local backend to test resume.'})
+  }
+  const resources = options.batch?.resources ?? job.resources
+  const request: BatchRequest = {
+    ...options.batch,
+    queue: options.batch?.queue ?? 'spot',
+    ...(resources ? {resources} : {}),
+    ...(job.externalTrainer ? {externalTrainer: true} : {}),
+  }
+  // enough attempts on a spot queue to survive reclaims, else one
+  return {record: {name: 'aws-batch', request}, defaultAttempts: request.queue === 'spot' ? DEFAULT_SPOT_ATTEMPTS : DEFAULT_ATTEMPTS}
 }
 
-export function requestOptions(run: RunRecord): BatchRequestOptions {
-  const request = run.backend.request as Partial<BatchRequestOptions> | undefined
+/** What the user should know about a Batch run before it is submitted. */
+export function batchLaunchWarnings(run: RunRecord): string[] {
+  if (run.backend.name === 'aws-batch' && run.backend.request.queue === 'spot' && run.retries.attempts === 1) {
+    return ['retries.attempts is 1 on the spot queue: the first spot reclaim fails the run (its checkpoints stay in the store, but nothing resumes them). Set retries.attempts to 3 or more, or leave it unset (default 5 on spot).']
+  }
+  return []
+}
+
+/** The request recorded at launch (none, as on a record of another backend: the spot queue). */
+export function requestOptions(run: RunRecord): BatchRequest {
+  const request = run.backend.name === 'aws-batch' ? run.backend.request : undefined
   return {...request, queue: request?.queue ?? 'spot'}
 }
 

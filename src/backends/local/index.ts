@@ -4,10 +4,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 
 import {rfmHome} from '../../config/home'
-import {BackendError} from '../../errors'
+import {BackendError, UsageError} from '../../errors'
 import {FINAL_STATES, type RunRecord} from '../../runs/record'
 import type {RunStore} from '../../runs/run-store'
-import type {Backend, LiveView} from '../types'
+import {DEFAULT_ATTEMPTS} from '../../runtime/protocol'
+import type {Backend, BackendOptions, BackendRequest, LiveView} from '../types'
 import {isAlive, signalGroup, signalProcess, sleep} from './processes'
 import {summarizeAttempt} from './summary'
 
@@ -19,6 +20,15 @@ const SUPERVISOR = path.join(__dirname, 'supervisor.js')
  */
 export class LocalBackend implements Backend {
   readonly name = 'local' as const
+  readonly title = 'the local backend'
+  readonly runsJobsHere = true
+
+  requestFor(_job: unknown, options: BackendOptions): BackendRequest {
+    if (options.batch && (options.batch.arraySize !== undefined || options.batch.queue !== undefined)) {
+      throw new UsageError('--array and --queue work on the aws-batch backend only.', {hint: 'Use a profile whose backend is aws-batch (--profile NAME), or drop those flags.'})
+    }
+    return {record: {name: 'local', ...(options.chaos ? {chaos: options.chaos} : {})}, defaultAttempts: DEFAULT_ATTEMPTS}
+  }
 
   async submit(run: RunRecord, runs: RunStore): Promise<void> {
     const diagnostics = path.join(rfmHome(), 'local', `${run.id}.supervisor.log`)
@@ -45,7 +55,7 @@ export class LocalBackend implements Backend {
   async cancel(run: RunRecord, runs: RunStore, {graceSeconds}: {graceSeconds: number}): Promise<RunRecord> {
     if (FINAL_STATES.has(run.state)) return run
     await runs.appendEvent(run.id, {type: 'cancel_requested', time: new Date().toISOString(), graceSeconds})
-    const supervisor = run.backend.supervisorPid
+    const supervisor = run.backend.name === 'local' ? run.backend.supervisorPid : undefined
     if (supervisor && isAlive(supervisor, run.id)) {
       signalProcess(supervisor, 'SIGTERM')
       // The supervisor stops the attempt (SIGTERM, then SIGKILL after the grace) and records it.
@@ -97,7 +107,7 @@ export class LocalBackend implements Backend {
 
   async observe(run: RunRecord): Promise<LiveView> {
     if (FINAL_STATES.has(run.state) || run.backend.host !== os.hostname()) return {}
-    const supervisor = run.backend.supervisorPid
+    const supervisor = run.backend.name === 'local' ? run.backend.supervisorPid : undefined
     if (supervisor === undefined) {
       const age = Date.now() - Date.parse(run.createdAt)
       return age > 30_000 ? {state: 'lost', reason: 'its supervisor never started'} : {}

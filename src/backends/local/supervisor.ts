@@ -59,7 +59,7 @@ class Supervisor {
     let finalState: RunState = 'failed'
     let last: AttemptExit = {exitCode: null, signal: null}
     let reason = 'no attempt ran'
-    const chaos = record.backend.chaos
+    const chaos = record.backend.name === 'local' ? record.backend.chaos : undefined
     const random = seededRandom(chaos?.seed ?? 0)
     let chaosDelivered = record.attempts.filter((a) => a.chaos).length
     // Attempts stopped by chaos do not use up retries.attempts, as reclaimed spot capacity would not.

@@ -4,13 +4,11 @@ import {stringify} from 'yaml'
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {toRfmError} from '../../cli/errors'
 import {streamRun} from '../../cli/follow-output'
-import {UsageError} from '../../errors'
 import {parseChaos} from '../../backends/local/chaos'
 import {paint, STATE_COLOR} from '../../cli/render'
 import {jobEstimate} from '../../jobs/estimate'
-import {launchRun, launchWarnings, planLaunch} from '../../jobs/launch'
-import {requestedResources} from '../../jobs/resources'
-import {describeLaunchFlags, extractLaunchFlags, firstPositional} from '../../jobs/launch-flags'
+import {launchRun, planLaunch} from '../../jobs/launch'
+import {firstPositional, launchFlagOverrides, launchFlagParseError, launchFlagsForOclif, valueFlagNames} from '../../jobs/launch-flags'
 import {findKind, loadKinds} from '../../jobs/registry'
 import {describeProvenance, quoteArg} from '../../jobs/provenance'
 import {resolveJob} from '../../jobs/resolve'
@@ -30,9 +28,6 @@ export interface LaunchResult {
   registerJobDefinition?: unknown
   warnings?: string[]
 }
-
-/** Flags of this command that take a value (to find the kind argument before parsing). */
-const VALUE_FLAGS = new Set(['config', 'c', 'set', 'chaos', 'array', 'queue', 'profile'])
 
 export default class Launch extends RfmCommand {
   static override summary = 'Launch a training run of a job kind on the active backend.'
@@ -61,44 +56,38 @@ export default class Launch extends RfmCommand {
   }
 
   async run(): Promise<LaunchResult> {
-    // A kind's own flags (e.g. sft's --stage) leave argv before oclif sees it; they become config overrides.
+    // A kind's own flags (e.g. sft's --stage) are oclif flags once the kind is known; they become config overrides.
     const kinds = await loadKinds(this.config.getPluginsList())
-    const kindName = firstPositional(this.argv, VALUE_FLAGS)
-    const kindEntry = kindName ? kinds.get(kindName) : undefined
-    const kindFlags = extractLaunchFlags(this.argv, kindName ?? '', kindEntry?.kind.launchFlags)
-    const {args, flags} = await this.parse(Launch, kindFlags.rest).catch((error: Error) => {
-      const own = kindEntry?.kind.launchFlags
-      if (!own || !/nonexistent flag/i.test(error.message)) throw error
-      const usage = toRfmError(error, this.id)
-      throw new UsageError(usage.message, {hint: `Flags of the ${kindName} kind: ${describeLaunchFlags(own)}; see rfm cloud launch --help for the rest.`})
+    const kindName = firstPositional(this.argv, valueFlagNames(Launch.flags))
+    const own = kindName ? kinds.get(kindName)?.kind.launchFlags : undefined
+    const input = {args: Launch.args, strict: Launch.strict, baseFlags: Launch.baseFlags, enableJsonFlag: Launch.enableJsonFlag, flags: {...Launch.flags, ...launchFlagsForOclif(kindName ?? '', own)}}
+    const {args, flags, raw} = await this.parse(input, this.argv).catch((error: Error) => {
+      throw launchFlagParseError(error, kindName ?? '', own, (e) => toRfmError(e, this.id))
     })
-    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, flagSets: kindFlags.sets, sets: flags.set ?? []})
+    const flagSets = launchFlagOverrides(own, flags, raw)
+    const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, flagSets, sets: flags.set ?? []})
     for (const notice of job.notices ?? []) this.logToStderr(notice)
     const ctx = await this.context(flags.profile)
-    const estimate = jobEstimate(job)
-    const resources = ctx.backend.name === 'aws-batch' ? requestedResources(job) : undefined
-    const batch = {
-      ...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}),
-      ...(flags.array ? {arraySize: flags.array} : {}),
-      ...(resources ? {resources} : {}),
+    const options = {
+      ...(flags.chaos ? {chaos: parseChaos(flags.chaos)} : {}),
+      ...(flags.queue || flags.array ? {batch: {...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}), ...(flags.array ? {arraySize: flags.array} : {})}} : {}),
     }
-    const options = {chaos: flags.chaos ? parseChaos(flags.chaos) : undefined, ...(Object.keys(batch).length > 0 ? {batch} : {})}
     // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
     // only for them, keeping CPU-only launches fast).
+    const estimate = jobEstimate(job)
     if (estimate?.workload && estimate.gpus > 0) {
       const plan = await (await import('../../scheduler/launch-hook.js')).launchPlanNote(job)
       if (plan) this.log(plan.line)
     }
 
     if (flags['dry-run']) {
-      const {run, command} = await planLaunch(job, ctx, options)
+      const {run, command, warnings} = await planLaunch(job, ctx, options)
       this.log(`Dry run: ${run.kind} job on the ${run.backend.name} backend (profile ${run.profile}, store ${run.store})\n`)
       this.log(stringify({...(job.name ? {name: job.name} : {}), ...run.config, retries: run.retries, ...(run.timeoutSeconds ? {timeout: `${run.timeoutSeconds}s`} : {})}).trimEnd())
       if (command) {
         this.log(`\nWould run: ${command.argv.map(quoteArg).join(' ')}\n       in: ${command.cwd}`)
         for (const line of describeProvenance(command, job.source.given)) this.log(line)
       }
-      const warnings = launchWarnings(run)
       for (const warning of warnings) this.warn(warning)
       // What the profile lacks to submit (no job definition for the kind, no queues) is shown, not fatal:
       // the launch itself fails with the same error and its hint.
@@ -109,15 +98,15 @@ export default class Launch extends RfmCommand {
             return undefined
           })
         : undefined
-      if (requests) this.log(`\nWould send to AWS Batch (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
+      if (requests) this.log(`\nWould send to ${ctx.backend.title} (the workdir and local datasets are staged first, so their references differ):\n${JSON.stringify(requests, null, 2)}`)
       return {dryRun: true, run, ...(command ? {command} : {}), ...requests, ...(warnings.length > 0 ? {warnings} : {}), notices: job.notices}
     }
 
-    // On AWS Batch: the queues and the kind's job definition are checked before anything is staged.
-    if (ctx.backend.name === 'aws-batch') await (await import('../../doctor/preflight.js')).preflight(ctx.profile.profile, job.kind.name)
+    // The backend checks what it can (on AWS Batch: the queues and the kind's job definition) before anything is staged.
     const warnings: string[] = []
     const run = await launchRun(job, ctx, {
       ...options,
+      preflight: true,
       progress: progressMode(this.jsonEnabled()),
       onStaged: (s) => this.log(`Staged ${s.field}: ${s.path} → ${s.ref} (${s.uploadedFiles} of ${s.files} files uploaded, ${formatBytes(s.uploadedBytes)} of ${formatBytes(s.bytes)})`),
       onWarning: (message) => {

@@ -11,7 +11,7 @@ import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import type {SelectedBackend} from '../backend'
 import type {Vlm} from '../nn/vlm'
-import type {TrainingTask} from '../task'
+import type {TrainableModel, TrainingTask} from '../task'
 import type {ReplicaSpec} from './replica'
 import {shards} from './replica'
 import {shardGradients, shardRng} from './shard'
@@ -57,7 +57,7 @@ export class WorkerPool {
   private constructor(private readonly workers: ShardWorker[], readonly size: number) {}
 
   /** Starts n-1 worker threads holding the model's current weights (n counts the main thread). */
-  static async start(n: number, backend: SelectedBackend, spec: ReplicaSpec, model: Vlm, names: string[]): Promise<WorkerPool> {
+  static async start(n: number, backend: SelectedBackend, spec: ReplicaSpec, model: TrainableModel, names: string[]): Promise<WorkerPool> {
     const weights = model.store.toSafe()
     const started = await Promise.all(
       Array.from({length: n - 1}, () => {
@@ -72,7 +72,7 @@ export class WorkerPool {
           }
           thread.on('message', onMessage)
           thread.once('error', reject)
-          thread.postMessage({type: 'init', backend: backend.name, spec, names, attention: model.attentionProducts, weights} satisfies InitMessage)
+          thread.postMessage({type: 'init', backend: backend.name, spec, names, attention: model.attentionProducts ?? 'batched', weights} satisfies InitMessage)
         })
       }),
     )
@@ -83,7 +83,7 @@ export class WorkerPool {
    * Loss and gradients of one micro-batch: Σ_k scale · (|shard k| / |batch|) · (loss, grads) of
    * shard k, summed in shard order. `params` (the trainable values) go to the workers when they changed.
    */
-  async microBatch(tf: typeof tfTypes, model: Vlm, task: TrainingTask, names: string[], indices: number[], seed: number, scale: number, params?: Float32Array[]): Promise<{loss: number; grads: Map<string, tfTypes.Tensor>}> {
+  async microBatch<M extends TrainableModel>(tf: typeof tfTypes, model: M, task: TrainingTask<M>, names: string[], indices: number[], seed: number, scale: number, params?: Float32Array[]): Promise<{loss: number; grads: Map<string, tfTypes.Tensor>}> {
     const parts = shards(indices, this.size)
     const requests = parts.slice(1).map((shard, i) => this.workers[i].request({type: 'step', id: this.nextId++, params, indices: shard, seed, shard: i + 1}))
     // a worker that gets no shard this time still needs the new weights for the next one

@@ -3,7 +3,7 @@ import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import type {Vlm} from '../nn/vlm'
 import {Rng} from '../rng'
-import type {TrainingTask} from '../task'
+import type {TrainableModel, TrainingTask} from '../task'
 
 /** The RNG of shard `k` of a micro-batch whose seed the run's RNG drew: a pure function of both. */
 export function shardRng(seed: number, k: number): Rng {
@@ -11,7 +11,7 @@ export function shardRng(seed: number, k: number): Rng {
 }
 
 /** Loss of `indices` and its gradients by parameter name (parameters the loss does not touch are absent). */
-export function shardGradients(tf: typeof tfTypes, model: Vlm, task: TrainingTask, names: string[], indices: number[], rng: Rng): {loss: number; grads: Map<string, tfTypes.Tensor>} {
+export function shardGradients<M extends TrainableModel>(tf: typeof tfTypes, model: M, task: TrainingTask<M>, names: string[], indices: number[], rng: Rng): {loss: number; grads: Map<string, tfTypes.Tensor>} {
   const vars = names.map((n) => model.store.get(n))
   const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]))
   const {value, grads} = tf.variableGrads(() => tf.tidy(() => task.loss(model, indices, rng)), vars)

@@ -5,13 +5,19 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
+import {Args, Flags, Parser} from '@oclif/core'
+
+import {BatchBackend} from '../../../src/backends/aws-batch'
 import {requestOptions} from '../../../src/backends/aws-batch/request'
+import {LocalBackend} from '../../../src/backends/local'
 import {loadRunCheckpoint, parseRunCheckpointRef} from '../../../src/checkpoint/run-ref'
 import {CheckpointStore} from '../../../src/checkpoint/store'
 import {StoreCheckpointIO} from '../../../src/checkpoint/store-io'
+import {toRfmError} from '../../../src/cli/errors'
 import {UsageError} from '../../../src/errors'
-import {newRunRecord} from '../../../src/jobs/launch'
-import {extractLaunchFlags, firstPositional} from '../../../src/jobs/launch-flags'
+import {jobEstimate} from '../../../src/jobs/estimate'
+import {newRunRecord, planRun} from '../../../src/jobs/launch'
+import {firstPositional, launchFlagOverrides, launchFlagParseError, launchFlagsForOclif, valueFlagNames} from '../../../src/jobs/launch-flags'
 import type {LaunchFlag} from '../../../src/plugin-api'
 import {FileStore} from '../../../src/store/file-store'
 import {makeSpatialSample, spatialCorpus} from '../../../src/trainer/tasks/spatial-scenes'
@@ -30,26 +36,61 @@ test('the kind argument is found past flags that take values', () => {
   assert.equal(firstPositional(['--follow'], values), undefined)
 })
 
-test('launch flags become overrides in argv order and leave the rest to oclif', () => {
-  const out = extractLaunchFlags(['sft', '-c', 'x.yaml', '--stage', 'dpo', '--reward-funcs', 'format', 'accuracy', '--set', 'a=1', '--no-sensor-enabled', '--sft-checkpoint=run-1@best', '--follow'], 'sft', flags)
-  assert.deepEqual(out.rest, ['sft', '-c', 'x.yaml', '--set', 'a=1', '--follow'])
+/** What `rfm cloud launch` does with argv once the kind is known: oclif parses the command's flags and the kind's. */
+async function parseLaunch(argv: string[], kindName: string, kindFlags: Record<string, LaunchFlag> | undefined): Promise<{sets: string[]; values: Record<string, unknown>; kind: string}> {
+  const base = {config: Flags.string({char: 'c'}), set: Flags.string({multiple: true}), follow: Flags.boolean({char: 'f'})}
+  const input = {args: {kind: Args.string({required: true})}, strict: true, flags: {...base, ...launchFlagsForOclif(kindName, kindFlags)}}
+  const parsed = await Parser.parse(argv, input).catch((error: Error) => {
+    throw launchFlagParseError(error, kindName, kindFlags, (e) => toRfmError(e, 'cloud:launch'))
+  })
+  const values = Object.fromEntries(Object.keys(kindFlags ?? {}).filter((k) => parsed.flags[k] !== undefined).map((k) => [k, parsed.flags[k]]))
+  return {sets: launchFlagOverrides(kindFlags, parsed.flags, parsed.raw), values, kind: parsed.args.kind as string}
+}
+
+test('launch flags are oclif flags built from the kind; their values become overrides in argv order', async () => {
+  const out = await parseLaunch(['sft', '-c', 'x.yaml', '--stage', 'dpo', '--reward-funcs', 'format', 'accuracy', '--set', 'a=1', '--no-sensor-enabled', '--sft-checkpoint=run-1@best', '--follow'], 'sft', flags)
+  assert.equal(out.kind, 'sft')
   assert.deepEqual(out.sets, ['stage="dpo"', 'reward_funcs=["format","accuracy"]', 'model.sensor.enabled=false', 'sft_checkpoint="run-1@best"'])
-  assert.deepEqual(extractLaunchFlags(['x', '--sensor-enabled'], 'vla', flags).values, {'sensor-enabled': true})
-  assert.deepEqual(extractLaunchFlags(['x', '--reward-funcs=format,reasoning'], 'grpo', flags).values, {'reward-funcs': ['format', 'reasoning']})
-  // a kind without launch flags leaves argv alone
-  assert.deepEqual(extractLaunchFlags(['command', '--stage', 'x'], 'command', undefined).rest, ['command', '--stage', 'x'])
+  assert.deepEqual((await parseLaunch(['x', '--sensor-enabled'], 'vla', flags)).values, {'sensor-enabled': true})
+  assert.deepEqual((await parseLaunch(['x', '--reward-funcs=format,reasoning'], 'grpo', flags)).values, {'reward-funcs': ['format', 'reasoning']})
+  assert.deepEqual((await parseLaunch(['x', '--steps', '12'], 'vla', {steps: {path: 'builtin.max_steps', type: 'number', description: ''}})).sets, ['builtin.max_steps=12'])
+  // a kind without launch flags: its flags are not flags
+  await assert.rejects(parseLaunch(['command', '--stage', 'x'], 'command', undefined), /Nonexistent flag: --stage/)
+  // the command's value flags, from its flag table, tell the kind argument apart from their values
+  assert.equal(firstPositional(['-c', 'x.yaml', '--set', 'a=1', 'sft'], valueFlagNames({config: Flags.string({char: 'c'}), set: Flags.string(), follow: Flags.boolean()})), 'sft')
 })
 
-test('bad launch flag values are usage errors naming the flag and listing the kind flags', () => {
+test('bad launch flag values are usage errors naming the flag and listing the kind flags', async () => {
   const bad = (argv: string[], pattern: RegExp) =>
-    assert.throws(() => extractLaunchFlags(argv, 'sft', flags), (e: UsageError) => e instanceof UsageError && e.exitCode === 2 && pattern.test(e.message) && /--stage VALUE/.test(e.hint ?? ''))
-  bad(['sft', '--stage', 'ppo'], /^--stage: "ppo" is not one of sft, dpo/)
-  bad(['sft', '--stage'], /^--stage: expects a value/)
-  bad(['sft', '--stage', '--follow'], /^--stage: expects a value/)
-  bad(['sft', '--reward-funcs', '--follow'], /^--reward-funcs: expects one or more values/)
-  bad(['sft', '--reward-funcs', 'format', 'vibes'], /"vibes" is not one of/)
-  bad(['sft', '--sensor-enabled=yes'], /is a switch/)
-  bad(['sft', '--no-stage'], /takes a value/)
+    assert.rejects(parseLaunch(argv, 'sft', flags), (e: UsageError) => e instanceof UsageError && e.exitCode === 2 && pattern.test(e.message) && /--stage VALUE/.test(e.hint ?? ''))
+  await bad(['sft', '--stage', 'ppo'], /^--stage: "ppo" is not one of sft, dpo/)
+  await bad(['sft', '--stage'], /--stage expects a value/)
+  await bad(['sft', '--stage', '--follow'], /--stage expects a value/)
+  await bad(['sft', '--reward-funcs', '--follow'], /--reward-funcs expects a value/)
+  await bad(['sft', '--reward-funcs', 'format', 'vibes'], /^--reward-funcs: "vibes" is not one of/)
+  await bad(['sft', '--no-stage'], /Nonexistent flag: --no-stage/)
+  await bad(['sft', '--bogus'], /Nonexistent flag: --bogus/)
+  await assert.rejects(parseLaunch(['x', '--steps', 'many'], 'vla', {steps: {path: 's', type: 'number', description: ''}}), /--steps: expects a number, got "many"/)
+})
+
+test('a launch asks the kind\'s hooks once: one external() and one estimate() for the planned run record', () => {
+  const calls = {external: 0, estimate: 0}
+  const kind = {
+    name: 'counted',
+    summary: '',
+    schema: {} as any,
+    train: async () => {},
+    estimate: () => (calls.estimate++, {gpus: 1, gpuMemoryGiB: 8, cpus: 2, memoryGiB: 4}),
+    external: () => (calls.external++, {argv: ['python3', 'train.py'], cwd: '/w', env: {}}),
+  }
+  const job = {kind, plugin: {name: 'x'}, config: {}, retries: {evaluate_on_exit: []}, source: {overrides: []}} as any
+  jobEstimate(job) // the command's plan note asks first
+  const {run, command} = planRun(job, {profile: {name: 'p'}, runs: {store: {url: 'file:///s'}}, backend: new BatchBackend()} as any)
+  assert.deepEqual(calls, {external: 1, estimate: 1})
+  assert.ok(run.backend.name === 'aws-batch')
+  assert.deepEqual(run.backend.request, {queue: 'spot', resources: {gpus: 1, cpus: 2, memoryGiB: 4}, externalTrainer: true})
+  assert.equal(run.retries.attempts, 5, 'the spot queue\'s default attempts')
+  assert.deepEqual(command?.argv, ['python3', 'train.py'])
 })
 
 test('another run\'s checkpoint by RUN, RUN@step, RUN@best, RUN@final, RUN@latest', async () => {
@@ -107,7 +148,8 @@ test('on AWS Batch a run records whether its config trains externally, which pic
     train: async () => {},
     external: (c: Record<string, unknown>) => (c.external ? {argv: ['python3', 'train.py'], cwd: '/w', env: {}} : undefined),
   }
-  const target = (backend: 'local' | 'aws-batch') => ({profile: {name: 'p'}, runs: {store: {url: 'file:///s'}}, backend: {name: backend}}) as any
+  const backends = {local: new LocalBackend(), 'aws-batch': new BatchBackend()}
+  const target = (backend: 'local' | 'aws-batch') => ({profile: {name: 'p'}, runs: {store: {url: 'file:///s'}}, backend: backends[backend]}) as any
   const job = (config: Record<string, unknown>, k: object = kind) => ({kind: k, plugin: {name: 'x'}, config, retries: {attempts: 1, evaluate_on_exit: []}, source: {overrides: []}}) as any
   assert.equal(requestOptions(newRunRecord(job({external: true}), target('aws-batch'))).externalTrainer, true)
   assert.equal(requestOptions(newRunRecord(job({}), target('aws-batch'))).externalTrainer, undefined)

@@ -41,6 +41,9 @@ test('launch stages local dataset paths and records their references', async () 
   const submitted: RunRecord[] = []
   const backend: Backend = {
     name: 'local',
+    title: 'a test backend',
+    runsJobsHere: true,
+    requestFor: () => ({record: {name: 'local'}, defaultAttempts: 1}),
     submit: async (run) => void submitted.push(run),
     cancel: async (run) => run,
     observe: async () => ({}),

@@ -136,7 +136,8 @@ save_steps: 1
 use_peft: true
 bf16: true
 debug_log: logs
-external: {enabled: true, python: node, script: fake_grpo_rec.js, workdir: .}
+trainer_mode: external
+external: {python: node, script: fake_grpo_rec.js, workdir: .}
 `,
   )
   const dry = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--dry-run'], {home})

@@ -50,7 +50,7 @@ const row = (i: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
-const config = (extra: Record<string, unknown> = {}) => grpoData.grpoConfigSchema(pluginApi.z).parse({min_pixels: 64, max_pixels: 1024, ...extra})
+const config = (extra: Record<string, unknown> = {}) => grpoData.grpoConfigSchema(pluginApi.z, pluginApi.trainerConfig).parse({min_pixels: 64, max_pixels: 1024, ...extra})
 
 test('a save_to_disk Dataset loads: fields, option lists, PNG and JPEG bytes resized to the model input', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-grpo-hf-'))

@@ -26,7 +26,7 @@ test('D5: grpo JSONL rows cannot lead outside the dataset', async () => {
   writeFileSync(path.join(root, 'secret.png'), 'not even an image')
   writeFileSync(path.join(root, 'ds', 'train.jsonl'), JSON.stringify({image: '../secret.png', question: 'q', answer: 'a'}) + '\n')
   await assert.rejects(
-    grpoData.loadDatasetRows(formats, path.join(root, 'ds', 'train.jsonl'), 'train', grpoData.grpoConfigSchema(pluginApi.z).parse({min_pixels: 1, max_pixels: 1e6}), 16),
+    grpoData.loadDatasetRows(formats, path.join(root, 'ds', 'train.jsonl'), 'train', grpoData.grpoConfigSchema(pluginApi.z, pluginApi.trainerConfig).parse({min_pixels: 1, max_pixels: 1e6}), 16),
     /image "..\/secret.png" leads outside the dataset folder/,
   )
 })

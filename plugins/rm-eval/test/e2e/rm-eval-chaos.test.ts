@@ -21,8 +21,8 @@ margin: 0.2
 center_rewards_coefficient: 0.01
 disable_dropout: false
 save_steps: 5
+max_steps: 120
 builtin:
-  max_steps: 120
   model: {width: 32, heads: 2, vision_width: 32, depth: 1}
   data: {train_size: 64, eval_size: 16}
 `

@@ -95,7 +95,7 @@ test('bad records fail with the file:line (JSONL) or row (HF) and the field, at 
   await assert.rejects(readPreferenceRecords(rmEval.api, path.join(dir, 'hf-bad')), /hf-bad, row 1, field "rejected": missing/)
 
   // through the CLI: a clear exit-2 error, no stack trace, before anything runs
-  writeFileSync(path.join(bad, 'train.yaml'), 'dataset_path: bad.jsonl\nbuiltin: {max_steps: 2}\n')
+  writeFileSync(path.join(bad, 'train.yaml'), 'dataset_path: bad.jsonl\nmax_steps: 2\n')
   for (const args of [['rm-eval', 'train', path.join(bad, 'train.yaml')], ['cloud', 'launch', 'rm-eval', '-c', path.join(bad, 'train.yaml')]]) {
     const out = await rfm(args, {home})
     assert.equal(out.code, 2, args.join(' '))
@@ -107,7 +107,7 @@ test('bad records fail with the file:line (JSONL) or row (HF) and the field, at 
 test('rfm rm-eval train on JSONL records, then eval on the JSONL and on the HF copy: the same numbers', async () => {
   writeFileSync(
     path.join(dir, 'train.yaml'),
-    'dataset_path: jsonl/prefs.jsonl\nper_device_train_batch_size: 4\nsave_steps: 3\nuse_irrelevant_queries: true\noutput_dir: out\nbuiltin: {max_steps: 6, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {eval_size: 4}}\n',
+    'dataset_path: jsonl/prefs.jsonl\nper_device_train_batch_size: 4\nsave_steps: 3\nuse_irrelevant_queries: true\noutput_dir: out\nmax_steps: 6\nbuiltin: {model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {eval_size: 4}}\n',
   )
   const trained = await rfmJson(['rm-eval', 'train', path.join(dir, 'train.yaml')], {home, timeoutMs: 300_000})
   assert.equal(trained.code, 0, trained.stderr)

@@ -28,11 +28,11 @@ const home = tempHome()
 before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-evaljob-'))
   const runDir = path.join(work, 'run-a')
-  const config = {per_device_train_batch_size: 4, save_steps: 2, builtin: {seed: 3, max_steps: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}}
+  const config = {per_device_train_batch_size: 4, save_steps: 2, max_steps: 4, builtin: {seed: 3, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}}
   await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, new rmEval.local.LocalCheckpoints(runDir)))
   cpSync(path.join(runDir, 'checkpoint-2'), path.join(runDir, 'checkpoint-7'), {recursive: true})
   truncateSync(path.join(runDir, 'checkpoint-7', 'model.safetensors'), 100)
-  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nbuiltin: {seed: 4, max_steps: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
+  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nmax_steps: 4\nbuiltin: {seed: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
   const trained = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'train.yaml'), '--follow'], {home, timeoutMs: 300_000})
   assert.equal(trained.code, 0, trained.stderr)
   trainRun = trained.json.run.id

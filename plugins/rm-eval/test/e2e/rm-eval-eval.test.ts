@@ -68,7 +68,7 @@ function parseCsv(text: string): Record<string, string>[] {
 test('rm-eval eval scores every checkpoint; CSV, JSON and a by-hand computation agree; broken checkpoints get error rows', async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-eval-'))
   const runDir = path.join(work, 'run-a')
-  const config = {per_device_train_batch_size: 4, save_steps: 2, builtin: {seed: 1, max_steps: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}}
+  const config = {per_device_train_batch_size: 4, save_steps: 2, max_steps: 4, builtin: {seed: 1, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}}
   await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, new rmEval.local.LocalCheckpoints(runDir)))
   // a checkpoint with a truncated weights file and one without weights
   cpSync(path.join(runDir, 'checkpoint-2'), path.join(runDir, 'checkpoint-7'), {recursive: true})
@@ -128,7 +128,7 @@ test('rm-eval eval rejects a config with a bad key, naming it, without a stack t
 
 test('rm-eval train writes checkpoint-<step> folders, reports keys that do not apply, and refuses the external mode by key', async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-train-'))
-  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nbf16: true\ndeepspeed: zero2.json\noutput_dir: out\nbuiltin: {max_steps: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
+  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nbf16: true\ndeepspeed: zero2.json\noutput_dir: out\nmax_steps: 4\nbuiltin: {model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
   const {code, json, stderr} = await rfmJson(['rm-eval', 'train', path.join(work, 'train.yaml')], {home, timeoutMs: 120_000})
   assert.equal(code, 0, stderr)
   assertSchema('rm-eval-train', json)

@@ -22,7 +22,7 @@ function pipelineConfig(lines: string[]): {dir: string; file: string} {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
   mkdirSync(path.join(dir, 'pipeline'))
   const file = path.join(dir, 'train.yaml')
-  writeFileSync(file, [...lines, 'external:', '  workdir: pipeline'].join('\n') + '\n')
+  writeFileSync(file, [...lines, 'trainer_mode: external', 'external:', '  workdir: pipeline'].join('\n') + '\n')
   return {dir, file}
 }
 
@@ -87,7 +87,7 @@ test('external mode with --eval: eval_rm.py on one GPU with the eval keys; its r
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
   mkdirSync(path.join(dir, 'pipeline'))
   const file = path.join(dir, 'eval.yaml')
-  writeFileSync(file, `model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: ${DATA}/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\nexternal: {workdir: pipeline}\n`)
+  writeFileSync(file, `model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: ${DATA}/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`)
   const out = await dryRun(file, ['--eval'])
   const configFile = out.command.argv[2]
   assert.deepEqual(out.command.argv, ['python', 'eval_rm.py', configFile])
@@ -104,25 +104,25 @@ test('external mode: config errors name the key (no workdir block, unknown size,
     writeFileSync(path.join(dir, name), text)
     return path.join(dir, name)
   }
-  const noBlock = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('a.yaml', 'model_name_or_path: /models/Qwen2.5-VL-7B-Instruct\n'), '--dry-run'], {home})
+  const noBlock = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('a.yaml', 'trainer_mode: external\nmodel_name_or_path: /models/Qwen2.5-VL-7B-Instruct\n'), '--dry-run'], {home})
   assert.equal(noBlock.code, 2)
   assert.match(noBlock.stderr, /external/)
   assert.doesNotMatch(noBlock.stderr, /\n\s+at /)
   mkdirSync(path.join(dir, 'pipe'))
-  const unknown = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('b.yaml', 'model_name_or_path: /models/my-model\nexternal: {workdir: pipe}\n'), '--dry-run'], {home})
+  const unknown = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('b.yaml', 'trainer_mode: external\nmodel_name_or_path: /models/my-model\nexternal: {workdir: pipe}\n'), '--dry-run'], {home})
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /external\.preset/)
-  const python = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('c.yaml', 'model_name_or_path: /m/qwen3b\nexternal: {workdir: pipe, launcher: python, gpus: 8}\n'), '--dry-run'], {home})
+  const python = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('c.yaml', 'trainer_mode: external\nmodel_name_or_path: /m/qwen3b\nexternal: {workdir: pipe, launcher: python, gpus: 8}\n'), '--dry-run'], {home})
   assert.equal(python.code, 2)
   assert.match(python.stderr, /external\.launcher/)
-  const missing = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('d.yaml', 'model_name_or_path: /m/qwen3b\nexternal: {workdir: nowhere}\n'), '--dry-run'], {home})
+  const missing = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('d.yaml', 'trainer_mode: external\nmodel_name_or_path: /m/qwen3b\nexternal: {workdir: nowhere}\n'), '--dry-run'], {home})
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /external\.workdir/)
 })
 
 test('size presets → the scheduler\'s workload (params by size, pairs, ZeRO sharding, frozen vision) and the Batch machine', async () => {
   const estimate = (model: string, extra: Record<string, unknown> = {}) =>
-    rmEvalKind.estimate!({model_name_or_path: model, per_device_train_batch_size: 1, gradient_accumulation_steps: 8, max_seq_length: 2048, max_pixels: 200704, max_train_samples: 20000, external: {workdir: '/w'}, ...extra})
+    rmEvalKind.estimate!({trainer_mode: 'external', model_name_or_path: model, per_device_train_batch_size: 1, gradient_accumulation_steps: 8, max_seq_length: 2048, max_pixels: 200704, max_train_samples: 20000, external: {workdir: '/w'}, ...extra})
   const cases = [
     ['Qwen/Qwen2.5-VL-3B-Instruct', 3.75, 4, 'none'],
     ['/m/qwen2.5-vl-7b', 8.29, 8, 'none'],
@@ -161,7 +161,7 @@ test('size presets → the scheduler\'s workload (params by size, pairs, ZeRO sh
 
 test('the built-in mode estimates no GPU and runs no command', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
-  writeFileSync(path.join(dir, 'b.yaml'), 'builtin: {max_steps: 2}\n')
+  writeFileSync(path.join(dir, 'b.yaml'), 'max_steps: 2\n')
   const out = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(dir, 'b.yaml'), '--dry-run'], {home})
   assert.equal(out.code, 0, out.stderr)
   assert.equal(out.json.command, undefined)

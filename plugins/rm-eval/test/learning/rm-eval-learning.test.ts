@@ -12,7 +12,8 @@ const base = {
   per_device_train_batch_size: 16,
   learning_rate: 2e-3,
   warmup_steps: 10,
-  builtin: {seed: 3, max_steps: 240, data: {train_size: 4096, eval_size: 256, seed: 11}},
+  max_steps: 240,
+  builtin: {seed: 3, data: {train_size: 4096, eval_size: 256, seed: 11}},
 }
 
 test('generated preference pairs: rejected differs from chosen in exactly one attribute; irrelevant queries name another colour', () => {
@@ -31,7 +32,7 @@ test('generated preference pairs: rejected differs from chosen in exactly one at
 // reaches ≥ 0.95 (the plain model's bar, stricter than the 0.93 asked of augmented runs), so a
 // separate plain run (≈ 35 s more) adds no check.
 test('the built-in reward model learns generated preferences (≥ 0.95 held-out) and, with irrelevant-query augmentation, ranks "does not match" first on ≥ 0.9 of mismatched pairs', async (t) => {
-  const config = {...base, use_irrelevant_queries: true, num_irrelevant_pairs: 1, irrelevant_loss_weight: 1, center_rewards_coefficient: 0.01, builtin: {...base.builtin, max_steps: 260}}
+  const config = {...base, use_irrelevant_queries: true, num_irrelevant_pairs: 1, irrelevant_loss_weight: 1, center_rewards_coefficient: 0.01, max_steps: 260}
   const result = await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, new MemoryCheckpoints()))
   const m = result.evalMetrics!
   t.diagnostic(`held-out after ${result.step} steps: ${JSON.stringify(m)}`)
@@ -41,7 +42,7 @@ test('the built-in reward model learns generated preferences (≥ 0.95 held-out)
 })
 
 test('a reward-model run stopped and resumed ends bitwise equal to an uninterrupted one', async () => {
-  const config = {per_device_train_batch_size: 4, use_irrelevant_queries: true, margin: 0.5, center_rewards_coefficient: 0.1, disable_dropout: false, save_steps: 3, builtin: {seed: 9, max_steps: 10, model: {width: 32, heads: 2, vision_width: 32}, data: {train_size: 24, eval_size: 8}}}
+  const config = {per_device_train_batch_size: 4, use_irrelevant_queries: true, margin: 0.5, center_rewards_coefficient: 0.1, disable_dropout: false, save_steps: 3, max_steps: 10, builtin: {seed: 9, model: {width: 32, heads: 2, vision_width: 32}, data: {train_size: 24, eval_size: 8}}}
   const full = new MemoryCheckpoints()
   const reference = await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, full))
   const store = new MemoryCheckpoints()

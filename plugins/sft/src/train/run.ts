@@ -139,27 +139,18 @@ export function fitTokenizer(trainer: TrainerModule, train: ItemSource) {
   return trainer.WordTokenizer.fit([...train.texts(), '0 1 2 3 4 5 6 7 8 9 . A B yes no'].map(spaced).concat(GRPO_FORMAT_WORDS))
 }
 
-export function trainerKeys(trainer: TrainerModule, c: SftConfig, stepsPerEpoch: number) {
-  const every = (strategy: 'steps' | 'epoch' | 'no', steps: number) => (strategy === 'steps' ? steps : strategy === 'epoch' ? stepsPerEpoch : 0)
-  return trainer.trainerSchema.parse({
-    backend: c.builtin.backend,
-    workers: c.builtin.workers,
-    seed: c.seed,
-    max_steps: c.max_steps > 0 ? c.max_steps : 0,
-    epochs: c.num_train_epochs,
-    batch_size: c.per_device_train_batch_size,
-    grad_accum: c.gradient_accumulation_steps,
-    lr: c.learning_rate,
-    weight_decay: c.builtin.weight_decay,
-    max_grad_norm: c.builtin.max_grad_norm,
-    freeze_vision_tower: c.freeze_vision_tower,
-    lora: {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, target_modules: LORA_TARGETS, modules_to_save: LORA_MODULES_TO_SAVE},
-    scheduler: {kind: c.lr_scheduler_type as 'cosine' | 'constant', warmup_ratio: c.warmup_ratio},
-    logging_steps: c.logging_steps,
-    eval_steps: every(c.eval_strategy, c.eval_steps),
-    save_steps: every(c.save_strategy, c.save_steps),
-    tensorboard: reportTargets(c).includes('tensorboard'),
-  })
+/** The trainer core's keys from the pipeline's (HF TrainingArguments) keys, through the core's one mapping. */
+export function trainerKeys(api: Pick<PluginApi, 'trainerConfig'>, c: SftConfig, stepsPerEpoch: number) {
+  return api.trainerConfig.fromHfTrainingArgs(
+    {...c, ...c.builtin, tensorboard: reportTargets(c).includes('tensorboard')},
+    {
+      stepsPerEpoch,
+      extra: {
+        freeze_vision_tower: c.freeze_vision_tower,
+        lora: {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, target_modules: LORA_TARGETS, modules_to_save: LORA_MODULES_TO_SAVE},
+      },
+    },
+  )
 }
 
 export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig): Promise<TrainResult> {
@@ -211,7 +202,7 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
       if (!start) assignByName(model, refTensors)
     }
     const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
-    const keys = trainerKeys(trainer, c, Math.max(1, Math.floor(train.size / perStep)))
+    const keys = trainerKeys(api, c, Math.max(1, Math.floor(train.size / perStep)))
     const evaluation = {items: evalItems(held), batch: c.per_device_eval_batch_size, maxNewTokens: c.builtin.max_new_tokens}
     const task = c.stage === 'dpo' ? new DpoTask(trainer, tokenizer, reference!, train, layout, c.beta, c.rpo_alpha, modelConfig.contextLength, evaluation) : new SftTask(trainer, tokenizer, model, train, layout, evaluation)
 

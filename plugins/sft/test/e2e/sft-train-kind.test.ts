@@ -64,7 +64,7 @@ test('a built-in config has no command to run, and DPO flags map onto the DPO sc
 
   mkdirSync(path.join(dir, 'pipeline'))
   mkdirSync(path.join(dir, 'pairs'))
-  writeFileSync(path.join(dir, 'dpo.yaml'), 'stage: dpo\nsft_checkpoint: ./outputs/sft\nbeta: 0.2\ndataset_path: ./pairs\ntrainer: {external: {command: [python, scripts/train_dpo.py], workdir: pipeline}}\n')
+  writeFileSync(path.join(dir, 'dpo.yaml'), 'stage: dpo\nsft_checkpoint: ./outputs/sft\nbeta: 0.2\ndataset_path: ./pairs\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_dpo.py], workdir: pipeline}}\n')
   const dpo = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'dpo.yaml'), '--dry-run'], {home})
   assert.equal(dpo.code, 0, dpo.stderr)
   const argv = dpo.json.command.argv as string[]
@@ -82,7 +82,7 @@ test('config errors name the key: unknown keys, a missing workdir, no data, DPO 
   assert.equal(unknown.code, 2)
   assert.match(unknown.json.error.message, /learning_rat/)
   assert.match(unknown.json.error.hint, /learning_rate/)
-  const workdir = await launch('trainer: {external: {command: [python, x.py], workdir: nowhere}}\n')
+  const workdir = await launch('trainer_mode: external\ntrainer: {external: {command: [python, x.py], workdir: nowhere}}\n')
   assert.equal(workdir.code, 2)
   assert.match(workdir.json.error.message, /trainer\.external\.workdir/)
   const nodata = await launch('learning_rate: 0.001\n')
@@ -94,7 +94,7 @@ test('config errors name the key: unknown keys, a missing workdir, no data, DPO 
 })
 
 test('estimate: the seed\'s memory table for Qwen3-VL-4B by method, and a GPU-free built-in run', () => {
-  const ext = {trainer: {external: {command: ['python', 'train.py'], workdir: '/tmp'}}, per_device_train_batch_size: 4, dataset_size: 43_000}
+  const ext = {trainer_mode: 'external', trainer: {external: {command: ['python', 'train.py'], workdir: '/tmp'}}, per_device_train_batch_size: 4, dataset_size: 43_000}
   const gib = (extra: Record<string, unknown>) => sftKind.estimate!(sft.parse({...ext, ...extra}))
   assert.equal(gib({}).gpuMemoryGiB, 40)
   assert.equal(gib({freeze_vision_tower: true}).gpuMemoryGiB, 25)
@@ -127,7 +127,7 @@ fs.mkdirSync(out + '/checkpoint-3', {recursive: true}); fs.writeFileSync(out + '
 fs.writeFileSync(out + '/checkpoint-3/trainer_state.json', JSON.stringify({global_step: 3}));
 fs.writeFileSync('argv.json', JSON.stringify(process.argv.slice(2)));\n`,
   )
-  writeFileSync(path.join(dir, 'job.yaml'), `learning_rate: 0.001\noutput_dir: out\nspatial: {train_size: 4}\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`)
+  writeFileSync(path.join(dir, 'job.yaml'), `learning_rate: 0.001\noutput_dir: out\nspatial: {train_size: 4}\ntrainer_mode: external\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`)
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'job.yaml'), '--follow'], {home, timeoutMs: 60_000})
   assert.equal(code, 0, stderr)
   const run = json.run as RunRecord

@@ -31,9 +31,9 @@ batch_size: 2
 grad_accum_steps: 2
 epochs: 40
 rewarm_steps: 40
+max_steps: 120
 builtin:
   backend: wasm
-  max_steps: 120
   model: {width: 16, vl_depth: 1, heads: 2, hidden: 32, sensor_channels: 8}
 `
 
@@ -50,7 +50,7 @@ async function launch(args: string[], name: string): Promise<{run: RunRecord; fi
 test('a stage-2 vla-sensor run (650 × 1026 windows, ReWarm) under chaos (5 kills, SIGTERM and SIGKILL) ends bitwise equal to an uninterrupted one', async () => {
   writeFileSync(path.join(dir, 'train.yaml'), CONFIG)
   // stage 1: no sensor, a few steps
-  const stage1 = await launch(['--no-sensor-enabled', '--set', 'builtin.max_steps=10'], 'stage1')
+  const stage1 = await launch(['--no-sensor-enabled', '--set', 'max_steps=10'], 'stage1')
   const stage2 = ['--sensor-enabled', '--stage1-checkpoint', `${stage1.run.id}@final`]
   const reference = await launch(stage2, 'reference')
   const chaotic = await launch([...stage2, '--chaos', 'kills=5,seed=2,signal=mixed,min=1.5,max=3'], 'chaotic')

@@ -54,7 +54,7 @@ test('vla-sensor cache builds the VL feature cache once; launches stage it conte
   assert.equal(trained.state, 'succeeded')
   assert.match(String(trained.config.vl_cache), /^ds:/)
   assert.equal(trained.config.sensor_enabled, true)
-  const second = await rfm(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'train.yaml'), '--no-sensor-enabled', '--set', 'builtin.max_steps=3', '--follow'], {home, timeoutMs: 120_000})
+  const second = await rfm(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'train.yaml'), '--no-sensor-enabled', '--set', 'max_steps=3', '--follow'], {home, timeoutMs: 120_000})
   assert.equal(second.code, 0, second.stderr)
   assert.match(second.stdout, /Staged vl_cache: .* \(0 of 2 files uploaded/)
   const logs = await rfm(['cloud', 'logs', trained.id], {home})
@@ -123,7 +123,7 @@ for e in range(epoch, 3):
     time.sleep(0.3)
 `,
   )
-  writeFileSync(path.join(dir, 'external.yaml'), `mode: external\nretries: {attempts: 3}\nexternal: {script: train.py, workdir: pipeline}\nfinetune_vl: lora\n`)
+  writeFileSync(path.join(dir, 'external.yaml'), `trainer_mode: external\nretries: {attempts: 3}\nexternal: {script: train.py, workdir: pipeline}\nfinetune_vl: lora\n`)
   const dry = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', path.join(dir, 'external.yaml'), '--sensor-enabled', '--fusion-strategy', 'gated', '--dry-run'], {home})
   assert.equal(dry.code, 0, dry.stderr)
   const command = dry.json.command as {argv: string[]; cwd: string; checkpoints: {dir: string; layout: string; file: string; resumeArgs: string[]}}

@@ -65,7 +65,7 @@ test('two-stage: stage 2 starts from the stage-1 weights with the sensor enabled
     refs.push(ref)
     return {...stage1, runId: 'stage1-run'}
   }
-  const config = smallConfig({sensor_enabled: true, stage1_checkpoint: 'stage1-run@best', rewarm_steps: 20, builtin: {max_steps: 30}})
+  const config = smallConfig({sensor_enabled: true, stage1_checkpoint: 'stage1-run@best', rewarm_steps: 20, max_steps: 30})
   const stage2 = await train(config, {loadRunCheckpoint})
   assert.deepEqual(refs, ['stage1-run@best'])
   const note = stage2.ctx.logs.find((l) => l.startsWith('stage 2:'))!

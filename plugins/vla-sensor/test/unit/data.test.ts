@@ -62,7 +62,7 @@ test('mixed batches: zero windows and mask 0 without a sensor; a batch with no s
   const tf = backend.tf
   const config = {views: 2, featureDim: 8, width: 16, vlDepth: 1, heads: 2, sensorEnabled: true, sensorT: 650, sensorC: 1026, sensorChannels: 8, sensorOutputDim: 16, sensorStrides: [5, 5, 2] as [number, number, number], fusion: 'concat', hidden: 16, horizon: 8, actionDim: 7}
   for (const fusion of ['concat', 'cross_attention', 'gated', 'none'] as const) {
-    const model = new vla.model.VlaModel(tf, {...config, fusion}, new Rng(1))
+    const model = new vla.model.VlaModel(await api.loadTrainer(), tf, {...config, fusion}, new Rng(1))
     try {
       const vl = tf.tensor(Float32Array.from({length: 3 * 3 * 8}, (_, k) => Math.sin(k)), [3, 3, 8])
       const run = (windows: Float32Array, mask: Float32Array) =>
@@ -135,16 +135,16 @@ test('a sessions directory (npy actions, PNG views, per-step sensor .npy) reads 
 })
 
 test('config: fusion none needs sensor_output_dim = width; finetune_vl picks the trainable parameters and the four learning rates', async () => {
-  const schema = vla.config.vlaConfigSchema(api.z)
+  const schema = vla.config.vlaConfigSchema(api.z, api.trainerConfig)
   assert.throws(() => vla.config.checkVlaConfig(api, schema.parse({...smallConfig({sensor_enabled: true, fusion_strategy: 'none', sensor_output_dim: 16})})), /sensor_output_dim/)
   const trainer = await api.loadTrainer()
   const backend = await selectBackend('wasm')
   const names = (over: Record<string, unknown>) => {
     const c = schema.parse(smallConfig({sensor_enabled: true, ...over, builtin: {model: {width: 32, vl_depth: 2, heads: 2, hidden: 64, sensor_channels: 16}}}))
     const lora = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
-    const model = new vla.model.VlaModel(backend.tf, vla.train.modelConfigOf(c, 2), new Rng(1), lora)
+    const model = new vla.model.VlaModel(trainer, backend.tf, vla.train.modelConfigOf(c, 2), new Rng(1), lora)
     const keys = vla.train.trainerKeys(trainer, c, 10)
-    const out = trainer.trainableNames(model as never, keys) // as train.ts does: the trainer's names walk takes a Vlm
+    const out = trainer.trainableNames(model, keys)
     model.dispose()
     return {out, keys}
   }

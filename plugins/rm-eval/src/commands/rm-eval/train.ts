@@ -15,7 +15,7 @@ export default class RmEvalTrain extends RfmPluginCommand {
   async run(): Promise<{output_dir: string; step: number; finished: boolean; backend: string; eval: Record<string, number>}> {
     const {args, flags} = await this.parse(RmEvalTrain)
     if (args.config && flags.config) throw new this.api.errors.UsageError('Give the config once: as the argument or as -c FILE.', {hint: 'rfm rm-eval train CONFIG [--set KEY=VALUE ...]'})
-    const {config, baseDir} = await this.readConfig({file: args.config ?? flags.config, sets: flags.set}, trainConfigSchema(this.api.z), 'See the keys in examples/rm-eval/.')
+    const {config, baseDir} = await this.readConfig({file: args.config ?? flags.config, sets: flags.set}, trainConfigSchema(this.api.z, this.api.trainerConfig), 'See the keys in examples/rm-eval/.')
     const outputDir = path.resolve(baseDir, config.output_dir ?? 'rm_output')
     if (config.dataset_path !== 'generated') config.dataset_path = path.resolve(baseDir, config.dataset_path)
     const checkpoints = this.api.checkpoints.local(outputDir)
