@@ -8,7 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 
 import * as formats from '../src/formats'
-import {sft} from '../test/fixtures/sft/dataset-plugin'
+import {sft} from './_sft-dataset'
 import {ratioLine, timeMs} from './_stats'
 
 export default async function (args: string[]): Promise<void> {

@@ -11,7 +11,7 @@ import * as path from 'node:path'
 
 import {pluginApi} from '../src/plugin-api/host'
 import {MemoryCheckpoints, trainerContext} from '../test/helpers/trainer-context'
-import {smallConfig} from '../test/fixtures/vla/plugin'
+import {smallConfig} from '../test/fixtures/vla/small-config'
 import {timeMs} from './_stats'
 
 function arg(args: string[], name: string, fallback: number): number {

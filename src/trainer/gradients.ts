@@ -3,7 +3,7 @@
  * `@tensorflow/tfjs` union package registers them); rather than pull in that package and its
  * layers/converter/webgl dependencies, we register our own — only where none is registered yet, so
  * tfjs-node's (which loads the union package) stay in charge there. Checked against finite
- * differences in test/trainer-gradients.test.ts.
+ * differences in test/unit/trainer/parts.test.ts.
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 

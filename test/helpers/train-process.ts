@@ -27,10 +27,7 @@ async function main(): Promise<void> {
   process.exit(result.finished ? 0 : EXIT_RETRY)
 }
 
-// `node --test dist/test/` also loads helpers: without arguments there is nothing to run
-if (process.argv.length >= 5) {
-  main().catch((error: Error) => {
-    console.error(error.stack ?? error.message)
-    process.exit(1)
-  })
-}
+main().catch((error: Error) => {
+  console.error(error.stack ?? error.message)
+  process.exit(1)
+})
