@@ -5,7 +5,7 @@ import {resolveProfile} from '../config/profiles'
 import {ensureImage, type EnsureResult} from '../containers/ensure'
 import {DockerCli} from '../containers/docker'
 import {UsageError} from '../errors'
-import {CORE_PLUGIN, findKind, loadKinds} from '../jobs/registry'
+import {CORE_PLUGIN, findKind, loadKindsFor} from '../jobs/registry'
 
 export interface BuildResult extends EnsureResult {
   kind?: string
@@ -34,7 +34,7 @@ export default class Build extends RfmCommand {
 
   async run(): Promise<BuildResult> {
     const {args, flags} = await this.parse(Build)
-    const entry = args.kind ? findKind(await loadKinds(this.config.getPluginsList()), args.kind) : undefined
+    const entry = args.kind ? findKind(await loadKindsFor(args.kind, this.config.getPluginsList()), args.kind) : undefined
     const {profile} = await resolveProfile(flags.profile)
     if (flags.requirements && !(flags.external || entry?.plugin.name === CORE_PLUGIN)) {
       throw new UsageError('--requirements applies to external-trainer images only.', {hint: 'Add --external, or build the command kind: rfm build command -r requirements.txt'})

@@ -42,6 +42,29 @@ export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, Kind
   return kinds
 }
 
+/**
+ * The kinds a command about one kind needs, loading as few plugin modules as it can (start-up of
+ * `rfm cloud launch`): rfm's own kinds need none (a core kind wins a name clash anyway), and a plugin
+ * whose package.json lists its kinds (`rfm.kinds`) is skipped when the kind is not among them. A
+ * plugin that lists none is loaded. When the kind is not found this way, every plugin is loaded, so
+ * the error lists all kinds.
+ */
+export async function loadKindsFor(kindName: string | undefined, plugins: PluginInfo[]): Promise<Map<string, KindEntry>> {
+  if (kindName === undefined || kindName === 'eval') return loadKinds(plugins)
+  const core = kindName === 'command' || kindName === 'vlm'
+  const candidates = core ? [] : plugins.filter((plugin) => declaredKinds(plugin)?.includes(kindName) ?? true)
+  const kinds = await loadKinds(candidates)
+  // eval's hooks read every plugin's evaluations when asked, whichever plugins were loaded here
+  kinds.set('eval', {kind: evalKind(pluginApi, () => installedEvaluations(plugins)), plugin: {name: CORE_PLUGIN}})
+  return kinds.has(kindName) ? kinds : loadKinds(plugins)
+}
+
+/** The kind names a plugin's package.json declares (`rfm.kinds`), if it declares them. */
+export function declaredKinds(plugin: PluginInfo): string[] | undefined {
+  const names = (plugin.pjson as {rfm?: {kinds?: unknown}}).rfm?.kinds
+  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : undefined
+}
+
 async function loadPluginKinds(plugin: PluginInfo): Promise<JobKind[]> {
   const entry = (plugin.pjson as {rfm?: {jobKinds?: string}}).rfm?.jobKinds
   if (!entry) return []

@@ -9,7 +9,7 @@ import {paint, STATE_COLOR} from '../../cli/render'
 import {jobEstimate} from '../../jobs/estimate'
 import {launchRun, planLaunch} from '../../jobs/launch'
 import {firstPositional, launchFlagOverrides, launchFlagParseError, launchFlagsForOclif, valueFlagNames} from '../../jobs/launch-flags'
-import {findKind, loadKinds} from '../../jobs/registry'
+import {findKind, loadKindsFor} from '../../jobs/registry'
 import {describeProvenance, quoteArg} from '../../jobs/provenance'
 import {resolveJob} from '../../jobs/resolve'
 import type {ExternalCommand} from '../../plugin-api'
@@ -57,8 +57,8 @@ export default class Launch extends RfmCommand {
 
   async run(): Promise<LaunchResult> {
     // A kind's own flags (e.g. sft's --stage) are oclif flags once the kind is known; they become config overrides.
-    const kinds = await loadKinds(this.config.getPluginsList())
     const kindName = firstPositional(this.argv, valueFlagNames(Launch.flags))
+    const kinds = await loadKindsFor(kindName, this.config.getPluginsList())
     const own = kindName ? kinds.get(kindName)?.kind.launchFlags : undefined
     const input = {args: Launch.args, strict: Launch.strict, baseFlags: Launch.baseFlags, enableJsonFlag: Launch.enableJsonFlag, flags: {...Launch.flags, ...launchFlagsForOclif(kindName ?? '', own)}}
     const {args, flags, raw} = await this.parse(input, this.argv).catch((error: Error) => {

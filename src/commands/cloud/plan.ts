@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {RfmCommand} from '../../cli/base-command'
 import {parseDuration} from '../../config/duration'
 import {UsageError} from '../../errors'
-import {findKind, loadKinds} from '../../jobs/registry'
+import {findKind, loadKindsFor} from '../../jobs/registry'
 import {loadCatalog} from '../../scheduler/catalog'
 import {workloadFromFile, workloadFromKind} from '../../scheduler/input'
 import {loadInterruptions} from '../../scheduler/interruptions'
@@ -53,7 +53,7 @@ export default class Plan extends RfmCommand {
 
     const input = flags.workload
       ? await workloadFromFile(flags.workload, flags.set)
-      : await workloadFromKind(findKind(await loadKinds(this.config.getPluginsList()), args.kind!), flags.config, flags.set)
+      : await workloadFromKind(findKind(await loadKindsFor(args.kind, this.config.getPluginsList()), args.kind!), flags.config, flags.set)
     if (!input.workload) {
       const r = input.resources!
       this.log(`The ${input.source.kind} job needs no GPU (${r.cpus} CPU, ${r.memoryGiB} GiB): it runs on the local backend or any CPU instance; nothing to rank.`)
