@@ -1,6 +1,3 @@
-import {statSync} from 'node:fs'
-import * as path from 'node:path'
-
 import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, isExternal, LAUNCH_FLAGS} from './config'
@@ -74,12 +71,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         }
         if (isExternal(c)) {
           checkExternal(api, c)
-          const workdir = path.resolve(baseDir, c.external.workdir)
-          let isDir = false
-          try {
-            isDir = statSync(workdir).isDirectory()
-          } catch {}
-          if (!isDir) throw api.configError('external.workdir', `${workdir} is not a directory`, 'The pipeline\'s checkout (holding external.script), relative to the config file.')
+          const workdir = api.external.resolveDir(baseDir, c.external.workdir, 'external.workdir', 'The pipeline\'s checkout (holding external.script), relative to the config file.')
           out.external = {...c.external, workdir}
         }
         return out

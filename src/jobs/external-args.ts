@@ -1,0 +1,97 @@
+/**
+ * Building blocks of an external-mode command line, kept once for every kind (plugins reach them as
+ * `api.external`): a config's keys → the script's flags, the checkpoint spec of a Hugging Face
+ * Trainer's `output_dir/checkpoint-<step>/` folders, and a config's folder resolved against the
+ * config file's folder.
+ */
+import {statSync} from 'node:fs'
+import * as path from 'node:path'
+
+import {configErrorAt} from '../config/validate'
+import type {ExternalCheckpointSpec} from '../checkpoint/sync'
+import type {GivenKeys} from '../plugin-api'
+
+/** The flags of a script's command line, with which key each came from (for `--dry-run`) and the flags rfm added itself. */
+export interface ScriptArgs {
+  args: string[]
+  flagKeys: Record<string, string>
+  addedFlags: Record<string, string>
+}
+
+export interface ArgvFromKeysOptions {
+  /** the config keys that are the script's flags, in the order they go on the command line */
+  keys: readonly string[]
+  /** what the user set; undefined (a run recorded before rfm kept it): every key of the config counts as set */
+  given: GivenKeys | undefined
+  /** a key's flag; default `--<key>` */
+  flag?: (key: string) => string
+  /** a set key's value as the script takes it (undefined drops the flag); default the value itself */
+  value?: (key: string, value: unknown) => unknown
+  /** flags rfm adds for a key the user left unset, with why (e.g. a flag the script requires) */
+  unset?: (key: string) => {args: string[]; why: string} | undefined
+}
+
+/**
+ * `flag value` for one value: true → the flag alone; false → nothing for a switch the script knows
+ * (its default), else `flag False` (Python's spelling); lists → the flag then each item; mappings → JSON.
+ */
+export function flagArgs(flag: string, value: unknown, knownSwitch: boolean): string[] {
+  if (value === undefined || value === null) return []
+  if (value === true) return [flag]
+  if (value === false) return knownSwitch ? [] : [flag, 'False']
+  if (Array.isArray(value)) return [flag, ...value.map(String)]
+  if (typeof value === 'object') return [flag, JSON.stringify(value)]
+  return [flag, String(value)]
+}
+
+/**
+ * The script's flags from a config: each of `keys` the user set (in `keys` order; an unset one is not
+ * passed, so the script's default applies), then the keys rfm does not know (`given.extra`), as written.
+ */
+export function argvFromKeys(config: Record<string, unknown>, options: ArgvFromKeysOptions): ScriptArgs {
+  const {keys, given, flag = (key: string) => `--${key}`, value = (_key: string, v: unknown) => v, unset} = options
+  const set = new Set(given ? Object.keys(given.keys) : Object.keys(config))
+  const out: ScriptArgs = {args: [], flagKeys: {}, addedFlags: {}}
+  const push = (key: string, part: string[]) => {
+    if (part.length === 0) return
+    out.flagKeys[part[0]] = key
+    out.args.push(...part)
+  }
+  for (const key of keys) {
+    if (set.has(key)) {
+      push(key, flagArgs(flag(key), value(key, config[key]), true))
+      continue
+    }
+    const added = unset?.(key)
+    if (added && added.args.length > 0) {
+      out.args.push(...added.args)
+      out.addedFlags[added.args[0]] = added.why
+    }
+  }
+  for (const [key, v] of Object.entries(given?.extra ?? {})) push(key, flagArgs(flag(key), v, false))
+  return out
+}
+
+/**
+ * Where a Hugging Face Trainer keeps its checkpoints: one `checkpoint-<step>/` folder per save in
+ * `dir`, complete once `completeMarker` (default trainer_state.json, written last) exists in it.
+ */
+export function hfCheckpointSpec(dir: string, options: {resumeArgs: string[]; saveTotalLimit?: number; completeMarker?: string}): ExternalCheckpointSpec {
+  return {dir, layout: 'hf', completeMarker: options.completeMarker ?? 'trainer_state.json', resumeArgs: options.resumeArgs, retention: {saveTotalLimit: options.saveTotalLimit}}
+}
+
+/**
+ * `given` resolved against `baseDir` (the config file's folder); a config error naming `key` when it
+ * is not a directory.
+ */
+export function resolveDir(baseDir: string, given: string, key: string, hint?: string): string {
+  const dir = path.resolve(baseDir, given)
+  let isDir = false
+  try {
+    isDir = statSync(dir).isDirectory()
+  } catch {}
+  if (!isDir) throw configErrorAt(key, `${dir} is not a directory`, hint)
+  return dir
+}
+
+export const externalArgsKit = {flagArgs, argvFromKeys, hfCheckpointSpec, resolveDir}
