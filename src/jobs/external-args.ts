@@ -94,4 +94,21 @@ export function resolveDir(baseDir: string, given: string, key: string, hint?: s
   return dir
 }
 
-export const externalArgsKit = {flagArgs, argvFromKeys, hfCheckpointSpec, resolveDir}
+/**
+ * Seed 003's `training` and `hardware` blocks (configs/*_config.yaml) → the Hugging Face
+ * TrainingArguments keys they stand for (only those given). Each kind maps its own `model` block.
+ */
+export function hfKeysFromSeedBlocks(c: {training?: Record<string, unknown>; hardware?: Record<string, unknown>}): Record<string, unknown> {
+  const t = c.training ?? {}
+  const out: Record<string, unknown> = {
+    num_train_epochs: t.num_epochs,
+    per_device_train_batch_size: t.batch_size,
+    gradient_accumulation_steps: t.gradient_accumulation_steps,
+    learning_rate: t.learning_rate,
+    gradient_checkpointing: t.gradient_checkpointing,
+    bf16: c.hardware?.bf16,
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined))
+}
+
+export const externalArgsKit = {flagArgs, argvFromKeys, hfCheckpointSpec, resolveDir, hfKeysFromSeedBlocks}

@@ -49,6 +49,12 @@ export interface ExternalArgsKit {
    * throws a config error naming `key` (with `hint`) when it is not a directory.
    */
   resolveDir(baseDir: string, given: string, key: string, hint?: string): string
+  /**
+   * Seed 003's nested `training` ({num_epochs, batch_size, gradient_accumulation_steps,
+   * learning_rate, gradient_checkpointing}) and `hardware` ({bf16}) blocks → the Hugging Face
+   * TrainingArguments keys they stand for, only those given. A kind maps its own `model` block.
+   */
+  hfKeysFromSeedBlocks(blocks: {training?: Record<string, unknown>; hardware?: Record<string, unknown>}): Record<string, unknown>
 }
 
 /** The slot of an array job's child: index `index` of `size` children (size Infinity when unknown). */

@@ -62,7 +62,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys
-        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(api, config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
         if (!isExternal(c)) {

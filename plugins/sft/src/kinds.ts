@@ -31,7 +31,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       checkpointFields: ['sft_checkpoint'],
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
-        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(api, config)})
         config = c
         checkTrainerMode(api, c)
         const e = c.trainer.external
