@@ -9,27 +9,7 @@ import * as path from 'node:path'
 
 import {configErrorAt} from '../config/validate'
 import type {ExternalCheckpointSpec} from '../checkpoint/sync'
-import type {GivenKeys} from '../plugin-api'
-
-/** The flags of a script's command line, with which key each came from (for `--dry-run`) and the flags rfm added itself. */
-export interface ScriptArgs {
-  args: string[]
-  flagKeys: Record<string, string>
-  addedFlags: Record<string, string>
-}
-
-export interface ArgvFromKeysOptions {
-  /** the config keys that are the script's flags, in the order they go on the command line */
-  keys: readonly string[]
-  /** what the user set; undefined (a run recorded before rfm kept it): every key of the config counts as set */
-  given: GivenKeys | undefined
-  /** a key's flag; default `--<key>` */
-  flag?: (key: string) => string
-  /** a set key's value as the script takes it (undefined drops the flag); default the value itself */
-  value?: (key: string, value: unknown) => unknown
-  /** flags rfm adds for a key the user left unset, with why (e.g. a flag the script requires) */
-  unset?: (key: string) => {args: string[]; why: string} | undefined
-}
+import type {ArgvFromKeysOptions, ScriptArgs} from '../plugin-api'
 
 /**
  * `flag value` for one value: true → the flag alone; false → nothing for a switch the script knows
