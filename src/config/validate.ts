@@ -3,6 +3,11 @@ import {z} from 'zod'
 import {ConfigError} from '../errors'
 import {closest, describeValue, dotted, valueAt} from './describe'
 
+/** An error that names a config key (dotted path), rendered like schema errors (`api.configError`). */
+export function configErrorAt(where: string, message: string, hint?: string): ConfigError {
+  return new ConfigError(`Config error at ${where}: ${message}.`, {hint, details: {path: where, reason: message}})
+}
+
 export interface ConfigProblem {
   path: string
   message: string

@@ -7,9 +7,9 @@
 import {LlmGrader} from '../grader/llm-grader'
 import {UsageError} from '../errors'
 import type {KindEvaluation} from '../plugin-api'
-import type {RunStore} from '../runs/run-store'
 import {Benchmarks, parseBenchmarkSpec} from './benchmarks'
-import {CheckpointSelection, resolveModel} from './checkpoints'
+import {resolveModel} from './checkpoints'
+import type {EvalRunOptions} from './options'
 import type {EvalReport} from './report'
 import {scoreCheckpoint} from './run'
 
@@ -21,30 +21,15 @@ export interface GraderOptions {
   maxConcurrency: number
 }
 
-export interface EvaluateOptions {
-  model: string
-  checkpoints: CheckpointSelection
-  /** the kind whose prompt/answer format a local folder's model uses */
-  kind?: string
+export interface EvaluateOptions extends EvalRunOptions {
   benchmarks: string[]
   baseDir?: string
-  maxSamples?: number
   images?: string
   grader?: GraderOptions
   batch: number
   maxNewTokens: number
-  runs(): Promise<RunStore>
   /** kind name → its evaluation hooks (from the installed plugins) */
   evaluations(): Promise<Map<string, KindEvaluation>>
-  log(line: string): void
-  /** only these checkpoints (an array child's share), by position in the full list */
-  share?(names: string[]): string[]
-  /** a report an earlier attempt committed: its finished checkpoints are kept, not scored again */
-  resume?: EvalReport
-  onCheckpoint?(report: EvalReport): Promise<void>
-  /** true once the job was asked to stop: return after the current checkpoint */
-  stopRequested?(): boolean
-  now?: Date
 }
 
 export async function evaluate(o: EvaluateOptions): Promise<EvalReport & {stopped: boolean}> {

@@ -10,26 +10,15 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 
-import type {RunStore} from '../runs/run-store'
-import {CheckpointSelection, resolveModel} from './checkpoints'
+import {resolveModel} from './checkpoints'
+import type {EvalRunOptions} from './options'
 import type {EvalReport} from './report'
 
-export interface ExternalOptions {
-  model: string
-  checkpoints: CheckpointSelection
-  kind?: string
+export interface ExternalOptions extends EvalRunOptions {
   external: {command: string | string[]; workdir: string; env: Record<string, string>}
-  maxSamples?: number
   workDir: string
   /** the script outputs so far, by committed name (updated in place) */
   outputs: Record<string, Uint8Array>
-  runs(): Promise<RunStore>
-  log(line: string): void
-  share?(names: string[]): string[]
-  resume?: EvalReport
-  onCheckpoint?(report: EvalReport): Promise<void>
-  stopRequested?(): boolean
-  now?: Date
 }
 
 const safe = (name: string) => name.replace(/[^A-Za-z0-9._@-]+/g, '_')

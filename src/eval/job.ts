@@ -8,27 +8,11 @@
 import type {KindEvaluation, TrainerContext, TrainOutcome} from '../plugin-api'
 import {openStore} from '../store/open'
 import {RunStore} from '../runs/run-store'
+import {arraySlot, shareOf} from '../runtime/protocol'
 import {evaluate} from './evaluate'
 import {runExternal} from './external'
 import {JSON_FILE, reportFiles} from './files'
 import type {EvalReport} from './report'
-
-export interface ArraySlot {
-  index: number
-  size: number
-}
-
-export function arraySlot(env: NodeJS.ProcessEnv = process.env): ArraySlot | undefined {
-  const index = env.RFM_ARRAY_INDEX ?? env.AWS_BATCH_JOB_ARRAY_INDEX
-  if (index === undefined) return undefined
-  const size = Number(env.RFM_ARRAY_SIZE ?? env.AWS_BATCH_JOB_ARRAY_SIZE)
-  return {index: Number(index), size: Number.isInteger(size) && size > 0 ? size : Number.POSITIVE_INFINITY}
-}
-
-export function shareOf<T>(items: T[], slot: ArraySlot | undefined): T[] {
-  if (!slot) return items
-  return items.filter((_, i) => (Number.isFinite(slot.size) ? i % slot.size === slot.index : i === slot.index))
-}
 
 export interface EvalJobConfig {
   model?: string

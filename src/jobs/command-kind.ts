@@ -1,4 +1,3 @@
-import {statSync} from 'node:fs'
 import * as path from 'node:path'
 
 import type {JobKind, PluginApi} from '../plugin-api'
@@ -57,13 +56,7 @@ export function commandKind(api: PluginApi): JobKind {
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1}),
     datasetFields: ['data'],
     prepare(config, baseDir) {
-      const workdir = path.resolve(baseDir, config.workdir)
-      let isDir = false
-      try {
-        isDir = statSync(workdir).isDirectory()
-      } catch {}
-      if (!isDir) throw api.configError('workdir', `${workdir} is not a directory`, 'workdir is resolved relative to the config file\'s folder.')
-      return {...config, workdir}
+      return {...config, workdir: api.external.resolveDir(baseDir, config.workdir, 'workdir', 'workdir is resolved relative to the config file\'s folder.')}
     },
     external(config) {
       const argv = typeof config.command === 'string' ? ['/bin/sh', '-c', config.command] : config.command

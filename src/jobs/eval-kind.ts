@@ -73,9 +73,7 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
       if ((c.model === undefined) === (c.model_dir === undefined)) throw api.configError('model', 'give exactly one of model (a run id or a folder) and model_dir')
       if (!c.external && Object.values(c.benchmarks).every((v) => v === undefined)) throw api.configError('benchmarks', 'no benchmark given', 'e.g. benchmarks: {cv_bench: ./CV-Bench, vsr: ./vsr}')
       if (c.external) {
-        const workdir = path.resolve(baseDir, c.external.workdir)
-        if (!existsSync(workdir) || !statSync(workdir).isDirectory()) throw api.configError('external.workdir', `${workdir} is not a directory`)
-        c.external = {...c.external, workdir}
+        c.external = {...c.external, workdir: api.external.resolveDir(baseDir, c.external.workdir, 'external.workdir')}
       }
       return c
     },

@@ -6,14 +6,12 @@
  */
 import * as path from 'node:path'
 
-import {ConfigError} from '../errors'
+import {configErrorAt} from '../config/validate'
 import {renderError, toRfmError} from '../cli/errors'
 import type {PluginCommandSupport} from './index'
 
-/** An error that names a config key (dotted path), rendered like schema errors. */
-export function configErrorAt(where: string, message: string, hint?: string): ConfigError {
-  return new ConfigError(`Config error at ${where}: ${message}.`, {hint, details: {path: where, reason: message}})
-}
+// kept in src/config (below src/jobs, which uses it too); re-exported for the host's API object
+export {configErrorAt}
 
 export const pluginCommandSupport: PluginCommandSupport = {
   async readConfigFile(file, schema, hint) {

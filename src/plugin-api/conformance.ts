@@ -19,6 +19,8 @@ import type * as graderModule from '../grader/index'
 import type {WorkloadInput} from '../scheduler/workload'
 import type * as trainerModule from '../trainer/index'
 import type {TrainerContext, TrainOutcome} from '../trainer/context'
+import type * as protocol from '../runtime/protocol'
+import type {externalArgsKit} from '../jobs/external-args'
 
 type Construct<C> = C extends abstract new (...args: infer A) => infer R ? {construct(...args: A): R}['construct'] : C
 type Bivariant<T> = {[K in keyof T]: Construct<T[K]>}
@@ -44,3 +46,6 @@ export type WorkloadConforms = Implements<contract.WorkloadInput, WorkloadInput>
 export type TrainerContextConforms = Implements<contract.TrainerContext, TrainerContext> & Implements<TrainerContext, contract.TrainerContext>
 export type TrainOutcomeConforms = Implements<contract.TrainOutcome, TrainOutcome> & Implements<TrainOutcome, contract.TrainOutcome>
 export type TrainResultConforms = Implements<contract.TrainResult, trainerModule.TrainResult>
+export type ExternalArgsConform = Implements<contract.ExternalArgsKit, typeof externalArgsKit>
+export type RuntimeKitConforms = Implements<contract.RuntimeKit, Pick<typeof protocol, keyof contract.RuntimeKit>>
+export type ArraySlotConforms = Implements<contract.ArraySlot, protocol.ArraySlot> & Implements<protocol.ArraySlot, contract.ArraySlot>

@@ -3,8 +3,10 @@ import {z} from 'zod'
 import * as errors from '../errors'
 import {validateConfig} from '../config/validate'
 import {trainerModeShape, trainsExternally} from '../jobs/core-schema'
+import {externalArgsKit} from '../jobs/external-args'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
+import {arraySlot, shareOf} from '../runtime/protocol'
 import {trainerConfigKit} from '../trainer/builtin-config'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import {pluginCheckpoints, pluginRuns} from './runs'
@@ -49,4 +51,6 @@ export const pluginApi: PluginApi = {
   // --- trainer-facing config the core owns (issue 22 item 2) ---
   trainerConfig: {...trainerConfigKit, trainerModeShape, trainsExternally},
   // --- end trainer-facing config ---
+  external: externalArgsKit,
+  runtime: {arraySlot, shareOf},
 }

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   const attempt = Number(process.env[RUNTIME_ENV.attempt] ?? process.env[BATCH_ENV.attempt] ?? '1')
   // A child of a Batch array job: its events say which, and its checkpoints live apart.
   const arrayIndex = process.env[BATCH_ENV.arrayIndex]
-  if (arrayIndex !== undefined) process.env.RFM_ARRAY_INDEX = arrayIndex
+  if (arrayIndex !== undefined) process.env[RUNTIME_ENV.arrayIndex] = arrayIndex
   const log = runtimeLogger()
   if (!storeUrl || !runId) {
     log(`the runtime needs ${RUNTIME_ENV.store} and ${RUNTIME_ENV.runId} in its environment`)

@@ -25,6 +25,8 @@ export const RUNTIME_ENV = {
   s3Endpoint: 'RFM_S3_ENDPOINT',
   /** size of an array job (Batch tells a child its index only) */
   arraySize: 'RFM_ARRAY_SIZE',
+  /** index of an array job's child (the runtime copies AWS_BATCH_JOB_ARRAY_INDEX here); read by arraySlot */
+  arrayIndex: 'RFM_ARRAY_INDEX',
   /** where a staged workdir is materialised (default: a fresh folder under the temp dir) */
   workdir: 'RFM_WORKDIR',
   /** local backend: the runtime leads its process group, so a stop signal reaches a shell's children */
@@ -80,4 +82,25 @@ export const DEFAULT_ATTEMPTS = 1
 export function batchGlob(pattern: string, value: string | undefined): boolean {
   if (value === undefined) return false
   return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern
+}
+
+/** The slot of an array job's child: index `index` of `size` children (size Infinity when unknown). */
+export interface ArraySlot {
+  index: number
+  size: number
+}
+
+/** This process's array slot: RFM_ARRAY_INDEX (set by the runtime on Batch) of RFM_ARRAY_SIZE (set in the Batch request). */
+export function arraySlot(env: Record<string, string | undefined> = process.env): ArraySlot | undefined {
+  const index = env[RUNTIME_ENV.arrayIndex] ?? env[BATCH_ENV.arrayIndex]
+  if (index === undefined) return undefined
+  const size = Number(env[RUNTIME_ENV.arraySize] ?? env.AWS_BATCH_JOB_ARRAY_SIZE)
+  // without the size a child takes its own item only
+  return {index: Number(index), size: Number.isInteger(size) && size > 0 ? size : Number.POSITIVE_INFINITY}
+}
+
+/** The items a slot handles: index, index + size, …; all of them without a slot (one job, no array). */
+export function shareOf<T>(items: readonly T[], slot: ArraySlot | undefined): T[] {
+  if (!slot) return [...items]
+  return items.filter((_, i) => (Number.isFinite(slot.size) ? i % slot.size === slot.index : i === slot.index))
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {BatchClient} from '@aws-sdk/client-batch'
 import {mockClient} from 'aws-sdk-client-mock'
@@ -11,36 +11,30 @@ import {fromAwsError} from '../../src/backends/aws-batch/errors'
 import {RfmError} from '../../src/errors'
 import type {RunRecord} from '../../src/runs/record'
 import {rfmJson, tempHome} from '../helpers/cli'
-import {batchWorld, FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME, type BatchWorld} from '../helpers/fake-batch'
+import {fakeBatchSuite, FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME, startFakeBatch} from '../helpers/fake-batch'
 import {assertSchema} from '../helpers/schema'
 
 const node = JSON.stringify(process.execPath)
 
 describe('aws-batch backend against a stateful fake Batch', () => {
-  let world: BatchWorld
-  let fake: FakeBatch
-  before(async () => {
-    world = await batchWorld()
-    fake = await new FakeBatch({runtime: RUNTIME, graceMs: 3000, env: {RFM_CHECKPOINT_POLL_MS: '20'}}).start()
-  })
-  after(() => fake.stop())
+  const suite = fakeBatchSuite()
 
   test('submit sends the exact SubmitJob request and records the job in run.json', async () => {
-    const file = world.config([
+    const file = suite.world.config([
       `command: [${node}, -e, "process.exit(0)"]`,
       'retries: {attempts: 4, evaluate_on_exit: [{on_exit_code: "1", action: exit}, {on_signal: SIGSEGV, action: retry}]}',
       'timeout: 2h',
       'name: sweep-a',
     ])
-    const run = await world.launch(file, {batch: {resources: {gpus: 2, cpus: 8, memoryGiB: 30.5}}})
-    const request = fake.calls.SubmitJob.at(-1)
+    const run = await suite.world.launch(file, {batch: {resources: {gpus: 2, cpus: 8, memoryGiB: 30.5}}})
+    const request = suite.fake.calls.SubmitJob.at(-1)
     assert.deepEqual(request, {
       jobName: `${run.id}-sweep-a`,
       jobQueue: QUEUES.spot,
       jobDefinition: JOB_DEFINITION,
       containerOverrides: {
         environment: [
-          {name: 'RFM_STORE', value: world.profile.store},
+          {name: 'RFM_STORE', value: suite.world.profile.store},
           {name: 'RFM_RUN_ID', value: run.id},
           {name: 'RFM_SPOT_ENDPOINT', value: 'http://169.254.169.254'},
           {name: 'AWS_REGION', value: 'us-east-1'},
@@ -65,11 +59,11 @@ describe('aws-batch backend against a stateful fake Batch', () => {
       tags: {'rfm:run-id': run.id, 'rfm:kind': 'command', 'rfm:user': (request as {tags: Record<string, string>}).tags['rfm:user']},
       propagateTags: true,
     })
-    const recorded = await world.runs.get(run.id)
+    const recorded = await suite.world.runs.get(run.id)
     assert.equal(recorded.backend.jobQueue, QUEUES.spot)
     assert.equal(recorded.backend.jobDefinition, JOB_DEFINITION)
-    assert.ok(fake.jobs.has(recorded.backend.jobId as string))
-    const final = await world.finish(recorded)
+    assert.ok(suite.fake.jobs.has(recorded.backend.jobId as string))
+    const final = await suite.world.finish(recorded)
     assertSchema('run', final)
     assert.equal(final.state, 'succeeded')
     assert.equal(final.attempts.length, 1)
@@ -78,41 +72,41 @@ describe('aws-batch backend against a stateful fake Batch', () => {
 
   test('an image that differs from the job definition\'s: a revision with it is registered once, then reused', async () => {
     const image = IMAGE.replace('0123abcd', 'feedbeef')
-    const backend = new BatchBackend({profile: world.profile, resolveImage: async () => image, pollMs: 25})
-    const before = fake.calls.RegisterJobDefinition.length
-    const file = world.config([`command: [${node}, -e, "0"]`])
-    const first = await world.launch(file, {}, backend)
-    const registered = fake.calls.RegisterJobDefinition.slice(before) as Array<Record<string, any>>
+    const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => image, pollMs: 25})
+    const before = suite.fake.calls.RegisterJobDefinition.length
+    const file = suite.world.config([`command: [${node}, -e, "0"]`])
+    const first = await suite.world.launch(file, {}, backend)
+    const registered = suite.fake.calls.RegisterJobDefinition.slice(before) as Array<Record<string, any>>
     assert.equal(registered.length, 1)
     assert.equal(registered[0].jobDefinitionName, 'rfm-command')
     assert.equal(registered[0].containerProperties.image, image)
     assert.deepEqual(registered[0].retryStrategy, {attempts: 5}, 'the rest of the definition is kept')
-    const revision = (await world.runs.get(first.id)).backend.jobDefinition as string
+    const revision = (await suite.world.runs.get(first.id)).backend.jobDefinition as string
     assert.match(revision, /job-definition\/rfm-command:4$/)
-    assert.equal((fake.calls.SubmitJob.at(-1) as {jobDefinition: string}).jobDefinition, revision)
-    const second = await world.launch(file, {}, backend)
-    assert.equal(fake.calls.RegisterJobDefinition.length, before + 1, 'no second registration')
-    assert.equal((await world.runs.get(second.id)).backend.jobDefinition, revision)
-    await world.finish(first)
-    await world.finish(second)
+    assert.equal((suite.fake.calls.SubmitJob.at(-1) as {jobDefinition: string}).jobDefinition, revision)
+    const second = await suite.world.launch(file, {}, backend)
+    assert.equal(suite.fake.calls.RegisterJobDefinition.length, before + 1, 'no second registration')
+    assert.equal((await suite.world.runs.get(second.id)).backend.jobDefinition, revision)
+    await suite.world.finish(first)
+    await suite.world.finish(second)
   })
 
   test('a usage error (exit 2) ends the job without a retry; a crash with no rule is retried until attempts run out', async () => {
-    const usage = await world.finish(await world.launch(world.config([`command: [${node}, -e, "process.exit(2)"]`, 'retries: {attempts: 3}'])))
+    const usage = await suite.world.finish(await suite.world.launch(suite.world.config([`command: [${node}, -e, "process.exit(2)"]`, 'retries: {attempts: 3}'])))
     assert.equal(usage.state, 'failed')
     assert.deepEqual(usage.attempts.map((a) => [a.exitCode, a.action]), [[2, 'exit']])
 
-    const crash = await world.finish(await world.launch(world.config([`command: [${node}, -e, "process.exit(1)"]`, 'retries: {attempts: 3}'])))
+    const crash = await suite.world.finish(await suite.world.launch(suite.world.config([`command: [${node}, -e, "process.exit(1)"]`, 'retries: {attempts: 3}'])))
     assert.equal(crash.state, 'failed')
     assert.deepEqual(crash.attempts.map((a) => [a.exitCode, a.action]), [[1, 'retry'], [1, 'retry'], [1, 'exit']])
   })
 
   test('--array N: one array job; each child gets its index, writes under the same run, and has its own attempts', async () => {
-    const out = path.join(world.dir, 'array-out')
+    const out = path.join(suite.world.dir, 'array-out')
     const script = `require('fs').mkdirSync(${JSON.stringify(out)}, {recursive: true}); require('fs').writeFileSync(${JSON.stringify(out)} + '/child-' + process.env.RFM_ARRAY_INDEX, process.env.RFM_RUN_ID)`
-    const run = await world.launch(world.config([`command: [${node}, -e, ${JSON.stringify(script)}]`]), {batch: {arraySize: 3}})
-    assert.deepEqual((fake.calls.SubmitJob.at(-1) as {arrayProperties?: unknown}).arrayProperties, {size: 3})
-    const final = await world.finish(run)
+    const run = await suite.world.launch(suite.world.config([`command: [${node}, -e, ${JSON.stringify(script)}]`]), {batch: {arraySize: 3}})
+    assert.deepEqual((suite.fake.calls.SubmitJob.at(-1) as {arrayProperties?: unknown}).arrayProperties, {size: 3})
+    const final = await suite.world.finish(run)
     assertSchema('run', final)
     assert.equal(final.state, 'succeeded')
     assert.deepEqual(final.backend.arrayStatus, {SUCCEEDED: 3})
@@ -123,14 +117,14 @@ describe('aws-batch backend against a stateful fake Batch', () => {
   test('a job stuck RUNNABLE: status warns what to check; cancel uses CancelJob and the run ends cancelled', async () => {
     const held = new FakeBatch({runtime: RUNTIME, hold: true})
     // A second fake replaces the first's handlers while it runs.
-    await fake.stop()
+    await suite.fake.stop()
     await held.start()
     try {
-      const backend = new BatchBackend({profile: world.profile, resolveImage: async () => IMAGE, pollMs: 25, runnableWarnMinutes: 0})
-      const run = await world.launch(world.config([`command: [${node}, -e, "0"]`]))
-      const jobId = (await world.runs.get(run.id)).backend.jobId as string
+      const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => IMAGE, pollMs: 25, runnableWarnMinutes: 0})
+      const run = await suite.world.launch(suite.world.config([`command: [${node}, -e, "0"]`]))
+      const jobId = (await suite.world.runs.get(run.id)).backend.jobId as string
       while (held.job(jobId).status !== 'RUNNABLE') await new Promise((r) => setTimeout(r, 10))
-      const refreshed = await backend.refresh(await world.runs.get(run.id), world.runs)
+      const refreshed = await backend.refresh(await suite.world.runs.get(run.id), suite.world.runs)
       assert.equal(refreshed.state, 'queued')
       const live = await backend.observe(refreshed)
       assert.equal(live.status, 'RUNNABLE')
@@ -140,38 +134,38 @@ describe('aws-batch backend against a stateful fake Batch', () => {
       const queued = (await backend.queueJobs()).filter((j) => j.jobId === jobId)
       assert.deepEqual(queued.map((j) => [j.queue, j.status, j.runId]), [[QUEUES.spot, 'RUNNABLE', run.id]])
       assertSchema('cloud-ls', {runs: [], queueJobs: queued})
-      const cancelled = await backend.cancel(refreshed, world.runs, {graceSeconds: 1})
+      const cancelled = await backend.cancel(refreshed, suite.world.runs, {graceSeconds: 1})
       assert.equal(cancelled.state, 'cancelled')
       assert.equal(held.calls.CancelJob.length, 1)
       assert.equal(held.calls.TerminateJob.length, 0)
     } finally {
       await held.stop()
-      fake = await new FakeBatch({runtime: RUNTIME, graceMs: 3000, env: {RFM_CHECKPOINT_POLL_MS: '20'}}).start()
+      suite.fake = await startFakeBatch()
     }
   })
 
   test('cancel of a running job terminates it: the trainer gets SIGTERM, checkpoints, and no retry follows', async () => {
-    const trainer = path.join(world.dir, 'sleeper.js')
-    const marker = path.join(world.dir, 'got-sigterm')
+    const trainer = path.join(suite.world.dir, 'sleeper.js')
+    const marker = path.join(suite.world.dir, 'got-sigterm')
     writeFileSync(trainer, `process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes'); process.exit(143) }); console.log('ready'); setInterval(() => {}, 1000)`)
-    const run = await world.launch(world.config([`command: [${node}, ${JSON.stringify(trainer)}]`, 'retries: {attempts: 3}']))
-    const jobId = (await world.runs.get(run.id)).backend.jobId as string
-    while (!fake.streams.get(fake.job(jobId).current?.logStream ?? '')?.some((e) => e.message.includes('ready'))) await new Promise((r) => setTimeout(r, 10))
-    const cancelled = await world.backend.cancel(await world.runs.get(run.id), world.runs, {graceSeconds: 3})
+    const run = await suite.world.launch(suite.world.config([`command: [${node}, ${JSON.stringify(trainer)}]`, 'retries: {attempts: 3}']))
+    const jobId = (await suite.world.runs.get(run.id)).backend.jobId as string
+    while (!suite.fake.streams.get(suite.fake.job(jobId).current?.logStream ?? '')?.some((e) => e.message.includes('ready'))) await new Promise((r) => setTimeout(r, 10))
+    const cancelled = await suite.world.backend.cancel(await suite.world.runs.get(run.id), suite.world.runs, {graceSeconds: 3})
     assert.equal(cancelled.state, 'cancelled')
-    assert.equal(fake.calls.TerminateJob.length, 1)
+    assert.equal(suite.fake.calls.TerminateJob.length, 1)
     assert.equal(cancelled.attempts.length, 1)
     assert.ok(existsSync(marker), 'the trainer saw SIGTERM')
     assert.match(cancelled.reason ?? '', /cancelled/)
   })
 
   test('multi-node parallel jobs are not offered: the request has no node overrides and the profile no multi-node definitions', async () => {
-    const file = world.config([`command: [${node}, -e, "0"]`])
-    const run = await world.launch(file, {batch: {queue: 'on-demand'}})
-    const request = fake.calls.SubmitJob.at(-1) as Record<string, any>
+    const file = suite.world.config([`command: [${node}, -e, "0"]`])
+    const run = await suite.world.launch(file, {batch: {queue: 'on-demand'}})
+    const request = suite.fake.calls.SubmitJob.at(-1) as Record<string, any>
     assert.equal(request.jobQueue, QUEUES.onDemand)
     assert.equal(request.nodeOverrides, undefined)
-    await world.finish(run)
+    await suite.world.finish(run)
   })
 
   test('credentials, a missing queue: typed errors that say what to do', async () => {
@@ -184,19 +178,19 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     assert.equal(fromAwsError(Object.assign(new Error('nope'), {name: 'UnrecognizedClientException'}), 'x').code, 'AWS_CREDENTIALS')
 
     // Through the backend: the fake answers as Batch does for a queue that does not exist.
-    const backend = new BatchBackend({profile: {...world.profile, queues: {...QUEUES, spot: 'arn:aws:batch:us-east-1:123456789012:job-queue/gone'}}, resolveImage: async () => IMAGE})
-    const run = {...(await world.runs.list())[0], id: 'command-20261122-000000-abcd', backend: {name: 'aws-batch'}} as RunRecord
-    await assert.rejects(backend.submit(run, world.runs), (error: RfmError) => error.code === 'AWS_QUEUE_MISSING' && /rfm infra up/.test(error.hint ?? ''))
+    const backend = new BatchBackend({profile: {...suite.world.profile, queues: {...QUEUES, spot: 'arn:aws:batch:us-east-1:123456789012:job-queue/gone'}}, resolveImage: async () => IMAGE})
+    const run = {...(await suite.world.runs.list())[0], id: 'command-20261122-000000-abcd', backend: {name: 'aws-batch'}} as RunRecord
+    await assert.rejects(backend.submit(run, suite.world.runs), (error: RfmError) => error.code === 'AWS_QUEUE_MISSING' && /rfm infra up/.test(error.hint ?? ''))
 
     // And when the SDK itself rejects (what an expired session looks like to send()).
-    await fake.stop()
+    await suite.fake.stop()
     const mock = mockClient(BatchClient)
     mock.onAnyCommand().rejects(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredTokenException'}))
     try {
-      await assert.rejects(world.backend.submit({...run, backend: {name: 'aws-batch', request: {queue: 'spot'}}}, world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
+      await assert.rejects(suite.world.backend.submit({...run, backend: {name: 'aws-batch', request: {queue: 'spot'}}}, suite.world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
     } finally {
       mock.restore()
-      fake = await new FakeBatch({runtime: RUNTIME, graceMs: 3000}).start()
+      suite.fake = await startFakeBatch({})
     }
   })
 })

@@ -14,22 +14,16 @@ import {findKind, loadKinds} from '../../src/jobs/registry'
 import {resolveJob} from '../../src/jobs/resolve'
 import {readManifest, resolveRef} from '../../src/staging'
 import {rfmJson, tempHome} from '../helpers/cli'
-import {batchWorld, FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME, type BatchWorld} from '../helpers/fake-batch'
+import {fakeBatchSuite, FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../helpers/fake-batch'
 
 const node = JSON.stringify(process.execPath)
 
 describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
-  let world: BatchWorld
-  let fake: FakeBatch
-  before(async () => {
-    world = await batchWorld()
-    fake = await new FakeBatch({runtime: RUNTIME, graceMs: 3000, env: {RFM_CHECKPOINT_POLL_MS: '20'}}).start()
-  })
-  after(() => fake.stop())
+  const suite = fakeBatchSuite()
 
   test('the workdir is staged content-addressed (ignore files honoured) and the job runs from its copy; no laptop path reaches Batch', async () => {
-    const laptop = path.join(world.dir, 'laptop')
-    const mark = path.join(world.dir, 'seen.json')
+    const laptop = path.join(suite.world.dir, 'laptop')
+    const mark = path.join(suite.world.dir, 'seen.json')
     mkdirSync(path.join(laptop, 'cfg'), {recursive: true})
     mkdirSync(path.join(laptop, 'big'), {recursive: true})
     mkdirSync(path.join(laptop, '.git'), {recursive: true})
@@ -46,9 +40,9 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
       `const fs = require('fs'); fs.writeFileSync(process.env.MARK, JSON.stringify({cwd: process.cwd(), params: fs.readFileSync('cfg/params.json', 'utf8'), files: fs.readdirSync('.').sort()}))`,
     )
     const staged: Array<{field: string; ref: string; files: number}> = []
-    const file = world.config([`command: [${node}, train.js]`, `env: {MARK: ${JSON.stringify(mark)}}`, 'checkpoints: {dir: out}'])
-    const run = await world.launch(file, {onStaged: (s) => staged.push(s)})
-    const final = await world.finish(run)
+    const file = suite.world.config([`command: [${node}, train.js]`, `env: {MARK: ${JSON.stringify(mark)}}`, 'checkpoints: {dir: out}'])
+    const run = await suite.world.launch(file, {onStaged: (s) => staged.push(s)})
+    const final = await suite.world.finish(run)
     assert.equal(final.state, 'succeeded', final.reason)
 
     const seen = JSON.parse(readFileSync(mark, 'utf8')) as {cwd: string; params: string; files: string[]}
@@ -61,63 +55,63 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
     assert.equal(staged[0].field, 'workdir')
     assert.match(String(final.config.workdir), /^ds:workdir-laptop@[0-9a-f]{12}$/)
     assert.equal(staged[0].ref, final.config.workdir)
-    const manifest = await readManifest(world.runs.store, (await resolveRef(world.runs.store, String(final.config.workdir))).hash)
+    const manifest = await readManifest(suite.world.runs.store, (await resolveRef(suite.world.runs.store, String(final.config.workdir))).hash)
     assert.deepEqual(manifest.files.map((f) => f.path).sort(), ['.gitignore', '.rfmignore', 'cfg/params.json', 'job-1.yaml', 'train.js'])
 
     // Nothing of the laptop in what Batch gets or what the job reads.
-    const request = JSON.stringify(fake.calls.SubmitJob.at(-1))
+    const request = JSON.stringify(suite.fake.calls.SubmitJob.at(-1))
     assert.ok(!request.includes(laptop), request)
     assert.ok(!JSON.stringify(final.config).includes(laptop), JSON.stringify(final.config))
   })
 
   test('a large workdir is staged with a warning that names its largest files', async () => {
     const {stageWorkdir} = await import('../../src/jobs/workdir.js')
-    const dir = path.join(world.dir, 'big-laptop')
+    const dir = path.join(suite.world.dir, 'big-laptop')
     mkdirSync(dir)
     writeFileSync(path.join(dir, 'train.py'), 'print(1)')
     writeFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(4096))
     const warnings: string[] = []
-    const config = await stageWorkdir({command: 'python train.py', workdir: dir}, world.runs.store, {warnBytes: 1024, onWarning: (w) => warnings.push(w)})
+    const config = await stageWorkdir({command: 'python train.py', workdir: dir}, suite.world.runs.store, {warnBytes: 1024, onWarning: (w) => warnings.push(w)})
     assert.match(String(config.workdir), /^ds:workdir-big-laptop@/)
     assert.equal(warnings.length, 1)
     assert.match(warnings[0], /holds 4\.1 KB in 2 files.*Largest: weights\.bin.*\.rfmignore/)
     const quiet: string[] = []
-    await stageWorkdir({command: 'python train.py', workdir: dir}, world.runs.store, {onWarning: (w) => quiet.push(w)})
+    await stageWorkdir({command: 'python train.py', workdir: dir}, suite.world.runs.store, {onWarning: (w) => quiet.push(w)})
     assert.deepEqual(quiet, [], 'no warning below the default limit')
   })
 
   test('a checkpoint folder outside the workdir is refused before anything is recorded', async () => {
-    const file = world.config([`command: [${node}, -e, "0"]`, `checkpoints: {dir: ${JSON.stringify(path.join(world.dir, 'elsewhere'))}}`])
-    await assert.rejects(world.launch(file), (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''))
+    const file = suite.world.config([`command: [${node}, -e, "0"]`, `checkpoints: {dir: ${JSON.stringify(path.join(suite.world.dir, 'elsewhere'))}}`])
+    await assert.rejects(suite.world.launch(file), (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''))
   })
 
   test('a registered revision is reused only while the roles and log group match the definition the profile names', async () => {
     const image = IMAGE.replace('0123abcd', 'c0ffee00')
-    const backend = new BatchBackend({profile: world.profile, resolveImage: async () => image, pollMs: 25})
-    const current = fake.definitions.get(JOB_DEFINITION)!
+    const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => image, pollMs: 25})
+    const current = suite.fake.definitions.get(JOB_DEFINITION)!
     const original = structuredClone(current.containerProperties)
     current.containerProperties = {...original, jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job-a', logConfiguration: {logDriver: 'awslogs', options: {'awslogs-group': '/rfm/a/jobs'}}}
-    const file = world.config([`command: [${node}, -e, "0"]`])
-    const before = fake.calls.RegisterJobDefinition.length
-    const first = await world.launch(file, {}, backend)
-    const second = await world.launch(file, {}, backend)
-    assert.equal(fake.calls.RegisterJobDefinition.length, before + 1, 'same roles and logs: the revision is reused')
+    const file = suite.world.config([`command: [${node}, -e, "0"]`])
+    const before = suite.fake.calls.RegisterJobDefinition.length
+    const first = await suite.world.launch(file, {}, backend)
+    const second = await suite.world.launch(file, {}, backend)
+    assert.equal(suite.fake.calls.RegisterJobDefinition.length, before + 1, 'same roles and logs: the revision is reused')
     // rfm infra up replaced the job role (e.g. destroy and up): the old revision names a role that is gone.
     current.containerProperties = {...current.containerProperties, jobRoleArn: 'arn:aws:iam::123456789012:role/rfm-job-b'}
-    const third = await world.launch(file, {}, backend)
-    assert.equal(fake.calls.RegisterJobDefinition.length, before + 2)
-    assert.equal((fake.calls.RegisterJobDefinition.at(-1) as {containerProperties: {jobRoleArn: string}}).containerProperties.jobRoleArn, 'arn:aws:iam::123456789012:role/rfm-job-b')
+    const third = await suite.world.launch(file, {}, backend)
+    assert.equal(suite.fake.calls.RegisterJobDefinition.length, before + 2)
+    assert.equal((suite.fake.calls.RegisterJobDefinition.at(-1) as {containerProperties: {jobRoleArn: string}}).containerProperties.jobRoleArn, 'arn:aws:iam::123456789012:role/rfm-job-b')
     // and a new log group as well
     current.containerProperties = {...current.containerProperties, logConfiguration: {logDriver: 'awslogs', options: {'awslogs-group': '/rfm/b/jobs'}}}
-    const fourth = await world.launch(file, {}, backend)
-    assert.equal(fake.calls.RegisterJobDefinition.length, before + 3)
-    for (const run of [first, second, third, fourth]) await world.finish(run)
+    const fourth = await suite.world.launch(file, {}, backend)
+    assert.equal(suite.fake.calls.RegisterJobDefinition.length, before + 3)
+    for (const run of [first, second, third, fourth]) await suite.world.finish(run)
     current.containerProperties = original
   })
 
   test('a command job asks Batch for resources only when its config names them', async () => {
     const kinds = await loadKinds([])
-    const job = (lines: string[]) => resolveJob(findKind(kinds, 'command'), {file: world.config(lines)})
+    const job = (lines: string[]) => resolveJob(findKind(kinds, 'command'), {file: suite.world.config(lines)})
     assert.equal(requestedResources(await job([`command: [${node}, -e, "0"]`])), undefined)
     assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {gpus: 1, cpus: 8, memory: 30GiB}'])), {gpus: 1, cpus: 8, memoryGiB: 30})
     assert.deepEqual(requestedResources(await job([`command: [${node}, -e, "0"]`, 'resources: {memory: 15360MiB}'])), {memoryGiB: 15})

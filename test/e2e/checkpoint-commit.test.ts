@@ -11,10 +11,9 @@
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, ftruncateSync} from 'node:fs'
-import * as os from 'node:os'
+import {closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync, ftruncateSync} from 'node:fs'
 import * as path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import {CheckpointStore} from '../../src/checkpoint/store'
 import {CheckpointSync, type ExternalCheckpointSpec} from '../../src/checkpoint/sync'
@@ -22,17 +21,10 @@ import {FileStore} from '../../src/store/file-store'
 import {S3Store} from '../../src/store/s3-store'
 import type {ObjectStore} from '../../src/store/types'
 import {ROOT} from '../helpers/cli'
-import {S3RVER_CREDENTIALS, startS3rver, type S3rverHandle} from '../helpers/s3rver'
+import {S3RVER_CREDENTIALS} from '../helpers/s3rver'
+import {scratchAndS3rver} from '../helpers/scratch-stores'
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-commit-test-'))
-let s3: S3rverHandle
-before(async () => {
-  s3 = await startS3rver()
-})
-after(async () => {
-  await s3.stop()
-  rmSync(scratch, {recursive: true, force: true})
-})
+const {scratch, s3} = scratchAndS3rver('rfm-commit-test-')
 
 const RUN = 'command-20990101-000000-cafe'
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex')

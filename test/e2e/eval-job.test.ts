@@ -17,12 +17,12 @@ import type {EvalReport} from '../../src/eval/report'
 import {launchRun} from '../../src/jobs/launch'
 import {findKind, loadKinds} from '../../src/jobs/registry'
 import {resolveJob} from '../../src/jobs/resolve'
-import {FINAL_STATES, type RunRecord} from '../../src/runs/record'
+import {FINAL_STATES} from '../../src/runs/record'
 import {RunStore} from '../../src/runs/run-store'
 import {openStore} from '../../src/store/open'
 import {rfm, rfmJson, tempHome, waitFor} from '../helpers/cli'
 import {writeVsr} from '../helpers/eval-benchmarks'
-import {FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../helpers/fake-batch'
+import {FakeBatch, finishOnBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../helpers/fake-batch'
 import {assertSchema} from '../helpers/schema'
 
 const home = tempHome()
@@ -92,13 +92,7 @@ test('on AWS Batch (the fake Batch) --array 2: child i evaluates checkpoints i, 
     const backend = new BatchBackend({profile, resolveImage: async () => IMAGE, pollMs: 25})
     const job = await resolveJob(findKind(await loadKinds([]), 'eval'), {file: path.join(work, 'eval.yaml'), sets: ['max_samples=8']})
     const launched = await launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend}, {batch: {arraySize: 2}})
-    let run: RunRecord = await runs.get(launched.id)
-    const deadline = Date.now() + 150_000
-    while (!FINAL_STATES.has(run.state)) {
-      assert.ok(Date.now() < deadline, `run ${run.id} did not finish (${run.state})`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      run = await backend.refresh(run, runs)
-    }
+    const run = await finishOnBatch(backend, runs, launched, 150_000)
     assert.equal(run.state, 'succeeded', run.reason)
     assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
     const parts = [await finalReport(run.id, 0), await finalReport(run.id, 1)]

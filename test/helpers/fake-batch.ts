@@ -5,6 +5,7 @@
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import {after, before} from 'node:test'
 import {pathToFileURL} from 'node:url'
 
 import {BatchBackend} from '../../src/backends/aws-batch'
@@ -94,15 +95,37 @@ export async function batchWorld(s3?: {endpoint: string; bucket: string; atBucke
       const job = await resolveJob(findKind(kinds, 'command'), {file: configFile})
       return launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend: other ?? backend}, options)
     },
-    async finish(run, timeoutMs = 90_000) {
-      const deadline = Date.now() + timeoutMs
-      let latest = await runs.get(run.id)
-      while (!FINAL_STATES.has(latest.state)) {
-        if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish (state ${latest.state}, batch ${String(latest.backend.status)})`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-        latest = await backend.refresh(latest, runs)
-      }
-      return latest
-    },
+    finish: (run, timeoutMs) => finishOnBatch(backend, runs, run, timeoutMs),
   }
+}
+
+/** Refreshes a run from (fake) Batch until it ends; throws after `timeoutMs`. */
+export async function finishOnBatch(backend: BatchBackend, runs: RunStore, run: RunRecord, timeoutMs = 90_000): Promise<RunRecord> {
+  const deadline = Date.now() + timeoutMs
+  let latest = await runs.get(run.id)
+  while (!FINAL_STATES.has(latest.state)) {
+    if (Date.now() > deadline) throw new Error(`run ${run.id} did not finish (state ${latest.state}, batch ${String(latest.backend.status)})`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    latest = await backend.refresh(latest, runs)
+  }
+  return latest
+}
+
+/** The fake Batch the batch tests run against: the real runtime, a 3 s stop grace, checkpoints polled every 20 ms. */
+export function startFakeBatch(options: {env?: Record<string, string>} = {env: {RFM_CHECKPOINT_POLL_MS: '20'}}): Promise<FakeBatch> {
+  return new FakeBatch({runtime: RUNTIME, graceMs: 3000, ...options}).start()
+}
+
+/**
+ * For a describe block: a fresh batchWorld and a started fake Batch before its tests, the fake
+ * stopped after them. A test that stops the fake puts a new one in `suite.fake`.
+ */
+export function fakeBatchSuite(): {world: BatchWorld; fake: FakeBatch} {
+  const suite = {} as {world: BatchWorld; fake: FakeBatch}
+  before(async () => {
+    suite.world = await batchWorld()
+    suite.fake = await startFakeBatch()
+  })
+  after(() => suite.fake.stop())
+  return suite
 }

@@ -3,6 +3,7 @@ import type {z} from 'zod'
 
 import type {CheckpointRow, LocalCheckpoints} from './checkpoints'
 import type {ErrorsCore} from './errors'
+import type {ExternalArgsKit, RuntimeKit} from './external-args'
 import type {FormatsCore} from './formats'
 import type {GraderCore} from './grader'
 import type {JobKind} from './job-kind'
@@ -64,6 +65,14 @@ export interface PluginApi {
    * the HF TrainingArguments mapper and the one external-mode switch (`trainer_mode`).
    */
   trainerConfig: TrainerConfigKit
+  /**
+   * Building blocks of an external-mode command (src/jobs/external-args.ts): config keys → the
+   * script's flags (`argvFromKeys`), a Hugging Face Trainer's checkpoint spec, a config folder
+   * resolved against the config file's folder.
+   */
+  external: ExternalArgsKit
+  /** The runtime's environment as a kind's trainer reads it (src/runtime/protocol.ts): the array job slot. */
+  runtime: RuntimeKit
 }
 
 /** The default export of a plugin's job-kinds module. */

@@ -173,24 +173,17 @@ export function checkGrpoConfig(api: Pick<PluginApi, 'configError'>, c: GrpoConf
  * Hugging Face model: it maps to model_name_or_path in external mode only (the built-in trainer
  * trains its compact VLM or the --sft-checkpoint run's).
  */
-export function flatFromSeedBlocks(c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; trainer_mode?: unknown}): Record<string, unknown> {
+export function flatFromSeedBlocks(api: Pick<PluginApi, 'external'>, c: {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>; trainer_mode?: unknown}): Record<string, unknown> {
   const m = c.model ?? {}
   const lora = (m.lora ?? {}) as Record<string, unknown>
-  const t = c.training ?? {}
-  const h = c.hardware ?? {}
   const out: Record<string, unknown> = {
     model_name_or_path: c.trainer_mode === 'external' || c.trainer_mode === true ? m.name : undefined,
     use_peft: m.use_lora,
     lora_r: lora.r,
     lora_alpha: lora.alpha,
     lora_dropout: lora.dropout,
-    num_train_epochs: t.num_epochs,
-    per_device_train_batch_size: t.batch_size,
-    gradient_accumulation_steps: t.gradient_accumulation_steps,
-    learning_rate: t.learning_rate,
-    gradient_checkpointing: t.gradient_checkpointing,
-    bf16: h.bf16,
-    use_vllm: h.use_vllm,
+    ...api.external.hfKeysFromSeedBlocks(c),
+    use_vllm: c.hardware?.use_vllm,
   }
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined))
 }

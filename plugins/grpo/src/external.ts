@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys, JobContext, PluginApi} from '@rfm/plugin-api'
+import type {ExternalCommand, GivenKeys, JobContext, PluginApi, ScriptArgs} from '@rfm/plugin-api'
 
 import {GrpoConfig, grpoConfigSchema} from './config'
 
@@ -28,49 +28,25 @@ export function checkExternal(api: Pick<PluginApi, 'configError'>, c: GrpoConfig
   if (c.model_name_or_path === 'builtin' && !c.sft_checkpoint) throw api.configError('model_name_or_path', 'external mode trains a Hugging Face model: set model_name_or_path', 'e.g. model_name_or_path: Qwen/Qwen2-VL-7B-Instruct')
 }
 
-/** `--name value`: true → `--name`; false of a known switch → nothing (the script's default), else `--name False`. */
-function flagArgs(name: string, value: unknown, knownSwitch: boolean): string[] {
-  if (value === undefined || value === null) return []
-  if (value === true) return [`--${name}`]
-  if (value === false) return knownSwitch ? [] : [`--${name}`, 'False']
-  if (Array.isArray(value)) return [`--${name}`, ...value.map(String)]
-  if (typeof value === 'object') return [`--${name}`, JSON.stringify(value)]
-  return [`--${name}`, String(value)]
-}
-
 /** The script's flags: the keys the user set (schema order), then the ones rfm does not know, as written. */
-export function scriptFlags(api: Pick<PluginApi, 'z' | 'trainerConfig'>, c: GrpoConfig, given: GivenKeys | undefined): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
-  const set = new Set(given ? Object.keys(given.keys) : Object.keys(c))
-  const args: string[] = []
-  const flagKeys: Record<string, string> = {}
-  const addedFlags: Record<string, string> = {}
-  const values = c as unknown as Record<string, unknown>
-  const push = (flag: string, key: string, part: string[]) => {
-    if (part.length === 0) return
-    flagKeys[flag] = key
-    args.push(...part)
-  }
-  if (c.sft_checkpoint) push('--model_name_or_path', 'sft_checkpoint', ['--model_name_or_path', c.sft_checkpoint])
-  for (const key of Object.keys(grpoConfigSchema(api.z, api.trainerConfig).shape)) {
-    if (RFM_KEYS.has(key) || (key === 'model_name_or_path' && c.sft_checkpoint)) continue
-    if (!set.has(key)) {
-      if (REQUIRED[key]) {
-        args.push(...REQUIRED[key])
-        addedFlags[REQUIRED[key][0]] = 'grpo_rec.py requires it in VQA mode'
-      } else if (key === 'output_dir') {
-        args.push('--output_dir', c.output_dir)
-        addedFlags['--output_dir'] = 'checkpoints are synced from output_dir (rfm\'s default when unset)'
-      }
-      continue
-    }
-    push(`--${key}`, key, flagArgs(key, values[key], true))
-  }
-  for (const [key, value] of Object.entries(given?.extra ?? {})) push(`--${key}`, key, flagArgs(key, value, false))
-  return {args, flagKeys, addedFlags}
+export function scriptFlags(api: Pick<PluginApi, 'z' | 'trainerConfig' | 'external'>, c: GrpoConfig, given: GivenKeys | undefined): ScriptArgs {
+  // sft_checkpoint (a model folder) is passed as the script's model
+  const model: ScriptArgs = c.sft_checkpoint ? {args: ['--model_name_or_path', c.sft_checkpoint], flagKeys: {'--model_name_or_path': 'sft_checkpoint'}, addedFlags: {}} : {args: [], flagKeys: {}, addedFlags: {}}
+  const keys = Object.keys(grpoConfigSchema(api.z, api.trainerConfig).shape).filter((key) => !RFM_KEYS.has(key) && !(key === 'model_name_or_path' && c.sft_checkpoint))
+  const rest = api.external.argvFromKeys(c as unknown as Record<string, unknown>, {
+    keys,
+    given,
+    unset: (key) => {
+      if (REQUIRED[key]) return {args: REQUIRED[key], why: 'grpo_rec.py requires it in VQA mode'}
+      if (key === 'output_dir') return {args: ['--output_dir', c.output_dir], why: 'checkpoints are synced from output_dir (rfm\'s default when unset)'}
+      return undefined
+    },
+  })
+  return {args: [...model.args, ...rest.args], flagKeys: {...model.flagKeys, ...rest.flagKeys}, addedFlags: rest.addedFlags}
 }
 
 /** The script's command line from the validated config. */
-export function externalCommand(api: Pick<PluginApi, 'z' | 'trainerConfig'>, c: GrpoConfig, context: JobContext): ExternalCommand {
+export function externalCommand(api: Pick<PluginApi, 'z' | 'trainerConfig' | 'external'>, c: GrpoConfig, context: JobContext): ExternalCommand {
   const e = c.external
   const {args, flagKeys, addedFlags} = scriptFlags(api, c, context.given)
   const launcher = e.launcher.length > 0 ? e.launcher : [e.python]
@@ -87,12 +63,6 @@ export function externalCommand(api: Pick<PluginApi, 'z' | 'trainerConfig'>, c: 
     flagKeys,
     addedFlags,
     outputs: c.outputs ?? [c.output_dir, ...(c.logging_dir ? [c.logging_dir] : []), ...(c.debug_log ? [c.debug_log] : [])],
-    checkpoints: {
-      dir: path.resolve(e.workdir, c.output_dir),
-      layout: 'hf',
-      completeMarker: 'trainer_state.json',
-      resumeArgs: ['--resume_from_checkpoint', '{checkpoint}'],
-      retention: {saveTotalLimit: c.save_total_limit ?? undefined},
-    },
+    checkpoints: api.external.hfCheckpointSpec(path.resolve(e.workdir, c.output_dir), {resumeArgs: ['--resume_from_checkpoint', '{checkpoint}'], saveTotalLimit: c.save_total_limit ?? undefined}),
   }
 }

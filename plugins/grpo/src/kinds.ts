@@ -1,6 +1,3 @@
-import {statSync} from 'node:fs'
-import * as path from 'node:path'
-
 import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {checkGrpoConfig, flatFromSeedBlocks, GrpoConfig, grpoConfigSchema, isExternal, LAUNCH_FLAGS} from './config'
@@ -65,7 +62,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       retention: (config) => ({saveTotalLimit: config.save_total_limit ?? undefined, bestMetric: config.eval_steps > 0 ? 'eval_reward' : undefined, greaterIsBetter: true}),
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys
-        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(api, config)})
         checkGrpoConfig(api, c)
         const out: GrpoConfig = {...c, dataset_name: c.dataset_name === 'generated' ? null : c.dataset_name}
         if (!isExternal(c)) {
@@ -74,12 +71,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         }
         if (isExternal(c)) {
           checkExternal(api, c)
-          const workdir = path.resolve(baseDir, c.external.workdir)
-          let isDir = false
-          try {
-            isDir = statSync(workdir).isDirectory()
-          } catch {}
-          if (!isDir) throw api.configError('external.workdir', `${workdir} is not a directory`, 'The pipeline\'s checkout (holding external.script), relative to the config file.')
+          const workdir = api.external.resolveDir(baseDir, c.external.workdir, 'external.workdir', 'The pipeline\'s checkout (holding external.script), relative to the config file.')
           out.external = {...c.external, workdir}
         }
         return out

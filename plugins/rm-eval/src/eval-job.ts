@@ -17,26 +17,6 @@ import {bestRow, CheckpointSource, errorRow, globRegex, EvalRow, evalConfigSchem
 /** A checkpoint to score, or a model dir that already failed (its row). */
 export type EvalItem = {source: CheckpointSource} | {row: EvalRow}
 
-export interface ArraySlot {
-  index: number
-  size: number
-}
-
-/** The array slot of this process: RFM_ARRAY_INDEX (set by the runtime on Batch) of RFM_ARRAY_SIZE (set in the Batch request). */
-export function arraySlot(env: NodeJS.ProcessEnv = process.env): ArraySlot | undefined {
-  const index = env.RFM_ARRAY_INDEX ?? env.AWS_BATCH_JOB_ARRAY_INDEX
-  if (index === undefined) return undefined
-  const size = Number(env.RFM_ARRAY_SIZE ?? env.AWS_BATCH_JOB_ARRAY_SIZE)
-  // Without the size a child takes its own item only.
-  return {index: Number(index), size: Number.isInteger(size) && size > 0 ? size : Number.POSITIVE_INFINITY}
-}
-
-/** The items this slot scores. */
-export function itemsOf<T>(items: T[], slot: ArraySlot | undefined): T[] {
-  if (!slot) return items
-  return items.filter((_, i) => (Number.isFinite(slot.size) ? i % slot.size === slot.index : i === slot.index))
-}
-
 /** Resolves an entry of model_dirs that is no local folder (an rfm run id) into sources; undefined if unknown. */
 export type RunSources = (entry: string, pattern: string) => Promise<CheckpointSource[] | undefined>
 
@@ -82,8 +62,9 @@ export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSour
   note(`trainer backend: ${trainer.describeBackend(backend)}`)
   const data = await evalPairs(api, trainer, c, '/')
   const items = await collectItems(c.model_dirs, c.checkpoint_pattern, runSources)
-  const slot = arraySlot()
-  const mine = itemsOf(items, slot)
+  // an array child (RFM_ARRAY_INDEX of RFM_ARRAY_SIZE) scores its share of the items
+  const slot = api.runtime.arraySlot()
+  const mine = api.runtime.shareOf(items, slot)
   note(`evaluating ${mine.length} of ${items.length} checkpoint(s)${slot ? ` (array child ${slot.index} of ${slot.size})` : ''} on ${data.describe}`)
 
   const base = path.basename(c.output_file)

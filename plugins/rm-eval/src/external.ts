@@ -94,12 +94,6 @@ export function externalCommand(api: PluginApi, config: Record<string, unknown>,
     files,
     // the final model save_model writes at output_dir's root (checkpoint-N/ are stored apart)
     outputs: [outputDir, ...userOutputs(config)],
-    checkpoints: {
-      dir: outputDir,
-      layout: 'hf',
-      completeMarker: x.complete_marker,
-      resumeArgs: x.resume_args,
-      retention: {saveTotalLimit: x.save_total_limit},
-    },
+    checkpoints: api.external.hfCheckpointSpec(outputDir, {completeMarker: x.complete_marker, resumeArgs: x.resume_args, saveTotalLimit: x.save_total_limit}),
   }
 }

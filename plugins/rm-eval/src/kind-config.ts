@@ -61,9 +61,7 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
   else if (config.mode !== undefined) config.mode = 'train'
   if (config.external) {
     const x = {...(config.external as Record<string, unknown>)}
-    const workdir = path.resolve(baseDir, String(x.workdir))
-    if (!existsSync(workdir) || !statSync(workdir).isDirectory()) throw api.configError('external.workdir', `${workdir} is not a directory`, 'The pipeline\'s checkout (train_rm.py, eval_rm.py), relative to the config file.')
-    x.workdir = workdir
+    x.workdir = api.external.resolveDir(baseDir, String(x.workdir), 'external.workdir', 'The pipeline\'s checkout (train_rm.py, eval_rm.py), relative to the config file.')
     config.external = x
   }
   if (isEval(config)) {

@@ -8,7 +8,7 @@
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys} from '@rfm/plugin-api'
+import type {ExternalCheckpointSpec, ExternalCommand, GivenKeys, PluginApi} from '@rfm/plugin-api'
 
 import {SftConfig} from './config'
 
@@ -21,42 +21,17 @@ export const SCRIPT_KEYS = [
   'gradient_checkpointing', 'bf16', 'seed', 'run_name', 'resume_from_checkpoint', 'max_samples',
 ] as const
 
-/** `--name value` for one value: true → `--name`, false of a known switch → nothing, lists → values, mappings → JSON. */
-export function flagArgs(name: string, value: unknown, knownSwitch: boolean): string[] {
-  if (value === undefined || value === null) return []
-  if (value === true) return [`--${name}`]
-  if (value === false) return knownSwitch ? [] : [`--${name}`, 'False']
-  if (Array.isArray(value)) return [`--${name}`, ...value.map(String)]
-  if (typeof value === 'object') return [`--${name}`, JSON.stringify(value)]
-  return [`--${name}`, String(value)]
-}
-
-/** The keys to pass: those the user set; for runs recorded before rfm kept them, every key of the config. */
-function setKeys(c: SftConfig, given: GivenKeys | undefined): Set<string> {
-  return new Set(given ? Object.keys(given.keys) : Object.keys(c))
-}
-
 /** The script's flags: the keys the user set, then the ones rfm does not know, as written. */
-export function scriptFlags(c: SftConfig, given?: GivenKeys): {args: string[]; flagKeys: Record<string, string>} {
-  const keys = setKeys(c, given)
-  const args: string[] = []
-  const flagKeys: Record<string, string> = {}
-  const values = c as unknown as Record<string, unknown>
-  for (const key of SCRIPT_KEYS) {
-    if (!keys.has(key)) continue
-    let value = values[key]
-    // True is added by the runtime once a checkpoint was restored; an explicit path or step is the user's
-    if (key === 'resume_from_checkpoint' && typeof value === 'boolean') continue
-    if (key === 'report_to' && Array.isArray(value)) value = value.join(',')
-    const part = flagArgs(key, value, true)
-    if (part.length > 0) flagKeys[`--${key}`] = key
-    args.push(...part)
-  }
-  for (const [key, value] of Object.entries(given?.extra ?? {})) {
-    const part = flagArgs(key, value, false)
-    if (part.length > 0) flagKeys[`--${key}`] = key
-    args.push(...part)
-  }
+export function scriptFlags(api: Pick<PluginApi, 'external'>, c: SftConfig, given?: GivenKeys): {args: string[]; flagKeys: Record<string, string>} {
+  const {args, flagKeys} = api.external.argvFromKeys(c as unknown as Record<string, unknown>, {
+    keys: SCRIPT_KEYS,
+    given,
+    value: (key, value) => {
+      // True is added by the runtime once a checkpoint was restored; an explicit path or step is the user's
+      if (key === 'resume_from_checkpoint' && typeof value === 'boolean') return undefined
+      return key === 'report_to' && Array.isArray(value) ? value.join(',') : value
+    },
+  })
   return {args, flagKeys}
 }
 
@@ -74,7 +49,7 @@ export function scriptConfigFile(c: SftConfig, given: GivenKeys | undefined): Re
   return out
 }
 
-export function externalCommand(c: SftConfig, given?: GivenKeys, runId = 'run'): ExternalCommand | undefined {
+export function externalCommand(api: Pick<PluginApi, 'external'>, c: SftConfig, given?: GivenKeys, runId = 'run'): ExternalCommand | undefined {
   const e = c.trainer.external
   if (!e) return undefined
   if (e.config_arg) {
@@ -88,10 +63,10 @@ export function externalCommand(c: SftConfig, given?: GivenKeys, runId = 'run'):
       env: e.env,
       files: [{path: file, content: `# written by rfm for run ${runId}: the keys you set, as you wrote them\n${stringify(scriptConfigFile(c, given))}`}],
       outputs: c.outputs ?? [c.output_dir],
-      checkpoints: {dir: path.resolve(e.workdir, c.output_dir), layout: 'hf', completeMarker: 'trainer_state.json', resumeArgs: ['--resume_from_checkpoint', 'True'], retention: {saveTotalLimit: c.save_total_limit}},
+      checkpoints: hfCheckpoints(api, c, e.workdir),
     }
   }
-  const {args, flagKeys} = e.pass_config ? scriptFlags(c, given) : {args: [], flagKeys: {}}
+  const {args, flagKeys} = e.pass_config ? scriptFlags(api, c, given) : {args: [], flagKeys: {}}
   const addedFlags: Record<string, string> = {}
   // the runtime syncs checkpoints from output_dir, so the script must write where rfm looks
   if (e.pass_config && !('--output_dir' in flagKeys)) {
@@ -105,12 +80,11 @@ export function externalCommand(c: SftConfig, given?: GivenKeys, runId = 'run'):
     flagKeys,
     addedFlags,
     outputs: c.outputs ?? [c.output_dir],
-    checkpoints: {
-      dir: path.resolve(e.workdir, c.output_dir),
-      layout: 'hf',
-      completeMarker: 'trainer_state.json',
-      resumeArgs: ['--resume_from_checkpoint', 'True'],
-      retention: {saveTotalLimit: c.save_total_limit},
-    },
+    checkpoints: hfCheckpoints(api, c, e.workdir),
   }
+}
+
+/** output_dir/checkpoint-<step>/ of the HF Trainer; the seeds' scripts resume with `--resume_from_checkpoint True`. */
+function hfCheckpoints(api: Pick<PluginApi, 'external'>, c: SftConfig, workdir: string): ExternalCheckpointSpec {
+  return api.external.hfCheckpointSpec(path.resolve(workdir, c.output_dir), {resumeArgs: ['--resume_from_checkpoint', 'True'], saveTotalLimit: c.save_total_limit})
 }

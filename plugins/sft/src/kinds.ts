@@ -1,6 +1,3 @@
-import {statSync} from 'node:fs'
-import * as path from 'node:path'
-
 import type {JobKind, PluginApi} from '@rfm/plugin-api'
 
 import {checkBuiltin, checkTrainerMode, isExternal, SftConfig, sftConfigSchema} from './config'
@@ -34,7 +31,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       checkpointFields: ['sft_checkpoint'],
       async prepare(config, baseDir) {
         // seed 003's model/training/hardware blocks stand for flat keys (the built-in trainer and the planner read those)
-        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(config)})
+        const c = api.validate(schema, {...config, ...flatFromSeedBlocks(api, config)})
         config = c
         checkTrainerMode(api, c)
         const e = c.trainer.external
@@ -44,16 +41,11 @@ export default function kinds(api: PluginApi): JobKind[] {
           await checkSftData(api, c, baseDir)
           return config
         }
-        const workdir = path.resolve(baseDir, e.workdir)
-        let isDir = false
-        try {
-          isDir = statSync(workdir).isDirectory()
-        } catch {}
-        if (!isDir) throw api.configError('trainer.external.workdir', `${workdir} is not a directory`, 'workdir is resolved relative to the config file\'s folder.')
+        const workdir = api.external.resolveDir(baseDir, e.workdir, 'trainer.external.workdir', 'workdir is resolved relative to the config file\'s folder.')
         return {...config, trainer: {...c.trainer, external: {...e, workdir}}}
       },
       // hooks get the validated config (the host parses it once per process)
-      external: (config, context) => (isExternal(config) ? externalCommand(config, context.given, context.runId) : undefined),
+      external: (config, context) => (isExternal(config) ? externalCommand(api, config, context.given, context.runId) : undefined),
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up
         const c = ctx.config

@@ -17,22 +17,14 @@ export function seedBlockSchemas(z: PluginApi['z']) {
 type Blocks = {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>}
 
 /** The flat sft keys the nested blocks stand for (only those the blocks give). */
-export function flatFromSeedBlocks(c: Blocks): Record<string, unknown> {
+export function flatFromSeedBlocks(api: Pick<PluginApi, 'external'>, c: Blocks): Record<string, unknown> {
   const m = c.model ?? {}
   const lora = (m.lora ?? {}) as Record<string, unknown>
-  const t = c.training ?? {}
-  const h = c.hardware ?? {}
-  const out: Record<string, unknown> = {
+  const model: Record<string, unknown> = {
     model_name: m.name,
     lora_rank: m.use_lora === false ? 0 : m.use_lora === true ? (lora.r ?? 16) : undefined,
     lora_alpha: lora.alpha,
     quantization: m.use_4bit,
-    num_train_epochs: t.num_epochs,
-    per_device_train_batch_size: t.batch_size,
-    gradient_accumulation_steps: t.gradient_accumulation_steps,
-    learning_rate: t.learning_rate,
-    gradient_checkpointing: t.gradient_checkpointing,
-    bf16: h.bf16,
   }
-  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined))
+  return {...Object.fromEntries(Object.entries(model).filter(([, v]) => v !== undefined)), ...api.external.hfKeysFromSeedBlocks(c)}
 }

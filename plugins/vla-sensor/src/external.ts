@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path'
 
-import type {ExternalCommand, GivenKeys} from '@rfm/plugin-api'
+import type {ExternalCommand, GivenKeys, PluginApi, ScriptArgs} from '@rfm/plugin-api'
 
 import type {VlaConfig} from './config'
 
@@ -20,34 +20,17 @@ export const SCRIPT_KEYS = [
   'sensor_input_channels', 'sensor_temporal_length', 'sensor_output_dim', 'sensor_loss_weight', 'epochs', 'max_steps', 'max_samples',
 ] as const
 
-function flagArgs(flag: string, value: unknown, knownSwitch: boolean): string[] {
-  if (value === undefined || value === null) return []
-  if (value === true) return [flag]
-  if (value === false) return knownSwitch ? [] : [flag, 'False']
-  if (Array.isArray(value)) return [flag, ...value.map(String)]
-  if (typeof value === 'object') return [flag, JSON.stringify(value)]
-  return [flag, String(value)]
-}
-
 const dashed = (key: string) => `--${key.replace(/_/g, '-')}`
 
 /** The script's flags: `--mode`, then the keys the user set, then the ones rfm does not know. */
-export function scriptFlags(c: VlaConfig, given?: GivenKeys): {args: string[]; flagKeys: Record<string, string>; addedFlags: Record<string, string>} {
-  const set = new Set(given ? Object.keys(given.keys) : Object.keys(c))
-  const args = ['--mode', c.mode === 'cache' ? 'cache' : 'train']
+export function scriptFlags(api: Pick<PluginApi, 'external'>, c: VlaConfig, given?: GivenKeys): ScriptArgs {
+  const mode = ['--mode', c.mode === 'cache' ? 'cache' : 'train']
+  const rest = api.external.argvFromKeys(c as unknown as Record<string, unknown>, {keys: SCRIPT_KEYS, given, flag: dashed})
   const flagKeys: Record<string, string> = {}
   const addedFlags: Record<string, string> = {}
   if (given?.keys.mode) flagKeys['--mode'] = 'mode'
   else addedFlags['--mode'] = 'the script requires it (external mode trains)'
-  const values = c as unknown as Record<string, unknown>
-  const push = (key: string, part: string[]) => {
-    if (part.length === 0) return
-    flagKeys[part[0]] = key
-    args.push(...part)
-  }
-  for (const key of SCRIPT_KEYS) if (set.has(key)) push(key, flagArgs(dashed(key), values[key], true))
-  for (const [key, value] of Object.entries(given?.extra ?? {})) push(key, flagArgs(dashed(key), value, false))
-  return {args, flagKeys, addedFlags}
+  return {args: [...mode, ...rest.args], flagKeys: {...flagKeys, ...rest.flagKeys}, addedFlags}
 }
 
 /** The seed's best and final weights beside its checkpoint (qwen_vla_sensor_best.pt, _final.pt) and its logs. */
@@ -57,10 +40,10 @@ function defaultOutputs(c: VlaConfig): string[] {
   return [path.join(e.checkpoint_dir, `${stem}_best.pt`), path.join(e.checkpoint_dir, `${stem}_final.pt`), 'logs']
 }
 
-export function externalCommand(c: VlaConfig, runId: string, given?: GivenKeys): ExternalCommand {
+export function externalCommand(api: Pick<PluginApi, 'external'>, c: VlaConfig, runId: string, given?: GivenKeys): ExternalCommand {
   const e = c.external
   const program = e.launcher.length ? e.launcher : [e.python]
-  const {args, flagKeys, addedFlags} = scriptFlags(c, given)
+  const {args, flagKeys, addedFlags} = scriptFlags(api, c, given)
   return {
     argv: [...program, e.script, ...args],
     cwd: e.workdir,

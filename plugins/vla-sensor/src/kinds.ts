@@ -94,7 +94,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       },
       retention: (config) => ({saveTotalLimit: config.save_total_limit, bestMetric: 'eval_loss', greaterIsBetter: false}),
       external(c, context) {
-        return isExternal(c) ? externalCommand(c, context.runId, context.given) : undefined
+        return isExternal(c) ? externalCommand(api, c, context.runId, context.given) : undefined
       },
       async train(ctx) {
         // tfjs and the model load only inside the job, never at CLI start-up

@@ -7,10 +7,8 @@
  * replaces another run's record, on s3rver (which ignores If-None-Match) and the file store.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync} from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import type {RunRecord} from '../../../src/runs/record'
 import {newRunId} from '../../../src/runs/run-id'
@@ -18,17 +16,10 @@ import {RunStore} from '../../../src/runs/run-store'
 import {FileStore} from '../../../src/store/file-store'
 import {S3Store} from '../../../src/store/s3-store'
 import type {ObjectStore} from '../../../src/store/types'
-import {S3RVER_CREDENTIALS, startS3rver, type S3rverHandle} from '../../helpers/s3rver'
+import {S3RVER_CREDENTIALS} from '../../helpers/s3rver'
+import {scratchAndS3rver} from '../../helpers/scratch-stores'
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-events-test-'))
-let s3: S3rverHandle
-before(async () => {
-  s3 = await startS3rver()
-})
-after(async () => {
-  await s3.stop()
-  rmSync(scratch, {recursive: true, force: true})
-})
+const {scratch, s3} = scratchAndS3rver('rfm-events-test-')
 
 const RUN = 'command-20990101-000000-abcd'
 

@@ -8,10 +8,9 @@
  */
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
-import * as os from 'node:os'
+import {mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import {collectGarbage, pullDataset, stageTree} from '../../../src/staging'
 import {objectKey} from '../../../src/staging/layout'
@@ -19,19 +18,12 @@ import {LEASES_PREFIX} from '../../../src/staging/lease'
 import {FileStore} from '../../../src/store/file-store'
 import {S3Store} from '../../../src/store/s3-store'
 import type {ObjectStore} from '../../../src/store/types'
-import {S3RVER_CREDENTIALS, startS3rver, type S3rverHandle} from '../../helpers/s3rver'
+import {S3RVER_CREDENTIALS} from '../../helpers/s3rver'
+import {scratchAndS3rver} from '../../helpers/scratch-stores'
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-integrity-test-'))
+const {scratch, s3} = scratchAndS3rver('rfm-integrity-test-')
 process.env.RFM_HOME = path.join(scratch, 'home')
 process.env.RFM_STORE_RETRY_MAX_DELAY_MS = '500'
-let s3: S3rverHandle
-before(async () => {
-  s3 = await startS3rver()
-})
-after(async () => {
-  await s3.stop()
-  rmSync(scratch, {recursive: true, force: true})
-})
 
 function tree(name: string, files: number, size = 1000): string {
   const dir = path.join(scratch, name)

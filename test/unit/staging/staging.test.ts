@@ -3,10 +3,9 @@
  */
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
-import * as os from 'node:os'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {collectGarbage, listNameEntries, pullDataset, readManifest, removeDataset, resolveRef, stageConfigPaths, stageTree} from '../../../src/staging'
 import {manifestBytes, sha256, type Manifest} from '../../../src/staging/manifest'
@@ -15,18 +14,11 @@ import {Progress} from '../../../src/staging/progress'
 import {FileStore} from '../../../src/store/file-store'
 import {S3Store} from '../../../src/store/s3-store'
 import type {ObjectStore} from '../../../src/store/types'
-import {S3RVER_CREDENTIALS, startS3rver, type S3rverHandle} from '../../helpers/s3rver'
+import {S3RVER_CREDENTIALS} from '../../helpers/s3rver'
+import {scratchAndS3rver} from '../../helpers/scratch-stores'
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-staging-test-'))
+const {scratch, s3} = scratchAndS3rver('rfm-staging-test-')
 process.env.RFM_HOME = path.join(scratch, 'home')
-let s3: S3rverHandle
-before(async () => {
-  s3 = await startS3rver()
-})
-after(async () => {
-  await s3.stop()
-  rmSync(scratch, {recursive: true, force: true})
-})
 
 let counter = 0
 function dir(label: string): string {

@@ -9,11 +9,11 @@ import type {Profile} from '../../../../dist/src/config/profiles'
 import {launchRun} from '../../../../dist/src/jobs/launch'
 import {findKind, loadKinds} from '../../../../dist/src/jobs/registry'
 import {resolveJob} from '../../../../dist/src/jobs/resolve'
-import {FINAL_STATES, type RunRecord} from '../../../../dist/src/runs/record'
+import type {RunRecord} from '../../../../dist/src/runs/record'
 import {RunStore} from '../../../../dist/src/runs/run-store'
 import {openStore} from '../../../../dist/src/store/open'
 import {ROOT, rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {FakeBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../../../../dist/test/helpers/fake-batch'
+import {FakeBatch, finishOnBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../../../../dist/test/helpers/fake-batch'
 import {EvalRow, rmEval} from '../plugin'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 import {trainerContext} from '../../../../dist/test/helpers/trainer-context'
@@ -116,14 +116,7 @@ test('mode eval on AWS Batch (--array 2): each child scores every second checkpo
     const kinds = await loadKinds([{name: '@rfm/plugin-rm-eval', root: pluginRoot, pjson: JSON.parse(readFileSync(path.join(pluginRoot, 'package.json'), 'utf8'))}])
     const job = await resolveJob(findKind(kinds, 'rm-eval'), {file: path.join(work, 'eval.yaml'), sets: ['mode=eval']})
     const launched = await launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend}, {batch: {arraySize: 2}})
-    // the record as submit left it (with the Batch job id)
-    let run = await runs.get(launched.id)
-    const deadline = Date.now() + 100_000
-    while (!FINAL_STATES.has(run.state)) {
-      assert.ok(Date.now() < deadline, `run ${run.id} did not finish (${run.state})`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      run = await backend.refresh(run, runs)
-    }
+    const run = await finishOnBatch(backend, runs, launched, 100_000)
     assert.equal(run.state, 'succeeded', run.reason)
     assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
 
