@@ -197,16 +197,12 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * The bytes this store last wrote under each key it appended to. S3 objects cannot grow in place, so
-   * an append PUTs the whole object again; with one writer per key (see the header) that writer's own
-   * copy is the truth, and reading the object back first (as this did) made every append depend on
-   * the read: a read that came back short erased events already committed. S3 itself answers a GET
-   * after a successful PUT with the new bytes, but s3rver acknowledges a PUT before its bytes are on
-   * disk (its filesystem store resolves when its hashing Transform finishes, not when the file is
-   * written) and under load a writer read back an empty segment: 33 of 50 events gone. So the object
-   * is read only on the first append of this process, and never again.
-   * It also makes a retried append (the outage layer retries a whole append whose answer was lost)
-   * PUT the same bytes again instead of adding the line a second time.
+   * The bytes this store last wrote under each key it appended to. An append PUTs the whole object;
+   * with one writer per key that writer's copy is the truth, so the object is read only on the first
+   * append in this process. Reading it back every time let a short read erase committed events:
+   * s3rver answers a PUT before its bytes are on disk, and under load a writer's segment read back
+   * empty (S3 itself returns the new bytes to any read after a successful PUT). A retried append
+   * (the outage layer retries one whose answer was lost) now PUTs the same bytes, not the line twice.
    */
   private appended = new Map<string, Buffer>()
   /** Appends run one at a time per key in this process. */
