@@ -6,9 +6,9 @@
  * - Retries: the SDK's standard strategy (exponential backoff with jitter) on throttling, 5xx and
  *   connection resets, with more attempts than its default; callers that move many files add a
  *   per-file retry on top (src/staging/retry.ts).
- * - `append` is read-modify-write (S3 has no append): correct only with a single writer per key.
- *   Logs have one writer each; a run's events, which many processes write, go to one segment per
- *   writer (RunStore.appendEvent).
+ * - `append` rewrites the whole object (S3 has no append) from the bytes this process last wrote
+ *   there: correct only with a single writer per key. Logs have one writer each; a run's events,
+ *   which many processes write, go to one segment per writer (RunStore.appendEvent).
  */
 import type {Readable} from 'node:stream'
 
@@ -171,6 +171,8 @@ export class S3Store implements ObjectStore {
         )
       }
       await this.client.send(command)
+      // An appended object replaced whole: later appends go on from these bytes.
+      if (this.appended.has(key)) this.appended.set(key, Buffer.from(bytes))
     } catch (error) {
       throw this.failure('write', key, error)
     }
@@ -194,16 +196,28 @@ export class S3Store implements ObjectStore {
     return stored !== undefined && stored.equals(bytes)
   }
 
-  /** Read-modify-write: S3 objects cannot grow in place. Single writer per key (see the header). */
-  /** Appends run one at a time per key in this process: each is a read-modify-write. */
+  /**
+   * The bytes this store last wrote under each key it appended to. An append PUTs the whole object;
+   * with one writer per key that writer's copy is the truth, so the object is read only on the first
+   * append in this process. Reading it back every time let a short read erase committed events:
+   * s3rver answers a PUT before its bytes are on disk, and under load a writer's segment read back
+   * empty (S3 itself returns the new bytes to any read after a successful PUT). A retried append
+   * (the outage layer retries one whose answer was lost) now PUTs the same bytes, not the line twice.
+   */
+  private appended = new Map<string, Buffer>()
+  /** Appends run one at a time per key in this process. */
   private appending = new Map<string, Promise<void>>()
 
   async append(key: string, body: Uint8Array | string): Promise<void> {
     const previous = this.appending.get(key) ?? Promise.resolve()
     const next = previous.then(async () => {
-      const before = await this.get(key)
+      const before = this.appended.get(key) ?? (await this.get(key)) ?? Buffer.alloc(0)
       const added = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)
-      await this.put(key, before ? Buffer.concat([before, added]) : added)
+      const after = Buffer.concat([before, added])
+      // Remembered only once acknowledged: a failed PUT (maybe applied, maybe not) is retried, by
+      // the caller or the outage layer, from the same acknowledged bytes, so the line goes in once.
+      await this.put(key, after)
+      this.appended.set(key, after)
     })
     const settled = next.catch(() => {})
     this.appending.set(key, settled)
@@ -229,6 +243,7 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    this.appended.delete(key)
     try {
       await this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
     } catch (error) {
