@@ -214,7 +214,11 @@ describe('aws-batch under spot reclaims with the store on s3rver', () => {
     const crashed = attempts.filter((a) => a.action === 'retry' && a.interruptedBy !== 'spot-notice')
     const why = JSON.stringify(crashed.map((a) => [a.exitCode, (fake.streams.get(a.logStream ?? '') ?? []).slice(-5).map((e) => e.message)]))
     assert.equal(s.run.state, 'succeeded', why)
-    assert.equal(attempts.filter((a) => a.exitCode === 75 && a.interruptedBy === 'spot-notice' && a.action === 'retry').length, 3, why)
+    // Three reclaims; on an overloaded machine one may outlive the 5 s grace and be killed (137):
+    // it counts as a reclaim that crashed, and then steps may run twice (checked below only without).
+    const noticed = attempts.filter((a) => a.exitCode === 75 && a.interruptedBy === 'spot-notice' && a.action === 'retry').length
+    assert.equal(noticed + crashed.length, 3, why)
+    assert.ok(noticed >= 2, `most reclaims end with a checkpoint and exit 75: ${why}`)
     if (crashed.length === 0) assert.deepEqual(stepsRun(s), Array.from({length: 40}, (_, i) => i + 1), 'each step ran exactly once')
     assert.equal(await finalWeights(s.run), expectedWeights(40))
   })
