@@ -50,11 +50,7 @@ export function compute(config: InfraConfig, input: ComputeInputs, opts: pulumi.
     ec2Configurations: [{imageType: config.amiType}],
   })
   const environment = (name: string, computeResources: ReturnType<typeof resources>) =>
-    new aws.batch.ComputeEnvironment(
-      `${prefix}-${name}`,
-      {type: 'MANAGED', serviceRole: input.serviceRoleArn, computeResources},
-      {...opts, dependsOn: input.dependsOn},
-    )
+    new aws.batch.ComputeEnvironment(`${prefix}-${name}`, {type: 'MANAGED', serviceRole: input.serviceRoleArn, computeResources}, {...opts, dependsOn: input.dependsOn})
 
   const spot = new Map<GpuFamily, aws.batch.ComputeEnvironment>()
   for (const family of config.gpuFamilies) {

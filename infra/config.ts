@@ -17,7 +17,7 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, dig
 export const jobKindInfraSchema = z
   .object({
     name: name.describe('Job kind, as in `rfm cloud launch <kind>`.'),
-    image: name.describe('Tag prefix of the definition\'s initial image (<repository>:<image>-<imageTag>); rfm replaces it at launch with the content-hash image it built.'),
+    image: name.describe("Tag prefix of the definition's initial image (<repository>:<image>-<imageTag>); rfm replaces it at launch with the content-hash image it built."),
     gpus: z.number().int().min(0).max(8).default(1).describe('GPUs a job of this kind asks for by default.'),
     vcpus: z.number().int().min(1).default(4),
     memoryMiB: z.number().int().min(512).default(14_000).describe('Default memory; leaves room for the ECS agent on a 16 GiB instance.'),
@@ -32,9 +32,7 @@ export const SECRET_REFERENCE = /^(arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]
 const secretRef = z
   .object({
     name: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
-    valueFrom: z
-      .string()
-      .regex(SECRET_REFERENCE, 'a Secrets Manager or SSM parameter ARN, or an SSM parameter name starting with /'),
+    valueFrom: z.string().regex(SECRET_REFERENCE, 'a Secrets Manager or SSM parameter ARN, or an SSM parameter name starting with /'),
   })
   .strict()
 export type SecretRef = z.infer<typeof secretRef>
@@ -52,7 +50,10 @@ export const DEFAULT_KINDS: JobKindInfra[] = kindsFor(['command', 'vlm', 'eval',
 
 export const infraConfigSchema = z
   .object({
-    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as us-east-1').describe('AWS region of the stack.'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as us-east-1')
+      .describe('AWS region of the stack.'),
     prefix: name.default('rfm').describe('Prefix of resource names (ECR repositories, log group, job definitions).'),
     gpuFamilies: z.array(z.enum(GPU_FAMILIES)).min(1).default(['g5', 'g6']).describe('One spot compute environment per family, tried in this order.'),
     maxVcpus: z.record(z.enum(GPU_FAMILIES), z.number().int().min(1)).default({}).describe('Max vCPUs per spot family; others use defaultMaxVcpus.'),
@@ -64,13 +65,7 @@ export const infraConfigSchema = z
     untaggedImagesToKeep: z.number().int().min(1).default(5).describe('ECR lifecycle: untagged images kept.'),
     imagesToKeep: z.number().int().min(1).default(10).describe('ECR lifecycle: content-hash tagged images kept per image (base, external, each plugin); older ones expire.'),
     rootVolumeGiB: z.number().int().min(30).default(200).describe('Root volume of each instance: images, datasets and checkpoints.'),
-    stopTimeoutSeconds: z
-      .number()
-      .int()
-      .min(30)
-      .max(120)
-      .default(110)
-      .describe('SIGTERM→SIGKILL grace of a job container on cancel (TerminateJob) or timeout (ECS_CONTAINER_STOP_TIMEOUT).'),
+    stopTimeoutSeconds: z.number().int().min(30).max(120).default(110).describe('SIGTERM→SIGKILL grace of a job container on cancel (TerminateJob) or timeout (ECS_CONTAINER_STOP_TIMEOUT).'),
     retryAttempts: z.number().int().min(1).max(10).default(5),
     jobTimeoutSeconds: z.number().int().min(60).optional(),
     logRetentionDays: z
@@ -79,7 +74,10 @@ export const infraConfigSchema = z
       .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .default(30),
     multipartAbortDays: z.number().int().min(1).default(7),
-    bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+    bucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+      .optional(),
     forceDestroyBucket: z.boolean().default(false).describe('Let `rfm infra destroy` delete a bucket that still holds objects.'),
     network: z
       .object({vpcId: z.string().regex(/^vpc-/), subnetIds: z.array(z.string().regex(/^subnet-/)).min(1)})

@@ -16,11 +16,7 @@ const BOUNDARY = '==RFM-BOUNDARY=='
  * cached images save the multi-GB pull when a retried job lands on an instance that already ran it.
  */
 export function userData(config: Pick<InfraConfig, 'stopTimeoutSeconds'>): string {
-  const settings = [
-    'ECS_ENABLE_SPOT_INSTANCE_DRAINING=true',
-    `ECS_CONTAINER_STOP_TIMEOUT=${config.stopTimeoutSeconds}s`,
-    'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
-  ]
+  const settings = ['ECS_ENABLE_SPOT_INSTANCE_DRAINING=true', `ECS_CONTAINER_STOP_TIMEOUT=${config.stopTimeoutSeconds}s`, 'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached']
   return [
     'MIME-Version: 1.0',
     `Content-Type: multipart/mixed; boundary="${BOUNDARY}"`,
@@ -70,11 +66,7 @@ export interface ContainerInputs {
 /** Container properties of a kind's job definition (Batch takes them as a JSON string). */
 export function containerProperties(config: InfraConfig, input: ContainerInputs): Record<string, unknown> {
   const {kind} = input
-  const resources = [
-    {type: 'VCPU', value: String(kind.vcpus)},
-    {type: 'MEMORY', value: String(kind.memoryMiB)},
-    ...(kind.gpus > 0 ? [{type: 'GPU', value: String(kind.gpus)}] : []),
-  ]
+  const resources = [{type: 'VCPU', value: String(kind.vcpus)}, {type: 'MEMORY', value: String(kind.memoryMiB)}, ...(kind.gpus > 0 ? [{type: 'GPU', value: String(kind.gpus)}] : [])]
   return {
     image: input.imageUri,
     resourceRequirements: resources,

@@ -18,8 +18,7 @@ export interface IamInputs {
 export function iam(config: InfraConfig, input: IamInputs, opts: pulumi.CustomResourceOptions) {
   const {prefix} = config
   const partition = partitionOf(config.region)
-  const role = (name: string, service: string) =>
-    new aws.iam.Role(`${prefix}-${name}`, {assumeRolePolicy: JSON.stringify(assumeRolePolicy(service))}, opts)
+  const role = (name: string, service: string) => new aws.iam.Role(`${prefix}-${name}`, {assumeRolePolicy: JSON.stringify(assumeRolePolicy(service))}, opts)
 
   const serviceRole = role('batch-service', 'batch.amazonaws.com')
   const serviceRoleAttachment = new aws.iam.RolePolicyAttachment(
@@ -38,11 +37,7 @@ export function iam(config: InfraConfig, input: IamInputs, opts: pulumi.CustomRe
   const instanceProfile = new aws.iam.InstanceProfile(`${prefix}-instance`, {role: instanceRole.name}, opts)
 
   const jobRole = role('job', 'ecs-tasks.amazonaws.com')
-  const jobPolicy = new aws.iam.RolePolicy(
-    `${prefix}-job`,
-    {role: jobRole.id, policy: input.bucketArn.apply((arn) => JSON.stringify(jobRolePolicy(arn)))},
-    opts,
-  )
+  const jobPolicy = new aws.iam.RolePolicy(`${prefix}-job`, {role: jobRole.id, policy: input.bucketArn.apply((arn) => JSON.stringify(jobRolePolicy(arn)))}, opts)
 
   const account = aws.getCallerIdentityOutput({}, {provider: opts.provider}).accountId
   const secretArns = account.apply((accountId) => config.secrets.map((ref) => secretResourceArn(ref, config.region, accountId)))

@@ -16,7 +16,12 @@ import {storage} from './storage'
 
 /** Lower-case stack name usable in ECR repository and job definition names. */
 export function stackSlug(stack: string): string {
-  return stack.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'stack'
+  return (
+    stack
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'stack'
+  )
 }
 
 /** Builds every resource; returns them (for tests) and the stack outputs. */

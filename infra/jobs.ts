@@ -32,11 +32,7 @@ export function repositories(config: InfraConfig, stack: string, opts: pulumi.Cu
 export const IMAGES = 'images'
 
 export function logGroup(config: InfraConfig, stack: string, opts: pulumi.CustomResourceOptions) {
-  return new aws.cloudwatch.LogGroup(
-    `${config.prefix}-jobs`,
-    {name: `/${config.prefix}/${stack}/jobs`, retentionInDays: config.logRetentionDays},
-    opts,
-  )
+  return new aws.cloudwatch.LogGroup(`${config.prefix}-jobs`, {name: `/${config.prefix}/${stack}/jobs`, retentionInDays: config.logRetentionDays}, opts)
 }
 
 export interface JobDefinitionInputs {
@@ -52,23 +48,21 @@ export function jobDefinitions(config: InfraConfig, stack: string, input: JobDef
   const definitions = new Map<string, aws.batch.JobDefinition>()
   for (const kind of config.kinds) {
     const repo = input.repositories.get(IMAGES)!
-    const properties = pulumi
-      .all([repo.repositoryUrl, input.jobRoleArn, input.executionRoleArn, input.logGroupName, input.bucket])
-      .apply(([url, jobRoleArn, executionRoleArn, logGroupName, bucket]) =>
-        JSON.stringify(
-          containerProperties(config, {
-            kind,
-            // Nothing pushes this tag: rfm cloud launch registers a revision with the image it built
-            // (content-hash tag) and submits that; the definition carries the roles, logs and resources.
-            imageUri: `${url}:${kind.image}-${config.imageTag}`,
-            jobRoleArn,
-            executionRoleArn,
-            logGroup: logGroupName,
-            region: config.region,
-            bucket,
-          }),
-        ),
-      )
+    const properties = pulumi.all([repo.repositoryUrl, input.jobRoleArn, input.executionRoleArn, input.logGroupName, input.bucket]).apply(([url, jobRoleArn, executionRoleArn, logGroupName, bucket]) =>
+      JSON.stringify(
+        containerProperties(config, {
+          kind,
+          // Nothing pushes this tag: rfm cloud launch registers a revision with the image it built
+          // (content-hash tag) and submits that; the definition carries the roles, logs and resources.
+          imageUri: `${url}:${kind.image}-${config.imageTag}`,
+          jobRoleArn,
+          executionRoleArn,
+          logGroup: logGroupName,
+          region: config.region,
+          bucket,
+        }),
+      ),
+    )
     definitions.set(
       kind.name,
       new aws.batch.JobDefinition(

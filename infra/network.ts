@@ -21,7 +21,12 @@ export function network(config: InfraConfig, opts: pulumi.CustomResourceOptions)
   } else {
     vpcId = aws.ec2.getVpcOutput({default: true}, invokeOpts).id
     subnetIds = aws.ec2.getSubnetsOutput(
-      {filters: [{name: 'vpc-id', values: [vpcId]}, {name: 'default-for-az', values: ['true']}]},
+      {
+        filters: [
+          {name: 'vpc-id', values: [vpcId]},
+          {name: 'default-for-az', values: ['true']},
+        ],
+      },
       invokeOpts,
     ).ids
   }
@@ -41,11 +46,7 @@ export function network(config: InfraConfig, opts: pulumi.CustomResourceOptions)
   let s3Endpoint: aws.ec2.VpcEndpoint | undefined
   if (config.s3GatewayEndpoint) {
     const routeTableIds = aws.ec2.getRouteTablesOutput({vpcId}, invokeOpts).ids
-    s3Endpoint = new aws.ec2.VpcEndpoint(
-      `${config.prefix}-s3`,
-      {vpcId, serviceName: `com.amazonaws.${config.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds},
-      opts,
-    )
+    s3Endpoint = new aws.ec2.VpcEndpoint(`${config.prefix}-s3`, {vpcId, serviceName: `com.amazonaws.${config.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds}, opts)
   }
   return {vpcId, subnetIds, securityGroup, s3Endpoint}
 }

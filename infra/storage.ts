@@ -9,11 +9,7 @@ export function storage(config: InfraConfig, opts: pulumi.CustomResourceOptions)
   const name = `${config.prefix}-data`
   const bucket = new aws.s3.Bucket(name, {bucket: config.bucketName, forceDestroy: config.forceDestroyBucket}, opts)
   const ownership = new aws.s3.BucketOwnershipControls(name, {bucket: bucket.id, rule: {objectOwnership: 'BucketOwnerEnforced'}}, opts)
-  const publicAccess = new aws.s3.BucketPublicAccessBlock(
-    name,
-    {bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true},
-    opts,
-  )
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(name, {bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true}, opts)
   const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
     name,
     // SSE-S3 with bucket keys: encryption at rest without per-request KMS charges.

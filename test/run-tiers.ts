@@ -23,7 +23,9 @@ const longestFirst = (a: string, b: string) => Number(LONGEST.includes(path.base
 /** `*.test.js` under dir whose source still exists (tsc leaves the output of a moved or deleted test behind). */
 function testFiles(dir: string, sourceDir: string): string[] {
   if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory()) return []
-  const files = readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((file) => file.endsWith('.test.js')).sort()
+  const files = readdirSync(dir, {recursive: true, encoding: 'utf8'})
+    .filter((file) => file.endsWith('.test.js'))
+    .sort()
   const stale = files.filter((file) => !statSync(path.join(sourceDir, file.replace(/\.js$/, '.ts')), {throwIfNoEntry: false}))
   for (const file of stale) console.error(`skipping ${path.relative(ROOT, path.join(dir, file))}: its source is gone (npm run clean removes it)`)
   return files.filter((file) => !stale.includes(file)).map((file) => path.join(dir, file))

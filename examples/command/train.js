@@ -2,7 +2,9 @@
 const steps = Number(process.env.STEPS || 5)
 let loss = 1
 let stopping = false
-process.on('SIGTERM', () => { stopping = true })
+process.on('SIGTERM', () => {
+  stopping = true
+})
 console.log(`${process.env.GREETING || 'hello'} (run ${process.env.RFM_RUN_ID}, attempt ${process.env.RFM_ATTEMPT})`)
 let step = 0
 const timer = setInterval(() => {

@@ -21,7 +21,10 @@ export class StoreCheckpointIO implements CheckpointIO {
     await this.checkpoints.updateBest({step, manifest}, this.policy)
     if (options.final) await this.checkpoints.setPointer('final', {step})
     await this.checkpoints.applyRetention(this.policy, this.resumedFrom === undefined ? [step] : [step, this.resumedFrom])
-    await this.onCommit(step, manifest.files.reduce((sum, f) => sum + f.size, 0))
+    await this.onCommit(
+      step,
+      manifest.files.reduce((sum, f) => sum + f.size, 0),
+    )
   }
 
   async loadLatest(): Promise<SavedCheckpoint | undefined> {

@@ -25,7 +25,6 @@ export interface ExternalCheckpointSpec {
   retention: RetentionPolicy
 }
 
-
 /**
  * Mirrors an external trainer's checkpoints to the store. Before the trainer starts, checkpoints
  * already on disk at the run's first start are adopted; on a restart the newest committed
@@ -193,7 +192,9 @@ export class CheckpointSync {
         const retryInSeconds = Math.min(60, 2 ** (this.failures - 1))
         this.retryAt = Date.now() + retryInSeconds * 1000
         const reason = (error as Error).message
-        process.stderr.write(`[rfm] checkpoint${this.attemptedStep === undefined ? '' : ` step ${this.attemptedStep}`} could not be committed (failure ${this.failures} in a row; retrying in ${retryInSeconds}s): ${reason}\n`)
+        process.stderr.write(
+          `[rfm] checkpoint${this.attemptedStep === undefined ? '' : ` step ${this.attemptedStep}`} could not be committed (failure ${this.failures} in a row; retrying in ${retryInSeconds}s): ${reason}\n`,
+        )
         await Promise.resolve(this.onFailure({step: this.attemptedStep, reason, failures: this.failures, retryInSeconds})).catch(() => undefined)
       }
     })
@@ -293,7 +294,11 @@ export class CheckpointSync {
     await this.checkpoints.updateBest({step, manifest}, this.spec.retention)
     const protect = [step, ...(this.restoredStep === undefined ? [] : [this.restoredStep])]
     await this.checkpoints.applyRetention(this.spec.retention, protect)
-    await this.onCommit(step, manifest.files.reduce((sum, f) => sum + f.size, 0), manifest.files.length)
+    await this.onCommit(
+      step,
+      manifest.files.reduce((sum, f) => sum + f.size, 0),
+      manifest.files.length,
+    )
   }
 
   private fileName(): string {

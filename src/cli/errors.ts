@@ -6,8 +6,12 @@ export function toRfmError(error: unknown, commandId?: string): RfmError {
   // the host's errors and those of a plugin's copy of src/errors (branded, see ERROR_BRAND)
   if (isRfmError(error)) return asRfmError(error)
   const err = error as Error & {oclif?: {exit?: number}; code?: string}
-  if (err?.oclif?.exit === 2 || /Error$/.test(err?.constructor?.name ?? '') && err?.name?.includes('Parse')) {
-    const message = (err.message ?? String(error)).split('\n').filter((line) => !/^See more help/.test(line)).join(' ').trim()
+  if (err?.oclif?.exit === 2 || (/Error$/.test(err?.constructor?.name ?? '') && err?.name?.includes('Parse'))) {
+    const message = (err.message ?? String(error))
+      .split('\n')
+      .filter((line) => !/^See more help/.test(line))
+      .join(' ')
+      .trim()
     return new UsageError(message.endsWith('.') ? message : `${message}.`, {hint: command ? `See rfm ${command} --help.` : 'See rfm --help.'})
   }
   const system = systemError(err)
@@ -56,10 +60,13 @@ function systemError(err: (NodeJS.ErrnoException & {dest?: string}) | undefined)
     case 'EROFS':
     case 'EMFILE':
     case 'ENFILE':
-      return new BackendError(`Cannot write ${where}: ${err.code === 'EROFS' ? 'the file system is read-only' : err.code === 'EMFILE' || err.code === 'ENFILE' ? 'too many open files' : 'no space left'}${action}.`, {
-        code: err.code,
-        hint: 'Free space (or raise the open-file limit, ulimit -n) and run again; committed checkpoints and datasets are intact.',
-      })
+      return new BackendError(
+        `Cannot write ${where}: ${err.code === 'EROFS' ? 'the file system is read-only' : err.code === 'EMFILE' || err.code === 'ENFILE' ? 'too many open files' : 'no space left'}${action}.`,
+        {
+          code: err.code,
+          hint: 'Free space (or raise the open-file limit, ulimit -n) and run again; committed checkpoints and datasets are intact.',
+        },
+      )
     default:
       return undefined
   }

@@ -5,9 +5,9 @@ import {profileFlag, RfmCommand} from '../cli/base-command'
 import type {EvalReport} from '../eval/report'
 
 export default class Eval extends RfmCommand {
-  static override summary = 'Score a run\'s checkpoints (or a local checkpoint folder) on CV-Bench, VSR and your own VQA set.'
+  static override summary = "Score a run's checkpoints (or a local checkpoint folder) on CV-Bench, VSR and your own VQA set."
   static override description = [
-    'Benchmarks are read in their released files, without Python: CV-Bench parquet (test_2d.parquet, test_3d.parquet or their folder), VSR JSON lines with its images folder, and a VQA set in the grpo plugin\'s formats (save_to_disk or JSONL + images) scored with its accuracy reward\'s rules.',
+    "Benchmarks are read in their released files, without Python: CV-Bench parquet (test_2d.parquet, test_3d.parquet or their folder), VSR JSON lines with its images folder, and a VQA set in the grpo plugin's formats (save_to_disk or JSONL + images) scored with its accuracy reward's rules.",
     'Prints one row per checkpoint × benchmark × task plus "all" per benchmark (CV-Bench: 2D, 3D and overall as CV-Bench reports them). With --out, writes eval_results.csv, eval_results.json and logs/eval_<timestamp>.log there, after every checkpoint.',
     'As a resumable job that fans out over checkpoints on AWS Batch: rfm cloud launch eval -c eval.yaml [--array N].',
   ].join('\n\n')
@@ -15,7 +15,7 @@ export default class Eval extends RfmCommand {
     '<%= config.bin %> eval sft-20261204-101500-ab12 --benchmark cv-bench=./CV-Bench --benchmark vsr=./vsr --max-samples 100',
     '<%= config.bin %> eval ./ckpt --benchmark vqa=./my_vqa --grader-url http://127.0.0.1:11434/v1 --grader-model llama3.2 --out results/',
   ]
-  static override args = {model: Args.string({required: true, description: 'A run id of the profile\'s store, or a local checkpoint folder (or a folder of checkpoint-<step>/ folders).'})}
+  static override args = {model: Args.string({required: true, description: "A run id of the profile's store, or a local checkpoint folder (or a folder of checkpoint-<step>/ folders)."})}
   static override flags = {
     benchmark: Flags.string({char: 'b', multiple: true, required: true, description: 'NAME=PATH; NAME starts with cv-bench, vsr or vqa.', helpValue: 'NAME=PATH'}),
     'max-samples': Flags.integer({description: 'Only the first N rows of each benchmark.', min: 1, helpValue: 'N'}),
@@ -23,9 +23,13 @@ export default class Eval extends RfmCommand {
     out: Flags.string({description: 'Folder for eval_results.csv, eval_results.json and logs/.', helpValue: 'DIR'}),
     images: Flags.string({description: 'VSR: the images folder when vsr=FILE.jsonl (default: images/ beside the file).', helpValue: 'DIR'}),
     kind: Flags.string({description: 'For a local folder: the job kind that trained it (its prompt and answer format, e.g. grpo).', helpValue: 'KIND'}),
-    'grader-url': Flags.string({description: 'An OpenAI-compatible endpoint (Ollama, vLLM, OpenAI) that grades free-form VQA answers; rules otherwise.', helpValue: 'URL', dependsOn: ['grader-model']}),
-    'grader-model': Flags.string({description: 'The grader\'s model name.', helpValue: 'MODEL', dependsOn: ['grader-url']}),
-    'grader-api-key-env': Flags.string({description: 'Environment variable holding the grader\'s API key (local servers need none).', helpValue: 'VAR'}),
+    'grader-url': Flags.string({
+      description: 'An OpenAI-compatible endpoint (Ollama, vLLM, OpenAI) that grades free-form VQA answers; rules otherwise.',
+      helpValue: 'URL',
+      dependsOn: ['grader-model'],
+    }),
+    'grader-model': Flags.string({description: "The grader's model name.", helpValue: 'MODEL', dependsOn: ['grader-url']}),
+    'grader-api-key-env': Flags.string({description: "Environment variable holding the grader's API key (local servers need none).", helpValue: 'VAR'}),
     'grader-timeout': Flags.integer({description: 'Seconds per grader request before the rules decide.', default: 30, min: 1}),
     'grader-concurrency': Flags.integer({description: 'Grader requests in flight at most.', default: 4, min: 1}),
     'batch-size': Flags.integer({description: 'Questions answered per forward pass.', default: 16, min: 1}),
@@ -55,7 +59,9 @@ export default class Eval extends RfmCommand {
       benchmarks: flags.benchmark,
       maxSamples: flags['max-samples'],
       images: flags.images ? path.resolve(flags.images) : undefined,
-      grader: flags['grader-url'] ? {url: flags['grader-url'], model: flags['grader-model']!, apiKeyEnv: flags['grader-api-key-env'], timeoutS: flags['grader-timeout'], maxConcurrency: flags['grader-concurrency']} : undefined,
+      grader: flags['grader-url']
+        ? {url: flags['grader-url'], model: flags['grader-model']!, apiKeyEnv: flags['grader-api-key-env'], timeoutS: flags['grader-timeout'], maxConcurrency: flags['grader-concurrency']}
+        : undefined,
       batch: flags['batch-size'],
       maxNewTokens: flags['max-new-tokens'],
       runs: async () => (await this.context(flags.profile)).runs,

@@ -25,7 +25,11 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
   const problem = document.errors[0]
   if (problem) {
     const [line, column] = problem.linePos?.[0] ? [problem.linePos[0].line, problem.linePos[0].col] : [undefined, undefined]
-    const reason = problem.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '').replace(/; please use YAML\.parseAllDocuments\(\)/, '')
+    const reason = problem.message
+      .split('\n')[0]
+      .replace(/ at line \d+, column \d+:?$/, '')
+      .replace(/\.$/, '')
+      .replace(/; please use YAML\.parseAllDocuments\(\)/, '')
     throw syntaxError(line, column, reason)
   }
   const duplicate = firstDuplicateKey(document, text)

@@ -36,7 +36,10 @@ export function parseOverride(flag: string): Override {
     })
   }
   if (flag.length > MAX_OVERRIDE_CHARS) {
-    throw new UsageError(`--set ${key}=…: the value is ${flag.length} characters long; a --set flag may have at most ${MAX_OVERRIDE_CHARS}.`, {hint: 'Put long values in the config file.', details: {flag: '--set', given: key}})
+    throw new UsageError(`--set ${key}=…: the value is ${flag.length} characters long; a --set flag may have at most ${MAX_OVERRIDE_CHARS}.`, {
+      hint: 'Put long values in the config file.',
+      details: {flag: '--set', given: key},
+    })
   }
   const raw = flag.slice(eq + 1)
   let value: unknown
@@ -70,10 +73,10 @@ export function applyOverrides(config: Record<string, unknown>, overrides: Overr
       const next = node[part]
       if (next === undefined || next === null) node[part] = {}
       else if (typeof next !== 'object') {
-        throw new UsageError(
-          `--set ${override.source}: ${override.path.slice(0, i + 1).join('.')} is a single value, so it has no key "${override.path[i + 1]}".`,
-          {hint: `Set ${override.path.slice(0, i + 1).join('.')} itself, or check the key's spelling.`, details: {flag: '--set', given: override.source}},
-        )
+        throw new UsageError(`--set ${override.source}: ${override.path.slice(0, i + 1).join('.')} is a single value, so it has no key "${override.path[i + 1]}".`, {
+          hint: `Set ${override.path.slice(0, i + 1).join('.')} itself, or check the key's spelling.`,
+          details: {flag: '--set', given: override.source},
+        })
       }
       node = node[part] as Record<string, unknown>
     })

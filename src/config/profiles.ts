@@ -128,7 +128,9 @@ const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** A profile name is a plain word: it appears in run records and paths, so no "/", "..", spaces or control characters. */
 export function checkProfileName(name: string): string {
   if (!PROFILE_NAME.test(name) || name.includes('..')) {
-    throw new UsageError(`Invalid profile name ${JSON.stringify(name)}.`, {hint: 'Profile names start with a letter or digit and use letters, digits, ".", "_" and "-" (at most 64), e.g. cloud or s3-dev.'})
+    throw new UsageError(`Invalid profile name ${JSON.stringify(name)}.`, {
+      hint: 'Profile names start with a letter or digit and use letters, digits, ".", "_" and "-" (at most 64), e.g. cloud or s3-dev.',
+    })
   }
   return name
 }

@@ -31,7 +31,11 @@ export async function readConfigText(file: string): Promise<string> {
   } catch (error) {
     if (error instanceof ConfigError) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw fileError(file, `cannot be read (${code === 'EACCES' ? 'permission denied' : code})`, code === 'EACCES' ? 'Check the file\'s permissions (ls -l).' : 'Pass the path of a YAML or JSON file with --config.')
+    throw fileError(
+      file,
+      `cannot be read (${code === 'EACCES' ? 'permission denied' : code})`,
+      code === 'EACCES' ? "Check the file's permissions (ls -l)." : 'Pass the path of a YAML or JSON file with --config.',
+    )
   }
   if (bytes.length > MAX_CONFIG_BYTES) throw tooBig(file)
   try {

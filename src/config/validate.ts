@@ -31,12 +31,20 @@ export function validateConfig<S extends z.ZodTypeAny>(schema: S, data: unknown,
   const suggested = problems.findIndex((p) => p.suggestion)
   if (suggested > 0) problems.unshift(...problems.splice(suggested, 1))
   const first = problems[0]
-  const more = problems.length > 1 ? ` (${problems.length - 1} more: ${problems.slice(1).map((p) => p.path).join(', ')})` : ''
+  const more =
+    problems.length > 1
+      ? ` (${problems.length - 1} more: ${problems
+          .slice(1)
+          .map((p) => p.path)
+          .join(', ')})`
+      : ''
   const hint = first.suggestion
     ? `Did you mean "${first.suggestion}"?`
     : first.known
-      ? first.known.length > 0 ? `Keys allowed here: ${first.known.join(', ')}.` : 'No keys are allowed here.'
-      : fieldDescription(schema, first.path) ?? options.reference ?? 'Check the value against the documented keys.'
+      ? first.known.length > 0
+        ? `Keys allowed here: ${first.known.join(', ')}.`
+        : 'No keys are allowed here.'
+      : (fieldDescription(schema, first.path) ?? options.reference ?? 'Check the value against the documented keys.')
   throw new ConfigError(`Config error in ${source} at ${first.path}: ${first.message}.${more}`, {
     hint,
     details: {source, problems},

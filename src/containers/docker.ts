@@ -26,7 +26,13 @@ const NO_ENGINE = [/Cannot connect to the Docker daemon[^\n]*/i, /error during c
 const NO_BUILDX = [/'buildx' is not a docker command/i, /unknown command:? "?(docker )?buildx/i]
 
 function firstLine(text: string): string {
-  return text.trim().split('\n').find((line) => line.trim())?.trim() ?? '(no output)'
+  return (
+    text
+      .trim()
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() ?? '(no output)'
+  )
 }
 
 export function engineFailure(stderr: string): DockerEngineError | undefined {
@@ -111,6 +117,9 @@ export class DockerCli {
 }
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((line) => line.trim())
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim())
   return lines.at(-1)?.trim() ?? '(no output)'
 }

@@ -102,7 +102,7 @@ function summary(spec: ImageSpec): Omit<ImageResult, 'status' | 'ref'> {
 async function buildRemote(specs: ImageSpec[], profile: Pick<Profile, 'imageRepository'>, options: EnsureOptions, log: (line: string) => void): Promise<EnsureResult> {
   if (!profile.imageRepository) {
     throw new ConfigError('The profile has no imageRepository: rfm does not know where to push images.', {
-      hint: 'rfm infra up writes it into the profile (the stack\'s repository rfm-<stack>/images); or set one by hand: rfm config set imageRepository ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME (or build on this machine only with --local).',
+      hint: "rfm infra up writes it into the profile (the stack's repository rfm-<stack>/images); or set one by hand: rfm config set imageRepository ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME (or build on this machine only with --local).",
     })
   }
   const repo = parseRepository(profile.imageRepository)

@@ -38,7 +38,7 @@ export class EcrLoginError extends BackendError {
   constructor(detail: string, options: RfmErrorOptions = {}) {
     super(`Logging in to ECR failed: ${detail}`, {
       code: 'ECR_LOGIN',
-      hint: 'Check your AWS credentials (aws sts get-caller-identity), that they allow ecr:GetAuthorizationToken, and that the profile\'s region and imageRepository are right.',
+      hint: "Check your AWS credentials (aws sts get-caller-identity), that they allow ecr:GetAuthorizationToken, and that the profile's region and imageRepository are right.",
       ...options,
     })
   }

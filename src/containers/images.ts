@@ -54,7 +54,10 @@ async function treeEntries(dir: string, prefix: string): Promise<ContextFile[]> 
 }
 
 async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(() => true, () => false)
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** Workspace plugins (folders under plugins/ with a package.json): their folder names. */
@@ -91,7 +94,7 @@ async function pluginDir(root: string, plugin: PluginRef): Promise<string> {
   const realPlugins = await fs.realpath(pluginsDir).catch(() => pluginsDir)
   if (!realRoot || path.dirname(realRoot) !== realPlugins) {
     throw new NotBuiltError(`rfm builds images only for the plugins in its own workspace; ${plugin.name} is installed elsewhere.`, {
-      hint: 'Build an image FROM the rfm base image yourself and name it in the job kind\'s `image` (see containers/README.md).',
+      hint: "Build an image FROM the rfm base image yourself and name it in the job kind's `image` (see containers/README.md).",
     })
   }
   const dir = path.basename(realRoot)
@@ -104,7 +107,10 @@ async function pluginDir(root: string, plugin: PluginRef): Promise<string> {
 /** `@rfm/plugin-sft` → `sft`: the image name of a plugin. */
 export function pluginImageName(packageName: string): string {
   const bare = packageName.replace(/^@[^/]+\//, '').replace(/^(rfm-)?plugin-/, '')
-  const safe = bare.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '')
+  const safe = bare
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
   if (!safe || safe === 'base' || safe.startsWith('external')) throw new UsageError(`Plugin ${packageName} has no usable image name.`)
   return safe
 }

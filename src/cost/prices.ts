@@ -24,7 +24,16 @@ export class AwsPriceSource implements PriceSource {
     let NextToken: string | undefined
     do {
       const page = await aws('reading the spot price history', () =>
-        client.send(new DescribeSpotPriceHistoryCommand({InstanceTypes: [instanceType as never], AvailabilityZone: availabilityZone, ProductDescriptions: ['Linux/UNIX'], StartTime: start, EndTime: end, NextToken})),
+        client.send(
+          new DescribeSpotPriceHistoryCommand({
+            InstanceTypes: [instanceType as never],
+            AvailabilityZone: availabilityZone,
+            ProductDescriptions: ['Linux/UNIX'],
+            StartTime: start,
+            EndTime: end,
+            NextToken,
+          }),
+        ),
       )
       for (const p of page.SpotPriceHistory ?? []) {
         if (p.Timestamp && p.SpotPrice) points.push({time: new Date(p.Timestamp).getTime(), price: Number(p.SpotPrice)})

@@ -94,7 +94,21 @@ export function integrate(history: PricePoint[], start: number, end: number): nu
 }
 
 export function notApplicable(run: RunRecord, note: string): RunCost {
-  return {runId: run.id, kind: run.kind, backend: run.backend.name, state: run.state, applicable: false, note, currency: 'USD', attempts: [], totalCost: 0, onDemandCost: 0, savings: 0, lostSeconds: 0, lostCost: 0}
+  return {
+    runId: run.id,
+    kind: run.kind,
+    backend: run.backend.name,
+    state: run.state,
+    applicable: false,
+    note,
+    currency: 'USD',
+    attempts: [],
+    totalCost: 0,
+    onDemandCost: 0,
+    savings: 0,
+    lostSeconds: 0,
+    lostCost: 0,
+  }
 }
 
 export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceSource, now = Date.now()): Promise<RunCost> {

@@ -75,7 +75,14 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
     for (const [name, arn] of queueArns) {
       const queue = found.find((q) => q.jobQueueArn === arn || q.jobQueueName === arn)
       if (!queue) findings.push(problem(`queue ${name}`, `${arn} does not exist`, 'Run rfm infra up to create it, or fix queues in the profile.'))
-      else if (queue.state !== 'ENABLED' || queue.status !== 'VALID') findings.push(problem(`queue ${name}`, `${queue.jobQueueName} is ${queue.state}/${queue.status}${queue.statusReason ? ` (${queue.statusReason})` : ''}`, 'Enable it (aws batch update-job-queue --state ENABLED) or run rfm infra up.'))
+      else if (queue.state !== 'ENABLED' || queue.status !== 'VALID')
+        findings.push(
+          problem(
+            `queue ${name}`,
+            `${queue.jobQueueName} is ${queue.state}/${queue.status}${queue.statusReason ? ` (${queue.statusReason})` : ''}`,
+            'Enable it (aws batch update-job-queue --state ENABLED) or run rfm infra up.',
+          ),
+        )
       else {
         findings.push(ok(`queue ${name}`, `${queue.jobQueueName} ENABLED and VALID`))
         for (const order of queue.computeEnvironmentOrder ?? []) if (order.computeEnvironment) computeEnvironments.add(order.computeEnvironment)
@@ -91,7 +98,8 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
   for (const [kind, ref] of wanted) {
     const definition = ref && described.find((d) => d.jobDefinitionArn === ref || `${d.jobDefinitionName}:${d.revision}` === ref)
     if (!ref) findings.push(problem(`job definition ${kind}`, `no job definition for kind ${kind} (jobDefinitions.${kind} or .default)`, 'Run rfm infra up: it registers one per kind.'))
-    else if (!definition || definition.status !== 'ACTIVE') findings.push(problem(`job definition ${kind}`, `${ref} is ${definition ? definition.status : 'missing'}`, 'Run rfm infra up to register it again.'))
+    else if (!definition || definition.status !== 'ACTIVE')
+      findings.push(problem(`job definition ${kind}`, `${ref} is ${definition ? definition.status : 'missing'}`, 'Run rfm infra up to register it again.'))
     else findings.push(ok(`job definition ${kind}`, `${definition.jobDefinitionName}:${definition.revision} ACTIVE`))
   }
   if (options.cheap) return findings
@@ -103,7 +111,12 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
 }
 
 /** Compute environments VALID, their instance families offered in their subnets' zones, and the vCPU quotas. */
-async function computeChecks(batch: import('@aws-sdk/client-batch').BatchClient, batchSdk: typeof import('@aws-sdk/client-batch'), arns: string[], region: string | undefined): Promise<DoctorFinding[]> {
+async function computeChecks(
+  batch: import('@aws-sdk/client-batch').BatchClient,
+  batchSdk: typeof import('@aws-sdk/client-batch'),
+  arns: string[],
+  region: string | undefined,
+): Promise<DoctorFinding[]> {
   if (arns.length === 0) return [skipped('compute environments', 'no queue to read them from')]
   const findings: DoctorFinding[] = []
   const ec2Sdk = await import('@aws-sdk/client-ec2')
@@ -114,7 +127,13 @@ async function computeChecks(batch: import('@aws-sdk/client-batch').BatchClient,
   for (const env of environments) {
     const name = env.computeEnvironmentName ?? env.computeEnvironmentArn ?? '?'
     if (env.status !== 'VALID' || env.state !== 'ENABLED') {
-      findings.push(problem(`compute environment ${name}`, `${env.state}/${env.status}${env.statusReason ? `: ${env.statusReason}` : ''}`, 'Fix what the status reason names (often the service role or subnets), then rfm infra up.'))
+      findings.push(
+        problem(
+          `compute environment ${name}`,
+          `${env.state}/${env.status}${env.statusReason ? `: ${env.statusReason}` : ''}`,
+          'Fix what the status reason names (often the service role or subnets), then rfm infra up.',
+        ),
+      )
       continue
     }
     const resources: import('@aws-sdk/client-batch').ComputeResource = env.computeResources ?? ({} as import('@aws-sdk/client-batch').ComputeResource)
@@ -126,13 +145,28 @@ async function computeChecks(batch: import('@aws-sdk/client-batch').BatchClient,
     for (const type of types) {
       // A family name (g5) stands for all its sizes; DescribeInstanceTypeOfferings filters by wildcard.
       const pattern = type.includes('.') ? type : `${type}.*`
-      const offered = await ec2.send(new ec2Sdk.DescribeInstanceTypeOfferingsCommand({LocationType: 'availability-zone', Filters: [{Name: 'instance-type', Values: [pattern]}, {Name: 'location', Values: zones}]}))
+      const offered = await ec2.send(
+        new ec2Sdk.DescribeInstanceTypeOfferingsCommand({
+          LocationType: 'availability-zone',
+          Filters: [
+            {Name: 'instance-type', Values: [pattern]},
+            {Name: 'location', Values: zones},
+          ],
+        }),
+      )
       if ((offered.InstanceTypeOfferings ?? []).length === 0) missing.push(type)
     }
     // Each quota this environment draws on must hold its maxvCpus (once per quota, however many families share it).
     const totals = spot ? spotVcpus : onDemandVcpus
     for (const name of new Set(types.map((type) => quotaName(type.split('.')[0], spot)))) totals.set(name, (totals.get(name) ?? 0) + (resources.maxvCpus ?? 0))
-    if (missing.length > 0) findings.push(problem(`compute environment ${name}`, `${missing.join(', ')} not offered in ${zones.join(', ') || 'its subnets\' zones'}`, 'Use subnets in zones that offer these types (rfm infra up --subnet-ids) or other GPU families.'))
+    if (missing.length > 0)
+      findings.push(
+        problem(
+          `compute environment ${name}`,
+          `${missing.join(', ')} not offered in ${zones.join(', ') || "its subnets' zones"}`,
+          'Use subnets in zones that offer these types (rfm infra up --subnet-ids) or other GPU families.',
+        ),
+      )
     else findings.push(ok(`compute environment ${name}`, `VALID; ${types.join(', ')} offered in ${zones.join(', ')}`))
   }
   findings.push(...(await quotaChecks(new Map([...spotVcpus, ...onDemandVcpus]), region)))
@@ -161,20 +195,27 @@ async function quotaChecks(needed: Map<string, number>, region: string | undefin
   return [...needed].map(([name, vcpus]) => {
     const quota = quotas.get(name)
     if (quota === undefined) return skipped(`quota ${name}`, 'not listed by Service Quotas in this region')
-    if (quota < vcpus) return problem(`quota ${name}`, `${quota} vCPUs, below the ${vcpus} maxvCpus of the compute environments that use it`, `Request an increase in the Service Quotas console (EC2, "${name}") or lower --max-vcpus.`)
+    if (quota < vcpus)
+      return problem(
+        `quota ${name}`,
+        `${quota} vCPUs, below the ${vcpus} maxvCpus of the compute environments that use it`,
+        `Request an increase in the Service Quotas console (EC2, "${name}") or lower --max-vcpus.`,
+      )
     return ok(`quota ${name}`, `${quota} vCPUs ≥ ${vcpus} maxvCpus`)
   })
 }
 
 async function imageCheck(profile: Profile, options: DoctorOptions): Promise<DoctorFinding> {
   const repository = profile.imageRepository
-  if (!repository) return problem('image', 'the profile names no image repository', 'Run rfm infra up (it records the stack\'s repositories), then rfm build.')
+  if (!repository) return problem('image', 'the profile names no image repository', "Run rfm infra up (it records the stack's repositories), then rfm build.")
   if (!options.imageTag) return skipped('image', 'no image tag to look for')
   const tag = await options.imageTag()
   const {ecrRegistry, parseRepository} = await import('../containers/ecr.js')
   try {
     const found = await ecrRegistry(parseRepository(repository)).hasTag(tag)
-    return found ? ok('image', `${repository}:${tag} is in ECR`) : problem('image', `${repository}:${tag} (this rfm's base image) is not in ECR`, 'Build and push it: rfm build (a launch also builds it when missing).')
+    return found
+      ? ok('image', `${repository}:${tag} is in ECR`)
+      : problem('image', `${repository}:${tag} (this rfm's base image) is not in ECR`, 'Build and push it: rfm build (a launch also builds it when missing).')
   } catch (error) {
     return problem('image', `cannot read ${repository} (${errorText(error)})`, 'Check that the repository exists (rfm infra up) and that you may ecr:DescribeImages.')
   }
@@ -190,7 +231,7 @@ async function jobRoleChecks(profile: Profile, region: string | undefined): Prom
   const needs: Array<{action: string; resource: string; what: string; context?: Record<string, string>}> = [
     {action: 's3:GetObject', resource: key(`datasets/${hash}/manifest.json`), what: 'read a dataset manifest'},
     {action: 's3:GetObject', resource: key(`objects/sha256/00/${hash}`), what: 'read staged file contents'},
-    {action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, what: 'list a run\'s checkpoints', context: {'s3:prefix': `${prefix ? `${prefix}/` : ''}runs/doctor/checkpoints/`}},
+    {action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, what: "list a run's checkpoints", context: {'s3:prefix': `${prefix ? `${prefix}/` : ''}runs/doctor/checkpoints/`}},
     {action: 's3:GetObject', resource: key('runs/doctor/run.json'), what: 'read the run record'},
     {action: 's3:PutObject', resource: key('runs/doctor/checkpoints/step-1/weights.bin'), what: 'write a checkpoint'},
     {action: 's3:PutObject', resource: key('runs/doctor/events.jsonl'), what: 'append run events'},
@@ -210,10 +251,16 @@ async function jobRoleChecks(profile: Profile, region: string | undefined): Prom
         }),
       )
       const decision = result.EvaluationResults?.[0]?.EvalDecision
-      findings.push(decision === 'allowed' ? ok(`job role: ${need.what}`, `${need.action} on ${need.resource} allowed`) : problem(`job role: ${need.what}`, `${need.action} on ${need.resource} is ${decision ?? 'not evaluated'}`, 'Run rfm infra up to restore the job role\'s policy.'))
+      findings.push(
+        decision === 'allowed'
+          ? ok(`job role: ${need.what}`, `${need.action} on ${need.resource} allowed`)
+          : problem(`job role: ${need.what}`, `${need.action} on ${need.resource} is ${decision ?? 'not evaluated'}`, "Run rfm infra up to restore the job role's policy."),
+      )
     }
   } catch (error) {
-    findings.push(problem('job role', `cannot simulate ${profile.jobRoleArn} (${errorText(error)})`, 'Allow yourself iam:SimulatePrincipalPolicy on the job role, or check it exists (rfm infra outputs).'))
+    findings.push(
+      problem('job role', `cannot simulate ${profile.jobRoleArn} (${errorText(error)})`, 'Allow yourself iam:SimulatePrincipalPolicy on the job role, or check it exists (rfm infra outputs).'),
+    )
   }
   return findings
 }

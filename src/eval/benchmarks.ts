@@ -21,11 +21,15 @@ export interface BenchmarkSpec {
 
 export function parseBenchmarkSpec(spec: string, baseDir = process.cwd()): BenchmarkSpec {
   const eq = spec.indexOf('=')
-  if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--benchmark ${spec} is not NAME=PATH.`, {hint: 'e.g. --benchmark cv-bench=./CV-Bench --benchmark vsr=./vsr/test.jsonl --benchmark vqa=./my_vqa'})
+  if (eq <= 0 || eq === spec.length - 1)
+    throw new UsageError(`--benchmark ${spec} is not NAME=PATH.`, {hint: 'e.g. --benchmark cv-bench=./CV-Bench --benchmark vsr=./vsr/test.jsonl --benchmark vqa=./my_vqa'})
   const name = spec.slice(0, eq)
   const key = name.toLowerCase().replace(/[^a-z0-9]/g, '')
   const format: BenchmarkFormat | undefined = key.startsWith('cvbench') ? 'cv-bench' : key.startsWith('vsr') ? 'vsr' : key.startsWith('vqa') ? 'vqa' : undefined
-  if (!format) throw new UsageError(`--benchmark ${name}: unknown benchmark "${name}".`, {hint: 'Names start with cv-bench (CV-Bench parquet), vsr (VSR jsonl + images) or vqa (a VQA set in the grpo plugin\'s formats).'})
+  if (!format)
+    throw new UsageError(`--benchmark ${name}: unknown benchmark "${name}".`, {
+      hint: "Names start with cv-bench (CV-Bench parquet), vsr (VSR jsonl + images) or vqa (a VQA set in the grpo plugin's formats).",
+    })
   return {name, format, location: path.resolve(baseDir, spec.slice(eq + 1))}
 }
 
@@ -40,7 +44,10 @@ export interface BenchmarkOptions {
 export class Benchmarks {
   private readonly cache = new Map<string, Promise<Benchmark>>()
 
-  constructor(readonly specs: BenchmarkSpec[], readonly options: BenchmarkOptions) {
+  constructor(
+    readonly specs: BenchmarkSpec[],
+    readonly options: BenchmarkOptions,
+  ) {
     if (specs.some((s) => s.format === 'vqa') && !options.vqa?.evaluation.vqaRows) {
       throw new UsageError('--benchmark vqa=… needs the grpo plugin (its dataset formats and accuracy rules), which is not installed.', {hint: 'rfm plugins shows the installed plugins.'})
     }

@@ -80,7 +80,8 @@ export function localCheckpoints(dir: string, selection: CheckpointSelection, ki
     .filter((d) => statSync(path.join(abs, d)).isDirectory() && isCheckpointDir(path.join(abs, d)))
     .map((d) => folderSource(path.join(abs, d), d))
     .sort((a, b) => (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name))
-  if (subs.length === 0) throw new NotFoundError(`${abs} holds no checkpoint (model_config.json + model.safetensors, or checkpoint-<step>/ folders of them).`, {hint: 'Give a run id or a folder rfm ckpt pull wrote.'})
+  if (subs.length === 0)
+    throw new NotFoundError(`${abs} holds no checkpoint (model_config.json + model.safetensors, or checkpoint-<step>/ folders of them).`, {hint: 'Give a run id or a folder rfm ckpt pull wrote.'})
   return {model: abs, kind, sources: select(subs, selection, {}, abs)}
 }
 

@@ -34,9 +34,14 @@ const isList = (t: Tree) => t.element.converted_type === 'LIST' || t.element.log
 function checkSchema(file: string, root: Tree): void {
   const col = (name: string) => root.children.find((c) => c.element.name === name)
   const missing = ['idx', 'type', 'task', 'image', 'question', 'choices', 'answer'].find((name) => !col(name))
-  if (missing) throw new FormatError(file, `is not a CV-Bench file: column "${missing}" is missing (columns: ${root.children.map((c) => c.element.name).join(', ')})`, {field: missing, hint: 'CV-Bench parquet files have idx, type, task, image, question, choices, answer, prompt.'})
+  if (missing)
+    throw new FormatError(file, `is not a CV-Bench file: column "${missing}" is missing (columns: ${root.children.map((c) => c.element.name).join(', ')})`, {
+      field: missing,
+      hint: 'CV-Bench parquet files have idx, type, task, image, question, choices, answer, prompt.',
+    })
   const expect = (name: string, ok: (t: Tree) => boolean, what: string) => {
-    if (!ok(col(name)!)) throw new FormatError(file, `column "${name}" is not ${what}`, {field: name, hint: 'Use the files as CV-Bench releases them (nyu-visionx/CV-Bench test_2d.parquet, test_3d.parquet).'})
+    if (!ok(col(name)!))
+      throw new FormatError(file, `column "${name}" is not ${what}`, {field: name, hint: 'Use the files as CV-Bench releases them (nyu-visionx/CV-Bench test_2d.parquet, test_3d.parquet).'})
   }
   expect('idx', (t) => t.children.length === 0 && (t.element.type === 'INT64' || t.element.type === 'INT32'), 'an integer')
   for (const name of ['type', 'task', 'question', 'answer']) expect(name, isString, 'a string')

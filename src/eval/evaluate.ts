@@ -66,7 +66,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport & {stoppe
     report.results = o.resume.results.filter((r) => done.has(r.checkpoint))
     if (done.size > 0) o.log(`resuming after ${done.size} evaluated checkpoint(s): ${[...done].join(', ')}`)
   }
-  o.log(`evaluating ${mine.length - report.done.length} checkpoint(s) of ${resolved.model}${resolved.kind ? ` (${resolved.kind})` : ''} on ${specs.map((s) => `${s.name} (${s.format})`).join(', ')}${o.maxSamples ? `, first ${o.maxSamples} rows each` : ''}`)
+  o.log(
+    `evaluating ${mine.length - report.done.length} checkpoint(s) of ${resolved.model}${resolved.kind ? ` (${resolved.kind})` : ''} on ${specs.map((s) => `${s.name} (${s.format})`).join(', ')}${o.maxSamples ? `, first ${o.maxSamples} rows each` : ''}`,
+  )
 
   const trainer = await import('../trainer/index.js')
   const formats = await import('../formats/index.js')
@@ -75,11 +77,19 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport & {stoppe
   const ctx = {trainer, tf: backend.tf as never, formats, benchmarks, evaluation, vqaRules: vqaEntry?.[1], grader, batch: o.batch, maxNewTokens: o.maxNewTokens, log: o.log}
   const summarise = async () => {
     report.benchmarks = await Promise.all(
-      specs.filter((s) => s.format !== 'vqa' || report.results.some((r) => r.benchmark === s.name)).map(async (s) => {
-        const rows = report.results.filter((r) => r.benchmark === s.name && r.task === 'all' && r.status === 'ok')
-        const b = s.format === 'vqa' ? undefined : await benchmarks.get(s, 0)
-        return {name: s.name, format: s.format, source: b?.source ?? s.location, samples: b ? b.samples.length : (rows[0]?.samples ?? 0), unreadable: b ? b.unreadable.length : (rows[0]?.unreadable ?? 0)}
-      }),
+      specs
+        .filter((s) => s.format !== 'vqa' || report.results.some((r) => r.benchmark === s.name))
+        .map(async (s) => {
+          const rows = report.results.filter((r) => r.benchmark === s.name && r.task === 'all' && r.status === 'ok')
+          const b = s.format === 'vqa' ? undefined : await benchmarks.get(s, 0)
+          return {
+            name: s.name,
+            format: s.format,
+            source: b?.source ?? s.location,
+            samples: b ? b.samples.length : (rows[0]?.samples ?? 0),
+            unreadable: b ? b.unreadable.length : (rows[0]?.unreadable ?? 0),
+          }
+        }),
     )
     report.grader = grader ? {...grader.stats, model: grader.config.model, base_url: grader.config.baseUrl} : null
   }
@@ -96,6 +106,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvalReport & {stoppe
     await o.onCheckpoint?.(report)
   }
   await summarise()
-  if (grader) o.log(`grader ${grader.config.model} at ${grader.config.baseUrl}: ${grader.stats.graded} graded, ${grader.stats.fallbacks} fallbacks to the rules${grader.stats.lastFailure ? ` (last: ${grader.stats.lastFailure})` : ''}, ${grader.stats.cacheHits} cache hits`)
+  if (grader)
+    o.log(
+      `grader ${grader.config.model} at ${grader.config.baseUrl}: ${grader.stats.graded} graded, ${grader.stats.fallbacks} fallbacks to the rules${grader.stats.lastFailure ? ` (last: ${grader.stats.lastFailure})` : ''}, ${grader.stats.cacheHits} cache hits`,
+    )
   return {...report, stopped}
 }

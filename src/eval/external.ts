@@ -31,7 +31,12 @@ function filesUnder(dir: string, prefix = ''): string[] {
 function runScript(argv: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line: string) => void, stopRequested?: () => boolean): Promise<number | 'stopped'> {
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    const lines = (chunk: Buffer) => chunk.toString('utf8').split('\n').filter((l) => l.trim() !== '').forEach((l) => log(`  | ${l}`))
+    const lines = (chunk: Buffer) =>
+      chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .forEach((l) => log(`  | ${l}`))
     child.stdout.on('data', lines)
     child.stderr.on('data', lines)
     let stopped = false
@@ -55,7 +60,16 @@ export async function runExternal(o: ExternalOptions): Promise<EvalReport & {sto
   const resolved = await resolveModel(o.model, o.checkpoints, o.runs, o.kind)
   const names = o.share ? o.share(resolved.sources.map((s) => s.name)) : resolved.sources.map((s) => s.name)
   const mine = resolved.sources.filter((s) => names.includes(s.name))
-  const report: EvalReport = {model: resolved.model, kind: resolved.kind ?? null, created: (o.now ?? new Date()).toISOString(), benchmarks: [], checkpoints: mine.map((s) => ({name: s.name, step: s.step})), done: [], grader: null, results: []}
+  const report: EvalReport = {
+    model: resolved.model,
+    kind: resolved.kind ?? null,
+    created: (o.now ?? new Date()).toISOString(),
+    benchmarks: [],
+    checkpoints: mine.map((s) => ({name: s.name, step: s.step})),
+    done: [],
+    grader: null,
+    results: [],
+  }
   if (o.resume) {
     report.done = o.resume.done.filter((n) => names.includes(n))
     report.results = o.resume.results.filter((r) => report.done.includes(r.checkpoint))
@@ -83,7 +97,11 @@ export async function runExternal(o: ExternalOptions): Promise<EvalReport & {sto
       mkdirSync(path.dirname(path.join(modelPath, name)), {recursive: true})
       writeFileSync(path.join(modelPath, name), bytes)
     }
-    const fill = (arg: string) => arg.replaceAll('{model_path}', modelPath).replaceAll('{output_dir}', outputDir).replaceAll('{max_samples}', String(o.maxSamples ?? ''))
+    const fill = (arg: string) =>
+      arg
+        .replaceAll('{model_path}', modelPath)
+        .replaceAll('{output_dir}', outputDir)
+        .replaceAll('{max_samples}', String(o.maxSamples ?? ''))
     const argv = typeof o.external.command === 'string' ? ['/bin/sh', '-c', fill(o.external.command)] : o.external.command.map(fill)
     const env = {...process.env, ...o.external.env, RFM_MODEL_PATH: modelPath, RFM_OUTPUT_DIR: outputDir, RFM_CHECKPOINT: source.name, RFM_STEP: String(source.step ?? '')}
     o.log(`${source.name}: ${argv.join(' ')}`)

@@ -17,7 +17,11 @@ const BOS = 1
 const EOS = 2
 
 /** Digits spelled one by one, as sft's word tokenizer learned them ("12" → "1 2"). */
-export const spaced = (text: string) => text.replace(/\d+(?:\.\d+)?/g, (n) => ` ${n.split('').join(' ')} `).replace(/\s+/g, ' ').trim()
+export const spaced = (text: string) =>
+  text
+    .replace(/\d+(?:\.\d+)?/g, (n) => ` ${n.split('').join(' ')} `)
+    .replace(/\s+/g, ' ')
+    .trim()
 export const unspaced = (text: string) => text.replace(/(\d)\s+(?=[\d.])|(\.)\s+(?=\d)/g, (_m, d, p) => d ?? p).trim()
 
 export interface LoadedModel {
@@ -50,7 +54,7 @@ export function loadModel(trainer: TrainerModule, tf: Vlm['tf'], files: Record<s
     throw new Error(`the weights do not decode (${(error as Error).message})`)
   }
   if (!files['merged.safetensors'] && Object.keys(tensors).some((n) => n.includes('.lora_'))) {
-    throw new Error('the checkpoint holds LoRA adapters without merged weights; evaluate the run\'s final checkpoint (merged.safetensors)')
+    throw new Error("the checkpoint holds LoRA adapters without merged weights; evaluate the run's final checkpoint (merged.safetensors)")
   }
   const model = new trainer.Vlm(tf, {...config, dropout: 0}, new trainer.Rng(0))
   try {
@@ -98,7 +102,13 @@ export function answerAll(trainer: TrainerModule, loaded: LoadedModel, asked: As
       const mask = frames > 1 ? ids.flatMap(() => [1, ...new Array<number>(frames - 1).fill(0)]) : undefined
       const patches = trainer.patchifyHost(images, v)
       const maxNewTokens = Math.max(1, Math.min(options.maxNewTokens, model.config.contextLength + 1 - prompts[ids[0]].length))
-      const tokens = trainer.generate(model, ids.map((i) => prompts[i]), patches, {maxNewTokens, temperature: 0, topP: 1}, mask)
+      const tokens = trainer.generate(
+        model,
+        ids.map((i) => prompts[i]),
+        patches,
+        {maxNewTokens, temperature: 0, topP: 1},
+        mask,
+      )
       ids.forEach((i, k) => (out[i] = tokenizer.decode(tokens[k].filter((t) => t !== PAD && t !== EOS))))
     }
   }

@@ -38,6 +38,10 @@ export function renderTable(rows: ResultRow[]): string {
   const head = ['checkpoint', 'benchmark', 'task', 'accuracy', 'samples', 'unreadable']
   const body = rows.map((r) => [r.checkpoint, r.benchmark, r.task, r.status === 'error' ? `ERROR ${r.error ?? ''}` : fmt(r.accuracy), String(r.samples), r.task === 'all' ? String(r.unreadable) : ''])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 3 && b[3].startsWith('ERROR') ? 8 : b[i].length))))
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && !c.startsWith('ERROR') ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 && !c.startsWith('ERROR') ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
   return [line(head), ...body.map(line)].join('\n')
 }

@@ -31,7 +31,20 @@ export interface ScoreContext {
 }
 
 function errorRows(source: CheckpointSource, benchmarks: Benchmarks, error: string): ResultRow[] {
-  return benchmarks.specs.map((spec) => ({checkpoint: source.name, step: source.step, benchmark: spec.name, task: 'all', accuracy: null, samples: 0, correct: 0, unreadable: 0, graded: 0, grader_fallbacks: 0, status: 'error' as const, error}))
+  return benchmarks.specs.map((spec) => ({
+    checkpoint: source.name,
+    step: source.step,
+    benchmark: spec.name,
+    task: 'all',
+    accuracy: null,
+    samples: 0,
+    correct: 0,
+    unreadable: 0,
+    graded: 0,
+    grader_fallbacks: 0,
+    status: 'error' as const,
+    error,
+  }))
 }
 
 async function judge(ctx: ScoreContext, sample: EvalSample, completion: string): Promise<Judged> {
@@ -75,7 +88,9 @@ export async function scoreCheckpoint(ctx: ScoreContext, source: CheckpointSourc
       const part = accuracyRows({checkpoint: source.name, step: source.step, benchmark: spec.name}, judged, unreadable.length, bench.aggregate)
       const all = part.at(-1)!
       if (unreadable.length > 0) all.unreadable_rows = unreadable.slice(0, 20)
-      ctx.log(`${source.name} ${spec.name}: accuracy ${all.accuracy === null ? '-' : all.accuracy.toFixed(4)} on ${all.samples} samples${unreadable.length > 0 ? `, ${unreadable.length} unreadable (${unreadable.slice(0, 3).join('; ')}${unreadable.length > 3 ? '; …' : ''})` : ''}`)
+      ctx.log(
+        `${source.name} ${spec.name}: accuracy ${all.accuracy === null ? '-' : all.accuracy.toFixed(4)} on ${all.samples} samples${unreadable.length > 0 ? `, ${unreadable.length} unreadable (${unreadable.slice(0, 3).join('; ')}${unreadable.length > 3 ? '; …' : ''})` : ''}`,
+      )
       for (const [i, s] of kept.slice(0, 3).entries()) ctx.log(`  e.g. ${s.id} [${s.task}] gold ${s.answer} ← "${completions[i].slice(0, 80)}"`)
       rows.push(...part)
     }

@@ -7,7 +7,11 @@
  */
 import type {EvalSample, ResultRow} from './types'
 
-const norm = (t: string) => t.toLowerCase().replace(/[^a-z0-9.%]+/g, ' ').trim()
+const norm = (t: string) =>
+  t
+    .toLowerCase()
+    .replace(/[^a-z0-9.%]+/g, ' ')
+    .trim()
 
 /** The index of the option an answer names, undefined when it names none. */
 export function chosenIndex(answer: string, choices: string[]): number | undefined {
@@ -37,7 +41,7 @@ export function ruleCorrect(sample: EvalSample, answer: string): boolean {
     const gold = /^\s*\(?([A-Za-z])\)?\s*$/.exec(sample.answer)
     return gold !== null && chosenIndex(answer, sample.choices ?? []) === gold[1].toUpperCase().charCodeAt(0) - 65
   }
-  throw new Error('VQA answers are judged by the kind\'s accuracy rules')
+  throw new Error("VQA answers are judged by the kind's accuracy rules")
 }
 
 export interface Judged {
@@ -67,7 +71,12 @@ export function accuracyRows(base: {checkpoint: string; step: number | null; ben
     }
   }
   const tasks = [...new Set(judged.map((j) => j.sample.task))].sort()
-  const rows = tasks.map((t) => row(t, judged.filter((j) => j.sample.task === t)))
+  const rows = tasks.map((t) =>
+    row(
+      t,
+      judged.filter((j) => j.sample.task === t),
+    ),
+  )
   if (aggregate !== 'cv-bench') return [...rows, row('all', judged, {unreadable})]
   // CV-Bench: a type's accuracy is the mean of its tasks'; overall the mean of the types'
   const byType = new Map<string, ResultRow>()

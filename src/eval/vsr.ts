@@ -20,7 +20,10 @@ export function vsrLocation(location: string, imagesDir?: string): {file: string
   if (statSync(location).isDirectory()) {
     const jsonl = readdirSync(location).filter((f) => f.endsWith('.jsonl'))
     const pick = jsonl.includes('test.jsonl') ? 'test.jsonl' : jsonl.length === 1 ? jsonl[0] : undefined
-    if (!pick) throw new FormatError(location, jsonl.length === 0 ? 'holds no .jsonl split' : `holds ${jsonl.length} .jsonl files and no test.jsonl`, {hint: 'Give the split file: vsr=DIR/test.jsonl (or dev.jsonl, train.jsonl).'})
+    if (!pick)
+      throw new FormatError(location, jsonl.length === 0 ? 'holds no .jsonl split' : `holds ${jsonl.length} .jsonl files and no test.jsonl`, {
+        hint: 'Give the split file: vsr=DIR/test.jsonl (or dev.jsonl, train.jsonl).',
+      })
     file = path.join(location, pick)
   }
   const images = imagesDir ?? (existsSync(path.join(path.dirname(file), 'images')) ? path.join(path.dirname(file), 'images') : path.dirname(file))

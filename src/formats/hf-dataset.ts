@@ -20,11 +20,7 @@ const loadArrow = (): Arrow => require('apache-arrow')
 
 /** A `datasets` feature description, as in dataset_info.json. */
 export type HfFeature =
-  | {_type: 'Value'; dtype: string}
-  | {_type: 'Image'}
-  | {_type: 'ClassLabel'; names: string[]}
-  | {_type: 'Sequence' | 'List'; feature: HfFeature; length?: number}
-  | {[field: string]: HfFeature}
+  {_type: 'Value'; dtype: string} | {_type: 'Image'} | {_type: 'ClassLabel'; names: string[]} | {_type: 'Sequence' | 'List'; feature: HfFeature; length?: number} | {[field: string]: HfFeature}
 export type HfFeatures = Record<string, HfFeature>
 
 export interface HfDataset {
@@ -51,7 +47,9 @@ export async function readHfDataset(dir: string, options: {split?: string} = {})
     const splits: string[] = (await readJson(path.join(dir, 'dataset_dict.json'))).splits ?? []
     const split = options.split ?? (splits.includes('train') ? 'train' : splits.length === 1 ? splits[0] : undefined)
     if (!split || !splits.includes(split))
-      throw new FormatError(dir, options.split ? `the DatasetDict has no split "${options.split}"` : 'a DatasetDict with several splits and none named train', {hint: `Choose a split: ${splits.join(', ')}.`})
+      throw new FormatError(dir, options.split ? `the DatasetDict has no split "${options.split}"` : 'a DatasetDict with several splits and none named train', {
+        hint: `Choose a split: ${splits.join(', ')}.`,
+      })
     return readHfDataset(path.join(dir, split))
   }
   const statePath = path.join(dir, 'state.json')
@@ -75,7 +73,8 @@ export async function readHfDataset(dir: string, options: {split?: string} = {})
       throw new FormatError(full, `not an Arrow IPC file: ${(error as Error).message}`)
     }
     // an empty or zeroed shard reads as a table without columns: name the shard, not a missing column
-    if (tables.at(-1)!.schema.fields.length === 0) throw new FormatError(full, 'not an Arrow IPC file: no schema (the shard is empty or damaged)', {hint: 'Write the dataset again (datasets save_to_disk, or rfm sft dataset generate).'})
+    if (tables.at(-1)!.schema.fields.length === 0)
+      throw new FormatError(full, 'not an Arrow IPC file: no schema (the shard is empty or damaged)', {hint: 'Write the dataset again (datasets save_to_disk, or rfm sft dataset generate).'})
   }
   let features: HfFeatures | undefined
   if (existsSync(path.join(dir, 'dataset_info.json'))) features = (await readJson(path.join(dir, 'dataset_info.json'))).features
@@ -123,10 +122,21 @@ function arrowType(A: Arrow, feature: HfFeature, where: string): ArrowModule.Dat
   switch (f._type) {
     case 'Value': {
       const types: Record<string, () => ArrowModule.DataType> = {
-        string: () => new A.Utf8(), large_string: () => new A.LargeUtf8(), binary: () => new A.Binary(), bool: () => new A.Bool(),
-        float16: () => new A.Float16(), float32: () => new A.Float32(), float64: () => new A.Float64(),
-        int8: () => new A.Int8(), int16: () => new A.Int16(), int32: () => new A.Int32(), int64: () => new A.Int64(),
-        uint8: () => new A.Uint8(), uint16: () => new A.Uint16(), uint32: () => new A.Uint32(), uint64: () => new A.Uint64(),
+        string: () => new A.Utf8(),
+        large_string: () => new A.LargeUtf8(),
+        binary: () => new A.Binary(),
+        bool: () => new A.Bool(),
+        float16: () => new A.Float16(),
+        float32: () => new A.Float32(),
+        float64: () => new A.Float64(),
+        int8: () => new A.Int8(),
+        int16: () => new A.Int16(),
+        int32: () => new A.Int32(),
+        int64: () => new A.Int64(),
+        uint8: () => new A.Uint8(),
+        uint16: () => new A.Uint16(),
+        uint32: () => new A.Uint32(),
+        uint64: () => new A.Uint64(),
       }
       if (!types[f.dtype]) throw new Error(`writeHfDataset: ${where}: unsupported Value dtype ${f.dtype}`)
       return types[f.dtype]()

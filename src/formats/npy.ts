@@ -44,7 +44,11 @@ function parseHeader(text: string, source: string): {descr: string; fortran: boo
   return {
     descr,
     fortran: fortran === 'True',
-    shape: shape.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number),
+    shape: shape
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(Number),
   }
 }
 
@@ -80,13 +84,18 @@ export function parseNpy(bytes: Uint8Array, source = '<npy>'): NdArray {
     dtype = 'U'
   } else if (code.startsWith('S')) {
     const width = Number(code.slice(1))
-    data = Array.from({length: count}, (_, i) => Buffer.from(bytes.subarray(offset + i * width, offset + (i + 1) * width)).toString('latin1').replace(/\0+$/, ''))
+    data = Array.from({length: count}, (_, i) =>
+      Buffer.from(bytes.subarray(offset + i * width, offset + (i + 1) * width))
+        .toString('latin1')
+        .replace(/\0+$/, ''),
+    )
     dtype = 'U'
   } else {
     const key = (code === '?' ? 'b1' : code) as Exclude<NpyDtype, 'U'>
     const type = NUMERIC[key]
     if (!type) throw new FormatError(source, `unsupported dtype '${header.descr}'`, {hint: 'Save arrays as float32/float64, (u)int8–64, bool or unicode strings.'})
-    if (offset + count * type.size > bytes.length) throw new FormatError(source, `truncated: ${count} × ${header.descr} needs ${count * type.size} bytes after the header, the file has ${bytes.length - offset}`)
+    if (offset + count * type.size > bytes.length)
+      throw new FormatError(source, `truncated: ${count} × ${header.descr} needs ${count * type.size} bytes after the header, the file has ${bytes.length - offset}`)
     const out = type.make(count)
     if (little && (bytes.byteOffset + offset) % type.size === 0 && key !== 'b1') {
       out.set(new (out.constructor as any)(bytes.buffer, bytes.byteOffset + offset, count))

@@ -41,7 +41,7 @@ export function readZipEntries(bytes: Uint8Array, source: string): Map<string, U
     let local = view.getUint32(offset + 42, true)
     const name = Buffer.from(bytes.subarray(offset + 46, offset + 46 + nameLength)).toString('utf8')
     // zip64 extra field: the 64-bit values of whichever 32-bit fields are saturated, in this order
-    for (let e = offset + 46 + nameLength; e < offset + 46 + nameLength + extraLength; ) {
+    for (let e = offset + 46 + nameLength; e < offset + 46 + nameLength + extraLength;) {
       const id = view.getUint16(e, true)
       const length = view.getUint16(e + 2, true)
       if (id === 0x0001) {

@@ -38,7 +38,7 @@ export interface GraderStats {
 }
 
 export const GRADER_SYSTEM_PROMPT =
-  'You grade answers to visual questions. Given a question, the gold answer and a model\'s answer, decide whether the model\'s answer means the same as the gold answer. ' +
+  "You grade answers to visual questions. Given a question, the gold answer and a model's answer, decide whether the model's answer means the same as the gold answer. " +
   'Reply with only a JSON object: {"correct": true} or {"correct": false}.'
 
 export function graderUserMessage(q: GradeQuestion): string {

@@ -50,7 +50,11 @@ export async function stackConfigFromFlags(target: Target, flags: ConfigFlagValu
     logRetentionDays: flags['log-retention-days'],
     secrets: flags.secret ? parseSecrets(flags.secret) : undefined,
     budget: budgetGiven
-      ? ({...previousBudget, ...(flags['budget-usd'] === undefined ? {} : {monthlyUsd: flags['budget-usd']}), ...(flags['budget-email'] ? {emails: flags['budget-email']} : {})} as InfraConfigInput['budget'])
+      ? ({
+          ...previousBudget,
+          ...(flags['budget-usd'] === undefined ? {} : {monthlyUsd: flags['budget-usd']}),
+          ...(flags['budget-email'] ? {emails: flags['budget-email']} : {}),
+        } as InfraConfigInput['budget'])
       : undefined,
   }
   if (flagValues.maxVcpus && previous?.maxVcpus) flagValues.maxVcpus = {...(previous.maxVcpus as object), ...flagValues.maxVcpus}
@@ -117,12 +121,7 @@ export function renderResult(result: InfraResult): string {
 }
 
 /** Runs one infra action for a command: target, config, Pulumi, with progress on stdout (stderr under --json). */
-export async function executeInfra(
-  action: InfraAction,
-  flags: StackFlagValues & ConfigFlagValues & {save?: boolean},
-  json: boolean,
-  registeredKinds: string[] = [],
-): Promise<InfraResult> {
+export async function executeInfra(action: InfraAction, flags: StackFlagValues & ConfigFlagValues & {save?: boolean}, json: boolean, registeredKinds: string[] = []): Promise<InfraResult> {
   const target = await resolveTarget(flags)
   const config = action === 'preview' || action === 'up' ? withRegisteredKinds(await stackConfigFromFlags(target, flags), registeredKinds) : undefined
   const stream = json ? process.stderr : process.stdout

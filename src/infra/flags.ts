@@ -15,7 +15,7 @@ export const stackFlags = {
 export const configFlags = {
   config: Flags.string({char: 'c', description: 'Stack config file (YAML or JSON); keys as in the stack config reference.', helpValue: 'FILE'}),
   set: Flags.string({description: 'Override a stack config key (repeatable), e.g. --set rootVolumeGiB=300.', helpValue: 'KEY=VALUE', multiple: true}),
-  region: Flags.string({description: 'AWS region (default: the stack\'s, else the profile\'s, else $AWS_REGION).', helpValue: 'REGION'}),
+  region: Flags.string({description: "AWS region (default: the stack's, else the profile's, else $AWS_REGION).", helpValue: 'REGION'}),
   'gpu-families': Flags.string({
     description: 'GPU families, one spot compute environment each, tried in this order (comma-separated): g4dn, g5, g6, g6e, gr6, p3, p4d, p4de, p5, p5e.',
     helpValue: 'LIST',

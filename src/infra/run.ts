@@ -136,7 +136,10 @@ export function pulumiError(error: unknown, request: Pick<InfraRequest, 'action'
       })
     case 'CommandError': {
       const stderr = err.commandResult?.stderr ?? ''
-      const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean)
+      const lines = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
       const errors = lines.filter((l) => /^error:/i.test(l))
       const summary = (errors.length > 0 ? errors : lines.slice(-3)).join(' ').slice(0, 600)
       return new BackendError(`pulumi ${request.action} of stack "${request.stack}" failed${summary ? `: ${summary}` : '.'}`, {

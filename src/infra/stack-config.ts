@@ -90,7 +90,10 @@ export function parseSecrets(values: string[] = []): Array<{name: string; valueF
 }
 
 export function splitList(values: string[] | undefined): string[] | undefined {
-  return values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+  return values
+    ?.flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean)
 }
 
 /** What rfm keeps locally about a stack: the config last applied and the outputs it produced. */

@@ -17,15 +17,16 @@ export function commandKind(api: PluginApi): JobKind {
         .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
         .default({})
         .describe('Extra environment variables for the command.'),
-      data: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('A dataset: a local folder (staged to the store at launch) or a ds:NAME@HASH reference; the command finds it at $RFM_DATA_DIR.'),
+      data: z.string().min(1).optional().describe('A dataset: a local folder (staged to the store at launch) or a ds:NAME@HASH reference; the command finds it at $RFM_DATA_DIR.'),
       outputs: z
-        .array(z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to workdir, inside it'))
+        .array(
+          z
+            .string()
+            .min(1)
+            .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path relative to workdir, inside it'),
+        )
         .default([])
-        .describe('Files or folders (relative to workdir) uploaded to the run\'s store at the end of every attempt: the final model, logs, TensorBoard. rfm cloud outputs RUN pulls them.'),
+        .describe("Files or folders (relative to workdir) uploaded to the run's store at the end of every attempt: the final model, logs, TensorBoard. rfm cloud outputs RUN pulls them."),
       checkpoints: z
         .object({
           dir: z.string().min(1).describe('Folder the trainer writes checkpoints to, relative to workdir.'),
@@ -56,7 +57,7 @@ export function commandKind(api: PluginApi): JobKind {
     estimate: () => ({gpus: 0, gpuMemoryGiB: 0, cpus: 1, memoryGiB: 1}),
     datasetFields: ['data'],
     prepare(config, baseDir) {
-      return {...config, workdir: api.external.resolveDir(baseDir, config.workdir, 'workdir', 'workdir is resolved relative to the config file\'s folder.')}
+      return {...config, workdir: api.external.resolveDir(baseDir, config.workdir, 'workdir', "workdir is resolved relative to the config file's folder.")}
     },
     external(config) {
       const argv = typeof config.command === 'string' ? ['/bin/sh', '-c', config.command] : config.command

@@ -75,7 +75,7 @@ export const coreJobShape = {
     .describe('Wall-clock limit of one attempt (e.g. 30m, 2h); the attempt is stopped when it runs out.'),
   resources: z
     .object({
-      gpus: z.number().int().min(0).max(64).optional().describe('GPUs of the job (default: the launcher\'s count, e.g. torchrun --nproc_per_node, else the kind\'s estimate).'),
+      gpus: z.number().int().min(0).max(64).optional().describe("GPUs of the job (default: the launcher's count, e.g. torchrun --nproc_per_node, else the kind's estimate)."),
       cpus: z.number().positive().max(192).optional().describe('vCPUs of the job.'),
       memory: z
         .union([z.number().positive(), z.string().regex(MEMORY, 'a size such as 30GiB, 30000MiB or 30 (GiB)')])
@@ -85,7 +85,9 @@ export const coreJobShape = {
     })
     .strict()
     .optional()
-    .describe('What the job needs, over the kind\'s estimate: {gpus, cpus, memory}; sizes the AWS Batch request and rfm cloud plan. The command kind asks Batch only for the values given (else the job definition\'s apply).'),
+    .describe(
+      "What the job needs, over the kind's estimate: {gpus, cpus, memory}; sizes the AWS Batch request and rfm cloud plan. The command kind asks Batch only for the values given (else the job definition's apply).",
+    ),
 } satisfies z.ZodRawShape
 
 export const CORE_KEYS = Object.keys(coreJobShape)
@@ -101,7 +103,7 @@ export const trainerModeShape = {
   trainer_mode: z
     .preprocess((v) => (v === true ? 'external' : v === false ? 'builtin' : v), z.enum(['builtin', 'external']))
     .optional()
-    .describe('Which trainer runs the job: builtin (default; rfm\'s TensorFlow.js trainer) or external (the pipeline\'s own script).'),
+    .describe("Which trainer runs the job: builtin (default; rfm's TensorFlow.js trainer) or external (the pipeline's own script)."),
 }
 
 /** Whether a config (validated or raw) trains with the external trainer. */

@@ -18,12 +18,15 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
       model: path_.optional().describe('A run id of this store, or a local checkpoint folder (staged at launch into model_dir).'),
       model_dir: path_.optional().describe('A checkpoint folder (or a folder of checkpoint-<step>/ folders), staged at launch.'),
       model_kind: z.string().optional().describe('For a folder: the kind that trained it (its prompt and answer format, e.g. grpo).'),
-      checkpoints: z.union([z.enum(['all', 'best', 'final', 'latest']), z.number().int().min(0)]).default('all').describe('Which checkpoints: all, best, final, latest or a step.'),
+      checkpoints: z
+        .union([z.enum(['all', 'best', 'final', 'latest']), z.number().int().min(0)])
+        .default('all')
+        .describe('Which checkpoints: all, best, final, latest or a step.'),
       benchmarks: z
         .object({
           cv_bench: path_.optional().describe('CV-Bench parquet file or folder (test_2d.parquet, test_3d.parquet).'),
           vsr: path_.optional().describe('VSR split (.jsonl) or a folder holding test.jsonl and images/.'),
-          vqa: path_.optional().describe('A VQA set in the grpo plugin\'s formats (save_to_disk folder, JSONL + images).'),
+          vqa: path_.optional().describe("A VQA set in the grpo plugin's formats (save_to_disk folder, JSONL + images)."),
         })
         .strict()
         .default({})
@@ -46,7 +49,7 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
       external: z
         .object({
           command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('The evaluation script, run once per checkpoint; {model_path}, {output_dir}, {max_samples} are replaced.'),
-          workdir: z.string().default('.').describe('Working directory (the pipeline\'s checkout), relative to the config file; staged at launch.'),
+          workdir: z.string().default('.').describe("Working directory (the pipeline's checkout), relative to the config file; staged at launch."),
           env: z.record(z.string()).default({}),
         })
         .strict()
@@ -57,7 +60,7 @@ export function evalKind(api: PluginApi, evaluations: () => Promise<Map<string, 
   type Config = import('zod').infer<typeof schema>
   return api.defineJobKind<Config>({
     name: 'eval',
-    summary: 'Evaluate a run\'s checkpoints on CV-Bench, VSR and a VQA set (rfm eval as a resumable job; --array N splits the checkpoints on AWS Batch).',
+    summary: "Evaluate a run's checkpoints on CV-Bench, VSR and a VQA set (rfm eval as a resumable job; --array N splits the checkpoints on AWS Batch).",
     schema,
     launchFlags: {
       'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: only the first N rows of each benchmark (external: {max_samples} in the command).'},

@@ -85,10 +85,13 @@ export function checkCommandSize(command: ExternalCommand | undefined): void {
     const bytes = Buffer.byteLength(text) + 1
     total += bytes
     if (bytes > MAX_ARG_BYTES) {
-      throw new ConfigError(`Config error: ${what} is ${(bytes / 1024).toFixed(0)} KiB; an argument or environment variable may hold at most ${MAX_ARG_BYTES / 1024} KiB (the operating system refuses to start the command).`, {
-        code: 'CONFIG_TOO_LARGE',
-        hint: 'Pass large values in a file (in workdir or a dataset) and give the command its path.',
-      })
+      throw new ConfigError(
+        `Config error: ${what} is ${(bytes / 1024).toFixed(0)} KiB; an argument or environment variable may hold at most ${MAX_ARG_BYTES / 1024} KiB (the operating system refuses to start the command).`,
+        {
+          code: 'CONFIG_TOO_LARGE',
+          hint: 'Pass large values in a file (in workdir or a dataset) and give the command its path.',
+        },
+      )
     }
   }
   if (total > MAX_ARGV_ENV_BYTES) {

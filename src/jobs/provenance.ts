@@ -37,6 +37,13 @@ export function describeProvenance(command: ExternalCommand, given: GivenKeys | 
     lines.push('Where each flag comes from:')
     for (const [text, from] of rows) lines.push(`  ${text.padEnd(width)}  ${from}`)
   }
-  for (const file of command.files ?? []) lines.push(`Written for the script: ${file.path}`, ...file.content.trimEnd().split('\n').map((l) => `  | ${l}`))
+  for (const file of command.files ?? [])
+    lines.push(
+      `Written for the script: ${file.path}`,
+      ...file.content
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  | ${l}`),
+    )
   return lines
 }

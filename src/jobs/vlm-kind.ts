@@ -13,7 +13,12 @@ export function vlmKind(api: PluginApi): JobKind {
     .object({
       max_steps: maxStepsSchema(),
       // max_steps is top level in every kind (issue 22); trainer.max_steps is refused with that hint
-      trainer: trainerSchema.omit({max_steps: true}).extend({max_steps: movedMaxSteps()}).strict().default({}).describe('Optimisation keys: epochs, batch_size, lr, lora, scheduler, save_steps, backend, ... (max_steps is top level).'),
+      trainer: trainerSchema
+        .omit({max_steps: true})
+        .extend({max_steps: movedMaxSteps()})
+        .strict()
+        .default({})
+        .describe('Optimisation keys: epochs, batch_size, lr, lora, scheduler, save_steps, backend, ... (max_steps is top level).'),
       model: modelSchema.strict().default({}).describe('Model size: width, depth, heads, context_length, vision {image_size, patch_size, ...}.'),
       tokenizer: tokenizerSchema.strict().default({}).describe('Tokenizer: kind (word | bpe), vocab_size.'),
       task: taskSchema.strict().default({}).describe('The generated task: train_size, eval_size, seed.'),
@@ -21,7 +26,7 @@ export function vlmKind(api: PluginApi): JobKind {
     .strict()
   return api.defineJobKind({
     name: 'vlm',
-    summary: 'Train rfm\'s built-in compact VLM on a generated visual-QA task (built-in TensorFlow.js trainer).',
+    summary: "Train rfm's built-in compact VLM on a generated visual-QA task (built-in TensorFlow.js trainer).",
     schema,
     launchFlags: {
       'max-samples': {path: 'task.train_size', type: 'number', description: 'Quick validation: train on N generated samples (config key task.train_size).'},
@@ -33,7 +38,16 @@ export function vlmKind(api: PluginApi): JobKind {
       checkModelShape({
         width: at('width', m.width),
         heads: at('heads', m.heads),
-        ...(m.vision ? {vision: {image_size: at('vision.image_size', m.vision.image_size), patch_size: at('vision.patch_size', m.vision.patch_size), width: at('vision.width', m.vision.width), heads: at('vision.heads', m.vision.heads)}} : {}),
+        ...(m.vision
+          ? {
+              vision: {
+                image_size: at('vision.image_size', m.vision.image_size),
+                patch_size: at('vision.patch_size', m.vision.patch_size),
+                width: at('vision.width', m.vision.width),
+                heads: at('vision.heads', m.vision.heads),
+              },
+            }
+          : {}),
       })
       return config
     },

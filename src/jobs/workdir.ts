@@ -75,13 +75,25 @@ export async function stageWorkdir(config: Record<string, unknown>, store: Objec
   const tree = await walkTree(workdir, filter)
   const bytes = tree.files.reduce((sum, f) => sum + f.size, 0)
   if (bytes > (options.warnBytes ?? WORKDIR_WARN_BYTES)) {
-    const biggest = [...tree.files].sort((a, b) => b.size - a.size).slice(0, 3).map((f) => `${f.path} (${formatBytes(f.size)})`)
+    const biggest = [...tree.files]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 3)
+      .map((f) => `${f.path} (${formatBytes(f.size)})`)
     options.onWarning?.(
       `The workdir ${workdir} holds ${formatBytes(bytes)} in ${tree.files.length} files; each attempt pulls all of it. Largest: ${biggest.join(', ')}. ` +
         'Leave data, outputs and environments out with a .rfmignore file (gitignore syntax), and pass datasets through data: instead.',
     )
   }
   const staged = await stageTree(store, workdir, {name: `workdir-${nameFromPath(workdir)}`, ignore: filter, progress: options.progress})
-  options.onStaged?.({field: 'workdir', given: workdir, path: workdir, ref: staged.ref, uploadedFiles: staged.uploadedFiles, uploadedBytes: staged.uploadedBytes, files: staged.files, bytes: staged.bytes})
+  options.onStaged?.({
+    field: 'workdir',
+    given: workdir,
+    path: workdir,
+    ref: staged.ref,
+    uploadedFiles: staged.uploadedFiles,
+    uploadedBytes: staged.uploadedBytes,
+    files: staged.files,
+    bytes: staged.bytes,
+  })
   return {...config, workdir: staged.ref}
 }

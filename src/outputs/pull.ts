@@ -33,7 +33,10 @@ export async function listOutputs(store: ObjectStore, runId: string, attempt?: n
     byAttempt.set(Number(match[1]), list)
   }
   const attempts = [...byAttempt.keys()].sort((a, b) => a - b)
-  if (attempts.length === 0) throw new NotFoundError(`Run ${runId} has no outputs in the store.`, {hint: 'Outputs are uploaded at the end of every attempt: the outputs key of the config (files or folders relative to the workdir), the built-in trainers\' TensorBoard and debug logs.'})
+  if (attempts.length === 0)
+    throw new NotFoundError(`Run ${runId} has no outputs in the store.`, {
+      hint: "Outputs are uploaded at the end of every attempt: the outputs key of the config (files or folders relative to the workdir), the built-in trainers' TensorBoard and debug logs.",
+    })
   const chosen = attempt ?? attempts.at(-1)!
   const files = byAttempt.get(chosen)
   if (!files) throw new NotFoundError(`Run ${runId} has no outputs of attempt ${chosen}.`, {hint: `Attempts with outputs: ${attempts.join(', ')}.`})

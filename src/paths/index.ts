@@ -111,7 +111,8 @@ export class SafeTree {
   static async open(dir: string): Promise<SafeTree> {
     const abs = path.resolve(dir)
     await fs.mkdir(abs, {recursive: true}).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST' || error.code === 'ENOTDIR') throw new UsageError(`Cannot write into ${abs}: it exists and is not a folder.`, {code: 'NOT_A_DIRECTORY', hint: 'Give a new or empty folder.'})
+      if (error.code === 'EEXIST' || error.code === 'ENOTDIR')
+        throw new UsageError(`Cannot write into ${abs}: it exists and is not a folder.`, {code: 'NOT_A_DIRECTORY', hint: 'Give a new or empty folder.'})
       throw error
     })
     return new SafeTree(await fs.realpath(abs))

@@ -63,9 +63,7 @@ export const pluginCheckpoints: PluginCheckpoints = {
     const checkpoints = new CheckpointStore(ctx.runs.store, owner(run.id, options))
     // RUN alone: the final checkpoint if the run finished, else its newest
     const checkpoint =
-      choice === 'final-else-latest'
-        ? await chooseCheckpoint(checkpoints, {pointer: 'final'}).catch(() => chooseCheckpoint(checkpoints, 'latest'))
-        : await chooseCheckpoint(checkpoints, choice)
+      choice === 'final-else-latest' ? await chooseCheckpoint(checkpoints, {pointer: 'final'}).catch(() => chooseCheckpoint(checkpoints, 'latest')) : await chooseCheckpoint(checkpoints, choice)
     const target = path.resolve(dir)
     const files = await pullCheckpoint(checkpoints, checkpoint, target)
     return {run: run.id, step: checkpoint.step, dir: target, files}

@@ -63,7 +63,7 @@ export class RunStore {
     const record = await this.find(id)
     if (!record) {
       throw new NotFoundError(`Run ${id} does not exist in ${this.store.url}.`, {
-        hint: 'List runs with rfm cloud ls; a run started under another profile lives in that profile\'s store (--profile).',
+        hint: "List runs with rfm cloud ls; a run started under another profile lives in that profile's store (--profile).",
       })
     }
     return record
@@ -118,8 +118,6 @@ export class RunStore {
         }
       }),
     )
-    return records
-      .filter((r): r is RunRecord => r !== undefined)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
+    return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))
   }
 }

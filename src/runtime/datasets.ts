@@ -24,8 +24,12 @@ export function datasetLabel(ref: string, stagedFrom?: string): string {
 export function nameDatasetsIn(message: string, copies: ReadonlyMap<string, string> = pulledCopies): string {
   let result = message
   for (const [dir, label] of copies) {
-    // eslint-disable-next-line no-control-regex -- NUL marks where a path was cut out
-    result = result.split(`${dir}${path.sep}`).join('\u0000').replace(/\u0000(\S*?)(?=:\s|,\s|\s|$)/g, (_, rest: string) => `${rest} of ${label}`)
+    // NUL marks where a path was cut out
+    result = result
+      .split(`${dir}${path.sep}`)
+      .join('\u0000')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\u0000(\S*?)(?=:\s|,\s|\s|$)/g, (_, rest: string) => `${rest} of ${label}`)
     result = result.split(dir).join(label)
   }
   return result

@@ -54,10 +54,15 @@ async function main(): Promise<number> {
       await append('spot_notice_checkpoint', {step: data.step, seconds, withinWindow})
     }
   }
-  const checkpoints = new CheckpointStore(store, arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId, (warning) => {
-    log(`warning: ${warning}`)
-    track(event('checkpoint_skipped', {warning}))
-  }, faultPauseBeforeManifestMs())
+  const checkpoints = new CheckpointStore(
+    store,
+    arrayIndex !== undefined ? `${runId}/array-${arrayIndex}` : runId,
+    (warning) => {
+      log(`warning: ${warning}`)
+      track(event('checkpoint_skipped', {warning}))
+    },
+    faultPauseBeforeManifestMs(),
+  )
   // Step folders of commits killed midway (no manifest, nothing written for 10 min) are removed.
   track(checkpoints.removeAbandoned().then((steps) => (steps.length > 0 ? log(`removed ${steps.length} abandoned checkpoint folder(s) without a manifest: step ${steps.join(', ')}`) : undefined)))
   const interruptions = new InterruptionWatcher((cause) => {

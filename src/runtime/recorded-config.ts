@@ -17,7 +17,13 @@ export function parseRecordedConfig(kind: JobKind, run: Pick<RunRecord, 'config'
     if (!(error instanceof ConfigError)) throw error
     const problems = (error.details?.problems ?? []) as ConfigProblem[]
     const first = problems[0]
-    const more = problems.length > 1 ? ` (${problems.length - 1} more: ${problems.slice(1).map((p) => p.path).join(', ')})` : ''
+    const more =
+      problems.length > 1
+        ? ` (${problems.length - 1} more: ${problems
+            .slice(1)
+            .map((p) => p.path)
+            .join(', ')})`
+        : ''
     const plugin = `${run.plugin.name}${pluginVersion ? ` ${pluginVersion}` : ''}`
     throw new ConfigError(`this image's ${plugin} version rejects the recorded config: ${first ? `${first.path}: ${first.message}` : error.message}${more}`, {
       hint: `Run the ${run.kind} job in an image built with the plugin version it was launched with (rfm build ${run.kind}), or launch it again from a machine with this image's version.`,

@@ -65,7 +65,13 @@ export function expectedCost(input: CostInputs): CostEstimate {
   const notice = λ * g
   const fullSegments = Math.floor(W / τ + 1e-9)
   const remainder = Math.max(0, W - fullSegments * τ)
-  const segments = remainder > 1e-9 ? [[fullSegments, τ + C], [1, remainder + C]] : [[fullSegments, τ + C]]
+  const segments =
+    remainder > 1e-9
+      ? [
+          [fullSegments, τ + C],
+          [1, remainder + C],
+        ]
+      : [[fullSegments, τ + C]]
   let running = 0
   let hardCount = 0
   for (const [count, s] of segments) {

@@ -87,7 +87,7 @@ export function estimateMemory(w: Workload, gpus = 1, batch = w.per_device_train
   const llm = total - vision
   const weightsGiB = w.method === 'qlora4' ? gib(vision, k.weightBytes) + gib(llm, k.weight4bitBytes) : gib(total, k.weightBytes)
   const adapter = w.method === 'lora' || w.method === 'qlora4'
-  const optimizerGiB = gib(trainableParamsB(w), adapter ? k.loraBytes : w.optimizer_bytes_per_param ?? k.optimizerBytes)
+  const optimizerGiB = gib(trainableParamsB(w), adapter ? k.loraBytes : (w.optimizer_bytes_per_param ?? k.optimizerBytes))
   // GRPO and DPO compare against a frozen reference policy; with LoRA it is the base model with the
   // adapters switched off, so only full and frozen-vision training hold a second copy.
   const needsReference = (w.kind === 'grpo' || w.kind === 'dpo') && !adapter

@@ -136,11 +136,16 @@ function evaluate(w: Workload, catalog: Catalog, interruptions: InterruptionData
   const current = w.save_steps ? expectedCost({...base, intervalHours: w.save_steps * stepHours}) : undefined
 
   const warnings: string[] = []
-  if (fit?.reduced) warnings.push(`per-device batch ${w.per_device_train_batch_size} does not fit ${instance.gpuMemoryGiB} GiB; use ${fit.per_device_train_batch_size} with gradient_accumulation_steps ${fit.gradient_accumulation_steps}`)
+  if (fit?.reduced)
+    warnings.push(
+      `per-device batch ${w.per_device_train_batch_size} does not fit ${instance.gpuMemoryGiB} GiB; use ${fit.per_device_train_batch_size} with gradient_accumulation_steps ${fit.gradient_accumulation_steps}`,
+    )
   if (w.learning_rate !== undefined && n !== w.lr_tuned_for_gpus) {
     const scaled = (w.learning_rate * w.lr_tuned_for_gpus) / n
     const lr = (x: number) => (x < 1e-3 ? x.toExponential().replace(/\.?0+e/, 'e') : String(x))
-    warnings.push(`learning_rate ${lr(w.learning_rate)} was tuned for ${w.lr_tuned_for_gpus} GPU${w.lr_tuned_for_gpus > 1 ? 's' : ''}; the pipelines' rule LR_multi = LR_single / num_gpus gives ${lr(Number(scaled.toPrecision(3)))} on ${n} GPUs`)
+    warnings.push(
+      `learning_rate ${lr(w.learning_rate)} was tuned for ${w.lr_tuned_for_gpus} GPU${w.lr_tuned_for_gpus > 1 ? 's' : ''}; the pipelines' rule LR_multi = LR_single / num_gpus gives ${lr(Number(scaled.toPrecision(3)))} on ${n} GPUs`,
+    )
   }
   if (!gpu.bf16) warnings.push(`${instance.gpuModel} has no bf16: training falls back to fp16 mixed precision`)
 
@@ -208,7 +213,8 @@ export function planWorkload(w: Workload, catalog: Catalog, interruptions: Inter
       const others = feasible.length - 1
       p.why = `lowest expected cost of ${feasible.length} feasible plan${others ? 's' : ''}`
       if (priceOnly && priceOnly !== p) {
-        p.why += `; the cheapest per hour, ${label(priceOnly)} at $${priceOnly.pricePerHour}/h, would cost $${priceOnly.expectedCost} over ${round(priceOnly.expectedHours, 1)} h` +
+        p.why +=
+          `; the cheapest per hour, ${label(priceOnly)} at $${priceOnly.pricePerHour}/h, would cost $${priceOnly.expectedCost} over ${round(priceOnly.expectedHours, 1)} h` +
           (priceOnly.interruption.ratePerHour > p.interruption.ratePerHour ? ` with interruptions ${priceOnly.interruption.bucket}` : '')
       } else if (priceOnly === p) p.why += '; also the cheapest per hour'
     } else if (chosen) {
@@ -265,7 +271,10 @@ export function fitAlternatives(w: Workload, catalog: Catalog, all: Candidate[])
   }
   for (const method of lighter) {
     const found = firstFit({...w, method})
-    if (found) out.push(`${METHOD_NAMES[method]}${method === 'lora' || method === 'qlora4' ? ` r=${w.lora_rank}` : ''} (${round(found.fit.memoryGiB, 1)} GiB per GPU at batch ${found.fit.per_device_train_batch_size}, ${found.instance.type})`)
+    if (found)
+      out.push(
+        `${METHOD_NAMES[method]}${method === 'lora' || method === 'qlora4' ? ` r=${w.lora_rank}` : ''} (${round(found.fit.memoryGiB, 1)} GiB per GPU at batch ${found.fit.per_device_train_batch_size}, ${found.instance.type})`,
+      )
   }
   if (w.sharding !== 'zero3') {
     const found = firstFit({...w, sharding: 'zero3'})

@@ -64,12 +64,14 @@ function median(values: number[]): number {
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length)
   let next = 0
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i])
-    }
-  }))
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) {
+        const i = next++
+        out[i] = await fn(items[i])
+      }
+    }),
+  )
   return out
 }
 
@@ -114,11 +116,13 @@ export async function refreshCatalog(options: RefreshOptions = {}): Promise<Refr
       const inRegion = new Set<string>()
       let token: string | undefined
       do {
-        const page = await ec2.send(new DescribeInstanceTypesCommand({
-          Filters: [{Name: 'instance-type', Values: families.map((f) => `${f}.*`)}],
-          MaxResults: 100,
-          NextToken: token,
-        }))
+        const page = await ec2.send(
+          new DescribeInstanceTypesCommand({
+            Filters: [{Name: 'instance-type', Values: families.map((f) => `${f}.*`)}],
+            MaxResults: 100,
+            NextToken: token,
+          }),
+        )
         for (const t of page.InstanceTypes ?? []) {
           const gpu = t.GpuInfo?.Gpus?.[0]
           if (!t.InstanceType || !gpu?.Name) continue
@@ -146,13 +150,15 @@ export async function refreshCatalog(options: RefreshOptions = {}): Promise<Refr
       const byType = new Map<string, number[]>()
       token = undefined
       do {
-        const page: DescribeSpotPriceHistoryCommandOutput = await ec2.send(new DescribeSpotPriceHistoryCommand({
-          InstanceTypes: [...inRegion] as never,
-          ProductDescriptions: ['Linux/UNIX'],
-          StartTime: now,
-          MaxResults: 1000,
-          NextToken: token,
-        }))
+        const page: DescribeSpotPriceHistoryCommandOutput = await ec2.send(
+          new DescribeSpotPriceHistoryCommand({
+            InstanceTypes: [...inRegion] as never,
+            ProductDescriptions: ['Linux/UNIX'],
+            StartTime: now,
+            MaxResults: 1000,
+            NextToken: token,
+          }),
+        )
         for (const p of page.SpotPriceHistory ?? []) {
           if (!p.InstanceType || !p.SpotPrice) continue
           byType.set(p.InstanceType, [...(byType.get(p.InstanceType) ?? []), Number(p.SpotPrice)])
@@ -170,19 +176,14 @@ export async function refreshCatalog(options: RefreshOptions = {}): Promise<Refr
     let onDemandPrices = 0
     await mapLimit(jobs, 8, async ({region, type}) => {
       const term = (Field: string, Value: string) => ({Type: 'TERM_MATCH' as const, Field, Value})
-      const page = await pricing.send(new GetProductsCommand({
-        ServiceCode: 'AmazonEC2',
-        FormatVersion: 'aws_v1',
-        MaxResults: 10,
-        Filters: [
-          term('instanceType', type),
-          term('regionCode', region),
-          term('operatingSystem', 'Linux'),
-          term('tenancy', 'Shared'),
-          term('preInstalledSw', 'NA'),
-          term('capacitystatus', 'Used'),
-        ],
-      }))
+      const page = await pricing.send(
+        new GetProductsCommand({
+          ServiceCode: 'AmazonEC2',
+          FormatVersion: 'aws_v1',
+          MaxResults: 10,
+          Filters: [term('instanceType', type), term('regionCode', region), term('operatingSystem', 'Linux'), term('tenancy', 'Shared'), term('preInstalledSw', 'NA'), term('capacitystatus', 'Used')],
+        }),
+      )
       const prices = ((page.PriceList ?? []) as unknown[]).map(onDemandUsd).filter((p): p is number => p !== undefined)
       if (prices.length) {
         onDemand.set(type, {...onDemand.get(type), [region]: Math.min(...prices)})
@@ -209,11 +210,14 @@ export async function refreshCatalog(options: RefreshOptions = {}): Promise<Refr
     await fs.rename(`${file}.tmp`, file)
     return {file, retrievedAt, regions, instanceTypes: instances.length, spotPrices, onDemandPrices, skipped: [...skipped]}
   } catch (error) {
-    throw credentialsError(error) ?? new BackendError(`The catalog refresh failed: ${(error as Error).message}`, {
-      code: 'AWS_API',
-      hint: 'Check the regions (--regions) and your network; the shipped catalog stays in use.',
-      cause: error,
-    })
+    throw (
+      credentialsError(error) ??
+      new BackendError(`The catalog refresh failed: ${(error as Error).message}`, {
+        code: 'AWS_API',
+        hint: 'Check the regions (--regions) and your network; the shipped catalog stays in use.',
+        cause: error,
+      })
+    )
   }
 }
 
@@ -232,4 +236,3 @@ function mergeRefresh(previous: Catalog, next: Catalog): Catalog {
   }
   return {...next, regions: [...new Set([...previous.regions, ...next.regions])], instances: [...byType.values()]}
 }
-

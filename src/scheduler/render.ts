@@ -43,7 +43,9 @@ export function renderPlan(result: PlanResult, top: number): string {
       `save_steps ${s.recommended} (a checkpoint every ${s.intervalMinutes} min of compute${s.youngDalyMinutes === null ? '' : `; Young/Daly √(2C/λ) = ${s.youngDalyMinutes} min`})` +
         (s.current !== undefined ? `; your save_steps ${s.current} would cost ${money(s.currentCost ?? 0)}` : ''),
     )
-    lines.push(`Checkpoint ${c.checkpoint.gib} GiB, ~${c.checkpoint.seconds}s to write: ${c.checkpoint.graceful ? 'fits in the 2-minute spot notice' : 'too slow for the 2-minute spot notice, so interruptions lose work since the last checkpoint'}`)
+    lines.push(
+      `Checkpoint ${c.checkpoint.gib} GiB, ~${c.checkpoint.seconds}s to write: ${c.checkpoint.graceful ? 'fits in the 2-minute spot notice' : 'too slow for the 2-minute spot notice, so interruptions lose work since the last checkpoint'}`,
+    )
     for (const warning of c.warnings) lines.push(`Note      ${warning}`)
   }
   for (const warning of result.warnings) lines.push(`Warning   ${warning}`)

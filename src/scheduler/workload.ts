@@ -27,19 +27,12 @@ export const workloadSchema = z
       .strict(),
     method: z.enum(METHODS).default('lora').describe('full, frozen_vision (train LLM + projector), lora, or qlora4 (LoRA on a 4-bit base).'),
     lora_rank: z.number().int().positive().default(16),
-    sharding: z
-      .enum(['none', 'zero2', 'zero3'])
-      .default('none')
-      .describe('zero2 (DeepSpeed ZeRO-2) splits gradients and optimizer state across the GPUs; zero3 (ZeRO-3 / FSDP) the weights too.'),
+    sharding: z.enum(['none', 'zero2', 'zero3']).default('none').describe('zero2 (DeepSpeed ZeRO-2) splits gradients and optimizer state across the GPUs; zero3 (ZeRO-3 / FSDP) the weights too.'),
     gradient_checkpointing: z
       .boolean()
       .default(false)
       .describe('Activations are recomputed in the backward pass; needs model.layers and model.hidden_size to be counted, otherwise activations are estimated without it.'),
-    optimizer_bytes_per_param: z
-      .number()
-      .positive()
-      .optional()
-      .describe('Gradient + optimizer bytes per trainable parameter; default fitted to the published memory table.'),
+    optimizer_bytes_per_param: z.number().positive().optional().describe('Gradient + optimizer bytes per trainable parameter; default fitted to the published memory table.'),
     per_device_train_batch_size: z.number().int().positive().default(4),
     gradient_accumulation_steps: z.number().int().positive().default(2),
     seq_len: z.number().int().positive().default(1024).describe('Text tokens per sample (prompt + answer or completion).'),
@@ -48,14 +41,14 @@ export const workloadSchema = z
     samples: z.number().int().positive().describe('Training samples (prompts for GRPO) per epoch.'),
     epochs: z.number().positive().default(1),
     num_generations: z.number().int().positive().default(8).describe('GRPO: completions sampled per prompt.'),
-    unsloth: z.boolean().default(false).describe('Trains with Unsloth kernels (the guides\' 2-5x speed-up).'),
+    unsloth: z.boolean().default(false).describe("Trains with Unsloth kernels (the guides' 2-5x speed-up)."),
     learning_rate: z.number().positive().optional(),
     lr_tuned_for_gpus: z.number().int().positive().default(1).describe('GPU count the learning rate was chosen for.'),
     save_steps: z.number().int().positive().optional().describe('Current checkpoint interval in optimizer steps, if set.'),
     save_on_sigterm: z
       .boolean()
       .default(false)
-      .describe('The trainer saves a checkpoint when it gets SIGTERM (rfm\'s built-in trainers do; HF transformers\' Trainer does not). Only then does a spot notice become a checkpoint in the plan.'),
+      .describe("The trainer saves a checkpoint when it gets SIGTERM (rfm's built-in trainers do; HF transformers' Trainer does not). Only then does a spot notice become a checkpoint in the plan."),
   })
   .strict()
 

@@ -83,7 +83,11 @@ export async function resolveRef(given: ObjectStore, ref: string): Promise<Resol
         return [{name: parsed.name!, hash: matching[i], ref: formatRef(parsed.name!, matching[i]), stagedAt: '', files: 0, bytes: 0, source: '', host: ''}]
       }
     })
-    if (parsed.hash && entries.length > 1) throw ambiguous(ref, entries.map((e) => e.hash))
+    if (parsed.hash && entries.length > 1)
+      throw ambiguous(
+        ref,
+        entries.map((e) => e.hash),
+      )
     const newest = entries.sort((a, b) => b.stagedAt.localeCompare(a.stagedAt))[0]
     return {hash: newest.hash, name: parsed.name, entry: newest}
   }
@@ -215,7 +219,19 @@ export async function collectGarbage(given: ObjectStore, options: {dryRun?: bool
   const {objects} = await store.list(OBJECTS_PREFIX)
   const cutoff = (options.now ?? Date.now()) - (options.minAgeMs ?? 3600_000)
   const leases = await readLeases(store, options.now)
-  const result: GcResult = {dryRun: Boolean(options.dryRun), manifests: hashes.length, objects: objects.length, deleted: 0, deletedBytes: 0, kept: 0, tooYoung: 0, stagingInProgress: leases.fresh.length, keptForStaging: 0, leftovers: 0, leftoverBytes: 0}
+  const result: GcResult = {
+    dryRun: Boolean(options.dryRun),
+    manifests: hashes.length,
+    objects: objects.length,
+    deleted: 0,
+    deletedBytes: 0,
+    kept: 0,
+    tooYoung: 0,
+    stagingInProgress: leases.fresh.length,
+    keptForStaging: 0,
+    leftovers: 0,
+    leftoverBytes: 0,
+  }
   let doomed = objects.filter((object) => {
     const hash = hashOfObjectKey(object.key)
     if (!hash || referenced.has(hash)) {

@@ -43,13 +43,25 @@ export async function stageConfigPaths(
         outcome = await stageTree(store, abs, {...options.stage, name: nameFromPath(abs)})
       } catch (error) {
         if ((error as {code?: string}).code === 'NOT_FOUND') {
-          throw new ConfigError(`Config error at ${field}: the dataset path ${abs} does not exist.`, {hint: 'Dataset paths are resolved relative to the config file; or give a ds:NAME@HASH reference.', details: {path: field}})
+          throw new ConfigError(`Config error at ${field}: the dataset path ${abs} does not exist.`, {
+            hint: 'Dataset paths are resolved relative to the config file; or give a ds:NAME@HASH reference.',
+            details: {path: field},
+          })
         }
         throw error
       }
       done.set(abs, outcome)
     }
-    const entry: StagedField = {field, given: value, path: abs, ref: outcome.ref, uploadedFiles: outcome.uploadedFiles, uploadedBytes: outcome.uploadedBytes, files: outcome.files, bytes: outcome.bytes}
+    const entry: StagedField = {
+      field,
+      given: value,
+      path: abs,
+      ref: outcome.ref,
+      uploadedFiles: outcome.uploadedFiles,
+      uploadedBytes: outcome.uploadedBytes,
+      files: outcome.files,
+      bytes: outcome.bytes,
+    }
     staged.push(entry)
     options.onStaged?.(entry)
     return outcome.ref

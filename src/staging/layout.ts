@@ -46,8 +46,15 @@ export function checkName(name: string): string {
 
 /** A name derived from a path's last segment, for `rfm data stage PATH` without --name. */
 export function nameFromPath(p: string): string {
-  const base = p.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? ''
-  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100)
+  const base =
+    p
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? ''
+  const cleaned = base
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 100)
   return cleaned || 'dataset'
 }
 

@@ -96,7 +96,8 @@ export function parseManifest(bytes: Buffer, expectedHash: string): Manifest {
 }
 
 export function checkManifest(data: Manifest): void {
-  const bad = (why: string) => new UsageError(`Refusing a crafted or damaged manifest: ${why}.`, {code: 'UNSAFE_MANIFEST', hint: 'Dataset paths must be relative, without ".." segments, and links must stay inside the dataset.'})
+  const bad = (why: string) =>
+    new UsageError(`Refusing a crafted or damaged manifest: ${why}.`, {code: 'UNSAFE_MANIFEST', hint: 'Dataset paths must be relative, without ".." segments, and links must stay inside the dataset.'})
   if (data?.type !== 'rfm.dataset' || data.schemaVersion !== 1 || !Array.isArray(data.files) || !Array.isArray(data.links)) throw bad('not an rfm dataset manifest')
   const seen = new Set<string>()
   const links = new Set<string>()

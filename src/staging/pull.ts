@@ -109,7 +109,10 @@ async function downloadVerified(store: ObjectStore, file: ManifestFile, target: 
     try {
       const source = await getStream(store, objectKey(file.sha256))
       if (!source) {
-        throw new BackendError(`Object ${file.sha256.slice(0, SHORT_HASH)} for ${file.path} is missing from ${store.url}.`, {code: 'INTEGRITY', hint: 'Stage the dataset again from its source to restore it.'})
+        throw new BackendError(`Object ${file.sha256.slice(0, SHORT_HASH)} for ${file.path} is missing from ${store.url}.`, {
+          code: 'INTEGRITY',
+          hint: 'Stage the dataset again from its source to restore it.',
+        })
       }
       const hash = createHash('sha256')
       const meter = new Transform({
@@ -127,7 +130,11 @@ async function downloadVerified(store: ObjectStore, file: ManifestFile, target: 
         mismatches++
         const error = new BackendError(
           `Integrity check failed for ${file.path}: expected sha256 ${file.sha256.slice(0, SHORT_HASH)}… (${file.size} bytes), got ${actual.slice(0, SHORT_HASH)}… (${received} bytes).`,
-          {code: 'INTEGRITY', hint: 'The stored object is damaged; stage the dataset again from its source with rfm data stage SOURCE --full (which checks the content of every stored object and repairs damaged ones).', details: {retryable: mismatches < 2, path: file.path}},
+          {
+            code: 'INTEGRITY',
+            hint: 'The stored object is damaged; stage the dataset again from its source with rfm data stage SOURCE --full (which checks the content of every stored object and repairs damaged ones).',
+            details: {retryable: mismatches < 2, path: file.path},
+          },
         )
         throw error
       }

@@ -32,7 +32,8 @@ export function loggedOutagePolicy(prefix: string, env: NodeJS.ProcessEnv = proc
   return {
     ...outagePolicyFromEnv(env),
     onRetry({operation, key, attempt, delayMs, error}) {
-      if (attempt === 1 || attempt % 5 === 0) process.stderr.write(`${prefix} store unreachable (${operation} ${key}, try ${attempt}): ${error.message}; retrying in ${Math.round(delayMs / 100) / 10}s\n`)
+      if (attempt === 1 || attempt % 5 === 0)
+        process.stderr.write(`${prefix} store unreachable (${operation} ${key}, try ${attempt}): ${error.message}; retrying in ${Math.round(delayMs / 100) / 10}s\n`)
     },
   }
 }

@@ -89,11 +89,9 @@ export async function uploadFileMultipart(store: S3Store, key: string, file: str
     }
     const partSize = Math.max(store.partSize, Math.ceil(size / 9000))
     const Key = store.fullKey(key)
-    const created = await store.client
-      .send(new store.sdk.CreateMultipartUploadCommand({Bucket: store.bucket, Key}))
-      .catch((error) => {
-        throw store.failure('upload', key, error)
-      })
+    const created = await store.client.send(new store.sdk.CreateMultipartUploadCommand({Bucket: store.bucket, Key})).catch((error) => {
+      throw store.failure('upload', key, error)
+    })
     const UploadId = created.UploadId as string
     const parts: Array<{ETag: string; PartNumber: number}> = []
     const inFlight = new Set<Promise<void>>()
@@ -125,9 +123,7 @@ export async function uploadFileMultipart(store: S3Store, key: string, file: str
       if (failed) throw failed
       await checkStable(file, before, size)
       parts.sort((a, b) => a.PartNumber - b.PartNumber)
-      await withOutageRetry(policy, 'complete', key, () =>
-        store.client.send(new store.sdk.CompleteMultipartUploadCommand({Bucket: store.bucket, Key, UploadId, MultipartUpload: {Parts: parts}})),
-      )
+      await withOutageRetry(policy, 'complete', key, () => store.client.send(new store.sdk.CompleteMultipartUploadCommand({Bucket: store.bucket, Key, UploadId, MultipartUpload: {Parts: parts}})))
       return {size, sha256: hash.digest('hex')}
     } catch (error) {
       await Promise.allSettled(inFlight)

@@ -36,9 +36,7 @@ export async function downloadFileRanged(store: S3Store, key: string, file: stri
   const policy = outagePolicyFromEnv()
   const fetchRange = (start: number, end: number): Promise<Buffer> =>
     withOutageRetry(policy, 'read', key, async () => {
-      const out = await store.client.send(
-        new store.sdk.GetObjectCommand({Bucket: store.bucket, Key: store.fullKey(key), Range: `bytes=${start}-${end}`, ...(info.etag ? {IfMatch: info.etag} : {})}),
-      )
+      const out = await store.client.send(new store.sdk.GetObjectCommand({Bucket: store.bucket, Key: store.fullKey(key), Range: `bytes=${start}-${end}`, ...(info.etag ? {IfMatch: info.etag} : {})}))
       return Buffer.from(await out.Body!.transformToByteArray())
     })
   try {

@@ -289,7 +289,7 @@ export class S3Store implements ObjectStore {
     return new BackendError(`Could not ${action} ${where}: ${e.message || e.name || String(error)}`, {
       cause: error,
       hint: credentials
-        ? 'Check AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role) and the profile\'s region/endpoint.'
+        ? "Check AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role) and the profile's region/endpoint."
         : e.name === 'NoSuchBucket'
           ? `Create the bucket first (rfm infra up creates it) or fix the store URL: rfm config set store s3://BUCKET/PREFIX`
           : 'The request was retried with backoff; check the endpoint and network, then run the command again (finished work is kept).',

@@ -26,7 +26,10 @@ export async function getStream(store: ObjectStore, key: string): Promise<Readab
 
 /** A file that changed while it was being read: its bytes may be torn, so they are not committed. */
 export class UnstableFileError extends Error {
-  constructor(readonly file: string, why: string) {
+  constructor(
+    readonly file: string,
+    why: string,
+  ) {
     super(`${file} changed while it was read (${why}); it is read again once stable`)
     this.name = 'UnstableFileError'
   }
@@ -111,4 +114,3 @@ export async function fsyncFile(file: string): Promise<void> {
     await handle.close()
   }
 }
-

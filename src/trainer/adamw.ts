@@ -23,12 +23,22 @@ export class AdamW {
   private readonly m = new Map<string, tfTypes.Variable>()
   private readonly v = new Map<string, tfTypes.Variable>()
 
-  constructor(private readonly store: ParamStore, readonly names: string[], readonly config: AdamWConfig) {
+  constructor(
+    private readonly store: ParamStore,
+    readonly names: string[],
+    readonly config: AdamWConfig,
+  ) {
     const tf = store.tf
     for (const name of names) {
       const p = store.get(name)
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)))
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)))
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      )
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      )
     }
   }
 
@@ -70,7 +80,10 @@ export class AdamW {
   load(tensors: Record<string, SafeTensor>, step: number): void {
     const tf = this.store.tf
     for (const name of this.names) {
-      for (const [prefix, map] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [prefix, map] of [
+        ['m', this.m],
+        ['v', this.v],
+      ] as const) {
         const t = tensors[`${prefix}.${name}`]
         if (!t) throw new Error(`optimizer state lacks ${prefix}.${name}`)
         const variable = map.get(name)!

@@ -15,12 +15,7 @@ import {TrainerKeys, trainerSchema, workersSchema} from './config'
  * steps to train; 0 (or HF's -1) = no cap, the epochs decide.
  */
 export function maxStepsSchema() {
-  return z
-    .number()
-    .int()
-    .min(-1)
-    .default(0)
-    .describe('Optimizer steps to train; 0 (or -1, as in Hugging Face) = no cap, the epochs decide. External mode passes it to the script when set.')
+  return z.number().int().min(-1).default(0).describe('Optimizer steps to train; 0 (or -1, as in Hugging Face) = no cap, the epochs decide. External mode passes it to the script when set.')
 }
 
 /** The number of optimizer steps a `max_steps` value caps training at (0 = none). */
@@ -47,7 +42,8 @@ export function movedKey(to: string, example: string, accept: (value: unknown) =
  */
 export const movedMaxSteps = () => movedKey('max_steps', 'max_steps: N at the top level of the config, or --set max_steps=N', (value) => value === 0)
 
-const backendSchema = () => z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('TensorFlow.js backend of the built-in trainer: auto (tensorflow if installed, else wasm), tensorflow, wasm or cpu.')
+const backendSchema = () =>
+  z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('TensorFlow.js backend of the built-in trainer: auto (tensorflow if installed, else wasm), tensorflow, wasm or cpu.')
 
 /** The `builtin` keys a kind may take; each is in its block only when the kind asks for it. */
 const optionalKeys = {
@@ -140,8 +136,7 @@ export type TrainerKeysInput = z.input<typeof trainerSchema>
  * every `stepsPerEpoch` steps, no → never. `extra` (core names) is applied last.
  */
 export function fromHfTrainingArgs(args: HfTrainingArgs, options: {stepsPerEpoch?: number; extra?: TrainerKeysInput} = {}): TrainerKeys {
-  const every = (strategy: HfTrainingArgs['save_strategy'], steps: number | undefined) =>
-    strategy === 'no' ? 0 : strategy === 'epoch' ? (options.stepsPerEpoch ?? 0) : steps
+  const every = (strategy: HfTrainingArgs['save_strategy'], steps: number | undefined) => (strategy === 'no' ? 0 : strategy === 'epoch' ? (options.stepsPerEpoch ?? 0) : steps)
   const scheduler: NonNullable<TrainerKeysInput['scheduler']> = {}
   if (args.lr_scheduler_type !== undefined) scheduler.kind = args.lr_scheduler_type as 'constant' | 'cosine'
   if (args.warmup_ratio !== undefined) scheduler.warmup_ratio = args.warmup_ratio

@@ -152,7 +152,12 @@ export interface BuiltinModelKeys {
 }
 
 /** The compact VLM of a plugin's `builtin.model` (RGB images, MLP ratio 4); `extra` sets what differs per plugin. */
-export function builtinModelConfig(m: BuiltinModelKeys, vocabSize: number, outputs: ModelConfig['outputs'], extra: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: ModelConfig['linearInit']} = {}): ModelConfig {
+export function builtinModelConfig(
+  m: BuiltinModelKeys,
+  vocabSize: number,
+  outputs: ModelConfig['outputs'],
+  extra: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: ModelConfig['linearInit']} = {},
+): ModelConfig {
   const contextLength = extra.contextLength ?? m.context_length
   if (contextLength === undefined) throw new Error('builtinModelConfig: no context length (builtin.model.context_length or extra.contextLength)')
   const config: ModelConfig = {
@@ -171,4 +176,3 @@ export function builtinModelConfig(m: BuiltinModelKeys, vocabSize: number, outpu
   if (extra.linearInit !== undefined) config.linearInit = extra.linearInit
   return config
 }
-

@@ -19,10 +19,12 @@ export function registerGradients(tf: Tf): string[] {
     const summed = axes.length > 0 ? tf.sum(dy, axes) : dy
     return tf.reshape(summed, shape)
   }
-  const binary = (f: (dy: T, a: T, b: T) => [T, T]) => (dy: T, saved: T[]): Grads => {
-    const [a, b] = saved
-    return {a: () => unbroadcast(f(dy, a, b)[0], a.shape), b: () => unbroadcast(f(dy, a, b)[1], b.shape)}
-  }
+  const binary =
+    (f: (dy: T, a: T, b: T) => [T, T]) =>
+    (dy: T, saved: T[]): Grads => {
+      const [a, b] = saved
+      return {a: () => unbroadcast(f(dy, a, b)[0], a.shape), b: () => unbroadcast(f(dy, a, b)[1], b.shape)}
+    }
   /** gradient of a reduction: dy reshaped with the reduced axes kept, broadcast to x */
   const expandReduced = (dy: T, x: T, axis: number | number[] | null | undefined): T => {
     const axes = tf.util.parseAxisParam(axis ?? x.shape.map((_, i) => i), x.shape)
@@ -95,7 +97,13 @@ export function registerGradients(tf: Tf): string[] {
         const fit = (g: T, shape: number[]) => (g.rank === shape.length && g.shape.every((d, i) => d === shape[i]) ? g : reduceBatch(g, shape))
         const reduceBatch = (g: T, shape: number[]) => {
           const lead = g.rank - shape.length
-          const summed = lead > 0 ? tf.sum(g, Array.from({length: lead}, (_, i) => i)) : g
+          const summed =
+            lead > 0
+              ? tf.sum(
+                  g,
+                  Array.from({length: lead}, (_, i) => i),
+                )
+              : g
           return unbroadcast(summed, shape)
         }
         return {a: () => fit(da(), a.shape), b: () => fit(db(), b.shape)}
@@ -122,7 +130,11 @@ export function registerGradients(tf: Tf): string[] {
       saveAllInputs: true,
       gradFunc: (dy: T, saved: T[], attrs: Attrs) => {
         const axis = tf.util.parseAxisParam(attrs.axis, saved[0].shape)[0]
-        const parts = tf.split(dy, saved.map((s) => s.shape[axis]), axis)
+        const parts = tf.split(
+          dy,
+          saved.map((s) => s.shape[axis]),
+          axis,
+        )
         return Object.fromEntries(parts.map((p, i) => [String(i), () => p]))
       },
     },
@@ -177,7 +189,11 @@ export function registerGradients(tf: Tf): string[] {
  * than a transpose followed by a plain product (measured: 2 vs 35 GFLOP/s at 2048×256×1024).
  */
 export function matMulT(tf: Tf, a: T, b: T, transposeA = false, transposeB = false): T {
-  const swapLast = (x: T) => tf.transpose(x, [...x.shape.keys()].map((i) => (i < x.rank - 2 ? i : i === x.rank - 2 ? x.rank - 1 : x.rank - 2)))
+  const swapLast = (x: T) =>
+    tf.transpose(
+      x,
+      [...x.shape.keys()].map((i) => (i < x.rank - 2 ? i : i === x.rank - 2 ? x.rank - 1 : x.rank - 2)),
+    )
   // batched (rank > 2) products stay one kernel call: splitting them into 2-D products measured slower end to end
   return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b)
 }

@@ -95,7 +95,10 @@ export class Trainer<M extends TrainableModel = Vlm> {
   readonly workers: number
   private pool?: WorkerPool
 
-  constructor(private readonly ctx: TrainerContext, private readonly parts: TrainerParts<M>) {
+  constructor(
+    private readonly ctx: TrainerContext,
+    private readonly parts: TrainerParts<M>,
+  ) {
     const t = parts.trainer
     this.names = trainableNames(parts.model, t)
     if (this.names.length === 0) throw new Error('no trainable parameters: check trainer.freeze and trainer.lora')
@@ -234,14 +237,15 @@ export class Trainer<M extends TrainableModel = Vlm> {
       const r = await this.pool.microBatch(tf, model, task, this.names, this.nextIndices(), seed, 1 / t.grad_accum, micro === 0 ? params : undefined)
       loss += r.loss
       if (!acc) acc = r.grads
-      else for (const [name, g] of r.grads) {
-        const prev = acc.get(name)
-        acc.set(name, prev ? tf.add(prev, g) : g)
-        if (prev) {
-          prev.dispose()
-          g.dispose()
+      else
+        for (const [name, g] of r.grads) {
+          const prev = acc.get(name)
+          acc.set(name, prev ? tf.add(prev, g) : g)
+          if (prev) {
+            prev.dispose()
+            g.dispose()
+          }
         }
-      }
     }
     return this.finishStep(acc!, loss)
   }

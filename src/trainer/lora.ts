@@ -26,7 +26,14 @@ export function isLoraTarget(modulePath: string, lora: LoraConfig | undefined): 
 }
 
 function globMatch(name: string, pattern: string): boolean {
-  const re = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$')
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  )
   return re.test(name)
 }
 

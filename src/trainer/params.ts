@@ -25,7 +25,11 @@ export type LinearInit = 'gpt2' | 'fan_in'
 export class ParamStore {
   readonly vars = new Map<string, tfTypes.Variable>()
 
-  constructor(readonly tf: Tf, private readonly rng: Rng, readonly linearInit: LinearInit = 'gpt2') {}
+  constructor(
+    readonly tf: Tf,
+    private readonly rng: Rng,
+    readonly linearInit: LinearInit = 'gpt2',
+  ) {}
 
   /** The initialiser of a linear layer's [in, out] weight under this store's policy. */
   linearWeightInit(inDim: number): Init {

@@ -28,7 +28,7 @@ export class Rng {
   /** A new generator whose stream depends only on this seed and `salt` (does not advance this one). */
   static derive(seed: number, ...salt: number[]): Rng {
     let h = seed >>> 0
-    for (const v of salt) h = Math.imul(h ^ (v >>> 0), 0x9e3779b1) + 0x7f4a7c15 >>> 0
+    for (const v of salt) h = (Math.imul(h ^ (v >>> 0), 0x9e3779b1) + 0x7f4a7c15) >>> 0
     return new Rng(h)
   }
 

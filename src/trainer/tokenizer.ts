@@ -44,7 +44,10 @@ export class WordTokenizer implements Tokenizer {
   }
 
   decode(ids: number[]): string {
-    return ids.filter((i) => i > UNK || i === UNK).map((i) => this.vocab[i] ?? '<unk>').join(' ')
+    return ids
+      .filter((i) => i > UNK || i === UNK)
+      .map((i) => this.vocab[i] ?? '<unk>')
+      .join(' ')
   }
 
   tokenId(piece: string): number | undefined {
@@ -85,10 +88,11 @@ export class BpeTokenizer implements Tokenizer {
     let next = 4 + 256
     while (next < vocabSize) {
       const pairs = new Map<string, number>()
-      for (const w of words) for (let i = 0; i + 1 < w.ids.length; i++) {
-        const key = `${w.ids[i]},${w.ids[i + 1]}`
-        pairs.set(key, (pairs.get(key) ?? 0) + w.n)
-      }
+      for (const w of words)
+        for (let i = 0; i + 1 < w.ids.length; i++) {
+          const key = `${w.ids[i]},${w.ids[i + 1]}`
+          pairs.set(key, (pairs.get(key) ?? 0) + w.n)
+        }
       let best: string | undefined
       let bestCount = 1
       for (const [key, count] of pairs) {

@@ -38,7 +38,12 @@ export function patchWasmSplit(tf: typeof tfTypes): void {
       const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1)
       const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1)
       const xVals = backend.readSync(x.dataId)
-      const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === axis ? s : d)), x.dtype))
+      const outs = sizes.map((s) =>
+        backend.makeOutput(
+          x.shape.map((d, i) => (i === axis ? s : d)),
+          x.dtype,
+        ),
+      )
       // views of the heap only after every allocation (an allocation may grow and move the heap)
       let offset = 0
       outs.forEach((out, k) => {

@@ -77,7 +77,7 @@ function clampInt(text: string | null, fallback: number, min: number, max: numbe
  */
 async function cancel(req: http.IncomingMessage, res: http.ServerResponse, id: string, data: DashboardData, sendJson: ApiTools['sendJson']): Promise<void> {
   const origin = req.headers.origin
-  if (origin && origin !== `http://${req.headers.host}`) return sendJson(res, 403, {error: {code: 'origin', message: 'Cancel is accepted from the dashboard\'s own pages only.'}})
+  if (origin && origin !== `http://${req.headers.host}`) return sendJson(res, 403, {error: {code: 'origin', message: "Cancel is accepted from the dashboard's own pages only."}})
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return sendJson(res, 415, {error: {code: 'content_type', message: 'Send {"confirm": "<run id>"} as application/json.'}})
   if (!isRunId(id)) return sendJson(res, 404, {error: {code: 'not_found', message: `"${id}" is not a run id.`}})
   let body = ''

@@ -54,7 +54,11 @@ export class DashboardData {
   private readonly metrics = new Map<string, MetricsCache>()
   private readonly prices: PriceSource
 
-  constructor(readonly runs: RunStore, readonly backend: Backend, prices?: PriceSource) {
+  constructor(
+    readonly runs: RunStore,
+    readonly backend: Backend,
+    prices?: PriceSource,
+  ) {
     this.prices = prices ?? new LazyPrices()
   }
 

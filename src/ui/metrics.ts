@@ -42,7 +42,10 @@ export class MetricsCache {
   readonly timeline: Array<{time: number; step: number}> = []
   records = 0
 
-  constructor(private readonly store: ObjectStore, private readonly key: string) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly key: string,
+  ) {}
 
   async refresh(): Promise<void> {
     const chunk = await this.store.getFrom(this.key, this.offset)

@@ -70,7 +70,7 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     assert.equal(final.attempts[0].exitCode, 0)
   })
 
-  test('an image that differs from the job definition\'s: a revision with it is registered once, then reused', async () => {
+  test("an image that differs from the job definition's: a revision with it is registered once, then reused", async () => {
     const image = IMAGE.replace('0123abcd', 'feedbeef')
     const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => image, pollMs: 25})
     const before = suite.fake.calls.RegisterJobDefinition.length
@@ -94,11 +94,21 @@ describe('aws-batch backend against a stateful fake Batch', () => {
   test('a usage error (exit 2) ends the job without a retry; a crash with no rule is retried until attempts run out', async () => {
     const usage = await suite.world.finish(await suite.world.launch(suite.world.config([`command: [${node}, -e, "process.exit(2)"]`, 'retries: {attempts: 3}'])))
     assert.equal(usage.state, 'failed')
-    assert.deepEqual(usage.attempts.map((a) => [a.exitCode, a.action]), [[2, 'exit']])
+    assert.deepEqual(
+      usage.attempts.map((a) => [a.exitCode, a.action]),
+      [[2, 'exit']],
+    )
 
     const crash = await suite.world.finish(await suite.world.launch(suite.world.config([`command: [${node}, -e, "process.exit(1)"]`, 'retries: {attempts: 3}'])))
     assert.equal(crash.state, 'failed')
-    assert.deepEqual(crash.attempts.map((a) => [a.exitCode, a.action]), [[1, 'retry'], [1, 'retry'], [1, 'exit']])
+    assert.deepEqual(
+      crash.attempts.map((a) => [a.exitCode, a.action]),
+      [
+        [1, 'retry'],
+        [1, 'retry'],
+        [1, 'exit'],
+      ],
+    )
   })
 
   test('--array N: one array job; each child gets its index, writes under the same run, and has its own attempts', async () => {
@@ -132,7 +142,10 @@ describe('aws-batch backend against a stateful fake Batch', () => {
       assertSchema('cloud-status', {run: refreshed, live})
       // The queues list it too, with the run it belongs to.
       const queued = (await backend.queueJobs()).filter((j) => j.jobId === jobId)
-      assert.deepEqual(queued.map((j) => [j.queue, j.status, j.runId]), [[QUEUES.spot, 'RUNNABLE', run.id]])
+      assert.deepEqual(
+        queued.map((j) => [j.queue, j.status, j.runId]),
+        [[QUEUES.spot, 'RUNNABLE', run.id]],
+      )
       assertSchema('cloud-ls', {runs: [], queueJobs: queued})
       const cancelled = await backend.cancel(refreshed, suite.world.runs, {graceSeconds: 1})
       assert.equal(cancelled.state, 'cancelled')
@@ -187,7 +200,10 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     const mock = mockClient(BatchClient)
     mock.onAnyCommand().rejects(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredTokenException'}))
     try {
-      await assert.rejects(suite.world.backend.submit({...run, backend: {name: 'aws-batch', request: {queue: 'spot'}}}, suite.world.runs), (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1)
+      await assert.rejects(
+        suite.world.backend.submit({...run, backend: {name: 'aws-batch', request: {queue: 'spot'}}}, suite.world.runs),
+        (error: RfmError) => error.code === 'AWS_CREDENTIALS' && error.exitCode === 1,
+      )
     } finally {
       mock.restore()
       suite.fake = await startFakeBatch({})
@@ -198,7 +214,10 @@ describe('aws-batch backend against a stateful fake Batch', () => {
 describe('aws-batch through the CLI', () => {
   test('--nodes is gone (multi-node jobs are not supported): exit 2, nothing recorded', async () => {
     const home = tempHome()
-    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'b', profiles: {b: {backend: 'aws-batch', store: `file://${home}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION}}}}))
+    writeFileSync(
+      path.join(home, 'config.json'),
+      JSON.stringify({active: 'b', profiles: {b: {backend: 'aws-batch', store: `file://${home}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION}}}}),
+    )
     const file = path.join(home, 'job.yaml')
     writeFileSync(file, `command: [${node}, -e, "0"]\n`)
     const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', file, '--nodes', '2'], {home})

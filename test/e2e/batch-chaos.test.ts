@@ -87,7 +87,14 @@ const finalWeights = async (run: RunRecord) => {
   const {step} = JSON.parse(String(await world.runs.store.get(root + 'final.json'))) as {step: number}
   return (await world.runs.store.get(`${root}step-${step}/weights.bin`))!.subarray(0, 64).toString()
 }
-const stepsRun = (s: Scenario) => (existsSync(s.stepLog) ? readFileSync(s.stepLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1])) : [])
+const stepsRun = (s: Scenario) =>
+  existsSync(s.stepLog)
+    ? readFileSync(s.stepLog, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(l.split(' ')[1]))
+    : []
 
 describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store)', () => {
   before(async () => {
@@ -111,17 +118,27 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
       assert.deepEqual([a.exitCode, a.statusReason, a.action, a.interruptedBy], [75, 'Essential container in task exited', 'retry', 'spot-notice'])
     }
     assert.deepEqual([attempts[5].exitCode, attempts[5].action], [0, 'exit'])
-    assert.deepEqual(stepsRun(graceful), Array.from({length: 80}, (_, i) => i + 1), 'each step ran exactly once')
+    assert.deepEqual(
+      stepsRun(graceful),
+      Array.from({length: 80}, (_, i) => i + 1),
+      'each step ran exactly once',
+    )
     assert.equal(await finalWeights(run), expectedWeights(80))
     const resumed = attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
     assert.ok(resumed.length > 0)
-    assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
+    assert.deepEqual(
+      resumed,
+      [...resumed].sort((a, b) => a - b),
+    )
     assert.match(describeBatch(run, {}), /attempt 1: g5\.xlarge us-east-1a spot — Essential container in task exited/)
     // Where each attempt ran comes from the runtime's reading of the instance metadata.
-    assert.deepEqual(attempts.map((a) => [a.instanceType, a.availabilityZone, a.lifecycle]), attempts.map((_, i) => {
-      const h = HOSTS[i % HOSTS.length]
-      return [h.instanceType, h.availabilityZone, h.lifecycle]
-    }))
+    assert.deepEqual(
+      attempts.map((a) => [a.instanceType, a.availabilityZone, a.lifecycle]),
+      attempts.map((_, i) => {
+        const h = HOSTS[i % HOSTS.length]
+        return [h.instanceType, h.availabilityZone, h.lifecycle]
+      }),
+    )
   })
 
   test('reclaims with and without grace (host gone at once): the final weights equal an uninterrupted run', async () => {
@@ -154,7 +171,15 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
   test('cost per attempt at the spot price in force, total, time lost to interruptions, savings vs on-demand', async () => {
     const ec2 = mockClient(EC2Client)
     ec2.on(DescribeSpotPriceHistoryCommand).callsFake((input: {AvailabilityZone: string; InstanceTypes: string[]; StartTime: Date}) => ({
-      SpotPriceHistory: [{AvailabilityZone: input.AvailabilityZone, InstanceType: input.InstanceTypes[0], ProductDescription: 'Linux/UNIX', SpotPrice: String(SPOT_PRICE[input.AvailabilityZone]), Timestamp: new Date(input.StartTime.getTime() - 3_600_000)}],
+      SpotPriceHistory: [
+        {
+          AvailabilityZone: input.AvailabilityZone,
+          InstanceType: input.InstanceTypes[0],
+          ProductDescription: 'Linux/UNIX',
+          SpotPrice: String(SPOT_PRICE[input.AvailabilityZone]),
+          Timestamp: new Date(input.StartTime.getTime() - 3_600_000),
+        },
+      ],
     }))
     try {
       const run = await world.runs.get(graceful.run.id)
@@ -219,7 +244,12 @@ describe('aws-batch under spot reclaims with the store on s3rver', () => {
     const noticed = attempts.filter((a) => a.exitCode === 75 && a.interruptedBy === 'spot-notice' && a.action === 'retry').length
     assert.equal(noticed + crashed.length, 3, why)
     assert.ok(noticed >= 2, `most reclaims end with a checkpoint and exit 75: ${why}`)
-    if (crashed.length === 0) assert.deepEqual(stepsRun(s), Array.from({length: 40}, (_, i) => i + 1), 'each step ran exactly once')
+    if (crashed.length === 0)
+      assert.deepEqual(
+        stepsRun(s),
+        Array.from({length: 40}, (_, i) => i + 1),
+        'each step ran exactly once',
+      )
     assert.equal(await finalWeights(s.run), expectedWeights(40))
   })
 })
@@ -229,7 +259,10 @@ describe('cost report pieces', () => {
     const t0 = Date.parse('2026-11-01T00:00:00Z')
     const hour = 3_600_000
     // In force before the attempt at $1/h, then $2/h from half an hour in.
-    const history = [{time: t0 - hour, price: 1}, {time: t0 + hour / 2, price: 2}]
+    const history = [
+      {time: t0 - hour, price: 1},
+      {time: t0 + hour / 2, price: 2},
+    ]
     assert.equal(integrate(history, t0, t0 + hour), 0.5 * 1 + 0.5 * 2)
     assert.equal(integrate([...history].reverse(), t0, t0 + hour), 1.5)
     assert.equal(integrate(history, t0 + hour / 2, t0 + hour), 1)
@@ -237,7 +270,13 @@ describe('cost report pieces', () => {
   })
 
   test('an attempt with no host metadata is listed with a note, not priced', async () => {
-    const run = {id: 'command-20261122-000000-abcd', kind: 'command', state: 'failed', backend: {name: 'aws-batch'}, attempts: [{index: 1, startedAt: '2026-11-01T00:00:00Z', endedAt: '2026-11-01T01:00:00Z', action: 'exit'}]} as unknown as RunRecord
+    const run = {
+      id: 'command-20261122-000000-abcd',
+      kind: 'command',
+      state: 'failed',
+      backend: {name: 'aws-batch'},
+      attempts: [{index: 1, startedAt: '2026-11-01T00:00:00Z', endedAt: '2026-11-01T01:00:00Z', action: 'exit'}],
+    } as unknown as RunRecord
     const cost = await runCost(run, [], {spotHistory: async () => [], onDemandPrice: async () => 1})
     assert.equal(cost.attempts[0].cost, null)
     assert.match(cost.attempts[0].note ?? '', /instance type or zone unknown/)

@@ -47,7 +47,7 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     return file
   }
 
-  test('launch, a spot reclaim, logs -f across attempts, status with Batch\'s view, cost', async () => {
+  test("launch, a spot reclaim, logs -f across attempts, status with Batch's view, cost", async () => {
     const out = 'out' // relative to the workdir
     const stepLog = path.join(home, 'steps.log')
     const file = job([
@@ -68,7 +68,10 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     assert.equal(logs.code, 0, logs.stderr)
     assertSchema('cloud-logs', logs.json)
     assert.equal(logs.json.state, 'succeeded')
-    assert.deepEqual(logs.json.attempts.map((a: {attempt: number}) => a.attempt), [1, 2])
+    assert.deepEqual(
+      logs.json.attempts.map((a: {attempt: number}) => a.attempt),
+      [1, 2],
+    )
     assert.match(logs.json.attempts[1].log, /done at step 30/)
 
     const status = await rfmJson(['cloud', 'status', id], {home, env})
@@ -83,21 +86,42 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     assert.match(text.stdout, /Batch {5}job [0-9a-f-]+ SUCCEEDED/)
     assert.match(text.stdout, /attempt 1: g5\.xlarge us-east-1a spot — Essential container in task exited/)
 
-    const steps = readFileSync(stepLog, 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[1]))
-    assert.deepEqual(steps, Array.from({length: 30}, (_, i) => i + 1), 'no step recomputed after the graceful reclaim')
+    const steps = readFileSync(stepLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ')[1]))
+    assert.deepEqual(
+      steps,
+      Array.from({length: 30}, (_, i) => i + 1),
+      'no step recomputed after the graceful reclaim',
+    )
     const root = path.join(home, 'store', 'runs', id, 'checkpoints')
     const {step} = JSON.parse(readFileSync(path.join(root, 'final.json'), 'utf8')) as {step: number}
-    assert.equal(readFileSync(path.join(root, `step-${step}`, 'weights.bin')).subarray(0, 64).toString(), expectedWeights(30))
+    assert.equal(
+      readFileSync(path.join(root, `step-${step}`, 'weights.bin'))
+        .subarray(0, 64)
+        .toString(),
+      expectedWeights(30),
+    )
 
     const cost = await rfmJson(['cloud', 'cost', id], {home, env})
     assert.equal(cost.code, 0, cost.stderr)
     assertSchema('cloud-cost', cost.json)
     const [report] = cost.json.runs
     assert.equal(report.applicable, true)
-    assert.deepEqual(report.attempts.map((a: {market: string; interrupted: boolean}) => [a.market, a.interrupted]), [['spot', true], ['spot', false]])
+    assert.deepEqual(
+      report.attempts.map((a: {market: string; interrupted: boolean}) => [a.market, a.interrupted]),
+      [
+        ['spot', true],
+        ['spot', false],
+      ],
+    )
     assert.ok(report.totalCost > 0 && report.savings > 0)
     const perHour = report.attempts.map((a: {pricePerHour: number}) => a.pricePerHour)
-    assert.ok(perHour.every((p: number) => Math.abs(p - 0.3771) < 1e-6), `the spot price in force: ${perHour}`)
+    assert.ok(
+      perHour.every((p: number) => Math.abs(p - 0.3771) < 1e-6),
+      `the spot price in force: ${perHour}`,
+    )
     const table = await rfm(['cloud', 'cost', id], {home, env})
     assert.match(table.stdout, /Total \$[0-9.]+ vs \$[0-9.]+ on-demand/)
   })

@@ -50,8 +50,21 @@ const definition = (retryAttempts: number, type = 'container'): JobDefinition =>
   revision: 1,
   status: 'ACTIVE',
   type,
-  containerProperties: {image: 'probe', environment: [{name: 'FROM_DEFINITION', value: '1'}], resourceRequirements: [{type: 'VCPU', value: '4'}, {type: 'MEMORY', value: '2048'}]},
-  retryStrategy: {attempts: retryAttempts, evaluateOnExit: [{onStatusReason: 'Host EC2*', action: 'RETRY'}, {onReason: '*', action: 'EXIT'}]},
+  containerProperties: {
+    image: 'probe',
+    environment: [{name: 'FROM_DEFINITION', value: '1'}],
+    resourceRequirements: [
+      {type: 'VCPU', value: '4'},
+      {type: 'MEMORY', value: '2048'},
+    ],
+  },
+  retryStrategy: {
+    attempts: retryAttempts,
+    evaluateOnExit: [
+      {onStatusReason: 'Host EC2*', action: 'RETRY'},
+      {onReason: '*', action: 'EXIT'},
+    ],
+  },
 })
 
 const submit = (overrides: Partial<SubmitJobCommandInput> = {}): SubmitJobCommandInput => ({jobName: 'probe-1', jobQueue: QUEUE, jobDefinition: DEFINITION, ...overrides})
@@ -85,7 +98,10 @@ describe('SubmitJob validation, per the API reference', () => {
   ]
   for (const [what, overrides] of refused) {
     test(`refuses ${what} with a ClientException`, () => {
-      assert.throws(() => batch.submitJob(submit(overrides)), (error: Error) => error.name === 'ClientException')
+      assert.throws(
+        () => batch.submitJob(submit(overrides)),
+        (error: Error) => error.name === 'ClientException',
+      )
     })
   }
 
@@ -96,13 +112,15 @@ describe('SubmitJob validation, per the API reference', () => {
   })
 
   test('overrides replace the definition: environment by name, resources by type, retry strategy and timeout whole', () => {
-    const {jobId} = batch.submitJob(submit({containerOverrides: {environment: [{name: 'FROM_DEFINITION', value: '2'}], resourceRequirements: [{type: 'MEMORY', value: '1024'}]}, retryStrategy: {attempts: 1}}))
+    const {jobId} = batch.submitJob(
+      submit({containerOverrides: {environment: [{name: 'FROM_DEFINITION', value: '2'}], resourceRequirements: [{type: 'MEMORY', value: '1024'}]}, retryStrategy: {attempts: 1}}),
+    )
     const job = batch.job(jobId)
     assert.equal(job.effective.environment.get('FROM_DEFINITION'), '2')
     assert.deepEqual([job.effective.vcpus, job.effective.memoryMiB], [4, 1024])
     assert.deepEqual(job.effective.retryStrategy, {attempts: 1})
     const plain = batch.job(batch.submitJob(submit()).jobId)
-    assert.equal(plain.effective.retryStrategy?.attempts, 2, 'no override: the definition\'s strategy applies')
+    assert.equal(plain.effective.retryStrategy?.attempts, 2, "no override: the definition's strategy applies")
   })
 })
 
@@ -123,7 +141,7 @@ describe('containers, the spot notice, OOM and timeouts', {skip: process.getuid?
 
   const report = (job: FakeJob, attempt = 0) => JSON.parse(batch.streams.get(job.attempts[attempt].container!.logStreamName!)![0].message)
 
-  test('an attempt runs as uid 10001 in a fresh empty workdir, with only the container\'s environment, and cannot read a 0700 folder', async () => {
+  test("an attempt runs as uid 10001 in a fresh empty workdir, with only the container's environment, and cannot read a 0700 folder", async () => {
     const job = await ended(batch, batch.submitJob(submit({containerOverrides: {environment: [{name: 'FROM_OVERRIDE', value: 'x'}]}})).jobId)
     assert.equal(job.status, 'SUCCEEDED')
     const seen = report(job)
@@ -134,10 +152,13 @@ describe('containers, the spot notice, OOM and timeouts', {skip: process.getuid?
     // sets with the job role's credentials (CI exports it too, so a same-named variable is no leak)
     const own = ['PATH', 'HOME', 'HOSTNAME', 'TMPDIR', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']
     for (const name of Object.keys(process.env).filter((n) => !own.includes(n))) assert.ok(!seen.env.includes(name), `${name} leaked from the launching process`)
-    assert.deepEqual(batch.describeJobs({jobs: [job.jobId]}).jobs[0].container?.resourceRequirements, [{type: 'VCPU', value: '4'}, {type: 'MEMORY', value: '2048'}])
+    assert.deepEqual(batch.describeJobs({jobs: [job.jobId]}).jobs[0].container?.resourceRequirements, [
+      {type: 'VCPU', value: '4'},
+      {type: 'MEMORY', value: '2048'},
+    ])
   })
 
-  test('the MEMORY requirement is a hard limit: killed with Batch\'s OOM reason, and the definition\'s onReason * EXIT applies', async () => {
+  test("the MEMORY requirement is a hard limit: killed with Batch's OOM reason, and the definition's onReason * EXIT applies", async () => {
     const job = await ended(batch, batch.submitJob(submit({containerOverrides: {environment: [{name: 'PROBE_MODE', value: 'oom'}], resourceRequirements: [{type: 'MEMORY', value: '128'}]}})).jobId)
     assert.equal(job.status, 'FAILED')
     assert.equal(job.attempts.length, 1)
@@ -145,7 +166,10 @@ describe('containers, the spot notice, OOM and timeouts', {skip: process.getuid?
   })
 
   test('an attempt that times out is not retried, whatever the retry strategy', async () => {
-    const job = await ended(batch, batch.submitJob(submit({containerOverrides: {environment: [{name: 'PROBE_MODE', value: 'sleep'}]}, timeout: {attemptDurationSeconds: 60}, retryStrategy: {attempts: 5}})).jobId)
+    const job = await ended(
+      batch,
+      batch.submitJob(submit({containerOverrides: {environment: [{name: 'PROBE_MODE', value: 'sleep'}]}, timeout: {attemptDurationSeconds: 60}, retryStrategy: {attempts: 5}})).jobId,
+    )
     assert.deepEqual([job.status, job.attempts.length, job.attempts[0].statusReason], ['FAILED', 1, TIMEOUT_REASON])
   })
 
@@ -191,6 +215,9 @@ describe('the S3 IAM proxy', () => {
     await assert.rejects(client.send(new PutObjectCommand({Bucket: 'emu-bucket', Key: 'datasets/x', Body: 'x'})), denied)
     await assert.rejects(client.send(new ListObjectsV2Command({Bucket: 'emu-bucket'})), denied, 'ListBucket without a prefix fails the s3:prefix condition')
     await assert.rejects(client.send(new GetObjectCommand({Bucket: 'emu-bucket', Key: 'elsewhere/y'})), denied)
-    assert.deepEqual(proxy.denied.map((r) => r.authorizations[0].action), ['s3:PutObject', 's3:ListBucket', 's3:GetObject'])
+    assert.deepEqual(
+      proxy.denied.map((r) => r.authorizations[0].action),
+      ['s3:PutObject', 's3:ListBucket', 's3:GetObject'],
+    )
   })
 })

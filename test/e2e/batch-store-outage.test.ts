@@ -55,22 +55,21 @@ describe('a 5 s S3 outage during a Batch job', {skip: NEEDS_ROOT}, () => {
   })
 
   test('the runtime rides it out: the job succeeds, checkpoints saved during the outage are committed, its log lines arrive', {timeout: 90_000}, async () => {
-    const config = world.config([
-      'command: [node, outage-trainer.js]',
-      `env: {MARK_DIR: ${JSON.stringify(marks)}}`,
-      'checkpoints: {dir: ckpt, layout: hf}',
-      'retries: {attempts: 1}',
-    ])
+    const config = world.config(['command: [node, outage-trainer.js]', `env: {MARK_DIR: ${JSON.stringify(marks)}}`, 'checkpoints: {dir: ckpt, layout: hf}', 'retries: {attempts: 1}'])
     copyFileSync(path.join(ROOT, 'test', 'fixtures', 'outage-trainer.js'), path.join(path.dirname(config), 'outage-trainer.js'))
     const run = await world.launch(config)
     const [job] = [...batch.jobs.values()]
     const logLines = () => (batch.streams.get(job.current?.logStream ?? job.attempts.at(-1)?.container?.logStreamName ?? '') ?? []).map((e) => e.message)
     const store = await S3Store.open(`s3://${s3.bucket}`, {endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS})
     const checkpoints = new CheckpointStore(store, run.id)
-    await waitFor('two committed checkpoints', async () => {
-      if (['SUCCEEDED', 'FAILED'].includes(job.status)) throw new Error(`the job ended before the outage: ${logLines().slice(-8).join('\n')}`)
-      return (await checkpoints.list()).length >= 2 ? true : undefined
-    }, 60_000)
+    await waitFor(
+      'two committed checkpoints',
+      async () => {
+        if (['SUCCEEDED', 'FAILED'].includes(job.status)) throw new Error(`the job ended before the outage: ${logLines().slice(-8).join('\n')}`)
+        return (await checkpoints.list()).length >= 2 ? true : undefined
+      },
+      60_000,
+    )
 
     await s3.kill()
     const stepAtOutage = Number(readFileSync(path.join(marks, 'step'), 'utf8'))
@@ -86,11 +85,21 @@ describe('a 5 s S3 outage during a Batch job', {skip: NEEDS_ROOT}, () => {
     assert.equal(ended.state, 'succeeded', lines.slice(-12).join('\n'))
     assert.equal(job.attempts.length, 1, 'no retry was needed')
     // The runtime saw the outage and said so, then carried on.
-    assert.ok(lines.some((l) => /store unreachable/.test(l)), 'the runtime reported the outage')
+    assert.ok(
+      lines.some((l) => /store unreachable/.test(l)),
+      'the runtime reported the outage',
+    )
     // … and nothing failed for it: no commit gave up, no event was dropped.
-    assert.deepEqual(lines.filter((l) => /could not record an event|runtime failed/.test(l)), [])
+    assert.deepEqual(
+      lines.filter((l) => /could not record an event|runtime failed/.test(l)),
+      [],
+    )
     // Every line the trainer printed during the outage reached the log stream.
-    for (let step = stepAtOutage; step <= stepAfterOutage; step++) assert.ok(lines.some((l) => l === `step ${step}`), `log line "step ${step}"`)
+    for (let step = stepAtOutage; step <= stepAfterOutage; step++)
+      assert.ok(
+        lines.some((l) => l === `step ${step}`),
+        `log line "step ${step}"`,
+      )
     assert.ok(lines.includes('trained'))
     // Checkpoints saved during the outage were committed after it; the final one verifies.
     const committed = (await checkpoints.list()).map((c) => c.step)
@@ -100,9 +109,17 @@ describe('a 5 s S3 outage during a Batch job', {skip: NEEDS_ROOT}, () => {
     assert.ok(await checkpoints.read((await checkpoints.list()).at(-1)!), 'the final checkpoint verifies')
     // The commits made after the outage are in the run's events too (they are written to the store).
     const events = await world.runs.events(run.id)
-    assert.deepEqual(events.filter((e) => e.type === 'checkpoint_failed'), [], 'no commit failed during the outage')
+    assert.deepEqual(
+      events.filter((e) => e.type === 'checkpoint_failed'),
+      [],
+      'no commit failed during the outage',
+    )
     const committedEvents = events.filter((e) => e.type === 'checkpoint_committed').map((e) => e.step as number)
     assert.ok(committedEvents.includes(stepAfterOutage), `a checkpoint_committed event for step ${stepAfterOutage}`)
-    assert.deepEqual(proxy.denied.map((r) => `${r.method} ${r.url}`), [], 'the job role allowed every request')
+    assert.deepEqual(
+      proxy.denied.map((r) => `${r.method} ${r.url}`),
+      [],
+      'the job role allowed every request',
+    )
   })
 })

@@ -82,7 +82,10 @@ describe('the command workdir on AWS Batch (fake Batch, real runtime)', () => {
 
   test('a checkpoint folder outside the workdir is refused before anything is recorded', async () => {
     const file = suite.world.config([`command: [${node}, -e, "0"]`, `checkpoints: {dir: ${JSON.stringify(path.join(suite.world.dir, 'elsewhere'))}}`])
-    await assert.rejects(suite.world.launch(file), (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''))
+    await assert.rejects(
+      suite.world.launch(file),
+      (error: Error & {code?: string; hint?: string}) => error.code === 'CONFIG_INVALID' && /checkpoints\.dir/.test(error.message) && /relative to workdir/.test(error.hint ?? ''),
+    )
   })
 
   test('a registered revision is reused only while the roles and log group match the definition the profile names', async () => {
@@ -131,7 +134,14 @@ describe('rfm cloud launch --dry-run --json on an aws-batch profile', () => {
     mkdirSync(laptop)
     const profile = {backend: 'aws-batch', store: `file://${home}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION}, imageRepository: IMAGE.split(':')[0]}
     writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'cloud', profiles: {cloud: profile}}))
-    env = {AWS_ENDPOINT_URL_BATCH: url, AWS_ACCESS_KEY_ID: 'fake', AWS_SECRET_ACCESS_KEY: 'fake', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'}
+    env = {
+      AWS_ENDPOINT_URL_BATCH: url,
+      AWS_ACCESS_KEY_ID: 'fake',
+      AWS_SECRET_ACCESS_KEY: 'fake',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    }
   })
   after(() => fake.stop())
 
@@ -147,9 +157,12 @@ describe('rfm cloud launch --dry-run --json on an aws-batch profile', () => {
     const {json} = await dryRun([`command: [python, train.py]`])
     const submit = json.submitJob
     assert.equal(submit.jobQueue, QUEUES.spot)
-    assert.equal(submit.containerOverrides.resourceRequirements, undefined, 'the job definition\'s vCPUs, memory and GPUs apply')
+    assert.equal(submit.containerOverrides.resourceRequirements, undefined, "the job definition's vCPUs, memory and GPUs apply")
     assert.equal(submit.retryStrategy.attempts, 5, 'retries.attempts unset: 5 on spot')
-    assert.deepEqual(submit.containerOverrides.environment.map((e: {name: string}) => e.name), ['RFM_STORE', 'RFM_RUN_ID', 'RFM_SPOT_ENDPOINT', 'AWS_REGION'])
+    assert.deepEqual(
+      submit.containerOverrides.environment.map((e: {name: string}) => e.name),
+      ['RFM_STORE', 'RFM_RUN_ID', 'RFM_SPOT_ENDPOINT', 'AWS_REGION'],
+    )
     assert.ok(!JSON.stringify(submit).includes(laptop))
     // The definition runs another image: a revision with the content-hash tag would be registered.
     const register = json.registerJobDefinition

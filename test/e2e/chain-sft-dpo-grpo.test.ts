@@ -22,10 +22,24 @@ async function run(args: string[]): Promise<string> {
   return json.run.id as string
 }
 
-test('SFT → DPO → GRPO: each stage starts from the previous run\'s checkpoint; GRPO runs on a prompt-FiLM sft model', async () => {
+test("SFT → DPO → GRPO: each stage starts from the previous run's checkpoint; GRPO runs on a prompt-FiLM sft model", async () => {
   const sft = await run(['sft', ...SPATIAL])
   const dpo = await run(['sft', '--stage', 'dpo', '--sft-checkpoint', sft, ...SPATIAL])
-  const grpo = await run(['grpo', '--sft-checkpoint', dpo, '--set', 'max_steps=2', '--set', 'per_device_train_batch_size=4', '--set', 'builtin.data={train_size: 8, eval_size: 4, tasks: [relation]}', '--set', 'builtin.eval_size=4', '--set', 'max_completion_length=6'])
+  const grpo = await run([
+    'grpo',
+    '--sft-checkpoint',
+    dpo,
+    '--set',
+    'max_steps=2',
+    '--set',
+    'per_device_train_batch_size=4',
+    '--set',
+    'builtin.data={train_size: 8, eval_size: 4, tasks: [relation]}',
+    '--set',
+    'builtin.eval_size=4',
+    '--set',
+    'max_completion_length=6',
+  ])
   assert.match((await rfm(['cloud', 'logs', dpo], {home})).stdout, new RegExp(`loaded checkpoint step 4 of run ${sft}`))
   assert.match((await rfm(['cloud', 'logs', grpo], {home})).stdout, new RegExp(`loaded checkpoint step 4 of run ${dpo}`))
 

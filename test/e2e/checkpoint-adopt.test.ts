@@ -25,7 +25,14 @@ function fixture(layout: 'hf' | 'file' = 'hf') {
   const dir = path.join(root, 'out')
   mkdirSync(dir)
   const checkpoints = new CheckpointStore(new FileStore(path.join(root, 'store')), 'command-20261204-000000-abcd')
-  const spec: ExternalCheckpointSpec = {dir, layout, file: layout === 'file' ? 'model.pt' : undefined, completeMarker: 'trainer_state.json', resumeArgs: ['--resume_from_checkpoint', 'True'], retention: {}}
+  const spec: ExternalCheckpointSpec = {
+    dir,
+    layout,
+    file: layout === 'file' ? 'model.pt' : undefined,
+    completeMarker: 'trainer_state.json',
+    resumeArgs: ['--resume_from_checkpoint', 'True'],
+    retention: {},
+  }
   const sync = (attempt: number) => new CheckpointSync(spec, checkpoints, attempt, () => {})
   return {dir, checkpoints, sync}
 }
@@ -38,7 +45,10 @@ test('first start: complete checkpoints on disk are adopted (committed, resumed 
   const s = sync(1)
   assert.equal(await s.restore(), 1000)
   assert.equal(s.adopted, true)
-  assert.deepEqual((await checkpoints.list()).map((c) => c.step), [500, 1000])
+  assert.deepEqual(
+    (await checkpoints.list()).map((c) => c.step),
+    [500, 1000],
+  )
   assert.deepEqual(readdirSync(dir).sort(), ['checkpoint-1000', 'checkpoint-1500', 'checkpoint-500'])
   assert.equal(readFileSync(path.join(dir, 'checkpoint-1000', 'model.safetensors'), 'utf8'), 'weights of step 1000')
   assert.ok(!existsSync(path.join(dir, 'checkpoint-1500', 'trainer_state.json')))
@@ -56,7 +66,10 @@ test('restart: the newest committed checkpoint is restored; local ones the store
   assert.deepEqual(readdirSync(dir).sort(), ['.rfm-set-aside', 'checkpoint-2'])
   assert.deepEqual(readdirSync(path.join(dir, '.rfm-set-aside')).sort(), ['checkpoint-4.attempt-2', 'checkpoint-6.attempt-2'])
   assert.equal(readFileSync(path.join(dir, '.rfm-set-aside', 'checkpoint-4.attempt-2', 'model.safetensors'), 'utf8'), 'weights of step 4')
-  assert.deepEqual((await checkpoints.list()).map((c) => c.step), [2])
+  assert.deepEqual(
+    (await checkpoints.list()).map((c) => c.step),
+    [2],
+  )
 })
 
 test('file layout: a checkpoint file on disk at the first start is adopted, not deleted', async () => {
@@ -77,7 +90,7 @@ fs.writeFileSync(path.join(dir, 'model.safetensors'), 'weights of step 2000')
 fs.writeFileSync(path.join(dir, 'trainer_state.json'), '{"global_step": 2000}')
 `
 
-test('sft external: resume_from_checkpoint PATH in output_dir is honoured, every existing checkpoint survives and becomes the run\'s', async () => {
+test("sft external: resume_from_checkpoint PATH in output_dir is honoured, every existing checkpoint survives and becomes the run's", async () => {
   const home = tempHome()
   const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-adopt-sft-'))
   writeFileSync(path.join(work, 'train.js'), SCRIPT)
@@ -91,8 +104,15 @@ test('sft external: resume_from_checkpoint PATH in output_dir is honoured, every
   assert.equal(code, 0, stderr + JSON.stringify(json))
   const seen = JSON.parse(readFileSync(path.join(work, 'seen.json'), 'utf8')) as {args: string[]; found: string[]}
   assert.deepEqual(seen.found, ['checkpoint-1000', 'checkpoint-500'])
-  assert.deepEqual(seen.args.filter((a, i) => seen.args[i - 1] === '--resume_from_checkpoint'), ['outputs/checkpoint-500'], 'the user\'s checkpoint, once')
+  assert.deepEqual(
+    seen.args.filter((a, i) => seen.args[i - 1] === '--resume_from_checkpoint'),
+    ['outputs/checkpoint-500'],
+    "the user's checkpoint, once",
+  )
   assert.equal(readFileSync(path.join(work, 'outputs', 'checkpoint-500', 'model.safetensors'), 'utf8'), 'weights of step 500')
   const list = await rfmJson(['ckpt', 'ls', json.run.id], {home})
-  assert.deepEqual((list.json.checkpoints as {step: number}[]).map((c) => c.step).sort((a, b) => a - b), [500, 1000, 2000])
+  assert.deepEqual(
+    (list.json.checkpoints as {step: number}[]).map((c) => c.step).sort((a, b) => a - b),
+    [500, 1000, 2000],
+  )
 })

@@ -109,7 +109,13 @@ test('a failing commit is reported with its reason and retried with backoff, not
     },
   })
   const failures: Array<{reason: string; failures: number; retryInSeconds: number}> = []
-  const sync = new CheckpointSync(spec(dir), new CheckpointStore(store, RUN), 1, () => {}, (f) => void failures.push(f))
+  const sync = new CheckpointSync(
+    spec(dir),
+    new CheckpointStore(store, RUN),
+    1,
+    () => {},
+    (f) => void failures.push(f),
+  )
   for (let i = 0; i < 10; i++) await sync.syncOnce()
   assert.equal(calls, 1, 'one try, then it waits for the backoff')
   assert.equal(failures.length, 1)
@@ -118,7 +124,11 @@ test('a failing commit is reported with its reason and retried with backoff, not
   assert.equal(await sync.hasUncommitted(), true)
 })
 
-function commitBig(storeUrl: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<{peakRssMiB: number; committed: number[]; failures: string[]; manifest: {files: Array<{path: string; size: number; sha256: string}>}}> {
+function commitBig(
+  storeUrl: string,
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{peakRssMiB: number; committed: number[]; failures: string[]; manifest: {files: Array<{path: string; size: number; sha256: string}>}}> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(ROOT, 'test', 'fixtures', 'commit-big.js'), storeUrl, dir], {env: {...process.env, ...env}, maxBuffer: 1 << 20}, (error, stdout, stderr) => {
       if (error) reject(new Error(`${error.message}\n${stderr}`))

@@ -64,7 +64,10 @@ describe('first use: infra up → build → data stage → launch from a laptop 
       jobDefinitions: stack.jobDefinitions,
       queues: [...stack.queues.keys()],
       stack,
-      hosts: [{instanceType: 'g5.xlarge', availabilityZone: 'us-east-1a', lifecycle: 'spot'}, {instanceType: 'g5.2xlarge', availabilityZone: 'us-east-1b', lifecycle: 'spot'}],
+      hosts: [
+        {instanceType: 'g5.xlarge', availabilityZone: 'us-east-1a', lifecycle: 'spot'},
+        {instanceType: 'g5.2xlarge', availabilityZone: 'us-east-1b', lifecycle: 'spot'},
+      ],
       container: {image: imageFromDockerfile(), credentials: S3RVER_CREDENTIALS, routes: {[s3.endpoint]: proxy.endpoint}, registry: new PushLogRegistry(dockerLog)},
       env: {RFM_CHECKPOINT_POLL_MS: '50'},
     }).start()
@@ -90,7 +93,7 @@ describe('first use: infra up → build → data stage → launch from a laptop 
       [
         "const fs = require('node:fs'), path = require('node:path')",
         "const rows = fs.readFileSync(path.join(process.env.RFM_DATA_DIR, 'train.jsonl'), 'utf8').trim().split('\\n')",
-        "console.log(`read ${rows.length} rows from the staged data`)",
+        'console.log(`read ${rows.length} rows from the staged data`)',
         "require('./counting-trainer.js')",
       ].join('\n'),
     )
@@ -115,7 +118,10 @@ describe('first use: infra up → build → data stage → launch from a laptop 
     )
     assert.equal(up.profile?.name, 'aws')
     // The test's one hand edit: S3 is s3rver here (on AWS the SDK finds S3 by region).
-    for (const args of [['config', 'use', 'aws'], ['config', 'set', 'endpoint', s3.endpoint]]) {
+    for (const args of [
+      ['config', 'use', 'aws'],
+      ['config', 'set', 'endpoint', s3.endpoint],
+    ]) {
       const r = await rfm(args, {home, env})
       assert.equal(r.code, 0, r.stderr)
     }
@@ -145,11 +151,21 @@ describe('first use: infra up → build → data stage → launch from a laptop 
     assert.ok(job, 'one job submitted')
 
     // Mid-run, after a few checkpoints were committed: EC2 posts the spot notice, then takes the host.
-    const tails = () => JSON.stringify({status: job.status, attempts: job.attempts.map((a) => [a.container?.exitCode, a.statusReason, a.container?.reason]), logs: job.attempts.map((a) => (batch.streams.get(a.container?.logStreamName ?? '') ?? []).slice(-8).map((e) => e.message)), denied: proxy.denied.map((r) => r.authorizations)})
-    await waitFor('two committed checkpoints in the first attempt', () => {
-      if (job.attempts.length > 0) throw new Error(`the first attempt ended before the reclaim: ${tails()}`)
-      return (batch.streams.get(job.current?.logStream ?? '')?.filter((e) => /checkpoint step \d+ committed/.test(e.message)).length ?? 0) >= 2 ? true : undefined
-    }, 60_000)
+    const tails = () =>
+      JSON.stringify({
+        status: job.status,
+        attempts: job.attempts.map((a) => [a.container?.exitCode, a.statusReason, a.container?.reason]),
+        logs: job.attempts.map((a) => (batch.streams.get(a.container?.logStreamName ?? '') ?? []).slice(-8).map((e) => e.message)),
+        denied: proxy.denied.map((r) => r.authorizations),
+      })
+    await waitFor(
+      'two committed checkpoints in the first attempt',
+      () => {
+        if (job.attempts.length > 0) throw new Error(`the first attempt ended before the reclaim: ${tails()}`)
+        return (batch.streams.get(job.current?.logStream ?? '')?.filter((e) => /checkpoint step \d+ committed/.test(e.message)).length ?? 0) >= 2 ? true : undefined
+      },
+      60_000,
+    )
     assert.ok(batch.reclaim(job.jobId))
 
     const logs = await rfmJson(['cloud', 'logs', id, '-f'], {home, env, timeoutMs: 90_000})
@@ -176,12 +192,18 @@ describe('first use: infra up → build → data stage → launch from a laptop 
     const runJson = await (await client.send(new GetObjectCommand({Bucket: stack.outputs.bucket, Key: `runs/${id}/run.json`}))).Body!.transformToString()
 
     // Zero AccessDenied; zero laptop paths in what was sent to AWS or recorded for the job.
-    assert.deepEqual(proxy.denied.map((r) => `${r.method} ${r.url}`), [])
+    assert.deepEqual(
+      proxy.denied.map((r) => `${r.method} ${r.url}`),
+      [],
+    )
     assert.ok(proxy.requests.length > 10, 'the job really used S3 through the IAM proxy')
     // What reaches AWS from the laptop and the job, and the config the job runs with (run.json's
     // provenance field `file` may name the laptop's config file: it is never used as a path).
     const sent = [...batch.httpBodies, ...proxy.requests.map((r) => r.url), JSON.stringify(batch.calls.SubmitJob), JSON.stringify(JSON.parse(runJson).config)]
-    assert.deepEqual(sent.filter((text) => text.includes(laptop) || text.includes(home)), [])
+    assert.deepEqual(
+      sent.filter((text) => text.includes(laptop) || text.includes(home)),
+      [],
+    )
     assert.deepEqual(batch.refused, [])
   })
 })

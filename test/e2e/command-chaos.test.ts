@@ -43,7 +43,11 @@ function job(maxSteps: number, saveSteps: number, stepMs: number, extra = ''): J
 /** [attempt, step] for every step the trainer completed, in order. */
 const stepLog = (j: Job): Array<[number, number]> =>
   existsSync(j.stepLog)
-    ? readFileSync(j.stepLog, 'utf8').trim().split('\n').filter(Boolean).map((line) => line.split(' ').map(Number) as [number, number])
+    ? readFileSync(j.stepLog, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ').map(Number) as [number, number])
     : []
 const stepsRun = (j: Job) => stepLog(j).map(([, step]) => step)
 
@@ -51,7 +55,9 @@ const stepsRun = (j: Job) => stepLog(j).map(([, step]) => step)
 function finalWeights(runId: string): string {
   const root = path.join(home, 'store', 'runs', runId, 'checkpoints')
   const {step} = JSON.parse(readFileSync(path.join(root, 'final.json'), 'utf8')) as {step: number}
-  return readFileSync(path.join(root, `step-${step}`, 'weights.bin')).subarray(0, 64).toString()
+  return readFileSync(path.join(root, `step-${step}`, 'weights.bin'))
+    .subarray(0, 64)
+    .toString()
 }
 
 async function launch(j: Job, args: string[], env: Record<string, string> = FAST_SYNC): Promise<RunRecord> {
@@ -94,7 +100,10 @@ describe('resume under interruptions (real processes, real signals)', () => {
     assert.equal(finalWeights(run.id), finalWeights(reference.id))
     // Resume points never go backwards (attempts killed before they restored record none).
     const resumed = run.attempts.flatMap((a) => (a.resumedFromStep === undefined ? [] : [a.resumedFromStep]))
-    assert.deepEqual(resumed, [...resumed].sort((a, b) => a - b))
+    assert.deepEqual(
+      resumed,
+      [...resumed].sort((a, b) => a - b),
+    )
   })
 
   test('with SIGTERM only, every interruption checkpoints first: zero steps recomputed', async () => {
@@ -104,7 +113,11 @@ describe('resume under interruptions (real processes, real signals)', () => {
     assertMostKillsLanded(run, 8)
     assert.ok(run.attempts.every((a) => !a.chaos || a.chaos === 'SIGTERM'))
     const steps = stepsRun(j)
-    assert.deepEqual(steps, Array.from({length: 100}, (_, i) => i + 1), 'each step ran exactly once')
+    assert.deepEqual(
+      steps,
+      Array.from({length: 100}, (_, i) => i + 1),
+      'each step ran exactly once',
+    )
     assert.equal(finalWeights(run.id), expectedWeights(100))
     for (const a of run.attempts.filter((x) => x.chaos && x.exitCode === 75)) assert.equal(a.interruptedBy, 'SIGTERM')
   })
@@ -130,10 +143,14 @@ describe('resume under interruptions (real processes, real signals)', () => {
     await waitFor('step 5 files without manifest', () => (existsSync(path.join(stepDir, 'weights.bin')) && !existsSync(path.join(stepDir, 'manifest.json')) ? true : undefined))
     const pid = (await rfmJson(['cloud', 'status', id], {home})).json.run.attempts[0].pid as number
     process.kill(-pid, 'SIGKILL')
-    const run = await waitFor('run to finish', async () => {
-      const r = (await rfmJson(['cloud', 'status', id], {home})).json.run as RunRecord
-      return r.state === 'running' || r.state === 'queued' ? undefined : r
-    }, 60_000)
+    const run = await waitFor(
+      'run to finish',
+      async () => {
+        const r = (await rfmJson(['cloud', 'status', id], {home})).json.run as RunRecord
+        return r.state === 'running' || r.state === 'queued' ? undefined : r
+      },
+      60_000,
+    )
     assert.equal(run.state, 'succeeded')
     assert.equal(run.attempts[0].signal, 'SIGKILL')
     assert.equal(run.attempts[1].resumedFromStep, undefined, 'the half-uploaded step 5 was not resumed')
@@ -159,14 +176,22 @@ describe('resume under interruptions (real processes, real signals)', () => {
       const {json} = await rfmJson(['cloud', 'launch', 'command', '-c', j.config], {home, env})
       await waitFor('a few steps', () => (stepsRun(j).length >= 6 ? true : undefined))
       armed = true
-      const run = await waitFor('run to finish', async () => {
-        const r = (await rfmJson(['cloud', 'status', json.run.id], {home})).json.run as RunRecord
-        return r.state === 'running' || r.state === 'queued' ? undefined : r
-      }, 60_000)
+      const run = await waitFor(
+        'run to finish',
+        async () => {
+          const r = (await rfmJson(['cloud', 'status', json.run.id], {home})).json.run as RunRecord
+          return r.state === 'running' || r.state === 'queued' ? undefined : r
+        },
+        60_000,
+      )
       assert.equal(run.state, 'succeeded')
       assert.deepEqual([run.attempts[0].exitCode, run.attempts[0].interruptedBy, run.attempts[0].action], [75, 'spot-notice', 'retry'])
       assert.ok((run.attempts[1].resumedFromStep ?? 0) >= 6)
-      assert.deepEqual(stepsRun(j), Array.from({length: 30}, (_, i) => i + 1), 'no step recomputed')
+      assert.deepEqual(
+        stepsRun(j),
+        Array.from({length: 30}, (_, i) => i + 1),
+        'no step recomputed',
+      )
       assert.equal(finalWeights(run.id), expectedWeights(30))
     } finally {
       imds.close()

@@ -32,13 +32,19 @@ describe('rfm build (CLI)', () => {
     assertSchema('build', json)
     const base = await baseImage()
     const sft = await pluginImage({name: '@rfm/plugin-sft', root: path.join(ROOT, 'plugins', 'sft')})
-    assert.deepEqual(json.images.map((i: {ref: string}) => i.ref), [`${REPO}:${base.tag}`, `${REPO}:${sft.tag}`])
+    assert.deepEqual(
+      json.images.map((i: {ref: string}) => i.ref),
+      [`${REPO}:${base.tag}`, `${REPO}:${sft.tag}`],
+    )
     assert.equal(json.ref, `${REPO}:${sft.tag}`)
     assert.equal(json.images[0].files, base.files.length)
 
     const baseOnly = await rfmJson(['build', '--dry-run'], {home})
     assertSchema('build', baseOnly.json)
-    assert.deepEqual(baseOnly.json.images.map((i: {tag: string}) => i.tag), [base.tag])
+    assert.deepEqual(
+      baseOnly.json.images.map((i: {tag: string}) => i.tag),
+      [base.tag],
+    )
   })
 
   it('--dry-run of the command kind tags the external image by the requirements file', async () => {
@@ -47,7 +53,10 @@ describe('rfm build (CLI)', () => {
     const {json} = await rfmJson(['build', 'command', '-r', path.join(dir, 'requirements.txt'), '--dry-run'], {home})
     assertSchema('build', json)
     const expected = await externalImage({requirements: path.join(dir, 'requirements.txt')})
-    assert.deepEqual(json.images.map((i: {tag: string}) => i.tag), [expected.tag])
+    assert.deepEqual(
+      json.images.map((i: {tag: string}) => i.tag),
+      [expected.tag],
+    )
     assert.notEqual(expected.tag, (await externalImage({})).tag)
   })
 
@@ -56,7 +65,10 @@ describe('rfm build (CLI)', () => {
     const first = await rfmJson(['build', 'sft', '--local'], {home, env})
     assert.equal(first.code, 0, first.stderr)
     assertSchema('build', first.json)
-    assert.deepEqual(first.json.images.map((i: {status: string}) => i.status), ['built', 'built'])
+    assert.deepEqual(
+      first.json.images.map((i: {status: string}) => i.status),
+      ['built', 'built'],
+    )
     const second = await rfm(['build', 'sft', '--local'], {home, env})
     assert.equal(second.code, 0, second.stderr)
     assert.match(second.stdout, /Image up to date: rfm-local:base-[0-9a-f]{32}\nImage up to date: rfm-local:sft-[0-9a-f]{32}/)

@@ -39,7 +39,7 @@ function runtimeStageScript(): string {
   return script.replace(/\$\{(\w+)\}/g, (_, name: string) => args.get(name) ?? '')
 }
 
-describe('the images\' runtime install step', () => {
+describe("the images' runtime install step", () => {
   it('installs the runtime from the staged lockfile without CLI-only dependencies, and the runtime runs a job', async (t) => {
     const context = mkdtempSync(path.join(os.tmpdir(), 'rfm-ctx-'))
     await stageContext(await externalImage({}), context)

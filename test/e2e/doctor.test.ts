@@ -45,7 +45,11 @@ before(async () => {
   profile = profileValuesFromOutputs(stack.outputs) as Profile
   kinds = [...(await loadKinds([])).keys()]
   policy = stack.jobRolePolicy
-  mocks.push(mockClient(STSClient).on(GetCallerIdentityCommand).resolves({Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice`}))
+  mocks.push(
+    mockClient(STSClient)
+      .on(GetCallerIdentityCommand)
+      .resolves({Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice`}),
+  )
   mocks.push(mockClient(S3Client).on(HeadBucketCommand).resolves({}))
   const ec2 = mockClient(EC2Client)
   ec2.on(DescribeSubnetsCommand).callsFake((input: {SubnetIds: string[]}) => ({Subnets: input.SubnetIds.map((id, i) => ({SubnetId: id, AvailabilityZone: `us-east-1${'ab'[i % 2]}`}))}))
@@ -55,30 +59,44 @@ before(async () => {
   })
   mocks.push(ec2)
   mocks.push(
-    mockClient(ECRClient).on(DescribeImagesCommand).callsFake((input: {imageIds: Array<{imageTag: string}>}) => {
-      if (!imagePushed || input.imageIds[0].imageTag !== TAG) throw Object.assign(new Error('not found'), {name: 'ImageNotFoundException'})
-      return {imageDetails: [{imageTags: [TAG]}]}
-    }),
+    mockClient(ECRClient)
+      .on(DescribeImagesCommand)
+      .callsFake((input: {imageIds: Array<{imageTag: string}>}) => {
+        if (!imagePushed || input.imageIds[0].imageTag !== TAG) throw Object.assign(new Error('not found'), {name: 'ImageNotFoundException'})
+        return {imageDetails: [{imageTags: [TAG]}]}
+      }),
   )
   // iam:SimulatePrincipalPolicy, evaluated by iam-simulate over the job role's policy.
   mocks.push(
-    mockClient(IAMClient).on(SimulatePrincipalPolicyCommand).callsFake(async (input: {PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[]; ContextEntries?: Array<{ContextKeyName: string; ContextKeyValues: string[]}>}) => {
-      assert.equal(input.PolicySourceArn, stack.jobRoleArn)
-      const context = Object.fromEntries((input.ContextEntries ?? []).map((c) => [c.ContextKeyName, c.ContextKeyValues[0]]))
-      const result = await runSimulation({request: {principal: input.PolicySourceArn, action: input.ActionNames[0], resource: {resource: input.ResourceArns[0], accountId: ACCOUNT}, contextVariables: context}, identityPolicies: [{name: 'job', policy}], serviceControlPolicies: [], resourceControlPolicies: []}, {})
-      const decision = result.resultType === 'error' ? 'implicitDeny' : result.overallResult === 'Allowed' ? 'allowed' : result.overallResult === 'ExplicitlyDenied' ? 'explicitDeny' : 'implicitDeny'
-      return {EvaluationResults: [{EvalActionName: input.ActionNames[0], EvalResourceName: input.ResourceArns[0], EvalDecision: decision}]}
-    }),
+    mockClient(IAMClient)
+      .on(SimulatePrincipalPolicyCommand)
+      .callsFake(async (input: {PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[]; ContextEntries?: Array<{ContextKeyName: string; ContextKeyValues: string[]}>}) => {
+        assert.equal(input.PolicySourceArn, stack.jobRoleArn)
+        const context = Object.fromEntries((input.ContextEntries ?? []).map((c) => [c.ContextKeyName, c.ContextKeyValues[0]]))
+        const result = await runSimulation(
+          {
+            request: {principal: input.PolicySourceArn, action: input.ActionNames[0], resource: {resource: input.ResourceArns[0], accountId: ACCOUNT}, contextVariables: context},
+            identityPolicies: [{name: 'job', policy}],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        )
+        const decision = result.resultType === 'error' ? 'implicitDeny' : result.overallResult === 'Allowed' ? 'allowed' : result.overallResult === 'ExplicitlyDenied' ? 'explicitDeny' : 'implicitDeny'
+        return {EvaluationResults: [{EvalActionName: input.ActionNames[0], EvalResourceName: input.ResourceArns[0], EvalDecision: decision}]}
+      }),
   )
   mocks.push(
-    mockClient(ServiceQuotasClient).on(ListServiceQuotasCommand).callsFake(() => ({
-      Quotas: [
-        {QuotaName: 'All G and VT Spot Instance Requests', Value: quotaG},
-        {QuotaName: 'All P5 Spot Instance Requests', Value: 192},
-        {QuotaName: 'Running On-Demand G and VT instances', Value: 64},
-        {QuotaName: 'Running On-Demand P instances', Value: 64},
-      ],
-    })),
+    mockClient(ServiceQuotasClient)
+      .on(ListServiceQuotasCommand)
+      .callsFake(() => ({
+        Quotas: [
+          {QuotaName: 'All G and VT Spot Instance Requests', Value: quotaG},
+          {QuotaName: 'All P5 Spot Instance Requests', Value: 192},
+          {QuotaName: 'Running On-Demand G and VT instances', Value: 64},
+          {QuotaName: 'Running On-Demand P instances', Value: 64},
+        ],
+      })),
   )
 })
 
@@ -95,7 +113,17 @@ describe('rfm doctor', () => {
     const findings = await doctor()
     assert.deepEqual(problems(findings), [])
     const checks = findings.map((f) => f.check)
-    for (const expected of ['credentials', 'bucket', 'queue spot', 'queue onDemand', 'image', ...kinds.map((k) => `job definition ${k}`), 'quota All G and VT Spot Instance Requests', 'quota All P5 Spot Instance Requests']) assert.ok(checks.includes(expected), `${expected} in ${checks}`)
+    for (const expected of [
+      'credentials',
+      'bucket',
+      'queue spot',
+      'queue onDemand',
+      'image',
+      ...kinds.map((k) => `job definition ${k}`),
+      'quota All G and VT Spot Instance Requests',
+      'quota All P5 Spot Instance Requests',
+    ])
+      assert.ok(checks.includes(expected), `${expected} in ${checks}`)
     assert.ok(checks.some((c) => c.startsWith('compute environment ')))
     assert.ok(findings.filter((f) => f.check.startsWith('job role:')).length >= 5)
     assertSchema('doctor', {profile: 'aws', ok: true, findings})
@@ -105,7 +133,10 @@ describe('rfm doctor', () => {
     quotaG = 128
     offered = false
     imagePushed = false
-    policy = {Version: '2012-10-17', Statement: (stack.jobRolePolicy.Statement as Array<{Action: string[]; Resource: string[]}>).map((s) => ({...s, Resource: s.Resource.filter((r) => !r.includes('/objects/'))}))}
+    policy = {
+      Version: '2012-10-17',
+      Statement: (stack.jobRolePolicy.Statement as Array<{Action: string[]; Resource: string[]}>).map((s) => ({...s, Resource: s.Resource.filter((r) => !r.includes('/objects/'))})),
+    }
     // The on-demand queue disabled (by hand, outside Pulumi).
     const describe = batch.describeJobQueues.bind(batch)
     batch.describeJobQueues = (input) => ({jobQueues: describe(input).jobQueues.map((q, i) => (q.jobQueueArn === profile.queues!.onDemand ? {...q, state: 'DISABLED'} : q))})
@@ -133,10 +164,13 @@ describe('rfm doctor', () => {
 
   test('cheap: only the queue and job definition checks (what launch runs before submitting)', async () => {
     const findings = await runDoctor(profile, {kinds: ['command'], cheap: true})
-    assert.deepEqual(findings.map((f) => f.check), ['queue spot', 'queue onDemand', 'job definition command'])
+    assert.deepEqual(
+      findings.map((f) => f.check),
+      ['queue spot', 'queue onDemand', 'job definition command'],
+    )
   })
 
-  test('rfm cloud launch checks the queues and the kind\'s job definition before submitting', async () => {
+  test("rfm cloud launch checks the queues and the kind's job definition before submitting", async () => {
     const url = await batch.serveHttp()
     const home = tempHome()
     const gone = stack.outputs.jobDefinitions.command.replace(/:\d+$/, ':99')

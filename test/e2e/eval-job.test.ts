@@ -31,7 +31,10 @@ let trainRun: string
 
 before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'rfm-eval-job-'))
-  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=6', '--set', 'trainer.save_steps=1', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
+  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=6', '--set', 'trainer.save_steps=1', '--set', 'trainer.eval_steps=0', '--follow'], {
+    home,
+    timeoutMs: 120_000,
+  })
   assert.equal(trained.code, 0, trained.stderr)
   trainRun = trained.json.run.id
   writeVsr(path.join(work, 'vsr'), 40)
@@ -56,23 +59,34 @@ test('an eval job killed with SIGKILL after its first committed checkpoint resum
   const {step: _step, ...file} = reference
   assertSchema('eval', file)
   assert.equal(reference.step, 6, 'one commit per checkpoint evaluated')
-  assert.deepEqual(reference.done, [1, 2, 3, 4, 5, 6].map((s) => `${trainRun}@${s}`))
+  assert.deepEqual(
+    reference.done,
+    [1, 2, 3, 4, 5, 6].map((s) => `${trainRun}@${s}`),
+  )
 
   const launched = await rfmJson(['cloud', 'launch', 'eval', '-c', path.join(work, 'eval.yaml')], {home})
   assert.equal(launched.code, 0, launched.stderr)
   const runs = new RunStore(await openStore(`file://${home}/store`))
   const id = launched.json.run.id as string
   const committed = new CheckpointStore(runs.store, id)
-  const pid = await waitFor('the first committed checkpoint', async () => {
-    const steps = (await committed.list()).map((c) => c.step)
-    const run = await runs.get(id)
-    return steps.length >= 1 && steps.length < 6 && run.attempts[0]?.pid ? run.attempts[0].pid : undefined
-  }, 120_000)
+  const pid = await waitFor(
+    'the first committed checkpoint',
+    async () => {
+      const steps = (await committed.list()).map((c) => c.step)
+      const run = await runs.get(id)
+      return steps.length >= 1 && steps.length < 6 && run.attempts[0]?.pid ? run.attempts[0].pid : undefined
+    },
+    120_000,
+  )
   process.kill(pid, 'SIGKILL')
-  const run = await waitFor('the run to finish', async () => {
-    const r = await runs.get(id)
-    return FINAL_STATES.has(r.state) ? r : undefined
-  }, 180_000)
+  const run = await waitFor(
+    'the run to finish',
+    async () => {
+      const r = await runs.get(id)
+      return FINAL_STATES.has(r.state) ? r : undefined
+    },
+    180_000,
+  )
   assert.equal(run.state, 'succeeded', run.reason)
   assert.equal(run.attempts[0].signal, 'SIGKILL')
   assert.ok(run.attempts[1].resumedFromStep! >= 1, JSON.stringify(run.attempts))
@@ -96,9 +110,21 @@ test('on AWS Batch (the fake Batch) --array 2: child i evaluates checkpoints i, 
     assert.equal(run.state, 'succeeded', run.reason)
     assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
     const parts = [await finalReport(run.id, 0), await finalReport(run.id, 1)]
-    assert.deepEqual(parts[0].done, [1, 3, 5].map((s) => `${trainRun}@${s}`))
-    assert.deepEqual(parts[1].done, [2, 4, 6].map((s) => `${trainRun}@${s}`))
-    assert.deepEqual(parts.map((p) => p.array), [{index: 0, size: 2}, {index: 1, size: 2}])
+    assert.deepEqual(
+      parts[0].done,
+      [1, 3, 5].map((s) => `${trainRun}@${s}`),
+    )
+    assert.deepEqual(
+      parts[1].done,
+      [2, 4, 6].map((s) => `${trainRun}@${s}`),
+    )
+    assert.deepEqual(
+      parts.map((p) => p.array),
+      [
+        {index: 0, size: 2},
+        {index: 1, size: 2},
+      ],
+    )
     const local = await rfmJson(['eval', trainRun, '--benchmark', `vsr=${path.join(work, 'vsr')}`, '--max-samples', '8'], {home, timeoutMs: 120_000})
     const merged = [...parts[0].results, ...parts[1].results].sort((a, b) => a.step! - b.step!)
     assert.deepEqual(merged, local.json.results)
@@ -108,7 +134,7 @@ test('on AWS Batch (the fake Batch) --array 2: child i evaluates checkpoints i, 
   }
 })
 
-test('external mode runs the user\'s evaluation script once per checkpoint on its pulled files; what it writes to {output_dir} is committed', async () => {
+test("external mode runs the user's evaluation script once per checkpoint on its pulled files; what it writes to {output_dir} is committed", async () => {
   const script = path.join(work, 'scripts')
   await import('node:fs').then((fs) => fs.mkdirSync(script, {recursive: true}))
   writeFileSync(
@@ -131,8 +157,20 @@ console.log('evaluated', process.env.RFM_CHECKPOINT)
   const pulled = await rfmJson(['ckpt', 'pull', launched.json.run.id, dir, '--final'], {home})
   assert.equal(pulled.code, 0, pulled.stderr)
   const report = JSON.parse(readFileSync(path.join(dir, 'eval_results.json'), 'utf8')) as EvalReport
-  assert.deepEqual(report.results.map((r) => [r.checkpoint, r.benchmark, r.status]), [[`${trainRun}@6`, 'external', 'ok']])
+  assert.deepEqual(
+    report.results.map((r) => [r.checkpoint, r.benchmark, r.status]),
+    [[`${trainRun}@6`, 'external', 'ok']],
+  )
   const results = JSON.parse(readFileSync(path.join(dir, 'external', `${trainRun}@6`, 'results.json'), 'utf8'))
   assert.deepEqual(results, {benchmarks: 'VSR', width: 64, max_samples: '100', step: '6'})
-  assert.match(readFileSync(path.join(dir, (pulled.json.files as string[]).find((f) => f.startsWith('logs/'))!), 'utf8'), new RegExp(`\\| evaluated ${trainRun}@6`))
+  assert.match(
+    readFileSync(
+      path.join(
+        dir,
+        (pulled.json.files as string[]).find((f) => f.startsWith('logs/'))!,
+      ),
+      'utf8',
+    ),
+    new RegExp(`\\| evaluated ${trainRun}@6`),
+  )
 })

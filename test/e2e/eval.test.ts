@@ -27,7 +27,10 @@ let vsrRecords: ReturnType<typeof writeVsr>
 
 before(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'rfm-eval-'))
-  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=4', '--set', 'trainer.save_steps=2', '--set', 'trainer.eval_steps=0', '--follow'], {home, timeoutMs: 120_000})
+  const trained = await rfmJson(['cloud', 'launch', 'vlm', '-c', 'examples/vlm/quick.yaml', '--set', 'max_steps=4', '--set', 'trainer.save_steps=2', '--set', 'trainer.eval_steps=0', '--follow'], {
+    home,
+    timeoutMs: 120_000,
+  })
   assert.equal(trained.code, 0, trained.stderr)
   run = trained.json.run.id
   writeCvBenchParquet(path.join(work, 'cvb', 'test_2d.parquet'), cvBenchRows('2D', 8, 1), 'SNAPPY')
@@ -40,13 +43,27 @@ const rowsOf = (rows: ResultRow[], checkpoint: string, benchmark: string) => row
 
 test('CV-Bench parquet pages compressed with snappy and zstd read back exactly as written', async () => {
   const {parquetMetadataAsync, asyncBufferFromFile} = await import('hyparquet')
-  for (const [file, codec, written] of [['test_2d.parquet', 'SNAPPY', cvBenchRows('2D', 8, 1)], ['test_3d.parquet', 'ZSTD', cvBenchRows('3D', 8, 2)]] as const) {
+  for (const [file, codec, written] of [
+    ['test_2d.parquet', 'SNAPPY', cvBenchRows('2D', 8, 1)],
+    ['test_3d.parquet', 'ZSTD', cvBenchRows('3D', 8, 2)],
+  ] as const) {
     const meta = await parquetMetadataAsync(await asyncBufferFromFile(path.join(work, 'cvb', file)))
-    assert.ok(meta.row_groups[0].columns.every((c) => c.meta_data?.codec === codec), `${file} pages are ${codec}`)
+    assert.ok(
+      meta.row_groups[0].columns.every((c) => c.meta_data?.codec === codec),
+      `${file} pages are ${codec}`,
+    )
     const read = await readCvBench('cv', path.join(work, 'cvb', file))
     assert.equal(read.unreadable.length, 0)
     assert.deepEqual(
-      read.samples.map((s) => ({id: s.id, type: s.type, task: s.task, question: s.question, choices: s.choices, answer: s.answer, bytes: Buffer.from((s.image as {bytes: Uint8Array}).bytes).toString('base64')})),
+      read.samples.map((s) => ({
+        id: s.id,
+        type: s.type,
+        task: s.task,
+        question: s.question,
+        choices: s.choices,
+        answer: s.answer,
+        bytes: Buffer.from((s.image as {bytes: Uint8Array}).bytes).toString('base64'),
+      })),
       written.map((r) => ({id: String(r.idx), type: r.type, task: r.task, question: r.question, choices: r.choices, answer: r.answer, bytes: Buffer.from(r.image.bytes!).toString('base64')})),
     )
   }
@@ -54,13 +71,46 @@ test('CV-Bench parquet pages compressed with snappy and zstd read back exactly a
 
 test('answers are judged as the benchmarks mean them; CV-Bench 2D = mean(Count, Relation), 3D = mean(Depth, Distance), overall = mean(2D, 3D)', () => {
   const choices = ['left', 'right', 'above']
-  for (const [answer, index] of [['(B)', 1], ['b', 1], ['B. right', 1], ['right', 1], ['B. left', undefined], ['(D)', undefined], ['up', undefined]] as const) assert.equal(chosenIndex(answer, choices), index, answer)
-  for (const [answer, truth] of [['true', true], ['Yes, it is', true], ['false', false], ['no', false], ['maybe', undefined], ['right', undefined]] as const) assert.equal(truthOf(answer), truth, answer)
+  for (const [answer, index] of [
+    ['(B)', 1],
+    ['b', 1],
+    ['B. right', 1],
+    ['right', 1],
+    ['B. left', undefined],
+    ['(D)', undefined],
+    ['up', undefined],
+  ] as const)
+    assert.equal(chosenIndex(answer, choices), index, answer)
+  for (const [answer, truth] of [
+    ['true', true],
+    ['Yes, it is', true],
+    ['false', false],
+    ['no', false],
+    ['maybe', undefined],
+    ['right', undefined],
+  ] as const)
+    assert.equal(truthOf(answer), truth, answer)
   const sample = (task: string, type: string): EvalSample => ({id: task, task, type, question: '', answer: '(A)', kind: 'choice', image: {file: '', source: ''}})
   // Count 3/4, Relation 1/2, Depth 0/2, Distance 2/2: 2D = 0.625, 3D = 0.5, overall 0.5625 (the plain mean would be 0.6)
-  const judged = [...[1, 1, 1, 0].map((c) => ({sample: sample('Count', '2D'), correct: c === 1})), ...[1, 0].map((c) => ({sample: sample('Relation', '2D'), correct: c === 1})), ...[0, 0].map((c) => ({sample: sample('Depth', '3D'), correct: c === 1})), ...[1, 1].map((c) => ({sample: sample('Distance', '3D'), correct: c === 1}))].map((j) => ({...j, graded: false, fallback: false}))
+  const judged = [
+    ...[1, 1, 1, 0].map((c) => ({sample: sample('Count', '2D'), correct: c === 1})),
+    ...[1, 0].map((c) => ({sample: sample('Relation', '2D'), correct: c === 1})),
+    ...[0, 0].map((c) => ({sample: sample('Depth', '3D'), correct: c === 1})),
+    ...[1, 1].map((c) => ({sample: sample('Distance', '3D'), correct: c === 1})),
+  ].map((j) => ({...j, graded: false, fallback: false}))
   const rows = accuracyRows({checkpoint: 'c', step: 1, benchmark: 'cv'}, judged, 3, 'cv-bench')
-  assert.deepEqual(rows.map((r) => [r.task, r.accuracy, r.samples]), [['Count', 0.75, 4], ['Depth', 0, 2], ['Distance', 1, 2], ['Relation', 0.5, 2], ['2D', 0.625, 6], ['3D', 0.5, 4], ['all', 0.5625, 10]])
+  assert.deepEqual(
+    rows.map((r) => [r.task, r.accuracy, r.samples]),
+    [
+      ['Count', 0.75, 4],
+      ['Depth', 0, 2],
+      ['Distance', 1, 2],
+      ['Relation', 0.5, 2],
+      ['2D', 0.625, 6],
+      ['3D', 0.5, 4],
+      ['all', 0.5625, 10],
+    ],
+  )
   assert.equal(rows.at(-1)!.unreadable, 3)
 })
 
@@ -69,11 +119,25 @@ test('rfm eval RUN scores every checkpoint on CV-Bench (a folder of 2D snappy + 
   const r = await evalJson([run, '--benchmark', `cv-bench=${path.join(work, 'cvb')}`, '--benchmark', `vsr=${path.join(work, 'vsr')}`, '--max-samples', '12', '--out', out])
   assert.equal(r.code, 0, r.stderr)
   assertSchema('eval', r.json)
-  assert.deepEqual(r.json.checkpoints.map((c: {name: string}) => c.name), [`${run}@2`, `${run}@4`])
+  assert.deepEqual(
+    r.json.checkpoints.map((c: {name: string}) => c.name),
+    [`${run}@2`, `${run}@4`],
+  )
   for (const ck of [`${run}@2`, `${run}@4`]) {
     const cv = rowsOf(r.json.results, ck, 'cv-bench')
     // the first 12 rows: 8 of test_2d.parquet, 4 of test_3d.parquet
-    assert.deepEqual(cv.map((x) => [x.task, x.samples]), [['Count', 4], ['Depth', 2], ['Distance', 2], ['Relation', 4], ['2D', 8], ['3D', 4], ['all', 12]])
+    assert.deepEqual(
+      cv.map((x) => [x.task, x.samples]),
+      [
+        ['Count', 4],
+        ['Depth', 2],
+        ['Distance', 2],
+        ['Relation', 4],
+        ['2D', 8],
+        ['3D', 4],
+        ['all', 12],
+      ],
+    )
     const acc = Object.fromEntries(cv.map((x) => [x.task, x.accuracy!]))
     assert.equal(acc['2D'], (acc.Count + acc.Relation) / 2)
     assert.equal(acc['3D'], (acc.Depth + acc.Distance) / 2)
@@ -81,10 +145,16 @@ test('rfm eval RUN scores every checkpoint on CV-Bench (a folder of 2D snappy + 
     const vsr = rowsOf(r.json.results, ck, 'vsr')
     const perRelation = new Map<string, number>()
     for (const rec of vsrRecords.slice(0, 12)) perRelation.set(rec.relation, (perRelation.get(rec.relation) ?? 0) + 1)
-    assert.deepEqual(vsr.map((x) => [x.task, x.samples]), [...[...perRelation].sort(([a], [b]) => a.localeCompare(b)), ['all', 12]])
+    assert.deepEqual(
+      vsr.map((x) => [x.task, x.samples]),
+      [...[...perRelation].sort(([a], [b]) => a.localeCompare(b)), ['all', 12]],
+    )
     const all = vsr.at(-1)!
     assert.equal(all.accuracy, all.correct / 12)
-    assert.equal(all.correct, vsr.slice(0, -1).reduce((a, x) => a + x.correct, 0))
+    assert.equal(
+      all.correct,
+      vsr.slice(0, -1).reduce((a, x) => a + x.correct, 0),
+    )
   }
   const csv = readFileSync(path.join(out, 'eval_results.csv'), 'utf8').trim().split('\n')
   assert.equal(csv[0], 'checkpoint,step,benchmark,task,accuracy,samples,correct,unreadable,graded,grader_fallbacks,status,error')
@@ -93,7 +163,10 @@ test('rfm eval RUN scores every checkpoint on CV-Bench (a folder of 2D snappy + 
   const logs = readdirSync(path.join(out, 'logs'))
   assert.equal(logs.length, 1)
   assert.match(readFileSync(path.join(out, 'logs', logs[0]), 'utf8'), new RegExp(`${run}@4 vsr: accuracy`))
-  const text = await rfm(['eval', run, '--benchmark', `vsr=${path.join(work, 'vsr', 'test.jsonl')}`, '--images', path.join(work, 'vsr', 'images'), '--max-samples', '2', '--checkpoints', 'final'], {home, timeoutMs: 120_000})
+  const text = await rfm(['eval', run, '--benchmark', `vsr=${path.join(work, 'vsr', 'test.jsonl')}`, '--images', path.join(work, 'vsr', 'images'), '--max-samples', '2', '--checkpoints', 'final'], {
+    home,
+    timeoutMs: 120_000,
+  })
   assert.equal(text.code, 0, text.stderr)
   assert.match(text.stdout, /^checkpoint\s+benchmark\s+task\s+accuracy\s+samples\s+unreadable$/m)
   assert.match(text.stdout, new RegExp(`^${run}@4\\s+vsr\\s+all\\s+\\d\\.\\d{4}\\s+2\\s+0$`, 'm'))
@@ -116,10 +189,22 @@ test('unreadable rows are counted and reported, never fatal: an image that does 
   assert.deepEqual([cv.samples, cv.unreadable], [2, 2])
   const v = rowsOf(r.json.results, `${run}@4`, 'vsr').at(-1)!
   assert.deepEqual([v.samples, v.unreadable], [3, 2])
-  assert.ok(v.unreadable_rows!.some((w) => /test\.jsonl line 2: not valid JSON/.test(w)), v.unreadable_rows!.join('; '))
-  assert.ok(v.unreadable_rows!.some((w) => /missing\.png does not exist/.test(w)), v.unreadable_rows!.join('; '))
-  assert.ok(cv.unreadable_rows!.some((w) => /answer "\(Z\)" names none of the 4 choices/.test(w)), cv.unreadable_rows!.join('; '))
-  assert.ok(cv.unreadable_rows!.some((w) => /not a PNG or JPEG/.test(w)), cv.unreadable_rows!.join('; '))
+  assert.ok(
+    v.unreadable_rows!.some((w) => /test\.jsonl line 2: not valid JSON/.test(w)),
+    v.unreadable_rows!.join('; '),
+  )
+  assert.ok(
+    v.unreadable_rows!.some((w) => /missing\.png does not exist/.test(w)),
+    v.unreadable_rows!.join('; '),
+  )
+  assert.ok(
+    cv.unreadable_rows!.some((w) => /answer "\(Z\)" names none of the 4 choices/.test(w)),
+    cv.unreadable_rows!.join('; '),
+  )
+  assert.ok(
+    cv.unreadable_rows!.some((w) => /not a PNG or JPEG/.test(w)),
+    cv.unreadable_rows!.join('; '),
+  )
 })
 
 test('a benchmark file that is not what it claims is an exit-2 error naming the file and the column', async () => {
@@ -153,7 +238,7 @@ test('a benchmark file that is not what it claims is an exit-2 error naming the 
   assert.match(unknown.json.error.message, /unknown benchmark "mmlu"/)
 })
 
-test('a local checkpoint folder scores like the run\'s checkpoint; --checkpoints picks steps', async () => {
+test("a local checkpoint folder scores like the run's checkpoint; --checkpoints picks steps", async () => {
   const pulled = await rfmJson(['ckpt', 'pull', run, path.join(work, 'ckpt-4'), '--step', '4'], {home})
   assert.equal(pulled.code, 0, pulled.stderr)
   const bench = ['--benchmark', `vsr=${path.join(work, 'vsr')}`, '--max-samples', '6']
@@ -161,20 +246,26 @@ test('a local checkpoint folder scores like the run\'s checkpoint; --checkpoints
   const fromDir = await evalJson([path.join(work, 'ckpt-4'), ...bench])
   assert.equal(fromDir.code, 0, fromDir.stderr)
   assert.deepEqual(fromDir.json.checkpoints, [{name: 'ckpt-4', step: 4}])
-  assert.deepEqual(fromDir.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]), fromRun.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]))
+  assert.deepEqual(
+    fromDir.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]),
+    fromRun.json.results.map((x: ResultRow) => [x.task, x.accuracy, x.samples]),
+  )
   // a damaged checkpoint is an error row, not a crash; when nothing could be evaluated the command exits 1
   cpSync(path.join(work, 'ckpt-4'), path.join(work, 'ckpt-bad'), {recursive: true})
   writeFileSync(path.join(work, 'ckpt-bad', 'model.safetensors'), 'not safetensors')
   const bad = await evalJson([path.join(work, 'ckpt-bad'), ...bench])
   assert.equal(bad.code, 1)
-  assert.deepEqual(bad.json.results.map((x: ResultRow) => [x.checkpoint, x.status]), [['ckpt-bad', 'error']])
+  assert.deepEqual(
+    bad.json.results.map((x: ResultRow) => [x.checkpoint, x.status]),
+    [['ckpt-bad', 'error']],
+  )
   assert.match(bad.json.results[0].error, /the weights do not decode/)
   const missing = await evalJson([run, '--checkpoints', '3', ...bench])
   assert.equal(missing.code, 2)
   assert.match(missing.json.error.message, /no checkpoint at step 3/)
 })
 
-test('vqa=PATH: a VQA set in the grpo plugin\'s format, judged by its accuracy rules or by the LLM grader; grader failures fall back to the rules and are counted', async () => {
+test("vqa=PATH: a VQA set in the grpo plugin's format, judged by its accuracy rules or by the LLM grader; grader failures fall back to the rules and are counted", async () => {
   const dir = path.join(work, 'vqa')
   cpSync(path.join(work, 'vsr', 'images'), path.join(dir, 'images'), {recursive: true})
   const image = readdirSync(path.join(dir, 'images'))[0]

@@ -75,7 +75,10 @@ trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}
   const notices = json.notices as string[]
   assert.equal(notices.length, 3)
   assert.ok(notices.some((n) => /"optim" is not a key rfm knows; passed to the script/.test(n)))
-  assert.ok(notices.some((n) => /warning: "warmup_ration" .*did you mean "warmup_ratio"/.test(n)), notices.join('\n'))
+  assert.ok(
+    notices.some((n) => /warning: "warmup_ration" .*did you mean "warmup_ratio"/.test(n)),
+    notices.join('\n'),
+  )
   assert.equal(json.command.addedFlags['--output_dir'] !== undefined, true)
 
   // the text dry run marks where each flag came from
@@ -95,7 +98,7 @@ trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}
   assert.equal(unknown.code, 2, 'unknown keys are refused by the built-in trainer')
 })
 
-test('grpo: values equal to rfm\'s defaults, report_to, logging_dir and use_vllm reach grpo_rec.py; batch checks of the built-in model are not applied', async () => {
+test("grpo: values equal to rfm's defaults, report_to, logging_dir and use_vllm reach grpo_rec.py; batch checks of the built-in model are not applied", async () => {
   writeFileSync(path.join(dir, 'pipeline', 'grpo_rec.py'), '')
   const file = config(
     'grpo.yaml',
@@ -155,8 +158,11 @@ test('grpo refuses coerced values with exit 2 (D13): "false", trainer_mode "no",
   }
 })
 
-test('rm-eval: HF keys rfm does not know go into train_rm.py\'s YAML as written; the dry run shows that file', async () => {
-  const file = config('rm.yaml', `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${DATA}/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`)
+test("rm-eval: HF keys rfm does not know go into train_rm.py's YAML as written; the dry run shows that file", async () => {
+  const file = config(
+    'rm.yaml',
+    `model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\ndataset_path: ${DATA}/prefs\nsave_total_limit: 2\nreport_to: tensorboard\nlr_scheduler_type: linear\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`,
+  )
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, '--dry-run'], {home})
   assert.equal(code, 0, stderr + JSON.stringify(json))
   const written = json.command.files[0].content as string
@@ -165,18 +171,29 @@ test('rm-eval: HF keys rfm does not know go into train_rm.py\'s YAML as written;
   assert.match(text.stdout, /Written for the script: .*train_config\.yaml\n(  \| .*\n)*  \| save_total_limit: 2/)
 })
 
-test('vla-sensor: the seed\'s flags are launch flags, unset keys stay the script\'s (sensor-output-dim), --mode cache runs as a job', async () => {
+test("vla-sensor: the seed's flags are launch flags, unset keys stay the script's (sensor-output-dim), --mode cache runs as a job", async () => {
   const file = config('vla.yaml', `trainer_mode: external\nexternal: {workdir: pipeline, launcher: [torchrun, --nproc_per_node, "4"]}\n`)
-  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', file, '--sensor-enabled', '--sensor-lr', '5e-4', '--grad-accum-steps', '8', '--fusion-strategy', 'none', '--set', 'sensor_output_dim=3072', '--dry-run'], {home})
+  const {code, json, stderr} = await rfmJson(
+    ['cloud', 'launch', 'vla-sensor', '-c', file, '--sensor-enabled', '--sensor-lr', '5e-4', '--grad-accum-steps', '8', '--fusion-strategy', 'none', '--set', 'sensor_output_dim=3072', '--dry-run'],
+    {home},
+  )
   assert.equal(code, 0, stderr + JSON.stringify(json))
-  assert.deepEqual(flagsOf(json.command.argv), {'--nproc_per_node': '4 5st_VLA_TRAIN_VL_Lora_with_sensor.py', '--mode': 'train', '--sensor-enabled': true, '--fusion-strategy': 'none', '--sensor-lr': '0.0005', '--grad-accum-steps': '8', '--sensor-output-dim': '3072'})
+  assert.deepEqual(flagsOf(json.command.argv), {
+    '--nproc_per_node': '4 5st_VLA_TRAIN_VL_Lora_with_sensor.py',
+    '--mode': 'train',
+    '--sensor-enabled': true,
+    '--fusion-strategy': 'none',
+    '--sensor-lr': '0.0005',
+    '--grad-accum-steps': '8',
+    '--sensor-output-dim': '3072',
+  })
   const cache = await rfmJson(['cloud', 'launch', 'vla-sensor', '-c', file, '--mode', 'cache', '--dry-run'], {home})
   assert.equal(cache.code, 0, cache.stderr)
   assert.deepEqual(cache.json.command.argv.slice(-2), ['--mode', 'cache'])
   assert.equal(cache.json.command.checkpoints, undefined)
 })
 
-test('the launcher\'s GPU count, in every spelling, sizes the Batch request; resources.gpus overrides', async () => {
+test("the launcher's GPU count, in every spelling, sizes the Batch request; resources.gpus overrides", async () => {
   assert.equal(launcherGpus(['torchrun', '--nproc_per_node', '4', 'x.py']), 4)
   assert.equal(launcherGpus(['torchrun', '--nproc-per-node=2', 'x.py']), 2)
   assert.equal(launcherGpus(['accelerate', 'launch', '--num_processes=8', 'x.py']), 8)
@@ -188,7 +205,10 @@ test('the launcher\'s GPU count, in every spelling, sizes the Batch request; res
   const batchHome = tempHome()
   const profile = {backend: 'aws-batch', store: `file://${batchHome}/store`, region: 'us-east-1', queues: QUEUES, jobDefinitions: {command: JOB_DEFINITION, default: JOB_DEFINITION}}
   writeFileSync(path.join(batchHome, 'config.json'), JSON.stringify({active: 'cloud', profiles: {cloud: profile}}))
-  const sft = config('sft4.yaml', `model_name: Qwen/Qwen3-VL-4B-Instruct\nlora_rank: 16\ntrainer_mode: external\ntrainer: {external: {command: [accelerate, launch, --multi_gpu, --num_processes, "4", train_vqa_sft.py], workdir: pipeline}}\n`)
+  const sft = config(
+    'sft4.yaml',
+    `model_name: Qwen/Qwen3-VL-4B-Instruct\nlora_rank: 16\ntrainer_mode: external\ntrainer: {external: {command: [accelerate, launch, --multi_gpu, --num_processes, "4", train_vqa_sft.py], workdir: pipeline}}\n`,
+  )
   const four = await rfmJson(['cloud', 'launch', 'sft', '-c', sft, '--dry-run'], {home: batchHome})
   assert.equal(four.code, 0, four.stderr + JSON.stringify(four.json))
   assert.equal(four.json.run.backend.request.resources.gpus, 4)
@@ -213,7 +233,7 @@ training:
 hardware: {bf16: true, use_vllm: false}
 `
 
-test('seed 003\'s nested YAML: accepted by sft and grpo (mapped onto their keys); a config-file script gets it written as is', async () => {
+test("seed 003's nested YAML: accepted by sft and grpo (mapped onto their keys); a config-file script gets it written as is", async () => {
   const builtin = await rfmJson(['cloud', 'launch', 'sft', '-c', config('s3-sft.yaml', SEED_003 + 'spatial: {train_size: 8}\n'), '--dry-run'], {home})
   assert.equal(builtin.code, 0, builtin.stderr + JSON.stringify(builtin.json))
   const c = builtin.json.run.config
@@ -223,7 +243,10 @@ test('seed 003\'s nested YAML: accepted by sft and grpo (mapped onto their keys)
   const g = grpo.json.run.config
   assert.deepEqual([g.use_peft, g.lora_r, g.lora_alpha, g.num_train_epochs, g.per_device_train_batch_size, g.gradient_accumulation_steps, g.model_name_or_path], [true, 64, 16, 3, 1, 8, 'builtin'])
 
-  const file = config('s3-ext.yaml', SEED_003 + 'output_dir: ./outputs/sft\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_sft.py], config_arg: --config, workdir: pipeline}}\n')
+  const file = config(
+    's3-ext.yaml',
+    SEED_003 + 'output_dir: ./outputs/sft\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_sft.py], config_arg: --config, workdir: pipeline}}\n',
+  )
   const ext = await rfmJson(['cloud', 'launch', 'sft', '-c', file, '--max-samples', '100', '--dry-run'], {home})
   assert.equal(ext.code, 0, ext.stderr + JSON.stringify(ext.json))
   const argv = ext.json.command.argv as string[]

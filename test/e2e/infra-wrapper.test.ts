@@ -162,7 +162,10 @@ describe('stack config', () => {
     assert.ok(!('allowMultiNode' in old) && !('checkpointExpiryDays' in old))
     assert.throws(() => resolveStackConfig({stack: 's', flags: {region: 'eu-west-1', allowMultiNode: true} as never, env: {}}), ConfigError, 'but it is no longer a key one can set')
     assert.equal(resolveStackConfig({stack: 's', env: {AWS_REGION: 'ap-south-1'}}).region, 'ap-south-1')
-    assert.throws(() => resolveStackConfig({stack: 's', env: {}}), (e: unknown) => e instanceof UsageError && /region/.test(e.message))
+    assert.throws(
+      () => resolveStackConfig({stack: 's', env: {}}),
+      (e: unknown) => e instanceof UsageError && /region/.test(e.message),
+    )
     assert.throws(
       () => resolveStackConfig({stack: 's', flags: {region: 'us-east-1', gpuFamilies: ['g9' as 'g5']}, env: {}}),
       (e: unknown) => e instanceof ConfigError && /gpuFamilies\.0/.test(e.message) && /gpuFamilies/.test(e.hint ?? ''),
@@ -209,7 +212,10 @@ describe('outputs → profile', () => {
       jobRoleArn: OUTPUTS.jobRoleArn,
     })
     assert.deepEqual(outputsFromStack(asOutputMap(OUTPUTS)), OUTPUTS)
-    assert.throws(() => outputsFromStack(asOutputMap({...OUTPUTS, queues: {spot: 'x'}})), (e: unknown) => e instanceof BackendError && /queues\.onDemand/.test(e.message))
+    assert.throws(
+      () => outputsFromStack(asOutputMap({...OUTPUTS, queues: {spot: 'x'}})),
+      (e: unknown) => e instanceof BackendError && /queues\.onDemand/.test(e.message),
+    )
   })
 
   test('written into the profile file, read back by resolveProfile and by `rfm config show --json`', async () => {
@@ -259,7 +265,7 @@ describe('outputs → profile', () => {
     assertSchema('infra-preview', JSON.parse(JSON.stringify(preview)))
     assert.deepEqual(preview.changes, {create: 31})
     assert.deepEqual(streamed, ['Previewing update (aws)\n'])
-    assert.equal((await readSavedStack('aws')), undefined, 'preview saves nothing')
+    assert.equal(await readSavedStack('aws'), undefined, 'preview saves nothing')
 
     const up = await runInfra({action: 'up', stack: 'aws', profile: 'aws', config}, deps)
     assertSchema('infra-up', JSON.parse(JSON.stringify(up)))
@@ -276,7 +282,15 @@ describe('outputs → profile', () => {
     assert.equal(await readSavedStack('aws'), undefined)
 
     assert.deepEqual(calls, ['preview', 'up', 'outputs', 'destroy'])
-    assert.deepEqual(opened.map((o) => [o.create, o.config !== undefined]), [[true, true], [true, true], [false, false], [false, false]])
+    assert.deepEqual(
+      opened.map((o) => [o.create, o.config !== undefined]),
+      [
+        [true, true],
+        [true, true],
+        [false, false],
+        [false, false],
+      ],
+    )
     assert.ok(opened.every((o) => o.backendUrl === `file://${path.join(process.env.RFM_HOME!, 'infra', 'state')}`))
   })
 })

@@ -79,10 +79,9 @@ describe('local backend, real processes', () => {
 
   test('an attempt killed by SIGKILL is retried, and both attempts are recorded', async () => {
     const marks = markDir()
-    const launch = await rfmJson(
-      trainerArgs(marks, {SUCCEED_ON: 2}, ['--set', 'retries={attempts: 3, evaluate_on_exit: [{on_signal: SIGKILL, action: retry}, {on_exit_code: "*", action: exit}]}']),
-      {home},
-    )
+    const launch = await rfmJson(trainerArgs(marks, {SUCCEED_ON: 2}, ['--set', 'retries={attempts: 3, evaluate_on_exit: [{on_signal: SIGKILL, action: retry}, {on_exit_code: "*", action: exit}]}']), {
+      home,
+    })
     const id = launch.json.run.id
     process.kill(await pidOf(marks, 1), 'SIGKILL')
     const run = await waitForState(id, ['succeeded', 'failed', 'cancelled'])
@@ -96,7 +95,10 @@ describe('local backend, real processes', () => {
       ],
     )
     assert.match(run.attempts[0].reason ?? '', /killed by SIGKILL; retrying \(attempt 2 of 3\)/)
-    const events = readFileSync(path.join(home, 'store', 'runs', id, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).type)
+    const events = readFileSync(path.join(home, 'store', 'runs', id, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type)
     assert.deepEqual(events, ['run_created', 'attempt_started', 'attempt_ended', 'attempt_started', 'attempt_ended', 'run_finished'])
     const text = await rfm(['cloud', 'status', id], {home})
     assert.match(text.stdout, /\n1 .* SIGKILL\s+retry\n2 .* exit 0\s+exit/)

@@ -22,7 +22,11 @@ const TINY_VLM = 'builtin.model={width: 16, depth: 1, heads: 2, vision_width: 16
 /** Tiny built-in runs, each with more than 3 optimizer steps per epoch. */
 const BUILTIN: Record<string, string[]> = {
   // 64 samples / batch 4 = 16 steps
-  vlm: ['model={width: 16, depth: 1, heads: 2, context_length: 8, vision: {image_size: 8, patch_size: 4, width: 16, depth: 1, heads: 2}}', 'task={train_size: 64, eval_size: 8}', 'trainer.batch_size=4'],
+  vlm: [
+    'model={width: 16, depth: 1, heads: 2, context_length: 8, vision: {image_size: 8, patch_size: 4, width: 16, depth: 1, heads: 2}}',
+    'task={train_size: 64, eval_size: 8}',
+    'trainer.batch_size=4',
+  ],
   // 32 scenes / batch 2 = 16 steps
   sft: ['spatial={train_size: 32, eval_size: 8}', 'per_device_train_batch_size=2', 'gradient_accumulation_steps=1', TINY_VLM],
   // 16 prompts / 2 per step (4 completions, 2 per prompt) = 8 steps
@@ -30,7 +34,13 @@ const BUILTIN: Record<string, string[]> = {
   // 64 pairs / batch 4 = 16 steps
   'rm-eval': ['per_device_train_batch_size=4', TINY_VLM, 'builtin.data={train_size: 64, eval_size: 4}'],
   // ~20 training windows / batch 1 = ~20 steps
-  'vla-sensor': ['builtin.model={width: 16, vl_depth: 1, heads: 2, hidden: 32, sensor_channels: 8}', 'data.generated={sessions: 6, steps_per_session: 4, image_size: 16}', 'vl_encoder={feature_dim: 16}', 'sensor_output_dim=16', 'grad_accum_steps=1'],
+  'vla-sensor': [
+    'builtin.model={width: 16, vl_depth: 1, heads: 2, hidden: 32, sensor_channels: 8}',
+    'data.generated={sessions: 6, steps_per_session: 4, image_size: 16}',
+    'vl_encoder={feature_dim: 16}',
+    'sensor_output_dim=16',
+    'grad_accum_steps=1',
+  ],
 }
 
 const sets = (values: string[]) => values.flatMap((v) => ['--set', v])
@@ -41,12 +51,19 @@ for (const [kind, values] of Object.entries(BUILTIN)) {
     assert.equal(code, 0, stderr)
     assert.equal(json.run.config.max_steps, 3)
     assert.equal(json.run.state, 'succeeded')
-    assert.deepEqual(json.run.attempts.map((a: {lastCheckpointStep: number}) => a.lastCheckpointStep), [3])
+    assert.deepEqual(
+      json.run.attempts.map((a: {lastCheckpointStep: number}) => a.lastCheckpointStep),
+      [3],
+    )
   })
 }
 
 test('the old addresses of max_steps are config errors (exit 2) that name the top-level key', async () => {
-  for (const [kind, key] of [['vlm', 'trainer.max_steps'], ['rm-eval', 'builtin.max_steps'], ['vla-sensor', 'builtin.max_steps']]) {
+  for (const [kind, key] of [
+    ['vlm', 'trainer.max_steps'],
+    ['rm-eval', 'builtin.max_steps'],
+    ['vla-sensor', 'builtin.max_steps'],
+  ]) {
     const {code, json} = await rfmJson(['cloud', 'launch', kind, '--set', `${key}=3`, '--dry-run'], {home})
     assert.equal(code, 2, `${kind} ${key}`)
     assert.match(json.error.message, new RegExp(`at ${key.replace('.', '\\.')}: expected nothing here \\(max_steps is a top-level key now\\)`))
@@ -54,7 +71,7 @@ test('the old addresses of max_steps are config errors (exit 2) that name the to
   }
 })
 
-test('external mode hands max_steps to the script when set: --max_steps (sft, grpo), --max-steps (vla-sensor\'s dashed flags), the YAML (rm-eval)', async () => {
+test("external mode hands max_steps to the script when set: --max_steps (sft, grpo), --max-steps (vla-sensor's dashed flags), the YAML (rm-eval)", async () => {
   const write = (name: string, text: string) => {
     const file = path.join(dir, name)
     writeFileSync(file, text)
@@ -67,7 +84,10 @@ test('external mode hands max_steps to the script when set: --max_steps (sft, gr
   }
   const sft = await argvOf('sft', write('sft.yaml', 'trainer_mode: external\ntrainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}\n'))
   assert.match(sft.argv.join(' '), / --max_steps 7( |$)/)
-  const grpo = await argvOf('grpo', write('grpo.yaml', `model_name_or_path: Qwen/Qwen2-VL-2B-Instruct\ndataset_name: ${dir}/data/vqa\ntrainer_mode: external\nexternal: {workdir: pipeline, script: grpo_rec.py}\n`))
+  const grpo = await argvOf(
+    'grpo',
+    write('grpo.yaml', `model_name_or_path: Qwen/Qwen2-VL-2B-Instruct\ndataset_name: ${dir}/data/vqa\ntrainer_mode: external\nexternal: {workdir: pipeline, script: grpo_rec.py}\n`),
+  )
   assert.match(grpo.argv.join(' '), / --max_steps 7( |$)/)
   const vla = await argvOf('vla-sensor', write('vla.yaml', 'trainer_mode: external\nexternal: {workdir: pipeline}\n'))
   assert.match(vla.argv.join(' '), / --max-steps 7( |$)/)

@@ -6,7 +6,7 @@ import {test} from 'node:test'
 import {ROOT, rfm, tempHome} from '../helpers/cli'
 
 // The README opens with two commands a new user pastes; keep them true.
-test('the README\'s first command launches a valid job; the second is the test command', async () => {
+test("the README's first command launches a valid job; the second is the test command", async () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
   const block = /```sh\n(.*)\n(.*)\n```/.exec(readme)
   assert.ok(block, 'the README opens with a two-line sh block')

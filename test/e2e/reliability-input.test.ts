@@ -49,7 +49,12 @@ test('D9 (C47): reading a config is linear in its keys; duplicate keys are still
 
 test('D12 (C51, C52): YAML bombs are config errors naming the file', async () => {
   const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`)
+  for (let i = 1; i < 9; i++)
+    levels.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    )
   const bomb = write('bomb.yaml', levels.join('\n') + '\n')
   await assert.rejects(loadConfigFile(bomb), exit2(/Config file .*bomb\.yaml is not valid YAML: its aliases \(\*name\) expand too far/))
   // under yaml's alias limit, but 90 × 1 MB: refused before it becomes a 91 MB run record
@@ -77,7 +82,10 @@ test('D14 (S11, S12): --set cannot reach Object.prototype', async () => {
 })
 
 test('D16 (C23, C36, C40, F19): garbage names, signals, kills and bytes are refused', async () => {
-  assert.throws(() => validateConfig(core, {retries: {attempts: 2, evaluate_on_exit: [{on_signal: 'SIGFOO', action: 'retry'}]}}, 'job.yaml'), exit2(/on_signal: expected a signal name such as SIGKILL or TERM, got "SIGFOO"/))
+  assert.throws(
+    () => validateConfig(core, {retries: {attempts: 2, evaluate_on_exit: [{on_signal: 'SIGFOO', action: 'retry'}]}}, 'job.yaml'),
+    exit2(/on_signal: expected a signal name such as SIGKILL or TERM, got "SIGFOO"/),
+  )
   assert.equal(validateConfig(core, {retries: {attempts: 2, evaluate_on_exit: [{on_signal: 'term', action: 'retry'}]}}, 'job.yaml').retries.evaluate_on_exit[0].on_signal, 'SIGTERM')
   for (const name of ['a\nb', 'a\u0000b']) assert.throws(() => validateConfig(core, {name}, 'job.yaml'), exit2(/name: expected a name without control characters/))
   assert.throws(() => parseChaos('kills=99999999999,seed=1'), exit2(/kills must be at most 1000/))

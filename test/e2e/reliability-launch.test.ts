@@ -51,7 +51,10 @@ test('D10 (K4, K5): the vlm model shape is checked at launch', async () => {
   await refused(['cloud', 'launch', 'vlm', '--set', 'model.vision.patch_size=5'], /model\.vision\.image_size: 16 is not divisible by model\.vision\.patch_size 5/)
   await refused(['cloud', 'launch', 'vlm', '--set', 'model.vision.width=65', '--dry-run'], /model\.vision\.width: 65 is not divisible by model\.vision\.heads 4/)
   // the plugins' compact VLM too: width and vision_width by heads
-  await refused(['cloud', 'launch', 'sft', '-c', 'examples/sft/spatial-sft.yaml', '--set', 'builtin.model.width=65', '--dry-run'], /builtin\.model\.width: 65 is not divisible by builtin\.model\.heads/)
+  await refused(
+    ['cloud', 'launch', 'sft', '-c', 'examples/sft/spatial-sft.yaml', '--set', 'builtin.model.width=65', '--dry-run'],
+    /builtin\.model\.width: 65 is not divisible by builtin\.model\.heads/,
+  )
   await refused(['cloud', 'launch', 'grpo', '--set', 'builtin.model.vision_width=66', '--dry-run'], /builtin\.model\.vision_width: 66 is not divisible by builtin\.model\.heads/)
   await refused(['cloud', 'launch', 'rm-eval', '--set', 'builtin.model.patch_size=5', '--dry-run'], /builtin\.model\.image_size: \d+ is not divisible by builtin\.model\.patch_size 5/)
   assert.equal(noRuns(), 0)

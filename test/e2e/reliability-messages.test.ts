@@ -56,14 +56,26 @@ test('a crafted checkpoint path is refused as such, not as an internal error (R4
   await store.put(`runs/${run}/checkpoints/step-4/manifest.json`, JSON.stringify(crafted))
   const checkpoints = new CheckpointStore(store, run)
   const [only] = await checkpoints.list()
-  await assert.rejects(pullCheckpoint(checkpoints, only, path.join(scratch, 'ck')), (error: Error & {exitCode?: number}) => error.exitCode === 2 && /unsafe path "..\/..\/pwned-ckpt"/.test(error.message))
+  await assert.rejects(
+    pullCheckpoint(checkpoints, only, path.join(scratch, 'ck')),
+    (error: Error & {exitCode?: number}) => error.exitCode === 2 && /unsafe path "..\/..\/pwned-ckpt"/.test(error.message),
+  )
 })
 
 test('config messages speak rfm, not zod (C14, C16, C37, C38, F25, P5)', async () => {
   await userError(['cloud', 'launch', 'command', '-c', write('env.yaml', 'command: [node]\nenv:\n  A: {nested: 1}\n'), '--dry-run'], /env\.A: expected a string, a number or a boolean, got a mapping/)
-  await userError(['cloud', 'launch', 'command', '-c', write('env-alias.yaml', 'x: &c [1, 2]\ncommand: [node]\nenv:\n  X: *c\n'), '--dry-run'], /env\.X: expected a string, a number or a boolean, got a list/)
-  await userError(['cloud', 'launch', 'command', '-c', write('c.json', '{\n  // comment\n  "command": ["node"]\n}\n'), '--dry-run'], /c\.json is not valid JSON at line 2, column 3: JSON has no comments/)
-  await userError(['cloud', 'launch', 'command', '-c', write('c2.json', '{"command": ["node"], /* c */ "name": "x",}\n'), '--dry-run'], /c2\.json is not valid JSON at line 1, column \d+: JSON has no comments/)
+  await userError(
+    ['cloud', 'launch', 'command', '-c', write('env-alias.yaml', 'x: &c [1, 2]\ncommand: [node]\nenv:\n  X: *c\n'), '--dry-run'],
+    /env\.X: expected a string, a number or a boolean, got a list/,
+  )
+  await userError(
+    ['cloud', 'launch', 'command', '-c', write('c.json', '{\n  // comment\n  "command": ["node"]\n}\n'), '--dry-run'],
+    /c\.json is not valid JSON at line 2, column 3: JSON has no comments/,
+  )
+  await userError(
+    ['cloud', 'launch', 'command', '-c', write('c2.json', '{"command": ["node"], /* c */ "name": "x",}\n'), '--dry-run'],
+    /c2\.json is not valid JSON at line 1, column \d+: JSON has no comments/,
+  )
   // the did-you-mean leads the text message, not only --json
   const text = await userError(['cloud', 'launch', 'command', '-c', write('typo.yaml', 'comand: [node]\n'), '--dry-run'], /at comand: unknown key "comand"/)
   assert.match(text, /Did you mean "command"\?/)
@@ -71,9 +83,15 @@ test('config messages speak rfm, not zod (C14, C16, C37, C38, F25, P5)', async (
 })
 
 test('plugin kinds: no raw zod text (K19, K44, K45, K50)', async () => {
-  await userError(['cloud', 'launch', 'sft', '-c', 'examples/sft/spatial-sft.yaml', '--set', 'report_to=mlflow', '--dry-run'], /report_to: expected "tensorboard", "wandb", "none" or a list, got "mlflow"/)
+  await userError(
+    ['cloud', 'launch', 'sft', '-c', 'examples/sft/spatial-sft.yaml', '--set', 'report_to=mlflow', '--dry-run'],
+    /report_to: expected "tensorboard", "wandb", "none" or a list, got "mlflow"/,
+  )
   await userError(['cloud', 'launch', 'rm-eval', '-c', 'examples/rm-eval/train.yaml', '--set', 'builtin.model.width=3', '--dry-run'], /builtin\.model\.width: expected a number ≥ 8, got 3/)
   const bogus = await userError(['cloud', 'launch', 'rm-eval', '-c', 'examples/rm-eval/train.yaml', '--set', 'builtin.bogsu=1', '--dry-run'], /builtin\.bogsu: unknown key "bogsu"/)
   assert.match(bogus, /Keys allowed here: .*model/)
-  await userError(['cloud', 'launch', 'rm-eval', '-c', 'examples/rm-eval/train.yaml', '--set', 'builtin.scheduler=linear', '--dry-run'], /builtin\.scheduler: expected one of "constant", "cosine", got "linear"/)
+  await userError(
+    ['cloud', 'launch', 'rm-eval', '-c', 'examples/rm-eval/train.yaml', '--set', 'builtin.scheduler=linear', '--dry-run'],
+    /builtin\.scheduler: expected one of "constant", "cosine", got "linear"/,
+  )
 })

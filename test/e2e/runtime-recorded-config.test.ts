@@ -44,14 +44,14 @@ async function runRecorded(config: Record<string, unknown>): Promise<{code: numb
   return {code: out.status, output: out.stdout + out.stderr, events: (await runs.events(run.id)).map((e) => e.type)}
 }
 
-test('hooks get the recorded config parsed: keys left out get this version\'s defaults', async () => {
+test("hooks get the recorded config parsed: keys left out get this version's defaults", async () => {
   // outputs and env are left out: the command kind's external() reads their defaults ([] and {})
   const {code, output} = await runRecorded({command: [process.execPath, '-e', 'console.log("trainer ran")']})
   assert.equal(code, 0, output)
   assert.match(output, /trainer ran/)
 })
 
-test('a recorded config this image\'s plugin version rejects ends the attempt with exit 2, naming the key', async () => {
+test("a recorded config this image's plugin version rejects ends the attempt with exit 2, naming the key", async () => {
   const {code, output, events} = await runRecorded({command: [process.execPath, '-e', 'console.log("trainer ran")'], max_stepz: 3})
   assert.equal(code, EXIT_USAGE, output)
   assert.match(output, /this image's rfm \S+ version rejects the recorded config: max_stepz: unknown key "max_stepz"/)

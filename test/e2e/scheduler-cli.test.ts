@@ -49,7 +49,10 @@ describe('rfm cloud plan', () => {
 
   it('rejects bad flags with usage errors', async () => {
     const home = tempHome()
-    for (const args of [['--deadline', 'soon'], ['--max-price', 'free']]) {
+    for (const args of [
+      ['--deadline', 'soon'],
+      ['--max-price', 'free'],
+    ]) {
       const {code, json} = await rfmJson(['cloud', 'plan', '--workload', EXAMPLE, ...args], {home})
       assert.equal(code, 2)
       assert.equal(json.error.code, 'USAGE')

@@ -11,12 +11,20 @@ import {test} from 'node:test'
 
 import {rfmJson, tempHome} from '../helpers/cli'
 
-test('seed 000\'s default run: the plan\'s memory per GPU matches the seed\'s table (±10%)', async () => {
+test("seed 000's default run: the plan's memory per GPU matches the seed's table (±10%)", async () => {
   const home = tempHome()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-seed-table-'))
   const file = path.join(dir, 'seed000.yaml')
-  writeFileSync(file, 'dataset_path: /data/vqa\nmodel_name: Qwen/Qwen3-VL-4B-Instruct\nmax_frames: 32\nper_device_train_batch_size: 4\ntrainer_mode: external\ntrainer: {external: {command: [python, train_vqa_sft.py], workdir: .}}\n')
-  for (const [set, published] of [[[], 40], [['freeze_vision_tower=true'], 25], [['lora_rank=16'], 20], [['lora_rank=16', 'quantization=true'], 15]] as const) {
+  writeFileSync(
+    file,
+    'dataset_path: /data/vqa\nmodel_name: Qwen/Qwen3-VL-4B-Instruct\nmax_frames: 32\nper_device_train_batch_size: 4\ntrainer_mode: external\ntrainer: {external: {command: [python, train_vqa_sft.py], workdir: .}}\n',
+  )
+  for (const [set, published] of [
+    [[], 40],
+    [['freeze_vision_tower=true'], 25],
+    [['lora_rank=16'], 20],
+    [['lora_rank=16', 'quantization=true'], 15],
+  ] as const) {
     const {code, json, stderr} = await rfmJson(['cloud', 'plan', 'sft', '-c', file, ...set.flatMap((s) => ['--set', s])], {home})
     assert.equal(code, 0, stderr)
     const gib = json.memory.totalGiB as number

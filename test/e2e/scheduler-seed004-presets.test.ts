@@ -66,7 +66,7 @@ for (const [size, params, gpus, deepspeed] of [
       assert.ok(Math.abs(m.optimizerGiB - (14 * psi) / gpus / GIB) < 0.05, `${size}: gradients + Adam ${m.optimizerGiB}`)
     } else {
       // + one gathered bucket of at most stage3_max_live_parameters (1e9, DeepSpeed's default) bf16 weights
-      assert.ok(Math.abs(m.weightsGiB + m.optimizerGiB - (16 * psi) / gpus / GIB - (2e9 / GIB)) < 0.05, `${size}: model state ${m.weightsGiB + m.optimizerGiB}`)
+      assert.ok(Math.abs(m.weightsGiB + m.optimizerGiB - (16 * psi) / gpus / GIB - 2e9 / GIB) < 0.05, `${size}: model state ${m.weightsGiB + m.optimizerGiB}`)
     }
     assert.ok(m.totalGiB <= json.chosen.gpuMemoryGiB, `${size}: ${m.totalGiB} GiB on a ${json.chosen.gpuMemoryGiB} GiB GPU`)
   })

@@ -51,7 +51,10 @@ describe('rfm data on the default file store', () => {
 
     const ls = await rfmJson(['data', 'ls'], {home: h})
     assertSchema('data-ls', ls.json)
-    assert.deepEqual(ls.json.datasets.map((d: {ref: string}) => d.ref), [staged.json.ref])
+    assert.deepEqual(
+      ls.json.datasets.map((d: {ref: string}) => d.ref),
+      [staged.json.ref],
+    )
 
     const show = await rfmJson(['data', 'show', 'ds:vqa'], {home: h})
     assertSchema('data-show', show.json)
@@ -63,7 +66,12 @@ describe('rfm data on the default file store', () => {
     assert.equal(pulled.code, 0, pulled.stderr)
     assertSchema('data-pull', pulled.json)
     for (const file of show.json.files as Array<{path: string; sha256: string}>) {
-      assert.equal(createHash('sha256').update(readFileSync(path.join(out, file.path))).digest('hex'), file.sha256)
+      assert.equal(
+        createHash('sha256')
+          .update(readFileSync(path.join(out, file.path)))
+          .digest('hex'),
+        file.sha256,
+      )
     }
 
     const rm = await rfmJson(['data', 'rm', staged.json.ref], {home: h})
@@ -118,7 +126,11 @@ describe('rfm data on an S3 store set in the profile', () => {
   async function s3Home(prefix: string): Promise<{h: string; env: NodeJS.ProcessEnv; store: S3Store}> {
     const h = home()
     // backend aws-batch (not built yet): dataset commands need only the profile's store.
-    for (const [key, value] of [['store', `s3://${s3.bucket}/${prefix}`], ['endpoint', s3.endpoint], ['backend', 'aws-batch']]) {
+    for (const [key, value] of [
+      ['store', `s3://${s3.bucket}/${prefix}`],
+      ['endpoint', s3.endpoint],
+      ['backend', 'aws-batch'],
+    ]) {
       const set = await rfm(['config', 'set', key, value], {home: h})
       assert.equal(set.code, 0, set.stderr)
     }

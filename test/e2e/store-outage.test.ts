@@ -30,7 +30,10 @@ after(async () => {
 
 test('a 6 s store outage mid-run: supervisor, logs, runtime and checkpoint sync ride it out', {timeout: 120_000}, async () => {
   const env = {...s3.env, RFM_STORE_RETRY_MAX_DELAY_MS: '1000'}
-  for (const [key, value] of [['store', `s3://${s3.bucket}/outage`], ['endpoint', s3.endpoint]]) {
+  for (const [key, value] of [
+    ['store', `s3://${s3.bucket}/outage`],
+    ['endpoint', s3.endpoint],
+  ]) {
     const set = await rfm(['config', 'set', key, value], {home})
     assert.equal(set.code, 0, set.stderr)
   }
@@ -58,10 +61,14 @@ test('a 6 s store outage mid-run: supervisor, logs, runtime and checkpoint sync 
   writeFileSync(path.join(marks, 'finish'), '')
 
   const runs = new RunStore(store)
-  const run = await waitFor('the run to end', async () => {
-    const r = await runs.get(id)
-    return ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : undefined
-  }, 60_000)
+  const run = await waitFor(
+    'the run to end',
+    async () => {
+      const r = await runs.get(id)
+      return ['succeeded', 'failed', 'cancelled'].includes(r.state) ? r : undefined
+    },
+    60_000,
+  )
   const diagnostics = path.join(home, 'local', `${id}.supervisor.log`)
   assert.equal(run.state, 'succeeded', existsSync(diagnostics) ? readFileSync(diagnostics, 'utf8') : '')
   const log = (await store.get(RunStore.logKey(id, 1)))!.toString()

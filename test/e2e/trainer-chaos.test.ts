@@ -75,9 +75,16 @@ test('real processes killed with SIGTERM and SIGKILL, 10 times, end bitwise equa
   const dir = setup()
   // mixed signals at varying points; SIGKILL loses the steps since the last save_steps checkpoint
   const plan: {signal: NodeJS.Signals; after: number}[] = [
-    {signal: 'SIGTERM', after: 7}, {signal: 'SIGKILL', after: 14}, {signal: 'SIGTERM', after: 3}, {signal: 'SIGKILL', after: 17},
-    {signal: 'SIGTERM', after: 12}, {signal: 'SIGKILL', after: 5}, {signal: 'SIGTERM', after: 9}, {signal: 'SIGKILL', after: 16},
-    {signal: 'SIGTERM', after: 4}, {signal: 'SIGKILL', after: 11},
+    {signal: 'SIGTERM', after: 7},
+    {signal: 'SIGKILL', after: 14},
+    {signal: 'SIGTERM', after: 3},
+    {signal: 'SIGKILL', after: 17},
+    {signal: 'SIGTERM', after: 12},
+    {signal: 'SIGKILL', after: 5},
+    {signal: 'SIGTERM', after: 9},
+    {signal: 'SIGKILL', after: 16},
+    {signal: 'SIGTERM', after: 4},
+    {signal: 'SIGKILL', after: 11},
   ]
   const outcomes: (number | NodeJS.Signals)[] = []
   for (const kill of plan) {
@@ -85,7 +92,9 @@ test('real processes killed with SIGTERM and SIGKILL, 10 times, end bitwise equa
     if (outcomes.at(-1) === 0) break
   }
   // SIGTERM → checkpoint and exit 75 (or 0 if it was the last step); SIGKILL → killed
-  plan.slice(0, outcomes.length).forEach((kill, i) => assert.ok(kill.signal === 'SIGTERM' ? [75, 0].includes(outcomes[i] as number) : ['SIGKILL', 0].includes(outcomes[i]), `attempt ${i + 1}: ${outcomes[i]}`))
+  plan
+    .slice(0, outcomes.length)
+    .forEach((kill, i) => assert.ok(kill.signal === 'SIGTERM' ? [75, 0].includes(outcomes[i] as number) : ['SIGKILL', 0].includes(outcomes[i]), `attempt ${i + 1}: ${outcomes[i]}`))
   let retries = 0
   while (outcomes.at(-1) !== 0 && retries++ < 5) outcomes.push(await attempt(dir))
   assert.equal(outcomes.at(-1), 0, `finished: ${outcomes.join(', ')}`)
@@ -95,7 +104,12 @@ test('real processes killed with SIGTERM and SIGKILL, 10 times, end bitwise equa
   const got = await finalFiles(dir)
   for (const name of Object.keys(expected)) assert.ok(Buffer.from(got[name]).equals(Buffer.from(expected[name])), `${name} is bitwise equal`)
   // every logged step's loss matches the uninterrupted run's (steps re-run after a SIGKILL log the same values)
-  const curve = (d: string) => readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => 'loss' in m)
+  const curve = (d: string) =>
+    readFileSync(path.join(d, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((m) => 'loss' in m)
   const ref = new Map(curve(reference).map((m) => [m.step, m.loss]))
   for (const m of curve(dir)) assert.equal(m.loss, ref.get(m.step), `loss at step ${m.step}`)
 })
@@ -106,7 +120,12 @@ test('with 2 worker threads: SIGTERM and SIGKILL, 4 times, end bitwise equal to 
   assert.equal(await attempt(reference), 0)
   const expected = await finalFiles(reference, 40)
   const dir = setup(config)
-  const plan: {signal: NodeJS.Signals; after: number}[] = [{signal: 'SIGKILL', after: 13}, {signal: 'SIGTERM', after: 6}, {signal: 'SIGKILL', after: 8}, {signal: 'SIGTERM', after: 4}]
+  const plan: {signal: NodeJS.Signals; after: number}[] = [
+    {signal: 'SIGKILL', after: 13},
+    {signal: 'SIGTERM', after: 6},
+    {signal: 'SIGKILL', after: 8},
+    {signal: 'SIGTERM', after: 4},
+  ]
   const outcomes: (number | NodeJS.Signals)[] = []
   for (const kill of plan) {
     outcomes.push(await attempt(dir, kill))
@@ -118,7 +137,12 @@ test('with 2 worker threads: SIGTERM and SIGKILL, 4 times, end bitwise equal to 
   assert.ok(outcomes.length >= 4, `most attempts were interrupted: ${outcomes.join(', ')}`)
   const got = await finalFiles(dir, 40)
   for (const name of Object.keys(expected)) assert.ok(Buffer.from(got[name]).equals(Buffer.from(expected[name])), `${name} is bitwise equal`)
-  const curve = (d: string) => readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => 'loss' in m)
+  const curve = (d: string) =>
+    readFileSync(path.join(d, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((m) => 'loss' in m)
   const ref = new Map(curve(reference).map((m) => [m.step, m.loss]))
   for (const m of curve(dir)) assert.equal(m.loss, ref.get(m.step), `loss at step ${m.step}`)
 })

@@ -24,7 +24,7 @@ function config(name: string, text: string): string {
 
 const dryRun = (kind: string, file: string, flags: string[] = []) => rfmJson(['cloud', 'launch', kind, '-c', file, ...flags, '--dry-run'], {home})
 
-test('trainer_mode: external runs each two-trainer kind\'s script; builtin (the default) runs no command', async () => {
+test("trainer_mode: external runs each two-trainer kind's script; builtin (the default) runs no command", async () => {
   const configs: Record<string, string> = {
     sft: 'trainer: {external: {command: [python, train_vqa_sft.py], workdir: pipeline}}\n',
     grpo: `model_name_or_path: Qwen/Qwen2-VL-2B-Instruct\ndataset_name: ${dir}/data/vqa\nexternal: {workdir: pipeline, script: grpo_rec.py}\n`,

@@ -43,13 +43,19 @@ describe('rfm ui on an s3:// store', () => {
   })
 
   test('lists a local run whose store is S3, serves its log and checkpoints, and reads metrics as they are appended', async () => {
-    for (const [key, value] of [['store', `s3://${s3.bucket}/ui`], ['endpoint', s3.endpoint]]) {
+    for (const [key, value] of [
+      ['store', `s3://${s3.bucket}/ui`],
+      ['endpoint', s3.endpoint],
+    ]) {
       const set = await rfm(['config', 'set', key, value], {home})
       assert.equal(set.code, 0, set.stderr)
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-ui-s3-job-'))
     const trainer = path.join(ROOT, 'test', 'fixtures', 'counting-trainer.js')
-    writeFileSync(path.join(dir, 'job.yaml'), `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "12", --save_steps, "4"]\nenv: {STEP_MS: 10}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`)
+    writeFileSync(
+      path.join(dir, 'job.yaml'),
+      `command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "12", --save_steps, "4"]\nenv: {STEP_MS: 10}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`,
+    )
     const launched = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(dir, 'job.yaml'), '--follow'], {home, env: s3.env, timeoutMs: 90_000})
     assert.equal(launched.code, 0, launched.stderr)
     const id = (launched.json.run as RunRecord).id
@@ -59,7 +65,11 @@ describe('rfm ui on an s3:// store', () => {
     const line = (step: number) => JSON.stringify({step, time: new Date(Date.now() + step).toISOString(), loss: 1 / step}) + '\n'
     await store.append(RunStore.runKey(id, 'metrics.jsonl'), line(1) + line(2) + line(3).slice(0, 10))
 
-    const child = spawn(process.execPath, [BIN, 'ui', '--port', '0', '--no-open', '--json'], {cwd: ROOT, env: {...process.env, ...s3.env, RFM_HOME: home, RFM_PROFILE: undefined}, stdio: ['ignore', 'pipe', 'inherit']})
+    const child = spawn(process.execPath, [BIN, 'ui', '--port', '0', '--no-open', '--json'], {
+      cwd: ROOT,
+      env: {...process.env, ...s3.env, RFM_HOME: home, RFM_PROFILE: undefined},
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = ''
@@ -75,7 +85,10 @@ describe('rfm ui on an s3:// store', () => {
       })
       const list = await get(url, '/api/runs')
       assertSchema('cloud-ls', list.body)
-      assert.deepEqual(list.body.runs.map((r: {id: string}) => r.id), [id])
+      assert.deepEqual(
+        list.body.runs.map((r: {id: string}) => r.id),
+        [id],
+      )
       assert.equal((await get(url, `/runs/${id}`)).status, 200)
       const logs = await get(url, `/api/runs/${id}/logs`)
       assertSchema('cloud-logs', logs.body)
@@ -117,16 +130,33 @@ test('an AWS Batch run reclaimed once: the cost report, cost so far and the inte
     source: {overrides: []},
     retries: {attempts: 3, evaluate_on_exit: []},
     attempts: [
-      {index: 1, startedAt: at(0), endedAt: at(40), exitCode: 75, action: 'retry', interruptedBy: 'spot-reclaim', ...({instanceType: 'g5.xlarge', availabilityZone: 'us-east-1a', lifecycle: 'spot'} as object)},
+      {
+        index: 1,
+        startedAt: at(0),
+        endedAt: at(40),
+        exitCode: 75,
+        action: 'retry',
+        interruptedBy: 'spot-reclaim',
+        ...({instanceType: 'g5.xlarge', availabilityZone: 'us-east-1a', lifecycle: 'spot'} as object),
+      },
       {index: 2, startedAt: at(45), endedAt: at(95), exitCode: 0, action: 'exit', resumedFromStep: 300, ...({instanceType: 'g5.xlarge', availabilityZone: 'us-east-1b', lifecycle: 'spot'} as object)},
     ],
   }
   await runs.create(run)
   await runs.appendEvent(run.id, {type: 'checkpoint_committed', time: at(30), attempt: 1, step: 300, bytes: 10})
-  await store.put(RunStore.runKey(run.id, 'metrics.jsonl'), [100, 200, 300, 350, 400, 500].map((step, i) => JSON.stringify({step, time: at([10, 20, 30, 38, 60, 90][i]), loss: 1 / step})).join('\n') + '\n')
+  await store.put(
+    RunStore.runKey(run.id, 'metrics.jsonl'),
+    [100, 200, 300, 350, 400, 500].map((step, i) => JSON.stringify({step, time: at([10, 20, 30, 38, 60, 90][i]), loss: 1 / step})).join('\n') + '\n',
+  )
   // Spot prices as DescribeSpotPriceHistory reports them: the price in force from each timestamp on.
   const prices: PriceSource = {
-    spotHistory: async (_type, zone) => (zone === 'us-east-1a' ? [{time: start - 3_600_000, price: 0.6}] : [{time: start - 3_600_000, price: 0.4}, {time: start + 60 * 60_000, price: 0.5}]),
+    spotHistory: async (_type, zone) =>
+      zone === 'us-east-1a'
+        ? [{time: start - 3_600_000, price: 0.6}]
+        : [
+            {time: start - 3_600_000, price: 0.4},
+            {time: start + 60 * 60_000, price: 0.5},
+          ],
     onDemandPrice: async () => 1.006,
   }
   const ui = await startUi({runs, backend: new LocalBackend(), profile: 'aws', host: '127.0.0.1', port: 0, prices})
@@ -143,11 +173,23 @@ test('an AWS Batch run reclaimed once: the cost report, cost so far and the inte
     assert.deepEqual(dashboard.body.runs[0].cost, {applicable: true, total: expected.totalCost})
     assert.equal(dashboard.body.runs[0].interruptions, 1)
     // Evaluation results: a table from a results file; a file of another shape is left out, not an error.
-    await store.put(RunStore.runKey(run.id, 'evaluation_results.json'), JSON.stringify({evaluated_at: at(96), results: [{model_dir: 'out', checkpoint: 'checkpoint-300', accuracy: 0.91}, {model_dir: 'out', checkpoint: 'checkpoint-600', accuracy: 0.94}]}))
+    await store.put(
+      RunStore.runKey(run.id, 'evaluation_results.json'),
+      JSON.stringify({
+        evaluated_at: at(96),
+        results: [
+          {model_dir: 'out', checkpoint: 'checkpoint-300', accuracy: 0.91},
+          {model_dir: 'out', checkpoint: 'checkpoint-600', accuracy: 0.94},
+        ],
+      }),
+    )
     await store.put(RunStore.runKey(run.id, 'eval/other_results.json'), '{"not": "a table"')
     const results = await get(ui.url, `/api/runs/${run.id}/results`)
     assertSchema('ui-results', results.body)
-    assert.deepEqual(results.body.tables.map((t: {source: string; columns: string[]; rows: unknown[]}) => [t.source, t.columns, t.rows.length]), [[`runs/${run.id}/evaluation_results.json`, ['model_dir', 'checkpoint', 'accuracy'], 2]])
+    assert.deepEqual(
+      results.body.tables.map((t: {source: string; columns: string[]; rows: unknown[]}) => [t.source, t.columns, t.rows.length]),
+      [[`runs/${run.id}/evaluation_results.json`, ['model_dir', 'checkpoint', 'accuracy'], 2]],
+    )
 
     const metrics = await get(ui.url, `/api/runs/${run.id}/metrics`)
     const interruption = metrics.body.markers.find((m: {kind: string}) => m.kind === 'interruption')

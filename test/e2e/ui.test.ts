@@ -96,18 +96,24 @@ describe('rfm ui', () => {
     const launched = await rfmJson(['cloud', 'launch', 'vlm', '-c', path.join(work, 'vlm.yaml'), '--follow', '--chaos', 'kills=1,seed=1,signal=TERM,min=2,max=3'], {home, timeoutMs: 120_000})
     assert.equal(launched.code, 0, launched.stderr)
     run = launched.json.run
-    assert.ok(run.attempts.some((a) => a.chaos), 'the chaos kill landed')
+    assert.ok(
+      run.attempts.some((a) => a.chaos),
+      'the chaos kill landed',
+    )
     ui = await serve([])
   })
   after(() => {
     ui?.child.kill()
   })
 
-  test('serves on 127.0.0.1; the API has the shapes of the CLI\'s --json output', async () => {
+  test("serves on 127.0.0.1; the API has the shapes of the CLI's --json output", async () => {
     assert.match(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
     const list = await json(ui.url, '/api/runs')
     assertSchema('cloud-ls', list)
-    assert.deepEqual(list.runs.map((r: {id: string}) => r.id), [run.id])
+    assert.deepEqual(
+      list.runs.map((r: {id: string}) => r.id),
+      [run.id],
+    )
     const dashboard = await json(ui.url, '/api/dashboard')
     assertSchema('ui-dashboard', dashboard)
     assert.equal(dashboard.runs[0].interruptions, 1)
@@ -131,7 +137,17 @@ describe('rfm ui', () => {
   })
 
   test('only run ids and known assets are served: traversal, unknown runs, DNS rebinding, methods', async () => {
-    for (const p of ['/runs/..%2F..%2Fpackage.json', '/runs/../../package.json', `/runs/${run.id}%2F..%2F..%2Fconfig`, '/api/runs/..%2Frun.json', `/api/runs/${run.id}/..%2F..%2F..%2Fpackage.json`, '/assets/..%2F..%2F..%2Fpackage.json', '/assets/../../package.json', '/assets/server.js', '/etc/passwd']) {
+    for (const p of [
+      '/runs/..%2F..%2Fpackage.json',
+      '/runs/../../package.json',
+      `/runs/${run.id}%2F..%2F..%2Fconfig`,
+      '/api/runs/..%2Frun.json',
+      `/api/runs/${run.id}/..%2F..%2F..%2Fpackage.json`,
+      '/assets/..%2F..%2F..%2Fpackage.json',
+      '/assets/../../package.json',
+      '/assets/server.js',
+      '/etc/passwd',
+    ]) {
       const reply = await request(ui.url, p)
       assert.equal(reply.status, 404, `${p} → ${reply.status}`)
       assert.doesNotMatch(reply.body, /"dependencies"|root:/, p)
@@ -198,7 +214,6 @@ describe('rfm ui', () => {
       await page.waitForSelector('body[data-loaded]', {timeout: 20_000})
       // The loss chart's canvas: curve pixels (blue) and the interruption marker (red, #dc2626).
       const pixels = await page.$eval('.chart[data-metric="loss"] canvas', (canvas) => {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs in the page (no DOM types here)
         const c = canvas as any
         const data: Uint8ClampedArray = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
         let blue = 0
@@ -223,20 +238,30 @@ describe('rfm ui', () => {
       await page.goto(ui.url)
       await row.waitFor()
       const trainer = path.join(ROOT, 'test', 'fixtures', 'counting-trainer.js')
-      writeFileSync(path.join(work, 'count.yaml'), `name: counting\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "30", --save_steps, "10"]\nenv: {STEP_MS: 150}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`)
+      writeFileSync(
+        path.join(work, 'count.yaml'),
+        `name: counting\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "30", --save_steps, "10"]\nenv: {STEP_MS: 150}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`,
+      )
       const second = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(work, 'count.yaml')], {home})
       assert.equal(second.code, 0, second.stderr)
       const id = second.json.run.id as string
       await page.locator(`tr[data-run="${id}"][data-state="running"]`).waitFor({timeout: 15_000})
       await page.goto(new URL(`/runs/${id}`, ui.url).href)
       await page.waitForSelector('body[data-loaded]')
-      await waitFor('the log and state to update live', async () => ((await page.locator('#log').innerText()).includes('done at step 30') && (await page.locator('#run-state').innerText()) === 'succeeded' ? true : undefined), 30_000)
+      await waitFor(
+        'the log and state to update live',
+        async () => ((await page.locator('#log').innerText()).includes('done at step 30') && (await page.locator('#run-state').innerText()) === 'succeeded' ? true : undefined),
+        30_000,
+      )
       assert.ok(Number(await page.getAttribute('body', 'data-loaded')) > 1, 'the page reloaded its data on server events')
       await page.goto(ui.url)
       await page.locator(`tr[data-run="${id}"][data-state="succeeded"]`).waitFor()
 
       // Cancel, confirmed in the page's dialog, stops a running run.
-      writeFileSync(path.join(work, 'long.yaml'), `name: long\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "2000", --save_steps, "50"]\nenv: {STEP_MS: 50}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`)
+      writeFileSync(
+        path.join(work, 'long.yaml'),
+        `name: long\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(trainer)}, --output_dir, out, --max_steps, "2000", --save_steps, "50"]\nenv: {STEP_MS: 50}\ncheckpoints: {dir: out, resume_args: [--resume_from_checkpoint, "True"]}\n`,
+      )
       const long = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(work, 'long.yaml')], {home})
       assert.equal(long.code, 0, long.stderr)
       const longId = long.json.run.id as string

@@ -29,7 +29,9 @@ async function train(args: string[]): Promise<FinishedRun & {losses: Map<number,
   const finished = await launchAndPullFinal('vlm', ['-c', path.join(dir, 'job.yaml'), ...args], {home, timeoutMs: 180_000})
   // the last value logged for each step (a step redone after a SIGKILL is logged twice)
   const losses = new Map<number, number>()
-  for (const line of readFileSync(path.join(home, 'store', 'runs', finished.run.id, 'metrics.jsonl'), 'utf8').trim().split('\n')) {
+  for (const line of readFileSync(path.join(home, 'store', 'runs', finished.run.id, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')) {
     const record = JSON.parse(line) as {step: number; loss?: number}
     if (record.loss !== undefined) losses.set(record.step, record.loss)
   }

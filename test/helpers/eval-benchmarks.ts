@@ -69,19 +69,59 @@ export function writeCvBenchParquet(file: string, rows: CvBenchRow[], compressio
     // a custom layout (tests of files that are not what they claim): every column as strings
     const records = rows.map(columns)
     const names = Object.keys(records[0])
-    table = new arrow.Table(Object.fromEntries(names.map((n) => [n, arrow.vectorFromArray(records.map((r) => (r[n] === null || r[n] === undefined ? null : String(r[n]))), str)])))
+    table = new arrow.Table(
+      Object.fromEntries(
+        names.map((n) => [
+          n,
+          arrow.vectorFromArray(
+            records.map((r) => (r[n] === null || r[n] === undefined ? null : String(r[n]))),
+            str,
+          ),
+        ]),
+      ),
+    )
   } else {
     table = new arrow.Table({
-      idx: arrow.vectorFromArray(rows.map((r) => BigInt(r.idx)), new arrow.Int64()),
-      type: arrow.vectorFromArray(rows.map((r) => r.type), str),
-      task: arrow.vectorFromArray(rows.map((r) => r.task), str),
-      image: arrow.vectorFromArray(rows.map((r) => r.image), imageType),
-      question: arrow.vectorFromArray(rows.map((r) => r.question), str),
-      choices: arrow.vectorFromArray(rows.map((r) => r.choices), new arrow.List(new arrow.Field('item', str, true))),
-      answer: arrow.vectorFromArray(rows.map((r) => r.answer), str),
-      prompt: arrow.vectorFromArray(rows.map((r) => r.prompt), str),
-      filename: arrow.vectorFromArray(rows.map((r) => r.image.path), str),
-      source: arrow.vectorFromArray(rows.map(() => 'generated'), str),
+      idx: arrow.vectorFromArray(
+        rows.map((r) => BigInt(r.idx)),
+        new arrow.Int64(),
+      ),
+      type: arrow.vectorFromArray(
+        rows.map((r) => r.type),
+        str,
+      ),
+      task: arrow.vectorFromArray(
+        rows.map((r) => r.task),
+        str,
+      ),
+      image: arrow.vectorFromArray(
+        rows.map((r) => r.image),
+        imageType,
+      ),
+      question: arrow.vectorFromArray(
+        rows.map((r) => r.question),
+        str,
+      ),
+      choices: arrow.vectorFromArray(
+        rows.map((r) => r.choices),
+        new arrow.List(new arrow.Field('item', str, true)),
+      ),
+      answer: arrow.vectorFromArray(
+        rows.map((r) => r.answer),
+        str,
+      ),
+      prompt: arrow.vectorFromArray(
+        rows.map((r) => r.prompt),
+        str,
+      ),
+      filename: arrow.vectorFromArray(
+        rows.map((r) => r.image.path),
+        str,
+      ),
+      source: arrow.vectorFromArray(
+        rows.map(() => 'generated'),
+        str,
+      ),
     })
   }
   const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression[compression]).build()
@@ -112,7 +152,9 @@ export function writeVsr(dir: string, n: number, seed = 2, size = 32, split = 't
     const [, subj, obj] = /^is (the \w+ \w+) .* (the \w+ \w+) \?$/.exec(s.question)!
     return {image, caption: `${subj[0].toUpperCase()}${subj.slice(1)} is ${relation} ${obj}.`, label, relation, subj: subj.split(' ')[2], obj: obj.split(' ')[2]}
   })
-  const lines = records.map((r, i) => JSON.stringify({...r, image_link: `http://images.cocodataset.org/train2017/${r.image}`, annotator_id: i % 3, vote_true_validator_id: [], vote_false_validator_id: []}))
+  const lines = records.map((r, i) =>
+    JSON.stringify({...r, image_link: `http://images.cocodataset.org/train2017/${r.image}`, annotator_id: i % 3, vote_true_validator_id: [], vote_false_validator_id: []}),
+  )
   writeFileSync(path.join(dir, `${split}.jsonl`), lines.join('\n') + '\n')
   return records
 }

@@ -63,36 +63,33 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       })
       return
     }
-    const upstream = http.request(
-      {host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent},
-      (upRes) => {
-        if (fault !== 'truncate') {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
-          upRes.pipe(res)
-          return
-        }
-        // Cut the answer: half the body when there is one, else before any byte is sent.
-        const length = req.method === 'HEAD' ? 0 : Number(upRes.headers['content-length'] ?? 0)
-        if (length < 2) {
-          upRes.resume()
-          upRes.on('end', () => req.socket.destroy())
-          return
-        }
+    const upstream = http.request({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent}, (upRes) => {
+      if (fault !== 'truncate') {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers)
-        const cut = Math.floor(length / 2)
-        let sent = 0
-        upRes.on('data', (chunk: Buffer) => {
-          if (sent >= cut) return
-          const part = chunk.subarray(0, cut - sent)
-          sent += part.length
-          res.write(part)
-          if (sent >= cut) {
-            upRes.destroy()
-            req.socket.destroy()
-          }
-        })
-      },
-    )
+        upRes.pipe(res)
+        return
+      }
+      // Cut the answer: half the body when there is one, else before any byte is sent.
+      const length = req.method === 'HEAD' ? 0 : Number(upRes.headers['content-length'] ?? 0)
+      if (length < 2) {
+        upRes.resume()
+        upRes.on('end', () => req.socket.destroy())
+        return
+      }
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+      const cut = Math.floor(length / 2)
+      let sent = 0
+      upRes.on('data', (chunk: Buffer) => {
+        if (sent >= cut) return
+        const part = chunk.subarray(0, cut - sent)
+        sent += part.length
+        res.write(part)
+        if (sent >= cut) {
+          upRes.destroy()
+          req.socket.destroy()
+        }
+      })
+    })
     upstream.on('error', () => req.socket.destroy())
     req.pipe(upstream)
   })

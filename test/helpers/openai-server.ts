@@ -62,7 +62,12 @@ export async function startOpenAiServer(options: {chat?: (req: ChatRequest) => C
       if (req.method === 'POST' && req.url === '/v1/embeddings' && options.embed) {
         embeddingRequests.push(b)
         const input: string[] = Array.isArray(b.input) ? b.input : [b.input]
-        return json(res, 200, {object: 'list', data: input.map((t, index) => ({object: 'embedding', index, embedding: options.embed!(t)})), model: b.model, usage: {prompt_tokens: input.length, total_tokens: input.length}})
+        return json(res, 200, {
+          object: 'list',
+          data: input.map((t, index) => ({object: 'embedding', index, embedding: options.embed!(t)})),
+          model: b.model,
+          usage: {prompt_tokens: input.length, total_tokens: input.length},
+        })
       }
       json(res, 404, {error: {message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error', code: null}})
     } catch (error) {

@@ -14,7 +14,7 @@ export function scratchAndS3rver(prefix: string): {scratch: string; s3: S3rverHa
   const scratch = mkdtempSync(path.join(os.tmpdir(), prefix))
   let started: S3rverHandle | undefined
   const handle = (): S3rverHandle => {
-    if (!started) throw new Error('s3rver starts in the test file\'s before() hook: use it inside a test')
+    if (!started) throw new Error("s3rver starts in the test file's before() hook: use it inside a test")
     return started
   }
   before(async () => {

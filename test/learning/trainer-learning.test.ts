@@ -11,7 +11,17 @@ import {MemoryCheckpoints, trainerContext} from '../helpers/trainer-context'
 
 test('a compact VLM learns generated visual questions from chance to high held-out accuracy', async () => {
   const cfg = builtinTrainingSchema.parse({
-    trainer: {backend: 'auto', workers: process.env.RFM_TEST_WORKERS ? Number(process.env.RFM_TEST_WORKERS) : 'auto', seed: 5, max_steps: 180, batch_size: 32, lr: 1e-3, weight_decay: 0, scheduler: {kind: 'cosine', warmup_ratio: 0.1}, tensorboard: false},
+    trainer: {
+      backend: 'auto',
+      workers: process.env.RFM_TEST_WORKERS ? Number(process.env.RFM_TEST_WORKERS) : 'auto',
+      seed: 5,
+      max_steps: 180,
+      batch_size: 32,
+      lr: 1e-3,
+      weight_decay: 0,
+      scheduler: {kind: 'cosine', warmup_ratio: 0.1},
+      tensorboard: false,
+    },
     model: {width: 64, depth: 2, heads: 4, context_length: 8, vision: {image_size: 16, patch_size: 4, width: 64, depth: 1, heads: 4}},
     task: {train_size: 4096, eval_size: 200, seed: 9},
   })
@@ -33,7 +43,15 @@ test('a compact VLM learns generated visual questions from chance to high held-o
   for (const question of ['what color is the square ?', 'where is the square ?']) {
     const group = samples.filter((s) => s.question === question)
     const prompts = group.map((s) => [BOS, ...tokenizer.encode(s.question)])
-    const answers = generate(model, prompts, patchifyHost(group.map((s) => s.image), model.config.vision!), {maxNewTokens: 2, temperature: 0, topP: 1})
+    const answers = generate(
+      model,
+      prompts,
+      patchifyHost(
+        group.map((s) => s.image),
+        model.config.vision!,
+      ),
+      {maxNewTokens: 2, temperature: 0, topP: 1},
+    )
     group.forEach((s, i) => (right += tokenizer.decode(answers[i]) === s.answer ? 1 : 0))
   }
   assert.ok(right >= 13, `greedy generation answered ${right}/16`)

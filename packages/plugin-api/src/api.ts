@@ -134,4 +134,3 @@ export interface PluginCheckpoints {
   /** Checkpoints as `checkpoint-<step>/` folders in a local directory (Hugging Face's layout), for commands that train outside a run. */
   local(dir: string): LocalCheckpoints
 }
-

@@ -19,11 +19,7 @@ export interface RgbImage {
 }
 
 export type HfFeature =
-  | {_type: 'Value'; dtype: string}
-  | {_type: 'Image'}
-  | {_type: 'ClassLabel'; names: string[]}
-  | {_type: 'Sequence' | 'List'; feature: HfFeature; length?: number}
-  | {[field: string]: HfFeature}
+  {_type: 'Value'; dtype: string} | {_type: 'Image'} | {_type: 'ClassLabel'; names: string[]} | {_type: 'Sequence' | 'List'; feature: HfFeature; length?: number} | {[field: string]: HfFeature}
 export type HfFeatures = Record<string, HfFeature>
 
 export interface HfDataset {
@@ -56,7 +52,12 @@ export interface FormatsCore {
   imageToFloat(image: RgbImage): Float32Array
   floatToImage(data: Float32Array, width: number, height: number): RgbImage
   readHfDataset(dir: string, options?: {split?: string}): Promise<HfDataset>
-  writeHfDataset(dir: string, rows: Iterable<Record<string, unknown>> | AsyncIterable<Record<string, unknown>>, features: HfFeatures, options?: {shardRows?: number}): Promise<{numRows: number; shards: number}>
+  writeHfDataset(
+    dir: string,
+    rows: Iterable<Record<string, unknown>> | AsyncIterable<Record<string, unknown>>,
+    features: HfFeatures,
+    options?: {shardRows?: number},
+  ): Promise<{numRows: number; shards: number}>
   writeHfDatasetDict(dir: string, splits: Record<string, Iterable<Record<string, unknown>>>, features: HfFeatures, options?: {shardRows?: number}): Promise<void>
   readJsonl(file: string): AsyncGenerator<{line: number; record: unknown}>
   atomicWriteFile(file: string, bytes: Uint8Array): Promise<void>

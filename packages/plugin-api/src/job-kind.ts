@@ -174,4 +174,3 @@ export interface LaunchFlag {
   /** allowed values of a string or list flag */
   options?: string[]
 }
-

@@ -296,7 +296,12 @@ export interface TrainerCore {
   decodeSafetensors(file: Uint8Array): DecodedSafetensors
   /** zod schema of the trainer block: parse() validates and fills defaults */
   trainerSchema: {parse(value: unknown): TrainerKeys}
-  builtinModelConfig(m: BuiltinModelKeys, vocabSize: number, outputs: HeadKind[], extra?: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: LinearInit}): ModelConfig
+  builtinModelConfig(
+    m: BuiltinModelKeys,
+    vocabSize: number,
+    outputs: HeadKind[],
+    extra?: {contextLength?: number; dropout?: number; frames?: number; promptFilm?: boolean; linearInit?: LinearInit},
+  ): ModelConfig
   /** host-side patch extraction: images [B][H·W·C] → Float32Array [B, P, p·p·C] */
   patchifyHost(images: Float32Array[], v: VisionConfig): Float32Array
   /** masked mean token cross-entropy: logits [B, T, V], targets [B, T] int32, weights [B, T] */

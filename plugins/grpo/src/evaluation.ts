@@ -33,7 +33,8 @@ export function grpoEvaluation(api: PluginApi, parse: (config: unknown) => GrpoC
       try {
         resolved = resolveDatasetLocation(location, 'test')
       } catch (error) {
-        if (error instanceof DatasetRowError) throw new api.errors.UsageError(`vqa=${location}: ${error.message}`, {hint: 'A Hugging Face save_to_disk folder, a .jsonl file (+ images) or a folder holding test.jsonl.'})
+        if (error instanceof DatasetRowError)
+          throw new api.errors.UsageError(`vqa=${location}: ${error.message}`, {hint: 'A Hugging Face save_to_disk folder, a .jsonl file (+ images) or a folder holding test.jsonl.'})
         throw error
       }
       const loaded = await loadDatasetRows(formats, resolved, 'test', c, imageSize, limit)

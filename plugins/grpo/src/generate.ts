@@ -31,12 +31,19 @@ export function generateRagged(trainer: TrainerModule, model: Vlm, prompts: numb
       const t = Math.max(...live.map((i) => seqs[i].length))
       // only rows still generating are run: finished ones would cost a forward each for nothing
       const rows = tf.tidy(() => {
-        const tokens = tf.tensor2d(live.flatMap((i) => Array.from({length: t}, (_, j) => (j < seqs[i].length ? seqs[i][j] : PAD))), [live.length, t], 'int32')
+        const tokens = tf.tensor2d(
+          live.flatMap((i) => Array.from({length: t}, (_, j) => (j < seqs[i].length ? seqs[i][j] : PAD))),
+          [live.length, t],
+          'int32',
+        )
         const p = live.length === b ? patchTensor : tf.gather(patchTensor, tf.tensor1d(live, 'int32'))
         // a model whose image tokens are modulated by the prompt (sft's prompt_film) needs each row's prompt length
         const logits = model.forward({tokens, patches: p, promptLengths: live.map((i) => prompts[i].length)}, false).logits!
         // each row's logits at its own last position
-        const at = tf.tensor1d(live.map((i, r) => r * t + seqs[i].length - 1), 'int32')
+        const at = tf.tensor1d(
+          live.map((i, r) => r * t + seqs[i].length - 1),
+          'int32',
+        )
         return tf.gather(tf.reshape(logits, [live.length * t, -1]), at)
       })
       const values = rows.dataSync() as Float32Array

@@ -116,9 +116,17 @@ export function grpoLoss(tf: Tf, model: Vlm, rows: LossRow[], o: LossOptions, rn
   const shape: [number, number] = [b, lay.t]
   const logp = tokenLogp(tf, model, rows, lay, true, rng)
   const logpHost = logp.dataSync() as Float32Array
-  const old = rows[0].oldLogp ? tf.tensor2d(spread(rows, lay, (r) => r.oldLogp), shape) : tf.tensor2d(Float32Array.from(logpHost), shape)
+  const old = rows[0].oldLogp
+    ? tf.tensor2d(
+        spread(rows, lay, (r) => r.oldLogp),
+        shape,
+      )
+    : tf.tensor2d(Float32Array.from(logpHost), shape)
   const mask = tf.tensor2d(lay.mask, shape)
-  const adv = tf.tensor2d(rows.map((r) => r.advantage), [b, 1])
+  const adv = tf.tensor2d(
+    rows.map((r) => r.advantage),
+    [b, 1],
+  )
   // differences are masked before exp: padded positions must not overflow into inf × 0 = NaN
   const ratio = tf.exp(tf.mul(tf.sub(logp, old), mask))
   // min(x, y) = −max(−x, −y): only Maximum has a registered gradient in the trainer core
@@ -126,22 +134,32 @@ export function grpoLoss(tf: Tf, model: Vlm, rows: LossRow[], o: LossOptions, rn
   let perToken = tf.maximum(tf.neg(tf.mul(ratio, adv)), tf.neg(tf.mul(clipped, adv)))
   let klHost: Float32Array | undefined
   if (o.beta > 0) {
-    const d = tf.mul(tf.sub(tf.tensor2d(spread(rows, lay, (r) => r.refLogp), shape), logp), mask)
+    const d = tf.mul(
+      tf.sub(
+        tf.tensor2d(
+          spread(rows, lay, (r) => r.refLogp),
+          shape,
+        ),
+        logp,
+      ),
+      mask,
+    )
     const kl = tf.sub(tf.sub(tf.exp(d), d), 1)
     klHost = kl.dataSync() as Float32Array
     perToken = tf.add(perToken, tf.mul(kl, o.beta))
   }
   // statistics on the host (comparisons have no gradients here)
   const ratioHost = ratio.dataSync() as Float32Array
-  for (let i = 0; i < b; i++) for (let j = 0; j < lay.t; j++) {
-    const k = i * lay.t + j
-    if (lay.mask[k] === 0) continue
-    stats.tokens += 1
-    if (klHost) stats.kl += klHost[k]
-    const a = rows[i].advantage
-    if (ratioHost[k] < 1 - o.epsilonLow && a < 0) stats.clippedLow += 1
-    if (ratioHost[k] > 1 + o.epsilonHigh && a > 0) stats.clippedHigh += 1
-  }
+  for (let i = 0; i < b; i++)
+    for (let j = 0; j < lay.t; j++) {
+      const k = i * lay.t + j
+      if (lay.mask[k] === 0) continue
+      stats.tokens += 1
+      if (klHost) stats.kl += klHost[k]
+      const a = rows[i].advantage
+      if (ratioHost[k] < 1 - o.epsilonLow && a < 0) stats.clippedLow += 1
+      if (ratioHost[k] > 1 + o.epsilonHigh && a > 0) stats.clippedHigh += 1
+    }
   const masked = tf.mul(perToken, mask)
   if (o.lossType === 'grpo') {
     const perSeq = tf.div(tf.sum(masked, 1), tf.maximum(tf.sum(mask, 1), 1))

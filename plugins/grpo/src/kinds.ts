@@ -5,7 +5,9 @@ import {grpoEvaluation} from './evaluation'
 import {checkExternal, externalCommand} from './external'
 import {checkGrpoData} from './launch-checks'
 
-const FLAGS_HELP = Object.keys(LAUNCH_FLAGS).map((f) => `--${f}`).join(', ')
+const FLAGS_HELP = Object.keys(LAUNCH_FLAGS)
+  .map((f) => `--${f}`)
+  .join(', ')
 
 /** Job kinds of @rfm/plugin-grpo. rfm calls this with its plugin API when a job kind is needed. */
 export default function kinds(api: PluginApi): JobKind[] {
@@ -71,7 +73,7 @@ export default function kinds(api: PluginApi): JobKind[] {
         }
         if (isExternal(c)) {
           checkExternal(api, c)
-          const workdir = api.external.resolveDir(baseDir, c.external.workdir, 'external.workdir', 'The pipeline\'s checkout (holding external.script), relative to the config file.')
+          const workdir = api.external.resolveDir(baseDir, c.external.workdir, 'external.workdir', "The pipeline's checkout (holding external.script), relative to the config file.")
           out.external = {...c.external, workdir}
         }
         return out

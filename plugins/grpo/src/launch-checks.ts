@@ -25,7 +25,11 @@ export async function checkGrpoData(api: PluginApi, c: GrpoConfig, baseDir: stri
     for await (const {record} of formats.readJsonl(abs)) {
       const image = (record as {image?: unknown; image_path?: unknown} | null)?.image ?? (record as {image_path?: unknown} | null)?.image_path
       if (typeof image === 'string' && image !== '') {
-        throw api.configError('dataset_name', `${abs} is a single .jsonl file whose rows name image files (${JSON.stringify(image)}); only the file is staged, not the images beside it`, `Give the folder that holds ${path.basename(abs)} and its images: dataset_name: ${path.dirname(given) || '.'}`)
+        throw api.configError(
+          'dataset_name',
+          `${abs} is a single .jsonl file whose rows name image files (${JSON.stringify(image)}); only the file is staged, not the images beside it`,
+          `Give the folder that holds ${path.basename(abs)} and its images: dataset_name: ${path.dirname(given) || '.'}`,
+        )
       }
     }
   }

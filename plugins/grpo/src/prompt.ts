@@ -8,7 +8,7 @@ import type {RewardSample} from './rewards/types'
 export const FORMAT_INSTRUCTION = 'reply as json : {"reasoning_steps": [...], "answer": "..."}'
 
 export function promptFor(sample: RewardSample): string {
-  const options = sample.choices?.length ? sample.choices : sample.options ?? []
+  const options = sample.choices?.length ? sample.choices : (sample.options ?? [])
   // generated multiple-choice questions already end with their options
   const listed = options.length > 0 && options.every((o) => sample.question.includes(o))
   return [sample.question, ...(listed ? [] : options), FORMAT_INSTRUCTION].join(' ')

@@ -56,7 +56,12 @@ export class PromptSet {
   private readonly prefixes = new Map<number, number[]>()
   private readonly patches = new Map<number, Float32Array>()
 
-  constructor(readonly trainer: TrainerModule, readonly rows: VqaRow[], readonly tokenizer: Tokenizer, readonly config: ModelConfig) {}
+  constructor(
+    readonly trainer: TrainerModule,
+    readonly rows: VqaRow[],
+    readonly tokenizer: Tokenizer,
+    readonly config: ModelConfig,
+  ) {}
 
   prefix(i: number): number[] {
     let p = this.prefixes.get(i)
@@ -72,7 +77,14 @@ export class PromptSet {
 }
 
 /** Samples `count` completions for each prompt, all in one batch (prompt-major: prompt k's are rows k·count …). */
-export function sampleCompletions(trainer: TrainerModule, model: Vlm, set: PromptSet, prompts: number[], count: number, sampling: {maxNewTokens: number; temperature: number; topP: number; rng?: InstanceType<TrainerModule['Rng']>}): number[][] {
+export function sampleCompletions(
+  trainer: TrainerModule,
+  model: Vlm,
+  set: PromptSet,
+  prompts: number[],
+  count: number,
+  sampling: {maxNewTokens: number; temperature: number; topP: number; rng?: InstanceType<TrainerModule['Rng']>},
+): number[][] {
   const seqs = prompts.flatMap((p) => Array.from({length: count}, () => set.prefix(p)))
   const per = set.patch(prompts[0]).length
   const patches = new Float32Array(seqs.length * per)
@@ -134,13 +146,14 @@ export interface Start {
 /** Model config, tokenizer and start weights: the --sft-checkpoint run's, or a fresh compact VLM. */
 export async function resolveStart(api: PluginApi, trainer: TrainerModule, ctx: TrainerContext, c: GrpoConfig, corpus: () => Promise<string[]>): Promise<Start> {
   if (c.sft_checkpoint) {
-    if (!ctx.loadRunCheckpoint) throw new Error('this rfm runtime cannot read another run\'s checkpoint (sft_checkpoint)')
+    if (!ctx.loadRunCheckpoint) throw new Error("this rfm runtime cannot read another run's checkpoint (sft_checkpoint)")
     // a resumed run reloads exactly the checkpoint its first attempt resolved (RUN alone may have moved on)
     const latest = await ctx.checkpoints.loadLatest()
     const pinned = (latest?.state as {grpo?: GrpoState} | undefined)?.grpo?.start
     const ck = await ctx.loadRunCheckpoint(pinned ?? c.sft_checkpoint)
     for (const f of ['model_config.json', 'tokenizer.json']) {
-      if (!ck.files[f]) throw api.configError('sft_checkpoint', `checkpoint ${ck.runId}@${ck.step} has no ${f}`, 'Use a checkpoint of rfm\'s built-in trainer (model.safetensors + model_config.json + tokenizer.json).')
+      if (!ck.files[f])
+        throw api.configError('sft_checkpoint', `checkpoint ${ck.runId}@${ck.step} has no ${f}`, "Use a checkpoint of rfm's built-in trainer (model.safetensors + model_config.json + tokenizer.json).")
     }
     const saved = JSON.parse(Buffer.from(ck.files['model_config.json']).toString('utf8')) as ModelConfig
     if (!saved.vision) throw api.configError('sft_checkpoint', `the model of ${ck.runId} has no vision encoder`)
@@ -150,15 +163,17 @@ export async function resolveStart(api: PluginApi, trainer: TrainerModule, ctx: 
     if (!file) throw api.configError('sft_checkpoint', `checkpoint ${ck.runId}@${ck.step} has no model.safetensors`)
     const decoded = trainer.decodeSafetensors(file).tensors
     if (!ck.files['merged.safetensors'] && Object.keys(decoded).some((n) => n.includes('.lora_'))) {
-      throw api.configError('sft_checkpoint', `checkpoint ${ck.runId}@${ck.step} holds LoRA adapters without merged weights`, 'Use the run\'s final checkpoint (RUN or RUN@final), which holds merged.safetensors.')
+      throw api.configError(
+        'sft_checkpoint',
+        `checkpoint ${ck.runId}@${ck.step} holds LoRA adapters without merged weights`,
+        "Use the run's final checkpoint (RUN or RUN@final), which holds merged.safetensors.",
+      )
     }
     return {config, tokenizer, decoded, from: `${ck.runId}@${ck.step}`}
   }
   const latest = await ctx.checkpoints.loadLatest()
   // the tokenizer is part of the checkpoint: a resumed run must not refit it
-  const tokenizer = latest?.files['tokenizer.json']
-    ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
-    : trainer.WordTokenizer.fit(await corpus())
+  const tokenizer = latest?.files['tokenizer.json'] ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8'))) : trainer.WordTokenizer.fit(await corpus())
   const config = trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, ['lm'])
   return {config, tokenizer, from: 'a fresh compact VLM'}
 }
@@ -195,7 +210,11 @@ class GrpoTask implements TrainingTask {
   queue: LossRow[][] = []
   stats: LossStats = {tokens: 0, kl: 0, clippedLow: 0, clippedHigh: 0}
 
-  constructor(private readonly tf: typeof tfTypes, private readonly options: LossOptions, gradAccum: number) {
+  constructor(
+    private readonly tf: typeof tfTypes,
+    private readonly options: LossOptions,
+    gradAccum: number,
+  ) {
     this.trainSize = gradAccum
   }
 
@@ -232,7 +251,8 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
   const roundsPerEpoch = Math.floor(rows.train.length / promptsPerRound)
   const totalSteps = c.max_steps > 0 ? c.max_steps : c.num_train_epochs * roundsPerEpoch * c.num_iterations
   const keys = trainerKeys(api, c, totalSteps)
-  const lora = keys.lora.rank > 0 ? {rank: keys.lora.rank, alpha: keys.lora.alpha, dropout: keys.lora.dropout, targetModules: keys.lora.target_modules, modulesToSave: keys.lora.modules_to_save} : undefined
+  const lora =
+    keys.lora.rank > 0 ? {rank: keys.lora.rank, alpha: keys.lora.alpha, dropout: keys.lora.dropout, targetModules: keys.lora.target_modules, modulesToSave: keys.lora.modules_to_save} : undefined
 
   const policy = new trainer.Vlm(tf, start.config, new trainer.Rng(c.seed), lora)
   let reference: Vlm | undefined
@@ -251,7 +271,11 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
     }
     const maxPrompt = Math.max(...[...rows.train, ...rows.eval].map((r) => 1 + start.tokenizer.encode(promptFor(r)).length))
     if (maxPrompt - 1 + c.max_completion_length > start.config.contextLength) {
-      throw api.configError('max_completion_length', `the longest prompt (${maxPrompt} tokens) + max_completion_length ${c.max_completion_length} exceed the model's context length ${start.config.contextLength}`, start.decoded ? 'Lower max_completion_length (the start checkpoint fixes the context length).' : 'Raise builtin.model.context_length or lower max_completion_length.')
+      throw api.configError(
+        'max_completion_length',
+        `the longest prompt (${maxPrompt} tokens) + max_completion_length ${c.max_completion_length} exceed the model's context length ${start.config.contextLength}`,
+        start.decoded ? 'Lower max_completion_length (the start checkpoint fixes the context length).' : 'Raise builtin.model.context_length or lower max_completion_length.',
+      )
     }
     if (c.beta > 0) {
       // the frozen reference is the start model (adapters off): a copy of the base weights before any resume
@@ -268,7 +292,11 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
       const saved = latest?.state as {finished?: boolean; grpo?: GrpoState} | undefined
       if (resumed !== undefined && saved?.finished) return {backend: backend.name, step: resumed, finished: true}
       const state: GrpoState = saved?.grpo ?? {round: 0, epoch: 0, position: 0, inFlight: null, ...(start.decoded ? {start: start.from} : {})}
-      ctx.log(resumed === undefined ? `starting at step 0 of ${totalSteps}` : `resumed at step ${resumed} of ${totalSteps}${state.inFlight ? ` with generation batch ${state.inFlight.round} in flight (${state.inFlight.iteration} of ${c.num_iterations} steps done)` : ''}`)
+      ctx.log(
+        resumed === undefined
+          ? `starting at step 0 of ${totalSteps}`
+          : `resumed at step ${resumed} of ${totalSteps}${state.inFlight ? ` with generation batch ${state.inFlight.round} in flight (${state.inFlight.iteration} of ${c.num_iterations} steps done)` : ''}`,
+      )
 
       const trainSet = new PromptSet(trainer, rows.train, start.tokenizer, start.config)
       const evalSet = new PromptSet(trainer, rows.eval, start.tokenizer, start.config)
@@ -309,7 +337,13 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
         const texts = completions.map((x) => completionText(start.tokenizer, x))
         const scored = scoreAll(texts, samples, c.reward_funcs, weights, {reasoningThreshold: c.reasoning_threshold})
         await services?.apply(texts, samples, c.reward_funcs, weights, scored)
-        debugLog?.write(loop.globalStep, rows!.train, texts, completions.map((_, i) => prompts[Math.floor(i / G)]), scored)
+        debugLog?.write(
+          loop.globalStep,
+          rows!.train,
+          texts,
+          completions.map((_, i) => prompts[Math.floor(i / G)]),
+          scored,
+        )
         const adv = advantages(scored.total, G, c.scale_rewards)
         const lengths = completions.map((x) => x.length)
         const metrics: Record<string, number> = {
@@ -338,7 +372,15 @@ export async function trainGrpo(api: PluginApi, ctx: TrainerContext): Promise<{b
       const rowsOf = (b: InFlight): LossRow[] =>
         b.completions.map((completion, i) => {
           const p = b.prompts[Math.floor(i / G)]
-          return {prefix: trainSet.prefix(p), completion, patches: trainSet.patch(p), advantage: b.advantages[i], oldLogp: b.oldLogp?.[i], refLogp: b.refLogp?.[i], masked: c.mask_truncated_completions && b.truncated[i]}
+          return {
+            prefix: trainSet.prefix(p),
+            completion,
+            patches: trainSet.patch(p),
+            advantage: b.advantages[i],
+            oldLogp: b.oldLogp?.[i],
+            refLogp: b.refLogp?.[i],
+            masked: c.mask_truncated_completions && b.truncated[i],
+          }
         })
       const microBatches = (all: LossRow[]): LossRow[][] => {
         const out: LossRow[][] = []

@@ -22,7 +22,12 @@ class SupervisedTask implements TrainingTask {
   readonly trainSize: number
   private readonly cache = new Map<number, {seq: number[]; from: number; patches: Float32Array}>()
 
-  constructor(private readonly trainer: TrainerModule, private readonly rows: VqaRow[], private readonly tokenizer: Tokenizer, private readonly model: Vlm) {
+  constructor(
+    private readonly trainer: TrainerModule,
+    private readonly rows: VqaRow[],
+    private readonly tokenizer: Tokenizer,
+    private readonly model: Vlm,
+  ) {
     this.trainSize = rows.length
   }
 
@@ -57,7 +62,11 @@ class SupervisedTask implements TrainingTask {
     const patchLen = v.patchSize * v.patchSize * v.channels
     const flat = new Float32Array(enc.length * enc[0].patches.length)
     enc.forEach((e, b) => flat.set(e.patches, b * e.patches.length))
-    const out = model.forward({tokens: tf.tensor2d(tokens, [indices.length, t], 'int32'), patches: tf.tensor3d(flat, [indices.length, enc[0].patches.length / patchLen, patchLen]), promptLengths: enc.map((e) => e.from + 1)}, true, rng)
+    const out = model.forward(
+      {tokens: tf.tensor2d(tokens, [indices.length, t], 'int32'), patches: tf.tensor3d(flat, [indices.length, enc[0].patches.length / patchLen, patchLen]), promptLengths: enc.map((e) => e.from + 1)},
+      true,
+      rng,
+    )
     return this.trainer.tokenCrossEntropy(tf, out.logits!, tf.tensor2d(targets, [indices.length, t], 'int32'), tf.tensor2d(weights, [indices.length, t]))
   }
 }

@@ -18,17 +18,23 @@ export function modeSchema(z: PluginApi['z']) {
 export function externalSchema(z: PluginApi['z']) {
   return z
     .object({
-      workdir: z.string().min(1).describe('The pipeline\'s checkout (train_rm.py, eval_rm.py), relative to the config file; staged to the store at launch.'),
+      workdir: z.string().min(1).describe("The pipeline's checkout (train_rm.py, eval_rm.py), relative to the config file; staged to the store at launch."),
       launcher: z.enum(['torchrun', 'accelerate', 'deepspeed', 'python']).default('torchrun').describe('How the script is started on the GPUs (run_distributed.sh uses torchrun).'),
-      gpus: z.number().int().min(1).optional().describe('GPUs on the machine (processes per node); default: the size preset\'s.'),
+      gpus: z.number().int().min(1).optional().describe("GPUs on the machine (processes per node); default: the size preset's."),
       master_port: z.number().int().min(1).max(65535).default(29500),
       python: z.string().default('python'),
       train_script: z.string().default('train_rm.py'),
       eval_script: z.string().default('eval_rm.py'),
-      preset: z.enum([...SIZES, 'auto']).default('auto').describe('Model size for the estimates; auto reads it from model_name_or_path.'),
+      preset: z
+        .enum([...SIZES, 'auto'])
+        .default('auto')
+        .describe('Model size for the estimates; auto reads it from model_name_or_path.'),
       family: z.enum([...FAMILIES, 'auto']).default('auto'),
       train_samples: z.number().int().min(1).optional().describe('Training pairs, for the runtime estimate when max_train_samples is not set (default 30000).'),
-      extra_keys: z.record(z.unknown()).default({}).describe('More keys of train_rm.py / eval_rm.py that rfm does not know (e.g. max_steps, save_total_limit), written into the script\'s config file as they are.'),
+      extra_keys: z
+        .record(z.unknown())
+        .default({})
+        .describe("More keys of train_rm.py / eval_rm.py that rfm does not know (e.g. max_steps, save_total_limit), written into the script's config file as they are."),
       extra_args: z.array(z.string()).default([]).describe('Arguments after the config file (run_distributed.sh\'s "-- EXTRA_ARGS").'),
       resume_args: z.array(z.string()).default(['--resume_from_checkpoint', 'True']).describe('Added when rfm restored a checkpoint into output_dir.'),
       complete_marker: z.string().default('trainer_state.json').describe('A checkpoint-<step> folder is complete once this file exists.'),
@@ -47,8 +53,13 @@ export function trainConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfi
       attn_implementation: z.string().optional(),
       min_pixels: z.number().int().min(1).optional().describe('Lower bound on image pixels; checked against builtin.model.vision.image_size².'),
       max_pixels: z.number().int().min(1).optional(),
-      dataset_path: z.string().default('generated').describe('"generated" (pairs rfm generates, see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one and its images), or a datasets save_to_disk folder.'),
-      max_seq_length: z.number().int().min(4).default(16).describe('Text tokens per sequence (query + response), the model\'s context length.'),
+      dataset_path: z
+        .string()
+        .default('generated')
+        .describe(
+          '"generated" (pairs rfm generates, see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one and its images), or a datasets save_to_disk folder.',
+        ),
+      max_seq_length: z.number().int().min(4).default(16).describe("Text tokens per sequence (query + response), the model's context length."),
       max_train_samples: z.number().int().min(1).nullable().default(null),
       use_irrelevant_queries: z.boolean().default(false),
       num_irrelevant_pairs: z.number().int().min(1).default(1),
@@ -99,11 +110,17 @@ export type TrainConfig = ReturnType<ReturnType<typeof trainConfigSchema>['parse
 /** Semantic checks the schema cannot express; returns the notes to print (not-applicable keys). */
 export function checkTrainConfig(api: Pick<PluginApi, 'configError'>, c: TrainConfig): string[] {
   if (c.model_name_or_path !== 'builtin')
-    throw api.configError('model_name_or_path', `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`, 'Set trainer_mode: external (with an external: {workdir} block) and launch it with rfm cloud launch rm-eval -c CONFIG, or use model_name_or_path: builtin here.')
+    throw api.configError(
+      'model_name_or_path',
+      `"${c.model_name_or_path}" needs the external mode (the pipeline's train_rm.py), which runs as a job`,
+      'Set trainer_mode: external (with an external: {workdir} block) and launch it with rfm cloud launch rm-eval -c CONFIG, or use model_name_or_path: builtin here.',
+    )
   const pixels = c.builtin.model.image_size ** 2
   // generated images are drawn at the model's size; records are fitted to min/max_pixels first
   const generated = c.dataset_path === 'generated'
-  if (generated && c.min_pixels !== undefined && pixels < c.min_pixels) throw api.configError('min_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), fewer than ${c.min_pixels}`)
-  if (generated && c.max_pixels !== undefined && pixels > c.max_pixels) throw api.configError('max_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), more than ${c.max_pixels}`)
+  if (generated && c.min_pixels !== undefined && pixels < c.min_pixels)
+    throw api.configError('min_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), fewer than ${c.min_pixels}`)
+  if (generated && c.max_pixels !== undefined && pixels > c.max_pixels)
+    throw api.configError('max_pixels', `the built-in model sees ${pixels} pixels per image (builtin.model.image_size²), more than ${c.max_pixels}`)
   return NOT_APPLICABLE.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k}: not applicable to the built-in trainer (ignored)`)
 }

@@ -89,6 +89,8 @@ export async function evaluateInJob(api: PluginApi, ctx: TrainerContext, runSour
   }
   if (mine.length === 0 && !latest) await save()
   const best = bestRow(rows)
-  ctx.log(`scored ${rows.filter((r) => r.status === 'ok').length} of ${rows.length} checkpoint(s)${best ? `; best here: ${best.model_dir}/${best.checkpoint} (accuracy ${best.preference_accuracy})` : ''}`)
+  ctx.log(
+    `scored ${rows.filter((r) => r.status === 'ok').length} of ${rows.length} checkpoint(s)${best ? `; best here: ${best.model_dir}/${best.checkpoint} (accuracy ${best.preference_accuracy})` : ''}`,
+  )
   return {step: rows.length, finished: true}
 }

@@ -21,7 +21,10 @@ export function evalConfigSchema(z: PluginApi['z']) {
       mode: modeSchema(z),
       external: externalSchema(z).optional(),
       model_dirs: z.array(z.string()).min(1).describe('Folders holding checkpoint folders (relative to the config file).'),
-      dataset_path: z.string().default('generated').describe('"generated" (see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one), or a datasets save_to_disk folder.'),
+      dataset_path: z
+        .string()
+        .default('generated')
+        .describe('"generated" (see builtin.data), a JSONL file of {chosen, rejected, images} records (or a folder holding one), or a datasets save_to_disk folder.'),
       base_model_path: z.string().optional().describe('Not applicable to built-in checkpoints (each holds its whole model).'),
       checkpoint_pattern: z.string().default('checkpoint-*'),
       eval_batch_size: z.number().int().min(1).default(16),
@@ -70,7 +73,12 @@ export interface EvalReport {
 export const CSV_COLUMNS: (keyof EvalRow)[] = ['model_dir', 'checkpoint', 'step', 'preference_accuracy', 'avg_margin', 'margin_std', 'sample_count', 'status', 'error']
 
 export function globRegex(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  )
 }
 
 /** The checkpoint folders of one model dir, in step order (the trailing number of the name). */
@@ -171,7 +179,12 @@ export function errorRow(model_dir: string, checkpoint: string, step: number | n
  * records of dataset_path (relative to baseDir), at most max_eval_samples; irrelevant-query pairs
  * instead with builtin.data.irrelevant.
  */
-export async function evalPairs(api: PluginApi, trainer: TrainerModule, config: EvalConfig, baseDir: string): Promise<{describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]}> {
+export async function evalPairs(
+  api: PluginApi,
+  trainer: TrainerModule,
+  config: EvalConfig,
+  baseDir: string,
+): Promise<{describe: string; dataset: Record<string, unknown>; pairsFor(imageSize: number): PreferencePair[]}> {
   const d = config.builtin.data
   let count = Math.min(d.size, config.max_eval_samples ?? Infinity)
   let source: PairSource = generatedSource(trainer, d.seed)
@@ -203,17 +216,41 @@ export async function evalPairs(api: PluginApi, trainer: TrainerModule, config: 
 }
 
 /** Scores sources in order; a source that fails gets an error row. */
-export async function scoreSources(trainer: TrainerModule, tf: Tf, sources: CheckpointSource[], batch: number, pairsFor: (imageSize: number) => PreferencePair[], note: (line: string) => void): Promise<EvalRow[]> {
+export async function scoreSources(
+  trainer: TrainerModule,
+  tf: Tf,
+  sources: CheckpointSource[],
+  batch: number,
+  pairsFor: (imageSize: number) => PreferencePair[],
+  note: (line: string) => void,
+): Promise<EvalRow[]> {
   const rows: EvalRow[] = []
   for (const s of sources) rows.push(await scoreSource(trainer, tf, s, batch, pairsFor, note))
   return rows
 }
 
-export async function scoreSource(trainer: TrainerModule, tf: Tf, s: CheckpointSource, batch: number, pairsFor: (imageSize: number) => PreferencePair[], note: (line: string) => void): Promise<EvalRow> {
+export async function scoreSource(
+  trainer: TrainerModule,
+  tf: Tf,
+  s: CheckpointSource,
+  batch: number,
+  pairsFor: (imageSize: number) => PreferencePair[],
+  note: (line: string) => void,
+): Promise<EvalRow> {
   try {
     const m = scoreFiles(trainer, tf, await s.read(), batch, pairsFor)
     note(`${s.model_dir}/${s.checkpoint}: accuracy ${m.accuracy.toFixed(4)}, margin ${m.avg_margin.toFixed(4)} ± ${m.margin_std.toFixed(4)} (${m.count} pairs)`)
-    return {model_dir: s.model_dir, checkpoint: s.checkpoint, step: s.step, preference_accuracy: m.accuracy, avg_margin: m.avg_margin, margin_std: m.margin_std, sample_count: m.count, status: 'ok', error: null}
+    return {
+      model_dir: s.model_dir,
+      checkpoint: s.checkpoint,
+      step: s.step,
+      preference_accuracy: m.accuracy,
+      avg_margin: m.avg_margin,
+      margin_std: m.margin_std,
+      sample_count: m.count,
+      status: 'ok',
+      error: null,
+    }
   } catch (error) {
     note(`${s.model_dir}/${s.checkpoint}: ERROR ${(error as Error).message}`)
     return errorRow(s.model_dir, s.checkpoint, s.step, (error as Error).message)

@@ -21,8 +21,13 @@ export function kindSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig']) {
       ...evalConfigSchema(z).shape,
       builtin: z.record(z.unknown()).describe('Built-in trainer only: model size, seed, generated data (see examples/rm-eval/).'),
       outputs: z
-        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to external.workdir, inside it'))
-        .describe('External mode: more files or folders uploaded at the end of every attempt (the script\'s output folder always is).'),
+        .array(
+          z
+            .string()
+            .min(1)
+            .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to external.workdir, inside it'),
+        )
+        .describe("External mode: more files or folders uploaded at the end of every attempt (the script's output folder always is)."),
     })
     .partial()
     .strict()
@@ -45,8 +50,8 @@ function evalKeys(config: Record<string, unknown>): Record<string, unknown> {
 /** The old switches (a non-builtin model, an external block) need trainer_mode: external now (exit 2 with a hint). */
 function checkTrainerMode(api: PluginApi, config: Record<string, unknown>): void {
   if (isExternal(config)) return
-  const hint = 'One switch for every kind: add trainer_mode: external (or --set trainer_mode=external) to run the pipeline\'s scripts.'
-  if (config.external !== undefined && config.external !== null) throw api.configError('external', 'the pipeline scripts\' settings are given, but trainer_mode is builtin', hint)
+  const hint = "One switch for every kind: add trainer_mode: external (or --set trainer_mode=external) to run the pipeline's scripts."
+  if (config.external !== undefined && config.external !== null) throw api.configError('external', "the pipeline scripts' settings are given, but trainer_mode is builtin", hint)
   if (!isEval(config) && config.model_name_or_path !== undefined && config.model_name_or_path !== 'builtin')
     throw api.configError('model_name_or_path', `"${String(config.model_name_or_path)}" is trained by the pipeline's train_rm.py, but trainer_mode is builtin`, hint)
 }
@@ -61,27 +66,40 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
   else if (config.mode !== undefined) config.mode = 'train'
   if (config.external) {
     const x = {...(config.external as Record<string, unknown>)}
-    x.workdir = api.external.resolveDir(baseDir, String(x.workdir), 'external.workdir', 'The pipeline\'s checkout (train_rm.py, eval_rm.py), relative to the config file.')
+    x.workdir = api.external.resolveDir(baseDir, String(x.workdir), 'external.workdir', "The pipeline's checkout (train_rm.py, eval_rm.py), relative to the config file.")
     config.external = x
   }
   if (isEval(config)) {
     const c = api.validate(evalConfigSchema(api.z), evalKeys(config))
-    if (isExternal(config) && !c.external) throw api.configError('external', 'trainer_mode external runs the pipeline\'s eval_rm.py: add an external block with workdir (the pipeline\'s checkout)')
+    if (isExternal(config) && !c.external) throw api.configError('external', "trainer_mode external runs the pipeline's eval_rm.py: add an external block with workdir (the pipeline's checkout)")
     // local model dirs become absolute; other entries are rfm run ids of this store (eval_rm.py gets them as written)
-    if (!c.external) config.model_dirs = c.model_dirs.map((dir) => {
-      const local = path.resolve(baseDir, dir)
-      if (existsSync(local)) return local
-      if (RUN_ID.test(dir) || /^[\w.-]+$/.test(dir)) return dir
-      throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
-    })
+    if (!c.external)
+      config.model_dirs = c.model_dirs.map((dir) => {
+        const local = path.resolve(baseDir, dir)
+        if (existsSync(local)) return local
+        if (RUN_ID.test(dir) || /^[\w.-]+$/.test(dir)) return dir
+        throw api.configError('model_dirs', `${local} does not exist (nor is "${dir}" an rfm run id)`)
+      })
   } else {
     const c = api.validate(trainConfigSchema(api.z, api.trainerConfig), withoutOutputs(config))
     if (isExternal(config)) {
-      if (!c.external) throw api.configError('external', 'trainer_mode external runs the pipeline\'s train_rm.py: add an external block with workdir (the pipeline\'s checkout)', 'Or drop trainer_mode: external for the built-in trainer.')
-      if (c.model_name_or_path === 'builtin') throw api.configError('model_name_or_path', 'train_rm.py trains a Hugging Face model: set model_name_or_path', 'e.g. model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct')
+      if (!c.external)
+        throw api.configError(
+          'external',
+          "trainer_mode external runs the pipeline's train_rm.py: add an external block with workdir (the pipeline's checkout)",
+          'Or drop trainer_mode: external for the built-in trainer.',
+        )
+      if (c.model_name_or_path === 'builtin')
+        throw api.configError('model_name_or_path', 'train_rm.py trains a Hugging Face model: set model_name_or_path', 'e.g. model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct')
       const preset = findPreset(c.model_name_or_path, c.external.preset as Size | 'auto', c.external.family as Family | 'auto')
-      if (!preset) throw api.configError('external.preset', `no size preset matches model_name_or_path "${c.model_name_or_path}"`, `Set external.preset (3B, 7B, 32B, 72B) and external.family; presets: ${presetNames().join(', ')}.`)
-      if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1) throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
+      if (!preset)
+        throw api.configError(
+          'external.preset',
+          `no size preset matches model_name_or_path "${c.model_name_or_path}"`,
+          `Set external.preset (3B, 7B, 32B, 72B) and external.family; presets: ${presetNames().join(', ')}.`,
+        )
+      if (c.external.launcher === 'python' && (c.external.gpus ?? 1) > 1)
+        throw api.configError('external.launcher', `python runs one process; ${c.external.gpus} GPUs need torchrun, accelerate or deepspeed`)
     } else {
       checkTrainConfig(api, c)
       api.checkBuiltinModel(c.builtin.model, 'builtin.model')
@@ -97,7 +115,12 @@ export async function prepareKindConfig(api: PluginApi, raw: Record<string, unkn
             const r = record as {images?: unknown; image?: unknown}
             const first = Array.isArray(r.images) ? r.images[0] : r.image
             const named = typeof first === 'string' ? first : (first as {path?: unknown; bytes?: unknown} | undefined)?.bytes ? undefined : (first as {path?: unknown} | undefined)?.path
-            if (typeof named === 'string') throw api.configError('dataset_path', `${file} is a single .jsonl file whose records name image files (${JSON.stringify(named)}); a job stages only the file, not the images beside it`, `Give the folder that holds ${path.basename(file)} and its images: dataset_path: ${path.dirname(c.dataset_path) || '.'}`)
+            if (typeof named === 'string')
+              throw api.configError(
+                'dataset_path',
+                `${file} is a single .jsonl file whose records name image files (${JSON.stringify(named)}); a job stages only the file, not the images beside it`,
+                `Give the folder that holds ${path.basename(file)} and its images: dataset_path: ${path.dirname(c.dataset_path) || '.'}`,
+              )
           }
         }
       }

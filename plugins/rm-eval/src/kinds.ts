@@ -9,7 +9,7 @@ export default function kinds(api: PluginApi): JobKind[] {
     api.defineJobKind({
       name: 'rm-eval',
       summary:
-        'Train a VLM reward model (Bradley-Terry, irrelevant-query augmentation) with the built-in trainer or the pipeline\'s train_rm.py (external mode, size presets 3B–72B); mode: eval (launch flag --eval) evaluates every checkpoint (pipeline 004).',
+        "Train a VLM reward model (Bradley-Terry, irrelevant-query augmentation) with the built-in trainer or the pipeline's train_rm.py (external mode, size presets 3B–72B); mode: eval (launch flag --eval) evaluates every checkpoint (pipeline 004).",
       schema: kindSchema(api.z, api.trainerConfig),
       estimate: (config) => estimateKind(api, config),
       prepare: (config, baseDir) => prepareKindConfig(api, config, baseDir),
@@ -18,7 +18,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       passesUnknownKeys: (raw) => isExternal(raw),
       launchFlags: {
         eval: {path: 'mode', type: 'boolean', description: 'Evaluate every checkpoint of model_dirs (mode: eval) instead of training; with --array N on AWS Batch, N children share the checkpoints.'},
-        'max-samples': {path: 'max_train_samples', type: 'number', description: 'Quick validation: train on at most N records (the seed\'s max_train_samples key).'},
+        'max-samples': {path: 'max_train_samples', type: 'number', description: "Quick validation: train on at most N records (the seed's max_train_samples key)."},
       },
       // undefined: the config trains with the built-in trainer (train below)
       external: (config, context) => externalCommand(api, config, context),

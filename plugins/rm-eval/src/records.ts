@@ -45,7 +45,10 @@ export function isHfDataset(dir: string): boolean {
 function jsonlFile(datasetPath: string, formats: Formats): string {
   if (!statSync(datasetPath).isDirectory()) return datasetPath
   const found = readdirSync(datasetPath).filter((f) => f.endsWith('.jsonl'))
-  if (found.length !== 1) throw new formats.FormatError(datasetPath, found.length === 0 ? 'neither a save_to_disk dataset nor a folder with a .jsonl file' : `several .jsonl files (${found.join(', ')})`, {hint: 'Point dataset_path at the .jsonl file, or at a datasets save_to_disk folder.'})
+  if (found.length !== 1)
+    throw new formats.FormatError(datasetPath, found.length === 0 ? 'neither a save_to_disk dataset nor a folder with a .jsonl file' : `several .jsonl files (${found.join(', ')})`, {
+      hint: 'Point dataset_path at the .jsonl file, or at a datasets save_to_disk folder.',
+    })
   return path.join(datasetPath, found[0])
 }
 
@@ -74,8 +77,15 @@ function splitConversation(value: unknown, fail: (why: string) => never): {prefi
     return {role: (m as {role: string}).role, text: contentText((m as {content?: unknown}).content, fail)}
   })
   const last = messages.at(-1)!
-  if (last.role !== 'assistant') return fail('the last message is not the assistant\'s response')
-  return {prefix: messages.slice(0, -1).map((m) => m.text).filter(Boolean).join(' '), response: last.text}
+  if (last.role !== 'assistant') return fail("the last message is not the assistant's response")
+  return {
+    prefix: messages
+      .slice(0, -1)
+      .map((m) => m.text)
+      .filter(Boolean)
+      .join(' '),
+    response: last.text,
+  }
 }
 
 /** Where a record's image paths resolve: relative to `base`, and never outside `root` (the dataset). */
@@ -101,19 +111,30 @@ function imageBytes(formats: Formats, entry: unknown, dirs: RecordDirs, fail: (w
 
 /** One record → its query, responses and decoded image. */
 export function parseRecord(formats: Formats, raw: unknown, where: {source: string; row?: number}, dirs: RecordDirs, options: RecordOptions): PreferenceRecord {
-  const failAt = (field: string | undefined) => (why: string): never => {
-    throw new formats.FormatError(where.source, why, {row: where.row, field, hint: 'A record is {chosen, rejected, images} (optionally prompt); chosen/rejected are strings or chat-message lists.'})
-  }
+  const failAt =
+    (field: string | undefined) =>
+    (why: string): never => {
+      throw new formats.FormatError(where.source, why, {row: where.row, field, hint: 'A record is {chosen, rejected, images} (optionally prompt); chosen/rejected are strings or chat-message lists.'})
+    }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return failAt(undefined)('a record must be a JSON object')
   const r = raw as Record<string, unknown>
   for (const field of ['chosen', 'rejected']) if (r[field] === undefined || r[field] === null) failAt(field)('missing')
   const chosen = splitConversation(r.chosen, failAt('chosen'))
   const rejected = splitConversation(r.rejected, failAt('rejected'))
-  if (chosen.prefix !== rejected.prefix) failAt('rejected')('its messages before the response differ from chosen\'s (both must share the prompt)')
+  if (chosen.prefix !== rejected.prefix) failAt('rejected')("its messages before the response differ from chosen's (both must share the prompt)")
   let query = chosen.prefix
   if (r.prompt !== undefined && r.prompt !== null) {
     const p = r.prompt
-    query = [typeof p === 'string' ? p : Array.isArray(p) ? p.map((m) => contentText((m as {content?: unknown})?.content, failAt('prompt'))).join(' ') : failAt('prompt')('expected a string or chat messages'), query].filter(Boolean).join(' ')
+    query = [
+      typeof p === 'string'
+        ? p
+        : Array.isArray(p)
+          ? p.map((m) => contentText((m as {content?: unknown})?.content, failAt('prompt'))).join(' ')
+          : failAt('prompt')('expected a string or chat messages'),
+      query,
+    ]
+      .filter(Boolean)
+      .join(' ')
   }
   const images = r.images ?? (r.image === undefined ? undefined : [r.image])
   if (!Array.isArray(images) || images.length === 0) failAt('images')('a record needs one image (images: [path])')

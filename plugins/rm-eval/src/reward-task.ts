@@ -54,7 +54,15 @@ export function encodePair(tokenizer: Tokenizer, query: string, response: string
  * scores: each response token can check itself against the image and the query, which a tiny model
  * learns from pairwise labels far faster than when one position must summarise the whole sequence.
  */
-export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tokenizer, pairs: PreferencePair[], training: boolean, rng?: Rng, lmRows = pairs.length): {chosen: Tensor; rejected: Tensor; lm?: Tensor} {
+export function rewardTensors(
+  model: Vlm,
+  trainer: TrainerModule,
+  tokenizer: Tokenizer,
+  pairs: PreferencePair[],
+  training: boolean,
+  rng?: Rng,
+  lmRows = pairs.length,
+): {chosen: Tensor; rejected: Tensor; lm?: Tensor} {
   const tf = model.tf
   const t = model.config.contextLength
   const v = model.config.vision!
@@ -66,7 +74,7 @@ export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tok
       tokens.push(...encodePair(tokenizer, p.query, p[side], t, `${p.source ?? `pair ${i}`} (${side})`))
       // left-padded: the response and its EOS are the last tokens of the row
       const scored = tokenizer.encode(p[side]).length + 1
-      mask.fill(1, ((s * n + i) + 1) * t - scored, ((s * n + i) + 1) * t)
+      mask.fill(1, (s * n + i + 1) * t - scored, (s * n + i + 1) * t)
     }
   }
   const images = [...pairs.map((p) => p.image), ...pairs.map((p) => p.image)]
@@ -83,8 +91,15 @@ export function rewardTensors(model: Vlm, trainer: TrainerModule, tokenizer: Tok
     // next-token loss on the first lmRows chosen responses (and their EOS); targets shifted by one
     const r = lmRows
     const logits = tf.slice(out.logits, [0, 0, 0], [r, t - 1, model.config.vocabSize])
-    const targets = tf.tensor2d(tokens.slice(0, r * t).filter((_, k) => k % t !== 0), [r, t - 1], 'int32')
-    const weights = tf.tensor2d(Array.from({length: r * (t - 1)}, (_, k) => mask[Math.floor(k / (t - 1)) * t + (k % (t - 1)) + 1]), [r, t - 1])
+    const targets = tf.tensor2d(
+      tokens.slice(0, r * t).filter((_, k) => k % t !== 0),
+      [r, t - 1],
+      'int32',
+    )
+    const weights = tf.tensor2d(
+      Array.from({length: r * (t - 1)}, (_, k) => mask[Math.floor(k / (t - 1)) * t + (k % (t - 1)) + 1]),
+      [r, t - 1],
+    )
     lm = trainer.tokenCrossEntropy(tf, logits, targets, weights)
   }
   return {chosen: tf.slice(reward, [0], [n]), rejected: tf.slice(reward, [n], [n]), lm}
@@ -124,7 +139,12 @@ export class RewardTask implements TrainingTask {
   private readonly imageSize: number
   private readonly source: PairSource
 
-  constructor(private readonly trainer: TrainerModule, private readonly tokenizer: Tokenizer, model: Vlm, private readonly options: RewardTaskOptions) {
+  constructor(
+    private readonly trainer: TrainerModule,
+    private readonly tokenizer: Tokenizer,
+    model: Vlm,
+    private readonly options: RewardTaskOptions,
+  ) {
     if (!model.config.vision) throw new Error('the reward model needs a vision encoder (builtin.model.vision)')
     if (!model.config.outputs.includes('reward')) throw new Error('the reward model needs the reward head')
     this.trainSize = options.trainSize
@@ -168,8 +188,20 @@ export class RewardTask implements TrainingTask {
   evaluate(model: Vlm): Record<string, number> {
     const batch = this.options.evalBatch ?? 64
     const ids = Array.from({length: this.options.evalSize}, (_, i) => this.trainSize + i)
-    const normal = scorePairs(model, this.trainer, this.tokenizer, ids.map((i) => this.pair(i)), batch)
-    const irrelevant = scorePairs(model, this.trainer, this.tokenizer, ids.map((i) => this.irrelevant(i, 0)), batch)
+    const normal = scorePairs(
+      model,
+      this.trainer,
+      this.tokenizer,
+      ids.map((i) => this.pair(i)),
+      batch,
+    )
+    const irrelevant = scorePairs(
+      model,
+      this.trainer,
+      this.tokenizer,
+      ids.map((i) => this.irrelevant(i, 0)),
+      batch,
+    )
     const m = preferenceMetrics(normal)
     const bt = normal.chosen.reduce((a, c, i) => a + Math.log1p(Math.exp(-(c - normal.rejected[i] - this.options.margin))), 0) / ids.length
     return {eval_loss: bt, eval_accuracy: m.accuracy, eval_margin: m.avg_margin, eval_irrelevant_accuracy: preferenceMetrics(irrelevant).accuracy}

@@ -34,14 +34,16 @@ export async function trainRewardModel(api: PluginApi, ctx: TrainerContext) {
   }
   const latest = await ctx.checkpoints.loadLatest()
   // the tokenizer is part of the checkpoint: a resumed run must not refit it
-  const tokenizer = latest?.files['tokenizer.json']
-    ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8')))
-    : trainer.WordTokenizer.fit(corpus)
+  const tokenizer = latest?.files['tokenizer.json'] ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(latest.files['tokenizer.json']).toString('utf8'))) : trainer.WordTokenizer.fit(corpus)
   const keys = trainerKeys(api, c)
-  const model = new trainer.Vlm(backend.tf, trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'], {
-    contextLength: c.max_seq_length,
-    dropout: c.disable_dropout ? 0 : c.builtin.model.dropout,
-  }), new trainer.Rng(keys.seed))
+  const model = new trainer.Vlm(
+    backend.tf,
+    trainer.builtinModelConfig(c.builtin.model, tokenizer.vocabSize, c.builtin.lm_loss_weight > 0 ? ['reward', 'lm'] : ['reward'], {
+      contextLength: c.max_seq_length,
+      dropout: c.disable_dropout ? 0 : c.builtin.model.dropout,
+    }),
+    new trainer.Rng(keys.seed),
+  )
   // A zero reward head starts every margin at 0. With random initial margins the quickest way down
   // the Bradley-Terry loss is to shrink them all (it is ≥ log 2 on average), and the model sits in
   // that collapse for hundreds of steps. (A resumed run loads its weights over this.)

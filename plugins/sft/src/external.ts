@@ -14,11 +14,42 @@ import {SftConfig} from './config'
 
 /** Config keys that are the script's flags (same names), in the order the seed's examples write them. */
 export const SCRIPT_KEYS = [
-  'sft_checkpoint', 'beta', 'rpo_alpha', 'dataset_path', 'eval_dataset_path', 'model_name', 'output_dir', 'use_unsloth', 'quantization',
-  'freeze_vision_tower', 'lora_rank', 'lora_alpha', 'learning_rate', 'lr_scheduler_type', 'warmup_ratio', 'report_to', 'wandb_project',
-  'wandb_entity', 'save_strategy', 'save_steps', 'save_total_limit', 'eval_strategy', 'eval_steps', 'logging_steps',
-  'per_device_train_batch_size', 'per_device_eval_batch_size', 'gradient_accumulation_steps', 'num_train_epochs', 'max_steps', 'max_frames',
-  'gradient_checkpointing', 'bf16', 'seed', 'run_name', 'resume_from_checkpoint', 'max_samples',
+  'sft_checkpoint',
+  'beta',
+  'rpo_alpha',
+  'dataset_path',
+  'eval_dataset_path',
+  'model_name',
+  'output_dir',
+  'use_unsloth',
+  'quantization',
+  'freeze_vision_tower',
+  'lora_rank',
+  'lora_alpha',
+  'learning_rate',
+  'lr_scheduler_type',
+  'warmup_ratio',
+  'report_to',
+  'wandb_project',
+  'wandb_entity',
+  'save_strategy',
+  'save_steps',
+  'save_total_limit',
+  'eval_strategy',
+  'eval_steps',
+  'logging_steps',
+  'per_device_train_batch_size',
+  'per_device_eval_batch_size',
+  'gradient_accumulation_steps',
+  'num_train_epochs',
+  'max_steps',
+  'max_frames',
+  'gradient_checkpointing',
+  'bf16',
+  'seed',
+  'run_name',
+  'resume_from_checkpoint',
+  'max_samples',
 ] as const
 
 /** The script's flags: the keys the user set, then the ones rfm does not know, as written. */
@@ -71,7 +102,7 @@ export function externalCommand(api: Pick<PluginApi, 'external'>, c: SftConfig, 
   // the runtime syncs checkpoints from output_dir, so the script must write where rfm looks
   if (e.pass_config && !('--output_dir' in flagKeys)) {
     args.push('--output_dir', c.output_dir)
-    addedFlags['--output_dir'] = 'checkpoints are synced from output_dir (rfm\'s default when unset)'
+    addedFlags['--output_dir'] = "checkpoints are synced from output_dir (rfm's default when unset)"
   }
   return {
     argv: [...e.command, ...args],

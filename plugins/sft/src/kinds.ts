@@ -18,7 +18,7 @@ export default function kinds(api: PluginApi): JobKind[] {
       launchFlags: {
         stage: {path: 'stage', type: 'string', options: ['sft', 'dpo'], description: 'sft, or dpo from an SFT checkpoint (config key stage).'},
         'sft-checkpoint': {path: 'sft_checkpoint', type: 'string', description: 'DPO: the SFT model, RUN[@step|best|final|latest] (config key sft_checkpoint).'},
-        'max-samples': {path: 'max_samples', type: 'number', description: 'Quick validation: at most N samples (external: the script\'s --max_samples N).'},
+        'max-samples': {path: 'max_samples', type: 'number', description: "Quick validation: at most N samples (external: the script's --max_samples N)."},
       },
       datasetFields: ['dataset_path', 'eval_dataset_path'],
       // external mode hands the script keys rfm does not know (optim, dataloader_num_workers, ...) as written
@@ -41,7 +41,7 @@ export default function kinds(api: PluginApi): JobKind[] {
           await checkSftData(api, c, baseDir)
           return config
         }
-        const workdir = api.external.resolveDir(baseDir, e.workdir, 'trainer.external.workdir', 'workdir is resolved relative to the config file\'s folder.')
+        const workdir = api.external.resolveDir(baseDir, e.workdir, 'trainer.external.workdir', "workdir is resolved relative to the config file's folder.")
         return {...config, trainer: {...c.trainer, external: {...e, workdir}}}
       },
       // hooks get the validated config (the host parses it once per process)

@@ -11,7 +11,11 @@ export const SEED_BLOCKS = ['model', 'training', 'hardware'] as const
 
 export function seedBlockSchemas(z: PluginApi['z']) {
   const block = (what: string) => z.record(z.unknown()).optional().describe(`Seed 003's ${what} block, as in its configs/*_config.yaml (mapped onto the flat keys).`)
-  return {model: block('model: {name, use_lora, use_4bit, lora: {r, alpha, dropout}}'), training: block('training: {num_epochs, batch_size, gradient_accumulation_steps, learning_rate, gradient_checkpointing}'), hardware: block('hardware: {bf16, use_vllm, vllm_gpu_memory_utilization}')}
+  return {
+    model: block('model: {name, use_lora, use_4bit, lora: {r, alpha, dropout}}'),
+    training: block('training: {num_epochs, batch_size, gradient_accumulation_steps, learning_rate, gradient_checkpointing}'),
+    hardware: block('hardware: {bf16, use_vllm, vllm_gpu_memory_utilization}'),
+  }
 }
 
 type Blocks = {model?: Record<string, unknown>; training?: Record<string, unknown>; hardware?: Record<string, unknown>}

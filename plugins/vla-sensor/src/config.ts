@@ -17,7 +17,9 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
         // the trainer is chosen by trainer_mode, as in every kind (issue 22); mode is the script's own --mode.
         // builtin, the old default every recorded run holds, still parses (it means train to the script)
         .refine((v) => v !== 'external', '"train" or "cache" (the script\'s --mode; builtin / external is the top-level trainer_mode now)')
-        .describe('External mode: the script\'s --mode, train (default) or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).'),
+        .describe(
+          "External mode: the script's --mode, train (default) or cache (its VL feature cache step, as a job). Which trainer runs is trainer_mode: builtin (default) or trainer_mode: external (--external).",
+        ),
       data: z
         .object({
           source: z.enum(['generated', 'dir']).default('generated'),
@@ -27,7 +29,7 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
             .object({
               seed: z.number().int().default(7),
               sessions: z.number().int().min(2).default(72),
-              sensor_every: z.number().int().min(1).default(18).describe('One session in N has sensor data (the seed\'s data: 10 of 37 sessions, 5.5 % of samples ≈ 1 in 18).'),
+              sensor_every: z.number().int().min(1).default(18).describe("One session in N has sensor data (the seed's data: 10 of 37 sessions, 5.5 % of samples ≈ 1 in 18)."),
               steps_per_session: z.number().int().min(1).default(16),
               views: z.number().int().min(1).default(2),
               image_size: z.number().int().min(4).default(32),
@@ -45,11 +47,16 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
       sensor_enabled: z.boolean().default(false),
       sensor_input_channels: z.number().int().min(2).default(SENSOR_C),
       sensor_temporal_length: z.number().int().min(1).default(SENSOR_T),
-      sensor_output_dim: z.number().int().min(1).default(64).describe('Built-in trainer: 64 (its VL width); the seed\'s script defaults to 3072 (its VL width) and gets this only when set. Fusion none needs it equal to model.width (built-in).'),
+      sensor_output_dim: z
+        .number()
+        .int()
+        .min(1)
+        .default(64)
+        .describe("Built-in trainer: 64 (its VL width); the seed's script defaults to 3072 (its VL width) and gets this only when set. Fusion none needs it equal to model.width (built-in)."),
       fusion_strategy: z.enum(['concat', 'cross_attention', 'gated', 'none']).default('concat'),
       sensor_loss_weight: z.number().min(0).default(2),
       sampler: z.enum(['random', 'balanced']).default('random').describe('balanced: each sensor sample appears round(without ÷ with) times per epoch.'),
-      stage1_checkpoint: z.string().nullable().default(null).describe('Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, RUN@final, RUN@latest, RUN@<step>).'),
+      stage1_checkpoint: z.string().nullable().default(null).describe("Two-stage training: start from this run's checkpoint (RUN, RUN@best, RUN@final, RUN@latest, RUN@<step>)."),
       rewarm_steps: z.number().int().min(0).default(0).describe('ReWarm: after starting from a stage-1 checkpoint, ramp every learning rate up over this many steps.'),
       lr: z.number().positive().default(1e-4),
       min_lr: z.number().min(0).default(1e-6),
@@ -72,9 +79,16 @@ export function vlaConfigSchema(z: PluginApi['z'], tc: PluginApi['trainerConfig'
       save_total_limit: z.number().int().min(1).default(3),
       max_samples: z.number().int().min(1).optional().describe('Quick validation run: external mode passes --max-samples N to the script; the built-in trainer uses at most N training samples.'),
       outputs: z
-        .array(z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'))
+        .array(
+          z
+            .string()
+            .min(1)
+            .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a path relative to the workdir, inside it'),
+        )
         .optional()
-        .describe('External mode: files or folders (relative to external.workdir) uploaded to the run\'s store at the end of every attempt; default the script\'s _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.'),
+        .describe(
+          "External mode: files or folders (relative to external.workdir) uploaded to the run's store at the end of every attempt; default the script's _best.pt and _final.pt beside its checkpoint, and logs/. rfm cloud outputs RUN pulls them.",
+        ),
       builtin: z
         .object({
           // the seed script's AdamW weight decay (torch's default 0.01), not HF's 0
@@ -123,15 +137,23 @@ export function checkVlaConfig(api: Pick<PluginApi, 'configError'>, c: VlaConfig
   if (isExternal(c)) return
   // mode train (the seed's name, which used to switch to the script) and cache are the script's --mode
   if (c.mode === 'train' || c.mode === 'cache')
-    throw api.configError('mode', `mode ${c.mode} is the pipeline script's --mode, but trainer_mode is builtin`, 'One switch for every kind: add trainer_mode: external (or --external) to run the script; rfm vla-sensor cache builds the built-in trainer\'s cache.')
-  if (c.data.source === 'dir' && !c.data.sessions_dir) throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
+    throw api.configError(
+      'mode',
+      `mode ${c.mode} is the pipeline script's --mode, but trainer_mode is builtin`,
+      "One switch for every kind: add trainer_mode: external (or --external) to run the script; rfm vla-sensor cache builds the built-in trainer's cache.",
+    )
+  if (c.data.source === 'dir' && !c.data.sessions_dir)
+    throw api.configError('data.sessions_dir', 'data.source is dir but no sessions_dir is given', 'Point data.sessions_dir at a folder of sessions, or use data.source: generated.')
   const m = c.builtin.model
   if (m.width % m.heads) throw api.configError('builtin.model.heads', `width ${m.width} is not divisible by heads ${m.heads}`)
   if (c.sensor_enabled && c.fusion_strategy === 'none' && c.sensor_output_dim !== m.width)
-    throw api.configError('sensor_output_dim', `fusion_strategy none adds the sensor features to the VL features, so sensor_output_dim (${c.sensor_output_dim}) must equal builtin.model.width (${m.width})`, 'The seed says the same: "Must match VL dimension".')
+    throw api.configError(
+      'sensor_output_dim',
+      `fusion_strategy none adds the sensor features to the VL features, so sensor_output_dim (${c.sensor_output_dim}) must equal builtin.model.width (${m.width})`,
+      'The seed says the same: "Must match VL dimension".',
+    )
   const span = m.sensor_strides.reduce((a, b) => a * b, 1)
   if (c.sensor_enabled && c.sensor_temporal_length < span)
     throw api.configError('sensor_temporal_length', `${c.sensor_temporal_length} steps are fewer than the sensor encoder's total stride ${span} (builtin.model.sensor_strides)`)
-  if (c.finetune_vl === 'full' && c.unfreeze_last_n > m.vl_depth)
-    throw api.configError('unfreeze_last_n', `${c.unfreeze_last_n} is more than the VL blocks (builtin.model.vl_depth ${m.vl_depth})`)
+  if (c.finetune_vl === 'full' && c.unfreeze_last_n > m.vl_depth) throw api.configError('unfreeze_last_n', `${c.unfreeze_last_n} is more than the VL blocks (builtin.model.vl_depth ${m.vl_depth})`)
 }

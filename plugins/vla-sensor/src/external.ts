@@ -15,9 +15,31 @@ import type {VlaConfig} from './config'
 
 /** Config keys that are the script's flags (key with dashes), in the seed's README order. */
 export const SCRIPT_KEYS = [
-  'sensor_enabled', 'fusion_strategy', 'lr', 'min_lr', 'sensor_lr', 'vl_lr', 'vision_lr', 'warmup_ratio', 'hold_ratio', 'sched_on',
-  'grad_accum_steps', 'batch_size', 'num_workers', 'finetune_vl', 'lora_r', 'lora_alpha', 'lora_dropout', 'unfreeze_last_n',
-  'sensor_input_channels', 'sensor_temporal_length', 'sensor_output_dim', 'sensor_loss_weight', 'epochs', 'max_steps', 'max_samples',
+  'sensor_enabled',
+  'fusion_strategy',
+  'lr',
+  'min_lr',
+  'sensor_lr',
+  'vl_lr',
+  'vision_lr',
+  'warmup_ratio',
+  'hold_ratio',
+  'sched_on',
+  'grad_accum_steps',
+  'batch_size',
+  'num_workers',
+  'finetune_vl',
+  'lora_r',
+  'lora_alpha',
+  'lora_dropout',
+  'unfreeze_last_n',
+  'sensor_input_channels',
+  'sensor_temporal_length',
+  'sensor_output_dim',
+  'sensor_loss_weight',
+  'epochs',
+  'max_steps',
+  'max_samples',
 ] as const
 
 const dashed = (key: string) => `--${key.replace(/_/g, '-')}`

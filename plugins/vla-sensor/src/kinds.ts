@@ -10,9 +10,32 @@ import {directoryDataset} from './sessions'
 
 /** The seed's numeric and choice flags (--lr, --sensor-lr, --grad-accum-steps, ...) as launch flags writing the same-named keys. */
 function seedFlags(): NonNullable<JobKind['launchFlags']> {
-  const numbers = ['lr', 'min_lr', 'sensor_lr', 'vl_lr', 'vision_lr', 'warmup_ratio', 'hold_ratio', 'grad_accum_steps', 'batch_size', 'num_workers', 'lora_r', 'lora_alpha', 'lora_dropout', 'unfreeze_last_n', 'sensor_input_channels', 'sensor_temporal_length', 'sensor_output_dim', 'sensor_loss_weight', 'epochs', 'max_samples']
-  const flags: NonNullable<JobKind['launchFlags']> = Object.fromEntries(numbers.map((key) => [key.replace(/_/g, '-'), {path: key, type: 'number' as const, description: `The seed's --${key.replace(/_/g, '-')} (config key ${key}).`}]))
-  flags['sched-on'] = {path: 'sched_on', type: 'string', options: ['step', 'epoch'], description: 'The seed\'s --sched-on step|epoch.'}
+  const numbers = [
+    'lr',
+    'min_lr',
+    'sensor_lr',
+    'vl_lr',
+    'vision_lr',
+    'warmup_ratio',
+    'hold_ratio',
+    'grad_accum_steps',
+    'batch_size',
+    'num_workers',
+    'lora_r',
+    'lora_alpha',
+    'lora_dropout',
+    'unfreeze_last_n',
+    'sensor_input_channels',
+    'sensor_temporal_length',
+    'sensor_output_dim',
+    'sensor_loss_weight',
+    'epochs',
+    'max_samples',
+  ]
+  const flags: NonNullable<JobKind['launchFlags']> = Object.fromEntries(
+    numbers.map((key) => [key.replace(/_/g, '-'), {path: key, type: 'number' as const, description: `The seed's --${key.replace(/_/g, '-')} (config key ${key}).`}]),
+  )
+  flags['sched-on'] = {path: 'sched_on', type: 'string', options: ['step', 'epoch'], description: "The seed's --sched-on step|epoch."}
   return flags
 }
 
@@ -36,9 +59,9 @@ export default function kinds(api: PluginApi): JobKind[] {
         'fusion-strategy': {path: 'fusion_strategy', type: 'string', options: ['concat', 'cross_attention', 'gated', 'none'], description: 'How VL and sensor features combine.'},
         sampler: {path: 'sampler', type: 'string', options: ['random', 'balanced'], description: 'balanced oversamples sensor sessions (weight ≈ without ÷ with).'},
         'finetune-vl': {path: 'finetune_vl', type: 'string', options: ['none', 'lora', 'full'], description: 'How the VL layers train.'},
-        'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: 'Two-stage training: start from this run\'s checkpoint (RUN, RUN@best, ...).'},
-        external: {path: 'trainer_mode', type: 'boolean', description: 'Run the pipeline\'s own script instead of the built-in trainer (config key trainer_mode: external).'},
-        mode: {path: 'mode', type: 'string', options: ['train', 'cache'], description: 'External mode: the script\'s --mode, train (default) or cache (its VL feature cache step).'},
+        'stage1-checkpoint': {path: 'stage1_checkpoint', type: 'string', description: "Two-stage training: start from this run's checkpoint (RUN, RUN@best, ...)."},
+        external: {path: 'trainer_mode', type: 'boolean', description: "Run the pipeline's own script instead of the built-in trainer (config key trainer_mode: external)."},
+        mode: {path: 'mode', type: 'string', options: ['train', 'cache'], description: "External mode: the script's --mode, train (default) or cache (its VL feature cache step)."},
         // the seed's own flag names (5st_VLA_TRAIN_VL_Lora_with_sensor.py)
         ...seedFlags(),
       },
@@ -54,7 +77,7 @@ export default function kinds(api: PluginApi): JobKind[] {
           gpuMemoryGiB: c.finetune_vl === 'full' ? 40 : 24,
           cpus: Math.max(4, (c.num_workers + 1) * gpus),
           memoryGiB: 32 * gpus,
-          work: {samples: 98_709, epochs: c.epochs, notes: 'the seed\'s 37 sessions; VL features come from the cache'},
+          work: {samples: 98_709, epochs: c.epochs, notes: "the seed's 37 sessions; VL features come from the cache"},
           workload: {
             name: 'qwen-vla-sensor',
             kind: 'vla',

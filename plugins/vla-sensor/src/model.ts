@@ -51,7 +51,13 @@ export class VlaModel {
   /** the core's LoRA config for the VL blocks' linears (LoRA goes only there) */
   private readonly loraConfig?: {rank: number; alpha: number; dropout: number; targetModules: string[]; modulesToSave: string[]}
 
-  constructor(trainer: TrainerModule, readonly tf: Tf, readonly config: VlaModelConfig, rng: Rng, readonly lora?: LoraSpec) {
+  constructor(
+    trainer: TrainerModule,
+    readonly tf: Tf,
+    readonly config: VlaModelConfig,
+    rng: Rng,
+    readonly lora?: LoraSpec,
+  ) {
     const c = config
     if (c.width % c.heads) throw new Error(`width ${c.width} is not divisible by heads ${c.heads}`)
     if (c.fusion === 'none' && c.sensorEnabled && c.sensorOutputDim !== c.width)

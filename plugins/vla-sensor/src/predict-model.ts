@@ -21,11 +21,13 @@ export interface Prediction {
 export async function predictFromCheckpoint(api: PluginApi, dir: string, input: {instruction: string; images: string[]; sensor?: string}): Promise<Prediction> {
   const {NotFoundError, UsageError} = api.errors
   for (const f of ['model.safetensors', 'model_config.json', 'vla.json']) {
-    if (!existsSync(path.join(dir, f))) throw new NotFoundError(`${dir} has no ${f}: not a vla-sensor checkpoint.`, {hint: 'Pass a run id (RUN, RUN@best, RUN@final) or a folder pulled with `rfm ckpt pull`.'})
+    if (!existsSync(path.join(dir, f)))
+      throw new NotFoundError(`${dir} has no ${f}: not a vla-sensor checkpoint.`, {hint: 'Pass a run id (RUN, RUN@best, RUN@final) or a folder pulled with `rfm ckpt pull`.'})
   }
   const config = JSON.parse(readFileSync(path.join(dir, 'model_config.json'), 'utf8')) as VlaModelConfig
   const vla = JSON.parse(readFileSync(path.join(dir, 'vla.json'), 'utf8')) as {encoder: EncoderSpec; lora: LoraSpec | null}
-  if (input.images.length !== config.views) throw new UsageError(`The model takes ${config.views} camera views; --images gave ${input.images.length}.`, {hint: 'Pass one image per view, in the training order.'})
+  if (input.images.length !== config.views)
+    throw new UsageError(`The model takes ${config.views} camera views; --images gave ${input.images.length}.`, {hint: 'Pass one image per view, in the training order.'})
   const formats = await api.loadFormats()
   const trainer = await api.loadTrainer()
   const encoder = new FrozenVlEncoder(trainer.Rng, vla.encoder)
@@ -42,7 +44,9 @@ export async function predictFromCheckpoint(api: PluginApi, dir: string, input: 
     if (!existsSync(input.sensor)) throw new NotFoundError(`Sensor window ${input.sensor} not found.`, {hint: 'Pass a .npy of shape [T, C].'})
     const arr = formats.parseNpy(readFileSync(input.sensor), input.sensor)
     if (arr.shape.length !== 2 || arr.shape[0] !== config.sensorT || arr.shape[1] !== config.sensorC)
-      throw new formats.FormatError(input.sensor, `sensor window has shape [${arr.shape}], the model takes [${config.sensorT}, ${config.sensorC}]`, {hint: 'One window: sensor_temporal_length × sensor_input_channels (1 force + the A-scan).'})
+      throw new formats.FormatError(input.sensor, `sensor window has shape [${arr.shape}], the model takes [${config.sensorT}, ${config.sensorC}]`, {
+        hint: 'One window: sensor_temporal_length × sensor_input_channels (1 force + the A-scan).',
+      })
     window = formats.toFloat32(arr)
   }
   const backend = await trainer.selectBackend('auto')
@@ -64,7 +68,16 @@ export async function predictFromCheckpoint(api: PluginApi, dir: string, input: 
       // a folder without trainer_state.json: the step is unknown
     }
     const actions = Array.from({length: config.horizon}, (_, k) => values.slice(k * config.actionDim, (k + 1) * config.actionDim))
-    return {step, actions, horizon: config.horizon, action_dim: config.actionDim, has_sensor: window !== undefined, sensor_used: sensorUsed, fusion: config.sensorEnabled ? config.fusion : 'disabled', backend: backend.name}
+    return {
+      step,
+      actions,
+      horizon: config.horizon,
+      action_dim: config.actionDim,
+      has_sensor: window !== undefined,
+      sensor_used: sensorUsed,
+      fusion: config.sensorEnabled ? config.fusion : 'disabled',
+      backend: backend.name,
+    }
   } finally {
     model.dispose()
   }

@@ -51,9 +51,11 @@ export function splitSessions(sessions: {index: number; hasSensor: boolean}[], v
   if (valRatio <= 0) return val
   const k = Math.max(2, Math.round(1 / valRatio))
   for (const kind of [true, false]) {
-    sessions.filter((s) => s.hasSensor === kind).forEach((s, i) => {
-      if (i % k === 0) val.add(s.index)
-    })
+    sessions
+      .filter((s) => s.hasSensor === kind)
+      .forEach((s, i) => {
+        if (i % k === 0) val.add(s.index)
+      })
   }
   return val
 }
@@ -103,7 +105,10 @@ export function generatedDataset(RngClass: RngCtor, o: GeneratorOptions, valRati
 /** Reads a sessions directory (layout above) through the core formats. Images and windows load lazily. */
 export async function directoryDataset(formats: Formats, dir: string, valRatio: number, sensorShape: {t: number; c: number}): Promise<VlaDataset> {
   if (!existsSync(dir)) throw new Error(`sessions directory ${dir} does not exist`)
-  const names = readdirSync(dir, {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+  const names = readdirSync(dir, {withFileTypes: true})
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()
   if (names.length === 0) throw new Error(`sessions directory ${dir} has no session folders`)
   const samples: VlaSample[] = []
   const frames: {folder: string; images: string[]; sensor?: string}[] = []

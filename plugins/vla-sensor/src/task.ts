@@ -43,7 +43,12 @@ export class VlaTask {
   sensorSeen = 0
   private readonly perSample: number
 
-  constructor(readonly data: VlaDataset, readonly features: Float32Array, readonly model: VlaModel, readonly options: VlaTaskOptions) {
+  constructor(
+    readonly data: VlaDataset,
+    readonly features: Float32Array,
+    readonly model: VlaModel,
+    readonly options: VlaTaskOptions,
+  ) {
     this.train = []
     this.val = []
     data.samples.forEach((s, i) => (data.valSessions.has(s.session) ? this.val : this.train).push(i))

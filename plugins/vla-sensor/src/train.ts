@@ -68,14 +68,19 @@ export function modelConfigOf(c: VlaConfig, views: number): VlaModelConfig {
 /** finetune_vl → which parameters train, and the four learning rates as parameter groups. */
 export function trainerKeys(trainer: TrainerModule, c: VlaConfig, stepsPerEpochHint?: number) {
   const depth = c.builtin.model.vl_depth
-  const freeze =
-    c.finetune_vl === 'none'
-      ? ['vl', 'vision']
-      : c.finetune_vl === 'full'
-        ? Array.from({length: depth - c.unfreeze_last_n}, (_, i) => `vl.blocks.${i}`)
-        : []
+  const freeze = c.finetune_vl === 'none' ? ['vl', 'vision'] : c.finetune_vl === 'full' ? Array.from({length: depth - c.unfreeze_last_n}, (_, i) => `vl.blocks.${i}`) : []
   // the seed's names → Hugging Face's, through the core's one mapping
-  const hf = {...c.builtin, max_steps: c.max_steps, num_train_epochs: c.epochs, per_device_train_batch_size: c.batch_size, gradient_accumulation_steps: c.grad_accum_steps, learning_rate: c.lr, logging_steps: 1, eval_steps: stepsPerEpochHint ?? 0, save_steps: stepsPerEpochHint ?? 0}
+  const hf = {
+    ...c.builtin,
+    max_steps: c.max_steps,
+    num_train_epochs: c.epochs,
+    per_device_train_batch_size: c.batch_size,
+    gradient_accumulation_steps: c.grad_accum_steps,
+    learning_rate: c.lr,
+    logging_steps: 1,
+    eval_steps: stepsPerEpochHint ?? 0,
+    save_steps: stepsPerEpochHint ?? 0,
+  }
   return trainer.fromHfTrainingArgs(hf, {
     extra: {
       param_groups: [
@@ -138,13 +143,15 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
     if (stepsPerEpoch < 1) throw api.configError('batch_size', `the training set (${task.trainSize} samples) is smaller than batch_size × grad_accum_steps (${perStep})`)
     const keys = trainerKeys(trainer, c, stepsPerEpoch)
     const nSensor = task.train.filter((i) => data.samples[i].hasSensor).length
-    ctx.log(`data: ${data.samples.length} samples (${task.train.length} train, ${task.val.length} val); ${nSensor} train samples with sensor (${((100 * nSensor) / Math.max(1, task.train.length)).toFixed(1)} %); sampler ${c.sampler}${c.sampler === 'balanced' ? ` (sensor weight ${task.sensorWeight})` : ''}`)
+    ctx.log(
+      `data: ${data.samples.length} samples (${task.train.length} train, ${task.val.length} val); ${nSensor} train samples with sensor (${((100 * nSensor) / Math.max(1, task.train.length)).toFixed(1)} %); sampler ${c.sampler}${c.sampler === 'balanced' ? ` (sensor weight ${task.sensorWeight})` : ''}`,
+    )
 
     const latest = await ctx.checkpoints.loadLatest()
     const restored = (latest?.state ?? {}) as VlaState
     // stage 2: the sensor-enabled model starts from a stage-1 run's weights (missing parameters keep their init)
     if (c.stage1_checkpoint && !latest) {
-      if (!ctx.loadRunCheckpoint) throw new Error('this rfm runtime cannot read another run\'s checkpoint (TrainerContext.loadRunCheckpoint)')
+      if (!ctx.loadRunCheckpoint) throw new Error("this rfm runtime cannot read another run's checkpoint (TrainerContext.loadRunCheckpoint)")
       const stage1 = await ctx.loadRunCheckpoint(c.stage1_checkpoint)
       const missing = model.store.loadMatching(trainer.decodeSafetensors(stage1.files['model.safetensors']).tensors)
       ctx.log(`stage 2: started from ${stage1.runId} step ${stage1.step}; new parameters: ${missing.length ? missing.join(', ') : 'none'}`)

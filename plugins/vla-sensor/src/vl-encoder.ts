@@ -24,7 +24,10 @@ export class FrozenVlEncoder {
   private readonly imageProj: Float32Array
   private readonly textProj: Float32Array
 
-  constructor(RngClass: RngCtor, readonly spec: EncoderSpec) {
+  constructor(
+    RngClass: RngCtor,
+    readonly spec: EncoderSpec,
+  ) {
     const r = RngClass.derive(spec.seed, 0x0e1c)
     const inImg = spec.grid * spec.grid * 3
     this.imageProj = Float32Array.from({length: inImg * spec.featureDim}, () => (r.normal() * 2) / Math.sqrt(inImg))
@@ -50,7 +53,10 @@ export class FrozenVlEncoder {
 
   encodeText(text: string): Float32Array {
     const bag = new Float32Array(WORD_BUCKETS)
-    for (const word of text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean)) {
+    for (const word of text
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean)) {
       const h = createHash('sha256').update(word).digest()
       bag[h.readUInt32LE(0) % WORD_BUCKETS] += 1
     }
@@ -88,5 +94,8 @@ export class FrozenVlEncoder {
 
 /** The cache key: the data's identity and the encoder's. */
 export function cacheKey(data: VlaDataset, spec: EncoderSpec): string {
-  return createHash('sha256').update(JSON.stringify({data: data.key, encoder: spec})).digest('hex').slice(0, 32)
+  return createHash('sha256')
+    .update(JSON.stringify({data: data.key, encoder: spec}))
+    .digest('hex')
+    .slice(0, 32)
 }

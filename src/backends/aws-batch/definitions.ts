@@ -49,9 +49,7 @@ export async function planDefinition(client: BatchClient, definition: string, im
     revisions.push(...(page.jobDefinitions ?? []))
     nextToken = page.nextToken
   } while (nextToken)
-  const match = revisions
-    .filter((d) => d.containerProperties?.image === image && sameButImage(d, current))
-    .sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0]
+  const match = revisions.filter((d) => d.containerProperties?.image === image && sameButImage(d, current)).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0]
   if (match?.jobDefinitionArn) return {arn: match.jobDefinitionArn}
   return {
     register: {

@@ -155,11 +155,24 @@ export class BatchBackend implements Backend {
     this.seen.set(run.id, job ?? null)
     if (!job) return run
     const size = job.arrayProperties?.size ?? 0
-    const children = size > 0 ? await this.describe(profile, Array.from({length: size}, (_, i) => `${jobId}:${i}`)) : []
+    const children =
+      size > 0
+        ? await this.describe(
+            profile,
+            Array.from({length: size}, (_, i) => `${jobId}:${i}`),
+          )
+        : []
     // The runtime appends to events.jsonl while this reads it; on S3 a read can race the rewrite.
     const events = await storeRead(() => runs.events(run.id))
     const wasFinal = FINAL_STATES.has(run.state)
-    const updated = await runs.update(run.id, (r) => mergeJob(r, job, events, children.map((c) => ({index: c.arrayProperties?.index ?? 0, job: c}))))
+    const updated = await runs.update(run.id, (r) =>
+      mergeJob(
+        r,
+        job,
+        events,
+        children.map((c) => ({index: c.arrayProperties?.index ?? 0, job: c})),
+      ),
+    )
     if (!wasFinal && FINAL_STATES.has(updated.state) && !events.some((e) => e.type === 'run_finished')) {
       await runs.appendEvent(run.id, {type: 'run_finished', time: updated.endedAt ?? new Date().toISOString(), state: updated.state, reason: updated.reason})
     }
@@ -255,7 +268,14 @@ export class BatchBackend implements Backend {
         do {
           const page = await aws('listing the queue', () => client.send(new ListJobsCommand({jobQueue: queue, jobStatus, ...(nextToken ? {nextToken} : {})})))
           for (const s of page.jobSummaryList ?? []) {
-            jobs.push({queue, jobId: s.jobId ?? '', jobName: s.jobName ?? '', status: s.status ?? jobStatus, ...(isRfmJob(s) ? {runId: runIdOf(s.jobName ?? '')} : {}), ...(s.createdAt ? {createdAt: new Date(s.createdAt).toISOString()} : {})})
+            jobs.push({
+              queue,
+              jobId: s.jobId ?? '',
+              jobName: s.jobName ?? '',
+              status: s.status ?? jobStatus,
+              ...(isRfmJob(s) ? {runId: runIdOf(s.jobName ?? '')} : {}),
+              ...(s.createdAt ? {createdAt: new Date(s.createdAt).toISOString()} : {}),
+            })
           }
           nextToken = page.nextToken
         } while (nextToken)

@@ -21,7 +21,7 @@ export class LogStreamReader {
     let text = ''
     for (;;) {
       const token = this.tokens.get(stream)
-      const page = await aws('reading the job\'s logs', async () => {
+      const page = await aws("reading the job's logs", async () => {
         try {
           return await this.client.send(new GetLogEventsCommand({logGroupName: this.logGroup, logStreamName: stream, startFromHead: true, ...(token ? {nextToken: token} : {})}))
         } catch (error) {

@@ -38,7 +38,9 @@ export function batchRequestFor(job: JobNeeds, options: BackendOptions): Backend
 /** What the user should know about a Batch run before it is submitted. */
 export function batchLaunchWarnings(run: RunRecord): string[] {
   if (run.backend.name === 'aws-batch' && run.backend.request.queue === 'spot' && run.retries.attempts === 1) {
-    return ['retries.attempts is 1 on the spot queue: the first spot reclaim fails the run (its checkpoints stay in the store, but nothing resumes them). Set retries.attempts to 3 or more, or leave it unset (default 5 on spot).']
+    return [
+      'retries.attempts is 1 on the spot queue: the first spot reclaim fails the run (its checkpoints stay in the store, but nothing resumes them). Set retries.attempts to 3 or more, or leave it unset (default 5 on spot).',
+    ]
   }
   return []
 }
@@ -104,7 +106,10 @@ export function batchRetryStrategy(retries: RunRecord['retries']): NonNullable<S
   }))
   const evaluateOnExit = [...builtin, ...own]
   if (evaluateOnExit.length > MAX_EVALUATE_ON_EXIT) {
-    throw new UsageError(`retries.evaluate_on_exit has ${own.length} rules; AWS Batch takes ${MAX_EVALUATE_ON_EXIT} in all and rfm uses ${builtin.length} (${BUILTIN_RETRY_RULES.map((r) => r.onStatusReason ?? `exit ${r.onExitCode}`).join(', ')}).`, {hint: `Keep at most ${MAX_EVALUATE_ON_EXIT - builtin.length} rules of your own.`})
+    throw new UsageError(
+      `retries.evaluate_on_exit has ${own.length} rules; AWS Batch takes ${MAX_EVALUATE_ON_EXIT} in all and rfm uses ${builtin.length} (${BUILTIN_RETRY_RULES.map((r) => r.onStatusReason ?? `exit ${r.onExitCode}`).join(', ')}).`,
+      {hint: `Keep at most ${MAX_EVALUATE_ON_EXIT - builtin.length} rules of your own.`},
+    )
   }
   return {attempts: retries.attempts, evaluateOnExit}
 }

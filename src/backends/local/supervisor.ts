@@ -108,11 +108,7 @@ class Supervisor {
     return {afterMs, signal}
   }
 
-  private async runAttempt(
-    record: RunRecord,
-    attempt: number,
-    kill?: {afterMs: number; signal: 'SIGTERM' | 'SIGKILL'},
-  ): Promise<{exit: AttemptExit; timedOut: boolean; chaosSignal?: string}> {
+  private async runAttempt(record: RunRecord, attempt: number, kill?: {afterMs: number; signal: 'SIGTERM' | 'SIGKILL'}): Promise<{exit: AttemptExit; timedOut: boolean; chaosSignal?: string}> {
     const log = new LogAppender(this.runs.store, RunStore.logKey(this.runId, attempt))
     const child = spawn(process.execPath, [RUNTIME], {
       detached: true, // its own process group, so a forced stop reaches the trainer's children too

@@ -67,10 +67,21 @@ export default class Show extends RfmCommand {
     const age = ageDays(catalog.retrievedAt)
     const view: CatalogView = {region: flags.region, source: catalog.source, retrievedAt: catalog.retrievedAt, ageDays: Math.floor(age), stale: age > maxAgeDays(), maxAgeDays: maxAgeDays(), instances}
     this.log(`Catalog: ${view.source}, ${view.retrievedAt.slice(0, 10)} (${view.ageDays} days old)${view.stale ? ' — stale: run rfm catalog refresh' : ''}; region ${view.region}\n`)
-    this.log(table(
-      ['INSTANCE', 'GPUS', 'VCPU', 'RAM', 'ON-DEMAND', 'SPOT', 'INTERRUPTIONS', 'PRICES OF'],
-      instances.map((r) => [r.instanceType, `${r.gpus}×${r.gpuModel} ${r.gpuMemoryGiB}G`, String(r.vcpus), `${r.memoryGiB}G`, `$${r.onDemand.toFixed(3)}`, `$${r.spot.toFixed(3)}${r.spotEstimated ? '*' : ''}`, r.interruptionBucket, r.priceDate]),
-    ))
+    this.log(
+      table(
+        ['INSTANCE', 'GPUS', 'VCPU', 'RAM', 'ON-DEMAND', 'SPOT', 'INTERRUPTIONS', 'PRICES OF'],
+        instances.map((r) => [
+          r.instanceType,
+          `${r.gpus}×${r.gpuModel} ${r.gpuMemoryGiB}G`,
+          String(r.vcpus),
+          `${r.memoryGiB}G`,
+          `$${r.onDemand.toFixed(3)}`,
+          `$${r.spot.toFixed(3)}${r.spotEstimated ? '*' : ''}`,
+          r.interruptionBucket,
+          r.priceDate,
+        ]),
+      ),
+    )
     if (instances.some((r) => r.spotEstimated)) this.log('\n* spot price estimated from the typical discount for the family')
     return view
   }

@@ -20,10 +20,12 @@ export default class CkptLs extends RfmCommand {
     const rows = await checkpointRows(ctx.runs.store, flags['array-index'] === undefined ? run.id : `${run.id}/array-${flags['array-index']}`)
     if (rows.length === 0) this.log(`Run ${run.id} has no committed checkpoints.`)
     else {
-      this.log(table(
-        ['STEP', 'CREATED', 'ATTEMPT', 'FILES', 'BYTES', 'TAGS'],
-        rows.map((r) => [String(r.step), r.createdAt.replace('T', ' ').slice(0, 19), String(r.attempt ?? '-'), String(r.files), String(r.bytes), r.tags.join(',')]),
-      ))
+      this.log(
+        table(
+          ['STEP', 'CREATED', 'ATTEMPT', 'FILES', 'BYTES', 'TAGS'],
+          rows.map((r) => [String(r.step), r.createdAt.replace('T', ' ').slice(0, 19), String(r.attempt ?? '-'), String(r.files), String(r.bytes), r.tags.join(',')]),
+        ),
+      )
     }
     return {run: run.id, checkpoints: rows}
   }

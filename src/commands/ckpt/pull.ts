@@ -6,18 +6,15 @@ import {chooseCheckpoint, pullCheckpoint, type CheckpointChoice} from '../../che
 import {CheckpointStore} from '../../checkpoint/store'
 
 export default class CkptPull extends RfmCommand {
-  static override summary = 'Download a run\'s checkpoint (the newest by default) into a folder, verifying every file.'
-  static override examples = [
-    '<%= config.bin %> ckpt pull command-20261122-153012-ab12 ./ckpt',
-    '<%= config.bin %> ckpt pull command-20261122-153012-ab12 ./best --best',
-  ]
+  static override summary = "Download a run's checkpoint (the newest by default) into a folder, verifying every file."
+  static override examples = ['<%= config.bin %> ckpt pull command-20261122-153012-ab12 ./ckpt', '<%= config.bin %> ckpt pull command-20261122-153012-ab12 ./best --best']
   static override args = {
     run: Args.string({required: true, description: 'Run id.'}),
-    dir: Args.string({required: true, description: 'Folder to write the checkpoint\'s files into.'}),
+    dir: Args.string({required: true, description: "Folder to write the checkpoint's files into."}),
   }
   static override flags = {
     step: Flags.integer({description: 'This step.', min: 0, exclusive: ['best', 'final']}),
-    best: Flags.boolean({description: 'The best checkpoint by the run\'s metric.', exclusive: ['step', 'final']}),
+    best: Flags.boolean({description: "The best checkpoint by the run's metric.", exclusive: ['step', 'final']}),
     final: Flags.boolean({description: 'The final checkpoint of a finished run.', exclusive: ['step', 'best']}),
     'array-index': Flags.integer({description: 'A child of an array job (AWS Batch --array): its checkpoints are kept apart, under the run.', min: 0, helpValue: 'N'}),
     profile: profileFlag,

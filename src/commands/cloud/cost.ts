@@ -40,18 +40,43 @@ export default class Cost extends RfmCommand {
       const r = runs[0]
       if (!r.applicable) this.log(`Run ${r.runId}: cost not applicable — ${r.note}.`)
       else {
-        this.log(table(
-          ['ATTEMPT', 'INSTANCE', 'ZONE', 'MARKET', 'DURATION', '$/H', 'COST', 'ON-DEMAND', 'LOST'],
-          r.attempts.map((a) => [`${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? '*' : ''}`, a.instanceType ?? '?', a.availabilityZone ?? '?', a.market, formatDuration(a.seconds), a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4), usd(a.cost), usd(a.onDemandCost), formatDuration(a.lostSeconds)]),
-        ))
-        this.log(`\nTotal ${usd(r.totalCost)} vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${formatDuration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `\nNote: ${r.note}.` : ''}\n* interrupted and retried`)
+        this.log(
+          table(
+            ['ATTEMPT', 'INSTANCE', 'ZONE', 'MARKET', 'DURATION', '$/H', 'COST', 'ON-DEMAND', 'LOST'],
+            r.attempts.map((a) => [
+              `${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? '*' : ''}`,
+              a.instanceType ?? '?',
+              a.availabilityZone ?? '?',
+              a.market,
+              formatDuration(a.seconds),
+              a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4),
+              usd(a.cost),
+              usd(a.onDemandCost),
+              formatDuration(a.lostSeconds),
+            ]),
+          ),
+        )
+        this.log(
+          `\nTotal ${usd(r.totalCost)} vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${formatDuration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `\nNote: ${r.note}.` : ''}\n* interrupted and retried`,
+        )
       }
     } else if (runs.length === 0) this.log(`No runs in ${ctx.runs.store.url}.`)
     else {
-      this.log(table(
-        ['RUN', 'BACKEND', 'STATE', 'ATTEMPTS', 'COST', 'ON-DEMAND', 'SAVED', 'LOST'],
-        runs.map((r) => [r.runId, r.backend, r.state, String(r.attempts.length), r.applicable ? usd(r.totalCost) : 'n/a', r.applicable ? usd(r.onDemandCost) : 'n/a', r.applicable ? usd(r.savings) : 'n/a', formatDuration(r.lostSeconds)]),
-      ))
+      this.log(
+        table(
+          ['RUN', 'BACKEND', 'STATE', 'ATTEMPTS', 'COST', 'ON-DEMAND', 'SAVED', 'LOST'],
+          runs.map((r) => [
+            r.runId,
+            r.backend,
+            r.state,
+            String(r.attempts.length),
+            r.applicable ? usd(r.totalCost) : 'n/a',
+            r.applicable ? usd(r.onDemandCost) : 'n/a',
+            r.applicable ? usd(r.savings) : 'n/a',
+            formatDuration(r.lostSeconds),
+          ]),
+        ),
+      )
       this.log(`\nTotal ${usd(total.cost)} (saved ${usd(total.savings)} vs on-demand).`)
     }
     return {runs, total}

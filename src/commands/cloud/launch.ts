@@ -50,7 +50,12 @@ export default class Launch extends RfmCommand {
       description: 'Local backend: interrupt the job N times at random moments and restart it, as a spot fleet would (kills=N,seed=S[,signal=TERM|KILL|mixed][,min=S,max=S]).',
       helpValue: 'kills=N,seed=S',
     }),
-    array: Flags.integer({description: 'AWS Batch: submit an array job of N children (2–10000); each gets its index in AWS_BATCH_JOB_ARRAY_INDEX and RFM_ARRAY_INDEX.', min: 2, max: 10_000, helpValue: 'N'}),
+    array: Flags.integer({
+      description: 'AWS Batch: submit an array job of N children (2–10000); each gets its index in AWS_BATCH_JOB_ARRAY_INDEX and RFM_ARRAY_INDEX.',
+      min: 2,
+      max: 10_000,
+      helpValue: 'N',
+    }),
     queue: Flags.string({description: 'AWS Batch: the queue to submit to (default spot).', options: ['spot', 'on-demand']}),
     profile: profileFlag,
   }

@@ -12,7 +12,7 @@ export interface LogsResult {
 }
 
 export default class Logs extends RfmCommand {
-  static override summary = 'Print a run\'s log, attempt by attempt; -f follows it until the run ends.'
+  static override summary = "Print a run's log, attempt by attempt; -f follows it until the run ends."
   static override examples = ['<%= config.bin %> cloud logs command-20261122-153012-ab12 -f', '<%= config.bin %> cloud logs command-20261122-153012-ab12 --attempt 2']
   static override args = {run: Args.string({required: true, description: 'Run id.'})}
   static override flags = {

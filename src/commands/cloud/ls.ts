@@ -7,13 +7,13 @@ import {FINAL_STATES} from '../../runs/record'
 import {runSummary, type RunSummary} from '../../runs/summary'
 
 export default class Ls extends RfmCommand {
-  static override summary = 'List runs in the profile\'s store, newest first.'
+  static override summary = "List runs in the profile's store, newest first."
   static override examples = ['<%= config.bin %> cloud ls', '<%= config.bin %> cloud ls --state running --kind command --json']
   static override flags = {
     limit: Flags.integer({char: 'n', description: 'Show at most this many runs.', default: 20, min: 1}),
     state: Flags.string({description: 'Only runs in this state (lost = the backend lost them).', options: ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'lost']}),
     kind: Flags.string({description: 'Only runs of this job kind.'}),
-    queues: Flags.boolean({description: 'AWS Batch: also list the active jobs in the profile\'s queues (including jobs not started by rfm).'}),
+    queues: Flags.boolean({description: "AWS Batch: also list the active jobs in the profile's queues (including jobs not started by rfm)."}),
     profile: profileFlag,
   }
 
@@ -34,14 +34,24 @@ export default class Ls extends RfmCommand {
     }
     if (summaries.length === 0) this.log(`No runs${flags.state || flags.kind ? ' match' : ' yet'} in ${ctx.runs.store.url}.`)
     else {
-      this.log(table(
-        ['RUN', 'KIND', 'STATE', 'ATTEMPTS', 'CREATED', 'DURATION'],
-        summaries.map((s, i) => [s.id, s.kind, paint(s.state, STATE_COLOR[s.state], this.color), String(s.attempts), s.createdAt.replace('T', ' ').slice(0, 19), durations[i]]),
-      ))
+      this.log(
+        table(
+          ['RUN', 'KIND', 'STATE', 'ATTEMPTS', 'CREATED', 'DURATION'],
+          summaries.map((s, i) => [s.id, s.kind, paint(s.state, STATE_COLOR[s.state], this.color), String(s.attempts), s.createdAt.replace('T', ' ').slice(0, 19), durations[i]]),
+        ),
+      )
     }
     if (flags.queues && ctx.backend.queueJobs) {
       const queueJobs = await ctx.backend.queueJobs()
-      this.log(queueJobs.length === 0 ? '\nNo active jobs in the queues.' : '\n' + table(['QUEUE', 'JOB', 'NAME', 'STATUS', 'RUN'], queueJobs.map((j) => [j.queue.split('/').pop() ?? j.queue, j.jobId, j.jobName, j.status, j.runId ?? '-'])))
+      this.log(
+        queueJobs.length === 0
+          ? '\nNo active jobs in the queues.'
+          : '\n' +
+              table(
+                ['QUEUE', 'JOB', 'NAME', 'STATUS', 'RUN'],
+                queueJobs.map((j) => [j.queue.split('/').pop() ?? j.queue, j.jobId, j.jobName, j.status, j.runId ?? '-']),
+              ),
+      )
       return {runs: summaries, queueJobs}
     }
     return {runs: summaries}

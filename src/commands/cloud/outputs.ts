@@ -5,8 +5,9 @@ import {listOutputs, pullOutputs, type RunOutputs} from '../../outputs/pull'
 import {formatBytes} from '../../staging/progress'
 
 export default class Outputs extends RfmCommand {
-  static override summary = 'List a run\'s outputs (final model, logs, TensorBoard, eval results), or pull them into DIR.'
-  static override description = 'Outputs are what the trainer writes besides its checkpoints, uploaded at the end of every attempt (the config\'s outputs key; each kind has defaults). Without DIR the files of the newest attempt that uploaded any are listed.'
+  static override summary = "List a run's outputs (final model, logs, TensorBoard, eval results), or pull them into DIR."
+  static override description =
+    "Outputs are what the trainer writes besides its checkpoints, uploaded at the end of every attempt (the config's outputs key; each kind has defaults). Without DIR the files of the newest attempt that uploaded any are listed."
   static override examples = ['<%= config.bin %> cloud outputs sft-20261204-101500-ab12', '<%= config.bin %> cloud outputs sft-20261204-101500-ab12 ./results --attempt 2']
   static override args = {
     run: Args.string({required: true, description: 'Run id.'}),

@@ -14,7 +14,11 @@ export type PlanOutput =
   | ({cpuOnly: false; source: {kind?: string; file?: string; overrides: string[]}} & PlanResult)
   | {cpuOnly: true; source: {kind?: string; file?: string; overrides: string[]}; resources: {gpus: number; cpus: number; memoryGiB: number}; plans: []; chosen: null; warnings: string[]}
 
-const list = (value?: string) => value?.split(',').map((s) => s.trim()).filter(Boolean)
+const list = (value?: string) =>
+  value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 export default class Plan extends RfmCommand {
   static override summary = 'Rank instance types × regions × spot/on-demand by expected cost for a job.'

@@ -27,7 +27,8 @@ export default class Gc extends RfmCommand {
         `${result.kept} in use by ${result.manifests} dataset${result.manifests === 1 ? '' : 's'}` +
         (result.tooYoung ? `; ${result.tooYoung} unreferenced but younger than ${flags['min-age']} kept` : '') +
         (result.stagingInProgress ? `; ${result.keptForStaging} unreferenced kept because ${result.stagingInProgress} staging run(s) are in progress` : '') +
-        (result.leftovers ? `; ${result.dryRun ? 'would remove' : 'removed'} ${result.leftovers} leftover(s) of killed writes (${formatBytes(result.leftoverBytes)})` : '') + '.',
+        (result.leftovers ? `; ${result.dryRun ? 'would remove' : 'removed'} ${result.leftovers} leftover(s) of killed writes (${formatBytes(result.leftoverBytes)})` : '') +
+        '.',
     )
     return result
   }

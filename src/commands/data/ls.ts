@@ -18,7 +18,13 @@ export default class Ls extends RfmCommand {
     const store = await storeForProfile(flags.profile)
     const datasets = (await listNameEntries(store)).filter((e) => !flags.name || e.name === flags.name)
     if (datasets.length === 0) this.log(`No datasets${flags.name ? ` named ${flags.name}` : ''} in ${store.url}. Stage one with: rfm data stage PATH`)
-    else this.log(table(['REF', 'FILES', 'SIZE', 'STAGED', 'SOURCE'], datasets.map((d) => [d.ref, String(d.files), formatBytes(d.bytes), d.stagedAt.replace('T', ' ').slice(0, 19), d.source])))
+    else
+      this.log(
+        table(
+          ['REF', 'FILES', 'SIZE', 'STAGED', 'SOURCE'],
+          datasets.map((d) => [d.ref, String(d.files), formatBytes(d.bytes), d.stagedAt.replace('T', ' ').slice(0, 19), d.source]),
+        ),
+      )
     return {datasets}
   }
 }

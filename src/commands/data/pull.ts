@@ -23,7 +23,8 @@ export default class Pull extends RfmCommand {
     const result = await pullDataset(store, args.ref, args.dir, {concurrency: flags.concurrency, progress: progressMode(this.jsonEnabled())})
     this.log(
       `Pulled ${result.ref} into ${result.dir}: ${result.files} files verified (${result.downloadedFiles} downloaded, ${formatBytes(result.downloadedBytes)}; ${result.unchangedFiles} already there)` +
-        (result.links ? `, ${result.links} link${result.links > 1 ? 's' : ''}` : '') + '.',
+        (result.links ? `, ${result.links} link${result.links > 1 ? 's' : ''}` : '') +
+        '.',
     )
     return result
   }

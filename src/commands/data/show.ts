@@ -36,7 +36,13 @@ export default class Show extends RfmCommand {
     this.log(lines.join('\n'))
     const shown = flags.files ? manifest.files : manifest.files.slice(0, 20)
     if (shown.length > 0) {
-      this.log('\n' + table(['PATH', 'SIZE', 'SHA256', 'MODE'], shown.map((f) => [f.path, formatBytes(f.size), f.sha256.slice(0, 12), f.mode.toString(8)])))
+      this.log(
+        '\n' +
+          table(
+            ['PATH', 'SIZE', 'SHA256', 'MODE'],
+            shown.map((f) => [f.path, formatBytes(f.size), f.sha256.slice(0, 12), f.mode.toString(8)]),
+          ),
+      )
       if (shown.length < manifest.files.length) this.log(`… and ${manifest.files.length - shown.length} more (--files lists all)`)
     }
     for (const link of manifest.links) this.log(`${link.path} -> ${link.target}`)

@@ -7,10 +7,7 @@ import {storeForProfile} from '../../staging/profile-store'
 export default class Stage extends RfmCommand {
   static override summary = 'Upload a file or folder to the store, content-addressed, and print its dataset reference.'
   static override description = `Each file is stored once by its sha256 under objects/, and a manifest (paths, sizes, hashes, modes, links inside the tree) under datasets/<manifest-sha256>/. Files the store already has are not uploaded again, so staging an unchanged tree takes seconds and an interrupted stage resumes where it stopped. Use the printed ds:NAME@HASH in a config in place of the local path. Symlinks inside the tree are stored as links; symlinks that leave the tree are refused.`
-  static override examples = [
-    '<%= config.bin %> data stage ./robot-vqa --name robot-vqa',
-    '<%= config.bin %> data stage ./episodes.tar --json',
-  ]
+  static override examples = ['<%= config.bin %> data stage ./robot-vqa --name robot-vqa', '<%= config.bin %> data stage ./episodes.tar --json']
   static override args = {path: Args.string({required: true, description: 'File or folder to stage.'})}
   static override flags = {
     name: Flags.string({description: 'Dataset name (default: the folder or file name).', helpValue: 'NAME'}),

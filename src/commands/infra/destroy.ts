@@ -17,7 +17,7 @@ export default class Destroy extends RfmCommand {
   async run(): Promise<InfraResult> {
     const {flags} = await this.parse(Destroy)
     if (!flags.yes) {
-      throw new UsageError('rfm infra destroy deletes the stack\'s bucket, queues and roles: confirm with --yes.', {
+      throw new UsageError("rfm infra destroy deletes the stack's bucket, queues and roles: confirm with --yes.", {
         hint: 'Run rfm infra preview first to see what the stack holds, then rfm infra destroy --yes.',
       })
     }

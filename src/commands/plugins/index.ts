@@ -19,7 +19,7 @@ export default class Plugins extends RfmCommand {
   static override summary = 'List plugins: the first-party ones and those you installed or linked.'
   static override description = 'Install a third-party oclif plugin with rfm plugins install NAME, or link one you develop with rfm plugins link DIR.'
   static override examples = ['<%= config.bin %> plugins', '<%= config.bin %> plugins --json']
-  static override flags = {all: Flags.boolean({description: 'Also list oclif\'s own plugins (help, plugins).'})}
+  static override flags = {all: Flags.boolean({description: "Also list oclif's own plugins (help, plugins)."})}
 
   async run(): Promise<{plugins: PluginRow[]}> {
     const {flags} = await this.parse(Plugins)
@@ -31,7 +31,12 @@ export default class Plugins extends RfmCommand {
         const kinds = (p.pjson as {rfm?: {jobKinds?: string}}).rfm?.jobKinds
         return {name: p.name, version: p.version, type: p.type, ...(kinds ? {jobKinds: kinds} : {})}
       })
-    this.log(table(['PLUGIN', 'VERSION', 'TYPE'], rows.map((r) => [r.name, r.version, r.type])))
+    this.log(
+      table(
+        ['PLUGIN', 'VERSION', 'TYPE'],
+        rows.map((r) => [r.name, r.version, r.type]),
+      ),
+    )
     return {plugins: rows}
   }
 }

@@ -46,7 +46,9 @@ class ProtoWriter {
   }
 
   bytes(field: number, value: Uint8Array): this {
-    this.tag(field, 2).varint(value.length).parts.push(...value)
+    this.tag(field, 2)
+      .varint(value.length)
+      .parts.push(...value)
     return this
   }
 

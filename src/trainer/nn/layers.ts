@@ -36,7 +36,12 @@ export function perHeadMatMul(tf: typeof tfTypes, a: Tensor, b: Tensor, transpos
   const lead = a.shape.slice(0, -2)
   const count = lead.reduce((x, y) => x * y, 1)
   const [m, k] = a.shape.slice(-2)
-  const bt = transposeB ? tf.transpose(b, [...b.shape.keys()].map((i) => (i < b.rank - 2 ? i : i === b.rank - 2 ? b.rank - 1 : b.rank - 2))) : b
+  const bt = transposeB
+    ? tf.transpose(
+        b,
+        [...b.shape.keys()].map((i) => (i < b.rank - 2 ? i : i === b.rank - 2 ? b.rank - 1 : b.rank - 2)),
+      )
+    : b
   const n = bt.shape[bt.rank - 1]
   const as = tf.split(tf.reshape(a, [count, m, k]), count, 0)
   const bs = tf.split(tf.reshape(bt, [count, k, n]), count, 0)
@@ -143,4 +148,3 @@ export function block(f: Forward, path: string, x: Tensor, heads: number, causal
 export function gelu(tf: typeof tfTypes, x: Tensor): Tensor {
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)))
 }
-

@@ -96,7 +96,12 @@ export class Vlm {
   /** how attention's products run (trainer.attention sets it; see AttentionProducts) */
   attentionProducts: AttentionProducts = 'batched'
 
-  constructor(readonly tf: typeof tfTypes, readonly config: ModelConfig, rng: Rng, readonly lora?: LoraConfig) {
+  constructor(
+    readonly tf: typeof tfTypes,
+    readonly config: ModelConfig,
+    rng: Rng,
+    readonly lora?: LoraConfig,
+  ) {
     const c = config
     if (c.width % c.heads) throw new Error(`model.width ${c.width} is not divisible by model.heads ${c.heads}`)
     this.store = new ParamStore(tf, rng, c.linearInit)
@@ -183,7 +188,7 @@ export class Vlm {
     if (frameMask.length !== b * frames) throw new Error(`inputs.frameMask has ${frameMask.length} entries, expected ${b * frames} (batch × frames)`)
     const hidden = new Float32Array(b * total)
     frameMask.forEach((present, k) => {
-      if (!present) hidden.fill(-1e9, Math.floor(k / frames) * total + (k % frames) * p, Math.floor(k / frames) * total + (k % frames + 1) * p)
+      if (!present) hidden.fill(-1e9, Math.floor(k / frames) * total + (k % frames) * p, Math.floor(k / frames) * total + ((k % frames) + 1) * p)
     })
     return this.tf.tensor4d(hidden, [b, 1, 1, total])
   }

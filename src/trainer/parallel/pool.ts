@@ -53,7 +53,10 @@ class ShardWorker {
 export class WorkerPool {
   private nextId = 0
 
-  private constructor(private readonly workers: ShardWorker[], readonly size: number) {}
+  private constructor(
+    private readonly workers: ShardWorker[],
+    readonly size: number,
+  ) {}
 
   /** Starts n-1 worker threads holding the model's current weights (n counts the main thread). */
   static async start(n: number, backend: SelectedBackend, spec: ReplicaSpec, model: TrainableModel, names: string[]): Promise<WorkerPool> {
@@ -82,11 +85,21 @@ export class WorkerPool {
    * Loss and gradients of one micro-batch: Σ_k scale · (|shard k| / |batch|) · (loss, grads) of
    * shard k, summed in shard order. `params` (the trainable values) go to the workers when they changed.
    */
-  async microBatch<M extends TrainableModel>(tf: typeof tfTypes, model: M, task: TrainingTask<M>, names: string[], indices: number[], seed: number, scale: number, params?: Float32Array[]): Promise<{loss: number; grads: Map<string, tfTypes.Tensor>}> {
+  async microBatch<M extends TrainableModel>(
+    tf: typeof tfTypes,
+    model: M,
+    task: TrainingTask<M>,
+    names: string[],
+    indices: number[],
+    seed: number,
+    scale: number,
+    params?: Float32Array[],
+  ): Promise<{loss: number; grads: Map<string, tfTypes.Tensor>}> {
     const parts = shards(indices, this.size)
     const requests = parts.slice(1).map((shard, i) => this.workers[i].request({type: 'step', id: this.nextId++, params, indices: shard, seed, shard: i + 1}))
     // a worker that gets no shard this time still needs the new weights for the next one
-    for (let i = parts.length - 1; params && i < this.workers.length; i++) void this.workers[i].request({type: 'step', id: this.nextId++, params, indices: null, seed, shard: i + 1}).catch(() => undefined)
+    for (let i = parts.length - 1; params && i < this.workers.length; i++)
+      void this.workers[i].request({type: 'step', id: this.nextId++, params, indices: null, seed, shard: i + 1}).catch(() => undefined)
     const own = shardGradients(tf, model, task, names, parts[0], shardRng(seed, 0))
     const replies = await Promise.all(requests)
     const weight = (k: number) => (parts[k].length / indices.length) * scale

@@ -10,7 +10,14 @@ export function shardRng(seed: number, k: number): Rng {
 }
 
 /** Loss of `indices` and its gradients by parameter name (parameters the loss does not touch are absent). */
-export function shardGradients<M extends TrainableModel>(tf: typeof tfTypes, model: M, task: TrainingTask<M>, names: string[], indices: number[], rng: Rng): {loss: number; grads: Map<string, tfTypes.Tensor>} {
+export function shardGradients<M extends TrainableModel>(
+  tf: typeof tfTypes,
+  model: M,
+  task: TrainingTask<M>,
+  names: string[],
+  indices: number[],
+  rng: Rng,
+): {loss: number; grads: Map<string, tfTypes.Tensor>} {
   const vars = names.map((n) => model.store.get(n))
   const nameOf = new Map(vars.map((v, i) => [v.name, names[i]]))
   const {value, grads} = tf.variableGrads(() => tf.tidy(() => task.loss(model, indices, rng)), vars)

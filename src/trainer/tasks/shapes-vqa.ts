@@ -43,9 +43,7 @@ export function makeVqaSample(seed: number, index: number, imageSize: number): V
   const rng = Rng.derive(seed, 0x5a4e, index)
   const {image, color, quadrant} = drawSquare(rng, imageSize)
   const askColor = rng.next() < 0.5
-  return askColor
-    ? {image, question: 'what color is the square ?', answer: color}
-    : {image, question: 'where is the square ?', answer: QUADRANTS[quadrant]}
+  return askColor ? {image, question: 'what color is the square ?', answer: color} : {image, question: 'where is the square ?', answer: QUADRANTS[quadrant]}
 }
 
 /** Every word the task can produce, for fitting a tokenizer without generating the whole set. */

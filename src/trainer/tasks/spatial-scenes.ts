@@ -67,8 +67,7 @@ function render(rng: Rng, objects: SceneObject[], imageSize: number): Float32Arr
   for (let i = 0; i < image.length; i++) image[i] = rng.next() * 0.15
   for (const o of objects) {
     const rgb = COLORS[o.color]
-    for (let y = 0; y < imageSize; y++)
-      for (let x = 0; x < imageSize; x++) if (covers(o, x, y)) for (let c = 0; c < 3; c++) image[(y * imageSize + x) * 3 + c] = rgb[c]
+    for (let y = 0; y < imageSize; y++) for (let x = 0; x < imageSize; x++) if (covers(o, x, y)) for (let c = 0; c < 3; c++) image[(y * imageSize + x) * 3 + c] = rgb[c]
   }
   return image
 }

@@ -27,7 +27,11 @@ export class VqaTask implements TrainingTask {
   readonly trainSize: number
   private readonly cache = new Map<number, Encoded>()
 
-  constructor(private readonly tokenizer: Tokenizer, private readonly model: Vlm, private readonly options: VqaTaskOptions) {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly model: Vlm,
+    private readonly options: VqaTaskOptions,
+  ) {
     this.trainSize = options.trainSize
     if (!model.config.vision) throw new Error('the shapes-vqa task needs a model with a vision encoder (model.vision)')
   }
@@ -55,14 +59,28 @@ export class VqaTask implements TrainingTask {
     const enc = indices.map((i) => this.encode(i))
     const v = this.model.config.vision!
     const patchLen = v.patchSize * v.patchSize * v.channels
-    const tokens = tf.tensor2d(enc.flatMap((e) => e.sequence.slice(0, t)), [indices.length, t], 'int32')
-    const targets = tf.tensor2d(enc.flatMap((e) => e.sequence.slice(1, t + 1)), [indices.length, t], 'int32')
+    const tokens = tf.tensor2d(
+      enc.flatMap((e) => e.sequence.slice(0, t)),
+      [indices.length, t],
+      'int32',
+    )
+    const targets = tf.tensor2d(
+      enc.flatMap((e) => e.sequence.slice(1, t + 1)),
+      [indices.length, t],
+      'int32',
+    )
     const weights = new Float32Array(indices.length * t)
     enc.forEach((e, b) => {
       // the target at position p is sequence[p + 1]: answer tokens and the EOS after them
       for (let k = 0; k <= e.answerLength; k++) weights[b * t + e.answerAt - 1 + k] = 1
     })
-    const patches = tf.tensor3d(patchifyHost(enc.map((e) => e.image), v), [indices.length, (v.imageSize / v.patchSize) ** 2, patchLen])
+    const patches = tf.tensor3d(
+      patchifyHost(
+        enc.map((e) => e.image),
+        v,
+      ),
+      [indices.length, (v.imageSize / v.patchSize) ** 2, patchLen],
+    )
     return {tokens, targets, weights: tf.tensor2d(weights, [indices.length, t]), patches, enc}
   }
 

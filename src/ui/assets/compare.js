@@ -10,7 +10,11 @@
 
   async function refresh() {
     all = (await api('/api/runs')).runs
-    el('run-picker').innerHTML = all.map((r) => `<label class="chip"><input type="checkbox" value="${esc(r.id)}"${picked.has(r.id) ? ' checked' : ''}> <span class="mono">${esc(r.id)}</span>${r.name ? ` ${esc(r.name)}` : ''}</label>`).join('')
+    el('run-picker').innerHTML = all
+      .map(
+        (r) => `<label class="chip"><input type="checkbox" value="${esc(r.id)}"${picked.has(r.id) ? ' checked' : ''}> <span class="mono">${esc(r.id)}</span>${r.name ? ` ${esc(r.name)}` : ''}</label>`,
+      )
+      .join('')
     for (const input of el('run-picker').querySelectorAll('input')) {
       input.addEventListener('change', async () => {
         input.checked ? picked.add(input.value) : picked.delete(input.value)

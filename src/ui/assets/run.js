@@ -58,14 +58,26 @@
   function renderCost(report) {
     const r = report.runs[0]
     if (!r.applicable) {
-      el('cost').innerHTML = `<p class="cost-total">Cost not applicable — ${esc(r.note)}.</p><p class="muted">${r.attempts.length ? '' : 'Local runs use this machine; AWS Batch runs are priced per attempt at the spot price in force.'}</p>`
+      el('cost').innerHTML =
+        `<p class="cost-total">Cost not applicable — ${esc(r.note)}.</p><p class="muted">${r.attempts.length ? '' : 'Local runs use this machine; AWS Batch runs are priced per attempt at the spot price in force.'}</p>`
       return
     }
-    el('cost').innerHTML = `<table class="grid" id="cost-table"></table><p class="cost-total">Total <b>${usd(r.totalCost)}</b> vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${duration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `<br><span class="muted">Note: ${esc(r.note)}.</span>` : ''}</p>`
+    el('cost').innerHTML =
+      `<table class="grid" id="cost-table"></table><p class="cost-total">Total <b>${usd(r.totalCost)}</b> vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${duration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `<br><span class="muted">Note: ${esc(r.note)}.</span>` : ''}</p>`
     table(
       el('cost-table'),
       ['Attempt', 'Instance', 'Zone', 'Market', 'Duration', '$/h', 'Cost', 'On-demand', 'Lost'],
-      r.attempts.map((a) => [`${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? ' <span class="int">⚡</span>' : ''}`, esc(a.instanceType || '?'), esc(a.availabilityZone || '?'), esc(a.market), duration(a.seconds), a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4), usd(a.cost), usd(a.onDemandCost), duration(a.lostSeconds)]),
+      r.attempts.map((a) => [
+        `${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? ' <span class="int">⚡</span>' : ''}`,
+        esc(a.instanceType || '?'),
+        esc(a.availabilityZone || '?'),
+        esc(a.market),
+        duration(a.seconds),
+        a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4),
+        usd(a.cost),
+        usd(a.onDemandCost),
+        duration(a.lostSeconds),
+      ]),
     )
   }
 
@@ -75,7 +87,15 @@
       ['Step', 'Created', 'Attempt', 'Files', 'Size', 'Tags', 'Pull'],
       data.checkpoints.map((c) => {
         const line = `rfm ckpt pull ${id} ./${id}-step-${c.step} --step ${c.step}`
-        return [String(c.step), when(c.createdAt), String(c.attempt ?? '-'), String(c.files), bytes(c.bytes), esc(c.tags.join(', ')), `<code class="pull">${esc(line)}</code> <button class="copy" data-copy="${esc(line)}">copy</button>`]
+        return [
+          String(c.step),
+          when(c.createdAt),
+          String(c.attempt ?? '-'),
+          String(c.files),
+          bytes(c.bytes),
+          esc(c.tags.join(', ')),
+          `<code class="pull">${esc(line)}</code> <button class="copy" data-copy="${esc(line)}">copy</button>`,
+        ]
       }),
     )
   }
@@ -83,7 +103,10 @@
   function renderResults(data) {
     el('results-card').hidden = data.tables.length === 0
     el('results').innerHTML = data.tables
-      .map((t) => `<p class="muted mono">${esc(t.source)}</p><table class="grid">${`<thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>`}<tbody>${t.rows.map((r) => `<tr>${t.columns.map((c) => `<td>${esc(typeof r[c] === 'number' && !Number.isInteger(r[c]) ? r[c].toPrecision(4) : r[c])}</td>`).join('')}</tr>`).join('')}</tbody></table>`)
+      .map(
+        (t) =>
+          `<p class="muted mono">${esc(t.source)}</p><table class="grid">${`<thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>`}<tbody>${t.rows.map((r) => `<tr>${t.columns.map((c) => `<td>${esc(typeof r[c] === 'number' && !Number.isInteger(r[c]) ? r[c].toPrecision(4) : r[c])}</td>`).join('')}</tr>`).join('')}</tbody></table>`,
+      )
       .join('')
   }
 
@@ -118,7 +141,12 @@
     const smoothing = Number(el('smoothing').value)
     for (const s of series.filter((s) => chosen.has(s.metric))) {
       const x = xKey === 'time' ? s.time : s.step
-      window.rfmCharts.chart(box, s.metric + (s.count > s.value.length ? ` (${s.count} points, downsampled)` : ''), [{label: s.metric, x, y: s.value}], {xKey, smoothing, markers: () => metrics.markers, columns: 2})
+      window.rfmCharts.chart(box, s.metric + (s.count > s.value.length ? ` (${s.count} points, downsampled)` : ''), [{label: s.metric, x, y: s.value}], {
+        xKey,
+        smoothing,
+        markers: () => metrics.markers,
+        columns: 2,
+      })
     }
     el('marker-list').innerHTML = metrics.markers
       .filter((m) => m.kind === 'interruption' || m.kind === 'resume')

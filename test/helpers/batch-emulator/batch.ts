@@ -86,7 +86,23 @@ export class FakeBatch {
     if (!this.options.jobDefinitions) {
       for (const [arn, image] of Object.entries(this.options.definitions ?? {[JOB_DEFINITION]: IMAGE})) {
         const [name, revision] = arn.split('/').pop()!.split(':')
-        this.definitions.set(arn, {jobDefinitionArn: arn, jobDefinitionName: name, revision: Number(revision), type: 'container', status: 'ACTIVE', containerProperties: {image, command: [], resourceRequirements: [{type: 'VCPU', value: '4'}, {type: 'MEMORY', value: '14000'}]}, retryStrategy: {attempts: 5}, propagateTags: true})
+        this.definitions.set(arn, {
+          jobDefinitionArn: arn,
+          jobDefinitionName: name,
+          revision: Number(revision),
+          type: 'container',
+          status: 'ACTIVE',
+          containerProperties: {
+            image,
+            command: [],
+            resourceRequirements: [
+              {type: 'VCPU', value: '4'},
+              {type: 'MEMORY', value: '14000'},
+            ],
+          },
+          retryStrategy: {attempts: 5},
+          propagateTags: true,
+        })
       }
     }
     // Mocks are made here, not in the constructor, so an emulator replacing a stopped one takes over.
@@ -236,7 +252,14 @@ export class FakeBatch {
     return {
       jobQueues: queues
         .filter((q) => !input.jobQueues || input.jobQueues.includes(q.arn) || input.jobQueues.includes(q.name))
-        .map((q) => ({jobQueueName: q.name, jobQueueArn: q.arn, state: 'ENABLED', status: 'VALID', priority: 10, computeEnvironmentOrder: q.computeEnvironments.map((ce, i) => ({order: i + 1, computeEnvironment: ce}))})),
+        .map((q) => ({
+          jobQueueName: q.name,
+          jobQueueArn: q.arn,
+          state: 'ENABLED',
+          status: 'VALID',
+          priority: 10,
+          computeEnvironmentOrder: q.computeEnvironments.map((ce, i) => ({order: i + 1, computeEnvironment: ce})),
+        })),
     }
   }
 
@@ -246,7 +269,14 @@ export class FakeBatch {
     return {
       computeEnvironments: environments
         .filter((ce) => !input.computeEnvironments || input.computeEnvironments.includes(ce.arn) || input.computeEnvironments.includes(ce.name))
-        .map((ce) => ({computeEnvironmentName: ce.name, computeEnvironmentArn: ce.arn, type: 'MANAGED', state: 'ENABLED', status: 'VALID', computeResources: {type: ce.type, instanceTypes: ce.instanceTypes, maxvCpus: ce.maxvCpus, minvCpus: 0, subnets: ce.subnets}})),
+        .map((ce) => ({
+          computeEnvironmentName: ce.name,
+          computeEnvironmentArn: ce.arn,
+          type: 'MANAGED',
+          state: 'ENABLED',
+          status: 'VALID',
+          computeResources: {type: ce.type, instanceTypes: ce.instanceTypes, maxvCpus: ce.maxvCpus, minvCpus: 0, subnets: ce.subnets},
+        })),
     }
   }
 
@@ -372,7 +402,16 @@ export class FakeBatch {
     if (this.options.container?.registry && !this.options.container.registry.has(image)) {
       // ECS cannot pull the image: the task never starts and the attempt fails with this reason.
       job.status = 'RUNNING'
-      job.current = {child: undefined as unknown as ChildProcess, startedAt: Date.now(), logStream, host, instanceId, key, timers: [], stopReason: `CannotPullContainerError: Error response from daemon: manifest for ${image} not found: manifest unknown: Requested image not found`}
+      job.current = {
+        child: undefined as unknown as ChildProcess,
+        startedAt: Date.now(),
+        logStream,
+        host,
+        instanceId,
+        key,
+        timers: [],
+        stopReason: `CannotPullContainerError: Error response from daemon: manifest for ${image} not found: manifest unknown: Requested image not found`,
+      }
       this.later(() => this.attemptEnded(job, undefined))
       return
     }

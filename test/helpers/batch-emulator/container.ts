@@ -28,7 +28,10 @@ const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** The final stage of an rfm Dockerfile: its user, WORKDIR, ENV and ENTRYPOINT. */
 export function imageFromDockerfile(file = path.join(ROOT, 'containers', 'external', 'Dockerfile')): ContainerImage {
   const text = readFileSync(file, 'utf8').replace(/\\\n/g, ' ')
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
   const finalStage = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true))
   const env: Record<string, string> = {PATH: BASE_PATH}
   let workdir = '/'
@@ -40,7 +43,8 @@ export function imageFromDockerfile(file = path.join(ROOT, 'containers', 'extern
     const args = rest.join(' ')
     switch (instruction.toUpperCase()) {
       case 'ENV':
-        for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[m[1]] = m[2].replace(/^"|"$/g, '').replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => env[name] ?? '')
+        for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
+          env[m[1]] = m[2].replace(/^"|"$/g, '').replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => env[name] ?? '')
         break
       case 'WORKDIR':
         workdir = args
@@ -109,7 +113,17 @@ export function startContainer(options: {image: ContainerImage; env: Record<stri
   const child = isolated
     ? spawn(
         'unshare',
-        ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" ${parent} && cd ${image.workdir} && unset PWD OLDPWD && exec setpriv --reuid=${image.uid} --regid=${image.gid} --clear-groups -- "$@"`, root, program, ...args],
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          `mount --bind "$0" ${parent} && cd ${image.workdir} && unset PWD OLDPWD && exec setpriv --reuid=${image.uid} --regid=${image.gid} --clear-groups -- "$@"`,
+          root,
+          program,
+          ...args,
+        ],
         {env, detached: true, stdio: ['ignore', 'pipe', 'pipe']},
       )
     : spawn(program, args, {cwd: workdir, env, uid: image.uid, gid: image.gid, detached: true, stdio: ['ignore', 'pipe', 'pipe']})

@@ -35,12 +35,17 @@ export class PushLogRegistry {
 
   answer(operation: string, input: {repositoryName?: string; registryId?: string; imageIds?: Array<{imageTag?: string}>}): unknown {
     if (operation === 'GetAuthorizationToken') {
-      return {authorizationData: [{authorizationToken: Buffer.from('AWS:emulated-password').toString('base64'), expiresAt: Date.now() / 1000 + 43_200, proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com'}]}
+      return {
+        authorizationData: [
+          {authorizationToken: Buffer.from('AWS:emulated-password').toString('base64'), expiresAt: Date.now() / 1000 + 43_200, proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com'},
+        ],
+      }
     }
     if (operation === 'DescribeImages') {
       const tags = (input.imageIds ?? []).map((i) => i.imageTag)
       const found = this.pushed().filter((ref) => ref.split(':')[0].endsWith(`/${input.repositoryName}`) && tags.includes(ref.split(':').at(-1)))
-      if (found.length === 0) throw Object.assign(new Error(`The image with imageId {imageTag:'${tags[0]}'} does not exist within the repository with name '${input.repositoryName}'`), {name: 'ImageNotFoundException'})
+      if (found.length === 0)
+        throw Object.assign(new Error(`The image with imageId {imageTag:'${tags[0]}'} does not exist within the repository with name '${input.repositoryName}'`), {name: 'ImageNotFoundException'})
       return {imageDetails: found.map((ref) => ({repositoryName: input.repositoryName, imageTags: [ref.split(':').at(-1)], imageDigest: 'sha256:0123', imagePushedAt: Date.now() / 1000}))}
     }
     throw Object.assign(new Error(`ECR emulator: no ${operation}`), {name: 'InvalidParameterException'})
@@ -66,7 +71,8 @@ export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, num
       try {
         const target = req.headers['x-amz-target']
         if (typeof target === 'string' && target.endsWith('.GetLogEvents')) return reply(200, batch.getLogEvents(JSON.parse(body)))
-        if (typeof target === 'string' && target.startsWith('AmazonEC2ContainerRegistry') && registry) return reply(200, registry.answer(target.split('.')[1], JSON.parse(body || '{}')), {'content-type': 'application/x-amz-json-1.1'})
+        if (typeof target === 'string' && target.startsWith('AmazonEC2ContainerRegistry') && registry)
+          return reply(200, registry.answer(target.split('.')[1], JSON.parse(body || '{}')), {'content-type': 'application/x-amz-json-1.1'})
         if (req.url?.startsWith('/v1/')) {
           const operations: Record<string, (input: any) => unknown> = {
             submitjob: (i) => batch.submitJob(i),
@@ -88,9 +94,14 @@ export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, num
           const zone = form.get('AvailabilityZone') ?? ''
           const type = form.get('InstanceType.1') ?? ''
           const at = new Date(Date.parse(form.get('StartTime') ?? new Date().toISOString()) - 3_600_000).toISOString()
-          const item = spotPrices[zone] === undefined ? '' : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${spotPrices[zone]}</spotPrice><timestamp>${at}</timestamp><availabilityZone>${zone}</availabilityZone></item>`
+          const item =
+            spotPrices[zone] === undefined
+              ? ''
+              : `<item><instanceType>${type}</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>${spotPrices[zone]}</spotPrice><timestamp>${at}</timestamp><availabilityZone>${zone}</availabilityZone></item>`
           res.writeHead(200, {'content-type': 'text/xml'})
-          return res.end(`<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fake</requestId><spotPriceHistorySet>${item}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`)
+          return res.end(
+            `<DescribeSpotPriceHistoryResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fake</requestId><spotPriceHistorySet>${item}</spotPriceHistorySet><nextToken></nextToken></DescribeSpotPriceHistoryResponse>`,
+          )
         }
         reply(400, {message: 'batch emulator: unknown request'})
       } catch (error) {

@@ -134,7 +134,14 @@ export async function mockedStack(config: InfraConfigInput & {region: string}, s
   for (const env of environments) {
     const e = env as Record<string, unknown>
     const [name, arn, resources] = await Promise.all([value<string>(e.name), value<string>(e.arn), value<Record<string, unknown>>(e.computeResources)])
-    computeEnvironments.push({name, arn, type: resources.type as 'SPOT' | 'EC2', instanceTypes: resources.instanceTypes as string[], maxvCpus: resources.maxVcpus as number, subnets: resources.subnets as string[]})
+    computeEnvironments.push({
+      name,
+      arn,
+      type: resources.type as 'SPOT' | 'EC2',
+      instanceTypes: resources.instanceTypes as string[],
+      maxvCpus: resources.maxVcpus as number,
+      subnets: resources.subnets as string[],
+    })
   }
   const queues = new Map<string, {name: string; arn: string; computeEnvironments: string[]}>()
   for (const queue of [fleet.spotQueue, fleet.onDemandQueue, fleet.multiNodeQueue].filter(Boolean)) {

@@ -27,7 +27,8 @@ export function validateSubmitJob(input: SubmitJobCommandInput, definition: JobD
   const strategy = input.retryStrategy
   if (strategy) {
     // RetryStrategy attempts: "You can specify between 1 and 10 attempts."
-    if (strategy.attempts !== undefined && (!Number.isInteger(strategy.attempts) || strategy.attempts < 1 || strategy.attempts > 10)) refuse(`retryStrategy.attempts must be between 1 and 10, got ${strategy.attempts}`)
+    if (strategy.attempts !== undefined && (!Number.isInteger(strategy.attempts) || strategy.attempts < 1 || strategy.attempts > 10))
+      refuse(`retryStrategy.attempts must be between 1 and 10, got ${strategy.attempts}`)
     // RetryStrategy evaluateOnExit: "Array of up to 5 objects that specify the conditions where jobs are retried or failed."
     if ((strategy.evaluateOnExit ?? []).length > 5) refuse(`retryStrategy.evaluateOnExit takes up to 5 entries, got ${strategy.evaluateOnExit!.length}`)
     for (const rule of strategy.evaluateOnExit ?? []) validateRule(rule)

@@ -71,7 +71,12 @@ export function s3Authorizations(method: string, url: URL, headers: http.Incomin
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
 }
 
 export class S3IamProxy {
@@ -134,7 +139,9 @@ export class S3IamProxy {
       const requestId = randomBytes(8).toString('hex').toUpperCase()
       res.writeHead(403, {'content-type': 'application/xml', 'x-amz-request-id': requestId})
       if (req.method === 'HEAD') return void res.end()
-      return void res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${requestId}</RequestId><HostId>${randomBytes(16).toString('base64')}</HostId></Error>`)
+      return void res.end(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${requestId}</RequestId><HostId>${randomBytes(16).toString('base64')}</HostId></Error>`,
+      )
     }
     const target = new URL(this.target)
     const upstream = http.request({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {

@@ -155,4 +155,3 @@ export function lineCollector(onLine: (line: string) => void): ((chunk: Buffer) 
     },
   })
 }
-

@@ -48,8 +48,15 @@ test('the Batch retry strategy and the infra job definitions carry the same buil
   const {batchRetryStrategy} = await import('../../../src/backends/aws-batch/request.js')
   const {retryStrategy} = await import('../../../infra/containers.js')
   const {BUILTIN_RETRY_RULES} = await import('../../../src/runtime/protocol.js')
-  const expected = BUILTIN_RETRY_RULES.map((r) => ({...(r.onStatusReason ? {onStatusReason: r.onStatusReason} : {}), ...(r.onExitCode ? {onExitCode: r.onExitCode} : {}), action: r.action.toUpperCase()}))
+  const expected = BUILTIN_RETRY_RULES.map((r) => ({
+    ...(r.onStatusReason ? {onStatusReason: r.onStatusReason} : {}),
+    ...(r.onExitCode ? {onExitCode: r.onExitCode} : {}),
+    action: r.action.toUpperCase(),
+  }))
   assert.deepEqual(batchRetryStrategy({attempts: 3, evaluate_on_exit: []}).evaluateOnExit, expected)
   assert.deepEqual(retryStrategy({retryAttempts: 5}).evaluateOnExits.slice(0, expected.length), expected)
-  assert.deepEqual(expected.find((r) => r.onExitCode === '2'), {onExitCode: '2', action: 'EXIT'})
+  assert.deepEqual(
+    expected.find((r) => r.onExitCode === '2'),
+    {onExitCode: '2', action: 'EXIT'},
+  )
 })

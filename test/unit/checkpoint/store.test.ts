@@ -22,7 +22,10 @@ test('a checkpoint exists only once its manifest is written', async () => {
   await checkpoints.commit(10, [['model.safetensors', bytes('ten')]])
   // A save killed before its manifest: files present, no manifest.
   await store.put(`runs/${RUN}/checkpoints/step-20/model.safetensors`, 'twenty')
-  assert.deepEqual((await checkpoints.list()).map((c) => c.step), [10])
+  assert.deepEqual(
+    (await checkpoints.list()).map((c) => c.step),
+    [10],
+  )
   const latest = await checkpoints.latest()
   assert.equal(latest?.step, 10)
   assert.equal(latest?.files.get('model.safetensors')?.toString(), 'ten')
@@ -43,14 +46,24 @@ test('a checkpoint whose files do not match the manifest is skipped with a warni
 test('retention keeps the newest N, best, final and the one being resumed from', async () => {
   const {checkpoints} = fresh()
   const policy = {saveTotalLimit: 2, bestMetric: 'eval_loss', greaterIsBetter: false}
-  for (const [step, loss] of [[1, 0.9], [2, 0.2], [3, 0.5], [4, 0.6], [5, 0.7], [6, 0.8]] as const) {
+  for (const [step, loss] of [
+    [1, 0.9],
+    [2, 0.2],
+    [3, 0.5],
+    [4, 0.6],
+    [5, 0.7],
+    [6, 0.8],
+  ] as const) {
     const manifest = await checkpoints.commit(step, [['w', bytes(String(step))]], {metrics: {eval_loss: loss}})
     await checkpoints.updateBest({step, manifest}, policy)
   }
   await checkpoints.setPointer('final', {step: 3})
   const removed = await checkpoints.applyRetention(policy, [1])
   assert.deepEqual(removed, [4])
-  assert.deepEqual((await checkpoints.list()).map((c) => c.step), [1, 2, 3, 5, 6])
+  assert.deepEqual(
+    (await checkpoints.list()).map((c) => c.step),
+    [1, 2, 3, 5, 6],
+  )
   assert.deepEqual(await checkpoints.pointer('best'), {step: 2, metric: 0.2})
 })
 
@@ -67,7 +80,10 @@ test('built-in trainers: save named tensors + JSON state, load the newest back e
   assert.deepEqual(loaded?.state, {step: 8, rng: [4, 5, 6]})
   assert.deepEqual([...new Float32Array(loaded!.files['model.safetensors'].slice().buffer)], [1.5, -2, 3.25])
   assert.deepEqual(commits, [7, 8])
-  assert.deepEqual((await checkpoints.list()).map((c) => c.step), [8])
+  assert.deepEqual(
+    (await checkpoints.list()).map((c) => c.step),
+    [8],
+  )
   assert.deepEqual(await checkpoints.pointer('final'), {step: 8})
 })
 

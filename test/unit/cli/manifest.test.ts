@@ -9,7 +9,12 @@ import {ROOT} from '../../helpers/cli'
 // A stale oclif.manifest.json makes oclif skip command discovery; the build regenerates them (the
 // host's and each plugin's) and this test fails when a committed one no longer matches the commands
 // and flags in the code.
-const roots = [ROOT, ...readdirSync(path.join(ROOT, 'plugins')).sort().map((p) => path.join(ROOT, 'plugins', p))]
+const roots = [
+  ROOT,
+  ...readdirSync(path.join(ROOT, 'plugins'))
+    .sort()
+    .map((p) => path.join(ROOT, 'plugins', p)),
+]
 
 for (const root of roots) {
   const manifest = path.relative(ROOT, path.join(root, 'oclif.manifest.json'))

@@ -31,7 +31,10 @@ describe('--set overrides', () => {
 
   test('bad flags are usage errors naming --set', () => {
     for (const bad of ['novalue', '=3', 'a..b=1', 'a=[1,2']) {
-      assert.throws(() => parseOverride(bad), (e: unknown) => e instanceof UsageError && e.message.startsWith(`--set ${bad}`) && e.exitCode === 2)
+      assert.throws(
+        () => parseOverride(bad),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith(`--set ${bad}`) && e.exitCode === 2,
+      )
     }
   })
 
@@ -74,8 +77,14 @@ describe('validation errors', () => {
       () => validateConfig(schema, {model: {width: 'wide'}}, 'job.yaml'),
       (e: ConfigError) => e.message === 'Config error in job.yaml at model.width: expected a number, got "wide" (a string).',
     )
-    assert.throws(() => validateConfig(schema, {model: {width: 4}}, 'job.yaml'), (e: ConfigError) => e.message.includes('expected a number ≥ 8, got 4'))
-    assert.throws(() => validateConfig(schema, {model: {}}, 'job.yaml'), (e: ConfigError) => e.message.includes('at model.width: is required'))
+    assert.throws(
+      () => validateConfig(schema, {model: {width: 4}}, 'job.yaml'),
+      (e: ConfigError) => e.message.includes('expected a number ≥ 8, got 4'),
+    )
+    assert.throws(
+      () => validateConfig(schema, {model: {}}, 'job.yaml'),
+      (e: ConfigError) => e.message.includes('at model.width: is required'),
+    )
   })
 
   test('every problem is listed in details; defaults fill in', () => {

@@ -30,7 +30,14 @@ interface Call {
 function fakeDocker(fail: string[] = [], pathValue?: string) {
   const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'rfm-fake-docker-')), 'calls.jsonl')
   const env = {...process.env, PATH: pathValue ?? `${FAKE_DOCKER_DIR}${path.delimiter}${process.env.PATH}`, FAKE_DOCKER_LOG: log, FAKE_DOCKER_FAIL: fail.join(',')}
-  const calls = (): Call[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Call) : [])
+  const calls = (): Call[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Call)
+      : []
   return {docker: new DockerCli({env}), calls, steps: () => calls().map((c) => c.argv.slice(0, c.argv[0] === 'buildx' ? 2 : 1).join(' '))}
 }
 
@@ -95,11 +102,23 @@ describe('rfm build flow', () => {
     const buildArg = buildPlugin.argv[buildPlugin.argv.indexOf('--build-arg') + 1]
     assert.equal(buildArg, `BASE_IMAGE=${REPO}:${base.tag}`, 'the plugin image is built FROM the base by its content tag')
     // The context the CLI saw holds exactly the hashed files.
-    assert.deepEqual(buildBase.context!.map((f) => f.path), base.files.map((f) => f.path).sort())
-    assert.deepEqual(buildPlugin.context!.map((f) => f.path), ['Dockerfile', 'rfm/plugins/sft/dist/kinds.js', 'rfm/plugins/sft/package.json'])
+    assert.deepEqual(
+      buildBase.context!.map((f) => f.path),
+      base.files.map((f) => f.path).sort(),
+    )
+    assert.deepEqual(
+      buildPlugin.context!.map((f) => f.path),
+      ['Dockerfile', 'rfm/plugins/sft/dist/kinds.js', 'rfm/plugins/sft/package.json'],
+    )
     assert.equal(buildBase.context!.find((f) => f.path === 'rfm/dist/src/runtime/hook.sh')!.mode, '755')
 
-    assert.deepEqual(result.images.map((i) => [i.image, i.status]), [['base', 'built'], ['sft', 'built']])
+    assert.deepEqual(
+      result.images.map((i) => [i.image, i.status]),
+      [
+        ['base', 'built'],
+        ['sft', 'built'],
+      ],
+    )
     assert.equal(result.ref, `${REPO}:${plugin.tag}`)
     const described = ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)
     assert.deepEqual(described, [
@@ -118,7 +137,10 @@ describe('rfm build flow', () => {
     const lines: string[] = []
     const result = await ensureImage(sftKind(root), {imageRepository: REPO}, {root, docker: fake.docker, log: (l) => lines.push(l)})
     assert.deepEqual(fake.calls(), [])
-    assert.deepEqual(result.images.map((i) => i.status), ['up-to-date', 'up-to-date'])
+    assert.deepEqual(
+      result.images.map((i) => i.status),
+      ['up-to-date', 'up-to-date'],
+    )
     assert.equal(ecr.commandCalls(GetAuthorizationTokenCommand).length, 0)
     assert.deepEqual(lines, [`Image up to date: ${REPO}:${base.tag}`, `Image up to date: ${REPO}:${plugin.tag}`])
   })
@@ -129,17 +151,23 @@ describe('rfm build flow', () => {
     writeFileSync(path.join(root, 'plugins/sft/dist/kinds.js'), 'module.exports = () => ["changed"]\n')
     const fake = fakeDocker()
     const result = await ensureImage(sftKind(root), {imageRepository: REPO}, {root, docker: fake.docker})
-    assert.deepEqual(result.images.map((i) => i.status), ['up-to-date', 'built'])
+    assert.deepEqual(
+      result.images.map((i) => i.status),
+      ['up-to-date', 'built'],
+    )
     assert.deepEqual(fake.steps(), ['version', 'buildx version', 'login', 'buildx build', 'push'])
   })
 
-  it('builds the external image for the command kind with the user\'s requirements', async () => {
+  it("builds the external image for the command kind with the user's requirements", async () => {
     imageMissing()
     const req = path.join(mkdtempSync(path.join(os.tmpdir(), 'rfm-req-')), 'requirements.txt')
     writeFileSync(req, 'trl==0.12.1\r\n')
     const fake = fakeDocker()
     const result = await ensureImage({kind: {name: 'command'}, plugin: {name: 'rfm'}}, {imageRepository: REPO}, {root, docker: fake.docker, requirements: req})
-    assert.deepEqual(result.images.map((i) => [i.image, i.status]), [['external', 'built']])
+    assert.deepEqual(
+      result.images.map((i) => [i.image, i.status]),
+      [['external', 'built']],
+    )
     const context = fake.calls().find((c) => c.argv[1] === 'build')!.context!
     const staged = context.find((f) => f.path === 'requirements.txt')!
     const {createHash} = await import('node:crypto')
@@ -150,12 +178,18 @@ describe('rfm build flow', () => {
     imageMissing()
     const fake = fakeDocker()
     const result = await ensureImage({kind: {name: 'sft', image: 'external'}, plugin: sftPlugin(root)}, {imageRepository: REPO}, {root, docker: fake.docker})
-    assert.deepEqual(result.images.map((i) => [i.image, i.status]), [['external-sft', 'built']])
-    const context = fake.calls().find((c) => c.argv[1] === 'build')!.context!.map((f) => f.path)
+    assert.deepEqual(
+      result.images.map((i) => [i.image, i.status]),
+      [['external-sft', 'built']],
+    )
+    const context = fake
+      .calls()
+      .find((c) => c.argv[1] === 'build')!
+      .context!.map((f) => f.path)
     assert.ok(context.includes('rfm/plugins/sft/dist/kinds.js') && context.includes('requirements.txt') && !context.includes('rfm/plugins/grpo/dist/kinds.js'))
   })
 
-  it('uses a kind\'s own full image reference as is', async () => {
+  it("uses a kind's own full image reference as is", async () => {
     const fake = fakeDocker()
     const result = await ensureImage({kind: {name: 'x', image: 'ghcr.io/acme/trainer:1.2'}, plugin: {name: 'acme'}}, {}, {root, docker: fake.docker})
     assert.equal(result.ref, 'ghcr.io/acme/trainer:1.2')
@@ -227,10 +261,16 @@ describe('rfm build flow', () => {
   it('builds into the local engine with --local, and finds the image there the second time', async () => {
     const fake = fakeDocker()
     const first = await ensureImage(sftKind(root), {}, {root, docker: fake.docker, local: true})
-    assert.deepEqual(first.images.map((i) => i.status), ['built', 'built'])
+    assert.deepEqual(
+      first.images.map((i) => i.status),
+      ['built', 'built'],
+    )
     assert.ok(first.ref!.startsWith('rfm-local:sft-'))
     const second = await ensureImage(sftKind(root), {}, {root, docker: fake.docker, local: true})
-    assert.deepEqual(second.images.map((i) => i.status), ['up-to-date', 'up-to-date'])
+    assert.deepEqual(
+      second.images.map((i) => i.status),
+      ['up-to-date', 'up-to-date'],
+    )
     assert.ok(!fake.steps().includes('push') && !fake.steps().includes('login'))
     assert.equal(ecr.calls().length, 0, 'no ECR call in local mode')
   })

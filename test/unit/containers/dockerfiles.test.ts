@@ -83,7 +83,11 @@ describe('Dockerfiles in containers/', () => {
   it('pass the dockerfile-utils linter, which does flag a broken Dockerfile', () => {
     for (const name of NAMES) {
       const problems = validate(read(name), {})
-      assert.deepEqual(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`), [], `${name}/Dockerfile`)
+      assert.deepEqual(
+        problems.map((p) => `${p.range.start.line + 1}: ${p.message}`),
+        [],
+        `${name}/Dockerfile`,
+      )
     }
     const broken = validate('FROM\nRUNN echo hi\nUSER\nEXPOSE notaport\n', {})
     assert.ok(broken.length >= 3, 'the linter reports problems in a broken Dockerfile')
@@ -161,7 +165,11 @@ describe('Dockerfiles in containers/', () => {
           }
         }
       }
-      assert.deepEqual(contextPaths.filter((p) => !used.has(p)), [], `${name}: staged files that no COPY uses`)
+      assert.deepEqual(
+        contextPaths.filter((p) => !used.has(p)),
+        [],
+        `${name}: staged files that no COPY uses`,
+      )
     }
   })
 })

@@ -51,9 +51,13 @@ describe('content hash of image inputs', () => {
       {what: 'lockfile', root: {change: {'package-lock.json': '{"lockfileVersion":3,"x":1}\n'}}, changes: ['base', 'sft', 'external', 'external-sft']},
       {what: 'compiled runtime', root: {change: {'dist/src/runtime/main.js': 'console.log("runtime 2")\n'}}, changes: ['base', 'sft', 'external', 'external-sft']},
       {what: 'a new runtime file', root: {change: {'dist/src/extra.js': '1\n'}}, changes: ['base', 'sft', 'external', 'external-sft']},
-      {what: 'a runtime file renamed', root: {change: {'dist/src/store/open.js': null, 'dist/src/store/open2.js': FAKE_ROOT_FILES['dist/src/store/open.js']}}, changes: ['base', 'sft', 'external', 'external-sft']},
+      {
+        what: 'a runtime file renamed',
+        root: {change: {'dist/src/store/open.js': null, 'dist/src/store/open2.js': FAKE_ROOT_FILES['dist/src/store/open.js']}},
+        changes: ['base', 'sft', 'external', 'external-sft'],
+      },
       {what: 'plugin code', root: {change: {'plugins/sft/dist/kinds.js': 'module.exports = () => [2]\n'}}, changes: ['sft', 'external-sft']},
-      {what: 'another plugin\'s code', root: {change: {'plugins/grpo/dist/kinds.js': 'module.exports = () => [3]\n'}}, changes: []},
+      {what: "another plugin's code", root: {change: {'plugins/grpo/dist/kinds.js': 'module.exports = () => [3]\n'}}, changes: []},
       {what: 'requirements file', requirements: requirementsFile('peft==0.13.3\n'), changes: ['external', 'external-sft']},
     ]
     for (const c of cases) {

@@ -24,7 +24,10 @@ const prices: PriceSource = {
 
 function batchRun(gpus: number, instanceType: string): RunRecord {
   return {
-    id: 'sft-20990101-000000-0000beef', kind: 'sft', state: 'succeeded', createdAt: '2099-01-01T00:00:00Z',
+    id: 'sft-20990101-000000-0000beef',
+    kind: 'sft',
+    state: 'succeeded',
+    createdAt: '2099-01-01T00:00:00Z',
     backend: {name: 'aws-batch', request: {queue: 'spot', resources: {gpus, cpus: 4, memoryGiB: 16}}},
     attempts: [{index: 1, startedAt: '2099-01-01T00:00:00Z', endedAt: '2099-01-01T01:00:00Z', action: 'exit', instanceType, availabilityZone: 'us-east-1a', lifecycle: 'spot'}],
   } as unknown as RunRecord

@@ -24,7 +24,10 @@ np.savez_compressed('packed.npz', x=np.linspace(0, 1, 1000, dtype=np.float32), w
   const plain = await formats.readNpz(path.join(dir, 'plain.npz'))
   assert.deepEqual(plain.frames.shape, [2, 3, 4, 3])
   assert.equal(plain.frames.dtype, 'u1')
-  assert.deepEqual(Array.from(plain.frames.data as Uint8Array), Array.from({length: 72}, (_, i) => i))
+  assert.deepEqual(
+    Array.from(plain.frames.data as Uint8Array),
+    Array.from({length: 72}, (_, i) => i),
+  )
   assert.deepEqual(plain.task, {dtype: 'U', shape: [], data: ['pick the cup']})
   assert.deepEqual(Array.from(formats.toFloat32(plain.progress)), [0, 0.25, 1])
   assert.deepEqual(Array.from(plain.f.data as Float64Array), [0, 1, 2, 3, 4, 5], 'Fortran order comes back in C order')
@@ -42,7 +45,11 @@ test('writeNpz output loads in numpy, compressed or not', {skip: !hasNumpy && 'p
   const dir = tmp()
   for (const compress of [false, true]) {
     const file = path.join(dir, `out-${compress}.npz`)
-    await formats.writeNpz(file, {w: {dtype: 'f4', shape: [2, 2], data: new Float32Array([1, 2, 3, 4.5])}, t: {dtype: 'U', shape: [], data: ['héllo']}, n: {dtype: 'i8', shape: [1], data: new BigInt64Array([-3n])}}, {compress})
+    await formats.writeNpz(
+      file,
+      {w: {dtype: 'f4', shape: [2, 2], data: new Float32Array([1, 2, 3, 4.5])}, t: {dtype: 'U', shape: [], data: ['héllo']}, n: {dtype: 'i8', shape: [1], data: new BigInt64Array([-3n])}},
+      {compress},
+    )
     const out = python(`import numpy as np; d = np.load(${JSON.stringify(file)}); print(d['w'].tolist(), str(d['t']), d['n'].tolist(), d['w'].dtype)`, dir)
     assert.equal(out.trim(), '[[1.0, 2.0], [3.0, 4.5]] héllo [-3] float32')
   }
@@ -89,11 +96,21 @@ test('HF save_to_disk layout: shards, metadata, Image/List/int64 columns round-t
     score: {_type: 'Value', dtype: 'float32'},
     frames: {_type: 'List', feature: {_type: 'Image'}},
   }
-  const rows = Array.from({length: 5}, (_, i) => ({image: i % 2 ? png : {bytes: png, path: `img-${i}.png`}, question: `q${i}`, reference_steps: Array.from({length: i}, (_, j) => `s${j}`), n: i - 2, score: i / 4, frames: i === 4 ? [] : [png]}))
+  const rows = Array.from({length: 5}, (_, i) => ({
+    image: i % 2 ? png : {bytes: png, path: `img-${i}.png`},
+    question: `q${i}`,
+    reference_steps: Array.from({length: i}, (_, j) => `s${j}`),
+    n: i - 2,
+    score: i / 4,
+    frames: i === 4 ? [] : [png],
+  }))
   const out = path.join(dir, 'ds')
   assert.deepEqual(await formats.writeHfDataset(out, rows, features, {shardRows: 2}), {numRows: 5, shards: 3})
   const state = JSON.parse(readFileSync(path.join(out, 'state.json'), 'utf8'))
-  assert.deepEqual(state._data_files.map((f: {filename: string}) => f.filename), ['data-00000-of-00003.arrow', 'data-00001-of-00003.arrow', 'data-00002-of-00003.arrow'])
+  assert.deepEqual(
+    state._data_files.map((f: {filename: string}) => f.filename),
+    ['data-00000-of-00003.arrow', 'data-00001-of-00003.arrow', 'data-00002-of-00003.arrow'],
+  )
   const arrow = require('apache-arrow')
   const table = arrow.tableFromIPC(readFileSync(path.join(out, 'data-00000-of-00003.arrow')))
   assert.deepEqual(JSON.parse(table.schema.metadata.get('huggingface')).info.features, features)
@@ -102,7 +119,10 @@ test('HF save_to_disk layout: shards, metadata, Image/List/int64 columns round-t
   assert.equal(ds.numRows, 5)
   const back = []
   for await (const row of ds.rows()) back.push(row)
-  assert.deepEqual(back.map((r) => r.question), ['q0', 'q1', 'q2', 'q3', 'q4'])
+  assert.deepEqual(
+    back.map((r) => r.question),
+    ['q0', 'q1', 'q2', 'q3', 'q4'],
+  )
   assert.deepEqual(back[3].reference_steps, ['s0', 's1', 's2'])
   assert.equal(back[0].n, -2)
   assert.equal(back[2].score, 0.5)
@@ -129,5 +149,8 @@ test('JSONL: records with line numbers, blank lines skipped, a bad line named', 
     })(),
     (e: Error) => e instanceof formats.FormatError && e.message.startsWith(`${file}:4:`),
   )
-  assert.deepEqual(seen, [{line: 1, record: {a: 1}}, {line: 3, record: {a: 2}}])
+  assert.deepEqual(seen, [
+    {line: 1, record: {a: 1}},
+    {line: 3, record: {a: 2}},
+  ])
 })

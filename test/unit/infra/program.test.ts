@@ -156,7 +156,10 @@ describe('bucket', () => {
     const rules = await value(main.resources.store.lifecycle.rules)
     const abort = rules?.find((r) => r.abortIncompleteMultipartUpload)
     assert.equal(abort?.abortIncompleteMultipartUpload?.daysAfterInitiation, 7)
-    assert.equal(rules?.some((r) => r.expiration), false)
+    assert.equal(
+      rules?.some((r) => r.expiration),
+      false,
+    )
   })
 })
 
@@ -173,15 +176,24 @@ describe('IAM', () => {
     // Every key a job reads to pull a staged dataset is covered (layout from src/staging, not a copy).
     const {objectKey, manifestKey} = await import('../../../src/staging/layout.js')
     for (const key of [objectKey('ab'.repeat(32)), manifestKey('cd'.repeat(32))]) {
-      assert.ok(grants(/^s3:GetObject$/).some((r) => (r.endsWith('*') ? `${bucketArn}/${key}`.startsWith(r.slice(0, -1)) : r === `${bucketArn}/${key}`)), key)
+      assert.ok(
+        grants(/^s3:GetObject$/).some((r) => (r.endsWith('*') ? `${bucketArn}/${key}`.startsWith(r.slice(0, -1)) : r === `${bucketArn}/${key}`)),
+        key,
+      )
     }
     const list = allows.find((s) => s.Action.includes('s3:ListBucket'))
     assert.deepEqual(list?.Resource, [bucketArn])
     assert.deepEqual(list?.Condition, {StringLike: {'s3:prefix': ['datasets/*', 'objects/*', 'runs/*']}})
     // Nothing else: no wildcard action or resource, and nothing outside the bucket.
     for (const statement of allows) {
-      assert.ok(statement.Action.every((a) => a.startsWith('s3:') && !a.includes('*')), JSON.stringify(statement.Action))
-      assert.ok(statement.Resource.every((r) => r === bucketArn || r.startsWith(`${bucketArn}/`)), JSON.stringify(statement.Resource))
+      assert.ok(
+        statement.Action.every((a) => a.startsWith('s3:') && !a.includes('*')),
+        JSON.stringify(statement.Action),
+      )
+      assert.ok(
+        statement.Resource.every((r) => r === bucketArn || r.startsWith(`${bucketArn}/`)),
+        JSON.stringify(statement.Resource),
+      )
     }
   })
 
@@ -191,9 +203,7 @@ describe('IAM', () => {
     const pull = policy.Statement.find((s) => s.Action.includes('ecr:BatchGetImage'))
     assert.deepEqual(pull?.Resource, repoArns)
     assert.deepEqual(policy.Statement.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))?.Resource, [SECRET_ARN])
-    assert.deepEqual(policy.Statement.find((s) => s.Action.includes('ssm:GetParameters'))?.Resource, [
-      `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/rfm/hf-token`,
-    ])
+    assert.deepEqual(policy.Statement.find((s) => s.Action.includes('ssm:GetParameters'))?.Resource, [`arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/rfm/hf-token`])
   })
 })
 
@@ -212,9 +222,12 @@ describe('job definitions, images and logs', () => {
       // a placeholder tag: rfm cloud launch registers a revision with the content-hash image (definitions.ts)
       assert.equal(props.image, `${await value(repos.get('images')!.repositoryUrl)}:${kind}-latest`)
       const env = Object.fromEntries((props.environment as Array<{name: string; value: string}>).map((e) => [e.name, e.value]))
-      assert.equal(env.RFM_WORKDIR, '/home/rfm/work', 'a staged workdir goes to the images\' WORKDIR')
+      assert.equal(env.RFM_WORKDIR, '/home/rfm/work', "a staged workdir goes to the images' WORKDIR")
       assert.equal(env.RFM_JOB_KIND, undefined, 'no write-only variables')
-      assert.deepEqual(props.resourceRequirements.find((r: {type: string}) => r.type === 'GPU'), {type: 'GPU', value: '1'})
+      assert.deepEqual(
+        props.resourceRequirements.find((r: {type: string}) => r.type === 'GPU'),
+        {type: 'GPU', value: '1'},
+      )
       assert.equal(props.jobRoleArn, await value(roles.jobRole.arn))
       assert.equal(props.logConfiguration.logDriver, 'awslogs')
       assert.equal(props.logConfiguration.options['awslogs-group'], logGroupName)
@@ -261,7 +274,10 @@ describe('job definitions, images and logs', () => {
     const untagged = rules.find((r) => r.selection.tagStatus === 'untagged')
     assert.deepEqual(untagged?.selection, {tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 3})
     assert.equal(untagged?.rulePriority, rules.length, 'untagged last')
-    assert.deepEqual(rules.map((r) => r.rulePriority), rules.map((_, i) => i + 1))
+    assert.deepEqual(
+      rules.map((r) => r.rulePriority),
+      rules.map((_, i) => i + 1),
+    )
   })
 
   test('the stack outputs resolve to plain values that name the created resources', async () => {

@@ -41,7 +41,13 @@ test('argvFromKeys: set keys in key order, then unknown keys as written; unset k
 })
 
 test('hfCheckpointSpec: checkpoint-<step>/ folders complete at trainer_state.json unless told otherwise; the retention key is always there', () => {
-  assert.deepEqual(hfCheckpointSpec('/w/out', {resumeArgs: ['--resume_from_checkpoint', 'True']}), {dir: '/w/out', layout: 'hf', completeMarker: 'trainer_state.json', resumeArgs: ['--resume_from_checkpoint', 'True'], retention: {saveTotalLimit: undefined}})
+  assert.deepEqual(hfCheckpointSpec('/w/out', {resumeArgs: ['--resume_from_checkpoint', 'True']}), {
+    dir: '/w/out',
+    layout: 'hf',
+    completeMarker: 'trainer_state.json',
+    resumeArgs: ['--resume_from_checkpoint', 'True'],
+    retention: {saveTotalLimit: undefined},
+  })
   assert.equal(hfCheckpointSpec('/w/out', {resumeArgs: [], completeMarker: 'done', saveTotalLimit: 3}).retention.saveTotalLimit, 3)
 })
 
@@ -53,12 +59,13 @@ test('resolveDir: resolved against the config folder; a file or a missing path i
   for (const given of ['file', 'missing']) {
     assert.throws(
       () => resolveDir(base, given, 'external.workdir', 'relative to the config file'),
-      (error: unknown) => error instanceof ConfigError && error.message === `Config error at external.workdir: ${path.join(base, given)} is not a directory.` && error.hint === 'relative to the config file',
+      (error: unknown) =>
+        error instanceof ConfigError && error.message === `Config error at external.workdir: ${path.join(base, given)} is not a directory.` && error.hint === 'relative to the config file',
     )
   }
 })
 
-test('arraySlot/shareOf: RFM_ARRAY_INDEX (or Batch\'s) of RFM_ARRAY_SIZE; without a size a child takes its own item; no slot takes all', () => {
+test("arraySlot/shareOf: RFM_ARRAY_INDEX (or Batch's) of RFM_ARRAY_SIZE; without a size a child takes its own item; no slot takes all", () => {
   const items = ['a', 'b', 'c', 'd', 'e']
   assert.equal(arraySlot({}), undefined)
   assert.deepEqual(shareOf(items, undefined), items)

@@ -43,12 +43,20 @@ async function parseLaunch(argv: string[], kindName: string, kindFlags: Record<s
   const parsed = await Parser.parse(argv, input).catch((error: Error) => {
     throw launchFlagParseError(error, kindName, kindFlags, (e) => toRfmError(e, 'cloud:launch'))
   })
-  const values = Object.fromEntries(Object.keys(kindFlags ?? {}).filter((k) => parsed.flags[k] !== undefined).map((k) => [k, parsed.flags[k]]))
+  const values = Object.fromEntries(
+    Object.keys(kindFlags ?? {})
+      .filter((k) => parsed.flags[k] !== undefined)
+      .map((k) => [k, parsed.flags[k]]),
+  )
   return {sets: launchFlagOverrides(kindFlags, parsed.flags, parsed.raw), values, kind: parsed.args.kind as string}
 }
 
 test('launch flags are oclif flags built from the kind; their values become overrides in argv order', async () => {
-  const out = await parseLaunch(['sft', '-c', 'x.yaml', '--stage', 'dpo', '--reward-funcs', 'format', 'accuracy', '--set', 'a=1', '--no-sensor-enabled', '--sft-checkpoint=run-1@best', '--follow'], 'sft', flags)
+  const out = await parseLaunch(
+    ['sft', '-c', 'x.yaml', '--stage', 'dpo', '--reward-funcs', 'format', 'accuracy', '--set', 'a=1', '--no-sensor-enabled', '--sft-checkpoint=run-1@best', '--follow'],
+    'sft',
+    flags,
+  )
   assert.equal(out.kind, 'sft')
   assert.deepEqual(out.sets, ['stage="dpo"', 'reward_funcs=["format","accuracy"]', 'model.sensor.enabled=false', 'sft_checkpoint="run-1@best"'])
   assert.deepEqual((await parseLaunch(['x', '--sensor-enabled'], 'vla', flags)).values, {'sensor-enabled': true})
@@ -73,7 +81,7 @@ test('bad launch flag values are usage errors naming the flag and listing the ki
   await assert.rejects(parseLaunch(['x', '--steps', 'many'], 'vla', {steps: {path: 's', type: 'number', description: ''}}), /--steps: expects a number, got "many"/)
 })
 
-test('a launch asks the kind\'s hooks once: one external() and one estimate() for the planned run record', () => {
+test("a launch asks the kind's hooks once: one external() and one estimate() for the planned run record", () => {
   const calls = {external: 0, estimate: 0}
   const kind = {
     name: 'counted',
@@ -89,14 +97,19 @@ test('a launch asks the kind\'s hooks once: one external() and one estimate() fo
   assert.deepEqual(calls, {external: 1, estimate: 1})
   assert.ok(run.backend.name === 'aws-batch')
   assert.deepEqual(run.backend.request, {queue: 'spot', resources: {gpus: 1, cpus: 2, memoryGiB: 4}, externalTrainer: true})
-  assert.equal(run.retries.attempts, 5, 'the spot queue\'s default attempts')
+  assert.equal(run.retries.attempts, 5, "the spot queue's default attempts")
   assert.deepEqual(command?.argv, ['python3', 'train.py'])
 })
 
-test('another run\'s checkpoint by RUN, RUN@step, RUN@best, RUN@final, RUN@latest', async () => {
+test("another run's checkpoint by RUN, RUN@step, RUN@best, RUN@final, RUN@latest", async () => {
   const store = new FileStore(mkdtempSync(path.join(os.tmpdir(), 'rfm-runref-')))
   const io = new StoreCheckpointIO(new CheckpointStore(store, 'sft-1'), {bestMetric: 'eval_loss', greaterIsBetter: false}, 1)
-  for (const [step, loss] of [[10, 0.5], [20, 0.2], [30, 0.4]]) await io.save(step, {'model.bin': new Uint8Array([step])}, {step}, {metrics: {eval_loss: loss}})
+  for (const [step, loss] of [
+    [10, 0.5],
+    [20, 0.2],
+    [30, 0.4],
+  ])
+    await io.save(step, {'model.bin': new Uint8Array([step])}, {step}, {metrics: {eval_loss: loss}})
   const step = async (ref: string) => (await loadRunCheckpoint(store, ref)).step
   assert.equal(await step('sft-1'), 30, 'no final yet: the newest')
   assert.equal(await step('sft-1@10'), 10)
@@ -133,7 +146,11 @@ test('spatial scenes: deterministic, answers agree with the objects, words cover
       const expected = Math.abs(a.x - b.x) >= Math.abs(a.y - b.y) ? (a.x < b.x ? 'left' : 'right') : a.y < b.y ? 'above' : 'below'
       assert.equal(s.answer, expected)
     }
-    if (s.task === 'multiple_choice') assert.match(s.choices!.find((c) => c.startsWith(s.answer))!, /left|right|above|below/)
+    if (s.task === 'multiple_choice')
+      assert.match(
+        s.choices!.find((c) => c.startsWith(s.answer))!,
+        /left|right|above|below/,
+      )
     for (const w of [...s.question.split(' '), s.answer, ...s.reasoningSteps.join(' ').split(' ')]) assert.ok(words.has(w), `"${w}" not in the corpus`)
   }
   assert.deepEqual([...tasks].sort(), ['color', 'count', 'multiple_choice', 'relation'])

@@ -29,7 +29,10 @@ const dir = (label: string) => {
 test('D3 (R4 #38): ckpt pull replaces a symlink in DIR instead of writing through it', async () => {
   const store = new FileStore(dir('store'))
   const checkpoints = new CheckpointStore(store, 'vla-sensor-20261204-000000-ea11')
-  await checkpoints.commit(1, [['model.safetensors', Buffer.from('weights')], ['sub/extra.json', Buffer.from('{}')]])
+  await checkpoints.commit(1, [
+    ['model.safetensors', Buffer.from('weights')],
+    ['sub/extra.json', Buffer.from('{}')],
+  ])
   const outside = dir('outside')
   const victim = path.join(outside, 'victim-ckpt.txt')
   writeFileSync(victim, 'keep me')
@@ -56,8 +59,14 @@ test('D4 (R4 #21, #22): chained links of a crafted manifest are refused by where
     return h.slice(0, 16)
   }
   const cases = {
-    chain: [{path: 'd/up', target: '..'}, {path: 'esc', target: 'd/up/..'}],
-    chain2: [{path: 'd/e/up', target: '../..'}, {path: 'esc2', target: 'd/e/up/../../..'}],
+    chain: [
+      {path: 'd/up', target: '..'},
+      {path: 'esc', target: 'd/up/..'},
+    ],
+    chain2: [
+      {path: 'd/e/up', target: '../..'},
+      {path: 'esc2', target: 'd/e/up/../../..'},
+    ],
   }
   for (const [name, links] of Object.entries(cases)) {
     const out = dir(`pull-${name}`)
@@ -85,7 +94,13 @@ test('D4 (R4 #21, #22): chained links of a crafted manifest are refused by where
       type: 'rfm.dataset',
       root: 'dir',
       files: [{path: 'a/f.txt', size: 1, sha256: sha256(content), mode: 0o644}],
-      links: [{path: 'l1', target: 'l2'}, {path: 'l2', target: 'l1'}, {path: 'dangling', target: 'nothing'}, {path: 'b', target: 'a'}, {path: 'a/up', target: '..'}],
+      links: [
+        {path: 'l1', target: 'l2'},
+        {path: 'l2', target: 'l1'},
+        {path: 'dangling', target: 'nothing'},
+        {path: 'b', target: 'a'},
+        {path: 'a/up', target: '..'},
+      ],
     }),
   )
   await store.put(manifestKey(sha256(bytes)), bytes)

@@ -62,7 +62,7 @@ test('checkpoints.local(dir): checkpoint-<step>/ folders, complete ones only, ne
   assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'checkpoint-10', 'trainer_state.json'), 'utf8')), {global_step: 10})
 })
 
-test('runs.get, checkpoints.list and checkpoints.pull (RUN, RUN@step, RUN@best) over the active profile\'s store', async () => {
+test("runs.get, checkpoints.list and checkpoints.pull (RUN, RUN@step, RUN@best) over the active profile's store", async () => {
   const home = temp('rfm-kit-home-')
   const saved = process.env.RFM_HOME
   process.env.RFM_HOME = home
@@ -70,7 +70,20 @@ test('runs.get, checkpoints.list and checkpoints.pull (RUN, RUN@step, RUN@best) 
     const runs = new RunStore(await openStore(`file://${home}/store`))
     const id = 'demo-20261204-000000-ab12'
     const now = new Date().toISOString()
-    await runs.create({schemaVersion: 1, id, kind: 'demo', plugin: {name: 'rfm'}, state: 'running', createdAt: now, updatedAt: now, profile: 'default', store: runs.store.url, backend: {name: 'local'}, config: {mode: 'eval'}, attempts: []} as unknown as RunRecord)
+    await runs.create({
+      schemaVersion: 1,
+      id,
+      kind: 'demo',
+      plugin: {name: 'rfm'},
+      state: 'running',
+      createdAt: now,
+      updatedAt: now,
+      profile: 'default',
+      store: runs.store.url,
+      backend: {name: 'local'},
+      config: {mode: 'eval'},
+      attempts: [],
+    } as unknown as RunRecord)
     const checkpoints = new CheckpointStore(runs.store, id)
     await checkpoints.commit(1, [['w.bin', Buffer.from('one')]], {metrics: {eval_loss: 0.5}})
     await checkpoints.commit(2, [['w.bin', Buffer.from('two')]], {metrics: {eval_loss: 0.9}})
@@ -80,7 +93,13 @@ test('runs.get, checkpoints.list and checkpoints.pull (RUN, RUN@step, RUN@best) 
     assert.equal(run.id, id)
     assert.equal(run.config.mode, 'eval')
     const listed = await pluginApi.checkpoints.list(id)
-    assert.deepEqual(listed.checkpoints.map((c) => [c.step, c.tags]), [[1, ['best']], [2, []]])
+    assert.deepEqual(
+      listed.checkpoints.map((c) => [c.step, c.tags]),
+      [
+        [1, ['best']],
+        [2, []],
+      ],
+    )
 
     // RUN alone: final if the run finished, else the newest
     const newest = await pluginApi.checkpoints.pull(id, path.join(home, 'a'))

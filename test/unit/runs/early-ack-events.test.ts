@@ -26,8 +26,7 @@ after(async () => {
 })
 
 const RUN = 'command-20990101-000000-0000ac4e'
-const open = (prefix: string, endpoint: string, maxAttempts?: number) =>
-  S3Store.open(`s3://${s3.bucket}/${prefix}`, {endpoint, credentials: S3RVER_CREDENTIALS, ...(maxAttempts ? {maxAttempts} : {})})
+const open = (prefix: string, endpoint: string, maxAttempts?: number) => S3Store.open(`s3://${s3.bucket}/${prefix}`, {endpoint, credentials: S3RVER_CREDENTIALS, ...(maxAttempts ? {maxAttempts} : {})})
 
 /** Reads straight from s3rver (not through the proxy), once it has written every answered PUT. */
 async function readBack(prefix: string) {
@@ -49,7 +48,11 @@ test('every answered event survives a server that answers PUTs before a read can
     assert.equal(proxy.stats.heldPuts, 80, 'every PUT was answered before s3rver had it')
     const events = await readBack('early-ack')
     for (let w = 0; w < 4; w++) {
-      assert.deepEqual(events.filter((e) => e.writer === w).map((e) => e.i), Array.from({length: 20}, (_, i) => i), `writer ${w}: all 20, in order`)
+      assert.deepEqual(
+        events.filter((e) => e.writer === w).map((e) => e.i),
+        Array.from({length: 20}, (_, i) => i),
+        `writer ${w}: all 20, in order`,
+      )
     }
     assert.equal(events.length, 80)
   } finally {
@@ -67,7 +70,10 @@ test('an append retried after its answer was lost writes its event once', {timeo
     for (let i = 0; i < 3; i++) await runs.appendEvent(RUN, {type: 'step', time: new Date().toISOString(), i})
     assert.equal(proxy.stats.lostAnswers, 1)
     const events = await readBack('lost-answer')
-    assert.deepEqual(events.map((e) => e.i), [0, 1, 2])
+    assert.deepEqual(
+      events.map((e) => e.i),
+      [0, 1, 2],
+    )
   } finally {
     await proxy.stop()
   }

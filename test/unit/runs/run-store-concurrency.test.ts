@@ -36,7 +36,11 @@ async function eightWriters(open: () => Promise<ObjectStore>, beforeRead?: (read
   const events = await new RunStore(reader).events(RUN)
   assert.equal(events.length, 400)
   for (let w = 0; w < 8; w++) {
-    assert.deepEqual(events.filter((e) => e.writer === w).map((e) => e.i), Array.from({length: 50}, (_, i) => i), `writer ${w} in order`)
+    assert.deepEqual(
+      events.filter((e) => e.writer === w).map((e) => e.i),
+      Array.from({length: 50}, (_, i) => i),
+      `writer ${w} in order`,
+    )
   }
   for (let k = 1; k < events.length; k++) assert.ok(String(events[k - 1].time) <= String(events[k].time), 'merged in time order')
 }
@@ -64,7 +68,17 @@ test('100 run ids drawn in the same second are distinct', () => {
 
 async function createNeverOverwrites(store: ObjectStore): Promise<void> {
   const runs = new RunStore(store)
-  const record = (name: string): RunRecord => ({schemaVersion: 1, id: 'command-20990101-000000-0000beef', kind: 'command', name, state: 'queued', createdAt: '2099-01-01T00:00:00.000Z', updatedAt: '2099-01-01T00:00:00.000Z', attempts: []}) as unknown as RunRecord
+  const record = (name: string): RunRecord =>
+    ({
+      schemaVersion: 1,
+      id: 'command-20990101-000000-0000beef',
+      kind: 'command',
+      name,
+      state: 'queued',
+      createdAt: '2099-01-01T00:00:00.000Z',
+      updatedAt: '2099-01-01T00:00:00.000Z',
+      attempts: [],
+    }) as unknown as RunRecord
   const first = record('first')
   await runs.create(first)
   const second = record('second')

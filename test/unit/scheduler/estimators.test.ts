@@ -27,14 +27,28 @@ const within = (actual: number, expected: number, tolerance: number, what: strin
   assert.ok(Math.abs(actual / expected - 1) <= tolerance, `${what}: ${actual.toFixed(2)} is not within ±${tolerance * 100}% of ${expected}`)
 
 /** Qwen3-VL-4B at the guide's defaults (per_device_train_batch_size 4, one image). */
-const qwen4b = (extra: object = {}) =>
-  workloadSchema.parse({model: {name: 'Qwen3-VL-4B', params_b: 4.44, vision_params_b: 0.42}, samples: 43_000, per_device_train_batch_size: 4, ...extra})
+const qwen4b = (extra: object = {}) => workloadSchema.parse({model: {name: 'Qwen3-VL-4B', params_b: 4.44, vision_params_b: 0.42}, samples: 43_000, per_device_train_batch_size: 4, ...extra})
 /** Qwen2-VL-7B GRPO as in seed 001: batch 4 × accumulation 4, LoRA r=16 (its PEFT section). */
 const qwen7bGrpo = (extra: object = {}) =>
-  workloadSchema.parse({kind: 'grpo', model: {name: 'Qwen2-VL-7B', params_b: 8.29, vision_params_b: 0.675}, method: 'lora', lora_rank: 16, per_device_train_batch_size: 4, gradient_accumulation_steps: 4, seq_len: 320, samples: 1000, ...extra})
+  workloadSchema.parse({
+    kind: 'grpo',
+    model: {name: 'Qwen2-VL-7B', params_b: 8.29, vision_params_b: 0.675},
+    method: 'lora',
+    lora_rank: 16,
+    per_device_train_batch_size: 4,
+    gradient_accumulation_steps: 4,
+    seq_len: 320,
+    samples: 1000,
+    ...extra,
+  })
 
 describe('memory estimator', () => {
-  for (const [method, published] of [['full', 40], ['frozen_vision', 25], ['lora', 20], ['qlora4', 15]] as const) {
+  for (const [method, published] of [
+    ['full', 40],
+    ['frozen_vision', 25],
+    ['lora', 20],
+    ['qlora4', 15],
+  ] as const) {
     it(`Qwen3-VL-4B ${method} ≈ ${published} GB per GPU (seed 000 memory table, ±10%)`, () => {
       within(estimateMemory(qwen4b({method})).totalGiB, published, 0.1, method)
     })
@@ -66,7 +80,7 @@ describe('memory estimator', () => {
     assert.ok(r64 > base && r64 < base + 3)
   })
 
-  it('on more GPUs the batch per device shrinks to keep the tuned effective batch (the guide\'s LR table)', () => {
+  it("on more GPUs the batch per device shrinks to keep the tuned effective batch (the guide's LR table)", () => {
     // the guide's table: 1 GPU 4×4, 2 GPUs 4×2, 4 GPUs 2×2 (or 4×1), 8 GPUs 2×1 — always 16
     const w = qwen4b({method: 'lora', per_device_train_batch_size: 4, gradient_accumulation_steps: 4})
     for (const gpus of [1, 2, 4, 8]) {
@@ -146,7 +160,10 @@ describe('interruption data', () => {
   it('turns Spot Advisor buckets into Poisson rates in bucket order', async () => {
     const data = await loadInterruptions()
     const rates = data.buckets.map((b) => bucketRate(data, b.label))
-    assert.deepEqual([...rates].sort((a, b) => a - b), rates)
+    assert.deepEqual(
+      [...rates].sort((a, b) => a - b),
+      rates,
+    )
     assert.ok(Math.abs(bucketRate(data, '<5%') - -Math.log(1 - 0.025) / data.exposureHours) < 1e-12)
     const g5 = interruptionRate(data, 'g5.xlarge', 'g5', 'us-east-1')
     assert.ok(data.buckets.some((b) => b.label === g5.bucket) && g5.ratePerHour > 0)

@@ -37,15 +37,20 @@ function world(instances: InstanceType[], rates: Record<string, number>, retriev
 
 describe('ranking', () => {
   it('ranks feasible plans by expected cost, infeasible ones after, and explains the choice', async () => {
-    const {catalog, interruptions} = world(
-      [instance('calm.xlarge', 'A10G', 1), instance('busy.xlarge', 'A10G', 1), instance('slow.xlarge', 'T4', 0.3), instance('tiny.xlarge', 'T4', 0.1)],
-      {'calm.xlarge': 0.01, 'busy.xlarge': 0.8, 'slow.xlarge': 0.01, 'tiny.xlarge': 0.01},
-    )
+    const {catalog, interruptions} = world([instance('calm.xlarge', 'A10G', 1), instance('busy.xlarge', 'A10G', 1), instance('slow.xlarge', 'T4', 0.3), instance('tiny.xlarge', 'T4', 0.1)], {
+      'calm.xlarge': 0.01,
+      'busy.xlarge': 0.8,
+      'slow.xlarge': 0.01,
+      'tiny.xlarge': 0.01,
+    })
     // full fine-tuning of a 4B model: checkpoints too large for the spot notice, so interruptions lose work
     const w = qwen4b({method: 'frozen_vision'})
     const result = planWorkload(w, catalog, await interruptions, {markets: ['spot']})
     const feasible = result.plans.filter((p) => p.feasible)
-    assert.deepEqual(feasible.map((p) => p.rank), feasible.map((_, i) => i + 1))
+    assert.deepEqual(
+      feasible.map((p) => p.rank),
+      feasible.map((_, i) => i + 1),
+    )
     for (let i = 1; i < feasible.length; i++) assert.ok(feasible[i - 1].expectedCost <= feasible[i].expectedCost)
     assert.ok(result.plans.slice(feasible.length).every((p) => !p.feasible && p.rank === null))
     assert.equal(result.chosen, feasible[0])
@@ -71,10 +76,7 @@ describe('ranking', () => {
   })
 
   it('applies --max-price, --deadline and --gpus', async () => {
-    const {catalog, interruptions} = world(
-      [instance('one.xlarge', 'A10G', 1), instance('four.12xlarge', 'A10G', 3.5, 4), instance('slow.xlarge', 'T4', 0.3)],
-      {},
-    )
+    const {catalog, interruptions} = world([instance('one.xlarge', 'A10G', 1), instance('four.12xlarge', 'A10G', 3.5, 4), instance('slow.xlarge', 'T4', 0.3)], {})
     const data = await interruptions
     const cheap = planWorkload(qwen4b(), catalog, data, {markets: ['spot'], maxPrice: 2})
     assert.ok(cheap.plans.filter((p) => p.feasible).every((p) => p.pricePerHour <= 2))
@@ -89,7 +91,10 @@ describe('ranking', () => {
 
     const four = planWorkload(qwen4b(), catalog, data, {gpus: 4})
     assert.ok(four.plans.length > 0 && four.plans.every((p) => p.gpus === 4))
-    assert.ok(four.plans.every((p) => p.batch.effective === 16), 'effective batch kept at 4 × 4 × 1')
+    assert.ok(
+      four.plans.every((p) => p.batch.effective === 16),
+      'effective batch kept at 4 × 4 × 1',
+    )
   })
 
   it('on-demand plans have no interruptions and cost their price × hours', async () => {
@@ -128,7 +133,10 @@ describe('warnings', () => {
     const result = planWorkload(qwen4b({learning_rate: 2e-5, lr_tuned_for_gpus: 1}), catalog, await interruptions)
     const four = result.plans.find((p) => p.gpus === 4)!
     const one = result.plans.find((p) => p.gpus === 1)!
-    assert.ok(four.warnings.some((w) => /LR_multi = LR_single \/ num_gpus gives 5e-6 on 4 GPUs/.test(w)), four.warnings.join('\n'))
+    assert.ok(
+      four.warnings.some((w) => /LR_multi = LR_single \/ num_gpus gives 5e-6 on 4 GPUs/.test(w)),
+      four.warnings.join('\n'),
+    )
     assert.ok(!one.warnings.some((w) => /learning_rate/.test(w)))
   })
 
@@ -187,8 +195,10 @@ describe('launch hook', () => {
 describe('plan inputs', () => {
   const entry = (estimate?: KindEntry['kind']['estimate']): KindEntry => ({kind: {name: 'fake', summary: 'fake', schema: z.object({}), estimate}, plugin: {name: 'test'}})
 
-  it('takes the workload from a kind\'s estimate, so plugins plug in through estimate()', async () => {
-    const input = await workloadFromKind(entry(() => ({gpus: 1, gpuMemoryGiB: 20, cpus: 4, memoryGiB: 32, workload: {model: {params_b: 4.44, vision_params_b: 0.42}, method: 'qlora4', samples: 1000}})))
+  it("takes the workload from a kind's estimate, so plugins plug in through estimate()", async () => {
+    const input = await workloadFromKind(
+      entry(() => ({gpus: 1, gpuMemoryGiB: 20, cpus: 4, memoryGiB: 32, workload: {model: {params_b: 4.44, vision_params_b: 0.42}, method: 'qlora4', samples: 1000}})),
+    )
     assert.equal(input.workload?.method, 'qlora4')
     assert.equal(input.workload?.per_device_train_batch_size, 4, 'defaults filled in')
     assert.equal(input.source.kind, 'fake')

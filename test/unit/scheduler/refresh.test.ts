@@ -38,7 +38,8 @@ describe('catalog refresh', () => {
   it('reads shapes, spot and on-demand prices with the documented requests and merges them into the cache', async () => {
     ec2.reset()
     pricing.reset()
-    ec2.on(DescribeInstanceTypesCommand)
+    ec2
+      .on(DescribeInstanceTypesCommand)
       .resolvesOnce({InstanceTypes: [shape('g5.xlarge', 1), shape('g5.12xlarge', 4)], NextToken: 'page-2'})
       .resolvesOnce({InstanceTypes: [shape('g5.future', 1, 'B999', 200_000)]})
     ec2.on(DescribeSpotPriceHistoryCommand).resolves({
@@ -73,7 +74,10 @@ describe('catalog refresh', () => {
       assert.equal(input.ServiceCode, 'AmazonEC2')
       const filters = Object.fromEntries((input.Filters ?? []).map((f) => [f.Field, f.Value]))
       assert.ok(input.Filters?.every((f) => f.Type === 'TERM_MATCH'))
-      assert.deepEqual({...filters, instanceType: undefined}, {instanceType: undefined, regionCode: 'us-east-1', operatingSystem: 'Linux', tenancy: 'Shared', preInstalledSw: 'NA', capacitystatus: 'Used'})
+      assert.deepEqual(
+        {...filters, instanceType: undefined},
+        {instanceType: undefined, regionCode: 'us-east-1', operatingSystem: 'Linux', tenancy: 'Shared', preInstalledSw: 'NA', capacitystatus: 'Used'},
+      )
     }
 
     const catalog = await loadCatalog()

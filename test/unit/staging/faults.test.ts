@@ -41,7 +41,14 @@ test('staging completes and pulls verify while the network misbehaves', async ()
   }
   writeFileSync(path.join(tree, 'big.bin'), randomBytes(17 * 1024 * 1024 + 5))
   // Few SDK attempts, so some faults get past the SDK and exercise rfm's per-file retry too.
-  const store = await S3Store.open(`s3://${s3.bucket}/faulty`, {endpoint: proxy.endpoint, credentials: S3RVER_CREDENTIALS, maxAttempts: 2, pageSize: 40, multipartThreshold: 1024 * 1024, partSize: 5 * 1024 * 1024})
+  const store = await S3Store.open(`s3://${s3.bucket}/faulty`, {
+    endpoint: proxy.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    maxAttempts: 2,
+    pageSize: 40,
+    multipartThreshold: 1024 * 1024,
+    partSize: 5 * 1024 * 1024,
+  })
   const retries: string[] = []
   const retry = {attempts: 10, baseMs: 5, maxMs: 50, onRetry: (error: unknown) => retries.push((error as Error).message)}
 
@@ -58,5 +65,5 @@ test('staging completes and pulls verify while the network misbehaves', async ()
 
   const injected = Object.values(proxy.stats.faults).reduce((a, b) => a + b, 0)
   assert.ok(injected >= 10, `the proxy injected faults (${JSON.stringify(proxy.stats)})`)
-  assert.ok(retries.length > 0, 'some faults reached rfm\'s own retry')
+  assert.ok(retries.length > 0, "some faults reached rfm's own retry")
 })

@@ -52,7 +52,8 @@ test('stage --full repairs an object damaged in place with the same size', async
 // finds it damaged and sends it again; the untouched objects are trusted without being read.
 for (const kind of ['file', 's3'] as const) {
   test(`a plain re-stage repairs an object damaged with same-size bytes (${kind} store)`, async () => {
-    const store: ObjectStore = kind === 'file' ? new FileStore(path.join(scratch, 'store-d7-plain')) : await S3Store.open('s3://rfm-test/d7-plain', {endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS})
+    const store: ObjectStore =
+      kind === 'file' ? new FileStore(path.join(scratch, 'store-d7-plain')) : await S3Store.open('s3://rfm-test/d7-plain', {endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS})
     const source = tree(`d7-plain-${kind}`, 80)
     const staged = await stageTree(store, source, {name: 'd7p'})
     const key = objectKey(hashOf(path.join(source, 'f0007.bin')))

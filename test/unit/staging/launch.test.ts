@@ -56,7 +56,11 @@ test('launch stages local dataset paths and records their references', async () 
   ;(job.config.data as {eval: string}).eval = heldOut
   const runs = new RunStore(store)
   const staged: string[] = []
-  const run = await launchRun(job, {profile: {name: 'default', profile: {backend: 'local', store: store.url}, defaults: []}, runs, backend}, {onStaged: (s) => staged.push(`${s.field} ${s.path} ${s.ref}`)})
+  const run = await launchRun(
+    job,
+    {profile: {name: 'default', profile: {backend: 'local', store: store.url}, defaults: []}, runs, backend},
+    {onStaged: (s) => staged.push(`${s.field} ${s.path} ${s.ref}`)},
+  )
 
   const train = (run.config.data as {train: string}).train
   assert.match(train, /^ds:train@[0-9a-f]{12}$/)

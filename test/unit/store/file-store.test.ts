@@ -35,7 +35,10 @@ test('append and reading from an offset (log following)', async () => {
 test('list: recursive, delimited, and with a prefix inside a name', async () => {
   const store = fresh()
   for (const key of ['runs/a-1/run.json', 'runs/a-1/logs/attempt-1.log', 'runs/b-2/run.json', 'datasets/x/manifest.json']) await store.put(key, key)
-  assert.deepEqual((await store.list('runs/')).objects.map((o) => o.key), ['runs/a-1/logs/attempt-1.log', 'runs/a-1/run.json', 'runs/b-2/run.json'])
+  assert.deepEqual(
+    (await store.list('runs/')).objects.map((o) => o.key),
+    ['runs/a-1/logs/attempt-1.log', 'runs/a-1/run.json', 'runs/b-2/run.json'],
+  )
   assert.deepEqual((await store.list('runs/', {delimited: true})).prefixes, ['runs/a-1/', 'runs/b-2/'])
   assert.deepEqual((await store.list('runs/a-')).objects.length, 2)
   assert.deepEqual((await store.list('nothing/')).objects, [])

@@ -88,11 +88,17 @@ for (const [kind, open] of kinds) {
       const keys = ['runs/sft-1/run.json', 'runs/sft-2/run.json', 'runs/dpo-1/run.json', 'runs/sft-1/logs/a.log', 'x.txt', 'runs/top.txt']
       for (const key of keys) await store.put(key, key)
       const all = await store.list('runs/')
-      assert.deepEqual(all.objects.map((o) => o.key), keys.filter((k) => k.startsWith('runs/')).sort())
+      assert.deepEqual(
+        all.objects.map((o) => o.key),
+        keys.filter((k) => k.startsWith('runs/')).sort(),
+      )
       assert.equal(all.objects.find((o) => o.key === 'runs/top.txt')?.size, 'runs/top.txt'.length)
       const top = await store.list('runs/', {delimited: true})
       assert.deepEqual(top.prefixes, ['runs/dpo-1/', 'runs/sft-1/', 'runs/sft-2/'])
-      assert.deepEqual(top.objects.map((o) => o.key), ['runs/top.txt'])
+      assert.deepEqual(
+        top.objects.map((o) => o.key),
+        ['runs/top.txt'],
+      )
       const sft = await store.list('runs/sft-', {delimited: true})
       assert.deepEqual(sft.prefixes, ['runs/sft-1/', 'runs/sft-2/'])
       assert.deepEqual((await store.list('nothing/')).objects, [])
@@ -115,15 +121,33 @@ for (const [kind, open] of kinds) {
       const runs = new RunStore(await open())
       const time = new Date().toISOString()
       const record = {
-        schemaVersion: 1, id: 'command-20260101-000000-abcd', kind: 'command', plugin: {name: 'rfm'}, state: 'queued', createdAt: time, updatedAt: time,
-        profile: 'default', store: 'x', backend: {name: 'local'}, config: {}, source: {overrides: []}, retries: {attempts: 1, evaluate_on_exit: []}, attempts: [],
+        schemaVersion: 1,
+        id: 'command-20260101-000000-abcd',
+        kind: 'command',
+        plugin: {name: 'rfm'},
+        state: 'queued',
+        createdAt: time,
+        updatedAt: time,
+        profile: 'default',
+        store: 'x',
+        backend: {name: 'local'},
+        config: {},
+        source: {overrides: []},
+        retries: {attempts: 1, evaluate_on_exit: []},
+        attempts: [],
       } as const
       await runs.create(structuredClone(record) as never)
       await runs.appendEvent(record.id, {type: 'attempt_started', time, attempt: 1})
-      assert.deepEqual((await runs.events(record.id)).map((e) => e.type), ['run_created', 'attempt_started'])
+      assert.deepEqual(
+        (await runs.events(record.id)).map((e) => e.type),
+        ['run_created', 'attempt_started'],
+      )
       await runs.update(record.id, (r) => (r.state = 'running'))
       const listed = await runs.list()
-      assert.deepEqual(listed.map((r) => [r.id, r.state]), [[record.id, 'running']])
+      assert.deepEqual(
+        listed.map((r) => [r.id, r.state]),
+        [[record.id, 'running']],
+      )
     })
   })
 }
@@ -138,7 +162,10 @@ test('openStore opens s3:// URLs with the profile endpoint; stores under differe
     await a.put('k', 'a')
     await b.put('k', 'b')
     assert.equal((await a.get('k'))?.toString(), 'a')
-    assert.deepEqual((await a.list('')).objects.map((o) => o.key), ['k'])
+    assert.deepEqual(
+      (await a.list('')).objects.map((o) => o.key),
+      ['k'],
+    )
   } finally {
     process.env = saved
   }

@@ -80,7 +80,10 @@ test('a file rfm writes reads back in an independent numpy reader', {skip: numpy
   const out = JSON.parse(run.stdout)
   assert.deepEqual(out.meta, {format: 'pt'})
   assert.deepEqual(out['blocks.0.w'].shape, [2, 3, 4])
-  assert.equal(out['blocks.0.w'].sum, values.reduce((a, b) => a + b, 0))
+  assert.equal(
+    out['blocks.0.w'].sum,
+    values.reduce((a, b) => a + b, 0),
+  )
   assert.deepEqual(out['blocks.0.w'].first, [-7 / 8, -6 / 8, -5 / 8])
 })
 
@@ -92,7 +95,10 @@ test('a file written by an independent numpy writer decodes in rfm', {skip: nump
   const back = decodeSafetensors(readFileSync(path.join(dir, 'p.safetensors')))
   assert.deepEqual(back.metadata, {format: 'pt'})
   assert.deepEqual(back.tensors['layer.weight'].shape, [3, 4])
-  assert.deepEqual(Array.from(toFloat32(back.tensors['layer.weight'])), Array.from({length: 12}, (_, i) => Math.fround((i - 5.5) / 3)))
+  assert.deepEqual(
+    Array.from(toFloat32(back.tensors['layer.weight'])),
+    Array.from({length: 12}, (_, i) => Math.fround((i - 5.5) / 3)),
+  )
   assert.deepEqual(Array.from(new Int32Array(back.tensors['layer.ids'].bytes.slice().buffer)), [1, -2, 3])
 })
 
@@ -173,7 +179,10 @@ test('TensorBoard event files decode with an independent TFRecord/protobuf reade
     })
     return {wall, step, values: Object.fromEntries(values)}
   })
-  assert.deepEqual(scalars.map((s) => s.step), [1, 300])
+  assert.deepEqual(
+    scalars.map((s) => s.step),
+    [1, 300],
+  )
   assert.deepEqual(scalars[0].values, {loss: 2.5, lr: Math.fround(1e-3)})
   assert.deepEqual(scalars[1].values, {loss: 0.125})
   assert.ok(scalars[1].wall > scalars[0].wall)

@@ -11,7 +11,24 @@ const vision = {imageSize: 8, channels: 3, patchSize: 4, width: 16, depth: 1, he
 
 test('reward, regression and action-chunk heads have the configured shapes', async () => {
   const {tf} = await selectBackend('wasm')
-  const model = new Vlm(tf, {vocabSize: 10, width: 16, depth: 1, heads: 2, mlpRatio: 2, contextLength: 6, dropout: 0, vision, outputs: ['lm', 'reward', 'regression', 'action'], regressionDim: 3, actionChunk: 4, actionDim: 2}, new Rng(1))
+  const model = new Vlm(
+    tf,
+    {
+      vocabSize: 10,
+      width: 16,
+      depth: 1,
+      heads: 2,
+      mlpRatio: 2,
+      contextLength: 6,
+      dropout: 0,
+      vision,
+      outputs: ['lm', 'reward', 'regression', 'action'],
+      regressionDim: 3,
+      actionChunk: 4,
+      actionDim: 2,
+    },
+    new Rng(1),
+  )
   const out = tf.tidy(() => {
     const o = model.forward({tokens: tf.zeros([5, 6], 'int32'), patches: tf.zeros([5, 4, 48])}, false)
     return [o.logits!, o.reward!, o.regression!, o.actions!].map((t) => t.shape)
@@ -23,12 +40,24 @@ test('reward, regression and action-chunk heads have the configured shapes', asy
 /** A plugin-style task: regress the image's mean red level from the image (scalar reward head). */
 class RednessTask implements TrainingTask {
   readonly trainSize = 256
-  constructor(private readonly tf: typeof tfTypes, private readonly model: Vlm) {}
+  constructor(
+    private readonly tf: typeof tfTypes,
+    private readonly model: Vlm,
+  ) {}
 
   private batch(indices: number[]) {
     const samples = indices.map((i) => makeVqaSample(4, i, 8))
     const targets = samples.map((s) => s.image.filter((_, j) => j % 3 === 0).reduce((a, b) => a + b, 0) / 64)
-    return {patches: this.tf.tensor3d(patchifyHost(samples.map((s) => s.image), vision), [indices.length, 4, 48]), targets: this.tf.tensor1d(targets)}
+    return {
+      patches: this.tf.tensor3d(
+        patchifyHost(
+          samples.map((s) => s.image),
+          vision,
+        ),
+        [indices.length, 4, 48],
+      ),
+      targets: this.tf.tensor1d(targets),
+    }
   }
 
   loss(model: Vlm, indices: number[]): tfTypes.Scalar {
@@ -39,7 +68,13 @@ class RednessTask implements TrainingTask {
   }
 
   evaluate(model: Vlm): Record<string, number> {
-    const loss = this.tf.tidy(() => this.loss(model, Array.from({length: 64}, (_, i) => 1000 + i)).dataSync()[0])
+    const loss = this.tf.tidy(
+      () =>
+        this.loss(
+          model,
+          Array.from({length: 64}, (_, i) => 1000 + i),
+        ).dataSync()[0],
+    )
     return {eval_loss: loss}
   }
 }
@@ -57,7 +92,12 @@ test('a custom TrainingTask trains a scalar head through the same loop', async (
 
 test('a byte-level BPE tokenizer is fit, used and saved with the checkpoint', async () => {
   const checkpoints = new MemoryCheckpoints()
-  const config = {trainer: {max_steps: 2, batch_size: 4, tensorboard: false}, tokenizer: {kind: 'bpe', vocab_size: 300}, model: {width: 16, depth: 1, heads: 2, context_length: 40, vision: {image_size: 8, width: 16, heads: 2}}, task: {train_size: 16, eval_size: 4}}
+  const config = {
+    trainer: {max_steps: 2, batch_size: 4, tensorboard: false},
+    tokenizer: {kind: 'bpe', vocab_size: 300},
+    model: {width: 16, depth: 1, heads: 2, context_length: 40, vision: {image_size: 8, width: 16, heads: 2}},
+    task: {train_size: 16, eval_size: 4},
+  }
   await runTraining(trainerContext(config, checkpoints))
   const saved = JSON.parse(Buffer.from(checkpoints.saved.at(-1)!.files['tokenizer.json']).toString())
   assert.equal(saved.kind, 'bpe')

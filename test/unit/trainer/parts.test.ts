@@ -11,18 +11,36 @@ import {VqaTask} from '../../../src/trainer/tasks/vqa-task'
 test('the RNG is deterministic, resumable from its saved state, and never Math.random', () => {
   const a = new Rng(123)
   const head = Array.from({length: 5}, () => a.nextUint32())
-  assert.deepEqual(head, Array.from({length: 5}, ((r) => () => r.nextUint32())(new Rng(123))))
+  assert.deepEqual(
+    head,
+    Array.from(
+      {length: 5},
+      (
+        (r) => () =>
+          r.nextUint32()
+      )(new Rng(123)),
+    ),
+  )
   const saved = a.state()
   const next = Array.from({length: 10}, () => a.next())
   const restored = new Rng(saved)
-  assert.deepEqual(Array.from({length: 10}, () => restored.next()), next)
-  assert.notDeepEqual(Array.from({length: 5}, () => new Rng(124).nextUint32()), head)
+  assert.deepEqual(
+    Array.from({length: 10}, () => restored.next()),
+    next,
+  )
+  assert.notDeepEqual(
+    Array.from({length: 5}, () => new Rng(124).nextUint32()),
+    head,
+  )
   const normals = Array.from({length: 20000}, () => a.normal())
   const mean = normals.reduce((s, x) => s + x, 0) / normals.length
   const variance = normals.reduce((s, x) => s + (x - mean) ** 2, 0) / normals.length
   assert.ok(Math.abs(mean) < 0.05 && Math.abs(variance - 1) < 0.05, `normal moments ${mean} ${variance}`)
   const order = new Rng(9).shuffle(Array.from({length: 50}, (_, i) => i))
-  assert.deepEqual([...order].sort((x, y) => x - y), Array.from({length: 50}, (_, i) => i))
+  assert.deepEqual(
+    [...order].sort((x, y) => x - y),
+    Array.from({length: 50}, (_, i) => i),
+  )
 })
 
 const base: ScheduleConfig = {kind: 'cosine', minLrRatio: 0.1, per: 'step', rewarmSteps: 0}
@@ -87,7 +105,14 @@ test('sampling: greedy is argmax; top-p keeps only the nucleus; temperature samp
   const seen = new Set<number>()
   for (let i = 0; i < 200; i++) seen.add(sampleToken(logits, {maxNewTokens: 1, temperature: 1, topP: 0.9, rng}))
   assert.deepEqual([...seen].sort(), [1, 3], 'tokens outside the top-p mass are never drawn')
-  const draw = (seed: number) => Array.from({length: 20}, ((r) => () => sampleToken(logits, {maxNewTokens: 1, temperature: 2, topP: 1, rng: r}))(new Rng(seed)))
+  const draw = (seed: number) =>
+    Array.from(
+      {length: 20},
+      (
+        (r) => () =>
+          sampleToken(logits, {maxNewTokens: 1, temperature: 2, topP: 1, rng: r})
+      )(new Rng(seed)),
+    )
   assert.deepEqual(draw(4), draw(4))
 })
 
@@ -100,7 +125,15 @@ test('AdamW matches a float64 reference of PyTorch’s update (decoupled decay, 
   const opt = new AdamW(store, ['w', 'b'], cfg)
   const ref = new Map(['w', 'b'].map((n) => [n, {p: Array.from(store.get(n).dataSync()), m: [0, 0, 0, 0, 0, 0].slice(0, store.get(n).size), v: new Array(store.get(n).size).fill(0)}]))
   for (let step = 1; step <= 5; step++) {
-    const grads = new Map(['w', 'b'].map((n) => [n, tf.tensor(Array.from({length: store.get(n).size}, (_, i) => Math.sin(step * 3 + i)), store.get(n).shape)]))
+    const grads = new Map(
+      ['w', 'b'].map((n) => [
+        n,
+        tf.tensor(
+          Array.from({length: store.get(n).size}, (_, i) => Math.sin(step * 3 + i)),
+          store.get(n).shape,
+        ),
+      ]),
+    )
     const lr = 0.01 * step
     opt.apply(grads, () => lr)
     for (const [n, r] of ref) {
@@ -128,7 +161,22 @@ test('AdamW matches a float64 reference of PyTorch’s update (decoupled decay, 
 test('gradients of the whole model (vision, LoRA, attention, LM loss) match finite differences', async () => {
   const {tf} = await selectBackend('cpu')
   const tok = WordTokenizer.fit(vqaCorpus())
-  const model = new Vlm(tf, {vocabSize: tok.vocabSize, width: 16, depth: 1, heads: 2, mlpRatio: 2, contextLength: 8, dropout: 0, outputs: ['lm'], vision: {imageSize: 8, channels: 3, patchSize: 4, width: 16, depth: 1, heads: 2}}, new Rng(1), {rank: 2, alpha: 4, dropout: 0, targetModules: ['q', 'v'], modulesToSave: []})
+  const model = new Vlm(
+    tf,
+    {
+      vocabSize: tok.vocabSize,
+      width: 16,
+      depth: 1,
+      heads: 2,
+      mlpRatio: 2,
+      contextLength: 8,
+      dropout: 0,
+      outputs: ['lm'],
+      vision: {imageSize: 8, channels: 3, patchSize: 4, width: 16, depth: 1, heads: 2},
+    },
+    new Rng(1),
+    {rank: 2, alpha: 4, dropout: 0, targetModules: ['q', 'v'], modulesToSave: []},
+  )
   // non-zero B so the A matrices receive gradient
   for (const n of model.store.names()) if (n.endsWith('lora_B')) model.store.get(n).assign(tf.randomNormal(model.store.get(n).shape, 0, 0.5, 'float32', 2))
   const task = new VqaTask(tok, model, {seed: 1, trainSize: 16, evalSize: 4})

@@ -60,7 +60,11 @@ for (const backend of ['wasm', 'cpu']) {
       assert.equal(result.stopped, stopAfter !== undefined)
       if (attempts > 1) assert.match(ctx.logs.join('\n'), /resumed from checkpoint at step \d+/)
     }
-    assert.deepEqual(checkpoints.saved.map((c) => c.step), [3, 4, 6, 9, 10, 12, 14], 'save_steps, stop saves, final; no duplicate save on a boundary')
+    assert.deepEqual(
+      checkpoints.saved.map((c) => c.step),
+      [3, 4, 6, 9, 10, 12, 14],
+      'save_steps, stop saves, final; no duplicate save on a boundary',
+    )
     assert.deepEqual(curve, reference.curve, 'identical loss, grad_norm and lr at every step')
     const final = checkpoints.saved.at(-1)!
     for (const name of ['model.safetensors', 'optimizer.safetensors', 'merged.safetensors', 'tokenizer.json']) {
@@ -81,7 +85,10 @@ test('a hard kill (work after the last checkpoint lost) still converges to the s
   const checkpoints = new MemoryCheckpoints()
   // run to step 8 and stop (checkpoints at 3, 6, 8), then forget the step-8 save as if the process had been SIGKILLed after step 6's
   await runTraining(trainerContext(config('wasm'), checkpoints, {stopAfterSteps: 8}))
-  assert.deepEqual(checkpoints.saved.map((c) => c.step), [3, 6, 8])
+  assert.deepEqual(
+    checkpoints.saved.map((c) => c.step),
+    [3, 6, 8],
+  )
   checkpoints.saved.pop()
   const ctx = trainerContext(config('wasm'), checkpoints)
   await runTraining(ctx)

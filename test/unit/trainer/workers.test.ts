@@ -43,7 +43,10 @@ function weights(files: Record<string, Uint8Array>): Map<string, Float32Array> {
 }
 
 test('shards: contiguous, sizes differ by at most one, never empty', () => {
-  assert.deepEqual(shards([1, 2, 3, 4, 5], 2), [[1, 2, 3], [4, 5]])
+  assert.deepEqual(shards([1, 2, 3, 4, 5], 2), [
+    [1, 2, 3],
+    [4, 5],
+  ])
   assert.deepEqual(shards([1, 2], 4), [[1], [2]])
   assert.deepEqual(shards([7], 1), [[7]])
 })
@@ -87,6 +90,8 @@ test('a checkpoint written with 2 workers resumes with 1 or 3 workers, equal wit
     }
     assert.ok(worst < 1e-3, `resumed with ${resumeWith} worker(s): worst relative weight difference ${worst}`)
     const tail = losses(resumed.ctx)
-    losses(reference.ctx).slice(5).forEach((want, i) => assert.ok(Math.abs(tail[i] - want) < 1e-4 * Math.max(1, want), `loss at step ${6 + i}: ${tail[i]} vs ${want}`))
+    losses(reference.ctx)
+      .slice(5)
+      .forEach((want, i) => assert.ok(Math.abs(tail[i] - want) < 1e-4 * Math.max(1, want), `loss at step ${6 + i}: ${tail[i]} vs ${want}`))
   }
 })

@@ -8,13 +8,31 @@ import {parseQuantity, Quantity, requestedPrecision, roundTo} from './numbers'
 import type {RewardResult, RewardSample} from './types'
 
 const INSUFFICIENT = [
-  'insufficient information', 'not enough information', 'insufficient info', 'cannot be determined', 'can not be determined',
-  'cannot determine', 'cannot tell', 'can t tell', 'can t be determined', 'unanswerable', 'cannot answer', 'not answerable',
-  'unknown', 'not determinable', 'impossible to tell', 'impossible to determine',
+  'insufficient information',
+  'not enough information',
+  'insufficient info',
+  'cannot be determined',
+  'can not be determined',
+  'cannot determine',
+  'cannot tell',
+  'can t tell',
+  'can t be determined',
+  'unanswerable',
+  'cannot answer',
+  'not answerable',
+  'unknown',
+  'not determinable',
+  'impossible to tell',
+  'impossible to determine',
 ]
 
 export function isInsufficient(text: string): boolean {
-  return INSUFFICIENT.includes(normalizeText(text).replace(/\bis\b|\bit\b/g, '').replace(/\s+/g, ' ').trim())
+  return INSUFFICIENT.includes(
+    normalizeText(text)
+      .replace(/\bis\b|\bit\b/g, '')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  )
 }
 
 interface Option {
@@ -24,7 +42,7 @@ interface Option {
 
 /** Options as (letter, text): "A. left" / "(B) right" / "C: x" keep their letter; plain texts get A, B, C… by position. */
 export function readOptions(sample: RewardSample): Option[] {
-  const list = sample.choices && sample.choices.length > 0 ? sample.choices : sample.options ?? []
+  const list = sample.choices && sample.choices.length > 0 ? sample.choices : (sample.options ?? [])
   return list.map((raw, i) => {
     const m = /^\s*\(?([A-Za-z])\s*[.):]\s*(.*)$/.exec(raw)
     return m ? {letter: m[1].toUpperCase(), text: m[2]} : {letter: String.fromCharCode(65 + i), text: raw}
@@ -74,7 +92,10 @@ export function answerAccuracy(answer: string | undefined, sample: RewardSample)
   const gold = sample.answer
   if (isInsufficient(gold) || isInsufficient(answer)) {
     const both = isInsufficient(gold) && isInsufficient(answer)
-    return {reward: both ? 1 : 0, why: both ? 'unanswerable, and answered so' : isInsufficient(gold) ? 'unanswerable, but an answer was guessed' : 'answerable, but the answer says insufficient information'}
+    return {
+      reward: both ? 1 : 0,
+      why: both ? 'unanswerable, and answered so' : isInsufficient(gold) ? 'unanswerable, but an answer was guessed' : 'answerable, but the answer says insufficient information',
+    }
   }
   const options = readOptions(sample)
   if (options.length > 0) {

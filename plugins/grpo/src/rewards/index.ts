@@ -47,8 +47,10 @@ export function combinedReward(completion: string, sample: RewardSample): Reward
   return {reward, why: `task ${task}: ${COMBINED_TASK_WEIGHT} × ${ownName} ${own.reward} (${own.why}) + ${(1 - COMBINED_TASK_WEIGHT).toFixed(1)} × format ${fmt.reward}`}
 }
 
-const each = (f: (completion: string, sample: RewardSample) => RewardResult): RewardFunction => (completions, samples) =>
-  completions.map((c, i) => f(c, samples[i]))
+const each =
+  (f: (completion: string, sample: RewardSample) => RewardResult): RewardFunction =>
+  (completions, samples) =>
+    completions.map((c, i) => f(c, samples[i]))
 
 export const REWARDS = {
   format: each((c) => formatReward(c)),
@@ -85,7 +87,7 @@ export function scoreAll(completions: string[], samples: RewardSample[], names: 
 
 /** The prompt text a debug log shows for a sample. */
 export function promptText(sample: RewardSample): string {
-  const options = sample.choices?.length ? sample.choices : sample.options ?? []
+  const options = sample.choices?.length ? sample.choices : (sample.options ?? [])
   return options.length > 0 ? `${sample.question} ${options.join(' ')}` : sample.question
 }
 
@@ -99,7 +101,15 @@ export class RewardDebugLog {
     for (const [name, results] of Object.entries(scored.perFunction)) {
       const blocks = results.map((r, i) => {
         const sample = samples[sampleOf[i]]
-        return [`----- step ${step} · completion ${i} · sample ${sampleOf[i]} -----`, `prompt: ${promptText(sample)}`, `completion: ${completions[i]}`, `answer: ${sample.answer}`, `reward: ${r.reward}`, `why: ${r.why}`, ''].join('\n')
+        return [
+          `----- step ${step} · completion ${i} · sample ${sampleOf[i]} -----`,
+          `prompt: ${promptText(sample)}`,
+          `completion: ${completions[i]}`,
+          `answer: ${sample.answer}`,
+          `reward: ${r.reward}`,
+          `why: ${r.why}`,
+          '',
+        ].join('\n')
       })
       appendFileSync(path.join(this.dir, `debug_${name}.txt`), blocks.join('\n') + '\n')
     }

@@ -1,9 +1,40 @@
 /** Numbers in answers: digits or English number words, optional units, and the precision a question asks for. */
 
 const SMALL: Record<string, number> = {
-  zero: 0, none: 0, no: 0, one: 1, a: 1, an: 1, single: 1, two: 2, pair: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9,
-  ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18,
-  nineteen: 19, twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90,
+  zero: 0,
+  none: 0,
+  no: 0,
+  one: 1,
+  a: 1,
+  an: 1,
+  single: 1,
+  two: 2,
+  pair: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90,
 }
 const SCALES: Record<string, number> = {dozen: 12, hundred: 100, thousand: 1000, million: 1_000_000}
 
@@ -12,7 +43,11 @@ const SCALES: Record<string, number> = {dozen: 12, hundred: 100, thousand: 1000,
  * or undefined when the text holds none. Words around the run are ignored ("there are three circles").
  */
 export function parseNumberWords(text: string): number | undefined {
-  const words = text.toLowerCase().replace(/-/g, ' ').split(/[^a-z]+/).filter(Boolean)
+  const words = text
+    .toLowerCase()
+    .replace(/-/g, ' ')
+    .split(/[^a-z]+/)
+    .filter(Boolean)
   for (let start = 0; start < words.length; start++) {
     if (!(words[start] in SMALL) && !(words[start] in SCALES)) continue
     let total = 0
@@ -80,7 +115,11 @@ export interface Quantity {
  * when the answer is not just a quantity. Number words have 0 decimals.
  */
 export function parseQuantity(text: string): Quantity | undefined {
-  const t = text.trim().toLowerCase().replace(/(\d),(\d{3})\b/g, '$1$2').replace(/[.!]$/, '')
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/(\d),(\d{3})\b/g, '$1$2')
+    .replace(/[.!]$/, '')
   const m = /^([-+]?\d+(?:\.(\d+))?|[-+]?\.(\d+))\s*(%|°|[a-z]+)?$/.exec(t)
   if (m) {
     const unit = m[4] ? UNITS[m[4]] : undefined
@@ -104,7 +143,11 @@ export function firstInteger(text: string): number | undefined {
   if (fromDigits === undefined) return fromWords
   if (fromWords === undefined) return fromDigits
   // whichever comes first in the text
-  const wordAt = text.toLowerCase().search(/\b(zero|none|no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b/)
+  const wordAt = text
+    .toLowerCase()
+    .search(
+      /\b(zero|none|no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b/,
+    )
   return wordAt >= 0 && wordAt < (digits?.index ?? Infinity) ? fromWords : fromDigits
 }
 

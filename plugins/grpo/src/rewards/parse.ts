@@ -51,15 +51,17 @@ const ARTICLES = new Set(['a', 'an', 'the'])
 
 /** Lower case, punctuation to spaces (keeping decimal points and % inside numbers), articles dropped, spaces collapsed. */
 export function normalizeText(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/(\d),(\d{3})\b/g, '$1$2')
-    .replace(/(\d)\.(\d)/g, '$1\u0000$2')
-    // eslint-disable-next-line no-control-regex -- NUL holds a decimal point while punctuation goes
-    .replace(/[^a-z0-9%\u0000\s]/g, ' ')
-    // eslint-disable-next-line no-control-regex
-    .replace(/\u0000/g, '.')
-    .split(/\s+/)
-    .filter((w) => w && !ARTICLES.has(w))
-    .join(' ')
+  return (
+    text
+      .toLowerCase()
+      .replace(/(\d),(\d{3})\b/g, '$1$2')
+      .replace(/(\d)\.(\d)/g, '$1\u0000$2')
+      // eslint-disable-next-line no-control-regex -- NUL holds a decimal point while punctuation goes
+      .replace(/[^a-z0-9%\u0000\s]/g, ' ')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\u0000/g, '.')
+      .split(/\s+/)
+      .filter((w) => w && !ARTICLES.has(w))
+      .join(' ')
+  )
 }

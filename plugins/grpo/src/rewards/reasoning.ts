@@ -58,10 +58,11 @@ export function matchF1(pred: string[], ref: string[], threshold = DEFAULT_THRES
 /** Match F1 over any step similarity (character trigrams, or sentence embeddings through /embeddings). */
 export function matchF1With(similarityOf: (pred: number, ref: number) => number, nPred: number, nRef: number, threshold = DEFAULT_THRESHOLD): MatchResult {
   const pairs: {pred: number; ref: number; similarity: number}[] = []
-  for (let i = 0; i < nPred; i++) for (let j = 0; j < nRef; j++) {
-    const similarity = similarityOf(i, j)
-    if (similarity >= threshold) pairs.push({pred: i, ref: j, similarity})
-  }
+  for (let i = 0; i < nPred; i++)
+    for (let j = 0; j < nRef; j++) {
+      const similarity = similarityOf(i, j)
+      if (similarity >= threshold) pairs.push({pred: i, ref: j, similarity})
+    }
   pairs.sort((a, b) => b.similarity - a.similarity || a.pred - b.pred || a.ref - b.ref)
   const usedP = new Set<number>()
   const usedR = new Set<number>()
@@ -86,5 +87,8 @@ export function reasoningReward(completion: string, sample: RewardSample, thresh
   if (steps.length === 0) return {reward: 0, why: 'reasoning_steps is empty'}
   const m = matchF1(steps, sample.referenceSteps, threshold)
   const fmt = (x: number) => x.toFixed(3)
-  return {reward: m.f1, why: `${m.matched.length} of ${steps.length} predicted / ${sample.referenceSteps.length} reference steps matched at τ=${threshold}: P=${fmt(m.precision)} R=${fmt(m.recall)} F1=${fmt(m.f1)}`}
+  return {
+    reward: m.f1,
+    why: `${m.matched.length} of ${steps.length} predicted / ${sample.referenceSteps.length} reference steps matched at τ=${threshold}: P=${fmt(m.precision)} R=${fmt(m.recall)} F1=${fmt(m.f1)}`,
+  }
 }

@@ -26,7 +26,7 @@ export function llmGraderSchema(z: PluginApi['z']) {
     .strict()
     .nullable()
     .default(null)
-    .describe('Grade the accuracy reward with an LLM (seed 001\'s use_llm_grader); the rules decide when it fails, counted as grader/fallbacks.')
+    .describe("Grade the accuracy reward with an LLM (seed 001's use_llm_grader); the rules decide when it fails, counted as grader/fallbacks.")
 }
 
 export function reasoningEmbeddingsSchema(z: PluginApi['z']) {
@@ -62,8 +62,23 @@ export class RewardServices {
   static async create(api: PluginApi, c: ServiceKeys): Promise<RewardServices | undefined> {
     if (!c.llm_grader && !c.reasoning_embeddings) return undefined
     const g = await api.loadGrader()
-    const grader = c.llm_grader ? new g.LlmGrader({baseUrl: c.llm_grader.base_url, model: c.llm_grader.model, apiKeyEnv: c.llm_grader.api_key_env ?? undefined, timeoutS: c.llm_grader.timeout_s, maxConcurrency: c.llm_grader.max_concurrency}) : undefined
-    const embeddings = c.reasoning_embeddings ? new g.EmbeddingsClient({baseUrl: c.reasoning_embeddings.base_url, model: c.reasoning_embeddings.model, apiKeyEnv: c.reasoning_embeddings.api_key_env ?? undefined, timeoutS: c.reasoning_embeddings.timeout_s}) : undefined
+    const grader = c.llm_grader
+      ? new g.LlmGrader({
+          baseUrl: c.llm_grader.base_url,
+          model: c.llm_grader.model,
+          apiKeyEnv: c.llm_grader.api_key_env ?? undefined,
+          timeoutS: c.llm_grader.timeout_s,
+          maxConcurrency: c.llm_grader.max_concurrency,
+        })
+      : undefined
+    const embeddings = c.reasoning_embeddings
+      ? new g.EmbeddingsClient({
+          baseUrl: c.reasoning_embeddings.base_url,
+          model: c.reasoning_embeddings.model,
+          apiKeyEnv: c.reasoning_embeddings.api_key_env ?? undefined,
+          timeoutS: c.reasoning_embeddings.timeout_s,
+        })
+      : undefined
     return new RewardServices(grader, embeddings, g.cosine, c.reasoning_threshold ?? DEFAULT_THRESHOLD)
   }
 

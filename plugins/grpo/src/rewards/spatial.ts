@@ -22,7 +22,16 @@ const PHRASES: [Relation, string[]][] = [
 ]
 
 export const OPPOSITE: Record<Relation, Relation> = {
-  left: 'right', right: 'left', above: 'below', below: 'above', front: 'behind', behind: 'front', inside: 'outside', outside: 'inside', near: 'far', far: 'near',
+  left: 'right',
+  right: 'left',
+  above: 'below',
+  below: 'above',
+  front: 'behind',
+  behind: 'front',
+  inside: 'outside',
+  outside: 'inside',
+  near: 'far',
+  far: 'near',
 }
 
 /** Relations named in a text, in a fixed order; a phrase's words are consumed so "in front of" is not also "in". */

@@ -48,7 +48,10 @@ writeFileSync(path.join(dir, 'warmup.yaml'), WARMUP)
 writeFileSync(path.join(dir, 'grpo.yaml'), GRPO)
 
 test('launch flags set config keys; bad values and inconsistent keys are exit-2 errors naming them', async () => {
-  const {code, json} = await rfmJson(['cloud', 'launch', 'grpo', '-c', path.join(dir, 'grpo.yaml'), '--reward-funcs', 'format', 'accuracy', 'reasoning', '--skip-invalid', '--loss-type', 'dr_grpo', '--debug-log', 'dbg', '--dry-run'], {home})
+  const {code, json} = await rfmJson(
+    ['cloud', 'launch', 'grpo', '-c', path.join(dir, 'grpo.yaml'), '--reward-funcs', 'format', 'accuracy', 'reasoning', '--skip-invalid', '--loss-type', 'dr_grpo', '--debug-log', 'dbg', '--dry-run'],
+    {home},
+  )
   assert.equal(code, 0, JSON.stringify(json))
   const config = json.run.config
   assert.deepEqual(config.reward_funcs, ['format', 'accuracy', 'reasoning'])
@@ -83,7 +86,10 @@ test('warmup stage → --sft-checkpoint; a GRPO run under chaos (5 kills, mixed 
   // the built-in trainer's --debug-log files are the run's outputs (not left in a temp folder)
   const outputs = await rfmJson(['cloud', 'outputs', reference.run.id], {home})
   assert.equal(outputs.code, 0, outputs.stderr)
-  assert.ok((outputs.json.files as Array<{path: string}>).some((f) => /^dbg\/debug_\w+\.txt$/.test(f.path)), JSON.stringify(outputs.json.files))
+  assert.ok(
+    (outputs.json.files as Array<{path: string}>).some((f) => /^dbg\/debug_\w+\.txt$/.test(f.path)),
+    JSON.stringify(outputs.json.files),
+  )
 
   const chaotic = await launch(['-c', path.join(dir, 'grpo.yaml'), '--sft-checkpoint', warm.run.id, '--chaos', 'kills=5,seed=3,signal=mixed,min=1.2,max=2'])
   assertMostKillsLanded(chaotic.run, 5)
@@ -162,7 +168,10 @@ external: {python: node, script: fake_grpo_rec.js, workdir: .}
   // interrupted once (SIGTERM): the second attempt gets the restored checkpoint's folder and continues
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--follow', '--chaos', 'kills=1,seed=1,signal=TERM,min=1.2,max=1.4'], {home, timeoutMs: 60_000})
   assert.equal(code, 0, stderr + JSON.stringify(json))
-  const calls = readFileSync(path.join(pipeline, 'out', 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {args: string[]; env: Record<string, string>})
+  const calls = readFileSync(path.join(pipeline, 'out', 'argv.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as {args: string[]; env: Record<string, string>})
   assert.equal(calls.length, 2)
   assert.ok(!calls[0].args.includes('--resume_from_checkpoint'))
   const resumedFrom = calls[1].args[calls[1].args.indexOf('--resume_from_checkpoint') + 1]
@@ -177,7 +186,8 @@ test('every examples/grpo config validates; the external example is sized by the
   for (const file of readdirSync(examples).filter((f) => f.endsWith('.yaml'))) {
     const {code, json} = await rfmJson(['cloud', 'launch', 'grpo', '-c', path.join(examples, file), '--dry-run'], {home})
     // the dry run checks dataset paths like the launch (after the config validated): the HF examples name a placeholder
-    if (/\/path\/to\/your\//.test(readFileSync(path.join(examples, file), 'utf8'))) assert.match(json.error?.message ?? '', /dataset_name: the dataset path \/path\/to\/your\/huggingface\/dataset does not exist/, file)
+    if (/\/path\/to\/your\//.test(readFileSync(path.join(examples, file), 'utf8')))
+      assert.match(json.error?.message ?? '', /dataset_name: the dataset path \/path\/to\/your\/huggingface\/dataset does not exist/, file)
     else assert.equal(code, 0, `${file}: ${JSON.stringify(json.error)}`)
   }
   const plan = await rfm(['cloud', 'plan', 'grpo', '-c', path.join(examples, 'external-qwen2vl.yaml')], {home})

@@ -52,7 +52,24 @@ test('GRPO from a warm-up checkpoint raises the held-out mean reward by ≥ 0.3;
   assert.ok(last['eval_rewards/format/mean'] >= 0.8, `format reward ${last['eval_rewards/format/mean']}`)
   // TRL's metric names, on the first logged step
   const logged = ctx.metrics.find((m) => m.values.loss !== undefined)!.values
-  for (const name of ['reward', 'reward_std', 'rewards/format/mean', 'rewards/format/std', 'rewards/accuracy/mean', 'rewards/accuracy/std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/min_length', 'completions/max_length', 'completions/clipped_ratio', 'kl', 'clip_ratio', 'loss', 'grad_norm', 'lr']) {
+  for (const name of [
+    'reward',
+    'reward_std',
+    'rewards/format/mean',
+    'rewards/format/std',
+    'rewards/accuracy/mean',
+    'rewards/accuracy/std',
+    'frac_reward_zero_std',
+    'completions/mean_length',
+    'completions/min_length',
+    'completions/max_length',
+    'completions/clipped_ratio',
+    'kl',
+    'clip_ratio',
+    'loss',
+    'grad_norm',
+    'lr',
+  ]) {
     assert.equal(typeof logged[name], 'number', name)
   }
 })
@@ -96,7 +113,10 @@ test('a run stopped with a generation batch in flight resumes on the same comple
   const dir2 = mkdtempSync(path.join(os.tmpdir(), 'rfm-grpo-a2-'))
   const second = trainerContext(config, parted, {workDir: dir2})
   await grpoTrain.trainGrpo(pluginApi, second)
-  assert.ok(second.logs.some((l) => /generation batch 1 in flight \(1 of 2 steps done\)/.test(l)), second.logs.join('\n'))
+  assert.ok(
+    second.logs.some((l) => /generation batch 1 in flight \(1 of 2 steps done\)/.test(l)),
+    second.logs.join('\n'),
+  )
   // the resumed attempt generated rounds from step 4 on only: the in-flight round (step 2) was not redone
   const steps = [...readFileSync(path.join(dir2, 'debug', 'debug_format.txt'), 'utf8').matchAll(/----- step (\d+) /g)].map((m) => Number(m[1]))
   assert.equal(Math.min(...steps), 4)

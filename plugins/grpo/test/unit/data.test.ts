@@ -62,7 +62,10 @@ test('a save_to_disk Dataset loads: fields, option lists, PNG and JPEG bytes res
   const loaded = await grpoData.loadDatasetRows(formats, grpoData.resolveDatasetLocation(dir, 'train'), 'train', config(), 8)
   assert.equal(loaded.rows.length, 3)
   assert.equal(loaded.skipped, 0)
-  assert.deepEqual(loaded.rows.map((r) => [r.question, r.answer]), rows.map((r) => [r.question, r.answer]))
+  assert.deepEqual(
+    loaded.rows.map((r) => [r.question, r.answer]),
+    rows.map((r) => [r.question, r.answer]),
+  )
   assert.deepEqual(loaded.rows[0].referenceSteps, ['the red half is on the left', 'so left'])
   assert.deepEqual(loaded.rows[1].choices, ['A. left', 'B. right'])
   assert.deepEqual(loaded.rows[2].options, ['red', 'green'])
@@ -79,7 +82,10 @@ test('a DatasetDict: dataset_split picks the split; a missing split is named', a
   await formats.writeHfDatasetDict(dir, {train: [row(0), row(1), row(2)], test: [row(3)]}, features)
   assert.equal((await grpoData.loadDatasetRows(formats, dir, 'train', config(), 8)).rows.length, 3)
   const held = await grpoData.loadDatasetRows(formats, dir, 'test', config(), 8)
-  assert.deepEqual(held.rows.map((r) => r.question), ['which side is red ? 3'])
+  assert.deepEqual(
+    held.rows.map((r) => r.question),
+    ['which side is red ? 3'],
+  )
   await assert.rejects(grpoData.loadDatasetRows(formats, dir, 'validation', config(), 8), /no split "validation"/)
 })
 
@@ -110,7 +116,10 @@ test('JSONL + image files (a file, or a folder holding <split>.jsonl); a missing
   assert.equal(grpoData.resolveDatasetLocation(dir, 'train'), path.join(dir, 'train.jsonl'))
   await assert.rejects(grpoData.loadDatasetRows(formats, path.join(dir, 'train.jsonl'), 'train', config(), 8), /train\.jsonl line 2: image .*missing\.png cannot be read/)
   const loaded = await grpoData.loadDatasetRows(formats, path.join(dir, 'train.jsonl'), 'train', config({skip_invalid: true}), 8)
-  assert.deepEqual(loaded.rows.map((r) => r.answer), ['left', '2'])
+  assert.deepEqual(
+    loaded.rows.map((r) => r.answer),
+    ['left', '2'],
+  )
   assert.deepEqual(loaded.rows[1].options, ['1', '2'])
   assert.equal(loaded.skipped, 1)
 })
@@ -135,7 +144,10 @@ test('GRPO trains on a save_to_disk dataset (held-out rows from eval_split), wit
   )
   const result = await grpoTrain.trainGrpo(pluginApi, ctx)
   assert.equal(result.step, 2)
-  assert.ok(ctx.logs.some((l) => /skipped 1 invalid rows .*row 8: answer is empty/.test(l)), ctx.logs.join('\n'))
+  assert.ok(
+    ctx.logs.some((l) => /skipped 1 invalid rows .*row 8: answer is empty/.test(l)),
+    ctx.logs.join('\n'),
+  )
   assert.ok(ctx.logs.some((l) => /8 prompts, 2 held out/.test(l)))
   const last = ctx.metrics.at(-1)!.values
   assert.equal(typeof last['eval_rewards/reasoning/mean'], 'number')
@@ -155,9 +167,35 @@ test('variants Python writes load too: datasets 4 "List" features, Python key or
   const py = {image: {decode: true, _type: 'Image'}, question: value, answer: value, reference_steps: list, choices: list, options: list, source: value}
   const metadata = new Map(table.schema.metadata)
   metadata.set('huggingface', JSON.stringify({info: {features: py}}))
-  const rewritten = new arrow.Table(new arrow.Schema(table.schema.fields, metadata), table.batches.map((b) => new arrow.RecordBatch(new arrow.Schema(table.schema.fields, metadata), b.data)))
+  const rewritten = new arrow.Table(
+    new arrow.Schema(table.schema.fields, metadata),
+    table.batches.map((b) => new arrow.RecordBatch(new arrow.Schema(table.schema.fields, metadata), b.data)),
+  )
   writeFileSync(file, arrow.tableToIPC(rewritten, 'stream'))
-  writeFileSync(path.join(dir, 'dataset_info.json'), JSON.stringify({builder_name: null, citation: '', config_name: null, dataset_name: null, dataset_size: null, description: '', download_checksums: null, download_size: null, features: py, homepage: '', license: '', size_in_bytes: null, splits: null, supervised_keys: null, version: null}, null, 2))
+  writeFileSync(
+    path.join(dir, 'dataset_info.json'),
+    JSON.stringify(
+      {
+        builder_name: null,
+        citation: '',
+        config_name: null,
+        dataset_name: null,
+        dataset_size: null,
+        description: '',
+        download_checksums: null,
+        download_size: null,
+        features: py,
+        homepage: '',
+        license: '',
+        size_in_bytes: null,
+        splits: null,
+        supervised_keys: null,
+        version: null,
+      },
+      null,
+      2,
+    ),
+  )
   const loaded = await grpoData.loadDatasetRows(formats, dir, 'train', config(), 8)
   assert.equal(loaded.rows.length, 2)
   assert.deepEqual(loaded.rows[1].referenceSteps, ['the red half is on the left', 'so left'])

@@ -17,7 +17,15 @@ import {grpoTrain} from '../plugin'
 import {closedPort, gradedFields, startOpenAiServer} from '../../../../dist/test/helpers/openai-server'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
-const sameWords = (a: string, b: string) => a.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim() === b.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
+const sameWords = (a: string, b: string) =>
+  a
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim() ===
+  b
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim()
 
 test('the grader asks for a JSON verdict with question, gold and answer, in json_object mode, and caches by (question, gold, answer)', async () => {
   const server = await startOpenAiServer({chat: (req) => ({content: JSON.stringify({correct: sameWords(gradedFields(req).answer, gradedFields(req).gold) || gradedFields(req).answer === 'a dog'})})})
@@ -76,7 +84,9 @@ function vqaSet(n: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-grader-vqa-'))
   const png = formats.encodePng({width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(128)})
   writeFileSync(path.join(dir, 'pic.png'), png)
-  const lines = Array.from({length: n}, (_, i) => JSON.stringify({image: 'pic.png', question: `what is shown ${i} ?`, answer: i % 2 ? 'grey' : 'a grey square', reference_steps: ['the image is grey', 'it is a square']}))
+  const lines = Array.from({length: n}, (_, i) =>
+    JSON.stringify({image: 'pic.png', question: `what is shown ${i} ?`, answer: i % 2 ? 'grey' : 'a grey square', reference_steps: ['the image is grey', 'it is a square']}),
+  )
   writeFileSync(path.join(dir, 'train.jsonl'), lines.join('\n') + '\n')
   return dir
 }

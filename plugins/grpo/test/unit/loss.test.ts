@@ -17,7 +17,10 @@ test('advantages: (r − mean) / (std + 1e-4) per group, batch std, or no scalin
   close(g.advantages[0], 0.5 / (s + 1e-4))
   close(g.advantages[1], -0.5 / (s + 1e-4))
   assert.deepEqual(g.advantages.slice(4), [0, 0, 0, 0], 'a group with equal rewards has no signal')
-  assert.deepEqual(g.groupStd.map((x) => Number(x.toFixed(6))), [Number(s.toFixed(6)), 0])
+  assert.deepEqual(
+    g.groupStd.map((x) => Number(x.toFixed(6))),
+    [Number(s.toFixed(6)), 0],
+  )
   const mean = r.reduce((a, b) => a + b) / r.length
   const batchStd = Math.sqrt(r.reduce((a, b) => a + (b - mean) ** 2, 0) / (r.length - 1))
   close(grpoTrain.advantages(r, 4, 'batch').advantages[0], 0.5 / (batchStd + 1e-4))
@@ -27,7 +30,11 @@ test('advantages: (r − mean) / (std + 1e-4) per group, batch std, or no scalin
 async function setup() {
   const backend = await selectBackend('auto')
   const tf = backend.tf
-  const model = new Vlm(tf, {vocabSize: 12, width: 16, depth: 1, heads: 2, mlpRatio: 2, contextLength: 12, dropout: 0, outputs: ['lm'], vision: {imageSize: 8, channels: 3, patchSize: 4, width: 16, depth: 1, heads: 2}}, new Rng(1))
+  const model = new Vlm(
+    tf,
+    {vocabSize: 12, width: 16, depth: 1, heads: 2, mlpRatio: 2, contextLength: 12, dropout: 0, outputs: ['lm'], vision: {imageSize: 8, channels: 3, patchSize: 4, width: 16, depth: 1, heads: 2}},
+    new Rng(1),
+  )
   const rng = new Rng(5)
   const patches = () => Float32Array.from({length: 4 * 48}, () => rng.next())
   const rows: LossRow[] = [

@@ -85,11 +85,41 @@ const table: Row[] = [
   {name: 'acc insufficient: refused an answerable question', fn: 'accuracy', completion: J('insufficient information'), sample: vqa('nokia'), want: 0},
 
   // reasoning: Match F1 over steps (character-trigram cosine, τ = 0.5, greedy one-to-one)
-  {name: 'reasoning: identical steps', fn: 'reasoning', completion: J('x', ['the red circle is at x=12', 'the blue square is at x=40']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}), want: 1},
-  {name: 'reasoning: reordered, reworded slightly', fn: 'reasoning', completion: J('x', ['The blue square is at x=40.', 'the red circle is at x = 12']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}), want: 1},
-  {name: 'reasoning: half the steps', fn: 'reasoning', completion: J('x', ['the red circle is at x=12']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}), want: 2 / 3},
-  {name: 'reasoning: one match, one unrelated', fn: 'reasoning', completion: J('x', ['the red circle is at x=12', 'zebras graze quietly']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}), want: 0.5},
-  {name: 'reasoning: a duplicate step matches once', fn: 'reasoning', completion: J('x', ['the red circle is at x=12', 'the red circle is at x=12']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}), want: 0.5},
+  {
+    name: 'reasoning: identical steps',
+    fn: 'reasoning',
+    completion: J('x', ['the red circle is at x=12', 'the blue square is at x=40']),
+    sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}),
+    want: 1,
+  },
+  {
+    name: 'reasoning: reordered, reworded slightly',
+    fn: 'reasoning',
+    completion: J('x', ['The blue square is at x=40.', 'the red circle is at x = 12']),
+    sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}),
+    want: 1,
+  },
+  {
+    name: 'reasoning: half the steps',
+    fn: 'reasoning',
+    completion: J('x', ['the red circle is at x=12']),
+    sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}),
+    want: 2 / 3,
+  },
+  {
+    name: 'reasoning: one match, one unrelated',
+    fn: 'reasoning',
+    completion: J('x', ['the red circle is at x=12', 'zebras graze quietly']),
+    sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}),
+    want: 0.5,
+  },
+  {
+    name: 'reasoning: a duplicate step matches once',
+    fn: 'reasoning',
+    completion: J('x', ['the red circle is at x=12', 'the red circle is at x=12']),
+    sample: vqa('x', {referenceSteps: ['the red circle is at x=12', 'the blue square is at x=40']}),
+    want: 0.5,
+  },
   {name: 'reasoning: nothing similar', fn: 'reasoning', completion: J('x', ['zebras graze quietly']), sample: vqa('x', {referenceSteps: ['the red circle is at x=12']}), want: 0},
   {name: 'reasoning: no steps predicted', fn: 'reasoning', completion: J('x', []), sample: vqa('x', {referenceSteps: ['the red circle is at x=12']}), want: 0},
   {name: 'reasoning: no reference steps', fn: 'reasoning', completion: J('x', ['a step']), sample: vqa('x'), want: 0},
@@ -169,11 +199,14 @@ test('number words and relation synonyms parse as documented', () => {
   assert.deepEqual(rewards.extractRelations('next to'), ['near'])
 })
 
-test('scoreAll sums weighted rewards per completion and keeps every function\'s value', () => {
+test("scoreAll sums weighted rewards per completion and keeps every function's value", () => {
   const samples = [vqa('3', {question: 'how many ?'}), vqa('3', {question: 'how many ?'})]
   const scored = rewards.scoreAll([J('3'), 'nope'], samples, ['format', 'accuracy'], [1, 2])
   assert.deepEqual(scored.total, [3, 0])
-  assert.deepEqual(scored.perFunction.format.map((r) => r.reward), [1, 0])
+  assert.deepEqual(
+    scored.perFunction.format.map((r) => r.reward),
+    [1, 0],
+  )
   assert.throws(() => rewards.scoreAll([J('3')], [samples[0]], ['format', 'accuracy'], [1]), /reward_weights/)
 })
 

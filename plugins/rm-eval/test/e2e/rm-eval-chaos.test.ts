@@ -47,6 +47,9 @@ test('an rm-eval training run under chaos (6 kills, SIGTERM and SIGKILL) ends bi
   const evaluated = await rfmJson(['rm-eval', 'eval', path.join(dir, 'eval.yaml')], {home, timeoutMs: 300_000})
   assert.equal(evaluated.code, 0, evaluated.stderr)
   const rows = evaluated.json.results as {checkpoint: string; step: number; status: string; sample_count: number}[]
-  assert.deepEqual(rows.map((r) => r.step), (listed.json.checkpoints as {step: number}[]).map((c) => c.step))
+  assert.deepEqual(
+    rows.map((r) => r.step),
+    (listed.json.checkpoints as {step: number}[]).map((c) => c.step),
+  )
   assert.ok(rows.every((r) => r.status === 'ok' && r.sample_count === 16 && r.checkpoint === `checkpoint-${r.step}`))
 })

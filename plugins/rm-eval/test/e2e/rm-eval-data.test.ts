@@ -23,7 +23,11 @@ function records() {
       {role: 'user', content: [{type: 'image'}, {type: 'text', text: p.query}]},
       {role: 'assistant', content: [{type: 'text', text: answer}]},
     ]
-    return {p, png, json: i % 2 ? {prompt: p.query, chosen: p.chosen, rejected: p.rejected, images: [`images/${i}.png`]} : {chosen: messages(p.chosen), rejected: messages(p.rejected), images: [`images/${i}.png`]}}
+    return {
+      p,
+      png,
+      json: i % 2 ? {prompt: p.query, chosen: p.chosen, rejected: p.rejected, images: [`images/${i}.png`]} : {chosen: messages(p.chosen), rejected: messages(p.rejected), images: [`images/${i}.png`]},
+    }
   })
 }
 
@@ -39,8 +43,14 @@ before(async () => {
     path.join(dir, 'hf'),
     all.map(({p, png}) => ({
       images: [png],
-      chosen: [{role: 'user', content: p.query}, {role: 'assistant', content: p.chosen}],
-      rejected: [{role: 'user', content: p.query}, {role: 'assistant', content: p.rejected}],
+      chosen: [
+        {role: 'user', content: p.query},
+        {role: 'assistant', content: p.chosen},
+      ],
+      rejected: [
+        {role: 'user', content: p.query},
+        {role: 'assistant', content: p.rejected},
+      ],
     })),
     {images: {_type: 'List', feature: {_type: 'Image'}}, chosen: {_type: 'List', feature: message}, rejected: {_type: 'List', feature: message}},
     {shardRows: 10},
@@ -91,12 +101,22 @@ test('bad records fail with the file:line (JSONL) or row (HF) and the field, at 
       return true
     })
   }
-  await formats.writeHfDataset(path.join(dir, 'hf-bad'), [{chosen: 'a', rejected: 'b', images: [records()[0].png]}, {chosen: 'a', rejected: null, images: []}], {chosen: {_type: 'Value', dtype: 'string'}, rejected: {_type: 'Value', dtype: 'string'}, images: {_type: 'List', feature: {_type: 'Image'}}})
+  await formats.writeHfDataset(
+    path.join(dir, 'hf-bad'),
+    [
+      {chosen: 'a', rejected: 'b', images: [records()[0].png]},
+      {chosen: 'a', rejected: null, images: []},
+    ],
+    {chosen: {_type: 'Value', dtype: 'string'}, rejected: {_type: 'Value', dtype: 'string'}, images: {_type: 'List', feature: {_type: 'Image'}}},
+  )
   await assert.rejects(readPreferenceRecords(rmEval.api, path.join(dir, 'hf-bad')), /hf-bad, row 1, field "rejected": missing/)
 
   // through the CLI: a clear exit-2 error, no stack trace, before anything runs
   writeFileSync(path.join(bad, 'train.yaml'), 'dataset_path: bad.jsonl\nmax_steps: 2\n')
-  for (const args of [['rm-eval', 'train', path.join(bad, 'train.yaml')], ['cloud', 'launch', 'rm-eval', '-c', path.join(bad, 'train.yaml')]]) {
+  for (const args of [
+    ['rm-eval', 'train', path.join(bad, 'train.yaml')],
+    ['cloud', 'launch', 'rm-eval', '-c', path.join(bad, 'train.yaml')],
+  ]) {
     const out = await rfm(args, {home})
     assert.equal(out.code, 2, args.join(' '))
     assert.match(out.stderr, /bad\.jsonl:2: not valid JSON/)
@@ -125,10 +145,22 @@ test('rfm rm-eval train on JSONL records, then eval on the JSONL and on the HF c
   }
   const jsonl = await evaluate('jsonl')
   const hf = await evaluate('hf')
-  assert.deepEqual(jsonl.map((r) => [r.checkpoint, r.status, r.sample_count]), [['checkpoint-3', 'ok', 18], ['checkpoint-6', 'ok', 18]])
-  assert.deepEqual(hf.map((r) => [r.preference_accuracy, r.avg_margin, r.margin_std]), jsonl.map((r) => [r.preference_accuracy, r.avg_margin, r.margin_std]))
+  assert.deepEqual(
+    jsonl.map((r) => [r.checkpoint, r.status, r.sample_count]),
+    [
+      ['checkpoint-3', 'ok', 18],
+      ['checkpoint-6', 'ok', 18],
+    ],
+  )
+  assert.deepEqual(
+    hf.map((r) => [r.preference_accuracy, r.avg_margin, r.margin_std]),
+    jsonl.map((r) => [r.preference_accuracy, r.avg_margin, r.margin_std]),
+  )
   const irrelevant = await evaluate('hf', 'builtin: {data: {irrelevant: true}}\n')
   assert.equal(irrelevant[0].sample_count, 18)
-  assert.notDeepEqual(irrelevant.map((r) => r.avg_margin), hf.map((r) => r.avg_margin))
+  assert.notDeepEqual(
+    irrelevant.map((r) => r.avg_margin),
+    hf.map((r) => r.avg_margin),
+  )
   assert.match(JSON.parse(readFileSync(path.join(dir, 'eval-hf', 'results.json'), 'utf8')).dataset.kind, /records/)
 })

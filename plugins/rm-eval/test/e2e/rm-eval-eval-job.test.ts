@@ -32,16 +32,25 @@ before(async () => {
   await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, new rmEval.local.LocalCheckpoints(runDir)))
   cpSync(path.join(runDir, 'checkpoint-2'), path.join(runDir, 'checkpoint-7'), {recursive: true})
   truncateSync(path.join(runDir, 'checkpoint-7', 'model.safetensors'), 100)
-  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nmax_steps: 4\nbuiltin: {seed: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
+  writeFileSync(
+    path.join(work, 'train.yaml'),
+    'per_device_train_batch_size: 4\nsave_steps: 2\nmax_steps: 4\nbuiltin: {seed: 4, model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n',
+  )
   const trained = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'train.yaml'), '--follow'], {home, timeoutMs: 300_000})
   assert.equal(trained.code, 0, trained.stderr)
   trainRun = trained.json.run.id
-  writeFileSync(path.join(work, 'eval.yaml'), `model_dirs: [run-a, no-such-dir, ${trainRun}]\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 7\noutput_file: evaluation_results.csv\nbuiltin: {data: {seed: 9, start: 100, size: 20}}\n`)
+  writeFileSync(
+    path.join(work, 'eval.yaml'),
+    `model_dirs: [run-a, no-such-dir, ${trainRun}]\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 7\noutput_file: evaluation_results.csv\nbuiltin: {data: {seed: 9, start: 100, size: 20}}\n`,
+  )
   // the reference: the same config evaluated here, by the eval command
   const here = await rfmJson(['rm-eval', 'eval', path.join(work, 'eval.yaml')], {home, timeoutMs: 300_000})
   assert.equal(here.code, 0, here.stderr)
   reference = here.json.results as EvalRow[]
-  assert.deepEqual(reference.map((r) => `${r.checkpoint}:${r.status}`), ['checkpoint-2:ok', 'checkpoint-4:ok', 'checkpoint-7:error', ':error', 'checkpoint-2:ok', 'checkpoint-4:ok'])
+  assert.deepEqual(
+    reference.map((r) => `${r.checkpoint}:${r.status}`),
+    ['checkpoint-2:ok', 'checkpoint-4:ok', 'checkpoint-7:error', ':error', 'checkpoint-2:ok', 'checkpoint-4:ok'],
+  )
 })
 
 /** The rows of a job, compared with the reference by checkpoint and metrics (model dirs are absolute in a job). */
@@ -83,7 +92,24 @@ test('mode eval on the local backend: one job scores every checkpoint in order; 
 })
 
 test('an eval job killed mid-way (chaos) resumes after its last scored checkpoint and ends with the same rows', async (t) => {
-  const launched = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'eval.yaml'), '--eval', '--set', 'max_eval_samples=400', '--set', 'builtin.data.size=400', '--follow', '--chaos', 'kills=2,seed=4,signal=mixed,min=1,max=2.5'], {home, timeoutMs: 300_000})
+  const launched = await rfmJson(
+    [
+      'cloud',
+      'launch',
+      'rm-eval',
+      '-c',
+      path.join(work, 'eval.yaml'),
+      '--eval',
+      '--set',
+      'max_eval_samples=400',
+      '--set',
+      'builtin.data.size=400',
+      '--follow',
+      '--chaos',
+      'kills=2,seed=4,signal=mixed,min=1,max=2.5',
+    ],
+    {home, timeoutMs: 300_000},
+  )
   assert.equal(launched.code, 0, launched.stderr)
   const run = launched.json.run as RunRecord
   assert.equal(run.state, 'succeeded')
@@ -93,7 +119,10 @@ test('an eval job killed mid-way (chaos) resumes after its last scored checkpoin
   const merged = await rfmJson(['rm-eval', 'eval', '--merge', run.id, '--out', out], {home})
   assert.equal(merged.code, 0, merged.stderr)
   // the same job uninterrupted
-  const plain = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'eval.yaml'), '--eval', '--set', 'max_eval_samples=400', '--set', 'builtin.data.size=400', '--follow'], {home, timeoutMs: 300_000})
+  const plain = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', path.join(work, 'eval.yaml'), '--eval', '--set', 'max_eval_samples=400', '--set', 'builtin.data.size=400', '--follow'], {
+    home,
+    timeoutMs: 300_000,
+  })
   const reference = await rfmJson(['rm-eval', 'eval', '--merge', plain.json.run.id, '--out', path.join(work, 'merged-plain')], {home})
   assert.deepEqual(merged.json.results, reference.json.results)
   assert.equal(merged.json.results.filter((r: EvalRow) => r.status === 'ok').length, 4)
@@ -121,18 +150,30 @@ test('mode eval on AWS Batch (--array 2): each child scores every second checkpo
     assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
 
     // each child's part holds its own rows: items 0, 2, 4 and items 1, 3, 5
-    for (const [index, expected] of [[0, ['checkpoint-2', 'checkpoint-7', 'checkpoint-2']], [1, ['checkpoint-4', '', 'checkpoint-4']]] as const) {
+    for (const [index, expected] of [
+      [0, ['checkpoint-2', 'checkpoint-7', 'checkpoint-2']],
+      [1, ['checkpoint-4', '', 'checkpoint-4']],
+    ] as const) {
       const part = await rfmJson(['ckpt', 'pull', run.id, path.join(work, `part-${index}`), '--final', '--array-index', String(index)], {home: batchHome})
       assert.equal(part.code, 0, part.stderr)
       const rows = JSON.parse(readFileSync(path.join(work, `part-${index}`, 'evaluation_results.json'), 'utf8')).results as EvalRow[]
-      assert.deepEqual(rows.map((r) => r.checkpoint), expected)
+      assert.deepEqual(
+        rows.map((r) => r.checkpoint),
+        expected,
+      )
     }
     const out = path.join(work, 'merged-batch')
     const merged = await rfmJson(['rm-eval', 'eval', '--merge', run.id, '--out', out], {home: batchHome})
     assert.equal(merged.code, 0, merged.stderr)
     assertSchema('rm-eval-eval', merged.json)
     assertSameRows(merged.json.results, 'batch array job')
-    assert.deepEqual(merged.json.parts.map((p: {status: string; rows: number}) => [p.status, p.rows]), [['ok', 3], ['ok', 3]])
+    assert.deepEqual(
+      merged.json.parts.map((p: {status: string; rows: number}) => [p.status, p.rows]),
+      [
+        ['ok', 3],
+        ['ok', 3],
+      ],
+    )
     assert.match(readFileSync(merged.json.log_file, 'utf8'), /array child 1/)
   } finally {
     await fake.stop()

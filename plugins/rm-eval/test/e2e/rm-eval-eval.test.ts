@@ -84,7 +84,10 @@ test('rm-eval eval scores every checkpoint; CSV, JSON and a by-hand computation 
   assert.equal(code, 0, stderr)
   assertSchema('rm-eval-eval', json)
   const rows = json.results as EvalRow[]
-  assert.deepEqual(rows.map((r) => `${r.model_dir}/${r.checkpoint}:${r.status}`), ['run-a/checkpoint-2:ok', 'run-a/checkpoint-4:ok', 'run-a/checkpoint-7:error', 'run-a/checkpoint-9:error', 'no-such-run/:error'])
+  assert.deepEqual(
+    rows.map((r) => `${r.model_dir}/${r.checkpoint}:${r.status}`),
+    ['run-a/checkpoint-2:ok', 'run-a/checkpoint-4:ok', 'run-a/checkpoint-7:error', 'run-a/checkpoint-9:error', 'no-such-run/:error'],
+  )
   assert.match(rows[2].error!, /model\.safetensors is corrupt/)
   assert.match(rows[3].error!, /model\.safetensors is missing/)
   assert.match(rows[4].error!, /not found/)
@@ -128,7 +131,10 @@ test('rm-eval eval rejects a config with a bad key, naming it, without a stack t
 
 test('rm-eval train writes checkpoint-<step> folders, reports keys that do not apply, and refuses the external mode by key', async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-train-'))
-  writeFileSync(path.join(work, 'train.yaml'), 'per_device_train_batch_size: 4\nsave_steps: 2\nbf16: true\ndeepspeed: zero2.json\noutput_dir: out\nmax_steps: 4\nbuiltin: {model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n')
+  writeFileSync(
+    path.join(work, 'train.yaml'),
+    'per_device_train_batch_size: 4\nsave_steps: 2\nbf16: true\ndeepspeed: zero2.json\noutput_dir: out\nmax_steps: 4\nbuiltin: {model: {width: 16, heads: 2, vision_width: 16, depth: 1}, data: {train_size: 16, eval_size: 4}}\n',
+  )
   const {code, json, stderr} = await rfmJson(['rm-eval', 'train', path.join(work, 'train.yaml')], {home, timeoutMs: 120_000})
   assert.equal(code, 0, stderr)
   assertSchema('rm-eval-train', json)

@@ -53,7 +53,7 @@ async function dryRun(file: string, extra: string[] = []) {
   return json as {run: {id: string; config: Record<string, unknown>}; command: {argv: string[]; cwd: string; checkpoints: Record<string, unknown>; files?: Array<{path: string; content: string}>}}
 }
 
-test('external mode: the seed\'s 7B config runs train_rm.py under torchrun on the preset\'s 8 GPUs, with exactly its keys and hf checkpoint sync', async () => {
+test("external mode: the seed's 7B config runs train_rm.py under torchrun on the preset's 8 GPUs, with exactly its keys and hf checkpoint sync", async () => {
   const {dir, file} = pipelineConfig(SEED_7B)
   const out = await dryRun(file)
   const configFile = out.command.argv.at(-1)!
@@ -71,10 +71,16 @@ test('external mode: the seed\'s 7B config runs train_rm.py under torchrun on th
 test('external mode: launchers, GPU count, port and extra arguments from the config and --set', async () => {
   const {file} = pipelineConfig(['model_name_or_path: XiaomiMiMo/MiMo-VL-7B-RL', 'deepspeed: zero3.json'])
   const cases: [string[], (cfg: string) => string[]][] = [
-    [['--set', 'external.launcher=accelerate', '--set', 'external.gpus=4'], (cfg) => ['accelerate', 'launch', '--num_machines', '1', '--num_processes', '4', '--main_process_port', '29500', 'train_rm.py', cfg]],
+    [
+      ['--set', 'external.launcher=accelerate', '--set', 'external.gpus=4'],
+      (cfg) => ['accelerate', 'launch', '--num_machines', '1', '--num_processes', '4', '--main_process_port', '29500', 'train_rm.py', cfg],
+    ],
     [['--set', 'external.launcher=deepspeed', '--set', 'external.master_port=29501'], (cfg) => ['deepspeed', '--num_gpus', '8', '--master_port', '29501', 'train_rm.py', cfg]],
     [['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', 'external.python=python3'], (cfg) => ['python3', 'train_rm.py', cfg]],
-    [['--set', 'external.extra_args=[--learning_rate, "5e-6", --num_train_epochs, "5"]'], (cfg) => ['torchrun', '--nnodes', '1', '--nproc_per_node', '8', '--master_port', '29500', 'train_rm.py', cfg, '--learning_rate', '5e-6', '--num_train_epochs', '5']],
+    [
+      ['--set', 'external.extra_args=[--learning_rate, "5e-6", --num_train_epochs, "5"]'],
+      (cfg) => ['torchrun', '--nnodes', '1', '--nproc_per_node', '8', '--master_port', '29500', 'train_rm.py', cfg, '--learning_rate', '5e-6', '--num_train_epochs', '5'],
+    ],
   ]
   for (const [flags, argv] of cases) {
     const out = await dryRun(file, flags)
@@ -87,13 +93,23 @@ test('external mode with --eval: eval_rm.py on one GPU with the eval keys; its r
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-ext-'))
   mkdirSync(path.join(dir, 'pipeline'))
   const file = path.join(dir, 'eval.yaml')
-  writeFileSync(file, `model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: ${DATA}/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`)
+  writeFileSync(
+    file,
+    `model_dirs: [/ckpts/vlm_reward_model_7b]\ndataset_path: ${DATA}/eval\nbase_model_path: /models/Qwen2.5-VL-7B-Instruct\ncheckpoint_pattern: "checkpoint-*"\neval_batch_size: 2\noutput_file: evaluation_results.csv\ntrainer_mode: external\nexternal: {workdir: pipeline}\n`,
+  )
   const out = await dryRun(file, ['--eval'])
   const configFile = out.command.argv[2]
   assert.deepEqual(out.command.argv, ['python', 'eval_rm.py', configFile])
   const written = parse(out.command.files!.find((f) => f.path === configFile)!.content) as Record<string, unknown>
   const outputDir = path.join(path.dirname(configFile), 'output')
-  assert.deepEqual(written, {model_dirs: ['/ckpts/vlm_reward_model_7b'], dataset_path: `${DATA}/eval`, base_model_path: '/models/Qwen2.5-VL-7B-Instruct', checkpoint_pattern: 'checkpoint-*', eval_batch_size: 2, output_file: path.join(outputDir, 'evaluation_results.csv')})
+  assert.deepEqual(written, {
+    model_dirs: ['/ckpts/vlm_reward_model_7b'],
+    dataset_path: `${DATA}/eval`,
+    base_model_path: '/models/Qwen2.5-VL-7B-Instruct',
+    checkpoint_pattern: 'checkpoint-*',
+    eval_batch_size: 2,
+    output_file: path.join(outputDir, 'evaluation_results.csv'),
+  })
   assert.equal(out.run.config.mode, 'eval')
   assert.deepEqual(out.command.checkpoints, {dir: outputDir, layout: 'file', file: 'evaluation_results.json', completeMarker: 'trainer_state.json', resumeArgs: [], retention: {}})
 })
@@ -112,7 +128,10 @@ test('external mode: config errors name the key (no workdir block, unknown size,
   const unknown = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('b.yaml', 'trainer_mode: external\nmodel_name_or_path: /models/my-model\nexternal: {workdir: pipe}\n'), '--dry-run'], {home})
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /external\.preset/)
-  const python = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('c.yaml', 'trainer_mode: external\nmodel_name_or_path: /m/qwen3b\nexternal: {workdir: pipe, launcher: python, gpus: 8}\n'), '--dry-run'], {home})
+  const python = await rfm(
+    ['cloud', 'launch', 'rm-eval', '-c', write('c.yaml', 'trainer_mode: external\nmodel_name_or_path: /m/qwen3b\nexternal: {workdir: pipe, launcher: python, gpus: 8}\n'), '--dry-run'],
+    {home},
+  )
   assert.equal(python.code, 2)
   assert.match(python.stderr, /external\.launcher/)
   const missing = await rfm(['cloud', 'launch', 'rm-eval', '-c', write('d.yaml', 'trainer_mode: external\nmodel_name_or_path: /m/qwen3b\nexternal: {workdir: nowhere}\n'), '--dry-run'], {home})
@@ -120,9 +139,19 @@ test('external mode: config errors name the key (no workdir block, unknown size,
   assert.match(missing.stderr, /external\.workdir/)
 })
 
-test('size presets → the scheduler\'s workload (params by size, pairs, ZeRO sharding, frozen vision) and the Batch machine', async () => {
+test("size presets → the scheduler's workload (params by size, pairs, ZeRO sharding, frozen vision) and the Batch machine", async () => {
   const estimate = (model: string, extra: Record<string, unknown> = {}) =>
-    rmEvalKind.estimate!({trainer_mode: 'external', model_name_or_path: model, per_device_train_batch_size: 1, gradient_accumulation_steps: 8, max_seq_length: 2048, max_pixels: 200704, max_train_samples: 20000, external: {workdir: '/w'}, ...extra})
+    rmEvalKind.estimate!({
+      trainer_mode: 'external',
+      model_name_or_path: model,
+      per_device_train_batch_size: 1,
+      gradient_accumulation_steps: 8,
+      max_seq_length: 2048,
+      max_pixels: 200704,
+      max_train_samples: 20000,
+      external: {workdir: '/w'},
+      ...extra,
+    })
   const cases = [
     ['Qwen/Qwen2.5-VL-3B-Instruct', 3.75, 4, 'none'],
     ['/m/qwen2.5-vl-7b', 8.29, 8, 'none'],
@@ -204,7 +233,20 @@ test('external mode runs under the runtime: checkpoints synced to the store; a k
   const run = async (attempts: number, crash: boolean) => {
     const {dir, file} = pipelineConfig(['model_name_or_path: /models/Qwen2.5-VL-3B-Instruct', 'learning_rate: 7'])
     writeFileSync(path.join(dir, 'pipeline', 'train_rm.js'), crash ? STAND_IN : STAND_IN.replace('const stopAt = ', 'const stopAt = undefined && '))
-    const sets = ['--set', 'external.launcher=python', '--set', 'external.gpus=1', '--set', `external.python=${process.execPath}`, '--set', 'external.train_script=train_rm.js', '--set', 'external.extra_keys={max_steps: 12}', '--set', `retries.attempts=${attempts}`]
+    const sets = [
+      '--set',
+      'external.launcher=python',
+      '--set',
+      'external.gpus=1',
+      '--set',
+      `external.python=${process.execPath}`,
+      '--set',
+      'external.train_script=train_rm.js',
+      '--set',
+      'external.extra_keys={max_steps: 12}',
+      '--set',
+      `retries.attempts=${attempts}`,
+    ]
     const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'rm-eval', '-c', file, ...sets, '--follow'], {home, timeoutMs: 300_000, env: {RFM_CHECKPOINT_POLL_MS: '50'}})
     assert.equal(code, 0, stderr)
     const pulled = await rfmJson(['ckpt', 'pull', json.run.id, path.join(dir, 'final'), '--final'], {home})

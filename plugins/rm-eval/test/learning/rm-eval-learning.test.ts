@@ -42,7 +42,16 @@ test('the built-in reward model learns generated preferences (≥ 0.95 held-out)
 })
 
 test('a reward-model run stopped and resumed ends bitwise equal to an uninterrupted one', async () => {
-  const config = {per_device_train_batch_size: 4, use_irrelevant_queries: true, margin: 0.5, center_rewards_coefficient: 0.1, disable_dropout: false, save_steps: 3, max_steps: 10, builtin: {seed: 9, model: {width: 32, heads: 2, vision_width: 32}, data: {train_size: 24, eval_size: 8}}}
+  const config = {
+    per_device_train_batch_size: 4,
+    use_irrelevant_queries: true,
+    margin: 0.5,
+    center_rewards_coefficient: 0.1,
+    disable_dropout: false,
+    save_steps: 3,
+    max_steps: 10,
+    builtin: {seed: 9, model: {width: 32, heads: 2, vision_width: 32}, data: {train_size: 24, eval_size: 8}},
+  }
   const full = new MemoryCheckpoints()
   const reference = await rmEval.train.trainRewardModel(rmEval.api, trainerContext(config, full))
   const store = new MemoryCheckpoints()

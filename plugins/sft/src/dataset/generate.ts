@@ -112,7 +112,8 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
   const numWorkers = options.numWorkers ?? 4
   const batchSize = options.batchSize ?? 100
   const evalMode = options.evalMode ?? false
-  if (!Number.isFinite(options.numEpochs) || options.numEpochs <= 0) throw usageError(`--num-epochs must be a number > 0 (got ${options.numEpochs}).`, 'Fractions are fine: --num-epochs 0.1 gives a tenth of the dataset size.')
+  if (!Number.isFinite(options.numEpochs) || options.numEpochs <= 0)
+    throw usageError(`--num-epochs must be a number > 0 (got ${options.numEpochs}).`, 'Fractions are fine: --num-epochs 0.1 gives a tenth of the dataset size.')
   checkInteger('--seed', seed, 0)
   checkInteger('--save-batch-size', saveBatchSize, 1)
   checkInteger('--num-workers', numWorkers, 0)
@@ -127,7 +128,8 @@ export async function generateVqaDataset(options: GenerateOptions, formats: Form
     const entries = readdirSync(output)
     if (entries.length > 0 && !options.overwrite) throw usageError(`--output ${output} already exists and is not empty.`, 'Pass --overwrite to replace it, or choose another --output.')
     // --overwrite replaces a dataset, never an unrelated folder
-    if (entries.length > 0 && !entries.includes('state.json')) throw usageError(`--output ${output} is not a saved dataset (no state.json); --overwrite only replaces datasets.`, 'Choose another --output.')
+    if (entries.length > 0 && !entries.includes('state.json'))
+      throw usageError(`--output ${output} is not a saved dataset (no state.json); --overwrite only replaces datasets.`, 'Choose another --output.')
   }
   const {catalogue, sources} = await buildCatalogue(formats, config, options.baseDir ?? process.cwd())
   const total = Math.round(options.numEpochs * catalogue.length)

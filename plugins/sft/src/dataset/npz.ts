@@ -48,7 +48,11 @@ export async function readNpzTrajectory(formats: Formats, file: string, missingP
   const taskEntry = pick(arrays, TASK_KEYS)
   if (!taskEntry) throw missing(file, arrays, 'task', TASK_KEYS)
   const [taskKey, taskArray] = taskEntry
-  if (taskArray.dtype !== 'U') throw configError(`${file}: key '${taskKey}' must hold a unicode string (numpy dtype <U…), got dtype ${taskArray.dtype}.`, "Save the task as a Python str: numpy.savez(..., task='pick up the cup').")
+  if (taskArray.dtype !== 'U')
+    throw configError(
+      `${file}: key '${taskKey}' must hold a unicode string (numpy dtype <U…), got dtype ${taskArray.dtype}.`,
+      "Save the task as a Python str: numpy.savez(..., task='pick up the cup').",
+    )
   const task = (taskArray.data as string[]).map((s) => s.trim()).find((s) => s.length > 0)
   if (!task) throw configError(`${file}: key '${taskKey}' is empty.`, 'Every trajectory needs its task instruction.')
 

@@ -86,7 +86,19 @@ export interface VqaSummary {
   dir: string
   num_rows: number
   counts: Record<string, number>
-  samples: {index: number; sample_type: string; task: string; question: string; answer: string; frames_a: number; frames_b: number; progress_a: number; progress_b: number; preferred: string; source: string}[]
+  samples: {
+    index: number
+    sample_type: string
+    task: string
+    question: string
+    answer: string
+    frames_a: number
+    frames_b: number
+    progress_a: number
+    progress_b: number
+    preferred: string
+    source: string
+  }[]
 }
 
 /** Row counts by sample type, and rows start..start+limit-1 without their pixels. */

@@ -115,11 +115,17 @@ export function planContext(catalogue: TrajectoryInfo[], config: DataConfig, see
       }
     }
     if (pairable.length === 0) {
-      throw configError(`data.sample_type_ratio asks for preference samples, but no two trajectories (or a trajectory and its own beginning) of the same task differ in progress by ≥ data.min_progress_gap = ${gap}.`, 'Add failed or partial trajectories, lower data.min_progress_gap, or set the preference weight to 0.')
+      throw configError(
+        `data.sample_type_ratio asks for preference samples, but no two trajectories (or a trajectory and its own beginning) of the same task differ in progress by ≥ data.min_progress_gap = ${gap}.`,
+        'Add failed or partial trajectories, lower data.min_progress_gap, or set the preference weight to 0.',
+      )
     }
   }
   if (ratio[2] > 0 && byTask.size < 2) {
-    throw configError('data.sample_type_ratio asks for similarity samples, but every trajectory has the same task; similarity needs at least two tasks.', 'Add trajectories of another task, or set the similarity weight (third) to 0.')
+    throw configError(
+      'data.sample_type_ratio asks for similarity samples, but every trajectory has the same task; similarity needs at least two tasks.',
+      'Add trajectories of another task, or set the similarity weight (third) to 0.',
+    )
   }
   return {seed, evalMode, config, catalogue, byTask, tasks: [...byTask.keys()], cumulative, pairable, pairableSet: new Set(pairable)}
 }
@@ -185,7 +191,19 @@ export function planSample(ctx: PlanContext, index: number): SamplePlan {
     const progressA = catalogue[a.trajectory].progress[a.end]
     const progressB = catalogue[b.trajectory].progress[b.end]
     const preferred = progressA > progressB ? 'A' : 'B'
-    return {index, type, task: info.task, question: questionFor(type, info.task), answer: preferred, a, b, progressA, progressB, preferred, source: `${catalogue[a.trajectory].label} vs ${catalogue[b.trajectory].label}`}
+    return {
+      index,
+      type,
+      task: info.task,
+      question: questionFor(type, info.task),
+      answer: preferred,
+      a,
+      b,
+      progressA,
+      progressB,
+      preferred,
+      source: `${catalogue[a.trajectory].label} vs ${catalogue[b.trajectory].label}`,
+    }
   }
 
   const info = catalogue[base]
@@ -208,7 +226,19 @@ export function planSample(ctx: PlanContext, index: number): SamplePlan {
   }
   const a = clip(ctx, rng, base, last(base))
   const b = clip(ctx, rng, other, last(other))
-  return {index, type, task: info.task, question: questionFor(type, info.task), answer: same ? 'yes' : 'no', a, b, progressA: final(info), progressB: final(catalogue[other]), preferred: '', source: `${info.label} vs ${catalogue[other].label}`}
+  return {
+    index,
+    type,
+    task: info.task,
+    question: questionFor(type, info.task),
+    answer: same ? 'yes' : 'no',
+    a,
+    b,
+    progressA: final(info),
+    progressB: final(catalogue[other]),
+    preferred: '',
+    source: `${info.label} vs ${catalogue[other].label}`,
+  }
 }
 
 /** The clip's frames (RGB, row-major), with its brightness and shift applied. */

@@ -48,7 +48,13 @@ export async function buildCatalogue(formats: Formats, config: DataConfig, baseD
       const count = parsed.count ?? config.synthetic_count
       for (let index = 0; index < count; index++) {
         const plan = planSynthetic(parsed.name, index)
-        catalogue.push({label: `synthetic:${parsed.name}/${index}`, ref: {kind: 'synthetic', name: parsed.name, index}, task: plan.task, length: plan.states.length, progress: plan.states.map((s) => Math.fround(s.progress))})
+        catalogue.push({
+          label: `synthetic:${parsed.name}/${index}`,
+          ref: {kind: 'synthetic', name: parsed.name, index},
+          task: plan.task,
+          length: plan.states.length,
+          progress: plan.states.map((s) => Math.fround(s.progress)),
+        })
       }
       sources.push({spec, kind: 'synthetic', trajectories: count})
       continue
@@ -58,7 +64,10 @@ export async function buildCatalogue(formats: Formats, config: DataConfig, baseD
     try {
       files = statSync(full).isDirectory() ? npzFiles(full) : [full]
     } catch {
-      throw configError(`${key} = ${spec}: no such folder or file (${full}).`, 'A source is a local folder of .npz trajectories, one .npz file, or synthetic:<name>[:<count>]; download hub datasets first.')
+      throw configError(
+        `${key} = ${spec}: no such folder or file (${full}).`,
+        'A source is a local folder of .npz trajectories, one .npz file, or synthetic:<name>[:<count>]; download hub datasets first.',
+      )
     }
     if (files.length === 0) throw configError(`${key} = ${spec}: the folder holds no .npz files.`, 'Write trajectories with `rfm sft trajectories generate` or numpy.savez.')
     for (const file of files) {

@@ -73,9 +73,7 @@ export function planSynthetic(name: string, index: number): SyntheticPlan {
   const states: State[] = []
   const jitter = (): [number, number] => [rng.uniform(-0.01, 0.01), rng.uniform(-0.01, 0.01)]
   const add = (gripper: [number, number], block: [number, number], grasped: boolean) => {
-    const progress = grasped
-      ? 0.25 + 0.75 * Math.max(0, 1 - dist(block, goal) / carryTotal)
-      : 0.25 * Math.max(0, 1 - dist(gripper, block) / reachTotal)
+    const progress = grasped ? 0.25 + 0.75 * Math.max(0, 1 - dist(block, goal) / carryTotal) : 0.25 * Math.max(0, 1 - dist(gripper, block) / reachTotal)
     states.push({gripper, block, progress: Math.min(1, Math.max(0, progress))})
   }
 

@@ -30,6 +30,9 @@ parentPort!.on('message', async (job: {id: number; start: number; end: number}) 
     // copied, not transferred: PNG buffers may be views into shared pools, and they are small
     parentPort!.postMessage({id: job.id, rows})
   } catch (error) {
-    parentPort!.postMessage({id: job.id, error: {message: (error as Error).message, hint: (error as {hint?: string}).hint, exitCode: (error as {exitCode?: number}).exitCode, code: (error as {code?: string}).code}})
+    parentPort!.postMessage({
+      id: job.id,
+      error: {message: (error as Error).message, hint: (error as {hint?: string}).hint, exitCode: (error as {exitCode?: number}).exitCode, code: (error as {code?: string}).code},
+    })
   }
 })

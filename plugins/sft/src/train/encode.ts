@@ -68,7 +68,8 @@ export function textRow(tokenizer: Tokenizer, question: string, answer: string, 
   const prompt = promptTokens(tokenizer, question)
   const ans = answerTokens(tokenizer, answer)
   const sequence = [...prompt, ...ans]
-  if (sequence.length > contextLength + 1) throw new Error(`builtin.model.context_length ${contextLength} is too short for a ${sequence.length - 1}-token question + answer ("${question}" → "${answer}")`)
+  if (sequence.length > contextLength + 1)
+    throw new Error(`builtin.model.context_length ${contextLength} is too short for a ${sequence.length - 1}-token question + answer ("${question}" → "${answer}")`)
   while (sequence.length < contextLength + 1) sequence.push(PAD)
   return {sequence, promptLength: prompt.length, answerLength: ans.length}
 }
@@ -91,12 +92,26 @@ export function batchTensors(trainer: TrainerModule, model: Vlm, rows: TextRow[]
   const p = (v.imageSize / v.patchSize) ** 2
   return {
     inputs: {
-      tokens: tf.tensor2d(rows.flatMap((r) => r.sequence.slice(0, t)), [n, t], 'int32'),
-      patches: tf.tensor3d(trainer.patchifyHost(slots.flatMap((s) => s.images), v), [n, perSample * p, patchLen]),
+      tokens: tf.tensor2d(
+        rows.flatMap((r) => r.sequence.slice(0, t)),
+        [n, t],
+        'int32',
+      ),
+      patches: tf.tensor3d(
+        trainer.patchifyHost(
+          slots.flatMap((s) => s.images),
+          v,
+        ),
+        [n, perSample * p, patchLen],
+      ),
       promptLengths: rows.map((r) => r.promptLength),
       frameMask: slots.flatMap((s) => s.mask),
     },
-    targets: tf.tensor2d(rows.flatMap((r) => r.sequence.slice(1, t + 1)), [n, t], 'int32'),
+    targets: tf.tensor2d(
+      rows.flatMap((r) => r.sequence.slice(1, t + 1)),
+      [n, t],
+      'int32',
+    ),
     weights: tf.tensor2d(weights, [n, t]),
   }
 }

@@ -18,8 +18,17 @@ export function generateAnswers(trainer: TrainerModule, model: Vlm, tokenizer: T
     for (let start = 0; start < group.length; start += batch) {
       const ids = group.slice(start, start + batch)
       const slots = ids.map((i) => slotsOf(items[i], layout))
-      const patches = trainer.patchifyHost(slots.flatMap((s) => s.images), v)
-      const out = trainer.generate(model, ids.map((i) => prompts[i]), patches, {maxNewTokens, temperature: 0, topP: 1}, slots.flatMap((s) => s.mask))
+      const patches = trainer.patchifyHost(
+        slots.flatMap((s) => s.images),
+        v,
+      )
+      const out = trainer.generate(
+        model,
+        ids.map((i) => prompts[i]),
+        patches,
+        {maxNewTokens, temperature: 0, topP: 1},
+        slots.flatMap((s) => s.mask),
+      )
       ids.forEach((i, k) => (answers[i] = unspaced(tokenizer.decode(out[k].filter((t) => t !== PAD)))))
     }
   }
@@ -35,7 +44,12 @@ export function evalLoss(trainer: TrainerModule, model: Vlm, tokenizer: Tokenize
     const part = items.slice(start, start + batch)
     const rows = part.map((item) => textRow(tokenizer, item.question, item.answer, model.config.contextLength))
     const loss = tf.tidy(() => {
-      const x = batchTensors(trainer, model, rows, part.map((item) => slotsOf(item, layout)))
+      const x = batchTensors(
+        trainer,
+        model,
+        rows,
+        part.map((item) => slotsOf(item, layout)),
+      )
       const out = model.forward(x.inputs, false)
       return trainer.tokenCrossEntropy(tf, out.logits!, x.targets, x.weights)
     })

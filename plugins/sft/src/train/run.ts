@@ -180,9 +180,7 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
   if (robot && !layout.twoTrajectories) throw api.configError('dataset_path', 'the SFT model was trained on single images (spatial scenes); robot VQA needs a model trained with dataset_path')
 
   const {train, eval: held} = await dataSources(api, trainer, c, layout.imageSize)
-  const tokenizer = from?.files['tokenizer.json']
-    ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8')))
-    : fitTokenizer(trainer, train)
+  const tokenizer = from?.files['tokenizer.json'] ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8'))) : fitTokenizer(trainer, train)
   const modelConfig: ModelConfig =
     (from && json<ModelConfig>(from.files, 'model_config.json')) ??
     trainer.builtinModelConfig(m, tokenizer.vocabSize, ['lm'], {frames: slots(layout), promptFilm: m.prompt_film, linearInit: m.linear_init})
@@ -204,7 +202,10 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
     const perStep = c.per_device_train_batch_size * c.gradient_accumulation_steps
     const keys = trainerKeys(api, c, Math.max(1, Math.floor(train.size / perStep)))
     const evaluation = {items: evalItems(held), batch: c.per_device_eval_batch_size, maxNewTokens: c.builtin.max_new_tokens}
-    const task = c.stage === 'dpo' ? new DpoTask(trainer, tokenizer, reference!, train, layout, c.beta, c.rpo_alpha, modelConfig.contextLength, evaluation) : new SftTask(trainer, tokenizer, model, train, layout, evaluation)
+    const task =
+      c.stage === 'dpo'
+        ? new DpoTask(trainer, tokenizer, reference!, train, layout, c.beta, c.rpo_alpha, modelConfig.contextLength, evaluation)
+        : new SftTask(trainer, tokenizer, model, train, layout, evaluation)
 
     const saved: SftLayout = {...layout, stage: c.stage, lora: {rank: c.lora_rank, alpha: c.lora_alpha}}
     const extra: CheckpointFiles = {'sft_layout.json': Buffer.from(JSON.stringify(saved)), ...(referenceBytes ? {'reference.safetensors': referenceBytes} : {})}

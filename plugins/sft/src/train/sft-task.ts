@@ -38,7 +38,12 @@ export class SftTask implements TrainingTask {
 
   loss(model: Vlm, indices: number[], rng: Rng): Scalar {
     const enc = indices.map((i) => this.encoded(i))
-    const x = batchTensors(this.trainer, model, enc.map((e) => e.row), enc.map((e) => e.slots))
+    const x = batchTensors(
+      this.trainer,
+      model,
+      enc.map((e) => e.row),
+      enc.map((e) => e.slots),
+    )
     const out = model.forward(x.inputs, true, rng)
     return this.trainer.tokenCrossEntropy(model.tf, out.logits!, x.targets, x.weights)
   }

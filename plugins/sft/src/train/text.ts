@@ -4,7 +4,10 @@
  * instead of one of a hundred unrelated words; decoding joins them back.
  */
 export function spaced(text: string): string {
-  return text.replace(/\d+(?:\.\d+)?/g, (n) => ` ${n.split('').join(' ')} `).replace(/\s+/g, ' ').trim()
+  return text
+    .replace(/\d+(?:\.\d+)?/g, (n) => ` ${n.split('').join(' ')} `)
+    .replace(/\s+/g, ' ')
+    .trim()
 }
 
 /** The inverse of `spaced` for an answer: digits and their point are joined again. */

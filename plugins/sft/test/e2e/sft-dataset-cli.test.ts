@@ -14,10 +14,12 @@ import {sft} from '../dataset-plugin'
 import {BIN, rfm, rfmJson, tempHome, waitFor} from '../../../../dist/test/helpers/cli'
 import {assertSchema} from '../../../../dist/test/helpers/schema'
 
-
 const home = tempHome()
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `rfm-sft-cli-${prefix}-`))
-const arrowFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.arrow')).sort()
+const arrowFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.arrow'))
+    .sort()
 
 test('trajectories → .npz → VQA dataset through the CLI equals generating from synthetic:<name> directly', async () => {
   const dir = tmp('e2e')
@@ -31,7 +33,10 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
 
   const common = ['--num-epochs', '2.5', '--save-batch-size', '16', '--eval-mode', '--seed', '7', '--set', 'data.sample_type_ratio=[1,1,1]', 'data.max_frames=6']
   // worker threads for the .npz run, this thread for the synthetic one: the rows must not differ
-  const fromNpz = await rfmJson(['sft', 'dataset', 'generate', ...common, '--num-workers', '3', '--batch-size', '8', '--output', path.join(dir, 'vqa-npz'), '--set', `data.train_datasets=[${path.join(dir, 'traj')}]`], {home})
+  const fromNpz = await rfmJson(
+    ['sft', 'dataset', 'generate', ...common, '--num-workers', '3', '--batch-size', '8', '--output', path.join(dir, 'vqa-npz'), '--set', `data.train_datasets=[${path.join(dir, 'traj')}]`],
+    {home},
+  )
   assert.equal(fromNpz.code, 0, fromNpz.stderr)
   assertSchema('sft-dataset-generate', fromNpz.json)
   assert.equal(fromNpz.json.num_samples, 60)
@@ -60,7 +65,27 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.equal(fromConfig.json.data.max_frames, 6, '--set wins over the config file')
 
   // the seed's own command line (underscore flags, --config_overrides with several values)
-  const seedStyle = await rfmJson(['sft', 'dataset', 'generate', '--num_epochs', '2.5', '--output_path', path.join(dir, 'vqa-seed'), '--eval_mode', '--seed', '7', '--save_batch_size', '16', '--config_overrides', `data.train_datasets=[${path.join(dir, 'traj')}]`, 'data.sample_type_ratio=[1,1,1]', 'data.max_frames=6'], {home})
+  const seedStyle = await rfmJson(
+    [
+      'sft',
+      'dataset',
+      'generate',
+      '--num_epochs',
+      '2.5',
+      '--output_path',
+      path.join(dir, 'vqa-seed'),
+      '--eval_mode',
+      '--seed',
+      '7',
+      '--save_batch_size',
+      '16',
+      '--config_overrides',
+      `data.train_datasets=[${path.join(dir, 'traj')}]`,
+      'data.sample_type_ratio=[1,1,1]',
+      'data.max_frames=6',
+    ],
+    {home},
+  )
   assert.equal(seedStyle.code, 0, seedStyle.stderr)
   assert.deepEqual(seedStyle.json.counts, fromNpz.json.counts)
 
@@ -68,7 +93,10 @@ test('trajectories → .npz → VQA dataset through the CLI equals generating fr
   assert.equal(shown.code, 0, shown.stderr)
   assertSchema('sft-dataset-show', shown.json)
   assert.deepEqual(shown.json.counts, Object.fromEntries(Object.entries(fromNpz.json.counts as Record<string, number>).filter(([, n]) => n > 0)))
-  assert.deepEqual(shown.json.samples.map((s: {index: number}) => s.index), [10, 11])
+  assert.deepEqual(
+    shown.json.samples.map((s: {index: number}) => s.index),
+    [10, 11],
+  )
 
   const hf = await formats.readHfDataset(path.join(dir, 'vqa-npz'))
   assert.deepEqual(hf.columns, ['sample_type', 'task', 'question', 'answer', 'frames_a', 'frames_b', 'progress_a', 'progress_b', 'preferred', 'source', 'index'])
@@ -100,7 +128,11 @@ test('bad flags and keys exit 2 naming the flag or key; a missing .npz key names
     assert.match(result.stderr, pattern)
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
   }
-  for (const [args, flag] of [[['--count', '0'], '--count'], [['--count', '3', '--image-size', '4'], '--image-size'], [['--count', '3', '--name', 'a/b'], '--name']] as const) {
+  for (const [args, flag] of [
+    [['--count', '0'], '--count'],
+    [['--count', '3', '--image-size', '4'], '--image-size'],
+    [['--count', '3', '--name', 'a/b'], '--name'],
+  ] as const) {
     const result = await rfm(['sft', 'trajectories', 'generate', '--output', path.join(dir, 'traj'), ...args], {home})
     assert.equal(result.code, 2, result.stderr)
     assert.ok(result.stderr.includes(flag), result.stderr)
@@ -110,7 +142,10 @@ test('bad flags and keys exit 2 naming the flag or key; a missing .npz key names
   assertSchema('error', json.json)
 
   mkdirSync(path.join(dir, 'npz'))
-  await formats.writeNpz(path.join(dir, 'npz', 'broken.npz'), {frames: {dtype: 'u1', shape: [2, 4, 4, 3], data: new Uint8Array(96)}, progress: {dtype: 'f4', shape: [2], data: new Float32Array([0, 1])}})
+  await formats.writeNpz(path.join(dir, 'npz', 'broken.npz'), {
+    frames: {dtype: 'u1', shape: [2, 4, 4, 3], data: new Uint8Array(96)},
+    progress: {dtype: 'f4', shape: [2], data: new Float32Array([0, 1])},
+  })
   const missing = await rfm(['sft', 'dataset', 'generate', '--num-epochs', '1', '--output', path.join(dir, 'out'), '--set', `data.train_datasets=[${path.join(dir, 'npz')}]`], {home})
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /broken\.npz: no task array \(key 'task'/)
@@ -124,10 +159,14 @@ test('a generation killed with SIGKILL leaves nothing at --output; the next run 
   const child = spawn(process.execPath, args, {env: {...process.env, RFM_HOME: home}, stdio: 'ignore'})
   const exited = new Promise((resolve) => child.once('exit', resolve))
   // wait until rows are being written into the hidden temp folder, then kill
-  await waitFor('a shard being written', () => {
-    const temps = readdirSync(dir).filter((f) => f.startsWith('.vqa.tmp-'))
-    return temps.length > 0 && readdirSync(path.join(dir, temps[0]), {recursive: true}).length > 0 ? true : undefined
-  }, 60_000)
+  await waitFor(
+    'a shard being written',
+    () => {
+      const temps = readdirSync(dir).filter((f) => f.startsWith('.vqa.tmp-'))
+      return temps.length > 0 && readdirSync(path.join(dir, temps[0]), {recursive: true}).length > 0 ? true : undefined
+    },
+    60_000,
+  )
   child.kill('SIGKILL')
   await exited
   assert.equal(existsSync(output), false, 'no dataset at --output')

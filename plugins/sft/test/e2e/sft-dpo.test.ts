@@ -14,7 +14,10 @@ const home = tempHome()
 const MODEL = 'builtin:\n  model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}\n'
 
 function metrics(run: string): Record<string, number>[] {
-  return readFileSync(path.join(home, 'store', 'runs', run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
+  return readFileSync(path.join(home, 'store', 'runs', run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>)
 }
 
 async function launch(dir: string, yaml: string, args: string[] = []): Promise<RunRecord> {
@@ -36,7 +39,11 @@ test('rfm cloud launch sft --stage dpo --sft-checkpoint RUN: DPO from an SFT run
   assert.equal(dpoRun.config.sft_checkpoint, `${sftRun.id}@final`)
   const rows = metrics(dpoRun.id).filter((m) => 'loss' in m)
   assert.equal(rows.length, 4)
-  for (const key of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies']) assert.ok(rows.every((r) => Number.isFinite(r[key])), key)
+  for (const key of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies'])
+    assert.ok(
+      rows.every((r) => Number.isFinite(r[key])),
+      key,
+    )
   // at the first step the policy is the reference: every reward is exactly 0, and the loss log 2
   assert.equal(rows[0]['rewards/margins'], 0)
   assert.ok(Math.abs(rows[0].loss - Math.log(2)) < 1e-6)
@@ -58,7 +65,10 @@ test('rfm cloud launch sft --stage dpo --sft-checkpoint RUN: DPO from an SFT run
   for (const [name, t] of Object.entries(merged)) {
     const a = new Float32Array(new Uint8Array(t.bytes).buffer)
     const b = new Float32Array(new Uint8Array(reference[name].bytes).buffer)
-    assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-6), `${name}: reference ≠ merged SFT weights`)
+    assert.ok(
+      a.every((v, i) => Math.abs(v - b[i]) < 1e-6),
+      `${name}: reference ≠ merged SFT weights`,
+    )
   }
 
   // a bad reference names the flag's key
@@ -70,7 +80,14 @@ test('rfm cloud launch sft --stage dpo --sft-checkpoint RUN: DPO from an SFT run
 })
 
 test('a DPO run stopped and resumed ends bitwise equal to an uninterrupted one (the reference comes from its own checkpoint)', async () => {
-  const base = {spatial: {train_size: 32, eval_size: 8, seed: 6}, learning_rate: 3e-3, per_device_train_batch_size: 8, logging_steps: 1, report_to: 'none', builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}}}
+  const base = {
+    spatial: {train_size: 32, eval_size: 8, seed: 6},
+    learning_rate: 3e-3,
+    per_device_train_batch_size: 8,
+    logging_steps: 1,
+    report_to: 'none',
+    builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}},
+  }
   const sftStore = new MemoryCheckpoints()
   await sft.run.trainSft(sft.api, trainerContext({...base, max_steps: 4}, sftStore), sft.parse({...base, max_steps: 4}))
   const dpo = {...base, stage: 'dpo', sft_checkpoint: 'sft-run', lora_rank: 4, max_steps: 7, save_steps: 3, beta: 0.5}
@@ -93,7 +110,14 @@ test('a DPO run stopped and resumed ends bitwise equal to an uninterrupted one (
 
 test('DPO separates chosen from rejected answers on its training pairs: rewards/accuracies ≥ 0.95 at the end, margins grow', async (t) => {
   // CPU budget: 8 SFT steps + 80 DPO steps of batch 8 on a width-32 model with 16 px scenes (~10 s wasm, unloaded)
-  const base = {spatial: {train_size: 16, eval_size: 0, seed: 8, tasks: ['relation', 'color']}, per_device_train_batch_size: 8, gradient_accumulation_steps: 1, logging_steps: 1, report_to: 'none', builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}}}
+  const base = {
+    spatial: {train_size: 16, eval_size: 0, seed: 8, tasks: ['relation', 'color']},
+    per_device_train_batch_size: 8,
+    gradient_accumulation_steps: 1,
+    logging_steps: 1,
+    report_to: 'none',
+    builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}},
+  }
   const sftStore = new MemoryCheckpoints()
   await sft.run.trainSft(sft.api, trainerContext({...base, learning_rate: 3e-3, max_steps: 8}, sftStore), sft.parse({...base, learning_rate: 3e-3, max_steps: 8}))
   const dpo = {...base, stage: 'dpo', sft_checkpoint: 'sft-run', beta: 0.5, learning_rate: 3e-3, warmup_ratio: 0, lr_scheduler_type: 'constant', max_steps: 80}
@@ -109,7 +133,14 @@ test('DPO separates chosen from rejected answers on its training pairs: rewards/
 })
 
 test("rpo_alpha adds the chosen answers' mean token NLL to the DPO loss (at step 1, policy = reference, so DPO alone is log 2)", async () => {
-  const base = {spatial: {train_size: 16, eval_size: 0, seed: 9}, learning_rate: 3e-3, per_device_train_batch_size: 8, logging_steps: 1, report_to: 'none', builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}}}
+  const base = {
+    spatial: {train_size: 16, eval_size: 0, seed: 9},
+    learning_rate: 3e-3,
+    per_device_train_batch_size: 8,
+    logging_steps: 1,
+    report_to: 'none',
+    builtin: {backend: 'wasm', model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}},
+  }
   const sftStore = new MemoryCheckpoints()
   await sft.run.trainSft(sft.api, trainerContext({...base, max_steps: 2}, sftStore), sft.parse({...base, max_steps: 2}))
   const firstLoss = async (rpoAlpha: number) => {

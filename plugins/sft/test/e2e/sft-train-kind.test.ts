@@ -19,7 +19,9 @@ test('external mode: the seed-000 config becomes train_vqa_sft.py flags, with ch
   copyFileSync(path.join(ROOT, 'examples', 'sft', 'qwen3-vl-4b-external.yaml'), path.join(dir, 'job.yaml'))
   // the dry run checks dataset paths like the launch does
   for (const d of ['rfm_train_10epochs', 'rfm_val_0.1epoch']) mkdirSync(path.join(dir, 'vqa_datasets', d), {recursive: true})
-  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'job.yaml'), '--dry-run', '--set', 'resume_from_checkpoint=./outputs/vqa_training/checkpoint-1000'], {home})
+  const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'job.yaml'), '--dry-run', '--set', 'resume_from_checkpoint=./outputs/vqa_training/checkpoint-1000'], {
+    home,
+  })
   assert.equal(code, 0, stderr)
   assertSchema('cloud-launch', json)
   const argv = json.command.argv as string[]
@@ -64,7 +66,10 @@ test('a built-in config has no command to run, and DPO flags map onto the DPO sc
 
   mkdirSync(path.join(dir, 'pipeline'))
   mkdirSync(path.join(dir, 'pairs'))
-  writeFileSync(path.join(dir, 'dpo.yaml'), 'stage: dpo\nsft_checkpoint: ./outputs/sft\nbeta: 0.2\ndataset_path: ./pairs\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_dpo.py], workdir: pipeline}}\n')
+  writeFileSync(
+    path.join(dir, 'dpo.yaml'),
+    'stage: dpo\nsft_checkpoint: ./outputs/sft\nbeta: 0.2\ndataset_path: ./pairs\ntrainer_mode: external\ntrainer: {external: {command: [python, scripts/train_dpo.py], workdir: pipeline}}\n',
+  )
   const dpo = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'dpo.yaml'), '--dry-run'], {home})
   assert.equal(dpo.code, 0, dpo.stderr)
   const argv = dpo.json.command.argv as string[]
@@ -93,7 +98,7 @@ test('config errors name the key: unknown keys, a missing workdir, no data, DPO 
   assert.match(dpo.json.error.message, /sft_checkpoint/)
 })
 
-test('estimate: the seed\'s memory table for Qwen3-VL-4B by method, and a GPU-free built-in run', () => {
+test("estimate: the seed's memory table for Qwen3-VL-4B by method, and a GPU-free built-in run", () => {
   const ext = {trainer_mode: 'external', trainer: {external: {command: ['python', 'train.py'], workdir: '/tmp'}}, per_device_train_batch_size: 4, dataset_size: 43_000}
   const gib = (extra: Record<string, unknown>) => sftKind.estimate!(sft.parse({...ext, ...extra}))
   assert.equal(gib({}).gpuMemoryGiB, 40)
@@ -127,7 +132,10 @@ fs.mkdirSync(out + '/checkpoint-3', {recursive: true}); fs.writeFileSync(out + '
 fs.writeFileSync(out + '/checkpoint-3/trainer_state.json', JSON.stringify({global_step: 3}));
 fs.writeFileSync('argv.json', JSON.stringify(process.argv.slice(2)));\n`,
   )
-  writeFileSync(path.join(dir, 'job.yaml'), `learning_rate: 0.001\noutput_dir: out\nspatial: {train_size: 4}\ntrainer_mode: external\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`)
+  writeFileSync(
+    path.join(dir, 'job.yaml'),
+    `learning_rate: 0.001\noutput_dir: out\nspatial: {train_size: 4}\ntrainer_mode: external\ntrainer: {external: {command: [${JSON.stringify(process.execPath)}, train.js], workdir: .}}\n`,
+  )
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(dir, 'job.yaml'), '--follow'], {home, timeoutMs: 60_000})
   assert.equal(code, 0, stderr)
   const run = json.run as RunRecord
@@ -135,11 +143,18 @@ fs.writeFileSync('argv.json', JSON.stringify(process.argv.slice(2)));\n`,
   const argv = JSON.parse(readFileSync(path.join(dir, 'argv.json'), 'utf8')) as string[]
   assert.equal(argv[argv.indexOf('--learning_rate') + 1], '0.001')
   const listed = await rfmJson(['ckpt', 'ls', run.id], {home})
-  assert.deepEqual((listed.json.checkpoints as {step: number}[]).map((c) => c.step), [3])
+  assert.deepEqual(
+    (listed.json.checkpoints as {step: number}[]).map((c) => c.step),
+    [3],
+  )
 })
 
 test('the example configs validate (dry run)', async () => {
-  for (const [file, extra] of [['spatial-sft.yaml', []], ['robot-vqa-sft.yaml', []], ['spatial-dpo.yaml', ['--sft-checkpoint', 'sft-20260101-000000-abcd']]] as const) {
+  for (const [file, extra] of [
+    ['spatial-sft.yaml', []],
+    ['robot-vqa-sft.yaml', []],
+    ['spatial-dpo.yaml', ['--sft-checkpoint', 'sft-20260101-000000-abcd']],
+  ] as const) {
     const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'sft', '-c', path.join(ROOT, 'examples', 'sft', file), '--dry-run', ...extra], {home})
     // the dry run makes the launch's checks after the config validated: the generated dataset and the SFT run do not exist here
     if (file === 'robot-vqa-sft.yaml') assert.match(json.error?.message ?? '', /dataset_path: the dataset path .*examples\/sft\/vqa\/train does not exist/, file)

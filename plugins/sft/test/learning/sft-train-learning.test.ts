@@ -55,7 +55,10 @@ test('resume_from_checkpoint: a new run continues from a pulled checkpoint folde
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'rfm-sft-tb-'))
   const ctx = trainerContext(config, first, {workDir})
   await sft.run.trainSft(sft.api, ctx, sft.parse(config))
-  assert.ok(ctx.logs.some((l) => /use_unsloth: not applicable/.test(l)), ctx.logs.join('\n'))
+  assert.ok(
+    ctx.logs.some((l) => /use_unsloth: not applicable/.test(l)),
+    ctx.logs.join('\n'),
+  )
   assert.ok(ctx.logs.some((l) => /wandb: unavailable offline/.test(l)))
   assert.ok(readdirSync(path.join(workDir, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents')))
   // the step-3 checkpoint as `rfm ckpt pull` lays it out: its files plus trainer_state.json
@@ -67,6 +70,10 @@ test('resume_from_checkpoint: a new run continues from a pulled checkpoint folde
   const resumed = trainerContext({...config, resume_from_checkpoint: dir}, second)
   const result = await sft.run.trainSft(sft.api, resumed, sft.parse({...config, resume_from_checkpoint: dir}))
   assert.equal(result.step, 6)
-  assert.deepEqual(resumed.metrics.filter((m) => 'loss' in m.values).map((m) => m.step), [4, 5, 6], 'only the steps after the checkpoint ran')
+  assert.deepEqual(
+    resumed.metrics.filter((m) => 'loss' in m.values).map((m) => m.step),
+    [4, 5, 6],
+    'only the steps after the checkpoint ran',
+  )
   assert.ok(Buffer.from(first.saved.at(-1)!.files['model.safetensors']).equals(Buffer.from(second.saved.at(-1)!.files['model.safetensors'])), 'same weights as the run it continued')
 })

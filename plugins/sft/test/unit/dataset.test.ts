@@ -13,7 +13,6 @@ import {test} from 'node:test'
 import * as formats from '../../../../dist/src/formats'
 import {sft} from '../dataset-plugin'
 
-
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `rfm-sft-${prefix}-`))
 
 function numpyAvailable(): string | undefined {
@@ -128,7 +127,12 @@ test('sample types follow data.sample_type_ratio; answers agree with the traject
   assert.equal(result.counts.preference + result.counts.progress, 300)
 
   const mixed = await sft.generateVqaDataset({output: path.join(dir, 'b'), numEpochs: 5, numWorkers: 0, data: {...data, sample_type_ratio: [2, 3, 5]}}, formats)
-  for (const [type, share] of [['preference', 0.2], ['progress', 0.3], ['similarity', 0.5]] as const) assert.ok(Math.abs(mixed.counts[type] - 300 * share) <= 3, `${type} ${mixed.counts[type]}`)
+  for (const [type, share] of [
+    ['preference', 0.2],
+    ['progress', 0.3],
+    ['similarity', 0.5],
+  ] as const)
+    assert.ok(Math.abs(mixed.counts[type] - 300 * share) <= 3, `${type} ${mixed.counts[type]}`)
 
   const label = (source: string) => Number(/synthetic:ratio\/(\d+)/.exec(source)![1])
   const labels = (source: string) => source.split(' vs ').map(label)
@@ -140,7 +144,10 @@ test('sample types follow data.sample_type_ratio; answers agree with the traject
     const [ia, ib] = labels(s.source)
     const planA = sft.planSynthetic('ratio', ia)
     assert.equal(s.task, planA.task)
-    assert.ok(planA.states.some((st) => Math.abs(st.progress - s.progressA) < 1e-6), 'progress_a is a progress of trajectory A')
+    assert.ok(
+      planA.states.some((st) => Math.abs(st.progress - s.progressA) < 1e-6),
+      'progress_a is a progress of trajectory A',
+    )
     if (s.sampleType === 'preference') {
       assert.equal(sft.planSynthetic('ratio', ib).task, s.task, 'both trajectories do the same task')
       assert.equal(s.answer, s.progressA > s.progressB ? 'A' : 'B')
@@ -165,7 +172,7 @@ test('sample types follow data.sample_type_ratio; answers agree with the traject
   }
 })
 
-test('eval mode: deterministic, frames are the trajectory\'s own frames; train mode augments them', async () => {
+test("eval mode: deterministic, frames are the trajectory's own frames; train mode augments them", async () => {
   const dir = tmp('eval')
   const data = {train_datasets: ['synthetic:ev:20'], sample_type_ratio: [0, 1, 0], max_frames: 5}
   const run = (name: string, evalMode: boolean, seed = 42) => sft.generateVqaDataset({output: path.join(dir, name), numEpochs: 2, numWorkers: 0, evalMode, seed, data}, formats)
@@ -208,7 +215,10 @@ test('the output is the same for any number of worker threads and batch size', a
     const result = await sft.generateVqaDataset({output: path.join(dir, name), numEpochs: 3, numWorkers, batchSize, saveBatchSize: 50, data}, formats)
     assert.equal(result.shards, Math.ceil(120 / 50))
     const hash = createHash('sha256')
-    for (const f of readdirSync(path.join(dir, name)).filter((n) => n.endsWith('.arrow')).sort()) hash.update(readFileSync(path.join(dir, name, f)))
+    for (const f of readdirSync(path.join(dir, name))
+      .filter((n) => n.endsWith('.arrow'))
+      .sort())
+      hash.update(readFileSync(path.join(dir, name, f)))
     return {hash: hash.digest('hex'), workers: result.num_workers}
   }
   const one = await digest('one', 1, 100)

@@ -62,10 +62,16 @@ test('robot VQA inputs: every word is in the vocabulary, A and B frames fill the
     assert.equal(slots.length, 4)
     for (const f of slots) assert.equal(f.length, 16 * 16 * 3)
     assert.ok(differs(slots[0], slots[1]), 'first and last frame of A differ')
-    assert.ok(slots[1].every((v, k) => v === item.framesA.at(-1)![k]), 'slot 1 is the last frame of A')
+    assert.ok(
+      slots[1].every((v, k) => v === item.framesA.at(-1)![k]),
+      'slot 1 is the last frame of A',
+    )
     if (item.type === 'preference') {
       preference += 1
-      assert.ok(slots[3].every((v, k) => v === item.framesB.at(-1)![k]), 'slot 3 is the last frame of B')
+      assert.ok(
+        slots[3].every((v, k) => v === item.framesB.at(-1)![k]),
+        'slot 3 is the last frame of B',
+      )
       assert.ok(slots[2].some((v) => v > 0) && slots[3].some((v) => v > 0), 'B frames are not blank')
     } else assert.ok(slots[2].every((v) => v === 0) && slots[3].every((v) => v === 0), 'one trajectory: B slots are blank')
     for (const f of slots.slice(0, item.type === 'preference' ? 4 : 2)) assert.ok(f.every((v) => v >= 0 && v <= 1) && f.some((v) => v > 0.3), 'frames are RGB in [0, 1]')
@@ -83,8 +89,7 @@ test('spatial inputs: every word is in the vocabulary, scenes differ, max_object
     assert.ok(!row.sequence.includes(3), `unknown word in "${item.question}" → "${item.answer}"`)
   }
   assert.ok(source.get(0).framesA[0].some((v, k) => v !== source.get(1).framesA[0][k]))
-  const counts = (maxObjects: number) =>
-    Array.from({length: 40}, (_, i) => trainer.makeSpatialSample(3, i, 16, {tasks: ['count'], maxObjects}).objects.length)
+  const counts = (maxObjects: number) => Array.from({length: 40}, (_, i) => trainer.makeSpatialSample(3, i, 16, {tasks: ['count'], maxObjects}).objects.length)
   assert.ok(counts(2).every((n) => n === 2))
   assert.ok(counts(4).some((n) => n > 2))
   // the default is the generator's original 2..4 shapes, sample for sample

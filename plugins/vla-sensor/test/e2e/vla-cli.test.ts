@@ -103,7 +103,7 @@ test('launch flags and config errors exit 2 naming the flag or key', async () =>
   assert.match(none.stderr, /sensor_output_dim/)
 })
 
-test('external mode: the pipeline\'s script with its flags; ./checkpoints/qwen_vla_sensor.pt is synced, and restored on a restart', async (t) => {
+test("external mode: the pipeline's script with its flags; ./checkpoints/qwen_vla_sensor.pt is synced, and restored on a restart", async (t) => {
   const work = path.join(dir, 'pipeline')
   mkdirSync(work)
   // a stand-in for 5st_VLA_TRAIN_VL_Lora_with_sensor.py: auto-resumes from its checkpoint file, saves each epoch

@@ -27,13 +27,30 @@ test('concat fusion with the sensor beats the no-sensor baseline by ≥ 30 % act
   const base = await baseline()
   const fused = await train(smallConfig({sensor_enabled: true, fusion_strategy: 'concat', epochs: EPOCHS}))
   const [b, f] = [base.last['val/mae_sensor_dependent'], fused.last['val/mae_sensor_dependent']]
-  t.diagnostic(`sensor-dependent MAE: baseline ${b.toFixed(4)}, concat ${f.toFixed(4)} (${(100 * (1 - f / b)).toFixed(1)} % lower); no-sensor sessions: ${base.last['val/mae_no_sensor'].toFixed(4)} vs ${fused.last['val/mae_no_sensor'].toFixed(4)}`)
+  t.diagnostic(
+    `sensor-dependent MAE: baseline ${b.toFixed(4)}, concat ${f.toFixed(4)} (${(100 * (1 - f / b)).toFixed(1)} % lower); no-sensor sessions: ${base.last['val/mae_no_sensor'].toFixed(4)} vs ${fused.last['val/mae_no_sensor'].toFixed(4)}`,
+  )
   assert.ok(f <= 0.7 * b, `concat ${f} vs baseline ${b}`)
   // the balanced sampler: half of every epoch comes from the 5 % of samples that carry a sensor
   for (const e of fused.evals) assert.ok(Math.abs(e.values['train/sensor_ratio'] - 0.5) < 0.02, `epoch sensor ratio ${e.values['train/sensor_ratio']}`)
   // the pipeline's metrics, with its names
   const names = new Set(fused.ctx.metrics.flatMap((m) => Object.keys(m.values)))
-  for (const n of ['train/loss_step', 'train/loss_epoch', 'train/lr', 'train/lr_sensor', 'train/lr_vl', 'train/lr_vision', 'train/grad_norm', 'train/sensor_samples', 'train/sensor_ratio', 'val/loss_epoch', 'params/trainable_M', 'params/frozen_M', 'lora/avg_weight_abs', 'system/cpu_mem_%'])
+  for (const n of [
+    'train/loss_step',
+    'train/loss_epoch',
+    'train/lr',
+    'train/lr_sensor',
+    'train/lr_vl',
+    'train/lr_vision',
+    'train/grad_norm',
+    'train/sensor_samples',
+    'train/sensor_ratio',
+    'val/loss_epoch',
+    'params/trainable_M',
+    'params/frozen_M',
+    'lora/avg_weight_abs',
+    'system/cpu_mem_%',
+  ])
     assert.ok(names.has(n), `metric ${n}`)
   // a checkpoint per epoch, each with epoch, scheduler and val loss; the last one is final
   const saved = fused.checkpoints.saved

@@ -38,13 +38,19 @@ test('contact and depth are visible only in the sensor: the cameras do not chang
   assert.ok(actionsDiffer >= 4, `only ${actionsDiffer} steps' actions depend on contact/depth`)
   const wa = vla.synthetic.sensorWindow(Rng, o, a, 8)
   const wb = vla.synthetic.sensorWindow(Rng, o, b, 8)
-  assert.ok(wa.some((x: number, k: number) => Math.abs(x - wb[k]) > 0.1), 'the A-scan moves with the surface')
+  assert.ok(
+    wa.some((x: number, k: number) => Math.abs(x - wb[k]) > 0.1),
+    'the A-scan moves with the surface',
+  )
 })
 
 test('mixed batches: zero windows and mask 0 without a sensor; a batch with no sensor sample at all runs, and the mask hides the window', async () => {
   const data = vla.sessions.generatedDataset(Rng, FULL, 0)
   const sensorIdx = data.samples.findIndex((s: any) => s.hasSensor && s.step === 9)
-  const plain = data.samples.map((s: any, i: number) => (s.hasSensor ? -1 : i)).filter((i: number) => i >= 0).slice(0, 3)
+  const plain = data.samples
+    .map((s: any, i: number) => (s.hasSensor ? -1 : i))
+    .filter((i: number) => i >= 0)
+    .slice(0, 3)
   const mixed = vla.sessions.sensorBatch(data, [plain[0], sensorIdx, plain[1]], true)
   const size = 650 * 1026
   assert.deepEqual([...mixed.mask], [0, 1, 0])
@@ -60,11 +66,30 @@ test('mixed batches: zero windows and mask 0 without a sensor; a batch with no s
   // the full-size window through the model (default strides 5·5·2 → 13 temporal tokens)
   const backend = await selectBackend('wasm')
   const tf = backend.tf
-  const config = {views: 2, featureDim: 8, width: 16, vlDepth: 1, heads: 2, sensorEnabled: true, sensorT: 650, sensorC: 1026, sensorChannels: 8, sensorOutputDim: 16, sensorStrides: [5, 5, 2] as [number, number, number], fusion: 'concat', hidden: 16, horizon: 8, actionDim: 7}
+  const config = {
+    views: 2,
+    featureDim: 8,
+    width: 16,
+    vlDepth: 1,
+    heads: 2,
+    sensorEnabled: true,
+    sensorT: 650,
+    sensorC: 1026,
+    sensorChannels: 8,
+    sensorOutputDim: 16,
+    sensorStrides: [5, 5, 2] as [number, number, number],
+    fusion: 'concat',
+    hidden: 16,
+    horizon: 8,
+    actionDim: 7,
+  }
   for (const fusion of ['concat', 'cross_attention', 'gated', 'none'] as const) {
     const model = new vla.model.VlaModel(await api.loadTrainer(), tf, {...config, fusion}, new Rng(1))
     try {
-      const vl = tf.tensor(Float32Array.from({length: 3 * 3 * 8}, (_, k) => Math.sin(k)), [3, 3, 8])
+      const vl = tf.tensor(
+        Float32Array.from({length: 3 * 3 * 8}, (_, k) => Math.sin(k)),
+        [3, 3, 8],
+      )
       const run = (windows: Float32Array, mask: Float32Array) =>
         tf.tidy(() => Array.from(model.forward(vl, tf.tensor(windows, [3, 650, 1026]), tf.tensor(mask, [3]), false).dataSync() as Float32Array))
       const out = run(mixed.windows, mixed.mask)
@@ -126,7 +151,10 @@ test('a sessions directory (npy actions, PNG views, per-step sensor .npy) reads 
     // a wrong window shape names the file
     writeFileSync(path.join(dir, 'sessions', 'session-0002', 'sensor', '000001.npy'), formats.encodeNpy({dtype: 'f4', shape: [19, 9], data: new Float32Array(19 * 9)}))
     const broken = await vla.sessions.directoryDataset(formats, path.join(dir, 'sessions'), 0, {t: 20, c: 9})
-    assert.throws(() => broken.sensor(broken.samples.findIndex((s: any) => s.id === 'session-0002/1')), (e: Error) => /000001\.npy.*\[19,9\].*\[20, 9\]/.test(e.message))
+    assert.throws(
+      () => broken.sensor(broken.samples.findIndex((s: any) => s.id === 'session-0002/1')),
+      (e: Error) => /000001\.npy.*\[19,9\].*\[20, 9\]/.test(e.message),
+    )
     rmSync(path.join(dir, 'sessions', 'session-0001', 'actions.npy'))
     await assert.rejects(vla.sessions.directoryDataset(formats, path.join(dir, 'sessions'), 0, {t: 20, c: 9}), /session-0001.*actions\.npy/)
   } finally {
@@ -154,6 +182,13 @@ test('config: fusion none needs sensor_output_dim = width; finetune_vl picks the
   assert.ok(lora.some((n: string) => n.endsWith('.lora_A')) && !lora.some((n: string) => /^vl\.blocks\.\d+\.attn\.q\.weight$/.test(n)))
   const full = names({finetune_vl: 'full', unfreeze_last_n: 1})
   assert.ok(full.out.includes('vl.blocks.1.attn.q.weight') && !full.out.includes('vl.blocks.0.attn.q.weight') && full.out.includes('vision.adapter.weight'))
-  assert.deepEqual(full.keys.param_groups.map((g: any) => [g.name, g.lr]), [['sensor', 3e-3], ['vl', 1e-3], ['vision', 1e-3]])
+  assert.deepEqual(
+    full.keys.param_groups.map((g: any) => [g.name, g.lr]),
+    [
+      ['sensor', 3e-3],
+      ['vl', 1e-3],
+      ['vision', 1e-3],
+    ],
+  )
   assert.equal(full.keys.scheduler.kind, 'warmup_hold_cosine')
 })

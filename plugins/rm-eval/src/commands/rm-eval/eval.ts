@@ -33,7 +33,14 @@ export default class RmEvalEval extends RfmPluginCommand {
     }
     if (!file && !flags.set) throw new this.api.errors.UsageError('Missing the evaluation config.', {hint: 'rfm rm-eval eval CONFIG, or rfm rm-eval eval --merge RUN.'})
     const {config, baseDir} = await this.readConfig({file, sets: flags.set}, evalConfigSchema(this.api.z), KEYS_HINT)
-    const report = await evaluateCheckpoints(this.api, config, baseDir, (line) => this.log(line), new Date(), (entry, cacheDir) => this.pullRun(entry, cacheDir))
+    const report = await evaluateCheckpoints(
+      this.api,
+      config,
+      baseDir,
+      (line) => this.log(line),
+      new Date(),
+      (entry, cacheDir) => this.pullRun(entry, cacheDir),
+    )
     this.log('')
     this.log(table(report.results, report.best))
     this.log(`\nWrote ${report.output_file}, ${report.json_file} and ${report.log_file}`)
@@ -44,7 +51,10 @@ export default class RmEvalEval extends RfmPluginCommand {
   private async merge(runId: string, outDir: string, profile?: string): Promise<MergeReport> {
     const run = await this.api.runs.get(runId, {profile})
     const mode = run.config.mode as string | undefined
-    if (run.kind !== 'rm-eval' || mode !== 'eval') throw new this.api.errors.UsageError(`Run ${run.id} is not an rm-eval eval job (kind ${run.kind}, mode ${mode ?? 'train'}).`, {hint: 'Launch one with rfm cloud launch rm-eval -c eval.yaml --eval.'})
+    if (run.kind !== 'rm-eval' || mode !== 'eval')
+      throw new this.api.errors.UsageError(`Run ${run.id} is not an rm-eval eval job (kind ${run.kind}, mode ${mode ?? 'train'}).`, {
+        hint: 'Launch one with rfm cloud launch rm-eval -c eval.yaml --eval.',
+      })
     const size = run.backend.request?.arraySize
     const slots = size ? Array.from({length: size}, (_, i) => i) : [undefined]
     const parts: EvalPart[] = []
@@ -87,7 +97,27 @@ const KEYS_HINT = 'See the keys in examples/rm-eval/.'
 function table(rows: EvalRow[], best: EvalRow | null): string {
   const f = (n: number | null) => (n === null ? '-' : n.toFixed(4))
   const lines = [['', 'model_dir', 'checkpoint', 'step', 'accuracy', 'avg_margin', 'margin_std', 'samples', 'status']]
-  for (const r of rows) lines.push([r === best ? '*' : '', r.model_dir, r.checkpoint || '-', r.step === null ? '-' : String(r.step), f(r.preference_accuracy), f(r.avg_margin), f(r.margin_std), String(r.sample_count), r.status === 'ok' ? 'ok' : `error: ${r.error}`])
+  for (const r of rows)
+    lines.push([
+      r === best ? '*' : '',
+      r.model_dir,
+      r.checkpoint || '-',
+      r.step === null ? '-' : String(r.step),
+      f(r.preference_accuracy),
+      f(r.avg_margin),
+      f(r.margin_std),
+      String(r.sample_count),
+      r.status === 'ok' ? 'ok' : `error: ${r.error}`,
+    ])
   const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)))
-  return lines.map((l) => l.map((cell, c) => (c === l.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n') + (best ? '\n(* best by preference accuracy, then margin)' : '')
+  return (
+    lines
+      .map((l) =>
+        l
+          .map((cell, c) => (c === l.length - 1 ? cell : cell.padEnd(widths[c])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + (best ? '\n(* best by preference accuracy, then margin)' : '')
+  )
 }

@@ -9,7 +9,7 @@ import {trainConfigSchema} from '../../config'
 export default class RmEvalTrain extends RfmPluginCommand {
   static override summary = 'Train the built-in reward model here, writing checkpoint-<step> folders into output_dir (resumes from the newest).'
   static override examples = ['<%= config.bin %> rm-eval train examples/rm-eval/train.yaml']
-  static override args = {config: Args.string({required: false, description: 'Training config (YAML, the pipeline\'s keys); or -c FILE.'})}
+  static override args = {config: Args.string({required: false, description: "Training config (YAML, the pipeline's keys); or -c FILE."})}
   static override flags = {...configFlags}
 
   async run(): Promise<{output_dir: string; step: number; finished: boolean; backend: string; eval: Record<string, number>}> {
@@ -32,7 +32,12 @@ export default class RmEvalTrain extends RfmPluginCommand {
       workDir: mkdtempSync(path.join(os.tmpdir(), 'rfm-rm-')),
       stopRequested: () => stop,
       logMetrics: (step, values) => {
-        if ('eval_accuracy' in values) this.log(`step ${step}: ${Object.entries(values).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`)
+        if ('eval_accuracy' in values)
+          this.log(
+            `step ${step}: ${Object.entries(values)
+              .map(([k, v]) => `${k} ${Number(v).toFixed(4)}`)
+              .join(', ')}`,
+          )
       },
       log: (line) => this.log(line),
     })

@@ -7,7 +7,7 @@ import {configFlags, RfmPluginCommand} from '@rfm/plugin-kit'
 import {readVlaConfig} from '../../read-config'
 
 export default class VlaSensorCache extends RfmPluginCommand {
-  static override summary = 'Build the VL feature cache once: frozen-encoder features of every image and instruction of the config\'s sessions.'
+  static override summary = "Build the VL feature cache once: frozen-encoder features of every image and instruction of the config's sessions."
   static override description =
     'Writes vl_features.npy + cache.json into --out (default: vl_cache/<key> next to the config). Point `vl_cache` at it: ' +
     '`rfm cloud launch vla-sensor` stages it into the store content-addressed, so every run that shares it pulls the same verified copy and an unchanged cache uploads nothing.'

@@ -38,7 +38,8 @@ export default class SftDatasetGenerate extends RfmPluginCommand {
   async run(): Promise<GenerateResult> {
     const {flags} = await this.parse(SftDatasetGenerate)
     const numEpochs = Number(flags['num-epochs'])
-    if (flags['num-epochs'].trim() === '' || !Number.isFinite(numEpochs) || numEpochs <= 0) throw usageError(`--num-epochs must be a number > 0 (got '${flags['num-epochs']}').`, 'Fractions are fine: --num-epochs 0.1.')
+    if (flags['num-epochs'].trim() === '' || !Number.isFinite(numEpochs) || numEpochs <= 0)
+      throw usageError(`--num-epochs must be a number > 0 (got '${flags['num-epochs']}').`, 'Fractions are fine: --num-epochs 0.1.')
     const {parseOverrides, resolveDataConfig} = await import('../../../dataset/config.js')
     const data: Record<string, unknown> = {}
     if (flags.config) {
@@ -77,8 +78,12 @@ export default class SftDatasetGenerate extends RfmPluginCommand {
     const file = this.hostModuleFile('rfm/formats')
     const {generateVqaDataset} = await import('../../../dataset/generate.js')
     const result = await generateVqaDataset({...options, formatsModule: file}, formats, this.progressReporter('samples'))
-    const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')
-    this.log(`Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajector${result.dataset_size === 1 ? 'y' : 'ies'} in ${result.shards} shard${result.shards === 1 ? '' : 's'} to ${result.output}`)
+    const counts = Object.entries(result.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')
+    this.log(
+      `Wrote ${result.num_samples} samples (${counts}) from ${result.dataset_size} trajector${result.dataset_size === 1 ? 'y' : 'ies'} in ${result.shards} shard${result.shards === 1 ? '' : 's'} to ${result.output}`,
+    )
     return result
   }
 }

@@ -30,7 +30,11 @@ export default class SftDatasetShow extends RfmPluginCommand {
     } catch (error) {
       throw configError((error as Error).message)
     }
-    this.log(`${summary.num_rows} rows in ${dir}: ${Object.entries(summary.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+    this.log(
+      `${summary.num_rows} rows in ${dir}: ${Object.entries(summary.counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}`,
+    )
     for (const s of summary.samples) {
       this.log(`\n#${s.index} ${s.sample_type}  (${s.source})`)
       this.log(`  Q: ${s.question}`)
