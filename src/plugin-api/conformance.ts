@@ -18,6 +18,7 @@ import type * as formatsModule from '../formats/index'
 import type * as graderModule from '../grader/index'
 import type {WorkloadInput} from '../scheduler/workload'
 import type * as trainerModule from '../trainer/index'
+import type * as replicaTypes from '../trainer/parallel/replica'
 import type {TrainerContext, TrainOutcome} from '../trainer/context'
 import type * as protocol from '../runtime/protocol'
 import type {externalArgsKit} from '../jobs/external-args'
@@ -49,3 +50,9 @@ export type TrainResultConforms = Implements<contract.TrainResult, trainerModule
 export type ExternalArgsConform = Implements<contract.ExternalArgsKit, typeof externalArgsKit>
 export type RuntimeKitConforms = Implements<contract.RuntimeKit, Pick<typeof protocol, keyof contract.RuntimeKit>>
 export type ArraySlotConforms = Implements<contract.ArraySlot, protocol.ArraySlot> & Implements<protocol.ArraySlot, contract.ArraySlot>
+// replica recipes (trainer.workers > 1): the spec both ways, and what a worker hands a plugin's
+// factory has all the contract promises (what the factory returns is checked like trainWith's parts:
+// instances this host made, whose private state the contract does not declare)
+export type ReplicaSpecConforms = Implements<contract.ReplicaSpec, replicaTypes.ReplicaSpec> & Implements<replicaTypes.ReplicaSpec, contract.ReplicaSpec>
+export type ReplicaEnvConforms = Implements<Bivariant<Omit<contract.ReplicaEnv, 'trainer'>>, Bivariant<Omit<replicaTypes.ReplicaEnv, 'trainer'>>>
+export type ReplicaEnvTrainerConforms = Implements<Bivariant<contract.TrainerCore>, Bivariant<Pick<replicaTypes.ReplicaEnv['trainer'], keyof contract.TrainerCore>>>

@@ -228,7 +228,10 @@ export class Trainer<M extends TrainableModel = Vlm> {
       this.epoch += 1
       this.position = 0
     }
-    this.pool ??= await WorkerPool.start(this.workers, backend, this.parts.replica!, model, this.names)
+    if (!this.pool) {
+      this.pool = await WorkerPool.start(this.workers, backend, this.parts.replica!, model, this.names)
+      this.ctx.log(`trainer.workers: data parallel over ${this.workers} threads (${this.workers - 1} worker thread(s) started)`)
+    }
     const params = this.names.map((n) => model.store.get(n).dataSync() as Float32Array)
     let acc: Map<string, tfTypes.Tensor> | undefined
     let loss = 0

@@ -13,7 +13,7 @@ export function vqaReplicaSpec(config: Record<string, unknown>, tokenizer: Token
   return {module: path.join(__dirname, 'replicas.js'), export: 'vqaReplica', args: {config, tokenizer: tokenizer.toJSON()}}
 }
 
-export const vqaReplica: ReplicaFactory = (args: {config: Record<string, unknown>; tokenizer: ReturnType<Tokenizer['toJSON']>}, {backend}): Replica => {
+export const vqaReplica: ReplicaFactory = (args: {config: Record<string, unknown>; tokenizer: ReturnType<Tokenizer['toJSON']>}, {backend}): Replica<Vlm> => {
   const cfg = builtinTrainingSchema.parse(args.config)
   const tokenizer = tokenizerFromJSON(args.tokenizer)
   const model = new Vlm(backend.tf, modelConfig(cfg.model, tokenizer.vocabSize, ['lm']), new Rng(cfg.trainer.seed), loraConfig(cfg.trainer))

@@ -33,6 +33,13 @@ export interface TrainingTask<M extends TrainableModel = Vlm> {
   loss(model: M, indices: number[], rng: Rng): tfTypes.Scalar
   /** Held-out metrics, named eval_*; must not use the run's RNG. */
   evaluate?(model: M): Record<string, number>
+  /**
+   * Statistics a task gathers in `loss` (DPO's rewards), across data-parallel workers: a worker's
+   * replica drains its own after each shard (structured-cloneable) and the run's task merges them,
+   * in shard order. A task without them logs only what the main thread's shard saw.
+   */
+  drainShardStats?(): unknown
+  mergeShardStats?(stats: unknown): void
 }
 
 /** Masked mean token cross-entropy: logits [B, T, V], targets [B, T] int32, weights [B, T]. */

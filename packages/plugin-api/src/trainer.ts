@@ -7,6 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 
 import type {CheckpointFiles} from './checkpoints'
+import type {FormatsCore} from './formats'
 import type {TrainerConfigKit} from './trainer-config'
 import type {TrainerContext} from './trainer-context'
 import type {DecodedSafetensors, SafeTensor, SamplingConfig, SpatialSample, SpatialTask, Tokenizer, WordTokenizerClass} from './trainer-data'
@@ -184,6 +185,12 @@ export interface TrainingTask<M extends TrainableModel = Vlm> {
   loss(model: M, indices: number[], rng: Rng): tf.Scalar
   /** held-out metrics, named eval_*; must not use the run's RNG */
   evaluate?(model: M): Record<string, number>
+  /**
+   * Statistics gathered in `loss` (e.g. DPO's rewards) across data-parallel workers: a worker's replica
+   * drains its own after each shard (structured-cloneable); the run's task merges them in shard order.
+   */
+  drainShardStats?(): unknown
+  mergeShardStats?(stats: unknown): void
 }
 
 /** The built-in trainer's keys (the `trainer` block), validated with defaults. */
@@ -243,7 +250,33 @@ export interface TrainerParts<M extends TrainableModel = Vlm> {
   task: TrainingTask<M>
   tokenizer?: Tokenizer
   trainer: TrainerKeys
+  /** how a worker thread rebuilds model and task, for `trainer.workers` > 1; without it the run trains on one thread */
+  replica?: ReplicaSpec
 }
+
+/**
+ * A replica recipe: a worker thread `require`s `module` (an absolute path of a compiled CommonJS
+ * file, e.g. path.join(__dirname, 'replica.js')) and calls its export `export` (a ReplicaFactory)
+ * with `args` (structured-cloneable: no closures, no tensors). The factory builds the same model and
+ * task as the run; the worker then overwrites the model's weights with the run's.
+ */
+export interface ReplicaSpec {
+  module: string
+  export: string
+  args: unknown
+}
+export interface Replica<M extends TrainableModel = TrainableModel> {
+  model: M
+  task: TrainingTask<M>
+}
+/** What a worker thread hands a factory: its own backend, the trainer core and the formats core. */
+export interface ReplicaEnv {
+  backend: SelectedBackend
+  trainer: TrainerCore
+  loadFormats(): Promise<FormatsCore>
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ReplicaFactory<A = any, M extends TrainableModel = any> = (args: A, env: ReplicaEnv) => Replica<M> | Promise<Replica<M>>
 
 /** The training loop (AdamW, accumulation, clipping, schedules, eval, checkpoints, exact resume). */
 export interface Trainer {

@@ -102,6 +102,8 @@ export class WorkerPool {
       void this.workers[i].request({type: 'step', id: this.nextId++, params, indices: null, seed, shard: i + 1}).catch(() => undefined)
     const own = shardGradients(tf, model, task, names, parts[0], shardRng(seed, 0))
     const replies = await Promise.all(requests)
+    // the workers' task statistics join the run's task's own, in shard order
+    if (task.mergeShardStats) for (const r of replies) if (r.stats !== undefined) task.mergeShardStats(r.stats)
     const weight = (k: number) => (parts[k].length / indices.length) * scale
     let loss = own.loss * weight(0)
     replies.forEach((r, i) => (loss += r.loss * weight(i + 1)))

@@ -5,8 +5,7 @@
  * structured-cloneable arguments. The worker's weights are then overwritten with the run's.
  */
 import type {SelectedBackend} from '../backend'
-import type {Vlm} from '../nn/vlm'
-import type {TrainingTask} from '../task'
+import type {TrainableModel, TrainingTask} from '../task'
 
 export interface ReplicaSpec {
   /** absolute path of a CommonJS module (compiled .js) */
@@ -17,12 +16,19 @@ export interface ReplicaSpec {
   args: unknown
 }
 
-export interface Replica {
-  model: Vlm
-  task: TrainingTask
+export interface Replica<M extends TrainableModel = TrainableModel> {
+  model: M
+  task: TrainingTask<M>
 }
 
-export type ReplicaFactory = (args: any, env: {backend: SelectedBackend; trainer: typeof import('../index')}) => Replica | Promise<Replica>
+/** What a worker hands the factory: its own backend, the trainer core, and the formats core (datasets, images). */
+export interface ReplicaEnv {
+  backend: SelectedBackend
+  trainer: typeof import('../index')
+  loadFormats(): Promise<typeof import('../../formats/index')>
+}
+
+export type ReplicaFactory = (args: any, env: ReplicaEnv) => Replica<any> | Promise<Replica<any>>
 
 /** `auto` → the cores this process may use. */
 export function resolveWorkers(workers: 'auto' | number): number {

@@ -33,7 +33,11 @@ export interface StepMessage {
   shard: number
 }
 
-export type WorkerReply = {type: 'ready'} | {type: 'error'; message: string} | {type: 'grads'; id: number; loss: number; grads: (Float32Array | null)[]}
+export type WorkerReply =
+  | {type: 'ready'}
+  | {type: 'error'; message: string}
+  /** stats: what the replica's task gathered in this shard (TrainingTask.drainShardStats) */
+  | {type: 'grads'; id: number; loss: number; grads: (Float32Array | null)[]; stats?: unknown}
 
 let replica: Replica | undefined
 let tf: typeof tfTypes
@@ -47,9 +51,12 @@ async function init(msg: InitMessage): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const factory = (require(msg.spec.module) as Record<string, ReplicaFactory>)[msg.spec.export]
   if (typeof factory !== 'function') throw new Error(`replica: ${msg.spec.module} has no export ${msg.spec.export}`)
-  replica = await factory(msg.spec.args, {backend, trainer})
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loadFormats = async () => require('../../formats/index') as typeof import('../../formats/index')
+  replica = await factory(msg.spec.args, {backend, trainer, loadFormats})
   replica.model.store.load(msg.weights)
-  replica.model.attentionProducts = msg.attention
+  // only models built from the core's attention have the switch
+  if ('attentionProducts' in replica.model) replica.model.attentionProducts = msg.attention
   names = msg.names
 }
 
@@ -71,7 +78,7 @@ function step(msg: StepMessage): WorkerReply {
     g.dispose()
     return values
   })
-  return {type: 'grads', id: msg.id, loss, grads: out}
+  return {type: 'grads', id: msg.id, loss, grads: out, stats: task.drainShardStats?.()}
 }
 
 parentPort?.on('message', (msg: InitMessage | StepMessage) => {

@@ -26,10 +26,17 @@ export interface RewardStats {
   'rewards/accuracies': number
 }
 
+interface DpoSums {
+  chosen: number
+  rejected: number
+  accurate: number
+  n: number
+}
+
 export class DpoTask implements TrainingTask {
   readonly trainSize: number
   private readonly pairs = new Map<number, Pair>()
-  private sums = {chosen: 0, rejected: 0, accurate: 0, n: 0}
+  private sums: DpoSums = {chosen: 0, rejected: 0, accurate: 0, n: 0}
 
   constructor(
     private readonly trainer: TrainerModule,
@@ -97,6 +104,18 @@ export class DpoTask implements TrainingTask {
       if (v > r[i]) this.sums.accurate += 1
       this.sums.n += 1
     })
+  }
+
+  /** A worker replica's reward sums since the last call (the trainer hands them to the run's task). */
+  drainShardStats(): DpoSums {
+    const s = this.sums
+    this.sums = {chosen: 0, rejected: 0, accurate: 0, n: 0}
+    return s
+  }
+
+  mergeShardStats(stats: unknown): void {
+    const s = stats as DpoSums
+    this.sums = {chosen: this.sums.chosen + s.chosen, rejected: this.sums.rejected + s.rejected, accurate: this.sums.accurate + s.accurate, n: this.sums.n + s.n}
   }
 
   /** Mean reward statistics of the training pairs seen since the last call (logged with the loss). */

@@ -14,13 +14,11 @@ import * as path from 'node:path'
 import type {CheckpointFiles, CheckpointIO, ModelConfig, PluginApi, SavedCheckpoint, TrainerContext, TrainResult} from '@rfm/plugin-api'
 
 import {checkBuiltin, reportTargets, SftConfig} from '../config'
-import {openVqaDataset} from '../dataset'
 import {DpoTask} from './dpo-task'
 import {FrameLayout, slots} from './encode'
 import {evalItems} from './evaluate'
-import {robotSource} from './robot'
+import {dataSources, LORA_MODULES_TO_SAVE, LORA_TARGETS, loraOf, sftReplicaSpec} from './replica'
 import {SftTask} from './sft-task'
-import {concatSources, spatialSource} from './sources'
 import {spaced} from './text'
 import type {ItemSource, TrainerModule, Vlm} from './types'
 
@@ -43,11 +41,6 @@ export interface SftLayout extends FrameLayout {
   stage: 'sft' | 'dpo'
   lora: {rank: number; alpha: number}
 }
-
-const LORA_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2']
-// the compact VLM's vocabulary is fit here, so its embeddings and LM head must train under LoRA too;
-// so must the prompt FiLM, which starts as the identity
-const LORA_MODULES_TO_SAVE = ['text.embed', 'heads.lm', 'vision.film']
 
 function json<T>(files: CheckpointFiles, name: string): T | undefined {
   return files[name] ? (JSON.parse(Buffer.from(files[name]).toString('utf8')) as T) : undefined
@@ -109,24 +102,6 @@ function assignByName(model: Vlm, tensors: Tensors): void {
   }
 }
 
-async function dataSources(api: PluginApi, trainer: TrainerModule, c: SftConfig, imageSize: number): Promise<{train: ItemSource; eval?: ItemSource}> {
-  const robot = async (dir: string | null, limit?: number) => {
-    if (!dir) return undefined
-    const formats = await api.loadFormats()
-    const images = {
-      resize: (frame: Float32Array, width: number, height: number, size: number) => formats.imageToFloat(formats.resizeImage(formats.floatToImage(frame, width, height), size, size)),
-    }
-    return robotSource(await openVqaDataset(dir, formats), imageSize, images, limit)
-  }
-  const s = c.spatial
-  const spatial = (offset: number, size: number) => (size > 0 ? spatialSource(trainer, {seed: s.seed, offset, size, imageSize, tasks: s.tasks, maxObjects: s.max_objects}) : undefined)
-  // --max-samples N: a quick validation run on at most N samples of each source
-  const cap = (n: number | undefined) => (c.max_samples === undefined ? n : Math.min(n ?? Infinity, c.max_samples))
-  const train = [await robot(c.dataset_path, cap(c.builtin.max_train_samples)), spatial(0, cap(s.train_size)!)].filter((x): x is ItemSource => x !== undefined)
-  const held = [await robot(c.eval_dataset_path, cap(c.builtin.max_eval_samples)), spatial(s.train_size, s.train_size > 0 ? cap(s.eval_size)! : 0)].filter((x): x is ItemSource => x !== undefined)
-  return {train: concatSources(train), eval: held.length > 0 ? concatSources(held) : undefined}
-}
-
 /**
  * The JSON answer format of the GRPO stage (pipeline 003's SFT → DPO → GRPO chain), spaced as grpo
  * writes it: in the vocabulary so a model started from this one can spell `{ "reasoning_steps" : [ … ] ,
@@ -179,13 +154,12 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
   const layout: FrameLayout = fromLayout ?? {framesPerTrajectory: robot ? c.max_frames : 1, twoTrajectories: robot, imageSize: m.image_size}
   if (robot && !layout.twoTrajectories) throw api.configError('dataset_path', 'the SFT model was trained on single images (spatial scenes); robot VQA needs a model trained with dataset_path')
 
-  const {train, eval: held} = await dataSources(api, trainer, c, layout.imageSize)
+  const {train, eval: held} = await dataSources(() => api.loadFormats(), trainer, c, layout.imageSize)
   const tokenizer = from?.files['tokenizer.json'] ? trainer.tokenizerFromJSON(JSON.parse(Buffer.from(from.files['tokenizer.json']).toString('utf8'))) : fitTokenizer(trainer, train)
   const modelConfig: ModelConfig =
     (from && json<ModelConfig>(from.files, 'model_config.json')) ??
     trainer.builtinModelConfig(m, tokenizer.vocabSize, ['lm'], {frames: slots(layout), promptFilm: m.prompt_film, linearInit: m.linear_init})
-  const lora = c.lora_rank > 0 ? {rank: c.lora_rank, alpha: c.lora_alpha, dropout: 0, targetModules: LORA_TARGETS, modulesToSave: LORA_MODULES_TO_SAVE} : undefined
-  const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(c.seed), lora)
+  const model = new trainer.Vlm(tf, modelConfig, new trainer.Rng(c.seed), loraOf(c))
   let reference: Vlm | undefined
   let referenceBytes: Uint8Array | undefined
   try {
@@ -218,7 +192,8 @@ export async function trainSft(api: PluginApi, ctx: TrainerContext, c: SftConfig
       ctx.logMetrics(step, stats ? {...values, ...stats} : values)
     }
     ctx.log(`${c.stage}: ${train.size} training samples, ${evaluation.items.length} held-out; ${slots(layout)} frame slot(s) of ${layout.imageSize}px; ${model.store.count()} parameters`)
-    return await trainer.trainWith({...ctx, checkpoints, logMetrics}, {backend, model, task, tokenizer, trainer: keys})
+    const replica = sftReplicaSpec({config: c, layout, tokenizer: tokenizer.toJSON(), modelConfig, reference: referenceBytes})
+    return await trainer.trainWith({...ctx, checkpoints, logMetrics}, {backend, model, task, tokenizer, trainer: keys, replica})
   } finally {
     model.dispose()
     reference?.dispose()
