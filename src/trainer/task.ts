@@ -34,6 +34,12 @@ export interface TrainingTask<M extends TrainableModel = Vlm> {
   /** Held-out metrics, named eval_*; must not use the run's RNG. */
   evaluate?(model: M): Record<string, number>
   /**
+   * The total weight of these samples in the loss, when the loss is a weighted mean normalised per
+   * batch (tokens of a masked cross-entropy, per-sample loss weights): data-parallel shards are then
+   * combined by it, so N shards give the one-batch loss. Default: the sample count.
+   */
+  lossWeight?(indices: number[]): number
+  /**
    * Statistics a task gathers in `loss` (DPO's rewards), across data-parallel workers: a worker's
    * replica drains its own after each shard (structured-cloneable) and the run's task merges them,
    * in shard order. A task without them logs only what the main thread's shard saw.

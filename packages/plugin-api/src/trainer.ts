@@ -186,6 +186,12 @@ export interface TrainingTask<M extends TrainableModel = Vlm> {
   /** held-out metrics, named eval_*; must not use the run's RNG */
   evaluate?(model: M): Record<string, number>
   /**
+   * The total weight of these samples in the loss, when the loss is a weighted mean normalised per
+   * batch (tokens of a masked cross-entropy, per-sample loss weights): data-parallel shards are then
+   * combined by it, so N shards give the one-batch loss. Default: the sample count.
+   */
+  lossWeight?(indices: number[]): number
+  /**
    * Statistics gathered in `loss` (e.g. DPO's rewards) across data-parallel workers: a worker's replica
    * drains its own after each shard (structured-cloneable); the run's task merges them in shard order.
    */

@@ -3,6 +3,6 @@ import type {PluginApi} from '@rfm/plugin-api'
 
 export type Formats = Awaited<ReturnType<PluginApi['loadFormats']>>
 
-export function loadFormats(api: PluginApi): Promise<Formats> {
+export function loadFormats(api: Pick<PluginApi, 'loadFormats'>): Promise<Formats> {
   return api.loadFormats()
 }

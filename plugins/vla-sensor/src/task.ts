@@ -58,6 +58,22 @@ export class VlaTask {
     this.perSample = (data.views + 1) * model.config.featureDim
   }
 
+  /** the loss is a mean weighted by sensor_loss_weight: a shard's share of the batch is its weight (virtual indices) */
+  lossWeight(indices: number[]): number {
+    return indices.reduce((sum, v) => sum + (this.data.samples[this.virtual[v]].hasSensor ? this.options.sensorLossWeight : 1), 0)
+  }
+
+  /** a worker replica's sensor-sample count since the last call (the trainer hands it to the run's task) */
+  drainShardStats(): number {
+    const n = this.sensorSeen
+    this.sensorSeen = 0
+    return n
+  }
+
+  mergeShardStats(stats: unknown): void {
+    this.sensorSeen += stats as number
+  }
+
   get trainSize(): number {
     return this.virtual.length
   }

@@ -7,11 +7,13 @@
  */
 import * as os from 'node:os'
 
-import type {PluginApi, TrainerContext} from '@rfm/plugin-api'
+import * as path from 'node:path'
+
+import type {PluginApi, ReplicaFactory, ReplicaSpec, TrainerContext} from '@rfm/plugin-api'
 
 import {checkVlaConfig, VlaConfig, vlaConfigSchema} from './config'
 import {loadFormats} from './formats'
-import {VlaModel, VlaModelConfig} from './model'
+import {LoraSpec, VlaModel, VlaModelConfig} from './model'
 import {directoryDataset, generatedDataset, VlaDataset} from './sessions'
 import {ACTION_DIM, HORIZON} from './synthetic'
 import {VlaTask} from './task'
@@ -23,7 +25,7 @@ export function encoderSpec(c: VlaConfig): EncoderSpec {
   return {kind: 'random-features-v1', seed: c.vl_encoder.seed, featureDim: c.vl_encoder.feature_dim, grid: c.vl_encoder.grid}
 }
 
-export async function loadDataset(api: PluginApi, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
+export async function loadDataset(api: Pick<PluginApi, 'loadFormats'>, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
   const all = await loadAllSamples(api, trainer, c)
   if (c.max_samples === undefined) return all
   // --max-samples N: a quick validation run on at most N training and N held-out samples
@@ -33,7 +35,7 @@ export async function loadDataset(api: PluginApi, trainer: TrainerModule, c: Vla
   return {...all, samples}
 }
 
-async function loadAllSamples(api: PluginApi, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
+async function loadAllSamples(api: Pick<PluginApi, 'loadFormats'>, trainer: TrainerModule, c: VlaConfig): Promise<VlaDataset> {
   const sensorShape = {t: c.sensor_temporal_length, c: c.sensor_input_channels}
   if (c.data.source === 'dir') return directoryDataset(await loadFormats(api), c.data.sessions_dir!, c.data.val_ratio, sensorShape)
   const g = c.data.generated
@@ -116,10 +118,29 @@ export async function buildParts(api: PluginApi, c: VlaConfig, log: (line: strin
     features = buildFeatures(trainer.Rng, data, spec)
     log('VL features: no vl_cache given, computed in the job (build one with `rfm vla-sensor cache` to share it between runs)')
   }
-  const lora = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
-  const model = new VlaModel(trainer, backendTf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
-  const task = new VlaTask(data, features, model, {sensorEnabled: c.sensor_enabled, sensorLossWeight: c.sensor_loss_weight, sampler: c.sampler})
+  const {model, task} = modelAndTask(trainer, backendTf, c, data, features)
   return {trainer, data, features, model, task}
+}
+
+function modelAndTask(trainer: TrainerModule, tf: VlaModel['tf'], c: VlaConfig, data: VlaDataset, features: Float32Array): {model: VlaModel; task: VlaTask} {
+  const lora: LoraSpec | undefined = c.finetune_vl === 'lora' ? {rank: c.lora_r, alpha: c.lora_alpha, dropout: c.lora_dropout} : undefined
+  const model = new VlaModel(trainer, tf, modelConfigOf(c, data.views), new trainer.Rng(c.builtin.seed), lora)
+  const task = new VlaTask(data, features, model, {sensorEnabled: c.sensor_enabled, sensorLossWeight: c.sensor_loss_weight, sampler: c.sampler})
+  return {model, task}
+}
+
+/**
+ * The replica recipe (`builtin.workers` > 1): a worker thread reloads the samples (generated, or
+ * read from sessions_dir) and takes the run's VL features as they are; the trainer then gives it the
+ * run's weights. This module is the recipe's own, so that nothing imports it back.
+ */
+export function vlaReplicaSpec(c: VlaConfig, features: Float32Array): ReplicaSpec {
+  return {module: path.join(__dirname, 'train.js'), export: 'vlaReplica', args: {config: c, features}}
+}
+
+export const vlaReplica: ReplicaFactory<{config: VlaConfig; features: Float32Array}, VlaModel> = async ({config, features}, {backend, trainer, loadFormats}) => {
+  const data = await loadDataset({loadFormats}, trainer, config)
+  return modelAndTask(trainer, backend.tf as VlaModel['tf'], config, data, features)
 }
 
 interface VlaState {
@@ -221,7 +242,7 @@ export async function trainVla(api: PluginApi, ctx: TrainerContext) {
         return super.lrOf(name, step) * rewarm(step)
       }
     }
-    const loop = new VlaTrainer(wrapped, {backend, model, task, trainer: keys})
+    const loop = new VlaTrainer(wrapped, {backend, model, task, trainer: keys, replica: vlaReplicaSpec(c, parts.features)})
     try {
       const resumed = await loop.resume()
       if (resumed === undefined) wrapped.logMetrics(0, {'params/trainable_M': trainableCount / 1e6, 'params/frozen_M': (total - trainableCount) / 1e6})

@@ -82,8 +82,8 @@ export class WorkerPool {
   }
 
   /**
-   * Loss and gradients of one micro-batch: Σ_k scale · (|shard k| / |batch|) · (loss, grads) of
-   * shard k, summed in shard order. `params` (the trainable values) go to the workers when they changed.
+   * Loss and gradients of one micro-batch: Σ_k scale · (w_k / w) · (loss, grads) of
+   * shard k, summed in shard order (w_k: shard k's TrainingTask.lossWeight, by default its size). `params` (the trainable values) go to the workers when they changed.
    */
   async microBatch<M extends TrainableModel>(
     tf: typeof tfTypes,
@@ -104,7 +104,10 @@ export class WorkerPool {
     const replies = await Promise.all(requests)
     // the workers' task statistics join the run's task's own, in shard order
     if (task.mergeShardStats) for (const r of replies) if (r.stats !== undefined) task.mergeShardStats(r.stats)
-    const weight = (k: number) => (parts[k].length / indices.length) * scale
+    // each shard's loss is its own (weighted) mean: combine them by their share of the batch's weight
+    const sizes = parts.map((p) => (task.lossWeight ? task.lossWeight(p) : p.length))
+    const total = sizes.reduce((a, b) => a + b, 0)
+    const weight = (k: number) => (total > 0 ? sizes[k] / total : parts[k].length / indices.length) * scale
     let loss = own.loss * weight(0)
     replies.forEach((r, i) => (loss += r.loss * weight(i + 1)))
     const grads = new Map<string, tfTypes.Tensor>()

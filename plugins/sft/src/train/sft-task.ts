@@ -36,6 +36,11 @@ export class SftTask implements TrainingTask {
     return e
   }
 
+  /** the loss is a mean over answer tokens: a shard's share of the batch is its answer-token count */
+  lossWeight(indices: number[]): number {
+    return indices.reduce((sum, i) => sum + this.encoded(i).row.answerLength, 0)
+  }
+
   loss(model: Vlm, indices: number[], rng: Rng): Scalar {
     const enc = indices.map((i) => this.encoded(i))
     const x = batchTensors(
