@@ -100,6 +100,8 @@ export class WorkerPool {
     // a worker that gets no shard this time still needs the new weights for the next one
     for (let i = parts.length - 1; params && i < this.workers.length; i++)
       void this.workers[i].request({type: 'step', id: this.nextId++, params, indices: null, seed, shard: i + 1}).catch(() => undefined)
+    // if the main thread's shard throws, the run ends and the workers' answers are never awaited
+    for (const r of requests) r.catch(() => undefined)
     const own = shardGradients(tf, model, task, names, parts[0], shardRng(seed, 0))
     const replies = await Promise.all(requests)
     // the workers' task statistics join the run's task's own, in shard order

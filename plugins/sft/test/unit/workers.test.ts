@@ -4,8 +4,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
+import * as formats from '../../../../dist/src/formats'
 import {decodeSafetensors} from '../../../../dist/src/trainer'
 import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import {sft as dataset} from '../dataset-plugin'
 import {sft} from '../plugin'
 
 /** builtin.workers 2 against 1, as the core's test/unit/trainer/workers.test.ts does for the vlm kind. */
@@ -102,4 +104,26 @@ test('dpo, builtin.workers 2: the rewards/* statistics count every worker’s pa
     )
   // the policy moved: the statistics compared are not all zero
   assert.ok(rows(one.ctx).some((r) => r['rewards/margins'] !== 0))
+})
+
+test('sft on a robot VQA dataset, builtin.workers 2: the workers reopen the dataset, and answers of different lengths still give the one-thread losses', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-sft-workers-robot-'))
+  const data = {train_datasets: ['synthetic:w:8'], sample_type_ratio: [1, 1, 0], max_frames: 2}
+  await dataset.generateVqaDataset({output: path.join(dir, 'train'), numEpochs: 2, numWorkers: 0, data}, formats)
+  const robot = (workers: number) =>
+    config(workers, {
+      dataset_path: path.join(dir, 'train'),
+      max_frames: 2,
+      spatial: {train_size: 0, eval_size: 0, seed: 5},
+      max_steps: 2,
+      builtin: {backend: 'wasm', workers, model: {width: 32, depth: 1, heads: 2, context_length: 48, image_size: 16, patch_size: 8, vision_width: 32, dropout: 0}},
+    })
+  const two = await run(robot(2))
+  assert.match(threads(two.ctx) ?? two.ctx.logs.join('\n'), /over 2 threads/)
+  const one = await run(robot(1))
+  close(
+    rows(two.ctx).map((r) => r.loss),
+    rows(one.ctx).map((r) => r.loss),
+    'loss',
+  )
 })
