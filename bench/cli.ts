@@ -3,8 +3,7 @@
  * `node -e 0`, all measured here in the same run (goal ≤ 3×). The three commands take turns, round
  * by round, so that load from other processes on a shared machine falls on all three alike; each
  * round gives one ratio, and the median of those is reported with the middle half's spread.
- * Two warm-up rounds first: they also fill the CLI's V8 code cache (bin/compile-cache.js), as any
- * earlier run of rfm does.
+ * Two warm-up rounds first (the file system cache; on Node >= 22 also Node's compile cache).
  */
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
