@@ -47,6 +47,10 @@ export class AwsPriceSource implements PriceSource {
     return (await loadCatalog()).instances.find((i) => i.type === instanceType)?.gpus
   }
 
+  async startupSeconds(): Promise<number | undefined> {
+    return (await loadCatalog()).startupSeconds
+  }
+
   async onDemandPrice(instanceType: string, region: string): Promise<number | undefined> {
     const catalog = await loadCatalog()
     return catalog.instances.find((i) => i.type === instanceType)?.onDemand[region]

@@ -1,7 +1,9 @@
 /**
  * Cost of a run across its recoveries: each attempt priced at the spot price in force for its
- * instance type and zone over [start, stop] (or on-demand), the total, the time lost to
+ * instance type and zone over its charged window (or on-demand), the total, the time lost to
  * interruptions (from the last committed checkpoint to each reclaim), and savings vs on-demand.
+ * The window runs from when the instance started costing the attempt (host boot, image pull: see
+ * chargedStart) to the container's stop; the part before the container started is its overhead.
  */
 import type {BatchRequest, RunEvent, RunRecord} from '../runs/record'
 
@@ -18,6 +20,19 @@ export interface PriceSource {
   onDemandPrice(instanceType: string, region: string): Promise<number | undefined>
   /** GPUs of an instance type (catalog), for the share of a multi-GPU instance a job is charged */
   instanceGpus?(instanceType: string): Promise<number | undefined>
+  /** the catalog's rough boot + image pull seconds, charged ("estimated") when nothing was observed */
+  startupSeconds?(): Promise<number | undefined>
+}
+
+/** Where the number a charged window starts at came from. */
+export type WindowSource = 'batch' | 'observed' | 'estimated'
+
+export interface ChargedStart {
+  /** ms since the epoch */
+  time: number
+  source: WindowSource
+  /** what the time is, in words */
+  basis: string
 }
 
 export interface AttemptCost {
@@ -26,10 +41,20 @@ export interface AttemptCost {
   instanceType?: string
   availabilityZone?: string
   market: 'spot' | 'on-demand' | 'unknown'
+  /** the container started (Batch's startedAt) */
   startedAt: string
   endedAt?: string
+  /** the container's run time, startedAt to endedAt (or now) */
   seconds: number
-  /** average price over the attempt, USD/h */
+  /** when the attempt's charge starts: at startedAt or before it (boot, image pull) */
+  chargedFrom: string
+  chargedFromSource: WindowSource
+  chargedFromBasis: string
+  /** seconds charged before the container started (chargedFrom to startedAt) */
+  overheadSeconds: number
+  /** their cost (included in cost) */
+  overheadCost: number | null
+  /** average price over the charged window, USD/h */
   pricePerHour: number | null
   cost: number | null
   onDemandCost: number | null
@@ -59,9 +84,11 @@ export interface RunCost {
   savings: number | null
   lostSeconds: number
   lostCost: number | null
+  overheadSeconds: number
+  overheadCost: number | null
 }
 
-interface AttemptLike {
+export interface AttemptLike {
   index: number
   arrayIndex?: number
   startedAt: string
@@ -71,6 +98,9 @@ interface AttemptLike {
   instanceType?: string
   availabilityZone?: string
   lifecycle?: string
+  runnableSince?: string
+  startingSeenAt?: string
+  hostBootedAt?: string
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6
@@ -93,6 +123,34 @@ export function integrate(history: PricePoint[], start: number, end: number): nu
   return cost
 }
 
+/**
+ * Where an attempt's bill starts. Batch dates only the container (startedAt: STARTING → RUNNING),
+ * not the placement, image pull or instance boot before it, so the earliest of what rfm observed
+ * counts: the host's boot (the runtime reads its uptime) when the host booted after the attempt
+ * became runnable (an older host was already up: its boot is not this attempt's), and the first
+ * time rfm's sync saw the attempt STARTING. Without either, the catalog's estimate. Nothing is
+ * charged before the attempt became runnable (Batch's createdAt, or the previous attempt's stop).
+ */
+export function chargedStart(a: AttemptLike, startupSeconds?: number): ChargedStart {
+  const started = Date.parse(a.startedAt)
+  const floor = a.runnableSince ? Date.parse(a.runnableSince) : undefined
+  const seen = a.startingSeenAt ? Date.parse(a.startingSeenAt) : Number.NaN
+  const booted = a.hostBootedAt ? Date.parse(a.hostBootedAt) : Number.NaN
+  const hostReused = floor !== undefined && booted < floor
+  const observed: ChargedStart[] = []
+  if (booted < started && !hostReused) observed.push({time: booted, source: 'observed', basis: 'the host booted (its uptime, read by the runtime)'})
+  if (seen < started) observed.push({time: seen, source: 'observed', basis: 'rfm first saw the attempt STARTING'})
+  let best = observed.sort((x, y) => x.time - y.time)[0]
+  if (!best && startupSeconds && !hostReused) {
+    best = {time: started - startupSeconds * 1000, source: 'estimated', basis: `catalog estimate of instance boot and image pull (${startupSeconds} s)`}
+  }
+  if (!best) return {time: started, source: 'batch', basis: hostReused ? 'container start (Batch startedAt); the host was already up' : 'container start (Batch startedAt)'}
+  if (floor !== undefined && best.time < floor) {
+    return {time: floor, source: 'batch', basis: a.index === 1 ? 'job created (Batch createdAt)' : 'previous attempt stopped (Batch stoppedAt)'}
+  }
+  return best
+}
+
 export function notApplicable(run: RunRecord, note: string): RunCost {
   return {
     runId: run.id,
@@ -108,6 +166,8 @@ export function notApplicable(run: RunRecord, note: string): RunCost {
     savings: 0,
     lostSeconds: 0,
     lostCost: 0,
+    overheadSeconds: 0,
+    overheadCost: 0,
   }
 }
 
@@ -116,11 +176,16 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
   const request: BatchRequest | undefined = run.backend.request
   const queue = request?.queue
   const gpusRequested = request?.resources?.gpus
+  const startupSeconds = await prices.startupSeconds?.()
   const attempts: AttemptCost[] = []
   for (const a of run.attempts as AttemptLike[]) {
     const start = Date.parse(a.startedAt)
     const end = a.endedAt ? Date.parse(a.endedAt) : now
     const seconds = Math.max(0, (end - start) / 1000)
+    const from = chargedStart(a, startupSeconds)
+    const chargedFrom = Math.min(from.time, start)
+    const overheadSeconds = (start - chargedFrom) / 1000
+    const chargedSeconds = seconds + overheadSeconds
     const interrupted = a.action === 'retry' || a.interruptedBy !== undefined
     const commits = events.filter((e) => e.type === 'checkpoint_committed' && e.attempt === a.index && e.arrayIndex === a.arrayIndex && Date.parse(e.time) <= end)
     const lastCommit = commits.length > 0 ? Math.max(...commits.map((e) => Date.parse(e.time))) : start
@@ -135,6 +200,11 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
       startedAt: a.startedAt,
       ...(a.endedAt ? {endedAt: a.endedAt} : {}),
       seconds: round(seconds),
+      chargedFrom: new Date(chargedFrom).toISOString(),
+      chargedFromSource: from.source,
+      chargedFromBasis: from.basis,
+      overheadSeconds: round(overheadSeconds),
+      overheadCost: null,
       pricePerHour: null,
       cost: null,
       onDemandCost: null,
@@ -152,19 +222,23 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
     if (share < 1) row.share = round(share)
     const onDemand = (await prices.onDemandPrice(a.instanceType, regionOf(a.availabilityZone))) ?? undefined
     const charged = (price: number) => price * share
-    if (onDemand !== undefined) row.onDemandCost = round((charged(onDemand) * seconds) / 3600)
+    if (onDemand !== undefined) row.onDemandCost = round((charged(onDemand) * chargedSeconds) / 3600)
     let cost: number | undefined
+    let overheadCost: number | undefined
     if (market === 'spot') {
-      const history = await prices.spotHistory(a.instanceType, a.availabilityZone, new Date(start), new Date(end))
-      const whole = integrate(history, start, end)
+      const history = await prices.spotHistory(a.instanceType, a.availabilityZone, new Date(chargedFrom), new Date(end))
+      const whole = integrate(history, chargedFrom, end)
       cost = whole === undefined ? undefined : charged(whole)
+      overheadCost = whole === undefined ? undefined : charged(integrate(history, chargedFrom, start) ?? 0)
       if (cost === undefined) row.note = 'no spot price history for this type and zone'
-      else row.pricePerHour = seconds > 0 ? round((cost * 3600) / seconds) : (history.at(-1)?.price ?? null)
+      else row.pricePerHour = chargedSeconds > 0 ? round((cost * 3600) / chargedSeconds) : (history.at(-1)?.price ?? null)
     } else if (onDemand !== undefined) {
-      cost = (charged(onDemand) * seconds) / 3600
+      cost = (charged(onDemand) * chargedSeconds) / 3600
+      overheadCost = (charged(onDemand) * overheadSeconds) / 3600
       row.pricePerHour = round(charged(onDemand))
     } else row.note = `no on-demand price for ${a.instanceType} in ${regionOf(a.availabilityZone)} in the catalog`
     if (cost !== undefined) row.cost = round(cost)
+    if (overheadCost !== undefined) row.overheadCost = round(overheadCost)
     attempts.push(row)
   }
   const known = attempts.every((a) => a.cost !== null)
@@ -173,6 +247,8 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
   const onDemandTotal = attempts.reduce((s, a) => s + (a.onDemandCost ?? 0), 0)
   const lostSeconds = attempts.reduce((s, a) => s + a.lostSeconds, 0)
   const lostCost = attempts.reduce((s, a) => s + (a.pricePerHour === null ? 0 : (a.pricePerHour * a.lostSeconds) / 3600), 0)
+  const overheadSeconds = attempts.reduce((s, a) => s + a.overheadSeconds, 0)
+  const overheadCost = attempts.reduce((s, a) => s + (a.overheadCost ?? 0), 0)
   return {
     runId: run.id,
     kind: run.kind,
@@ -187,6 +263,8 @@ export async function runCost(run: RunRecord, events: RunEvent[], prices: PriceS
     savings: onDemandKnown ? round(onDemandTotal - total) : null,
     lostSeconds: round(lostSeconds),
     lostCost: round(lostCost),
+    overheadSeconds: round(overheadSeconds),
+    overheadCost: round(overheadCost),
   }
 }
 
@@ -196,10 +274,20 @@ export interface CostTotal {
   savings: number
   lostSeconds: number
   lostCost: number
+  overheadSeconds: number
+  overheadCost: number
 }
 
 /** The sums `rfm cloud cost` prints under its runs (unknown amounts count as 0). */
 export function costTotal(runs: RunCost[]): CostTotal {
   const sum = (f: (r: RunCost) => number | null) => round(runs.reduce((s, r) => s + (f(r) ?? 0), 0))
-  return {cost: sum((r) => r.totalCost), onDemandCost: sum((r) => r.onDemandCost), savings: sum((r) => r.savings), lostSeconds: sum((r) => r.lostSeconds), lostCost: sum((r) => r.lostCost)}
+  return {
+    cost: sum((r) => r.totalCost),
+    onDemandCost: sum((r) => r.onDemandCost),
+    savings: sum((r) => r.savings),
+    lostSeconds: sum((r) => r.lostSeconds),
+    lostCost: sum((r) => r.lostCost),
+    overheadSeconds: sum((r) => r.overheadSeconds),
+    overheadCost: sum((r) => r.overheadCost),
+  }
 }

@@ -1,3 +1,5 @@
+import {promises as fs} from 'node:fs'
+
 import {imdsRequest, imdsSession} from './imds'
 
 /** Where an attempt runs, from the EC2 instance metadata service: what the cost report prices. */
@@ -34,4 +36,15 @@ async function readOnce(endpoint: string): Promise<HostMetadata | undefined> {
     if (answer?.status === 200 && answer.body) out[key] = answer.body.trim()
   }
   return Object.keys(out).length > 0 ? out : undefined
+}
+
+/**
+ * When the host booted, from the kernel's uptime (/proc/uptime is not namespaced: in a container it
+ * is the host's). The cost report charges an attempt from there when the host booted for it.
+ */
+export async function hostBootedAt(now = Date.now(), uptimeFile = '/proc/uptime'): Promise<string | undefined> {
+  const text = await fs.readFile(uptimeFile, 'utf8').catch(() => undefined)
+  const seconds = Number(text?.trim().split(/\s+/)[0])
+  if (!text || !Number.isFinite(seconds) || seconds < 0) return undefined
+  return new Date(now - Math.round(seconds * 1000)).toISOString()
 }

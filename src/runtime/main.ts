@@ -15,7 +15,7 @@ import {runBuiltin} from './builtin'
 import {materializeDatasets, nameDatasetsIn} from './datasets'
 import {CheckpointStore, faultPauseBeforeManifestMs, RunStore, runtimeLogger, type RuntimeContext} from './context'
 import {runExternal} from './external'
-import {hostMetadata} from './host-metadata'
+import {hostBootedAt, hostMetadata} from './host-metadata'
 import {InterruptionWatcher} from './interruption'
 import {parseRecordedConfig} from './recorded-config'
 import {materializeWorkdir} from './workdir'
@@ -74,7 +74,8 @@ async function main(): Promise<number> {
   // On EC2, record where this attempt runs (instance type, zone, spot or on-demand) for the cost report.
   if (spotEndpoint) {
     const host = await hostMetadata(spotEndpoint)
-    if (host) await event('host', {...host})
+    const bootedAt = await hostBootedAt()
+    if (host) await event('host', {...host, ...(bootedAt ? {bootedAt} : {})})
   }
   const {kind, version} = await loadKindForRun(run.plugin, run.kind)
   // Parsed once here; every hook gets this config. A config this image's plugin rejects cannot run in any attempt.

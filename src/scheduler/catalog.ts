@@ -43,6 +43,11 @@ export interface Catalog {
   gpuModels: Record<string, GpuModel>
   /** Typical spot discount off on-demand, by family, used where no spot price was refreshed. */
   spotDiscount: Record<string, number>
+  /**
+   * Rough seconds a fresh instance is billed before a job's container runs (boot, ECS agent, image
+   * pull): what the cost report charges, labelled "estimated", when rfm observed neither.
+   */
+  startupSeconds?: number
   instances: InstanceType[]
 }
 
@@ -100,6 +105,7 @@ export function mergeCatalogs(base: Catalog, over: Catalog): Catalog {
     regions: [...new Set([...base.regions, ...(over.regions ?? [])])],
     gpuModels: {...base.gpuModels, ...over.gpuModels},
     spotDiscount: {...base.spotDiscount, ...over.spotDiscount},
+    ...(over.startupSeconds !== undefined ? {startupSeconds: over.startupSeconds} : {}),
     instances: [...byType.values()],
   }
 }

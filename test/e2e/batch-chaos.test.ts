@@ -16,7 +16,7 @@ import {seededRandom} from '../../src/backends/local/chaos'
 import {describeBatch} from '../../src/backends/aws-batch/render'
 import type {BatchAttempt} from '../../src/backends/aws-batch/sync'
 import {AwsPriceSource} from '../../src/cost/prices'
-import {integrate, runCost} from '../../src/cost/report'
+import {costTotal, integrate, runCost} from '../../src/cost/report'
 import type {RunRecord} from '../../src/runs/record'
 import {loadCatalog} from '../../src/scheduler/catalog'
 import {ROOT, rfmJson, tempHome} from '../helpers/cli'
@@ -190,9 +190,11 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
       let total = 0
       let onDemandTotal = 0
       for (const [i, a] of (run.attempts as BatchAttempt[]).entries()) {
-        const seconds = (Date.parse(a.endedAt!) - Date.parse(a.startedAt)) / 1000
-        const price = a.lifecycle === 'spot' ? SPOT_PRICE[a.availabilityZone!] : onDemand(a.instanceType!)
         const row = cost.attempts[i]
+        // Charged from the host's boot or the job's STARTING where rfm saw them, else the container's start.
+        assert.ok(Date.parse(row.chargedFrom) <= Date.parse(a.startedAt) && row.overheadSeconds >= 0)
+        const seconds = (Date.parse(a.endedAt!) - Date.parse(row.chargedFrom)) / 1000
+        const price = a.lifecycle === 'spot' ? SPOT_PRICE[a.availabilityZone!] : onDemand(a.instanceType!)
         assert.equal(row.market, a.lifecycle)
         assert.ok(Math.abs((row.cost ?? NaN) - (price * seconds) / 3600) < 1e-5, `attempt ${i + 1}: ${row.cost} vs ${(price * seconds) / 3600}`)
         total += (price * seconds) / 3600
@@ -209,7 +211,7 @@ describe('aws-batch under spot reclaims (fake Batch, real runtime, file:// store
       assert.ok(Math.abs(cost.lostSeconds - cost.attempts.reduce((s, a) => s + a.lostSeconds, 0)) < 1e-3)
       const spotCalls = ec2.commandCalls(DescribeSpotPriceHistoryCommand).map((c) => c.args[0].input)
       assert.ok(spotCalls.every((c) => c.ProductDescriptions?.[0] === 'Linux/UNIX' && c.StartTime instanceof Date && c.EndTime instanceof Date))
-      assertSchema('cloud-cost', {runs: [cost], total: {cost: cost.totalCost, onDemandCost: cost.onDemandCost, savings: cost.savings, lostSeconds: cost.lostSeconds, lostCost: cost.lostCost}})
+      assertSchema('cloud-cost', {runs: [cost], total: costTotal([cost])})
     } finally {
       ec2.restore()
     }

@@ -124,6 +124,10 @@ describe('aws-batch through the CLI (SDK over HTTP to the fake Batch)', () => {
     )
     const table = await rfm(['cloud', 'cost', id], {home, env})
     assert.match(table.stdout, /Total \$[0-9.]+ vs \$[0-9.]+ on-demand/)
+    // Each attempt shows what was charged before its container started, and where that came from.
+    assert.match(table.stdout, /OVERHEAD/)
+    assert.match(table.stdout, /\+[0-9.]+s \((batch|observed|estimated)\)/)
+    assert.ok(report.attempts.every((a: {chargedFromSource: string}) => ['batch', 'observed', 'estimated'].includes(a.chargedFromSource)))
   })
 
   test('ls --queues shows the job in its queue; cancel terminates it and the run ends cancelled', async () => {

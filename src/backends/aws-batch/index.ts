@@ -124,6 +124,12 @@ export class BatchBackend implements Backend {
     // append from here then could race it (appends to S3 are read-modify-write).
     await runs.appendEvent(run.id, {type: 'submitting', time: new Date().toISOString(), jobQueue: input.jobQueue, jobDefinition: input.jobDefinition})
     const out = await aws('submitting the job', () => client.send(new SubmitJobCommand(input)))
+    // SubmitJob's response has jobId "Required: Yes"; without one the job could not be followed.
+    if (typeof out.jobId !== 'string' || !out.jobId) {
+      throw new BackendError(`AWS Batch accepted job ${input.jobName} but returned no job id.`, {
+        hint: `Find it with: aws batch list-jobs --job-queue ${input.jobQueue} --filters name=JOB_NAME,values=${input.jobName}; cancel it there if it runs, then launch again.`,
+      })
+    }
     submitted.jobId = out.jobId
     await runs.update(run.id, (r) => {
       Object.assign(r.backend, {
@@ -148,7 +154,7 @@ export class BatchBackend implements Backend {
   }
 
   async refresh(run: RunRecord, runs: RunStore): Promise<RunRecord> {
-    const jobId = run.backend.jobId as string | undefined
+    const jobId = recordedJobId(run)
     if (!jobId) return run
     const profile = await this.profileOf(run)
     const [job] = await this.describe(profile, [jobId])
@@ -180,7 +186,7 @@ export class BatchBackend implements Backend {
   }
 
   async observe(run: RunRecord): Promise<LiveView> {
-    const jobId = run.backend.jobId as string | undefined
+    const jobId = recordedJobId(run)
     if (!jobId) {
       if (FINAL_STATES.has(run.state)) return {}
       const age = Date.now() - Date.parse(run.createdAt)
@@ -206,7 +212,7 @@ export class BatchBackend implements Backend {
   async cancel(run: RunRecord, runs: RunStore, {graceSeconds}: {graceSeconds: number}): Promise<RunRecord> {
     const current = await this.refresh(run, runs)
     if (FINAL_STATES.has(current.state)) return current
-    const jobId = current.backend.jobId as string | undefined
+    const jobId = recordedJobId(current)
     await runs.appendEvent(run.id, {type: 'cancel_requested', time: new Date().toISOString(), graceSeconds})
     if (!jobId) {
       return runs.update(run.id, (r) => {
@@ -218,7 +224,7 @@ export class BatchBackend implements Backend {
     const profile = await this.profileOf(run)
     const client = await this.client(profile)
     const {CancelJobCommand, TerminateJobCommand} = await import('@aws-sdk/client-batch')
-    const status = current.backend.status as string | undefined
+    const status = recordedStatus(current)
     const reason = `Cancelled by rfm cloud cancel (${userName()})`
     // Batch cancels a job that has not started; one STARTING or RUNNING (or an array job whose
     // children may run) has to be terminated: its container gets SIGTERM, then SIGKILL.
@@ -301,6 +307,30 @@ async function defaultResolveImage(run: RunRecord, profile: Profile): Promise<st
     log: (line) => process.stderr.write(`${line}\n`),
   })
   return result.ref
+}
+
+/** The Batch job id in a run's record: absent before submit; anything but a non-empty string is a damaged record. */
+function recordedJobId(run: RunRecord): string | undefined {
+  const id = run.backend.jobId
+  if (id === undefined || id === null) return undefined
+  if (typeof id !== 'string' || !id) {
+    throw new BackendError(`Run ${run.id}'s record has backend.jobId ${JSON.stringify(id)}, not an AWS Batch job id (a string).`, {
+      hint: `Look the job up in the AWS Batch console by its name (it starts with ${run.id}) and fix or remove backend.jobId in the run's run.json.`,
+    })
+  }
+  return id
+}
+
+/** Batch's status as last recorded (JobDetail.status); a status Batch may add later passes, a non-string does not. */
+function recordedStatus(run: RunRecord): string | undefined {
+  const status = run.backend.status
+  if (status === undefined || status === null) return undefined
+  if (typeof status !== 'string') {
+    throw new BackendError(`Run ${run.id}'s record has backend.status ${JSON.stringify(status)}, not an AWS Batch job status (a string such as RUNNING).`, {
+      hint: `Remove backend.status from the run's run.json; rfm reads it from Batch again on the next rfm cloud status ${run.id}.`,
+    })
+  }
+  return status
 }
 
 function userName(): string {

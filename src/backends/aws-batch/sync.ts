@@ -17,7 +17,30 @@ export interface BatchAttempt extends Attempt {
   instanceId?: string
   statusReason?: string
   logStream?: string
+  /**
+   * When the attempt could first be placed (Batch's times): the job's createdAt for the first
+   * attempt, the previous attempt's stoppedAt for a retry. Nothing before it is charged to it.
+   */
+  runnableSince?: string
+  /** rfm's own observation: when its sync first saw this attempt in STARTING (Batch gives no time for it) */
+  startingSeenAt?: string
+  /** when the host booted (the runtime reads the host's uptime), for an attempt that ran on EC2 */
+  hostBootedAt?: string
 }
+
+/**
+ * Where Batch's clock stops: it gives no timestamp for entering STARTING. JobDetail/AttemptDetail
+ * `startedAt` is "when the attempt transitioned from the STARTING state to the RUNNING state" and
+ * `stoppedAt` "from the RUNNING state to a terminal state"; STARTING means the job has "been scheduled
+ * to a host and the relevant container initiation operations are underway. After the container
+ * image is pulled and the container is up and running, the job" moves to RUNNING (API reference,
+ * AttemptDetail; user guide, "Job states"). `createdAt` is when SubmitJob was called (an array
+ * child: when it was spawned, PENDING). So the image pull and instance boot before startedAt are
+ * known only from what rfm observes: the key of each attempt rfm saw in STARTING, with the time.
+ */
+export type StartingSeen = Record<string, string>
+
+export const attemptKey = (attempt: number, arrayIndex?: number) => `${arrayIndex ?? '-'}:${attempt}`
 
 export const RECLAIM = /^Host EC2/
 
@@ -39,15 +62,20 @@ export function runState(status: string | undefined, attempts: number, cancelReq
 }
 
 /** Attempts of one Batch job (a plain job or one array child). */
-export function attemptsOf(job: JobDetail, events: RunEvent[], arrayIndex?: number): BatchAttempt[] {
+export function attemptsOf(job: JobDetail, events: RunEvent[], arrayIndex?: number, seen: StartingSeen = {}): BatchAttempt[] {
   const finished = job.attempts ?? []
   const out: BatchAttempt[] = finished.map((a, i) => fromDetail(a, i + 1, i < finished.length - 1 || !isFinal(job.status)))
-  const current = job.status === 'RUNNING' || job.status === 'STARTING'
-  if (current && job.startedAt !== undefined) {
+  // In STARTING the attempt's container has not started: job.startedAt is then absent, or the
+  // previous attempt's (it marks STARTING → RUNNING), so only a RUNNING job lists its current attempt.
+  if (job.status === 'RUNNING' && job.startedAt !== undefined) {
     out.push({index: finished.length + 1, startedAt: iso(job.startedAt)!, ...(job.container?.logStreamName ? {logStream: job.container.logStreamName} : {})})
   }
   for (const attempt of out) {
     if (arrayIndex !== undefined) attempt.arrayIndex = arrayIndex
+    const runnable = attempt.index === 1 ? job.createdAt : finished[attempt.index - 2]?.stoppedAt
+    if (runnable !== undefined) attempt.runnableSince = iso(runnable)
+    const startingSeen = seen[attemptKey(attempt.index, arrayIndex)]
+    if (startingSeen) attempt.startingSeenAt = startingSeen
     Object.assign(attempt, fromEvents(events.filter((e) => e.attempt === attempt.index && (arrayIndex === undefined ? e.arrayIndex === undefined : e.arrayIndex === arrayIndex))))
     if (attempt.statusReason && RECLAIM.test(attempt.statusReason)) attempt.interruptedBy = 'spot-reclaim'
   }
@@ -86,6 +114,7 @@ function fromEvents(mine: RunEvent[]): Partial<BatchAttempt> {
   if (text(host?.availabilityZone)) out.availabilityZone = host!.availabilityZone as string
   if (text(host?.lifecycle)) out.lifecycle = host!.lifecycle as string
   if (text(host?.instanceId)) out.instanceId = host!.instanceId as string
+  if (text(host?.bootedAt) && !Number.isNaN(Date.parse(host!.bootedAt as string))) out.hostBootedAt = host!.bootedAt as string
   if (typeof resumed?.step === 'number') out.resumedFromStep = resumed.step
   if (text(interrupted?.cause)) out.interruptedBy = interrupted!.cause as string
   if (commits.length > 0) {
@@ -95,13 +124,14 @@ function fromEvents(mine: RunEvent[]): Partial<BatchAttempt> {
   return out
 }
 
-/** Applies a Batch job (and its array children) to the record. */
-export function mergeJob(run: RunRecord, job: JobDetail, events: RunEvent[], children: Array<{index: number; job: JobDetail}> = []): void {
+/** Applies a Batch job (and its array children) to the record; `now` is when Batch was asked. */
+export function mergeJob(run: RunRecord, job: JobDetail, events: RunEvent[], children: Array<{index: number; job: JobDetail}> = [], now = Date.now()): void {
   const cancelRequested = events.some((e) => e.type === 'cancel_requested')
-  const attempts = children.length > 0 ? children.flatMap((c) => attemptsOf(c.job, events, c.index)) : attemptsOf(job, events)
+  const batch = run.backend as Record<string, unknown>
+  const seen = noteStarting(batch, children.length > 0 ? children.map((c) => ({job: c.job, arrayIndex: c.index})) : [{job}], now)
+  const attempts = children.length > 0 ? children.flatMap((c) => attemptsOf(c.job, events, c.index, seen)) : attemptsOf(job, events, undefined, seen)
   run.attempts = attempts
   run.state = runState(job.status, attempts.length, cancelRequested)
-  const batch = run.backend as Record<string, unknown>
   batch.status = job.status
   if (job.arrayProperties?.statusSummary) batch.arrayStatus = job.arrayProperties.statusSummary
   if (isFinal(job.status)) {
@@ -112,6 +142,22 @@ export function mergeJob(run: RunRecord, job: JobDetail, events: RunEvent[], chi
     run.reason = job.statusReason ?? (job.status === 'SUCCEEDED' ? 'exit code 0' : last?.reason)
     if (cancelRequested && job.status === 'FAILED') run.reason = `cancelled${job.statusReason ? ` (${job.statusReason})` : ''}`
   }
+}
+
+/** Records, once per attempt, the first time rfm sees a job (or array child) in STARTING. */
+function noteStarting(batch: Record<string, unknown>, jobs: Array<{job: JobDetail; arrayIndex?: number}>, now: number): StartingSeen {
+  const seen: StartingSeen = isStartingSeen(batch.startingSeen) ? {...batch.startingSeen} : {}
+  for (const {job, arrayIndex} of jobs) {
+    if (job.status !== 'STARTING') continue
+    const key = attemptKey((job.attempts?.length ?? 0) + 1, arrayIndex)
+    seen[key] ??= new Date(now).toISOString()
+  }
+  if (Object.keys(seen).length > 0) batch.startingSeen = seen
+  return seen
+}
+
+function isStartingSeen(value: unknown): value is StartingSeen {
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string')
 }
 
 /** How long a job has waited for capacity in RUNNABLE, in ms (0 when it is not RUNNABLE). */

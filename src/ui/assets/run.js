@@ -63,16 +63,17 @@
       return
     }
     el('cost').innerHTML =
-      `<table class="grid" id="cost-table"></table><p class="cost-total">Total <b>${usd(r.totalCost)}</b> vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}); ${duration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `<br><span class="muted">Note: ${esc(r.note)}.</span>` : ''}</p>`
+      `<table class="grid" id="cost-table"></table><p class="cost-total">Total <b>${usd(r.totalCost)}</b> vs ${usd(r.onDemandCost)} on-demand (saved ${usd(r.savings)}), of which ${usd(r.overheadCost)} for ${duration(r.overheadSeconds || 0)} of instance start (boot, image pull) before the containers ran; ${duration(r.lostSeconds)} of work lost to interruptions (${usd(r.lostCost)}).${r.note ? `<br><span class="muted">Note: ${esc(r.note)}.</span>` : ''}</p>`
     table(
       el('cost-table'),
-      ['Attempt', 'Instance', 'Zone', 'Market', 'Duration', '$/h', 'Cost', 'On-demand', 'Lost'],
+      ['Attempt', 'Instance', 'Zone', 'Market', 'Duration', 'Overhead', '$/h', 'Cost', 'On-demand', 'Lost'],
       r.attempts.map((a) => [
         `${a.arrayIndex === undefined ? '' : `[${a.arrayIndex}] `}${a.attempt}${a.interrupted ? ' <span class="int">⚡</span>' : ''}`,
         esc(a.instanceType || '?'),
         esc(a.availabilityZone || '?'),
         esc(a.market),
         duration(a.seconds),
+        `+${duration(a.overheadSeconds || 0)} <span class="muted" title="${esc(a.chargedFromBasis || '')}">${esc(a.chargedFromSource || 'batch')}</span>`,
         a.pricePerHour === null ? '?' : a.pricePerHour.toFixed(4),
         usd(a.cost),
         usd(a.onDemandCost),

@@ -134,6 +134,12 @@ export class FakeBatch {
     await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()))
   }
 
+  /** The image pulls finish: jobs held in STARTING start their containers. */
+  releaseStarting(): void {
+    this.options.holdStarting = false
+    for (const job of this.jobs.values()) if (job.status === 'STARTING' && !job.current) this.later(() => this.runAttempt(job))
+  }
+
   /** Capacity arrives: held RUNNABLE jobs start. */
   release(): void {
     this.hold = false
@@ -354,7 +360,7 @@ export class FakeBatch {
   private place(job: FakeJob): void {
     if (job.status !== 'RUNNABLE') return
     job.status = 'STARTING'
-    this.later(() => this.runAttempt(job))
+    if (!this.options.holdStarting) this.later(() => this.runAttempt(job))
   }
 
   /** The container's environment: definition + overrides (effective), then what Batch adds. */

@@ -35,6 +35,11 @@ export interface FakeBatchOptions {
   graceMs?: number
   /** keep new jobs RUNNABLE (no capacity) until release() */
   hold?: boolean
+  /**
+   * Placed jobs stay in STARTING (the image pull) until `releaseStarting()`. Batch dates no
+   * STARTING: startedAt is set when the job moves from STARTING to RUNNING, as on AWS.
+   */
+  holdStarting?: boolean
   /** legacy: job definition ARN → image (container definitions with 5 attempts) */
   definitions?: Record<string, string>
   /** the stack's job definitions (from program.ts) */
