@@ -168,6 +168,8 @@ export class BatchBackend implements Backend {
             Array.from({length: size}, (_, i) => `${jobId}:${i}`),
           )
         : []
+    // When Batch answered: a STARTING seen in this answer is dated so (the store reads below take time).
+    const askedAt = Date.now()
     // The runtime appends to events.jsonl while this reads it; on S3 a read can race the rewrite.
     const events = await storeRead(() => runs.events(run.id))
     const wasFinal = FINAL_STATES.has(run.state)
@@ -177,6 +179,7 @@ export class BatchBackend implements Backend {
         job,
         events,
         children.map((c) => ({index: c.arrayProperties?.index ?? 0, job: c})),
+        askedAt,
       ),
     )
     if (!wasFinal && FINAL_STATES.has(updated.state) && !events.some((e) => e.type === 'run_finished')) {
