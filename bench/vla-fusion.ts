@@ -11,7 +11,6 @@ import * as path from 'node:path'
 
 import {pluginApi} from '../src/plugin-api/host'
 import {MemoryCheckpoints, trainerContext} from '../test/helpers/trainer-context'
-import {smallConfig} from '../test/fixtures/vla/small-config'
 import {timeMs} from './_stats'
 
 function arg(args: string[], name: string, fallback: number): number {
@@ -24,6 +23,9 @@ export default async function (args: string[]): Promise<void> {
   const seeds = arg(args, 'seeds', 2)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {trainVla} = require(path.join(__dirname, '..', '..', 'plugins', 'vla-sensor', 'dist', 'train.js'))
+  // the plugin's own test config (compiled into its dist-test/ by npm run compile)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {smallConfig} = require(path.join(__dirname, '..', '..', 'plugins', 'vla-sensor', 'dist-test', 'small-config.js')) as {smallConfig: (over?: Record<string, unknown>) => Record<string, unknown>}
   const variants: {name: string; over: Record<string, unknown>}[] = [
     {name: 'no sensor (baseline)', over: {sensor_enabled: false}},
     {name: 'concat', over: {sensor_enabled: true, fusion_strategy: 'concat'}},

@@ -1,9 +1,9 @@
 /**
  * The rm-eval plugin's modules for its tests, imported from its compiled dist with the types of its
  * .d.ts (`npm run compile` builds the plugin before its tests), so a changed signature fails the build.
- * The host's API object comes from the host's compiled test tree like the other host helpers.
+ * The host's API object comes from the kit's testing entry, like the other host helpers.
  */
-import {pluginApi} from '../../../dist/src/plugin-api/host'
+import {api as pluginApi} from '@rfm/plugin-kit/testing'
 import kinds from '../dist/kinds'
 import * as data from '../dist/preference-data'
 import * as records from '../dist/records'

@@ -2,7 +2,7 @@
  * The sft plugin's training modules for its tests, imported from its compiled dist with the types of
  * its .d.ts (`npm run compile` builds the plugin before its tests), so a changed signature fails the build.
  */
-import {pluginApi} from '../../../dist/src/plugin-api/host'
+import {api as pluginApi} from '@rfm/plugin-kit/testing'
 import type {SftConfig} from '../dist/config'
 import * as dataset from '../dist/dataset'
 import kinds from '../dist/kinds'

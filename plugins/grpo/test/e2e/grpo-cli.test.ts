@@ -9,9 +9,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {assertMostKillsLanded, assertSameFinalCheckpoint, FinishedRun, launchAndPullFinal} from '../../../../dist/test/helpers/chaos-run'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import {TestRun as RunRecord, assertMostKillsLanded, assertSameFinalCheckpoint, FinishedRun, launchAndPullFinal, rfm, rfmJson, ROOT, tempHome} from '@rfm/plugin-kit/testing'
 
 const home = tempHome()
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-grpo-cli-'))
@@ -182,7 +180,7 @@ external: {python: node, script: fake_grpo_rec.js, workdir: .}
 })
 
 test('every examples/grpo config validates; the external example is sized by the planner from its model', async () => {
-  const examples = path.join(__dirname, '..', '..', '..', '..', 'examples', 'grpo')
+  const examples = path.join(ROOT, 'examples', 'grpo')
   for (const file of readdirSync(examples).filter((f) => f.endsWith('.yaml'))) {
     const {code, json} = await rfmJson(['cloud', 'launch', 'grpo', '-c', path.join(examples, file), '--dry-run'], {home})
     // the dry run checks dataset paths like the launch (after the config validated): the HF examples name a placeholder

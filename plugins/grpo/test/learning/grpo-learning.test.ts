@@ -8,8 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {pluginApi} from '../../../../dist/src/plugin-api/host'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import {api as pluginApi, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {grpoTrain} from '../plugin'
 
 // CPU budget (wasm, one thread): warm-up 60 supervised steps (≈ 7 s) + 60 GRPO steps of 4 prompts ×

@@ -9,12 +9,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
-import {pluginApi} from '../../../../dist/src/plugin-api/host'
+import type {HfFeatures} from '@rfm/plugin-api'
+import {formats, api as pluginApi, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {grpoData, grpoTrain} from '../plugin'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
-const features: formats.HfFeatures = {
+const features: HfFeatures = {
   image: {_type: 'Image'},
   question: {_type: 'Value', dtype: 'string'},
   answer: {_type: 'Value', dtype: 'string'},

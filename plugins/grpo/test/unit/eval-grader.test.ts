@@ -10,12 +10,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
-import {LlmGrader, parseVerdict} from '../../../../dist/src/grader'
-import {pluginApi} from '../../../../dist/src/plugin-api/host'
+import {formats, grader, api as pluginApi, closedPort, gradedFields, startOpenAiServer, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {grpoTrain} from '../plugin'
-import {closedPort, gradedFields, startOpenAiServer} from '../../../../dist/test/helpers/openai-server'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+
+const {LlmGrader, parseVerdict} = grader
 
 const sameWords = (a: string, b: string) =>
   a

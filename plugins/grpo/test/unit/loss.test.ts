@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {Rng, selectBackend, Vlm} from '../../../../dist/src/trainer'
+import {trainer} from '@rfm/plugin-kit/testing'
 import {grpoLoss, grpoTrain, LossOptions, LossRow, LossStats} from '../plugin'
+
+const {Rng, selectBackend, Vlm} = trainer
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`)
 

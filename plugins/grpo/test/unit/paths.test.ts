@@ -8,8 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
-import {pluginApi} from '../../../../dist/src/plugin-api/host'
+import {formats, api as pluginApi} from '@rfm/plugin-kit/testing'
 import {grpoData} from '../plugin'
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'rfm-grpo-paths-'))

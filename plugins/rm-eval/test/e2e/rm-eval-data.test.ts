@@ -4,11 +4,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {before, test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
-import * as trainerCore from '../../../../dist/src/trainer'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import {formats, trainer as trainerCore, rfm, rfmJson, tempHome, assertSchema} from '@rfm/plugin-kit/testing'
 import {EvalRow, rmEval} from '../plugin'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
 
 const home = tempHome()
 const N = 24

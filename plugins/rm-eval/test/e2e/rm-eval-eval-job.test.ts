@@ -2,21 +2,10 @@ import assert from 'node:assert/strict'
 import {cpSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {after, before, test} from 'node:test'
+import {before, test} from 'node:test'
 
-import {BatchBackend} from '../../../../dist/src/backends/aws-batch'
-import type {Profile} from '../../../../dist/src/config/profiles'
-import {launchRun} from '../../../../dist/src/jobs/launch'
-import {findKind, loadKinds} from '../../../../dist/src/jobs/registry'
-import {resolveJob} from '../../../../dist/src/jobs/resolve'
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {RunStore} from '../../../../dist/src/runs/run-store'
-import {openStore} from '../../../../dist/src/store/open'
-import {ROOT, rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {FakeBatch, finishOnBatch, IMAGE, JOB_DEFINITION, QUEUES, RUNTIME} from '../../../../dist/test/helpers/fake-batch'
+import {assertSchema, launchOnFakeBatch, rfm, rfmJson, tempHome, TestRun as RunRecord, trainerContext} from '@rfm/plugin-kit/testing'
 import {EvalRow, rmEval} from '../plugin'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
-import {trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 // Three tiny checkpoints in a folder (steps 2, 4 and a corrupt copy), a model dir that does not
 // exist, and an rfm training run of the store (steps 2 and 4): six rows.
@@ -134,52 +123,37 @@ test('mode eval on AWS Batch (--array 2): each child scores every second checkpo
   // the store of the other test (it holds the training run); the merge reads it through a local profile
   const batchHome = tempHome()
   const storeUrl = `file://${home}/store`
-  const profile: Profile = {backend: 'aws-batch', store: storeUrl, region: 'us-east-1', queues: QUEUES, jobDefinitions: {'rm-eval': JOB_DEFINITION}, logGroup: '/rfm/jobs'}
   writeFileSync(path.join(batchHome, 'config.json'), JSON.stringify({active: 'here', profiles: {here: {backend: 'local', store: storeUrl}}}))
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
-  const fake = await new FakeBatch({runtime: RUNTIME}).start()
-  try {
-    const runs = new RunStore(await openStore(storeUrl))
-    const backend = new BatchBackend({profile, resolveImage: async () => IMAGE, pollMs: 25})
-    const pluginRoot = path.join(ROOT, 'plugins', 'rm-eval')
-    const kinds = await loadKinds([{name: '@rfm/plugin-rm-eval', root: pluginRoot, pjson: JSON.parse(readFileSync(path.join(pluginRoot, 'package.json'), 'utf8'))}])
-    const job = await resolveJob(findKind(kinds, 'rm-eval'), {file: path.join(work, 'eval.yaml'), sets: ['mode=eval']})
-    const launched = await launchRun(job, {profile: {name: 'batch', profile, defaults: []}, runs, backend}, {batch: {arraySize: 2}})
-    const run = await finishOnBatch(backend, runs, launched, 100_000)
-    assert.equal(run.state, 'succeeded', run.reason)
-    assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
+  // this plugin's own folder (dist-test/e2e → the plugin root)
+  const pluginRoot = path.resolve(__dirname, '..', '..')
+  const run = await launchOnFakeBatch({pluginRoot, kind: 'rm-eval', file: path.join(work, 'eval.yaml'), sets: ['mode=eval'], store: storeUrl, arraySize: 2})
+  assert.equal(run.state, 'succeeded', run.reason)
+  assert.deepEqual(run.backend.arrayStatus, {SUCCEEDED: 2})
 
-    // each child's part holds its own rows: items 0, 2, 4 and items 1, 3, 5
-    for (const [index, expected] of [
-      [0, ['checkpoint-2', 'checkpoint-7', 'checkpoint-2']],
-      [1, ['checkpoint-4', '', 'checkpoint-4']],
-    ] as const) {
-      const part = await rfmJson(['ckpt', 'pull', run.id, path.join(work, `part-${index}`), '--final', '--array-index', String(index)], {home: batchHome})
-      assert.equal(part.code, 0, part.stderr)
-      const rows = JSON.parse(readFileSync(path.join(work, `part-${index}`, 'evaluation_results.json'), 'utf8')).results as EvalRow[]
-      assert.deepEqual(
-        rows.map((r) => r.checkpoint),
-        expected,
-      )
-    }
-    const out = path.join(work, 'merged-batch')
-    const merged = await rfmJson(['rm-eval', 'eval', '--merge', run.id, '--out', out], {home: batchHome})
-    assert.equal(merged.code, 0, merged.stderr)
-    assertSchema('rm-eval-eval', merged.json)
-    assertSameRows(merged.json.results, 'batch array job')
+  // each child's part holds its own rows: items 0, 2, 4 and items 1, 3, 5
+  for (const [index, expected] of [
+    [0, ['checkpoint-2', 'checkpoint-7', 'checkpoint-2']],
+    [1, ['checkpoint-4', '', 'checkpoint-4']],
+  ] as const) {
+    const part = await rfmJson(['ckpt', 'pull', run.id, path.join(work, `part-${index}`), '--final', '--array-index', String(index)], {home: batchHome})
+    assert.equal(part.code, 0, part.stderr)
+    const rows = JSON.parse(readFileSync(path.join(work, `part-${index}`, 'evaluation_results.json'), 'utf8')).results as EvalRow[]
     assert.deepEqual(
-      merged.json.parts.map((p: {status: string; rows: number}) => [p.status, p.rows]),
-      [
-        ['ok', 3],
-        ['ok', 3],
-      ],
+      rows.map((r) => r.checkpoint),
+      expected,
     )
-    assert.match(readFileSync(merged.json.log_file, 'utf8'), /array child 1/)
-  } finally {
-    await fake.stop()
   }
-})
-
-after(() => {
-  delete process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
+  const out = path.join(work, 'merged-batch')
+  const merged = await rfmJson(['rm-eval', 'eval', '--merge', run.id, '--out', out], {home: batchHome})
+  assert.equal(merged.code, 0, merged.stderr)
+  assertSchema('rm-eval-eval', merged.json)
+  assertSameRows(merged.json.results, 'batch array job')
+  assert.deepEqual(
+    merged.json.parts.map((p: {status: string; rows: number}) => [p.status, p.rows]),
+    [
+      ['ok', 3],
+      ['ok', 3],
+    ],
+  )
+  assert.match(readFileSync(merged.json.log_file, 'utf8'), /array child 1/)
 })

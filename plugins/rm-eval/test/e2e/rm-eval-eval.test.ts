@@ -4,13 +4,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {decodeSafetensors, patchifyHost, Rng, selectBackend, tokenizerFromJSON, Vlm} from '../../../../dist/src/trainer'
-import type {ModelConfig} from '../../../../dist/src/trainer'
-import * as trainerCore from '../../../../dist/src/trainer'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import type {ModelConfig} from '@rfm/plugin-api'
+import {trainer, trainer as trainerCore, rfm, rfmJson, tempHome, assertSchema, trainerContext} from '@rfm/plugin-kit/testing'
 import {EvalRow, rmEval} from '../plugin'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
-import {trainerContext} from '../../../../dist/test/helpers/trainer-context'
+
+const {decodeSafetensors, patchifyHost, Rng, selectBackend, tokenizerFromJSON, Vlm} = trainer
 
 const home = tempHome()
 const DATA = {seed: 5, start: 500, size: 24}

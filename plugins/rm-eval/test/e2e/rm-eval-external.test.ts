@@ -6,10 +6,9 @@ import {test} from 'node:test'
 
 import {parse} from 'yaml'
 
-import type {JobKind} from '../../../../dist/src/plugin-api'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import type {JobKind} from '@rfm/plugin-api'
+import {rfm, rfmJson, tempHome, assertSchema} from '@rfm/plugin-kit/testing'
 import {rmEval} from '../plugin'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
 
 const home = tempHome()
 // the dry run checks dataset paths like the launch: the seed's /data/… folders stand here
@@ -203,7 +202,7 @@ test('the built-in mode estimates no GPU and runs no command', async () => {
 // last), and with --resume_from_checkpoint True continues from the newest one there.
 const STAND_IN = `
 const fs = require('node:fs'), path = require('node:path')
-const {parse} = require(${JSON.stringify(path.join(__dirname, '..', '..', '..', '..', 'node_modules', 'yaml'))})
+const {parse} = require(${JSON.stringify(require.resolve('yaml'))})
 const [configFile, ...rest] = process.argv.slice(2)
 const c = parse(fs.readFileSync(configFile, 'utf8'))
 const resume = rest.join(' ').includes('--resume_from_checkpoint True')

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import * as trainerCore from '../../../../dist/src/trainer'
+import {trainer as trainerCore, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {rmEval} from '../plugin'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 // CPU budget (wasm backend, one thread): 260 steps of batch 16 with one irrelevant-query pair per sample
 // (≈ 60 s; mismatched 1.00, normal 0.969) for a 2-layer width-64 VLM on 16×16 images. Without augmentation

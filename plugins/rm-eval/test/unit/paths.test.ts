@@ -8,7 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
+import {formats} from '@rfm/plugin-kit/testing'
 import {rmEval} from '../plugin'
 
 const {api: pluginApi} = rmEval

@@ -4,10 +4,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
-import {decodeSafetensors} from '../../../../dist/src/trainer'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import {formats, trainer, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {rmEval} from '../plugin'
+
+const {decodeSafetensors} = trainer
 
 /** builtin.workers 2 against 1, as the core's test/unit/trainer/workers.test.ts does for the vlm kind. */
 function config(workers: number, extra: Record<string, unknown> = {}) {

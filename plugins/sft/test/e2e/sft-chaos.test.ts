@@ -4,8 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {assertMostKillsLanded, assertSameFinalCheckpoint, FinishedRun, launchAndPullFinal} from '../../../../dist/test/helpers/chaos-run'
-import {tempHome} from '../../../../dist/test/helpers/cli'
+import {assertMostKillsLanded, assertSameFinalCheckpoint, FinishedRun, launchAndPullFinal, tempHome} from '@rfm/plugin-kit/testing'
 
 const home = tempHome()
 

@@ -9,10 +9,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
+import {formats, BIN, rfm, rfmJson, tempHome, waitFor, assertSchema} from '@rfm/plugin-kit/testing'
 import {sft} from '../dataset-plugin'
-import {BIN, rfm, rfmJson, tempHome, waitFor} from '../../../../dist/test/helpers/cli'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
 
 const home = tempHome()
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `rfm-sft-cli-${prefix}-`))

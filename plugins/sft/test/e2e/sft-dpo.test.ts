@@ -4,11 +4,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {decodeSafetensors} from '../../../../dist/src/trainer'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import {TestRun as RunRecord, trainer, rfm, rfmJson, tempHome, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {sft} from '../plugin'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+
+const {decodeSafetensors} = trainer
 
 const home = tempHome()
 const MODEL = 'builtin:\n  model: {width: 32, depth: 1, heads: 2, context_length: 24, image_size: 16, patch_size: 8, vision_width: 32}\n'

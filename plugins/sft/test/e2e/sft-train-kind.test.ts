@@ -4,11 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {estimateMemory} from '../../../../dist/src/scheduler/memory'
-import {workloadSchema} from '../../../../dist/src/scheduler/workload'
-import {ROOT, rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
+import {TestRun as RunRecord, estimateMemory, workloadSchema, ROOT, rfm, rfmJson, tempHome, assertSchema} from '@rfm/plugin-kit/testing'
 import {sft} from '../plugin'
 
 const home = tempHome()

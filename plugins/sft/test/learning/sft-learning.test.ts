@@ -8,9 +8,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
+import {formats, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {sft} from '../plugin'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
 
 const SFT_STEPS = Number(process.env.RFM_SFT_LEARN_STEPS ?? 800)
 const DPO_STEPS = Number(process.env.RFM_DPO_LEARN_STEPS ?? 75)

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {test} from 'node:test'
 
 import {sft} from '../plugin'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import {MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 
 test('a run stopped and resumed (SFT with LoRA and dropout) ends bitwise equal to an uninterrupted one', async () => {
   const config = {

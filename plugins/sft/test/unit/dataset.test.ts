@@ -10,7 +10,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
+import {formats} from '@rfm/plugin-kit/testing'
 import {sft} from '../dataset-plugin'
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), `rfm-sft-${prefix}-`))

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import * as formats from '../../../../dist/src/formats'
+import {formats} from '@rfm/plugin-kit/testing'
 import {sft} from '../plugin'
 
 test('numbers are spelled digit by digit for the tokenizer and read back from generated answers', () => {

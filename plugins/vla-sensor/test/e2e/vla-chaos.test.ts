@@ -4,9 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {assertMostKillsLanded, assertSameFinalCheckpoint, trainingState} from '../../../../dist/test/helpers/chaos-run'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
+import {TestRun as RunRecord, assertMostKillsLanded, assertSameFinalCheckpoint, trainingState, rfm, rfmJson, tempHome} from '@rfm/plugin-kit/testing'
 
 const home = tempHome()
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-vla-chaos-'))

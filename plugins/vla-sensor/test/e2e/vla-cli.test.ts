@@ -5,10 +5,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {encodeNpy, encodePng} from '../../../../dist/src/formats'
-import type {RunRecord} from '../../../../dist/src/runs/record'
-import {rfm, rfmJson, tempHome} from '../../../../dist/test/helpers/cli'
-import {assertSchema} from '../../../../dist/test/helpers/schema'
+import {formats, TestRun as RunRecord, rfm, rfmJson, tempHome, assertSchema} from '@rfm/plugin-kit/testing'
+
+const {encodeNpy, encodePng} = formats
 
 const home = tempHome()
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-vla-cli-'))

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import type {SavedCheckpoint} from '../../../../dist/src/plugin-api'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import type {SavedCheckpoint} from '@rfm/plugin-api'
+import {MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {api, smallConfig, vla} from '../plugin'
 
 // CPU budget (wasm, one thread): 144 generated sessions (8 with sensor) × 16 steps, a 100 × 129 sensor

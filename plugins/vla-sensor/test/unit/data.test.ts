@@ -4,8 +4,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {Rng, selectBackend} from '../../../../dist/src/trainer'
+import {trainer} from '@rfm/plugin-kit/testing'
 import {api, smallConfig, vla} from '../plugin'
+
+const {Rng, selectBackend} = trainer
 
 const FULL = {seed: 3, sessions: 36, sensorEvery: 18, stepsPerSession: 12, views: 2, imageSize: 16, sensorT: 650, sensorC: 1026}
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {decodeSafetensors} from '../../../../dist/src/trainer'
-import {MemoryCheckpoints, trainerContext} from '../../../../dist/test/helpers/trainer-context'
+import {trainer, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {api, smallConfig, vla} from '../plugin'
+
+const {decodeSafetensors} = trainer
 
 /** builtin.workers 2 against 1, as the core's test/unit/trainer/workers.test.ts does for the vlm kind. */
 function config(workers: number) {
