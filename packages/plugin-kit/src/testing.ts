@@ -166,7 +166,14 @@ export function hostRoot(): string {
 
 /** The host's test helpers: `rfm/testing` resolved as the host package itself sees it. */
 export function hostTesting(root = hostRoot()): PluginTesting {
-  return (createRequire(path.join(root, 'package.json'))('rfm/testing') as {pluginTesting: PluginTesting}).pluginTesting
+  const hostRequire = createRequire(path.join(root, 'package.json'))
+  let file: string
+  try {
+    file = hostRequire.resolve('rfm/testing')
+  } catch (error) {
+    throw new Error(`@rfm/plugin-kit/testing: the rfm at ${root} has no testing entry (rfm/testing, built by npm run compile in an rfm checkout; it is not published): ${(error as Error).message}`)
+  }
+  return (hostRequire(file) as {pluginTesting: PluginTesting}).pluginTesting
 }
 
 const testing = hostTesting()
