@@ -60,7 +60,7 @@ const browser = Object.fromEntries(
 )
 
 export default defineConfig(
-  {ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', 'src/ui/assets/vendor/**']},
+  {ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '**/*.d.ts', 'src/ui/assets/vendor/**']},
   js.configs.recommended,
   tseslint.configs.recommended,
   {
