@@ -102,7 +102,7 @@ export default async function staging(args: string[]): Promise<void> {
     const naive: number[] = []
     const s3First: number[] = []
     const s3Again: number[] = []
-    const cpu = {naive: {client: 0, server: 0}, staged: {client: 0, server: 0}}
+    const cpu = {naive: {client: 0, server: 0}, staged: {client: 0, server: 0}, copy: {client: 0, server: 0}, fileStage: {client: 0, server: 0}}
     const measureCpu = async <T>(into: {client: number; server: number}, fn: () => Promise<T>): Promise<T> => {
       const before = await cpuSeconds(s3.pid)
       const result = await fn()
@@ -118,14 +118,14 @@ export default async function staging(args: string[]): Promise<void> {
         const store = new FileStore(path.join(storeDir, 'store'))
         const plainCopy = async () => {
           settleDisk()
-          copy.push(await timeMs(() => fs.cp(tree, path.join(copyDir, 'copy'), {recursive: true})))
+          copy.push(await measureCpu(cpu.copy, () => timeMs(() => fs.cp(tree, path.join(copyDir, 'copy'), {recursive: true}))))
           settleDisk()
           coreutilsCopy.push(await timeMs(() => execFileSync('cp', ['-r', tree, path.join(copyDir, 'cp-r')])))
         }
         const stage = async () => {
           process.env.RFM_HOME = path.join(storeDir, 'home')
           settleDisk()
-          fileFirst.push(await timeMs(() => stageTree(store, tree, {name: 'bench'})))
+          fileFirst.push(await measureCpu(cpu.fileStage, () => timeMs(() => stageTree(store, tree, {name: 'bench'}))))
           settleDisk()
           fileAgain.push(await timeMs(() => stageTree(store, tree, {name: 'bench'})))
         }
@@ -171,6 +171,7 @@ export default async function staging(args: string[]): Promise<void> {
       console.log(`cp -r (coreutils)           ${ms(coreutilsCopy).toFixed(0).padStart(6)} ms  ${mbps(ms(coreutilsCopy))}  (for reference)`)
       console.log(`stage → file store          ${ms(fileFirst).toFixed(0).padStart(6)} ms  ${mbps(ms(fileFirst))}`)
       console.log(`re-stage → file store       ${ms(fileAgain).toFixed(0).padStart(6)} ms`)
+      console.log(`CPU (user + system, mean): fs.cp ${cpu.copy.client.toFixed(2)} s, stage ${cpu.fileStage.client.toFixed(2)} s`)
     }
     if (only !== 'file') {
       console.log(`naive PutObject loop → S3   ${ms(naive).toFixed(0).padStart(6)} ms  ${mbps(ms(naive))}`)
@@ -185,6 +186,7 @@ export default async function staging(args: string[]): Promise<void> {
       const floorMs = ((cpu.staged.client + cpu.staged.server) / cores) * 1000
       console.log(`CPU ceiling: naive ÷ (staged CPU ÷ ${cores} cores) = ${(ms(naive) / floorMs).toFixed(2)}× at most on this machine`)
     }
+    if (process.env.RFM_BENCH_VERBOSE) console.log(JSON.stringify({copy, coreutilsCopy, fileFirst, fileAgain, naive, s3First, s3Again}))
     console.log(`load average at end: ${load()}`)
     console.log('')
     if (only !== 's3') {

@@ -1,12 +1,11 @@
-import {randomBytes} from 'node:crypto'
-import {createReadStream, createWriteStream, promises as fs, statSync} from 'node:fs'
+import {createHash, randomBytes} from 'node:crypto'
+import {promises as fs, statSync} from 'node:fs'
 import * as path from 'node:path'
-import {pipeline} from 'node:stream/promises'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {fdio} from './fdio'
 import {checkKey} from './keys'
-import {checkStable, fsyncFile, hashingStream} from './transfer'
+import {checkStable} from './transfer'
 import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
@@ -125,12 +124,9 @@ export class FileStore implements ObjectStore {
     await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), tmpName())
     const before = await fs.stat(source)
-    const hashing = hashingStream(options.onProgress)
     try {
-      await pipeline(createReadStream(source, {highWaterMark: 1 << 20}), hashing, createWriteStream(tmp, {highWaterMark: 1 << 20}))
-      const result = hashing.digest()
+      const result = await copyHashing(source, tmp, true, options.onProgress)
       await checkStable(source, before, result.size)
-      await fsyncFile(tmp)
       await fs.rename(tmp, file)
       return result
     } catch (error) {
@@ -147,12 +143,9 @@ export class FileStore implements ObjectStore {
     await fs.mkdir(this.root, {recursive: true})
     const tmp = path.join(this.root, tmpName())
     const before = await fs.stat(source)
-    const hashing = hashingStream(options.onProgress)
     try {
-      await pipeline(createReadStream(source, {highWaterMark: 1 << 20}), hashing, createWriteStream(tmp, {highWaterMark: 1 << 20}))
-      const result = hashing.digest()
+      const result = await copyHashing(source, tmp, options.durable !== false, options.onProgress)
       await checkStable(source, before, result.size)
-      if (options.durable !== false) await fsyncFile(tmp)
       const file = this.pathOf(keyOf(result.sha256))
       await fs.mkdir(path.dirname(file), {recursive: true})
       await fs.rename(tmp, file)
@@ -244,6 +237,37 @@ async function openCreating(file: string): Promise<number> {
     await fs.mkdir(path.dirname(file), {recursive: true})
     return fdio.open(file, 'w')
   }
+}
+
+/**
+ * Copies `source` to a new file `target` and hashes it in the same read: one 1 MiB buffer, reused
+ * (no stream machinery, no allocation per chunk), then fsync when `durable`.
+ */
+async function copyHashing(source: string, target: string, durable: boolean, onProgress?: (bytes: number) => void): Promise<Transferred> {
+  const hash = createHash('sha256')
+  const buffer = Buffer.allocUnsafe(1024 * 1024)
+  let size = 0
+  const from = await fdio.open(source, 'r')
+  try {
+    const to = await fdio.open(target, 'w')
+    try {
+      for (;;) {
+        const n = await fdio.read(from, buffer, 0, buffer.length, size)
+        if (n === 0) break
+        const chunk = buffer.subarray(0, n)
+        hash.update(chunk)
+        await writeAll(to, chunk)
+        size += n
+        onProgress?.(n)
+      }
+      if (durable) await fdio.fsync(to)
+    } finally {
+      await fdio.close(to)
+    }
+  } finally {
+    await fdio.close(from)
+  }
+  return {size, sha256: hash.digest('hex')}
 }
 
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
