@@ -69,8 +69,10 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
 const RETRYING = Symbol('retrying')
 
 /**
- * The store with every idempotent call retried like withRetry (reads, lists, put, delete).
- * `append` is passed through untouched: repeating an append whose answer was lost would duplicate it.
+ * The store with every call retried like withRetry, as OutageTolerantStore retries them. `append`
+ * too: S3Store.append re-PUTs the bytes it last had acknowledged plus the new line, so a retry after
+ * a lost answer writes that line once (test/unit/runs/early-ack-events.test.ts); the file store's
+ * O_APPEND write fails with local errors (ENOSPC, EACCES), which are not retried.
  */
 export function retryingStore(store: ObjectStore, options: RetryOptions = {}): ObjectStore {
   if ((store as {[RETRYING]?: boolean})[RETRYING]) return store
@@ -81,7 +83,7 @@ export function retryingStore(store: ObjectStore, options: RetryOptions = {}): O
     getFrom: (key, start) => withRetry(() => store.getFrom(key, start), options),
     head: (key) => withRetry(() => store.head(key), options),
     put: (key, body, putOptions) => withRetry(() => store.put(key, body, putOptions), options),
-    append: (key, body) => store.append(key, body),
+    append: (key, body) => withRetry(() => store.append(key, body), options),
     delete: (key) => withRetry(() => store.delete(key), options),
     list: (prefix, listOptions) => withRetry(() => store.list(prefix, listOptions), options),
     ...(store.putFile ? {putFile: store.putFile.bind(store)} : {}),

@@ -21,7 +21,8 @@ export interface Lease {
 export async function startLease(store: ObjectStore): Promise<Lease> {
   const key = `${LEASES_PREFIX}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.json`
   const startedAt = new Date().toISOString()
-  const write = () => store.put(key, JSON.stringify({startedAt, renewedAt: new Date().toISOString(), host: os.hostname(), pid: process.pid}) + '\n')
+  // No fsync: a lease matters only while its stage runs, and a crash that could lose it ends that stage.
+  const write = () => store.put(key, JSON.stringify({startedAt, renewedAt: new Date().toISOString(), host: os.hostname(), pid: process.pid}) + '\n', {durable: false})
   await write()
   const timer = setInterval(() => void write().catch(() => undefined), RENEW_MS).unref()
   return {

@@ -8,10 +8,11 @@
  * point leaves only complete objects behind; running it again sends just what is still missing.
  */
 import {createHash} from 'node:crypto'
-import {createReadStream, promises as fs} from 'node:fs'
+import {closeSync, createReadStream, fstatSync, promises as fs} from 'node:fs'
 import * as os from 'node:os'
 
 import {UsageError} from '../errors'
+import {fdio} from '../store/fdio'
 import {OutageTolerantStore} from '../store/outage'
 import {getStream, putFile} from '../store/transfer'
 import type {ObjectInfo, ObjectStore} from '../store/types'
@@ -144,8 +145,7 @@ async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree,
           uploadedBytes += file.size
         }
       } else if (file.size <= BUFFER_MAX) {
-        bytes = await fs.readFile(file.abs)
-        await checkStamp(file, bytes.length)
+        bytes = await readStable(file)
         hash = createHash('sha256').update(bytes).digest('hex')
       } else {
         hash = await hashFile(file.abs, file.size) // S3, over 64 MiB: a hash pass, then a streamed multipart upload
@@ -161,7 +161,12 @@ async function stageWithLease(store: ObjectStore, name: string, tree: LocalTree,
   }
 
   try {
-    await forEachLimit(tree.files, concurrency, (file, i) => (file.size > SMALL ? large.use(() => stageFile(file, i)) : stageFile(file, i)))
+    // Largest first: a few big files left to the end would run with little else to overlap them.
+    const order = tree.files.map((_, i) => i).sort((a, b) => tree.files[b].size - tree.files[a].size)
+    await forEachLimit(order, concurrency, (i) => {
+      const file = tree.files[i]
+      return file.size > SMALL ? large.use(() => stageFile(file, i)) : stageFile(file, i)
+    })
   } finally {
     progress.finish()
     await cache.save(tree.files.map((f) => f.path)).catch(() => undefined) // a cache is never worth failing for
@@ -244,14 +249,41 @@ async function checkUnchanged(store: ObjectStore, file: LocalFile, hash: string)
   const now = await fs.lstat(file.abs, {bigint: true}).catch(() => undefined)
   if (now && stampOf(now) === file.stamp) return
   await store.delete(objectKey(hash))
-  throw new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
+  throw changedWhileStaging(file)
 }
 
-/** The file must still be as the walk saw it (and `read` bytes long): its hash names what the manifest records. */
-async function checkStamp(file: LocalFile, read = file.size): Promise<void> {
+/** The file must still be as the walk saw it: its hash names what the manifest records. */
+async function checkStamp(file: LocalFile): Promise<void> {
   const now = await fs.lstat(file.abs, {bigint: true}).catch(() => undefined)
-  if (now && stampOf(now) === file.stamp && read === file.size) return
-  throw new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
+  if (now && stampOf(now) === file.stamp) return
+  throw changedWhileStaging(file)
+}
+
+/**
+ * The file's bytes, read once through one handle (open, read, fstat, close): the stamp of the handle
+ * after the read must be the walk's, so the bytes are the content the manifest will name.
+ */
+async function readStable(file: LocalFile): Promise<Buffer> {
+  const fd = await fdio.open(file.abs, 'r')
+  try {
+    const bytes = Buffer.allocUnsafe(file.size)
+    let read = 0
+    while (read < file.size) {
+      const n = await fdio.read(fd, bytes, read, file.size - read, read)
+      if (n === 0) break
+      read += n
+    }
+    // fstat and close of a descriptor opened for reading do no I/O: synchronous, they cost less
+    // than the thread-pool round trip of their async forms (thousands of small files).
+    if (stampOf(fstatSync(fd, {bigint: true})) !== file.stamp || read !== file.size) throw changedWhileStaging(file)
+    return bytes
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function changedWhileStaging(file: LocalFile): UsageError {
+  return new UsageError(`${file.abs} changed while it was being staged.`, {hint: 'Stage again once the files stop changing.'})
 }
 
 export async function hashFile(file: string, size: number, onBytes?: (n: number) => void): Promise<string> {

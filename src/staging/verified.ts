@@ -68,7 +68,8 @@ export class VerifiedIndex {
     for (const [hash, tokens] of this.added) for (const token of tokens) this.add(merged, hash, token)
     const segment: Segment = {schemaVersion: 1, objects: Object.fromEntries([...merged].map(([hash, tokens]) => [hash, [...tokens]]))}
     const key = `${VERIFIED_PREFIX}${new Date().toISOString().replace(/[:.]/g, '')}-${randomBytes(4).toString('hex')}.json`
-    await store.put(key, JSON.stringify(segment))
+    // No fsync: a segment lost or torn in a crash only costs a re-verification (see load).
+    await store.put(key, JSON.stringify(segment), {durable: false})
     // Only segments read above are removed: one written meanwhile by another stage stays.
     if (compact) for (const old of this.segments) await store.delete(old)
   }

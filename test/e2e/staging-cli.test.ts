@@ -1,11 +1,12 @@
 /**
  * The `rfm data` commands through the real CLI: --json shapes, progress output, the S3 store
- * chosen by a profile (store URL + endpoint), and resuming a staging run that was killed.
+ * chosen by a profile (store URL + endpoint), and staging runs killed with SIGKILL (no dataset
+ * visible, only whole objects; resumed without re-sending them).
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
@@ -95,6 +96,40 @@ describe('rfm data on the default file store', () => {
     assert.match(result.stdout, /12 files, .*uploaded 12/)
     assert.match(result.stderr, /^Staging: \d+%  .* \d+\/12 files  .*\/s  ETA /m)
     assert.doesNotMatch(result.stderr, /\r|\u001B/, 'no terminal control codes when stderr is not a terminal')
+  })
+
+  test('a staging run SIGKILLed mid-way leaves no dataset, only whole objects; run again it completes', async () => {
+    const h = home()
+    const tree = makeTree(path.join(h, 'many'), 1500, 6000)
+    const storeRoot = path.join(h, 'store')
+    const objectFiles = () => {
+      const dir = path.join(storeRoot, ...OBJECTS_PREFIX.split('/'))
+      if (!existsSync(dir)) return []
+      return readdirSync(dir).flatMap((sub) => readdirSync(path.join(dir, sub)).map((name) => path.join(dir, sub, name)))
+    }
+    const child = spawn(process.execPath, [BIN, 'data', 'stage', tree, '--name', 'many', '--concurrency', '2', '--json'], {
+      env: {...process.env, RFM_HOME: h, NO_COLOR: '1'},
+      stdio: 'ignore',
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    await waitFor('some objects staged', () => (objectFiles().filter((f) => !path.basename(f).startsWith('.rfm-tmp-')).length >= 50 ? true : undefined))
+    child.kill('SIGKILL')
+    assert.equal(await exited, null, 'killed before it finished')
+
+    const ls = await rfmJson(['data', 'ls'], {home: h})
+    assert.deepEqual(ls.json.datasets, [], 'no dataset is visible')
+    const whole = objectFiles().filter((f) => !path.basename(f).startsWith('.rfm-tmp-'))
+    assert.ok(whole.length >= 50 && whole.length < 1500)
+    // Whatever holds an object's name holds all of its bytes (temp files are gc's business).
+    for (const file of whole) assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), path.basename(file))
+
+    const again = await rfmJson(['data', 'stage', tree, '--name', 'many'], {home: h})
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.json.files, 1500)
+    assert.ok(again.json.uploadedFiles <= 1500 - whole.length, 'objects already stored are not sent again')
+    const pulled = await rfmJson(['data', 'pull', again.json.ref, path.join(h, 'out')], {home: h})
+    assert.equal(pulled.code, 0, pulled.stderr)
+    assert.equal(pulled.json.downloadedFiles, 1500)
   })
 
   test('mistakes are errors that name the problem', async () => {
