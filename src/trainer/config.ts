@@ -20,10 +20,10 @@ export const trainerSchema = z.object({
    */
   workers: workersSchema,
   /**
-   * attention's products: per-head rank-2 products (faster on wasm; see nn/layers.ts) or batched
-   * matmuls (the numerics before per_head). Absent = per_head for a new run; a resumed run keeps the
-   * mode its checkpoint records, batched for a checkpoint that records none (written before per_head
-   * became the default), so it resumes bitwise exactly (loop.ts).
+   * attention's products: per-head rank-2 products (XNNPACK on wasm; see wasm-head-matmul.ts) or
+   * batched matmuls (the numerics before per_head). Absent = per_head for a new run on wasm, batched
+   * on other backends; a resumed run keeps the mode its checkpoint records, batched for a checkpoint
+   * that records none (written before per_head became the default), so it resumes bitwise (loop.ts).
    */
   attention: z.enum(['batched', 'per_head']).optional(),
   seed: z.number().int().default(42),

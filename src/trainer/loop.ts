@@ -118,7 +118,8 @@ export class Trainer<M extends TrainableModel = Vlm> {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
-    this.setAttention(t.attention ?? 'per_head')
+    // per_head runs in XNNPACK on wasm (wasm-head-matmul.ts); elsewhere a batched product is one fast kernel
+    this.setAttention(t.attention ?? (parts.backend.name === 'wasm' ? 'per_head' : 'batched'))
     // more threads than samples per micro-batch would idle
     this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)
     if (this.workers > 1 && !parts.replica) {
@@ -299,7 +300,8 @@ export class Trainer<M extends TrainableModel = Vlm> {
       scheduler: this.schedule,
       best_metric: this.bestMetric,
       backend: this.parts.backend.name,
-      attention: this.attention,
+      // a plugin's own model without the switch runs its attention batched; nothing to record
+      attention: 'attentionProducts' in this.parts.model ? this.attention : undefined,
       finished: this.step >= this.totalSteps,
     }
   }
