@@ -19,6 +19,7 @@ export interface SelectedBackend {
 
 import {registerGradients} from './gradients'
 import {registerWasmHeadMatMul} from './wasm-head-matmul'
+import {patchWasmIdentity} from './wasm-identity'
 import {patchWasmSplit} from './wasm-split'
 
 type Tf = typeof tfTypes
@@ -74,6 +75,7 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
         await tf.ready()
         patchWasmSplit(tf)
         registerWasmHeadMatMul(tf)
+        patchWasmIdentity(tf)
         return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), tf}
       }
     } catch (error) {
