@@ -304,6 +304,10 @@ export default async function main(args: string[]): Promise<void> {
   console.log(ratioLine(`rfm steps/s 1 worker (batched) ÷ PyTorch best`, batched.stepsPerSecond / best!.steps_per_s))
   console.log(ratioLine(`rfm steps/s 1 worker (per_head) ÷ PyTorch best`, single.stepsPerSecond / best!.steps_per_s))
   console.log(ratioLine(`rfm steps/s ${auto} workers (auto, per_head) ÷ PyTorch best`, parallel.stepsPerSecond / best!.steps_per_s, '≥ 0.35'))
+  // the bound: every FLOP of the step at the best matmul rate, on every worker, with no other cost
+  const ceiling = (peak * auto) / trainingFlops()
+  console.log(`ceiling: ${ceiling.toFixed(3)} steps/s (${auto} × best matmul FLOP/s ÷ FLOPs per step: matmuls only, perfect scaling)`)
+  console.log(ratioLine(`ceiling ÷ PyTorch best`, ceiling / best!.steps_per_s))
   // the kernel ceiling: PyTorch's GEMMs use AVX2/AVX-512 FMA, tfjs-wasm 128-bit wasm SIMD
   const torchMatmul = torchRun({threads: 1, blasThreads: 1}, 0, [JSON.stringify(MATMUL_SHAPES)])
   if (typeof torchMatmul !== 'string') {

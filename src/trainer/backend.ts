@@ -20,6 +20,7 @@ export interface SelectedBackend {
 import {registerGradients} from './gradients'
 import {registerWasmHeadMatMul} from './wasm-head-matmul'
 import {patchWasmIdentity} from './wasm-identity'
+import {patchWasmSum} from './wasm-sum'
 import {patchWasmSplit} from './wasm-split'
 
 type Tf = typeof tfTypes
@@ -76,6 +77,7 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
         patchWasmSplit(tf)
         registerWasmHeadMatMul(tf)
         patchWasmIdentity(tf)
+        patchWasmSum(tf)
         return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), tf}
       }
     } catch (error) {

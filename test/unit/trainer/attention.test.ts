@@ -87,16 +87,3 @@ test('wasm RfmHeadMatMul: bitwise the products and gradients of a split into ran
   assert.equal(tf.memory().numTensors, before)
   for (const t of [a, b, dy]) t.dispose()
 })
-
-test('wasm Identity shares the buffer: a clone keeps its values after the original is disposed, and frees with the last reference', async () => {
-  const {tf} = await selectBackend('wasm')
-  const before = tf.memory().numTensors
-  const buffers = tf.engine().backend.numDataIds()
-  const x = tf.tensor1d([1.5, -2, 3])
-  const y = tf.clone(x)
-  x.dispose()
-  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 3])
-  y.dispose()
-  assert.equal(tf.memory().numTensors, before)
-  assert.equal(tf.engine().backend.numDataIds(), buffers, 'the shared buffer is freed')
-})
