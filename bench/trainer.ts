@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- trainer [--backend wasm|cpu|tensorflow] [--steps N] [--no-torch] [--profile [--attention batched|per_head]]`
  * Reference model: a 4-layer, width-256, 4-head pre-norm transformer LM (QuickGELU MLP ×4, vocab 256)
- * on 128-token sequences, batch 16. Prints steps/s, achieved training FLOP/s ÷ the same backend's large-matmul
- * FLOP/s, and — where python3 has torch — steps/s ÷ PyTorch on the same architecture and batch,
+ * on 128-token sequences, batch 16. Prints steps/s, achieved training FLOP/s ÷ the same backend's best
+ * matmul FLOP/s (squares and the model's own shapes), and — where python3 has torch — steps/s ÷ PyTorch on the same architecture and batch,
  * measured in this run.
  */
 import {spawnSync} from 'node:child_process'
@@ -20,6 +20,15 @@ import {tokenCrossEntropy, TrainingTask} from '../src/trainer/task'
 import {median, ratioLine} from './_stats'
 
 const REF = {layers: 4, width: 256, heads: 4, seq: 128, batch: 16, vocab: 256, mlpRatio: 4}
+/** [m, k, n] of the matmul references: squares, and the bench model's linear layers over its 2048 tokens */
+const MATMUL_SHAPES = [
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [2048, 256, 256],
+  [2048, 256, 1024],
+  [2048, 1024, 256],
+]
 
 /** Matmul FLOPs of one training step (forward ×3: forward, input grads, weight grads), attention included. */
 export function trainingFlops(r = REF): number {
@@ -167,6 +176,15 @@ import json, math, sys, time, torch
 import torch.nn as nn, torch.nn.functional as F
 threads = int(sys.argv[1]); steps = int(sys.argv[2])
 torch.set_num_threads(threads); torch.manual_seed(0)
+if steps == 0:  # the matmul references instead: the best FLOP/s over these [m, k, n]
+    best = 0.0
+    for m, k, n in json.loads(sys.argv[3]):
+        a, b = torch.randn(m, k), torch.randn(k, n); a @ b
+        ts = []
+        for _ in range(5):
+            t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
+        best = max(best, 2 * m * k * n / sorted(ts)[2])
+    print(json.dumps({"matmul_flops": best})); sys.exit(0)
 L, D, H, T, B, V = ${REF.layers}, ${REF.width}, ${REF.heads}, ${REF.seq}, ${REF.batch}, ${REF.vocab}
 class Block(nn.Module):
     def __init__(s):
@@ -207,13 +225,26 @@ times.sort()
 print(json.dumps({"steps_per_s": 1 / times[len(times) // 2], "threads": torch.get_num_threads(), "version": torch.__version__}))
 `
 
-function torchStepsPerSecond(threads: number, steps: number): {steps_per_s: number; threads: number; version: string} | string {
+/**
+ * Debian's torch runs its GEMMs in OpenBLAS (pthread build), whose own pool defaults to every core
+ * whatever torch.set_num_threads says; torch's OpenMP threads calling into it oversubscribe the cores
+ * (measured idle: 2 torch threads × 2 OpenBLAS threads ran 3-6× slower than 1 × 1). Each
+ * configuration is a child process with its thread counts in the environment, so both pools obey.
+ */
+interface TorchConfig {
+  threads: number
+  blasThreads: number
+}
+
+function torchRun(config: TorchConfig, steps: number, extra: string[] = []): Record<string, number | string> | string {
   // Debian's python3-torch lives under /usr/bin/python3, which may not be the python3 on PATH
   const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], {stdio: 'ignore'}).status === 0)
   if (!python) return 'no python3 with torch (Debian: python3-torch libopenblas0-pthread)'
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-bench-'))
   writeFileSync(path.join(dir, 'torch_lm.py'), TORCH)
-  const run = spawnSync(python, [path.join(dir, 'torch_lm.py'), String(threads), String(steps)], {encoding: 'utf8'})
+  const blas = String(config.blasThreads)
+  const env = {...process.env, OMP_NUM_THREADS: String(config.threads), OPENBLAS_NUM_THREADS: blas, MKL_NUM_THREADS: blas}
+  const run = spawnSync(python, [path.join(dir, 'torch_lm.py'), String(config.threads), String(steps), ...extra], {encoding: 'utf8', env})
   if (run.status !== 0) return `torch run failed: ${run.stderr.trim().split('\n').pop()}`
   return JSON.parse(run.stdout.trim().split('\n').pop()!)
 }
@@ -228,44 +259,60 @@ export default async function main(args: string[]): Promise<void> {
   if (args.includes('--profile')) return profileStep(backend, (arg(args, '--attention') ?? 'per_head') as 'batched' | 'per_head')
   const auto = resolveWorkers('auto')
   const line = (label: string, r: {stepsPerSecond: number}) => console.log(`steps/s, ${label}: ${r.stepsPerSecond.toFixed(3)}   (median of ${steps}; ${(1000 / r.stepsPerSecond).toFixed(0)} ms/step)`)
-  // trainer.attention: batched is the default (the original numerics), per_head the fast option on wasm
+  // trainer.attention: per_head is the default, batched the numerics of runs started before it
   const batched = await stepsPerSecondWith(backend, 1, steps, 'batched')
   console.log(`parameters: ${(batched.params / 1e6).toFixed(2)} M; training FLOPs per step (matmuls): ${(trainingFlops() / 1e9).toFixed(1)} G`)
-  line('1 worker, attention batched (default)', batched)
+  line('1 worker, attention batched', batched)
   const single = await stepsPerSecondWith(backend, 1, steps, 'per_head')
-  line('1 worker, attention per_head', single)
+  line('1 worker, attention per_head (default)', single)
   console.log(ratioLine('steps/s attention per_head ÷ batched (1 worker)', single.stepsPerSecond / batched.stepsPerSecond))
   const parallel = auto > 1 ? await stepsPerSecondWith(backend, auto, steps, 'per_head') : single
   if (auto > 1) line(`${auto} workers (auto), attention per_head`, parallel)
   console.log(ratioLine(`steps/s ${auto} workers ÷ 1 worker (per_head)`, parallel.stepsPerSecond / single.stepsPerSecond))
   const stepsPerSecond = single.stepsPerSecond
   const achieved = trainingFlops() * stepsPerSecond
-  const peak = matmulFlops(tf)
-  console.log(`achieved training FLOP/s (1 worker, per_head): ${(achieved / 1e9).toFixed(1)} G; large-matmul (1024³) FLOP/s on ${backend.name}, one thread: ${(peak / 1e9).toFixed(1)} G`)
-  console.log(ratioLine('achieved training FLOP/s ÷ large-matmul FLOP/s (1 worker, one thread each)', achieved / peak, '≥ 0.6'))
+  // the ceiling: the best of a few plain rank-2 products on this backend, the model's own shapes included
+  const references = MATMUL_SHAPES.map(([m, k, n]) => ({shape: `${m}×${k}×${n}`, flops: matmulFlops(tf, [m, k], [k, n])}))
+  const peak = Math.max(...references.map((r) => r.flops))
+  console.log(`matmul FLOP/s on ${backend.name}, one thread (m×k×n): ${references.map((r) => `${r.shape} ${(r.flops / 1e9).toFixed(1)} G`).join(', ')}`)
+  console.log(`achieved training FLOP/s (1 worker, per_head): ${(achieved / 1e9).toFixed(1)} G; best matmul above: ${(peak / 1e9).toFixed(1)} G`)
+  console.log(ratioLine('achieved training FLOP/s ÷ best matmul FLOP/s (1 worker, one thread each)', achieved / peak, '≥ 0.6'))
   // what bounds it: attention's per-head products are batched matmuls, which tfjs-wasm runs outside XNNPACK
   const heads = REF.batch * REF.heads
   const dh = REF.width / REF.heads
   const batchedFlops = matmulFlops(tf, [heads, REF.seq, dh], [heads, dh, REF.seq])
   const attentionShare = (3 * REF.batch * REF.seq * REF.layers * 2 * 2 * REF.seq * REF.width) / trainingFlops()
   console.log(`attention products: ${(100 * attentionShare).toFixed(0)} % of the FLOPs, as batched matmuls at ${(batchedFlops / 1e9).toFixed(1)} GFLOP/s`)
-  console.log(ratioLine('batched (attention) matmul FLOP/s ÷ large-matmul FLOP/s', batchedFlops / peak))
+  console.log(ratioLine('batched (attention) matmul FLOP/s ÷ best matmul FLOP/s', batchedFlops / peak))
 
   if (args.includes('--no-torch')) return
-  let best: {steps_per_s: number; threads: number} | undefined
-  for (const threads of [...new Set([1, auto])]) {
-    const torch = torchStepsPerSecond(threads, Math.max(4, steps))
+  const configs: TorchConfig[] = []
+  for (const threads of [...new Set([1, auto])]) for (const blasThreads of [...new Set([1, auto])]) configs.push({threads, blasThreads})
+  let best: {steps_per_s: number; label: string} | undefined
+  for (const config of configs) {
+    const torch = torchRun(config, Math.max(4, steps))
     if (typeof torch === 'string') {
       console.log(`PyTorch comparison skipped: ${torch}`)
       return
     }
-    const label = `PyTorch ${torch.threads} thread${torch.threads === 1 ? '' : 's'}`
-    console.log(`${label} (torch ${torch.version}): ${torch.steps_per_s.toFixed(3)} steps/s`)
-    console.log(ratioLine(`rfm steps/s 1 worker (batched) ÷ ${label}`, batched.stepsPerSecond / torch.steps_per_s))
-    console.log(ratioLine(`rfm steps/s 1 worker (per_head) ÷ ${label}`, single.stepsPerSecond / torch.steps_per_s))
-    console.log(ratioLine(`rfm steps/s ${auto} workers (per_head) ÷ ${label}`, parallel.stepsPerSecond / torch.steps_per_s))
-    if (!best || torch.steps_per_s > best.steps_per_s) best = torch
+    const label = `PyTorch ${config.threads} thread${config.threads === 1 ? '' : 's'} + OpenBLAS ${config.blasThreads}`
+    const sps = torch.steps_per_s as number
+    console.log(`${label} (torch ${torch.version}): ${sps.toFixed(3)} steps/s (${((sps * trainingFlops()) / 1e9).toFixed(0)} GFLOP/s)`)
+    if (!best || sps > best.steps_per_s) best = {steps_per_s: sps, label}
   }
-  console.log(`reference: PyTorch's best configuration here is ${best!.threads} thread${best!.threads === 1 ? '' : 's'} (${best!.steps_per_s.toFixed(3)} steps/s)`)
+  console.log(`reference: PyTorch's best configuration here is ${best!.label} (${best!.steps_per_s.toFixed(3)} steps/s)`)
+  console.log(ratioLine(`rfm steps/s 1 worker (batched) ÷ PyTorch best`, batched.stepsPerSecond / best!.steps_per_s))
+  console.log(ratioLine(`rfm steps/s 1 worker (per_head) ÷ PyTorch best`, single.stepsPerSecond / best!.steps_per_s))
   console.log(ratioLine(`rfm steps/s ${auto} workers (auto, per_head) ÷ PyTorch best`, parallel.stepsPerSecond / best!.steps_per_s, '≥ 0.35'))
+  // the bound: every FLOP of the step at the best matmul rate, on every worker, with no other cost
+  const ceiling = (peak * auto) / trainingFlops()
+  console.log(`ceiling: ${ceiling.toFixed(3)} steps/s (${auto} × best matmul FLOP/s ÷ FLOPs per step: matmuls only, perfect scaling)`)
+  console.log(ratioLine(`ceiling ÷ PyTorch best`, ceiling / best!.steps_per_s))
+  // the kernel ceiling: PyTorch's GEMMs use AVX2/AVX-512 FMA, tfjs-wasm 128-bit wasm SIMD
+  const torchMatmul = torchRun({threads: 1, blasThreads: 1}, 0, [JSON.stringify(MATMUL_SHAPES)])
+  if (typeof torchMatmul !== 'string') {
+    const tm = torchMatmul.matmul_flops as number
+    console.log(`best matmul FLOP/s, one thread: PyTorch (OpenBLAS) ${(tm / 1e9).toFixed(1)} G, ${backend.name} ${(peak / 1e9).toFixed(1)} G`)
+    console.log(ratioLine(`${backend.name} ÷ PyTorch best matmul FLOP/s per thread`, peak / tm))
+  }
 }

@@ -18,6 +18,9 @@ export interface SelectedBackend {
 }
 
 import {registerGradients} from './gradients'
+import {registerWasmHeadMatMul} from './wasm-head-matmul'
+import {patchWasmIdentity} from './wasm-identity'
+import {patchWasmSum} from './wasm-sum'
 import {patchWasmSplit} from './wasm-split'
 
 type Tf = typeof tfTypes
@@ -72,6 +75,9 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
       if (await quietly(() => tf.setBackend('wasm'))) {
         await tf.ready()
         patchWasmSplit(tf)
+        registerWasmHeadMatMul(tf)
+        patchWasmIdentity(tf)
+        patchWasmSum(tf)
         return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), tf}
       }
     } catch (error) {

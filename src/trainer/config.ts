@@ -19,8 +19,13 @@ export const trainerSchema = z.object({
    * single-threaded loop, bitwise. Needs a task the trainer can rebuild in a worker (a replica recipe).
    */
   workers: workersSchema,
-  /** attention's products: batched matmuls (the original numerics) or per-head rank-2 products (faster on wasm; see nn/layers.ts) */
-  attention: z.enum(['batched', 'per_head']).default('batched'),
+  /**
+   * attention's products: per-head rank-2 products (XNNPACK on wasm; see wasm-head-matmul.ts) or
+   * batched matmuls (the numerics before per_head). Absent = per_head for a new run on wasm, batched
+   * on other backends; a resumed run keeps the mode its checkpoint records, batched for a checkpoint
+   * that records none (written before per_head became the default), so it resumes bitwise (loop.ts).
+   */
+  attention: z.enum(['batched', 'per_head']).optional(),
   seed: z.number().int().default(42),
   max_steps: z.number().int().min(0).default(0),
   epochs: z.number().int().min(1).default(1),

@@ -16,6 +16,7 @@ import {scheduleConfig, TrainerKeys} from './config'
 import {decodeSafetensors, encodeSafetensors, f32Tensor} from './formats/safetensors'
 import {TensorBoardWriter} from './formats/tensorboard'
 import {isLoraParam, mergedWeights} from './lora'
+import {AttentionProducts} from './nn/layers'
 import {Vlm} from './nn/vlm'
 import {WorkerPool} from './parallel/pool'
 import {ReplicaSpec, resolveWorkers} from './parallel/replica'
@@ -37,6 +38,8 @@ export interface TrainerState {
   scheduler: ScheduleState
   best_metric?: number
   backend: string
+  /** attention's products in this run; absent in checkpoints written before per_head became the default (they ran batched) */
+  attention?: AttentionProducts
   /** set on the final checkpoint of a completed run */
   finished?: boolean
 }
@@ -94,6 +97,8 @@ export class Trainer<M extends TrainableModel = Vlm> {
   /** data-parallel threads, the main one included (1 = the single-threaded loop) */
   readonly workers: number
   private pool?: WorkerPool
+  /** attention's products (trainer.attention, or the resumed checkpoint's; see config.ts) */
+  private attention: AttentionProducts = 'per_head'
 
   constructor(
     private readonly ctx: TrainerContext,
@@ -113,8 +118,8 @@ export class Trainer<M extends TrainableModel = Vlm> {
     if (this.stepsPerEpoch < 1) throw new Error(`the training set (${parts.task.trainSize}) is smaller than batch_size × grad_accum (${perStep})`)
     this.totalSteps = t.max_steps > 0 ? t.max_steps : t.epochs * this.stepsPerEpoch
     if (t.tensorboard) this.tb = new TensorBoardWriter(path.join(ctx.workDir, 'tensorboard'))
-    // only models built from the core's attention have the switch; a plugin's own model may not
-    if ('attentionProducts' in parts.model) parts.model.attentionProducts = t.attention
+    // per_head runs in XNNPACK on wasm (wasm-head-matmul.ts); elsewhere a batched product is one fast kernel
+    this.setAttention(t.attention ?? (parts.backend.name === 'wasm' ? 'per_head' : 'batched'))
     // more threads than samples per micro-batch would idle
     this.workers = Math.min(resolveWorkers(t.workers), t.batch_size)
     if (this.workers > 1 && !parts.replica) {
@@ -126,6 +131,12 @@ export class Trainer<M extends TrainableModel = Vlm> {
       ctx.log(`trainer.workers ${t.workers}: the tensorflow backend uses every core itself; training on one thread`)
       this.workers = 1
     }
+  }
+
+  private setAttention(mode: AttentionProducts): void {
+    this.attention = mode
+    // only models built from the core's attention have the switch; a plugin's own model may not
+    if ('attentionProducts' in this.parts.model) this.parts.model.attentionProducts = mode
   }
 
   get globalStep(): number {
@@ -146,6 +157,11 @@ export class Trainer<M extends TrainableModel = Vlm> {
     this.schedule = {resumedAt: [...state.scheduler.resumedAt, state.global_step]}
     this.bestMetric = state.best_metric
     this.resumedFinished = state.finished === true
+    // the mode the checkpoint's steps ran with, unless the config names one (the pool starts later, with the model's mode)
+    const recorded = state.attention ?? 'batched'
+    if (this.parts.trainer.attention === undefined) this.setAttention(recorded)
+    else if (recorded !== this.attention)
+      this.ctx.log(`note: checkpoint was written with trainer.attention ${recorded}, resuming with ${this.attention}; bitwise equality holds only with the same mode`)
     if (state.backend !== this.parts.backend.name) {
       this.ctx.log(`note: checkpoint was written on backend ${state.backend}, resuming on ${this.parts.backend.name}; bitwise equality holds only on the same backend`)
     }
@@ -284,6 +300,8 @@ export class Trainer<M extends TrainableModel = Vlm> {
       scheduler: this.schedule,
       best_metric: this.bestMetric,
       backend: this.parts.backend.name,
+      // a plugin's own model without the switch runs its attention batched; nothing to record
+      attention: 'attentionProducts' in this.parts.model ? this.attention : undefined,
       finished: this.step >= this.totalSteps,
     }
   }

@@ -203,7 +203,8 @@ export interface TrainingTask<M extends TrainableModel = Vlm> {
 export interface TrainerKeys {
   backend: BackendPreference
   workers: 'auto' | number
-  attention: 'batched' | 'per_head'
+  /** absent: per_head for a new run on wasm (batched elsewhere), the resumed checkpoint's mode (batched when it records none) */
+  attention?: 'batched' | 'per_head'
   seed: number
   max_steps: number
   epochs: number

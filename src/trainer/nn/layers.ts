@@ -8,6 +8,7 @@ import type * as tfTypes from '@tensorflow/tfjs-core'
 import {matMulT} from '../gradients'
 import {addLoraParams, dropoutMask, isLoraTarget, LORA_A, LORA_B, LoraConfig} from '../lora'
 import {ParamStore} from '../params'
+import {hasHeadMatMul, headMatMul} from '../wasm-head-matmul'
 import {Rng} from '../rng'
 
 type Tensor = tfTypes.Tensor
@@ -43,6 +44,8 @@ export function perHeadMatMul(tf: typeof tfTypes, a: Tensor, b: Tensor, transpos
       )
     : b
   const n = bt.shape[bt.rank - 1]
+  // wasm: one kernel call for all products (wasm-head-matmul.ts), bitwise the same as the split below
+  if (hasHeadMatMul(tf)) return tf.reshape(headMatMul(tf, tf.reshape(a, [count, m, k]), tf.reshape(bt, [count, k, n])), [...lead, m, n])
   const as = tf.split(tf.reshape(a, [count, m, k]), count, 0)
   const bs = tf.split(tf.reshape(bt, [count, k, n]), count, 0)
   const outs = as.map((x, i) => tf.reshape(tf.matMul(tf.reshape(x, [m, k]), tf.reshape(bs[i], [k, n])), [1, m, n]))

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
+import type * as tfTypes from '@tensorflow/tfjs-core'
+
 import {Rng, selectBackend, Vlm} from '../../../src/trainer'
 import {tokenCrossEntropy} from '../../../src/trainer/task'
+import {headMatMul} from '../../../src/trainer/wasm-head-matmul'
 
 test('per_head attention products: the same loss and gradients as batched ones, within float rounding', async () => {
   const {tf} = await selectBackend('wasm')
@@ -55,4 +58,32 @@ test('wasm SplitV (copies the input once): the same pieces as slices, any axis, 
       at += p.shape[axis]
     }
   }
+})
+
+test('wasm RfmHeadMatMul: bitwise the products and gradients of a split into rank-2 products, no tensors left', async () => {
+  const {tf} = await selectBackend('wasm')
+  const rng = new Rng(4)
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({length: shape.reduce((x, y) => x * y, 1)}, () => rng.normal()),
+      shape,
+    )
+  const a = rand([6, 20, 12])
+  const b = rand([6, 12, 9])
+  const dy = rand([6, 20, 9])
+  const split = (x: tfTypes.Tensor, y: tfTypes.Tensor) => {
+    const xs = tf.split(x, 6, 0)
+    const ys = tf.split(y, 6, 0)
+    return tf.concat(xs.map((p, i) => tf.reshape(tf.matMul(tf.reshape(p, [20, 12]), tf.reshape(ys[i], [12, 9])), [1, 20, 9])))
+  }
+  const before = tf.memory().numTensors
+  const check = (f: (x: tfTypes.Tensor, y: tfTypes.Tensor) => tfTypes.Tensor) =>
+    tf.tidy(() => {
+      const [ga, gb] = tf.grads(f)([a, b], dy)
+      return [f(a, b), ga, gb].map((t) => Array.from(t.dataSync()))
+    })
+  const fused = check((x, y) => headMatMul(tf, x, y))
+  assert.deepEqual(fused, check(split))
+  assert.equal(tf.memory().numTensors, before)
+  for (const t of [a, b, dy]) t.dispose()
 })

@@ -7,12 +7,14 @@ import {rmEval} from '../plugin'
 // CPU budget (wasm backend, one thread): 260 steps of batch 16 with one irrelevant-query pair per sample
 // (≈ 60 s; mismatched 1.00, normal 0.969) for a 2-layer width-64 VLM on 16×16 images. Without augmentation
 // 240 steps reach 0.984 (≈ 35 s). Fewer steps (180 / 210) or width 32 (0.75 after 240) fall short.
+// data parallel over the cores this process may use (trainer.workers auto); RFM_TEST_WORKERS=1 forces one thread
+const WORKERS = process.env.RFM_TEST_WORKERS ? Number(process.env.RFM_TEST_WORKERS) : 'auto'
 const base = {
   per_device_train_batch_size: 16,
   learning_rate: 2e-3,
   warmup_steps: 10,
   max_steps: 240,
-  builtin: {seed: 3, data: {train_size: 4096, eval_size: 256, seed: 11}},
+  builtin: {seed: 3, workers: WORKERS, data: {train_size: 4096, eval_size: 256, seed: 11}},
 }
 
 test('generated preference pairs: rejected differs from chosen in exactly one attribute; irrelevant queries name another colour', () => {

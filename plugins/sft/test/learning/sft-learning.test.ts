@@ -11,6 +11,8 @@ import {test} from 'node:test'
 import {formats, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {sft} from '../plugin'
 
+// data parallel over the cores this process may use (trainer.workers auto); RFM_TEST_WORKERS=1 forces one thread
+const WORKERS = process.env.RFM_TEST_WORKERS ? Number(process.env.RFM_TEST_WORKERS) : 'auto'
 const SFT_STEPS = Number(process.env.RFM_SFT_LEARN_STEPS ?? 800)
 const DPO_STEPS = Number(process.env.RFM_DPO_LEARN_STEPS ?? 75)
 
@@ -27,7 +29,7 @@ test('robot VQA: SFT learns preference and progress from the frames, then DPO ke
     logging_steps: 10,
     report_to: 'none',
     eval_strategy: 'steps',
-    builtin: {backend: 'wasm', weight_decay: 0.01, model: {width: 64, depth: 2, heads: 4, context_length: 40, image_size: 16, patch_size: 4, vision_width: 64, prompt_film: false}},
+    builtin: {backend: 'wasm', workers: WORKERS, weight_decay: 0.01, model: {width: 64, depth: 2, heads: 4, context_length: 40, image_size: 16, patch_size: 4, vision_width: 64, prompt_film: false}},
   }
   const sftConfig = {...base, learning_rate: 1e-3, warmup_ratio: 0.05, max_steps: SFT_STEPS, eval_steps: SFT_STEPS, save_steps: SFT_STEPS}
   const sftStore = new MemoryCheckpoints()
