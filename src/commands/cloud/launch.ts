@@ -1,5 +1,5 @@
-import {Args, Flags} from '@oclif/core'
-import {stringify} from 'yaml'
+import {Args, Flags} from '../../vendor/oclif-core'
+import {stringify} from '../../vendor/yaml'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {toRfmError} from '../../cli/errors'
