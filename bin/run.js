@@ -3,7 +3,7 @@
 // Start-up (npm run bench -- cli): @oclif/core and yaml are each loaded from one bundled file
 // (scripts/bundle-vendor.js, run by `npm run compile`; see DESIGN.md). On Node 20, which pays for
 // every file it loads, that and two lazy loads took `rfm cloud launch command --dry-run` from 3.7×
-// to 2.9× of `node -e 0` (~250 files compiled before, 59 now) and `rfm --help` from 2.6× to 2.2×.
+// to 2.8× of `node -e 0` (~250 files compiled before, 59 now) and `rfm --help` from 2.6× to 2.1×.
 // Node >= 22.1 also keeps compiled code on disk (NODE_DISABLE_COMPILE_CACHE=1 turns it off); a
 // hand-made V8 code cache for Node 20 was measured at 2-5 % and dropped.
 const {enableCompileCache} = require('node:module')
