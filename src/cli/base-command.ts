@@ -1,4 +1,4 @@
-import {Command, Flags} from '@oclif/core'
+import {Command, Flags} from '../vendor/oclif-core'
 
 import {backendFor, type Backend} from '../backends'
 import {resolveProfile, type ResolvedProfile} from '../config/profiles'

@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../cli/base-command'
 import type {EvalReport} from '../eval/report'

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 
-import {Flags} from '@oclif/core'
+import {Flags} from '../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../cli/base-command'
 import {UsageError} from '../errors'

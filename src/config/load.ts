@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import {isMap, isScalar, parseDocument, visit} from 'yaml'
+import {isMap, isScalar, parseDocument, visit} from '../vendor/yaml'
 
 import {ConfigError} from '../errors'
 import {MAX_CONFIG_BYTES, readConfigText} from './read-text'

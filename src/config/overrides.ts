@@ -1,4 +1,4 @@
-import {parse as parseYaml} from 'yaml'
+import {parse as parseYaml} from '../vendor/yaml'
 
 import {UsageError} from '../errors'
 import {checkResolvedSize} from './load'

@@ -1,5 +1,5 @@
 /** Flags of the `rfm infra` commands. Light on purpose: commands import this module eagerly. */
-import {Flags} from '@oclif/core'
+import {Flags} from '../vendor/oclif-core'
 
 import {profileFlag} from '../cli/base-command'
 

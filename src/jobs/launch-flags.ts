@@ -3,7 +3,7 @@
  * `--sensor-enabled`): oclif flags built at run time from the kind's `launchFlags` once the kind
  * argument is known, and the config overrides their values become (placed before the user's `--set`s).
  */
-import {Flags, type Interfaces} from '@oclif/core'
+import {Flags, type Interfaces} from '../vendor/oclif-core'
 
 import {UsageError} from '../errors'
 import type {LaunchFlag} from '../plugin-api'

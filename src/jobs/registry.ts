@@ -8,7 +8,6 @@ import {pluginApi} from '../plugin-api/host'
 import {commandKind} from './command-kind'
 import {CORE_KEYS} from './core-schema'
 import {evalKind} from './eval-kind'
-import {vlmKind} from './vlm-kind'
 
 /** The package name recorded for kinds that ship inside rfm itself. */
 export const CORE_PLUGIN = 'rfm'
@@ -32,7 +31,7 @@ export interface KindEntry {
 export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, KindEntry>> {
   const kinds = new Map<string, KindEntry>()
   kinds.set('command', {kind: commandKind(pluginApi), plugin: {name: CORE_PLUGIN}})
-  kinds.set('vlm', {kind: vlmKind(pluginApi), plugin: {name: CORE_PLUGIN}})
+  kinds.set('vlm', {kind: loadVlmKind(), plugin: {name: CORE_PLUGIN}})
   kinds.set('eval', {kind: evalKind(pluginApi, () => installedEvaluations(plugins)), plugin: {name: CORE_PLUGIN}})
   for (const plugin of plugins) {
     for (const kind of await loadPluginKinds(plugin)) {
@@ -51,12 +50,25 @@ export async function loadKinds(plugins: PluginInfo[]): Promise<Map<string, Kind
  */
 export async function loadKindsFor(kindName: string | undefined, plugins: PluginInfo[]): Promise<Map<string, KindEntry>> {
   if (kindName === undefined || kindName === 'eval') return loadKinds(plugins)
-  const core = kindName === 'command' || kindName === 'vlm'
+  // `command` trains nothing: the vlm kind and the trainer config it builds are left unloaded
+  if (kindName === 'command') {
+    return new Map([
+      ['command', {kind: commandKind(pluginApi), plugin: {name: CORE_PLUGIN}}],
+      ['eval', {kind: evalKind(pluginApi, () => installedEvaluations(plugins)), plugin: {name: CORE_PLUGIN}}],
+    ])
+  }
+  const core = kindName === 'vlm'
   const candidates = core ? [] : plugins.filter((plugin) => declaredKinds(plugin)?.includes(kindName) ?? true)
   const kinds = await loadKinds(candidates)
   // eval's hooks read every plugin's evaluations when asked, whichever plugins were loaded here
   kinds.set('eval', {kind: evalKind(pluginApi, () => installedEvaluations(plugins)), plugin: {name: CORE_PLUGIN}})
   return kinds.has(kindName) ? kinds : loadKinds(plugins)
+}
+
+/** The built-in `vlm` kind, loaded with require (an `await import()` would start Node's ES module loader). */
+function loadVlmKind(): JobKind {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./vlm-kind') as typeof import('./vlm-kind')).vlmKind(pluginApi)
 }
 
 /** The kind names a plugin's package.json declares (`rfm.kinds`), if it declares them. */

@@ -7,7 +7,6 @@ import {externalArgsKit} from '../jobs/external-args'
 import {launcherGpus} from '../jobs/launcher-gpus'
 import {checkModelShape} from '../jobs/model-shape'
 import {arraySlot, shareOf} from '../runtime/protocol'
-import {trainerConfigKit} from '../trainer/builtin-config'
 import {configErrorAt, pluginCommandSupport} from './commands'
 import {pluginCheckpoints, pluginRuns} from './runs'
 import type {ErrorsCore, FormatsCore, GraderCore, PluginApi, TrainerCore} from './index'
@@ -17,6 +16,8 @@ import type {ErrorsCore, FormatsCore, GraderCore, PluginApi, TrainerCore} from '
  * object through the command base of `@rfm/plugin-kit`, which resolves this module as `rfm/plugin-host`
  * (an `exports` entry of the host's package.json), never by a path into dist/.
  */
+let trainerConfig: PluginApi['trainerConfig'] | undefined
+
 export const pluginApi: PluginApi = {
   apiVersion: 1,
   z,
@@ -49,7 +50,13 @@ export const pluginApi: PluginApi = {
   checkpoints: pluginCheckpoints,
   launcherGpus,
   // --- trainer-facing config the core owns (issue 22 item 2) ---
-  trainerConfig: {...trainerConfigKit, trainerModeShape, trainsExternally},
+  // built on first use: its zod schemas cost ~4 ms that `rfm cloud launch command` does not need
+  get trainerConfig() {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const {trainerConfigKit} = require('../trainer/builtin-config') as typeof import('../trainer/builtin-config')
+    trainerConfig ??= {...trainerConfigKit, trainerModeShape, trainsExternally}
+    return trainerConfig
+  },
   // --- end trainer-facing config ---
   external: externalArgsKit,
   runtime: {arraySlot, shareOf},

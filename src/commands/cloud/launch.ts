@@ -1,11 +1,8 @@
-import {Args, Flags} from '@oclif/core'
-import {stringify} from 'yaml'
+import {Args, Flags} from '../../vendor/oclif-core'
+import {stringify} from '../../vendor/yaml'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {toRfmError} from '../../cli/errors'
-import {streamRun} from '../../cli/follow-output'
-import {parseChaos} from '../../backends/local/chaos'
-import {paint, STATE_COLOR} from '../../cli/render'
 import {jobEstimate} from '../../jobs/estimate'
 import {launchRun, planLaunch} from '../../jobs/launch'
 import {firstPositional, launchFlagOverrides, launchFlagParseError, launchFlagsForOclif, valueFlagNames} from '../../jobs/launch-flags'
@@ -73,8 +70,9 @@ export default class Launch extends RfmCommand {
     const job = await resolveJob(findKind(kinds, args.kind), {file: flags.config, flagSets, sets: flags.set ?? []})
     for (const notice of job.notices ?? []) this.logToStderr(notice)
     const ctx = await this.context(flags.profile)
+    // --chaos and --follow load their modules only when given (start-up of the dry-run: npm run bench -- cli)
     const options = {
-      ...(flags.chaos ? {chaos: parseChaos(flags.chaos)} : {}),
+      ...(flags.chaos ? {chaos: (await import('../../backends/local/chaos.js')).parseChaos(flags.chaos)} : {}),
       ...(flags.queue || flags.array ? {batch: {...(flags.queue ? {queue: flags.queue as 'spot' | 'on-demand'} : {}), ...(flags.array ? {arraySize: flags.array} : {})}} : {}),
     }
     // Kinds that estimate a GPU workload get the top feasible plan and why (the planner is loaded
@@ -124,6 +122,7 @@ export default class Launch extends RfmCommand {
       this.log(`Follow it with: rfm cloud logs ${run.id} -f`)
       return {dryRun: false, run, ...(warnings.length > 0 ? {warnings} : {})}
     }
+    const [{streamRun}, {paint, STATE_COLOR}] = await Promise.all([import('../../cli/follow-output.js'), import('../../cli/render.js')])
     const {run: final, lost} = await streamRun(ctx, run.id, this.jsonEnabled())
     const state = lost ? 'lost' : final.state
     const why = lost ?? (state === 'succeeded' ? undefined : final.reason)

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {paint, runDuration, STATE_COLOR, table} from '../../cli/render'

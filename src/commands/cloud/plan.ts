@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../vendor/oclif-core'
 
 import {RfmCommand} from '../../cli/base-command'
 import {parseDuration} from '../../config/duration'

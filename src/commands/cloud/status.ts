@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {describeRun} from '../../cli/render'

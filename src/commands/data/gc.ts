@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {parseDuration} from '../../config/duration'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../vendor/oclif-core'
 
 import {profileFlag, RfmCommand} from '../../cli/base-command'
 import {formatBytes, progressMode, stageTree, type StageResult} from '../../staging'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../vendor/oclif-core'
 
 import {RfmCommand} from '../../cli/base-command'
 import {table} from '../../cli/render'
