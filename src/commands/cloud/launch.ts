@@ -33,7 +33,7 @@ export default class Launch extends RfmCommand {
     '<%= config.bin %> cloud launch command -c examples/command/hello.yaml --follow',
     '<%= config.bin %> cloud launch command -c job.yaml --set retries.attempts=3 --set env.SEED=7',
     '<%= config.bin %> cloud launch command -c job.yaml --dry-run',
-    '<%= config.bin %> cloud launch sft -c examples/sft/quick.yaml --stage dpo --sft-checkpoint RUN@best',
+    '<%= config.bin %> cloud launch sft -c examples/sft/spatial-dpo.yaml --sft-checkpoint RUN@best',
   ]
   static override args = {
     kind: Args.string({required: true, description: 'Job kind: command, or one that a plugin provides.'}),
