@@ -22,6 +22,9 @@ import type {ManifestFile} from './manifest'
 import {Progress, type ProgressMode} from './progress'
 import {hashFile} from './stage'
 
+/** Permission bits a pulled file may have: rwx for its owner, r-x for group and others at most. */
+const PULLED_MODE_MASK = 0o755
+
 export interface PullOptions {
   concurrency?: number
   progress?: ProgressMode
@@ -138,7 +141,9 @@ async function downloadVerified(store: ObjectStore, file: ManifestFile, target: 
         )
         throw error
       }
-      await fs.chmod(tmp, file.mode & 0o777)
+      // the stored permission bits, less group/other write: a dataset staged from a 0777 tree must
+      // not land world-writable in the trainer's folder (as tar does for a non-root user's umask)
+      await fs.chmod(tmp, file.mode & PULLED_MODE_MASK)
       await fs.rename(tmp, target)
     } catch (error) {
       progress.addBytes(-received)

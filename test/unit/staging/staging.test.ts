@@ -110,6 +110,20 @@ for (const [kind, open] of kinds) {
       assert.equal(again.downloadedFiles, 0)
     })
 
+    test('pull never makes a file group- or world-writable, whatever mode it was staged with', async () => {
+      const store = await open()
+      const tree = dir('wide')
+      writeFileSync(path.join(tree, 'open.sh'), '#!/bin/sh\n')
+      writeFileSync(path.join(tree, 'open.json'), '{}\n')
+      chmodSync(path.join(tree, 'open.sh'), 0o777)
+      chmodSync(path.join(tree, 'open.json'), 0o666)
+      const staged = await stageTree(store, tree, {name: 'wide'})
+      const out = dir('wide-pull')
+      await pullDataset(store, staged.ref, out)
+      assert.equal(lstatSync(path.join(out, 'open.sh')).mode & 0o777, 0o755)
+      assert.equal(lstatSync(path.join(out, 'open.json')).mode & 0o777, 0o644)
+    })
+
     test('a damaged object is an error on pull, and no bad file is left behind', async () => {
       const store = await open()
       const tree = makeTree()
