@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync} from 'node:fs'
+import {builtinModules} from 'node:module'
 import * as path from 'node:path'
 import {test} from 'node:test'
 import * as ts from 'typescript'
@@ -86,4 +87,40 @@ test('the scan finds the ways out: a relative import, require, import(), export-
     found.join('\n'),
   )
   assert.ok(!found.some((f) => /:1:|:6:/.test(f)), 'imports inside the plugin folder pass')
+})
+
+/** Package specifiers a file loads when it runs: value imports, export-from, require() and import(); `import type` and `typeof import()` vanish from the compiled code. */
+function runtimeSpecifiers(file: string, text: string): {spec: string; pos: number}[] {
+  const found: {spec: string; pos: number}[] = []
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && !node.importClause?.isTypeOnly) found.push({spec: node.moduleSpecifier.text, pos: node.moduleSpecifier.pos})
+    else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly)
+      found.push({spec: node.moduleSpecifier.text, pos: node.moduleSpecifier.pos})
+    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+      const [arg] = node.arguments
+      if (arg && ts.isStringLiteral(arg)) found.push({spec: arg.text, pos: arg.pos})
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true))
+  return found
+}
+
+test("a plugin's sources load at run time only packages its package.json declares (dependencies or peerDependencies)", () => {
+  const builtin = new Set(builtinModules)
+  const undeclared: string[] = []
+  for (const p of readdirSync(PLUGINS, {withFileTypes: true}).filter((e) => e.isDirectory())) {
+    const root = path.join(PLUGINS, p.name)
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>
+    const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})])
+    for (const file of tsFiles(path.join(root, 'src'))) {
+      const text = readFileSync(file, 'utf8')
+      for (const {spec, pos} of runtimeSpecifiers(file, text)) {
+        if (spec.startsWith('.') || path.isAbsolute(spec) || spec.startsWith('node:') || builtin.has(spec.split('/')[0])) continue
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
+        if (!declared.has(name)) undeclared.push(`${path.relative(ROOT, file)}:${lineOf(text, pos)}: '${spec}' is not in ${p.name}'s dependencies or peerDependencies`)
+      }
+    }
+  }
+  assert.deepEqual(undeclared, [])
 })
