@@ -7,25 +7,17 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
+import {replaceWasmKernel} from './wasm-kernel'
+
 interface RefCounted {
   incRef(dataId: unknown): void
 }
 
-let patched = false
-
 export function patchWasmIdentity(tf: typeof tfTypes): void {
-  const original = tf.getKernel('Identity', 'wasm')
-  if (patched || !original) return
-  patched = true
-  tf.unregisterKernel('Identity', 'wasm')
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tfTypes.TensorInfo
-      if (x.dtype === 'string') return original.kernelFunc(args)
-      ;(args.backend as unknown as RefCounted).incRef(x.dataId)
-      return {dataId: x.dataId, shape: x.shape, dtype: x.dtype}
-    },
+  replaceWasmKernel(tf, 'Identity', (original) => (args) => {
+    const x = args.inputs.x as tfTypes.TensorInfo
+    if (x.dtype === 'string') return original.kernelFunc(args)
+    ;(args.backend as unknown as RefCounted).incRef(x.dataId)
+    return {dataId: x.dataId, shape: x.shape, dtype: x.dtype}
   })
 }

@@ -7,40 +7,33 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
+import {replaceWasmKernel} from './wasm-kernel'
+
 interface WasmBackend {
   makeOutput(shape: number[], dtype: string): tfTypes.TensorInfo
   typedArrayFromHeap(t: tfTypes.TensorInfo): Float32Array | Int32Array | Uint8Array
 }
 
-let patched = false
-
 export function patchWasmSum(tf: typeof tfTypes): void {
-  const original = tf.getKernel('Sum', 'wasm')
-  if (patched || !original) return
-  patched = true
-  tf.unregisterKernel('Sum', 'wasm')
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tfTypes.TensorInfo
-      const {axis, keepDims} = args.attrs as unknown as {axis: number | number[]; keepDims: boolean}
-      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b)
-      const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i)
-      if (x.dtype !== 'float32' || !leading) return original.kernelFunc(args)
-      const backend = args.backend as unknown as WasmBackend
-      const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1)
-      const rest = x.shape.slice(axes.length)
-      const width = rest.reduce((a, b) => a * b, 1)
-      const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32')
-      // views only after the allocation (it may grow the heap)
-      const xs = backend.typedArrayFromHeap(x) as Float32Array
-      const acc = backend.typedArrayFromHeap(out) as Float32Array
-      acc.fill(0)
-      for (let r = 0; r < rows; r++) {
-        const base = r * width
-        for (let j = 0; j < width; j++) acc[j] += xs[base + j]
-      }
-      return out
-    },
+  replaceWasmKernel(tf, 'Sum', (original) => (args) => {
+    const x = args.inputs.x as tfTypes.TensorInfo
+    const {axis, keepDims} = args.attrs as unknown as {axis: number | number[]; keepDims: boolean}
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b)
+    const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i)
+    if (x.dtype !== 'float32' || !leading) return original.kernelFunc(args)
+    const backend = args.backend as unknown as WasmBackend
+    const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1)
+    const rest = x.shape.slice(axes.length)
+    const width = rest.reduce((a, b) => a * b, 1)
+    const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32')
+    // views only after the allocation (it may grow the heap)
+    const xs = backend.typedArrayFromHeap(x) as Float32Array
+    const acc = backend.typedArrayFromHeap(out) as Float32Array
+    acc.fill(0)
+    for (let r = 0; r < rows; r++) {
+      const base = r * width
+      for (let j = 0; j < width; j++) acc[j] += xs[base + j]
+    }
+    return out
   })
 }
