@@ -14,10 +14,13 @@ export interface SelectedBackend {
   provider: string
   /** wasm only: worker threads in use (1 = single-threaded) */
   threads?: number
+  /** wasm only: who computes matrix products (OpenBLAS through native-kernels.ts, or tfjs's XNNPACK) */
+  matmul?: string
   tf: typeof tfTypes
 }
 
 import {registerGradients} from './gradients'
+import {loadOpenBlas, patchWasmGather, patchWasmMatMul} from './native-kernels'
 import {registerWasmHeadMatMul} from './wasm-head-matmul'
 import {patchWasmIdentity} from './wasm-identity'
 import {patchWasmSum} from './wasm-sum'
@@ -70,6 +73,7 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
   }
   const tf = await core()
   if (preference === 'auto' || preference === 'wasm') {
+    loadOpenBlas() // a bad RFM_NATIVE, or RFM_NATIVE=on that cannot load, fails here rather than falling back to cpu
     try {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
       if (await quietly(() => tf.setBackend('wasm'))) {
@@ -78,7 +82,9 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
         registerWasmHeadMatMul(tf)
         patchWasmIdentity(tf)
         patchWasmSum(tf)
-        return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), tf}
+        patchWasmGather(tf)
+        const matmul = patchWasmMatMul(tf)
+        return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), matmul, tf}
       }
     } catch (error) {
       if (preference === 'wasm') throw error
@@ -106,5 +112,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function describeBackend(b: SelectedBackend): string {
-  return `${b.name} (${b.provider}${b.threads !== undefined ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''})`
+  const threads = b.threads !== undefined ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : ''
+  return `${b.name} (${b.provider}${threads}${b.matmul ? `; products: ${b.matmul}` : ''})`
 }

@@ -7,14 +7,20 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
+import {loadNativeKernels} from './native-kernels'
 import {replaceWasmKernel} from './wasm-kernel'
 
 interface WasmBackend {
+  dataIdMap: {get(dataId: unknown): {memoryOffset: number}}
   makeOutput(shape: number[], dtype: string): tfTypes.TensorInfo
   typedArrayFromHeap(t: tfTypes.TensorInfo): Float32Array | Int32Array | Uint8Array
+  wasm: {HEAPU8: Uint8Array}
 }
 
 export function patchWasmSum(tf: typeof tfTypes): void {
+  // the same loop in C when the native module loads (native-kernels.ts): same order, same bits, ~10× faster
+  const native = loadNativeKernels().kernels
+  const dims = new Int32Array(4)
   replaceWasmKernel(tf, 'Sum', (original) => (args) => {
     const x = args.inputs.x as tfTypes.TensorInfo
     const {axis, keepDims} = args.attrs as unknown as {axis: number | number[]; keepDims: boolean}
@@ -26,7 +32,13 @@ export function patchWasmSum(tf: typeof tfTypes): void {
     const rest = x.shape.slice(axes.length)
     const width = rest.reduce((a, b) => a * b, 1)
     const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32')
-    // views only after the allocation (it may grow the heap)
+    // views and offsets only after the allocation (it may grow the heap)
+    if (native) {
+      const offset = (t: tfTypes.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset
+      dims.set([rows, width, offset(x), offset(out)])
+      native.sumRows(backend.wasm.HEAPU8.buffer as ArrayBuffer, dims)
+      return out
+    }
     const xs = backend.typedArrayFromHeap(x) as Float32Array
     const acc = backend.typedArrayFromHeap(out) as Float32Array
     acc.fill(0)

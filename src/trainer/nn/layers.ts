@@ -6,6 +6,7 @@
 import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import {matMulT} from '../gradients'
+import {hasNativeMatMul} from '../native-kernels'
 import {addLoraParams, dropoutMask, isLoraTarget, LORA_A, LORA_B, LoraConfig} from '../lora'
 import {ParamStore} from '../params'
 import {hasHeadMatMul, headMatMul} from '../wasm-head-matmul'
@@ -34,6 +35,8 @@ export type AttentionProducts = 'batched' | 'per_head'
 
 /** a [..., m, k] · b [..., k, n] (bᵀ when transposeB) as one rank-2 product per leading index. */
 export function perHeadMatMul(tf: typeof tfTypes, a: Tensor, b: Tensor, transposeB = false): Tensor {
+  // OpenBLAS: a batched product is already one rank-2 sgemm per head, and bᵀ needs no transpose
+  if (hasNativeMatMul(tf)) return tf.matMul(a, b, false, transposeB)
   const lead = a.shape.slice(0, -2)
   const count = lead.reduce((x, y) => x * y, 1)
   const [m, k] = a.shape.slice(-2)

@@ -7,6 +7,11 @@ import {Rng, selectBackend, Vlm} from '../../../src/trainer'
 import {tokenCrossEntropy} from '../../../src/trainer/task'
 import {headMatMul} from '../../../src/trainer/wasm-head-matmul'
 
+// these tests are about tfjs-wasm's own products (XNNPACK per head vs a split); with the native
+// kernels both attention modes run the same OpenBLAS sgemm per head (native-kernels.test.ts)
+// (read when the first backend is selected, after these imports)
+process.env.RFM_NATIVE = 'off'
+
 test('per_head attention products: the same loss and gradients as batched ones, within float rounding', async () => {
   const {tf} = await selectBackend('wasm')
   const model = new Vlm(tf, {vocabSize: 20, width: 32, depth: 2, heads: 4, mlpRatio: 2, contextLength: 12, dropout: 0, outputs: ['lm']}, new Rng(1))

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {test} from 'node:test'
+
+import {Rng, selectBackend} from '../../../src/trainer'
+import {describeBackend} from '../../../src/trainer/backend'
+import {loadNativeKernels, NATIVE_MODULE} from '../../../src/trainer/native-kernels'
+
+const root = path.resolve(__dirname, '..', '..', '..', '..')
+const built = existsSync(NATIVE_MODULE)
+const skip = built ? false : `${NATIVE_MODULE} not built (no C compiler when \`npm run compile\` ran)`
+const openBlas = ['/usr/lib/x86_64-linux-gnu/libopenblas.so.0', '/usr/lib/aarch64-linux-gnu/libopenblas.so.0'].some((f) => existsSync(f))
+
+/** op(A)·op(B) in float64 from the float32 inputs: an independent reference for the products. */
+function reference(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], ta: boolean, tb: boolean): {values: number[]; shape: number[]} {
+  const [ra, rb] = [aShape.length, bShape.length]
+  const m = ta ? aShape[ra - 1] : aShape[ra - 2]
+  const k = ta ? aShape[ra - 2] : aShape[ra - 1]
+  const n = tb ? bShape[rb - 2] : bShape[rb - 1]
+  const countA = a.length / (m * k)
+  const countB = b.length / (k * n)
+  const count = Math.max(countA, countB)
+  const values: number[] = []
+  for (let i = 0; i < count; i++) {
+    const ao = countA === 1 ? 0 : i * m * k
+    const bo = countB === 1 ? 0 : i * k * n
+    for (let r = 0; r < m; r++)
+      for (let c = 0; c < n; c++) {
+        let s = 0
+        for (let j = 0; j < k; j++) s += a[ao + (ta ? j * m + r : r * k + j)] * b[bo + (tb ? c * k + j : j * n + c)]
+        values.push(s)
+      }
+  }
+  const lead = (countA >= countB ? aShape : bShape).slice(0, -2)
+  return {values, shape: [...lead, m, n]}
+}
+
+test('native products: every transpose flag, batched and broadcast operands, against a float64 reference', {skip}, async () => {
+  const backend = await selectBackend('wasm')
+  const {tf} = backend
+  if (openBlas) assert.match(describeBackend(backend), /products: OpenBLAS/)
+  const rng = new Rng(3)
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[2, 3, 5, 7], [2, 3, 7, 4], false, false],
+    [[2, 3, 7, 5], [2, 3, 4, 7], true, true],
+    [[4, 5, 7], [7, 3], false, false],
+    [[5, 7], [4, 7, 3], false, false],
+    [[4, 7, 5], [1, 3, 7], true, true],
+    [[64, 33], [33, 130], false, false],
+  ]
+  for (const [aShape, bShape, ta, tb] of cases) {
+    const a = Float32Array.from({length: aShape.reduce((x, y) => x * y, 1)}, () => rng.normal())
+    const b = Float32Array.from({length: bShape.reduce((x, y) => x * y, 1)}, () => rng.normal())
+    const got = tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), ta, tb)
+    const want = reference(a, aShape, b, bShape, ta, tb)
+    const label = `${aShape}${ta ? 'ᵀ' : ''} × ${bShape}${tb ? 'ᵀ' : ''}`
+    assert.deepEqual(got.shape, want.shape, label)
+    const values = got.dataSync()
+    const worst = want.values.reduce((w, v, i) => Math.max(w, Math.abs(values[i] - v)), 0)
+    assert.ok(worst < 1e-4, `${label}: max error ${worst}`)
+  }
+  // an empty inner dimension is a product of zeros, and a repeated product is bitwise the same
+  assert.deepEqual(Array.from(tf.matMul(tf.zeros([2, 0]), tf.zeros([0, 3])).dataSync()), [0, 0, 0, 0, 0, 0])
+  const x = tf.randomNormal([48, 96], 0, 1, 'float32', 5)
+  const w = tf.randomNormal([96, 40], 0, 1, 'float32', 6)
+  assert.deepEqual(Array.from(tf.matMul(x, w).dataSync()), Array.from(tf.matMul(x, w).dataSync()))
+})
+
+test('native row gather: bitwise the table rows, any index shape; an index out of range still gets tfjs’s error', {skip}, async () => {
+  const {tf} = await selectBackend('wasm')
+  const rng = new Rng(4)
+  const table = Float32Array.from({length: 50 * 6}, () => rng.normal())
+  const idx = [
+    [3, 0],
+    [49, 3],
+  ]
+  const got = tf.gather(tf.tensor2d(table, [50, 6]), tf.tensor2d(idx, [2, 2], 'int32'))
+  assert.deepEqual(got.shape, [2, 2, 6])
+  assert.deepEqual(
+    Array.from(got.dataSync()),
+    idx.flat().flatMap((i) => Array.from(table.subarray(6 * i, 6 * i + 6))),
+  )
+  const before = tf.engine().backend.numDataIds()
+  assert.throws(() => tf.gather(tf.tensor2d(table, [50, 6]), tf.tensor1d([50], 'int32')), /not in \[0, 49\]/)
+  assert.ok(tf.engine().backend.numDataIds() <= before + 2, 'the unused output is freed')
+})
+
+test('the native kernels refuse operands outside the heap instead of reading past it', {skip}, () => {
+  const {kernels} = loadNativeKernels()
+  assert.ok(kernels)
+  const heap = new ArrayBuffer(64)
+  // 4×4 floats at offset 16 end at byte 80 > 64
+  assert.throws(() => kernels.sumRows(heap, Int32Array.from([4, 4, 16, 0])), /outside the heap/)
+  assert.throws(() => kernels.gatherRows(heap, Int32Array.from([1, 4, 4, 0, 64, 0])), /outside the heap/)
+  assert.throws(() => kernels.sumRows(heap, Int32Array.from([1, 1])), /Int32Array/)
+  if (kernels.info().available) assert.throws(() => kernels.sgemm(heap, Int32Array.from([1, 0, 0, 4, 4, 4, 0, 0, 0, 0, 8, 0, 0])), /outside the heap/)
+})
+
+/** describeBackend(selectBackend('wasm')) in a child process with this environment. */
+function childBackend(env: Record<string, string>): {status: number | null; out: string} {
+  const script = `require(${JSON.stringify(path.join(root, 'dist/src/trainer/backend.js'))}).selectBackend('wasm').then((b) => console.log(require(${JSON.stringify(path.join(root, 'dist/src/trainer/backend.js'))}).describeBackend(b)), (e) => { console.error(e.message); process.exit(3) })`
+  const run = spawnSync(process.execPath, ['-e', script], {encoding: 'utf8', env: {...process.env, ...env}})
+  return {status: run.status, out: `${run.stdout}${run.stderr}`}
+}
+
+test('RFM_NATIVE: off keeps tfjs’s products, on fails clearly when OpenBLAS cannot load, anything else is refused', {skip}, () => {
+  const off = childBackend({RFM_NATIVE: 'off'})
+  assert.equal(off.status, 0, off.out)
+  assert.match(off.out, /products: tfjs \(RFM_NATIVE=off\)/)
+  const missing = childBackend({RFM_NATIVE: 'on', RFM_OPENBLAS: '/nonexistent/libopenblas.so.0'})
+  assert.equal(missing.status, 3, missing.out)
+  assert.match(missing.out, /RFM_NATIVE=on: OpenBLAS did not load: .*nonexistent/)
+  const fallback = childBackend({RFM_NATIVE: 'auto', RFM_OPENBLAS: '/nonexistent/libopenblas.so.0'})
+  assert.equal(fallback.status, 0, fallback.out)
+  assert.match(fallback.out, /products: tfjs \(OpenBLAS did not load/)
+  const bad = childBackend({RFM_NATIVE: 'fast'})
+  assert.equal(bad.status, 3)
+  assert.match(bad.out, /RFM_NATIVE must be auto, off or on, got "fast"/)
+})
+
+test('build-native: without a C compiler it says so in one line and leaves no module; with one it builds a module that loads', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rfm-native-'))
+  try {
+    const out = path.join(dir, 'rfm_native.node')
+    const script = path.join(root, 'scripts', 'build-native.js')
+    const none = spawnSync(process.execPath, [script, '--out', out], {encoding: 'utf8', env: {...process.env, CC: path.join(dir, 'no-such-cc')}})
+    assert.equal(none.status, 0, none.stderr)
+    assert.match(none.stdout, /native kernels not built \(.*no C compiler\); the trainer uses tfjs-wasm's own kernels/)
+    assert.equal(existsSync(out), false)
+    if (!built) return // this machine has no compiler either
+    const real = spawnSync(process.execPath, [script, '--out', out], {encoding: 'utf8'})
+    assert.equal(real.status, 0, real.stdout + real.stderr)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    assert.equal(typeof (require(out) as {sgemm: unknown}).sgemm, 'function')
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
