@@ -1,5 +1,7 @@
 /**
  * `npm run bench -- trainer [--backend wasm|cpu|tensorflow] [--steps N] [--no-torch] [--profile [--attention batched|per_head]]`
+ * On wasm with the native kernels (src/trainer/native-kernels.ts) it also measures, in a child process
+ * with RFM_NATIVE=off, one worker on tfjs-wasm's own kernels: the figure before the native kernels.
  * Reference model: a 4-layer, width-256, 4-head pre-norm transformer LM (QuickGELU MLP ×4, vocab 256)
  * on 128-token sequences, batch 16. Prints steps/s, achieved training FLOP/s ÷ the same backend's best
  * matmul FLOP/s (squares and the model's own shapes), and — where python3 has torch — steps/s ÷ PyTorch on the same architecture and batch,
@@ -135,19 +137,33 @@ async function profileStep(backend: SelectedBackend, attention: 'batched' | 'per
   console.log(`one training step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels, ${info.newTensors} tensors left, peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
   for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms))
     console.log(`  ${name.padEnd(22)} ${String(e.calls).padStart(5)} calls  ${e.ms.toFixed(0).padStart(6)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %`)
-  const matmuls = info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul')
-  const byShape = new Map<string, {calls: number; ms: number}>()
-  for (const k of matmuls) {
-    const key = k.inputShapes.map((s) => `[${s}]`).join('×')
-    const e = byShape.get(key) ?? {calls: 0, ms: 0}
-    e.calls += 1
-    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
-    byShape.set(key, e)
+  // where the time of the biggest kernels goes, by input shapes
+  const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 4)
+  for (const [name] of top) {
+    const byShape = new Map<string, {calls: number; ms: number}>()
+    for (const k of info.kernels.filter((k) => k.name === name)) {
+      const key = k.inputShapes.map((s) => `[${s}]`).join(name.includes('MatMul') ? '×' : ', ')
+      const e = byShape.get(key) ?? {calls: 0, ms: 0}
+      e.calls += 1
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
+      byShape.set(key, e)
+    }
+    console.log(`${name} by input shapes:`)
+    for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8)) console.log(`  ${key.padEnd(40)} ${String(e.calls).padStart(4)} calls  ${e.ms.toFixed(0).padStart(6)} ms`)
   }
-  console.log('matmuls by input shapes:')
-  for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`  ${key.padEnd(40)} ${String(e.calls).padStart(4)} calls  ${e.ms.toFixed(0).padStart(6)} ms`)
   loop.dispose()
   model.dispose()
+}
+
+/** One worker with RFM_NATIVE=off, in a child process (the kernels are chosen once per process). */
+function tfjsOnly(steps: number): {stepsPerSecond: number; peak: number} | string {
+  const run = spawnSync(process.execPath, [path.join(__dirname, 'run.js'), 'trainer', '--backend', 'wasm', '--steps', String(steps), '--one-worker-json'], {
+    encoding: 'utf8',
+    env: {...process.env, RFM_NATIVE: 'off'},
+  })
+  const last = (run.stdout ?? '').trim().split('\n').pop() ?? ''
+  if (run.status !== 0 || !last.startsWith('{')) return `exit ${run.status}: ${(run.stderr ?? '').trim().split('\n').pop()}`
+  return JSON.parse(last) as {stepsPerSecond: number; peak: number}
 }
 
 /** FLOP/s of a product of these shapes (median of 5 after a warm-up). */
@@ -257,6 +273,12 @@ export default async function main(args: string[]): Promise<void> {
   console.log('GPU: none available in this environment; the tensorflow (tfjs-node-gpu) backend was not measured')
 
   if (args.includes('--profile')) return profileStep(backend, (arg(args, '--attention') ?? 'per_head') as 'batched' | 'per_head')
+  if (args.includes('--one-worker-json')) {
+    // the child of tfjsOnly(): one figure and its own matmul peak, as data
+    const r = await stepsPerSecondWith(backend, 1, steps, 'per_head')
+    const peak = Math.max(...MATMUL_SHAPES.map(([m, k, n]) => matmulFlops(tf, [m, k], [k, n])))
+    return void console.log(JSON.stringify({stepsPerSecond: r.stepsPerSecond, peak, backend: describeBackend(backend)}))
+  }
   const auto = resolveWorkers('auto')
   const line = (label: string, r: {stepsPerSecond: number}) => console.log(`steps/s, ${label}: ${r.stepsPerSecond.toFixed(3)}   (median of ${steps}; ${(1000 / r.stepsPerSecond).toFixed(0)} ms/step)`)
   // trainer.attention: per_head is the default, batched the numerics of runs started before it
@@ -274,16 +296,24 @@ export default async function main(args: string[]): Promise<void> {
   // the ceiling: the best of a few plain rank-2 products on this backend, the model's own shapes included
   const references = MATMUL_SHAPES.map(([m, k, n]) => ({shape: `${m}×${k}×${n}`, flops: matmulFlops(tf, [m, k], [k, n])}))
   const peak = Math.max(...references.map((r) => r.flops))
-  console.log(`matmul FLOP/s on ${backend.name}, one thread (m×k×n): ${references.map((r) => `${r.shape} ${(r.flops / 1e9).toFixed(1)} G`).join(', ')}`)
+  const provider = backend.matmul ? ` (products: ${backend.matmul.split(' ')[0]})` : ''
+  console.log(`matmul FLOP/s on ${backend.name}${provider}, one thread (m×k×n): ${references.map((r) => `${r.shape} ${(r.flops / 1e9).toFixed(1)} G`).join(', ')}`)
   console.log(`achieved training FLOP/s (1 worker, per_head): ${(achieved / 1e9).toFixed(1)} G; best matmul above: ${(peak / 1e9).toFixed(1)} G`)
   console.log(ratioLine('achieved training FLOP/s ÷ best matmul FLOP/s (1 worker, one thread each)', achieved / peak, '≥ 0.6'))
-  // what bounds it: attention's per-head products are batched matmuls, which tfjs-wasm runs outside XNNPACK
+  // attention's products are batched matmuls: tfjs-wasm runs them outside XNNPACK, the native kernels one sgemm per head
   const heads = REF.batch * REF.heads
   const dh = REF.width / REF.heads
   const batchedFlops = matmulFlops(tf, [heads, REF.seq, dh], [heads, dh, REF.seq])
   const attentionShare = (3 * REF.batch * REF.seq * REF.layers * 2 * 2 * REF.seq * REF.width) / trainingFlops()
   console.log(`attention products: ${(100 * attentionShare).toFixed(0)} % of the FLOPs, as batched matmuls at ${(batchedFlops / 1e9).toFixed(1)} GFLOP/s`)
   console.log(ratioLine('batched (attention) matmul FLOP/s ÷ best matmul FLOP/s', batchedFlops / peak))
+  const plain = backend.matmul?.startsWith('OpenBLAS') ? tfjsOnly(steps) : undefined
+  if (typeof plain === 'string') console.log(`tfjs-wasm kernels only (RFM_NATIVE=off): not measured (${plain})`)
+  else if (plain) {
+    line('1 worker, per_head, tfjs-wasm kernels only (RFM_NATIVE=off)', plain)
+    console.log(`best matmul FLOP/s there (XNNPACK): ${(plain.peak / 1e9).toFixed(1)} G; achieved ÷ best: ${((trainingFlops() * plain.stepsPerSecond) / plain.peak).toFixed(2)}×`)
+    console.log(ratioLine('steps/s 1 worker: native kernels ÷ tfjs-wasm kernels only', single.stepsPerSecond / plain.stepsPerSecond))
+  }
 
   if (args.includes('--no-torch')) return
   const configs: TorchConfig[] = []
@@ -308,7 +338,7 @@ export default async function main(args: string[]): Promise<void> {
   const ceiling = (peak * auto) / trainingFlops()
   console.log(`ceiling: ${ceiling.toFixed(3)} steps/s (${auto} × best matmul FLOP/s ÷ FLOPs per step: matmuls only, perfect scaling)`)
   console.log(ratioLine(`ceiling ÷ PyTorch best`, ceiling / best!.steps_per_s))
-  // the kernel ceiling: PyTorch's GEMMs use AVX2/AVX-512 FMA, tfjs-wasm 128-bit wasm SIMD
+  // the kernel ceiling: PyTorch's GEMMs use AVX2/AVX-512 FMA, tfjs-wasm 128-bit wasm SIMD (rfm's native products: the same OpenBLAS)
   const torchMatmul = torchRun({threads: 1, blasThreads: 1}, 0, [JSON.stringify(MATMUL_SHAPES)])
   if (typeof torchMatmul !== 'string') {
     const tm = torchMatmul.matmul_flops as number

@@ -106,6 +106,9 @@ static bool heap_and_dims(napi_env env, napi_callback_info cb, size_t count, cha
   return true;
 }
 
+/* a byte offset into the heap: passed in an Int32Array, read unsigned (a heap may pass 2 GiB) */
+static inline int64_t heap_offset(int32_t v) { return (int64_t)(uint32_t)v; }
+
 /* a float32 array of `count` elements at byte `offset` lies inside the heap */
 static bool inside(int64_t offset, int64_t count, int64_t heap_bytes) {
   return offset >= 0 && count >= 0 && offset % 4 == 0 && offset + 4 * count <= heap_bytes;
@@ -139,7 +142,8 @@ static napi_value run_sgemm(napi_env env, napi_callback_info cb) {
   pthread_once(&once, open_blas);
   if (!sgemm) return throw_error(env, "OpenBLAS is not available");
   int64_t batch = d[0], ta = d[1], tb = d[2], m = d[3], n = d[4], k = d[5];
-  int64_t a_off = d[6], a_stride = d[7], b_off = d[8], b_stride = d[9], c_off = d[10], c_stride = d[11];
+  int64_t a_off = heap_offset(d[6]), b_off = heap_offset(d[8]), c_off = heap_offset(d[10]);
+  int64_t a_stride = d[7], b_stride = d[9], c_stride = d[11];
   int accumulate = d[12];
   if (batch < 0 || m < 0 || n < 0 || k < 0 || a_stride < 0 || b_stride < 0 || c_stride < 0) return throw_error(env, "negative dimension");
   if (batch == 0 || m == 0 || n == 0) return NULL;
@@ -174,7 +178,7 @@ static napi_value run_sum_rows(napi_env env, napi_callback_info cb) {
   int64_t heap_bytes;
   const int32_t *d;
   if (!heap_and_dims(env, cb, 4, &heap, &heap_bytes, &d)) return NULL;
-  int64_t rows = d[0], width = d[1], x_off = d[2], out_off = d[3];
+  int64_t rows = d[0], width = d[1], x_off = heap_offset(d[2]), out_off = heap_offset(d[3]);
   if (rows < 0 || width < 0 || !inside(x_off, rows * width, heap_bytes) || !inside(out_off, width, heap_bytes))
     return throw_error(env, "operand outside the heap");
   const float *x = (const float *)(heap + x_off);
@@ -198,12 +202,13 @@ static napi_value run_gather_rows(napi_env env, napi_callback_info cb) {
   const int32_t *d;
   if (!heap_and_dims(env, cb, 6, &heap, &heap_bytes, &d)) return NULL;
   int64_t count = d[0], width = d[1], table_rows = d[2];
-  if (count < 0 || width < 0 || table_rows < 0 || !inside(d[3], table_rows * width, heap_bytes) || !inside(d[4], count, heap_bytes) ||
-      !inside(d[5], count * width, heap_bytes))
+  int64_t table_off = heap_offset(d[3]), indices_off = heap_offset(d[4]), out_off = heap_offset(d[5]);
+  if (count < 0 || width < 0 || table_rows < 0 || !inside(table_off, table_rows * width, heap_bytes) || !inside(indices_off, count, heap_bytes) ||
+      !inside(out_off, count * width, heap_bytes))
     return throw_error(env, "operand outside the heap");
-  const float *table = (const float *)(heap + d[3]);
-  const int32_t *indices = (const int32_t *)(heap + d[4]);
-  float *out = (float *)(heap + d[5]);
+  const float *table = (const float *)(heap + table_off);
+  const int32_t *indices = (const int32_t *)(heap + indices_off);
+  float *out = (float *)(heap + out_off);
   napi_value result;
   for (int64_t i = 0; i < count; i++) {
     if (indices[i] < 0 || indices[i] >= table_rows) {

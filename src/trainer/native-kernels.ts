@@ -20,6 +20,7 @@ import type * as tfTypes from '@tensorflow/tfjs-core'
 
 import {replaceWasmKernel} from './wasm-kernel'
 
+/** Byte offsets into the heap travel in the Int32Array as their low 32 bits and are read unsigned. */
 export interface NativeKernels {
   info(): {available: boolean; library: string; config: string; error: string}
   /** dims: batch, transA, transB, m, n, k, aOffset, aStride, bOffset, bStride, cOffset, cStride, accumulate */
