@@ -75,7 +75,13 @@ export function loadOpenBlas(): {kernels?: NativeKernels; description: string} {
   const {kernels, why} = loadNativeKernels()
   if (!kernels) return (openBlas = {description: `tfjs (${why})`})
   const info = kernels.info()
-  if (info.available) return (openBlas = {kernels, description: `OpenBLAS (${info.library}: ${info.config})`})
+  if (info.available) {
+    // e.g. "OpenBLAS 0.3.21 (Cooperlake kernels, libopenblas.so.0)" from openblas_get_config/corename
+    const version = /^OpenBLAS (\S+)/.exec(info.config)?.[1]
+    const core = /core=(\S+)/.exec(info.config)?.[1]
+    const details = [core ? `${core} kernels` : undefined, info.library].filter(Boolean).join(', ')
+    return (openBlas = {kernels, description: `OpenBLAS${version ? ` ${version}` : ''} (${details})`})
+  }
   if (nativeMode() === 'on') throw new Error(`RFM_NATIVE=on: OpenBLAS did not load: ${info.error}`)
   return (openBlas = {description: `tfjs (OpenBLAS did not load: ${info.error})`})
 }
