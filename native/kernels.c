@@ -33,12 +33,10 @@ static char library[512] = "";
 static char config[256] = "";
 static char load_error[512] = "";
 
-static void open_blas(void) {
+static void open_blas_library(void) {
   /* only OpenBLAS: a generic libblas.so.3 may be the reference BLAS, slower than XNNPACK */
   const char *override = getenv("RFM_OPENBLAS");
   const char *names[] = {override, "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"};
-  /* the pool is sized at load: ask for one thread unless the user chose otherwise */
-  setenv("OPENBLAS_NUM_THREADS", "1", 0);
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     if (!names[i] || !names[i][0]) continue;
     void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
@@ -64,6 +62,15 @@ static void open_blas(void) {
     sgemm = f;
     return;
   }
+}
+
+/* OpenBLAS sizes its thread pool when it loads: one thread unless the user chose otherwise. The
+   variable is removed again afterwards, so commands rfm starts later (a user's PyTorch) do not inherit it. */
+static void open_blas(void) {
+  bool set_threads_env = getenv("OPENBLAS_NUM_THREADS") == NULL;
+  if (set_threads_env) setenv("OPENBLAS_NUM_THREADS", "1", 0);
+  open_blas_library();
+  if (set_threads_env) unsetenv("OPENBLAS_NUM_THREADS");
 }
 
 static napi_value throw_error(napi_env env, const char *message) {
