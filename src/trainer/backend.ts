@@ -14,13 +14,15 @@ export interface SelectedBackend {
   provider: string
   /** wasm only: worker threads in use (1 = single-threaded) */
   threads?: number
-  /** wasm only: who computes matrix products (OpenBLAS through native-kernels.ts, or tfjs's XNNPACK) */
+  /** wasm only: who computes matrix products (OpenBLAS through native-kernels.ts, or tfjs's XNNPACK), in words */
   matmul?: string
+  /** wasm only: the products' provider, recorded in checkpoints (their float results differ in the last bits) */
+  products?: 'openblas' | 'tfjs'
   tf: typeof tfTypes
 }
 
 import {registerGradients} from './gradients'
-import {loadOpenBlas, patchWasmGather, patchWasmMatMul} from './native-kernels'
+import {hasNativeMatMul, loadOpenBlas, patchWasmGather, patchWasmMatMul} from './native-kernels'
 import {registerWasmHeadMatMul} from './wasm-head-matmul'
 import {patchWasmIdentity} from './wasm-identity'
 import {patchWasmSum} from './wasm-sum'
@@ -84,7 +86,8 @@ async function select(preference: BackendPreference): Promise<SelectedBackend> {
         patchWasmSum(tf)
         patchWasmGather(tf)
         const matmul = patchWasmMatMul(tf)
-        return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), matmul, tf}
+        const products = hasNativeMatMul(tf) ? 'openblas' : 'tfjs'
+        return {name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount(), matmul, products, tf}
       }
     } catch (error) {
       if (preference === 'wasm') throw error

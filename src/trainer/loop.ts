@@ -40,6 +40,8 @@ export interface TrainerState {
   backend: string
   /** attention's products in this run; absent in checkpoints written before per_head became the default (they ran batched) */
   attention?: AttentionProducts
+  /** wasm: who computed the matrix products (native-kernels.ts); absent before the native kernels (then tfjs) */
+  products?: 'openblas' | 'tfjs'
   /** set on the final checkpoint of a completed run */
   finished?: boolean
 }
@@ -162,6 +164,11 @@ export class Trainer<M extends TrainableModel = Vlm> {
     if (this.parts.trainer.attention === undefined) this.setAttention(recorded)
     else if (recorded !== this.attention)
       this.ctx.log(`note: checkpoint was written with trainer.attention ${recorded}, resuming with ${this.attention}; bitwise equality holds only with the same mode`)
+    const products = state.products ?? (state.backend === 'wasm' ? 'tfjs' : undefined)
+    const now = this.parts.backend.products
+    if (products && now && state.backend === this.parts.backend.name && products !== now) {
+      this.ctx.log(`note: checkpoint was written with ${products} matrix products, resuming with ${now} (RFM_NATIVE, native kernels); bitwise equality holds only with the same products`)
+    }
     if (state.backend !== this.parts.backend.name) {
       this.ctx.log(`note: checkpoint was written on backend ${state.backend}, resuming on ${this.parts.backend.name}; bitwise equality holds only on the same backend`)
     }
@@ -302,6 +309,7 @@ export class Trainer<M extends TrainableModel = Vlm> {
       backend: this.parts.backend.name,
       // a plugin's own model without the switch runs its attention batched; nothing to record
       attention: 'attentionProducts' in this.parts.model ? this.attention : undefined,
+      products: this.parts.backend.products,
       finished: this.step >= this.totalSteps,
     }
   }

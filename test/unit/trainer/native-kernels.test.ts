@@ -5,9 +5,10 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import {test} from 'node:test'
 
-import {Rng, selectBackend} from '../../../src/trainer'
+import {Rng, runTraining, selectBackend} from '../../../src/trainer'
 import {describeBackend} from '../../../src/trainer/backend'
 import {loadNativeKernels, NATIVE_MODULE} from '../../../src/trainer/native-kernels'
+import {MemoryCheckpoints, trainerContext} from '../../helpers/trainer-context'
 
 const root = path.resolve(__dirname, '..', '..', '..', '..')
 const built = existsSync(NATIVE_MODULE)
@@ -158,4 +159,21 @@ test('build-native: without a C compiler it says so in one line and leaves no mo
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
+})
+
+test('checkpoints record who computed the products; resuming with the other provider says so', {skip: skip || (!openBlas && 'no OpenBLAS here')}, async () => {
+  const config = {
+    trainer: {backend: 'wasm', seed: 2, max_steps: 4, batch_size: 2, lr: 3e-3, save_steps: 2, tensorboard: false},
+    model: {width: 32, depth: 1, heads: 2, context_length: 32, vision: {image_size: 8, patch_size: 4, width: 16, depth: 1, heads: 2}},
+    task: {train_size: 8, eval_size: 2, seed: 1},
+  }
+  const checkpoints = new MemoryCheckpoints()
+  await runTraining(trainerContext(config, checkpoints, {stopAfterSteps: 2}))
+  assert.equal(checkpoints.saved.at(-1)!.state.products, 'openblas')
+  // as if written with tfjs-wasm's products (or before they were recorded: a wasm checkpoint without the key)
+  for (const c of checkpoints.saved) delete c.state.products
+  const resumed = trainerContext(config, checkpoints)
+  await runTraining(resumed)
+  assert.match(resumed.logs.join('\n'), /checkpoint was written with tfjs matrix products, resuming with openblas/)
+  assert.equal(checkpoints.saved.at(-1)!.state.products, 'openblas')
 })
