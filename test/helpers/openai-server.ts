@@ -10,22 +10,10 @@
 import {createServer, IncomingMessage, Server, ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-export interface ChatRequest {
-  model: string
-  messages: {role: string; content: string}[]
-  response_format?: {type: string}
-  temperature?: number
-}
+// the request/reply shapes are the plugin kit's testing contract (plugins type their tests with them)
+import type {ChatReply, ChatRequest, OpenAiServer} from '@rfm/plugin-kit/testing'
 
-/** What the server replies to one chat request: content, an HTTP error, or a delay first. */
-export type ChatReply = {content: string; delayMs?: number} | {status: number; message: string}
-
-export interface OpenAiServer {
-  url: string
-  chats: ChatRequest[]
-  embeddingRequests: {model: string; input: string | string[]}[]
-  close(): Promise<void>
-}
+export type {ChatReply, ChatRequest, OpenAiServer}
 
 function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, {'content-type': 'application/json'})

@@ -36,8 +36,11 @@ export interface FakeBatchOptions {
   /** keep new jobs RUNNABLE (no capacity) until release() */
   hold?: boolean
   /**
-   * Placed jobs stay in STARTING (the image pull) until `releaseStarting()`. Batch dates no
-   * STARTING: startedAt is set when the job moves from STARTING to RUNNING, as on AWS.
+   * Placed jobs stay in STARTING (the image pull) until `releaseStarting()`, with no startedAt. The
+   * rule, from the AWS Batch API reference (JobDetail.startedAt): "when the job transitioned from the
+   * STARTING state to the RUNNING state"; and the user guide's "Job states": in STARTING "the relevant
+   * container initiation operations are underway. After the container image is pulled and the
+   * container is up and running, the job" moves to RUNNING. No field dates the entry into STARTING.
    */
   holdStarting?: boolean
   /** legacy: job definition ARN → image (container definitions with 5 attempts) */
