@@ -7,6 +7,7 @@ import {promises as fs} from 'node:fs'
 import * as path from 'node:path'
 
 import {outagePolicyFromEnv, withOutageRetry} from './outage'
+import {readBody} from './s3-body'
 import {isNotFound} from './s3-errors'
 import type {S3Store} from './s3-store'
 import {streamToFile} from './transfer'
@@ -37,7 +38,7 @@ export async function downloadFileRanged(store: S3Store, key: string, file: stri
   const fetchRange = (start: number, end: number): Promise<Buffer> =>
     withOutageRetry(policy, 'read', key, async () => {
       const out = await store.client.send(new store.sdk.GetObjectCommand({Bucket: store.bucket, Key: store.fullKey(key), Range: `bytes=${start}-${end}`, ...(info.etag ? {IfMatch: info.etag} : {})}))
-      return Buffer.from(await out.Body!.transformToByteArray())
+      return readBody(out.Body, store.bodyIdleTimeoutMs)
     })
   try {
     const partSize = Math.max(store.partSize, Math.ceil(info.size / 9000))

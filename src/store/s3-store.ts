@@ -17,6 +17,7 @@ import type {S3Client} from '@aws-sdk/client-s3'
 import {BackendError, UsageError} from '../errors'
 import {checkKey} from './keys'
 import {isRetryable} from './retryable'
+import {BODY_IDLE_TIMEOUT_MS, readBody, retryBody, watchIdle} from './s3-body'
 import {putFileMultipart, uploadFileMultipart} from './s3-multipart'
 import {isNotFound, status} from './s3-errors'
 import {downloadFileRanged} from './s3-ranged'
@@ -45,6 +46,8 @@ export interface S3StoreOptions {
    * measured 1.7-2.4x slower than one GET on s3rver in `npm run bench -- checkpoint`)
    */
   rangedDownloads?: boolean
+  /** a GetObject body that sends nothing for this long while being read fails, retryably (default 60 s) */
+  bodyIdleTimeoutMs?: number
 }
 
 const MiB = 1024 * 1024
@@ -70,6 +73,7 @@ export class S3Store implements ObjectStore {
   readonly multipartThreshold: number
   readonly partSize: number
   readonly rangedDownloads: boolean
+  readonly bodyIdleTimeoutMs: number
 
   private constructor(url: string, sdk: typeof import('@aws-sdk/client-s3'), options: S3StoreOptions) {
     const {bucket, prefix} = parseS3Url(url)
@@ -81,6 +85,7 @@ export class S3Store implements ObjectStore {
     this.multipartThreshold = options.multipartThreshold ?? 64 * MiB
     this.partSize = options.partSize ?? 16 * MiB
     this.rangedDownloads = options.rangedDownloads ?? !options.endpoint
+    this.bodyIdleTimeoutMs = options.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS
     const endpoint = options.endpoint
     this.client = new sdk.S3Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -113,8 +118,10 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
-      return Buffer.from(await out.Body!.transformToByteArray())
+      return await retryBody(async () => {
+        const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
+        return readBody(out.Body, this.bodyIdleTimeoutMs)
+      })
     } catch (error) {
       if (isNotFound(error)) return undefined
       throw this.failure('read', key, error)
@@ -124,8 +131,10 @@ export class S3Store implements ObjectStore {
   async getFrom(key: string, start: number): Promise<Buffer | undefined> {
     if (start <= 0) return this.get(key)
     try {
-      const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Range: `bytes=${start}-`}))
-      return Buffer.from(await out.Body!.transformToByteArray())
+      return await retryBody(async () => {
+        const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key), Range: `bytes=${start}-`}))
+        return readBody(out.Body, this.bodyIdleTimeoutMs)
+      })
     } catch (error) {
       if (isNotFound(error)) return undefined
       // Asking from the end (or past it) of an existing object: nothing new yet.
@@ -137,7 +146,8 @@ export class S3Store implements ObjectStore {
   async getStream(key: string): Promise<Readable | undefined> {
     try {
       const out = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: this.fullKey(key)}))
-      return out.Body as Readable
+      // The reader (streamToFile, a pull) fails on a stalled body instead of hanging; its callers retry.
+      return watchIdle(out.Body as Readable, this.bodyIdleTimeoutMs)
     } catch (error) {
       if (isNotFound(error)) return undefined
       throw this.failure('read', key, error)

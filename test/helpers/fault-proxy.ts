@@ -2,7 +2,8 @@
  * An HTTP proxy on 127.0.0.1 that sits between an S3 client and s3rver and misbehaves on purpose,
  * for a seeded fraction of requests: it drops the connection before forwarding, answers 500 or 503
  * (S3-style XML errors), or forwards the request and then cuts the response off midway (so the
- * server did the work but the client never hears the answer, or gets half a body).
+ * server did the work but the client never hears the answer, or gets half a body), or sends half
+ * a body and then nothing more while keeping the connection open (a stalled transfer).
  * Bounded: at most `maxFaults` faults, then it only forwards. Self-stopping: it closes itself after
  * `lifetimeMs` even if a test forgets to call stop().
  */
@@ -11,7 +12,7 @@ import type {AddressInfo, Socket} from 'node:net'
 
 import {seededRandom} from '../../src/backends/local/chaos'
 
-export type FaultKind = 'drop' | 'status500' | 'status503' | 'truncate'
+export type FaultKind = 'drop' | 'status500' | 'status503' | 'truncate' | 'stall'
 
 export interface FaultProxyOptions {
   /** s3rver's endpoint, http://127.0.0.1:PORT */
@@ -21,6 +22,10 @@ export interface FaultProxyOptions {
   faultRate: number
   maxFaults: number
   lifetimeMs?: number
+  /** the faults to draw from (default: drop, status500, status503, truncate) */
+  kinds?: FaultKind[]
+  /** only requests with this method get faults (default: any) */
+  method?: string
 }
 
 export interface FaultProxy {
@@ -37,7 +42,8 @@ const KINDS: FaultKind[] = ['drop', 'status500', 'status503', 'truncate']
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target)
   const random = prng(options.seed)
-  const stats = {requests: 0, faults: {drop: 0, status500: 0, status503: 0, truncate: 0} as Record<FaultKind, number>}
+  const stats = {requests: 0, faults: {drop: 0, status500: 0, status503: 0, truncate: 0, stall: 0} as Record<FaultKind, number>}
+  const kinds = options.kinds ?? KINDS
   let faults = 0
   const sockets = new Set<Socket>()
   const agent = new http.Agent({keepAlive: true})
@@ -45,8 +51,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server = http.createServer((req, res) => {
     stats.requests++
     let fault: FaultKind | undefined
-    if (faults < options.maxFaults && random() < options.faultRate) {
-      fault = KINDS[Math.floor(random() * KINDS.length)]
+    if (faults < options.maxFaults && (!options.method || req.method === options.method) && random() < options.faultRate) {
+      fault = kinds[Math.floor(random() * kinds.length)]
       faults++
       stats.faults[fault]++
     }
@@ -64,7 +70,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return
     }
     const upstream = http.request({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent}, (upRes) => {
-      if (fault !== 'truncate') {
+      if (fault !== 'truncate' && fault !== 'stall') {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers)
         upRes.pipe(res)
         return
@@ -86,7 +92,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         res.write(part)
         if (sent >= cut) {
           upRes.destroy()
-          req.socket.destroy()
+          // a stall keeps the connection open, silent, until the client gives up (or stop())
+          if (fault === 'truncate') req.socket.destroy()
         }
       })
     })
