@@ -39,6 +39,18 @@ export function checkExternal(api: Pick<PluginApi, 'configError'>, c: GrpoConfig
   const unknown = c.reward_funcs.filter((f) => !SCRIPT_REWARDS.includes(f))
   if (unknown.length > 0)
     throw api.configError('reward_funcs', `grpo_rec.py has no ${unknown.join(', ')} reward`, `In external mode use ${SCRIPT_REWARDS.join(', ')}; spatial, counting and combined are built-in rewards.`)
+  // grpo_rec.py has no flag for either (seed 001 turns its grader on in the code): passed on, they
+  // would stop the script at start-up with "unrecognized arguments"; dropped, the run would differ
+  // from the config in silence.
+  for (const key of ['llm_grader', 'reasoning_embeddings'] as const)
+    if (c[key])
+      throw api.configError(
+        key,
+        `grpo_rec.py has no ${key} setting; it is the built-in trainer's`,
+        key === 'llm_grader'
+          ? 'Remove it for external mode (seed 001 enables its grader with use_llm_grader=True in the accuracy reward\'s code), or use the built-in trainer.'
+          : 'Remove it for external mode, or use the built-in trainer.',
+      )
   if (c.dataset_name === null || c.dataset_name === 'generated') throw api.configError('dataset_name', 'external mode needs a dataset folder (generated data is for the built-in trainer)')
   if (c.sft_checkpoint && !c.sft_checkpoint.includes('/'))
     throw api.configError(

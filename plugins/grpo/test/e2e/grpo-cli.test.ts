@@ -162,6 +162,11 @@ external: {python: node, script: fake_grpo_rec.js, workdir: .}
   const refused = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--reward-funcs', 'format', 'spatial', '--dry-run'], {home})
   assert.equal(refused.code, 2)
   assert.match(refused.json.error.message, /grpo_rec\.py has no spatial reward/)
+  // the built-in trainer's LLM grader is not the script's: refused, not passed on or dropped
+  const graded = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--set', 'llm_grader={"base_url":"http://127.0.0.1:11434/v1","model":"llama3.2"}', '--dry-run'], {home})
+  assert.equal(graded.code, 2, JSON.stringify(graded.json))
+  assert.equal(graded.json.error.details.path, 'llm_grader')
+  assert.match(graded.json.error.message, /grpo_rec\.py has no llm_grader setting/)
 
   // interrupted once (SIGTERM): the second attempt gets the restored checkpoint's folder and continues
   const {code, json, stderr} = await rfmJson(['cloud', 'launch', 'grpo', '-c', config, '--follow', '--chaos', 'kills=1,seed=1,signal=TERM,min=1.2,max=1.4'], {home, timeoutMs: 60_000})
