@@ -5,7 +5,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {fdio} from './fdio'
 import {checkKey} from './keys'
-import {checkStable} from './transfer'
+import {checkStable, fsyncFile} from './transfer'
 import type {ListResult, ObjectInfo, ObjectStore, PutFileOptions, PutOptions, Transferred} from './types'
 
 const TMP_MARK = '.rfm-tmp-'
@@ -100,13 +100,18 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  /** Copies the file in (copy_file_range or a reflink where the disk offers one), then renames it into place. */
+  /**
+   * Copies the file in (copy_file_range or a reflink where the disk offers one), fsyncs it, then
+   * renames it into place: run outputs and staged data must not be renamed in before their bytes
+   * are on disk.
+   */
   async putFile(key: string, source: string, options: PutFileOptions = {}): Promise<void> {
     const file = this.pathOf(key)
     await fs.mkdir(path.dirname(file), {recursive: true})
     const tmp = path.join(path.dirname(file), tmpName())
     try {
       await fs.copyFile(source, tmp)
+      await fsyncFile(tmp)
       await fs.rename(tmp, file)
     } catch (error) {
       await fs.rm(tmp, {force: true})
