@@ -11,31 +11,33 @@ import {test} from 'node:test'
 import {api as pluginApi, MemoryCheckpoints, trainerContext} from '@rfm/plugin-kit/testing'
 import {grpoTrain} from '../plugin'
 
-// CPU budget (wasm, one thread): warm-up 60 supervised steps + 100 GRPO steps of 4 prompts × 8
-// completions for a 2-layer width-32 VLM on 16×16 images (≈ 35 s in all). One seed: this is a check
-// that GRPO learns, not a measure of how reliably. Gains of the held-out mean reward measured over
-// seeds 1–3 (2026-12-05): 60 steps, tfjs-wasm products +0.48/+0.28/+0.17, OpenBLAS products
-// (native kernels) +0.25/−0.11/+0.17 (seeds 4–7 similar, 0.16–0.38 both ways); 100 steps, tfjs
-// +0.55/+0.31/+0.31, OpenBLAS +0.41/+0.31/+0.08. The two providers' products differ in the last bits,
-// sampling turns that into different completions, and single runs of this RL spread by ~0.15.
-const data = {train_size: 512, eval_size: 32, tasks: ['relation', 'count'], max_reference_steps: 0}
+// CPU budget (one thread): warm-up 60 supervised steps + 150 GRPO steps of 4 prompts × 8
+// completions for a 2-layer width-32 VLM on 16×16 images, held-out reward over 128 prompts (≈ 45 s
+// with OpenBLAS products, ≈ 65 s on tfjs-wasm's). It checks that GRPO learns on any machine: products
+// differ in the last bits between providers and between CPUs (OpenBLAS picks its kernels by CPU), and
+// sampling turns that into other completions, so the settings are ones whose gain held across seeds.
+// Measured 2026-12-05: at 100 steps, lr 2e-3, 32 held-out prompts, seeds 1–6 gained
+// 0.41/0.31/0.08/0.27/0.27/0.28 and seed 8 collapsed at 150 steps (−0.10, format 0.69); with these
+// settings (150 steps, lr 1e-3, 128 prompts) seeds 1–9 gained 0.42/0.32/0.34/0.39/0.36/0.43/0.47/
+// 0.31/0.48 (format ≥ 0.92) with OpenBLAS, and seeds 1 and 8 0.42/0.29 on tfjs-wasm.
+const data = {train_size: 512, eval_size: 128, tasks: ['relation', 'count'], max_reference_steps: 0}
 const model = {width: 32, depth: 2, heads: 2, vision_width: 32, context_length: 56}
 
-test('GRPO from a warm-up checkpoint raises the held-out mean reward by ≥ 0.3; format reward ends near 1', async (t) => {
+test('GRPO from a warm-up checkpoint raises the held-out mean reward by ≥ 0.2; format reward ends near 1', async (t) => {
   const sft = new MemoryCheckpoints()
   await grpoTrain.trainWarmup(pluginApi, trainerContext({seed: 1, max_steps: 60, learning_rate: 5e-3, per_device_train_batch_size: 16, builtin: {stage: 'warmup', model, data}}, sft))
   const config = {
     seed: 1,
     sft_checkpoint: 'warm-run',
     reward_funcs: ['format', 'accuracy'],
-    max_steps: 100,
-    learning_rate: 2e-3,
+    max_steps: 150,
+    learning_rate: 1e-3,
     num_generations: 8,
     per_device_train_batch_size: 32,
     max_completion_length: 20,
     beta: 0.04,
     eval_steps: 50,
-    builtin: {data, eval_size: 32},
+    builtin: {data, eval_size: 128},
   }
   const ctx = trainerContext(config, new MemoryCheckpoints())
   const loadedRefs: string[] = []
@@ -51,8 +53,8 @@ test('GRPO from a warm-up checkpoint raises the held-out mean reward by ≥ 0.3;
   const first = evals[0].values
   const last = evals[evals.length - 1].values
   assert.equal(evals[0].step, 0)
-  assert.ok(last.eval_reward - first.eval_reward >= 0.3, `held-out reward ${first.eval_reward} → ${last.eval_reward}`)
-  assert.ok(last['eval_rewards/format/mean'] >= 0.8, `format reward ${last['eval_rewards/format/mean']}`)
+  assert.ok(last.eval_reward - first.eval_reward >= 0.2, `held-out reward ${first.eval_reward} → ${last.eval_reward}`)
+  assert.ok(last['eval_rewards/format/mean'] >= 0.85, `format reward ${last['eval_rewards/format/mean']}`)
   // TRL's metric names, on the first logged step
   const logged = ctx.metrics.find((m) => m.values.loss !== undefined)!.values
   for (const name of [
