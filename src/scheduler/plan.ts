@@ -17,7 +17,10 @@ export const JOB_OVERHEADS = {
   /** checkpoint upload / restore download between one instance and S3 */
   storeGiBPerSecond: 0.4,
   checkpointFixedSeconds: 15,
-  /** container start, CUDA init, data loader warm-up, on every start */
+  /**
+   * container start, CUDA init, data loader warm-up, on every start; the instance's own boot and
+   * image pull come on top (the catalog's startupSeconds, billed, as the cost report charges them)
+   */
   restartFixedSeconds: 180,
   /** waiting for a replacement spot instance (not billed) */
   provisionSeconds: 240,
@@ -123,7 +126,7 @@ function evaluate(w: Workload, catalog: Catalog, interruptions: InterruptionData
     pricePerHour: price,
     ratePerHour: rate.ratePerHour,
     checkpointHours: ckptSeconds / 3600,
-    restartHours: (o.restartFixedSeconds + (ckptGiB + (w.model.params_b * 2e9) / 2 ** 30) / o.storeGiBPerSecond) / 3600,
+    restartHours: ((catalog.startupSeconds ?? 0) + o.restartFixedSeconds + (ckptGiB + (w.model.params_b * 2e9) / 2 ** 30) / o.storeGiBPerSecond) / 3600,
     provisionHours: o.provisionSeconds / 3600,
     noticeFraction: graceful && w.save_on_sigterm ? o.noticeHonoured : 0,
   }

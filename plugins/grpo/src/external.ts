@@ -48,7 +48,7 @@ export function checkExternal(api: Pick<PluginApi, 'configError'>, c: GrpoConfig
         key,
         `grpo_rec.py has no ${key} setting; it is the built-in trainer's`,
         key === 'llm_grader'
-          ? 'Remove it for external mode (seed 001 enables its grader with use_llm_grader=True in the accuracy reward\'s code), or use the built-in trainer.'
+          ? "Remove it for external mode (seed 001 enables its grader with use_llm_grader=True in the accuracy reward's code), or use the built-in trainer."
           : 'Remove it for external mode, or use the built-in trainer.',
       )
   if (c.dataset_name === null || c.dataset_name === 'generated') throw api.configError('dataset_name', 'external mode needs a dataset folder (generated data is for the built-in trainer)')

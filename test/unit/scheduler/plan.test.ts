@@ -104,6 +104,19 @@ describe('ranking', () => {
     assert.equal(p.interruption.ratePerHour, 0)
     assert.ok(p.expectedCost >= p.pricePerHour * p.computeHours)
   })
+
+  it("charges the catalog's instance boot and image pull on every start, as the cost report does", async () => {
+    const {catalog, interruptions} = world([instance('one.xlarge', 'A10G', 1)], {'one.xlarge': 0.3})
+    const data = await interruptions
+    const cost = (startupSeconds: number, market: 'spot' | 'on-demand') => planWorkload(qwen4b(), {...catalog, startupSeconds}, data, {markets: [market]}).chosen!
+    // on demand there is one start: 10 minutes more of boot cost 10 minutes of the price
+    const onDemand = cost(600, 'on-demand').expectedCost - cost(0, 'on-demand').expectedCost
+    assert.ok(Math.abs(onDemand - (600 / 3600) * 2) < 0.011, `on demand: +$${onDemand} (costs are rounded to cents)`)
+    // on spot every interruption is one more start
+    const spot = cost(600, 'spot')
+    const extra = spot.expectedCost - cost(0, 'spot').expectedCost
+    assert.ok(extra > (600 / 3600) * 1 * (1 + spot.interruption.expected * 0.9), `spot: +$${extra} for ${spot.interruption.expected} interruptions`)
+  })
 })
 
 describe('what does not fit', () => {
