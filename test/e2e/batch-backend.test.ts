@@ -157,6 +157,36 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     }
   })
 
+  test("a job its queue can never place: status reports Batch's blocked reason at once, with the fix", async () => {
+    // The suite's spot queue ordering one environment of at most 16 vCPUs; the job asks for 32.
+    const stack = {
+      queues: new Map([[QUEUES.spot, {name: 'rfm-spot', arn: QUEUES.spot, computeEnvironments: ['rfm-g5-spot']}]]),
+      computeEnvironments: [
+        {name: 'rfm-g5-spot', arn: 'arn:aws:batch:us-east-1:123456789012:compute-environment/rfm-g5-spot', type: 'SPOT' as const, instanceTypes: ['g5'], maxvCpus: 16, subnets: []},
+      ],
+    }
+    const small = new FakeBatch({runtime: RUNTIME, stack})
+    await suite.fake.stop()
+    await small.start()
+    try {
+      const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => IMAGE, pollMs: 25})
+      const run = await suite.world.launch(suite.world.config([`command: [${node}, -e, "0"]`]), {batch: {resources: {cpus: 32}}})
+      const jobId = (await suite.world.runs.get(run.id)).backend.jobId as string
+      while (!small.job(jobId).statusReason) await new Promise((r) => setTimeout(r, 10))
+      const refreshed = await backend.refresh(await suite.world.runs.get(run.id), suite.world.runs)
+      assert.equal(refreshed.state, 'queued')
+      // not after the 15 minutes a capacity wait gets: the reason never clears by waiting
+      const live = await backend.observe(refreshed)
+      assert.equal(live.status, 'RUNNABLE')
+      assert.equal(live.warnings?.length, 1)
+      assert.match(live.warnings![0], /^AWS Batch cannot place the job: MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - .*at most 16 vCPUs.*32.*rfm infra up --max-vcpus/)
+      assert.equal((await backend.cancel(refreshed, suite.world.runs, {graceSeconds: 1})).state, 'cancelled')
+    } finally {
+      await small.stop()
+      suite.fake = await startFakeBatch()
+    }
+  })
+
   test('cancel of a running job terminates it: the trainer gets SIGTERM, checkpoints, and no retry follows', async () => {
     const trainer = path.join(suite.world.dir, 'sleeper.js')
     const marker = path.join(suite.world.dir, 'got-sigterm')

@@ -12,7 +12,7 @@ import {definitionWithImage, planDefinition} from './definitions'
 import {aws} from './errors'
 import {DEFAULT_LOG_GROUP, LogStreamReader} from './logs'
 import {batchLaunchWarnings, batchRequestFor, checkRequest, chooseJobDefinition, chooseQueue, requestOptions, submitJobInput} from './request'
-import {isRfmJob, mergeJob, runIdOf, runnableForMs} from './sync'
+import {blockedReasonAdvice, isRfmJob, mergeJob, runIdOf, runnableForMs} from './sync'
 
 export interface BatchBackendOptions {
   /** the profile to use (default: the run's own profile, read when needed) */
@@ -203,10 +203,15 @@ export class BatchBackend implements Backend {
     }
     const warnings: string[] = []
     const waited = runnableForMs(job)
-    if (waited > 0 && waited >= this.runnableWarnMs) {
+    const blocked = job.status === 'RUNNABLE' ? blockedReasonAdvice(job.statusReason) : undefined
+    if (blocked?.immediate) {
+      warnings.push(`AWS Batch cannot place the job: ${job.statusReason}. ${blocked.fix}`)
+    } else if (waited > 0 && waited >= this.runnableWarnMs) {
       warnings.push(
-        `The job has been RUNNABLE for ${Math.round(waited / 60_000)} min: Batch cannot place it. Check the EC2 vCPU quota for the instance family (Service Quotas: "Running On-Demand/All G and VT Spot Instance Requests"), ` +
-          `the compute environment's maxvCpus, and that its instance types are offered in its subnets' availability zones. A spot queue may simply lack capacity: try --queue on-demand.`,
+        blocked
+          ? `The job has been RUNNABLE for ${Math.round(waited / 60_000)} min: ${job.statusReason}. ${blocked.fix}`
+          : `The job has been RUNNABLE for ${Math.round(waited / 60_000)} min: Batch cannot place it. Check the EC2 vCPU quota for the instance family (Service Quotas: "Running On-Demand/All G and VT Spot Instance Requests"), ` +
+              `the compute environment's maxvCpus, and that its instance types are offered in its subnets' availability zones. A spot queue may simply lack capacity: try --queue on-demand.`,
       )
     }
     return {status: job.status, ...(warnings.length > 0 ? {warnings} : {})}

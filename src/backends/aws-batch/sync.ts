@@ -160,6 +160,27 @@ function isStartingSeen(value: unknown): value is StartingSeen {
   return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string')
 }
 
+/**
+ * What to do about a RUNNABLE job whose statusReason is one of Batch's blocked-queue reasons
+ * ("Jobs stuck in a RUNNABLE status", AWS Batch user guide: when the job at the head of a queue is
+ * blocked, "the same reason is also updated into the statusReason field" of DescribeJobs). The
+ * MISCONFIGURATION and ACTION_REQUIRED ones never clear by waiting, so they are reported at once;
+ * CAPACITY ones are reported with the usual wait. Reasons per JobStateTimeLimitActionsReason:
+ * COMPUTE_ENVIRONMENT_MAX_RESOURCE, every environment's maxvCpus is below the job's vCPUs;
+ * JOB_RESOURCE_REQUIREMENT, no environment has an instance type that meets the job's requirements.
+ */
+export function blockedReasonAdvice(statusReason: string | undefined): {immediate: boolean; fix: string} | undefined {
+  if (!statusReason) return undefined
+  if (statusReason.startsWith('MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE'))
+    return {immediate: true, fix: "Raise the compute environment's maxvCpus (rfm infra up --max-vcpus FAMILY=N) or ask for fewer vCPUs."}
+  if (statusReason.startsWith('MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT'))
+    return {immediate: true, fix: 'No instance type in the queue has the GPUs, vCPUs and memory the job asks for: ask for less, or add a larger GPU family (rfm infra up --gpu-families ...).'}
+  if (statusReason.startsWith('MISCONFIGURATION:') || statusReason.startsWith('ACTION_REQUIRED'))
+    return {immediate: true, fix: 'Fix what the reason names (rfm doctor checks the queues and compute environments), then cancel and launch again.'}
+  if (statusReason.startsWith('CAPACITY:')) return {immediate: false, fix: 'The spot market has no capacity for these types now: wait, add GPU families, or use --queue on-demand.'}
+  return undefined
+}
+
 /** How long a job has waited for capacity in RUNNABLE, in ms (0 when it is not RUNNABLE). */
 export function runnableForMs(job: JobDetail, now = Date.now()): number {
   if (job.status !== 'RUNNABLE') return 0

@@ -356,11 +356,33 @@ export class FakeBatch {
     })
   }
 
-  /** Capacity found: the attempt starts on a host. */
+  /** Capacity found: the attempt starts on a host (unless the queue can never place it). */
   private place(job: FakeJob): void {
     if (job.status !== 'RUNNABLE') return
+    const blocked = this.blockedReason(job)
+    if (blocked) {
+      job.statusReason = blocked
+      return
+    }
     job.status = 'STARTING'
     if (!this.options.holdStarting) this.later(() => this.runAttempt(job))
+  }
+
+  /**
+   * A job that no compute environment of its queue can hold stays RUNNABLE for good, with the
+   * blocked-queue reason in statusReason (AWS Batch user guide, "Jobs stuck in a RUNNABLE status";
+   * JobStateTimeLimitActionsReason COMPUTE_ENVIRONMENT_MAX_RESOURCE: "All compute environments have a
+   * maxvCpus parameter that is smaller than the job requirements"). Only the reason code is AWS's;
+   * the words after it are the emulator's. Checked only where the stack is known.
+   */
+  private blockedReason(job: FakeJob): string | undefined {
+    const stack = this.options.stack
+    const queue = stack && [...stack.queues.values()].find((q) => q.arn === job.input.jobQueue || q.name === job.input.jobQueue)
+    if (!stack || !queue) return undefined
+    const environments = stack.computeEnvironments.filter((ce) => queue.computeEnvironments.includes(ce.arn) || queue.computeEnvironments.includes(ce.name))
+    if (environments.length > 0 && environments.every((ce) => ce.maxvCpus < job.effective.vcpus))
+      return `MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - the compute environments of the queue allow at most ${Math.max(...environments.map((ce) => ce.maxvCpus))} vCPUs; the job asks for ${job.effective.vcpus}.`
+    return undefined
   }
 
   /** The container's environment: definition + overrides (effective), then what Batch adds. */
