@@ -21,6 +21,11 @@ export interface DoctorOptions {
   kinds: string[]
   /** only the checks launch runs before submitting: queues and the job definition(s) */
   cheap?: boolean
+  /**
+   * the launch about to be submitted (cheap mode): its queue must be able to place the job's
+   * vCPUs, GPUs and memory (./fit.ts)
+   */
+  request?: {queue: 'spot' | 'on-demand'; resources?: {cpus?: number; gpus?: number; memoryGiB?: number}}
   /** the content-hash tag of the image the current rfm builds (base image) */
   imageTag?: () => Promise<string>
 }
@@ -69,6 +74,7 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
   // Queues: exist, ENABLED, VALID.
   const queueArns = Object.entries(profile.queues ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string')
   const computeEnvironments = new Set<string>()
+  const environmentsOf = new Map<string, string[]>()
   if (queueArns.length === 0) findings.push(problem('queues', 'the profile has no Batch job queues', 'Run rfm infra up (it writes queues into the profile).'))
   else {
     const found = (await batch.send(new batchSdk.DescribeJobQueuesCommand({jobQueues: queueArns.map((q) => q[1])}))).jobQueues ?? []
@@ -85,7 +91,9 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
         )
       else {
         findings.push(ok(`queue ${name}`, `${queue.jobQueueName} ENABLED and VALID`))
-        for (const order of queue.computeEnvironmentOrder ?? []) if (order.computeEnvironment) computeEnvironments.add(order.computeEnvironment)
+        const ordered = (queue.computeEnvironmentOrder ?? []).flatMap((order) => (order.computeEnvironment ? [order.computeEnvironment] : []))
+        environmentsOf.set(name, ordered)
+        for (const environment of ordered) computeEnvironments.add(environment)
       }
     }
   }
@@ -101,6 +109,19 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
     else if (!definition || definition.status !== 'ACTIVE')
       findings.push(problem(`job definition ${kind}`, `${ref} is ${definition ? definition.status : 'missing'}`, 'Run rfm infra up to register it again.'))
     else findings.push(ok(`job definition ${kind}`, `${definition.jobDefinitionName}:${definition.revision} ACTIVE`))
+  }
+  if (options.request && wanted.length === 1) {
+    const queueName = options.request.queue === 'on-demand' ? 'onDemand' : 'spot'
+    const arns = environmentsOf.get(queueName) ?? []
+    const definition = described.find((d) => d.jobDefinitionArn === wanted[0][1] || `${d.jobDefinitionName}:${d.revision}` === wanted[0][1])
+    if (arns.length > 0 && definition) {
+      const environments = (await batch.send(new batchSdk.DescribeComputeEnvironmentsCommand({computeEnvironments: arns})))?.computeEnvironments ?? []
+      const {jobNeeds, queueCannotPlace} = await import('./fit.js')
+      const {loadCatalog} = await import('../scheduler/catalog.js')
+      const needs = jobNeeds(definition, options.request.resources)
+      const blocked = queueCannotPlace(needs, environments, (await loadCatalog()).instances)
+      findings.push(blocked ? problem(`queue ${queueName} fits the job`, blocked.message, blocked.fix) : ok(`queue ${queueName} fits the job`, `${needs.vcpus} vCPUs, ${needs.gpus} GPUs`))
+    }
   }
   if (options.cheap) return findings
 

@@ -1,16 +1,16 @@
 /**
  * What `rfm cloud launch` checks on aws-batch before it stages or submits anything: the profile's
- * queues exist and are ENABLED/VALID, and the kind has an ACTIVE job definition (two Batch describe
- * calls). Anything else is `rfm doctor`'s.
+ * queues exist and are ENABLED/VALID, the kind has an ACTIVE job definition, and the run's queue
+ * can place what the job asks for (three Batch describe calls). Anything else is `rfm doctor`'s.
  */
 import type {Profile} from '../config/profiles'
 import {ConfigError} from '../errors'
-import {runDoctor} from './checks'
+import {type DoctorOptions, runDoctor} from './checks'
 
-export async function preflight(profile: Profile, kind: string): Promise<void> {
+export async function preflight(profile: Profile, kind: string, request?: DoctorOptions['request']): Promise<void> {
   let findings
   try {
-    findings = await runDoctor(profile, {kinds: [kind], cheap: true})
+    findings = await runDoctor(profile, {kinds: [kind], cheap: true, ...(request ? {request} : {})})
   } catch (error) {
     const {fromAwsError} = await import('../backends/aws-batch/errors.js')
     throw fromAwsError(error as Error, 'checking the queues and job definition before launch')

@@ -170,6 +170,32 @@ describe('rfm doctor', () => {
     )
   })
 
+  test('cheap with the launch request: the queue must be able to place its vCPUs, GPUs and memory', async () => {
+    const fits = async (queue: 'spot' | 'on-demand', resources: {cpus?: number; gpus?: number; memoryGiB?: number}) =>
+      (await runDoctor(profile, {kinds: ['command'], cheap: true, request: {queue, resources}})).find((f) => f.check.endsWith('fits the job'))!
+    // g5.48xlarge and p5.48xlarge have 8 GPUs and 192 vCPUs; g5 memory ends at 768 GiB, p5's at 2048
+    assert.equal((await fits('spot', {gpus: 8, cpus: 192, memoryGiB: 1500})).status, 'ok')
+    const sixteen = await fits('spot', {gpus: 16})
+    assert.equal(sixteen.status, 'problem')
+    assert.match(sixteen.message, /asks for \d+ vCPUs, 16 GPUs.*the largest, (g5|p5)\.48xlarge, has 192 vCPUs, 8 GPUs/)
+    assert.match(sixteen.fix!, /multi-node jobs are not supported/)
+    assert.equal((await fits('on-demand', {gpus: 1, cpus: 8})).status, 'ok')
+  })
+
+  test('rfm cloud launch refuses a job its queue can never place, before staging or submitting', async () => {
+    const url = await batch.serveHttp()
+    const home = tempHome()
+    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'aws', profiles: {aws: {...profileValuesFromOutputs(stack.outputs), store: `file://${home}/store`}}}))
+    writeFileSync(path.join(home, 'job.yaml'), 'command: [node, -e, "0"]\nresources: {gpus: 16}\n')
+    const env = {AWS_ENDPOINT_URL_BATCH: url, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
+    const before = batch.calls.SubmitJob.length
+    const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(home, 'job.yaml')], {home, env})
+    assert.equal(code, 2, JSON.stringify(json))
+    assertSchema('error', json)
+    assert.match(json.error.message, /queue spot fits the job: the job asks for .*16 GPUs/)
+    assert.equal(batch.calls.SubmitJob.length, before, 'nothing submitted')
+  })
+
   test("rfm cloud launch checks the queues and the kind's job definition before submitting", async () => {
     const url = await batch.serveHttp()
     const home = tempHome()

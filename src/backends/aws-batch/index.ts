@@ -62,7 +62,8 @@ export class BatchBackend implements Backend {
 
   /** The queues and the kind's job definition, asked of AWS before anything is staged. */
   async preflight(run: RunRecord, profile: Profile): Promise<void> {
-    await (await import('../../doctor/preflight.js')).preflight(profile, run.kind)
+    const request = requestOptions(run)
+    await (await import('../../doctor/preflight.js')).preflight(profile, run.kind, {queue: request.queue, ...(request.resources ? {resources: request.resources} : {})})
   }
 
   async check(run: RunRecord): Promise<void> {

@@ -112,6 +112,9 @@ export async function serveHttp(batch: FakeBatch, spotPrices: Record<string, num
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  // one server per emulator: a second call replaces the first (stop() closes only the last)
+  batch.httpServer?.closeAllConnections()
+  batch.httpServer?.close()
   batch.httpServer = server
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
