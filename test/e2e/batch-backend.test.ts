@@ -187,6 +187,30 @@ describe('aws-batch backend against a stateful fake Batch', () => {
     }
   })
 
+  test('an image that cannot be pulled: the attempt never ran (no startedAt from Batch), the run fails saying what to do', async () => {
+    const image = {uid: 0, gid: 0, workdir: '/nonexistent', env: {}, entrypoint: []}
+    const unpushed = new FakeBatch({runtime: RUNTIME, container: {image, credentials: {accessKeyId: 'k', secretAccessKey: 's'}, registry: {has: () => false}}})
+    await suite.fake.stop()
+    await unpushed.start()
+    try {
+      const backend = new BatchBackend({profile: suite.world.profile, resolveImage: async () => IMAGE, pollMs: 25})
+      const run = await suite.world.launch(suite.world.config([`command: [${node}, -e, "0"]`, 'retries: {attempts: 1}']))
+      const jobId = (await suite.world.runs.get(run.id)).backend.jobId as string
+      while (unpushed.job(jobId).status !== 'FAILED') await new Promise((r) => setTimeout(r, 10))
+      const [attempt] = unpushed.describeJobs({jobs: [jobId]}).jobs[0].attempts!
+      assert.equal(attempt.startedAt, undefined, 'Batch dates an attempt only when it reaches RUNNING')
+      const final = await backend.refresh(await suite.world.runs.get(run.id), suite.world.runs)
+      assert.equal(final.state, 'failed')
+      assert.match(final.reason ?? '', /^CannotPullContainerError: .*rfm build command pushes it/)
+      assert.equal(final.attempts.length, 1)
+      assert.equal(final.attempts[0].exitCode, null)
+      assertSchema('run', final)
+    } finally {
+      await unpushed.stop()
+      suite.fake = await startFakeBatch()
+    }
+  })
+
   test('cancel of a running job terminates it: the trainer gets SIGTERM, checkpoints, and no retry follows', async () => {
     const trainer = path.join(suite.world.dir, 'sleeper.js')
     const marker = path.join(suite.world.dir, 'got-sigterm')

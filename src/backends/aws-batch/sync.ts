@@ -140,6 +140,9 @@ export function mergeJob(run: RunRecord, job: JobDetail, events: RunEvent[], chi
     run.exitCode = children.length > 0 ? null : (last?.exitCode ?? null)
     run.signal = null
     run.reason = job.statusReason ?? (job.status === 'SUCCEEDED' ? 'exit code 0' : last?.reason)
+    // ECS's reason for an image it could not pull names the image but not what to do
+    if (run.reason && /^CannotPullContainerError/.test(run.reason))
+      run.reason += ` (the job's image is not in the registry, or the instance cannot reach it: rfm build ${run.kind} pushes it, and rfm doctor checks it)`
     if (cancelRequested && job.status === 'FAILED') run.reason = `cancelled${job.statusReason ? ` (${job.statusReason})` : ''}`
   }
 }

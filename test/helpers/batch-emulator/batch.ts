@@ -428,11 +428,12 @@ export class FakeBatch {
     let dispose: (() => void) | undefined
     const image = job.definition.containerProperties?.image ?? job.definition.nodeProperties?.nodeRangeProperties?.[0]?.container?.image ?? ''
     if (this.options.container?.registry && !this.options.container.registry.has(image)) {
-      // ECS cannot pull the image: the task never starts and the attempt fails with this reason.
-      job.status = 'RUNNING'
+      // ECS cannot pull the image: the task never starts and the attempt fails with this reason,
+      // straight from STARTING. It never reached RUNNING, so neither the job nor the attempt has a
+      // startedAt (AttemptDetail.startedAt: "when the attempt transitioned from the STARTING state to
+      // the RUNNING state"; the same for JobDetail.startedAt).
       job.current = {
         child: undefined as unknown as ChildProcess,
-        startedAt: Date.now(),
         logStream,
         host,
         instanceId,
@@ -503,7 +504,7 @@ export class FakeBatch {
         taskArn: `arn:aws:ecs:us-east-1:123456789012:task/rfm/${randomBytes(16).toString('hex')}`,
         containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/rfm/${current.instanceId}`,
       },
-      startedAt: current.startedAt,
+      ...(current.startedAt !== undefined ? {startedAt: current.startedAt} : {}),
       stoppedAt,
       statusReason,
     })

@@ -61,7 +61,8 @@ export type Status = 'SUBMITTED' | 'PENDING' | 'RUNNABLE' | 'STARTING' | 'RUNNIN
 
 export interface Current {
   child: ChildProcess
-  startedAt: number
+  /** when the container started (absent when it never did: the image could not be pulled) */
+  startedAt?: number
   logStream: string
   host: FakeHost
   instanceId: string
