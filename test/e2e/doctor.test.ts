@@ -5,7 +5,7 @@
  * Service Quotas.
  */
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
@@ -213,10 +213,30 @@ describe('rfm doctor', () => {
     assert.equal(batch.calls.SubmitJob.length, before, 'nothing submitted')
   })
 
-  test('the CLI: a profile that is not aws-batch is a config error (exit 2), as data under --json', async () => {
-    const {code, json} = await rfmJson(['doctor'], {home: tempHome()})
-    assert.equal(code, 2)
-    assertSchema('error', json)
-    assert.match(json.error.message, /aws-batch/)
+  test('the CLI on a local profile: store, trainer backend, products, cores, python; a store that cannot be written is a problem (exit 1)', async () => {
+    const home = tempHome()
+    const {code, json} = await rfmJson(['doctor'], {home})
+    assert.equal(code, 0, JSON.stringify(json))
+    assertSchema('doctor', json)
+    const byCheck = new Map((json.findings as DoctorFinding[]).map((f) => [f.check, f]))
+    assert.deepEqual([...byCheck.keys()].slice(0, 2), ['store', 'trainer backend'])
+    assert.match(byCheck.get('store')!.message, /^file:\/\/.*writable/)
+    assert.match(byCheck.get('trainer backend')!.message, /^wasm \(@tensorflow\/tfjs-backend-wasm/)
+    assert.match(byCheck.get('matrix products')!.message, /OpenBLAS|tfjs-wasm's own kernels/)
+    assert.match(byCheck.get('cores')!.message, /^\d+ available/)
+    assert.ok(byCheck.has('python for external trainers'))
+    const probes = path.join(home, 'store', 'doctor')
+    assert.deepEqual(existsSync(probes) ? readdirSync(probes) : [], [], 'the probe object is removed')
+
+    // a store below a regular file cannot be created
+    writeFileSync(path.join(home, 'blocker'), '')
+    const set = await rfmJson(['config', 'set', 'store', `file://${home}/blocker/store`], {home})
+    assert.equal(set.code, 0, JSON.stringify(set.json))
+    const broken = await rfmJson(['doctor'], {home})
+    assert.equal(broken.code, 1)
+    const store = (broken.json.findings as DoctorFinding[]).find((f) => f.check === 'store')!
+    assert.equal(store.status, 'problem')
+    assert.match(store.message, /blocker\/store is not usable/)
+    assert.match(store.fix!, /rfm config set store/)
   })
 })
