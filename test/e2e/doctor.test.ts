@@ -182,35 +182,35 @@ describe('rfm doctor', () => {
     assert.equal((await fits('on-demand', {gpus: 1, cpus: 8})).status, 'ok')
   })
 
-  test('rfm cloud launch refuses a job its queue can never place, before staging or submitting', async () => {
+  /** `rfm cloud launch command` on the emulated stack with a profile (over the stack's) and a job file. */
+  async function launchOnStack(profileOverrides: object, job: string) {
     const url = await batch.serveHttp()
     const home = tempHome()
-    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'aws', profiles: {aws: {...profileValuesFromOutputs(stack.outputs), store: `file://${home}/store`}}}))
-    writeFileSync(path.join(home, 'job.yaml'), 'command: [node, -e, "0"]\nresources: {gpus: 16}\n')
+    const aws = {...profileValuesFromOutputs(stack.outputs), store: `file://${home}/store`, ...profileOverrides}
+    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'aws', profiles: {aws}}))
+    writeFileSync(path.join(home, 'job.yaml'), job)
     const env = {AWS_ENDPOINT_URL_BATCH: url, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
     const before = batch.calls.SubmitJob.length
-    const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(home, 'job.yaml')], {home, env})
+    const result = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(home, 'job.yaml')], {home, env})
+    return {...result, submitted: batch.calls.SubmitJob.length - before}
+  }
+
+  test('rfm cloud launch refuses a job its queue can never place, before staging or submitting', async () => {
+    const {code, json, submitted} = await launchOnStack({}, 'command: [node, -e, "0"]\nresources: {gpus: 16}\n')
     assert.equal(code, 2, JSON.stringify(json))
     assertSchema('error', json)
     assert.match(json.error.message, /queue spot fits the job: the job asks for .*16 GPUs/)
-    assert.equal(batch.calls.SubmitJob.length, before, 'nothing submitted')
+    assert.equal(submitted, 0, 'nothing submitted')
   })
 
   test("rfm cloud launch checks the queues and the kind's job definition before submitting", async () => {
-    const url = await batch.serveHttp()
-    const home = tempHome()
     const gone = stack.outputs.jobDefinitions.command.replace(/:\d+$/, ':99')
-    const stale = {...profileValuesFromOutputs(stack.outputs), store: `file://${home}/store`, jobDefinitions: {command: gone}}
-    writeFileSync(path.join(home, 'config.json'), JSON.stringify({active: 'aws', profiles: {aws: stale}}))
-    writeFileSync(path.join(home, 'job.yaml'), 'command: [node, -e, "0"]\n')
-    const env = {AWS_ENDPOINT_URL_BATCH: url, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
-    const before = batch.calls.SubmitJob.length
-    const {code, json} = await rfmJson(['cloud', 'launch', 'command', '-c', path.join(home, 'job.yaml')], {home, env})
+    const {code, json, submitted} = await launchOnStack({jobDefinitions: {command: gone}}, 'command: [node, -e, "0"]\n')
     assert.equal(code, 2, JSON.stringify(json))
     assertSchema('error', json)
     assert.match(json.error.message, /not ready for this launch: job definition command: .*:99 is missing/)
     assert.match(json.error.hint, /rfm infra up.*rfm doctor/)
-    assert.equal(batch.calls.SubmitJob.length, before, 'nothing submitted')
+    assert.equal(submitted, 0, 'nothing submitted')
   })
 
   test('the CLI on a local profile: store, trainer backend, products, cores, python; a store that cannot be written is a problem (exit 1)', async () => {
