@@ -1,7 +1,8 @@
 /**
  * `rfm doctor`: preflight of an aws-batch profile against the live stack, one finding per check
  * (ok, or the problem and its fix). Every AWS client is imported lazily. `cheap` runs only the
- * checks `rfm cloud launch` can afford before each submit (two Batch describe calls).
+ * checks `rfm cloud launch` can afford before each submit (two Batch describe calls, a third for
+ * whether the run's queue can place the job).
  */
 import type {Profile} from '../config/profiles'
 import {ConfigError} from '../errors'

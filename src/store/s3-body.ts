@@ -22,8 +22,9 @@ function stalled(idleMs: number): Error {
 
 /**
  * `source` passed through a watcher that fails it with a retryable TimeoutError when it delivers no
- * data for `idleMs`. A reader that is slow (its buffer full: backpressure) or not reading yet does not
- * count as the source being idle. No listener is added to `source` itself before the reader reads.
+ * data for `idleMs`. The source is piped into the watcher at once; what arrives before the reader
+ * reads waits in the watcher's buffer. A full buffer (a slow reader, or none yet: backpressure) does
+ * not count as the source being idle.
  */
 export function watchIdle(source: Readable, idleMs: number): Readable {
   let timer: NodeJS.Timeout | undefined
