@@ -116,12 +116,21 @@ export async function runDoctor(profile: Profile, options: DoctorOptions): Promi
     const arns = environmentsOf.get(queueName) ?? []
     const definition = described.find((d) => d.jobDefinitionArn === wanted[0][1] || `${d.jobDefinitionName}:${d.revision}` === wanted[0][1])
     if (arns.length > 0 && definition) {
-      const environments = (await batch.send(new batchSdk.DescribeComputeEnvironmentsCommand({computeEnvironments: arns})))?.computeEnvironments ?? []
-      const {jobNeeds, queueCannotPlace} = await import('./fit.js')
-      const {loadCatalog} = await import('../scheduler/catalog.js')
-      const needs = jobNeeds(definition, options.request.resources)
-      const blocked = queueCannotPlace(needs, environments, (await loadCatalog()).instances)
-      findings.push(blocked ? problem(`queue ${queueName} fits the job`, blocked.message, blocked.fix) : ok(`queue ${queueName} fits the job`, `${needs.vcpus} vCPUs, ${needs.gpus} GPUs`))
+      const check = `queue ${queueName} fits the job`
+      let environments: import('@aws-sdk/client-batch').ComputeEnvironmentDetail[] | undefined
+      try {
+        environments = (await batch.send(new batchSdk.DescribeComputeEnvironmentsCommand({computeEnvironments: arns})))?.computeEnvironments ?? []
+      } catch (error) {
+        // a launcher allowed to submit but not to read compute environments still launches, unchecked
+        findings.push(skipped(check, `the compute environments could not be read (${errorText(error)})`))
+      }
+      if (environments) {
+        const {jobNeeds, queueCannotPlace} = await import('./fit.js')
+        const {loadCatalog} = await import('../scheduler/catalog.js')
+        const needs = jobNeeds(definition, options.request.resources)
+        const blocked = queueCannotPlace(needs, environments, (await loadCatalog()).instances)
+        findings.push(blocked ? problem(check, blocked.message, blocked.fix) : ok(check, `${needs.vcpus} vCPUs, ${needs.gpus} GPUs`))
+      }
     }
   }
   if (options.cheap) return findings
